@@ -1,0 +1,284 @@
+/*
+ * catalog.c: batches and products, loaded whole into an immutable snapshot
+ * sorted by first serial (binary search finds a code's batch).
+ *
+ * The control loop owns one LISTEN connection (a pool of one) and reloads
+ * on each NOTIFY; workers pick up a new snapshot through a generation
+ * counter, taking the lock only when it changed.
+ */
+#include "catalog.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "pool.h"
+
+#define RELOAD_EVERY_S 60
+
+#define CATALOG_SQL                                                                                \
+	"SELECT b.id, b.key_id, b.serial_first, b.serial_last, b.status, b.pin_required, "         \
+	"b.factory, b.line, "                                                                      \
+	"to_char(b.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "             \
+	"p.sku, coalesce(p.gtin, ''), p.name, p.brand, p.points "                                  \
+	"FROM batches b JOIN products p ON p.sku = b.product_sku ORDER BY b.serial_first"
+
+struct cat_snapshot {
+	atomic_int refs;
+	size_t n;
+	struct cat_batch *batches;
+	char *strings;
+};
+
+struct catalog {
+	pthread_mutex_t lock;
+	struct cat_snapshot *current;
+	atomic_ulong gen;
+	/* the control loop's side */
+	struct pool *listen;
+	struct event *timer;
+	int loading, dirty, closing;
+};
+
+struct cat_snapshot *cat_snapshot_ref(struct cat_snapshot *s)
+{
+	if (s)
+		atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+	return s;
+}
+
+void cat_snapshot_unref(struct cat_snapshot *s)
+{
+	if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	free(s->batches);
+	free(s->strings);
+	free(s);
+}
+
+size_t cat_snapshot_size(const struct cat_snapshot *s)
+{
+	return s ? s->n : 0;
+}
+
+const struct cat_batch *cat_find(const struct cat_snapshot *s, uint64_t serial)
+{
+	size_t lo = 0, hi = s ? s->n : 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->batches[mid].serial_first <= serial)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	const struct cat_batch *b = &s->batches[lo - 1];
+	return serial <= b->serial_last ? b : NULL;
+}
+
+static enum batch_status status_parse(const char *s)
+{
+	if (strcmp(s, "active") == 0)
+		return BATCH_ACTIVE;
+	if (strcmp(s, "recalled") == 0)
+		return BATCH_RECALLED;
+	if (strcmp(s, "minting") == 0)
+		return BATCH_MINTING;
+	return BATCH_VOID;
+}
+
+/* Build a snapshot from the rows of CATALOG_SQL; NULL if out of memory. */
+static struct cat_snapshot *snapshot_build(const PGresult *r)
+{
+	static const int string_cols[] = {6, 7, 8, 9, 10, 11, 12};
+	size_t n = (size_t)PQntuples(r), bytes = 0;
+	struct cat_snapshot *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	atomic_init(&s->refs, 1);
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < sizeof string_cols / sizeof string_cols[0]; k++)
+			bytes += (size_t)PQgetlength(r, (int)i, string_cols[k]) + 1;
+	s->batches = calloc(n ? n : 1, sizeof *s->batches);
+	s->strings = malloc(bytes ? bytes : 1);
+	if (!s->batches || !s->strings) {
+		cat_snapshot_unref(s);
+		return NULL;
+	}
+	char *p = s->strings;
+	const char *fields[7];
+	for (size_t i = 0; i < n; i++) {
+		struct cat_batch *b = &s->batches[i];
+		int row = (int)i;
+		b->id = strtoll(PQgetvalue(r, row, 0), NULL, 10);
+		b->key_id = (unsigned)strtoul(PQgetvalue(r, row, 1), NULL, 10);
+		b->serial_first = strtoull(PQgetvalue(r, row, 2), NULL, 10);
+		b->serial_last = strtoull(PQgetvalue(r, row, 3), NULL, 10);
+		b->status = status_parse(PQgetvalue(r, row, 4));
+		b->pin_required = PQgetvalue(r, row, 5)[0] == 't';
+		b->points = atoi(PQgetvalue(r, row, 13));
+		for (size_t k = 0; k < 7; k++) {
+			size_t len = (size_t)PQgetlength(r, row, string_cols[k]);
+			memcpy(p, PQgetvalue(r, row, string_cols[k]), len);
+			p[len] = '\0';
+			fields[k] = p;
+			p += len + 1;
+		}
+		b->factory = fields[0];
+		b->line = fields[1];
+		b->created = fields[2];
+		b->sku = fields[3];
+		b->gtin = fields[4];
+		b->name = fields[5];
+		b->brand = fields[6];
+	}
+	s->n = n;
+	return s;
+}
+
+static void publish(struct catalog *c, struct cat_snapshot *s)
+{
+	pthread_mutex_lock(&c->lock);
+	struct cat_snapshot *old = c->current;
+	c->current = s;
+	atomic_fetch_add_explicit(&c->gen, 1, memory_order_release);
+	pthread_mutex_unlock(&c->lock);
+	cat_snapshot_unref(old);
+}
+
+struct catalog *catalog_new(PGconn *db, char *err, size_t errlen)
+{
+	struct catalog *c = calloc(1, sizeof *c);
+	PGresult *r = NULL;
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	r = PQexec(db, CATALOG_SQL);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "loading batches: %s", PQresultErrorMessage(r));
+		goto fail;
+	}
+	c->current = snapshot_build(r);
+	if (!c->current) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	PQclear(r);
+	log_info("event=catalog_loaded batches=%zu", c->current->n);
+	return c;
+fail:
+	PQclear(r);
+	catalog_free(c);
+	return NULL;
+}
+
+static void reload(struct catalog *c);
+
+static void reload_done(void *arg, const struct pool_result *r)
+{
+	struct catalog *c = arg;
+	c->loading = 0;
+	if (r->status == POOL_OK) {
+		struct cat_snapshot *s = snapshot_build(r->res);
+		if (s) {
+			log_debug("event=catalog_loaded batches=%zu", s->n);
+			publish(c, s);
+		}
+	} else {
+		log_warn("event=catalog_reload_failed reason=\"%.200s\"", r->message);
+	}
+	if (c->dirty)
+		reload(c);
+}
+
+static void reload(struct catalog *c)
+{
+	static const struct pool_query q = {.stmt = "catalog_load", .nparams = 0};
+	if (c->closing)
+		return;
+	if (c->loading) {
+		c->dirty = 1;
+		return;
+	}
+	c->dirty = 0;
+	if (pool_submit(c->listen, &q, reload_done, c) == 0)
+		c->loading = 1;
+}
+
+static void on_notify(void *arg, const PGnotify *n)
+{
+	(void)n;
+	reload(arg);
+}
+
+static void on_ready(void *arg)
+{
+	reload(arg); /* notifications may have been missed while disconnected */
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	reload(arg);
+}
+
+int catalog_listen(struct catalog *c, struct event_base *base, const char *conninfo)
+{
+	struct pool_config cfg = {
+	    .conninfo = conninfo,
+	    .name = "packcode-server-catalog",
+	    .size = 1,
+	    .queue_max = 4,
+	    .setup_sql = "SET TimeZone = 'UTC'; LISTEN packcode_catalog; "
+	                 "PREPARE catalog_load AS " CATALOG_SQL,
+	    .query_timeout_ms = 30000,
+	    .on_notify = on_notify,
+	    .on_ready = on_ready,
+	    .hook_arg = c,
+	};
+	c->listen = pool_new(base, &cfg);
+	c->timer = event_new(base, -1, EV_PERSIST, on_timer, c);
+	if (!c->listen || !c->timer)
+		return -1;
+	struct timeval tv = {RELOAD_EVERY_S, 0};
+	return event_add(c->timer, &tv);
+}
+
+void catalog_free(struct catalog *c)
+{
+	if (!c)
+		return;
+	c->closing = 1;
+	pool_free(c->listen);
+	if (c->timer)
+		event_free(c->timer);
+	cat_snapshot_unref(c->current);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+struct cat_snapshot *catalog_view(struct catalog *c, struct cat_view *v)
+{
+	unsigned long gen = atomic_load_explicit(&c->gen, memory_order_acquire);
+	if (v->snap && gen == v->gen)
+		return v->snap;
+	pthread_mutex_lock(&c->lock);
+	struct cat_snapshot *old = v->snap;
+	v->snap = cat_snapshot_ref(c->current);
+	v->gen = atomic_load_explicit(&c->gen, memory_order_relaxed);
+	pthread_mutex_unlock(&c->lock);
+	cat_snapshot_unref(old);
+	return v->snap;
+}
+
+void cat_view_release(struct cat_view *v)
+{
+	cat_snapshot_unref(v->snap);
+	v->snap = NULL;
+}

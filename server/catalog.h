@@ -1,0 +1,60 @@
+/*
+ * catalog.h: the batches and products every request needs, cached in memory.
+ *
+ * A snapshot is immutable and reference counted; a reload (on NOTIFY
+ * packcode_catalog, on reconnect, and once a minute) builds a new one and
+ * swaps it in, so worker threads read without locks and a batch recalled
+ * elsewhere is honoured within a fraction of a second.
+ */
+#ifndef PACKCODE_SERVER_CATALOG_H
+#define PACKCODE_SERVER_CATALOG_H
+
+#include <event2/event.h>
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum batch_status { BATCH_MINTING, BATCH_ACTIVE, BATCH_RECALLED, BATCH_VOID };
+
+struct cat_batch {
+	int64_t id;
+	unsigned key_id;
+	uint64_t serial_first, serial_last;
+	enum batch_status status;
+	int pin_required;
+	const char *factory, *line, *created;  /* created: ISO 8601 UTC */
+	const char *sku, *gtin, *name, *brand; /* the product; gtin may be "" */
+	int points;
+};
+
+struct cat_snapshot;
+
+struct cat_snapshot *cat_snapshot_ref(struct cat_snapshot *s);
+void cat_snapshot_unref(struct cat_snapshot *s);
+size_t cat_snapshot_size(const struct cat_snapshot *s);
+
+/* The batch holding serial, or NULL. Batches never overlap (the schema enforces it). */
+const struct cat_batch *cat_find(const struct cat_snapshot *s, uint64_t serial);
+
+struct catalog;
+
+/*
+ * Load the first snapshot over a blocking connection (at start-up, before
+ * any loop runs). NULL with err on failure.
+ */
+struct catalog *catalog_new(PGconn *db, char *err, size_t errlen);
+
+/* Keep the catalog fresh from base's loop: LISTEN on its own connection. 0 or -1. */
+int catalog_listen(struct catalog *c, struct event_base *base, const char *conninfo);
+void catalog_free(struct catalog *c);
+
+/* Per-thread cached view: cheap to call on every request. */
+struct cat_view {
+	struct cat_snapshot *snap;
+	unsigned long gen;
+};
+/* The current snapshot (borrowed from the view; cat_snapshot_ref it to keep it). */
+struct cat_snapshot *catalog_view(struct catalog *c, struct cat_view *v);
+void cat_view_release(struct cat_view *v);
+
+#endif

@@ -1,0 +1,427 @@
+/*
+ * claim.c: POST /api/v1/claims and the claim engine the landing page shares.
+ *
+ * Claims that reach the database are queued in a batcher: whatever queued
+ * while the previous claim_many was running goes out as the next one, in one
+ * transaction (group commit). The outcome of each claim is its own row, and
+ * nobody hears "awarded" before the transaction committed. A deadlock or
+ * serialization failure is retried once; it rolled everything back.
+ */
+#include "claim.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "catalog.h"
+#include "http.h"
+#include "log.h"
+#include "lookup.h"
+#include "member.h"
+#include "scanlog.h"
+#include "server.h"
+
+#define CLAIM_BATCH_MAX 512
+#define PIN_NONE        0
+#define PIN_RIGHT       1
+#define PIN_WRONG       2
+
+struct claims {
+	struct worker *w;
+	struct batcher *batcher;
+};
+
+struct claim {
+	struct batch_item item; /* first: items are cast back */
+	struct request *r;
+	struct code_check c;
+	char input[CODE_INPUT_MAX + 1]; /* the code as typed, printable, for the scan record */
+	char member[MEMBER_MAX + 1];
+	int pin_state;
+	int retries;
+	claim_done_fn done;
+	void *arg;
+};
+
+static const char *const outcome_names[CLAIM_OUTCOME_COUNT] = {
+    [CLAIM_AWARDED] = "awarded",
+    [CLAIM_REPEAT] = "awarded",
+    [CLAIM_ALREADY_CLAIMED] = "already_claimed",
+    [CLAIM_TYPO] = "typo",
+    [CLAIM_NOT_GENUINE] = "not_genuine",
+    [CLAIM_RECALLED] = "recalled",
+    [CLAIM_VOID] = "void_batch",
+    [CLAIM_REVOKED] = "revoked_key",
+    [CLAIM_PIN_REQUIRED] = "pin_required",
+    [CLAIM_PIN_WRONG] = "pin_wrong",
+    [CLAIM_THROTTLED] = "throttled",
+    [CLAIM_BAD_REQUEST] = "bad_request",
+    [CLAIM_UNAVAILABLE] = "unavailable",
+    [CLAIM_INTERNAL] = "internal",
+};
+
+const char *claim_outcome_name(enum claim_outcome o)
+{
+	return o < CLAIM_OUTCOME_COUNT ? outcome_names[o] : "internal";
+}
+
+int claim_http_status(enum claim_outcome o)
+{
+	switch (o) {
+	case CLAIM_AWARDED:
+	case CLAIM_REPEAT:
+		return 200;
+	case CLAIM_ALREADY_CLAIMED:
+		return 409;
+	case CLAIM_TYPO:
+	case CLAIM_BAD_REQUEST:
+		return 400;
+	case CLAIM_NOT_GENUINE:
+		return 404;
+	case CLAIM_RECALLED:
+	case CLAIM_VOID:
+	case CLAIM_REVOKED:
+		return 410;
+	case CLAIM_PIN_REQUIRED:
+	case CLAIM_PIN_WRONG:
+		return 403;
+	case CLAIM_THROTTLED:
+		return 429;
+	case CLAIM_UNAVAILABLE:
+		return 503;
+	case CLAIM_INTERNAL:
+	case CLAIM_OUTCOME_COUNT:
+		break;
+	}
+	return 500;
+}
+
+/* Finish a claim: record the scan, count it, tell the caller, free it. */
+static void claim_finish(struct claim *cl, struct claim_result *res)
+{
+	struct worker *w = cl->r->w;
+	const char *shown = cl->c.verdict == VERDICT_TYPO ? cl->input : cl->c.v.fields.text;
+	if (res->outcome != CLAIM_BAD_REQUEST)
+		scanlog_add(w->scanlog, cl->r, SCAN_CLAIM, shown, code_check_serial(&cl->c),
+		            res->outcome == CLAIM_REPEAT ? "repeat"
+		                                         : claim_outcome_name(res->outcome),
+		            cl->member);
+	metrics_claim(&w->metrics, res->outcome);
+	snprintf(res->code, sizeof res->code, "%s",
+	         cl->c.verdict == VERDICT_TYPO ? "" : cl->c.v.fields.text);
+	snprintf(res->member, sizeof res->member, "%s", cl->member);
+	res->batch = cl->c.batch;
+	cl->done(cl->arg, res);
+	code_check_release(&cl->c);
+	free(cl);
+}
+
+static void finish_with(struct claim *cl, enum claim_outcome o)
+{
+	struct claim_result res = {.outcome = o};
+	if (o == CLAIM_UNAVAILABLE)
+		res.retry_after = 1;
+	claim_finish(cl, &res);
+}
+
+static enum claim_outcome outcome_parse(const char *s)
+{
+	static const struct {
+		const char *name;
+		enum claim_outcome o;
+	} map[] = {
+	    {"awarded", CLAIM_AWARDED},           {"repeat", CLAIM_REPEAT},
+	    {"claimed", CLAIM_ALREADY_CLAIMED},   {"not_genuine", CLAIM_NOT_GENUINE},
+	    {"recalled", CLAIM_RECALLED},         {"void_batch", CLAIM_VOID},
+	    {"pin_required", CLAIM_PIN_REQUIRED}, {"pin_wrong", CLAIM_PIN_WRONG},
+	    {"throttled", CLAIM_THROTTLED},
+	};
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (strcmp(s, map[i].name) == 0)
+			return map[i].o;
+	return CLAIM_INTERNAL;
+}
+
+/* ---- the batcher's side ------------------------------------------------------- */
+
+static void claims_add(struct batch_params *bp, struct batch_item *item)
+{
+	struct claim *cl = (struct claim *)item;
+	batch_param_uint(bp, 0, cl->c.v.serial);
+	batch_param_int(bp, 1, cl->c.batch->id);
+	batch_param_str(bp, 2, cl->member);
+	batch_param_int(bp, 3, cl->pin_state);
+}
+
+static int retryable(const char *sqlstate)
+{
+	return strcmp(sqlstate, "40P01") == 0 || strcmp(sqlstate, "40001") == 0;
+}
+
+static void claims_done(void *ctx, struct batch_item **items, size_t n, const struct pool_result *r)
+{
+	struct claims *cs = ctx;
+	if (r->status == POOL_SQL_ERROR && retryable(r->sqlstate) &&
+	    ((struct claim *)items[0])->retries == 0) {
+		log_warn("event=claim_retry sqlstate=%s claims=%zu", r->sqlstate, n);
+		for (size_t i = 0; i < n; i++)
+			((struct claim *)items[i])->retries++;
+		batch_retry(cs->batcher, items, n);
+		return;
+	}
+	int rows = r->status == POOL_OK ? PQntuples(r->res) : 0;
+	if (r->status == POOL_OK && (size_t)rows != n) {
+		log_error("event=claim_rows_mismatch rows=%d claims=%zu", rows, n);
+		rows = -1;
+	}
+	if (r->status == POOL_SQL_ERROR)
+		log_error("event=claim_failed sqlstate=%s claims=%zu reason=\"%.200s\"",
+		          r->sqlstate, n, r->message);
+	if (r->status == POOL_OK) {
+		metrics_add(&cs->w->metrics.claim_batches, 1);
+		metrics_add(&cs->w->metrics.claim_batch_items, n);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct claim *cl = (struct claim *)items[i];
+		struct claim_result res = {.outcome = CLAIM_INTERNAL};
+		if (r->status == POOL_UNAVAILABLE) {
+			res.outcome = CLAIM_UNAVAILABLE;
+			res.retry_after = 1;
+		} else if (r->status == POOL_OK && rows >= 0) {
+			/* claim_many returns one row per input, in input order */
+			PGresult *pg = r->res;
+			int row = (int)i;
+			res.outcome = outcome_parse(PQgetvalue(pg, row, 1));
+			if (!PQgetisnull(pg, row, 2))
+				res.points = atoi(PQgetvalue(pg, row, 2));
+			if (!PQgetisnull(pg, row, 3))
+				res.balance = strtoll(PQgetvalue(pg, row, 3), NULL, 10);
+			if (!PQgetisnull(pg, row, 4))
+				timefmt_pg_to_iso(PQgetvalue(pg, row, 4), res.claimed_at);
+			if (!PQgetisnull(pg, row, 5))
+				res.retry_after = atoi(PQgetvalue(pg, row, 5));
+		}
+		claim_finish(cl, &res);
+	}
+}
+
+static const struct batch_ops claim_ops = {
+    .stmt = "claim_many",
+    .ncols = 4,
+    .add = claims_add,
+    .done = claims_done,
+};
+
+struct claims *claims_new(struct worker *w)
+{
+	struct claims *c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	c->w = w;
+	/*
+	 * At most half the pool runs claims at once, so lookups keep connections;
+	 * claims arriving meanwhile wait and commit together.
+	 */
+	int inflight = w->srv->cfg.pool_size / 2;
+	c->batcher =
+	    batcher_new(w->pool, &claim_ops, c, inflight > 0 ? inflight : 1, CLAIM_BATCH_MAX);
+	if (!c->batcher) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void claims_free(struct claims *c)
+{
+	if (!c)
+		return;
+	batcher_free(c->batcher);
+	free(c);
+}
+
+size_t claims_pending(const struct claims *c)
+{
+	return batch_pending(c->batcher);
+}
+
+/* ---- the engine ----------------------------------------------------------------- */
+
+static int pin_valid(const char *pin)
+{
+	size_t n = strlen(pin);
+	return n <= PIN_INPUT_MAX && strspn(pin, "0123456789 -") == n;
+}
+
+void claim_start(struct request *r, const char *code, size_t codelen, const char *member,
+                 size_t memberlen, const char *pin, claim_done_fn done, void *arg)
+{
+	struct worker *w = r->w;
+	struct claim *cl = calloc(1, sizeof *cl);
+	if (!cl) {
+		struct claim_result res = {.outcome = CLAIM_UNAVAILABLE, .retry_after = 1};
+		done(arg, &res);
+		return;
+	}
+	cl->r = r;
+	cl->done = done;
+	cl->arg = arg;
+	cl->c.verdict = VERDICT_TYPO;
+	http_printable(code, codelen, cl->input, sizeof cl->input);
+
+	code_check(w, code, codelen, &cl->c);
+	if (member_normalize(member, memberlen, cl->member) < 0) {
+		struct claim_result res = {
+		    .outcome = CLAIM_BAD_REQUEST,
+		    .message = "a member is a phone number in E.164 (+ and 8 to 15 digits) or "
+		               "an id of at most 64 letters, digits and . _ : @ -",
+		};
+		cl->member[0] = '\0';
+		claim_finish(cl, &res);
+		return;
+	}
+	if (pin && !pin_valid(pin)) {
+		struct claim_result res = {.outcome = CLAIM_BAD_REQUEST,
+		                           .message =
+		                               "a PIN is the digits printed inside the pack"};
+		claim_finish(cl, &res);
+		return;
+	}
+	switch (cl->c.verdict) {
+	case VERDICT_TYPO:
+		finish_with(cl, CLAIM_TYPO);
+		return;
+	case VERDICT_FORGED:
+		finish_with(cl, CLAIM_NOT_GENUINE);
+		return;
+	case VERDICT_REVOKED:
+		finish_with(cl, CLAIM_REVOKED);
+		return;
+	case VERDICT_RECALLED:
+		finish_with(cl, CLAIM_RECALLED);
+		return;
+	case VERDICT_VOID:
+		finish_with(cl, CLAIM_VOID);
+		return;
+	case VERDICT_GENUINE:
+		break;
+	}
+	if (cl->c.batch->pin_required) {
+		char digits[PIN_INPUT_MAX + 1];
+		size_t o = 0;
+		for (const char *p = pin ? pin : ""; *p; p++)
+			if (*p >= '0' && *p <= '9')
+				digits[o++] = *p;
+		digits[o] = '\0';
+		if (o == 0) {
+			finish_with(cl, CLAIM_PIN_REQUIRED);
+			return;
+		}
+		cl->pin_state = code_pin_equal(cl->c.v.pin, digits) ? PIN_RIGHT : PIN_WRONG;
+	}
+	if (batch_add(w->claims->batcher, &cl->item) < 0)
+		finish_with(cl, CLAIM_UNAVAILABLE);
+}
+
+/* ---- POST /api/v1/claims ----------------------------------------------------------- */
+
+static void api_done(void *arg, const struct claim_result *res)
+{
+	struct request *r = arg;
+	int status = claim_http_status(res->outcome);
+	char num[16];
+
+	switch (res->outcome) {
+	case CLAIM_BAD_REQUEST:
+		http_reply_error(r, 400, "bad_request", res->message);
+		return;
+	case CLAIM_UNAVAILABLE:
+		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
+		return;
+	case CLAIM_INTERNAL:
+		http_reply_error(r, 500, "internal", "the claim could not be processed");
+		return;
+	default:
+		break;
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "outcome", json_string(claim_outcome_name(res->outcome)));
+	if (res->code[0])
+		json_object_set_new(o, "code", json_string(res->code));
+	switch (res->outcome) {
+	case CLAIM_AWARDED:
+	case CLAIM_REPEAT:
+		json_object_set_new(o, "repeat", json_boolean(res->outcome == CLAIM_REPEAT));
+		json_object_set_new(o, "member", json_string(res->member));
+		json_object_set_new(o, "points", json_integer(res->points));
+		json_object_set_new(o, "balance", json_integer(res->balance));
+		json_object_set_new(o, "claimed_at", json_string(res->claimed_at));
+		if (res->batch)
+			json_object_set_new(o, "product",
+			                    json_pack("{s:s,s:s}", "sku", res->batch->sku, "name",
+			                              res->batch->name));
+		break;
+	case CLAIM_ALREADY_CLAIMED:
+		json_object_set_new(o, "claimed_at", json_string(res->claimed_at));
+		break;
+	case CLAIM_TYPO:
+		json_object_set_new(o, "message",
+		                    json_string("check the characters: one is mistyped or two "
+		                                "neighbours are swapped"));
+		break;
+	case CLAIM_THROTTLED:
+		json_object_set_new(o, "retry_after", json_integer(res->retry_after));
+		snprintf(num, sizeof num, "%d", res->retry_after > 0 ? res->retry_after : 1);
+		http_header(r, "Retry-After", num);
+		break;
+	default:
+		break;
+	}
+	http_reply_json(r, status, o);
+}
+
+void claim_handle_api(struct request *r)
+{
+	size_t len;
+	json_error_t err;
+	const char *body = http_body(r, "application/json", &len);
+	if (!body)
+		return;
+	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
+	if (!j) {
+		char msg[200];
+		snprintf(msg, sizeof msg, "malformed JSON: %s", err.text);
+		http_reply_error(r, 400, "bad_json", msg);
+		return;
+	}
+	json_t *code = json_object_get(j, "code"), *member = json_object_get(j, "member"),
+	       *pin = json_object_get(j, "pin");
+	if (!json_is_object(j) || !json_is_string(code) || !json_is_string(member) ||
+	    (pin && !json_is_string(pin) && !json_is_null(pin))) {
+		http_reply_error(
+		    r, 400, "bad_request",
+		    "expected {\"code\": string, \"member\": string, \"pin\": string}");
+		goto out;
+	}
+	size_t codelen = json_string_length(code);
+	if (codelen > CODE_INPUT_MAX || strlen(json_string_value(code)) != codelen) {
+		http_reply_error(r, 400, "bad_request",
+		                 "a code has at most 20 characters (64 with separators)");
+		goto out;
+	}
+	size_t memberlen = json_string_length(member);
+	if (strlen(json_string_value(member)) != memberlen) {
+		http_reply_error(r, 400, "bad_request", "member contains a NUL character");
+		goto out;
+	}
+	const char *pinstr = json_is_string(pin) ? json_string_value(pin) : NULL;
+	if (pinstr && strlen(pinstr) != json_string_length(pin)) {
+		http_reply_error(r, 400, "bad_request", "pin contains a NUL character");
+		goto out;
+	}
+	claim_start(r, json_string_value(code), codelen, json_string_value(member), memberlen,
+	            pinstr, api_done, r);
+out:
+	json_decref(j);
+}

@@ -1,0 +1,77 @@
+/*
+ * claim.h: awarding a code's points to a member, exactly once.
+ *
+ * The keyring and the catalog answer typos, forgeries, revoked keys,
+ * recalled batches and missing PINs without the database; everything else
+ * becomes one row of a claim_many call (sql/002_server.sql), shared with the
+ * claims that arrived meanwhile (group commit). A result is given only after
+ * its transaction committed.
+ */
+#ifndef PACKCODE_SERVER_CLAIM_H
+#define PACKCODE_SERVER_CLAIM_H
+
+#include <stddef.h>
+
+#include "code.h"
+#include "timefmt.h"
+
+#define MEMBER_MAX    64
+#define PIN_INPUT_MAX 16
+
+enum claim_outcome {
+	CLAIM_AWARDED,         /* points awarded now */
+	CLAIM_REPEAT,          /* this member claimed it before: same answer again */
+	CLAIM_ALREADY_CLAIMED, /* another member has it */
+	CLAIM_TYPO,
+	CLAIM_NOT_GENUINE,
+	CLAIM_RECALLED,
+	CLAIM_VOID,
+	CLAIM_REVOKED,
+	CLAIM_PIN_REQUIRED,
+	CLAIM_PIN_WRONG,
+	CLAIM_THROTTLED, /* too many wrong PINs for this code */
+	CLAIM_BAD_REQUEST,
+	CLAIM_UNAVAILABLE, /* database unavailable: nothing happened, or retry is safe */
+	CLAIM_INTERNAL,
+	CLAIM_OUTCOME_COUNT
+};
+
+struct cat_batch;
+struct request;
+struct worker;
+
+struct claim_result {
+	enum claim_outcome outcome;
+	const char *message;     /* CLAIM_BAD_REQUEST: what is wrong */
+	char code[CODE_LEN + 1]; /* canonical code, "" for a typo */
+	char member[MEMBER_MAX + 1];
+	const struct cat_batch *batch; /* when known; valid during the callback */
+	int points;
+	long long balance;
+	char claimed_at[TIMEFMT_ISO_LEN];
+	int retry_after; /* seconds, CLAIM_THROTTLED and CLAIM_UNAVAILABLE */
+};
+
+typedef void (*claim_done_fn)(void *arg, const struct claim_result *res);
+
+struct claims;
+struct claims *claims_new(struct worker *w);
+void claims_free(struct claims *c);
+size_t claims_pending(const struct claims *c);
+
+/*
+ * Claim code (as typed) for member (as typed: normalised here) with pin (NULL
+ * or "" when none was given). done runs exactly once, possibly before this
+ * returns. r supplies the client address for the scan record and must stay
+ * unanswered until done runs.
+ */
+void claim_start(struct request *r, const char *code, size_t codelen, const char *member,
+                 size_t memberlen, const char *pin, claim_done_fn done, void *arg);
+
+/* POST /api/v1/claims */
+void claim_handle_api(struct request *r);
+
+const char *claim_outcome_name(enum claim_outcome o);
+int claim_http_status(enum claim_outcome o);
+
+#endif

@@ -1,0 +1,589 @@
+/*
+ * http.c: one evhttp per worker on its own SO_REUSEPORT socket; the router;
+ * request limits; replies. Paths match case-insensitively (QR codes carry
+ * upper-case URLs). Anything malformed is refused here, before a handler,
+ * with a JSON error and no side effect.
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <event2/keyvalq_struct.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "claim.h"
+#include "landing.h"
+#include "log.h"
+#include "lookup.h"
+#include "member.h"
+#include "server.h"
+#include "url.h"
+
+#define PATH_MAX_LEN      2048
+#define SEGMENT_MAX       200 /* a decoded path segment longer than this is refused */
+#define HEADERS_MAX       8192
+#define LIBEVENT_BODY_CAP (1024 * 1024) /* beyond this libevent itself answers 413 */
+#define IDLE_TIMEOUT_S    30
+
+static const char *const route_names[ROUTE_COUNT] = {
+    "landing", "landing_claim", "claim",   "lookup", "member",
+    "healthz", "readyz",        "metrics", "other",
+};
+
+const char *route_name(enum route r)
+{
+	return r < ROUTE_COUNT ? route_names[r] : "other";
+}
+
+static long long now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- text helpers --------------------------------------------------------- */
+
+int http_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	while (p < end) {
+		unsigned c = *p;
+		if (c < 0x80) {
+			if ((c < 0x20 && c != '\t') || c == 0x7f)
+				return 0;
+			p++;
+			continue;
+		}
+		int n;
+		unsigned min, cp;
+		if ((c & 0xe0) == 0xc0) {
+			n = 1;
+			min = 0x80;
+			cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			n = 2;
+			min = 0x800;
+			cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			n = 3;
+			min = 0x10000;
+			cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		if (end - p <= n)
+			return 0;
+		for (int i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		p += n + 1;
+	}
+	return 1;
+}
+
+void http_printable(const char *s, size_t len, char *out, size_t outlen)
+{
+	size_t o = 0;
+	if (!outlen)
+		return;
+	for (size_t i = 0; s && i < len && o + 1 < outlen; i++) {
+		unsigned char c = (unsigned char)s[i];
+		out[o++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	out[o] = '\0';
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decode in[0..len) (and '+' as space if plus) into out: length, or -1. */
+static long decode(const char *in, size_t len, int plus, char *out, size_t outlen)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < len; i++) {
+		int c = (unsigned char)in[i];
+		if (c == '%') {
+			if (i + 2 >= len)
+				return -1;
+			int h = hexval((unsigned char)in[i + 1]),
+			    l = hexval((unsigned char)in[i + 2]);
+			if (h < 0 || l < 0)
+				return -1;
+			c = h * 16 + l;
+			i += 2;
+		} else if (c == '+' && plus) {
+			c = ' ';
+		}
+		if (c == 0 || o + 1 >= outlen)
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return (long)o;
+}
+
+int http_form_field(const char *body, size_t len, const char *name, char *out, size_t outlen)
+{
+	size_t nlen = strlen(name);
+	const char *p = body, *end = body + len;
+	while (p < end) {
+		const char *amp = memchr(p, '&', (size_t)(end - p));
+		const char *pair_end = amp ? amp : end;
+		const char *eq = memchr(p, '=', (size_t)(pair_end - p));
+		const char *key_end = eq ? eq : pair_end;
+		char key[64];
+		long klen = decode(p, (size_t)(key_end - p), 1, key, sizeof key);
+		if (klen == (long)nlen && memcmp(key, name, nlen) == 0) {
+			const char *v = eq ? eq + 1 : pair_end;
+			return decode(v, (size_t)(pair_end - v), 1, out, outlen) < 0 ? -1 : 1;
+		}
+		p = pair_end + 1;
+	}
+	return 0;
+}
+
+/* ---- requests and replies -------------------------------------------------- */
+
+/* The language of the page: the best of Accept-Language among en and zh. */
+static enum lang pick_lang(const char *accept)
+{
+	double best_q = -1;
+	enum lang best = LANG_EN;
+	if (!accept)
+		return LANG_EN;
+	const char *p = accept;
+	while (*p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		const char *tag = p;
+		size_t taglen = strcspn(p, ";,");
+		p += taglen;
+		double q = 1.0;
+		if (*p == ';') {
+			const char *qs = strstr(p, "q=");
+			const char *next = strchr(p, ',');
+			if (qs && (!next || qs < next))
+				q = strtod(qs + 2, NULL);
+			p = next ? next : p + strlen(p);
+		}
+		while (taglen && tag[taglen - 1] == ' ')
+			taglen--;
+		enum lang l;
+		if (taglen >= 2 && strncasecmp(tag, "zh", 2) == 0 && (taglen == 2 || tag[2] == '-'))
+			l = LANG_ZH;
+		else if (taglen >= 2 && strncasecmp(tag, "en", 2) == 0 &&
+		         (taglen == 2 || tag[2] == '-'))
+			l = LANG_EN;
+		else
+			continue;
+		if (q > best_q) {
+			best_q = q;
+			best = l;
+		}
+	}
+	return best;
+}
+
+static struct request *request_new(struct worker *w, struct evhttp_request *req, enum route route)
+{
+	struct request *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	r->w = w;
+	r->req = req;
+	r->route = route;
+	r->start_us = now_us();
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	if (conn) {
+		char *addr = NULL;
+		ev_uint16_t port;
+		evhttp_connection_get_peer(conn, &addr, &port);
+		if (addr)
+			snprintf(r->client, sizeof r->client, "%s", addr);
+	}
+	const struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	const char *ua = evhttp_find_header(h, "User-Agent");
+	if (ua)
+		http_printable(ua, strlen(ua), r->user_agent, sizeof r->user_agent);
+	r->lang = pick_lang(evhttp_find_header(h, "Accept-Language"));
+	w->inflight++;
+	return r;
+}
+
+static void finish(struct request *r, int status)
+{
+	struct worker *w = r->w;
+	struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
+	if (w->draining)
+		evhttp_add_header(out, "Connection", "close");
+	evhttp_send_reply(r->req, status, NULL, NULL);
+	metrics_request(&w->metrics, r->route, status, now_us() - r->start_us);
+	w->inflight--;
+	free(r);
+}
+
+void http_header(struct request *r, const char *name, const char *value)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(r->req), name, value);
+}
+
+static int dump_cb(const char *buf, size_t size, void *data)
+{
+	return evbuffer_add(data, buf, size);
+}
+
+void http_reply_json(struct request *r, int status, json_t *body)
+{
+	struct evbuffer *out = evhttp_request_get_output_buffer(r->req);
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+	if (!body || json_dump_callback(body, dump_cb, out, JSON_COMPACT) < 0) {
+		evbuffer_drain(out, evbuffer_get_length(out));
+		evbuffer_add_printf(out, "{\"error\":\"internal\",\"message\":\"out of memory\"}");
+		status = 500;
+	}
+	json_decref(body);
+	evbuffer_add(out, "\n", 1);
+	evhttp_add_header(h, "Content-Type", "application/json");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	finish(r, status);
+}
+
+void http_reply_error(struct request *r, int status, const char *error, const char *message)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "error", json_string(error));
+	json_object_set_new(o, "message", json_string(message));
+	if (status == 503)
+		http_header(r, "Retry-After", "1");
+	http_reply_json(r, status, o);
+}
+
+void http_reply_html(struct request *r, int status, struct evbuffer *body)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+	evhttp_add_header(h, "Content-Type", "text/html; charset=utf-8");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "Content-Security-Policy",
+	                  "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+	                  "form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	evhttp_add_header(h, "Content-Language", r->lang == LANG_ZH ? "zh-CN" : "en");
+	evhttp_add_header(h, "Vary", "Accept-Language");
+	evbuffer_add_buffer(evhttp_request_get_output_buffer(r->req), body);
+	finish(r, status);
+}
+
+void http_reply_text(struct request *r, int status, const char *content_type, struct evbuffer *body)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+	evhttp_add_header(h, "Content-Type", content_type);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evbuffer_add_buffer(evhttp_request_get_output_buffer(r->req), body);
+	finish(r, status);
+}
+
+/* ---- small endpoints ------------------------------------------------------- */
+
+static void healthz(struct request *r)
+{
+	json_t *o = json_pack("{s:s}", "status", "ok");
+	http_reply_json(r, 200, o);
+}
+
+static void readyz_done(void *arg, const struct pool_result *res)
+{
+	struct request *r = arg;
+	if (res->status == POOL_OK)
+		http_reply_json(r, 200, json_pack("{s:s}", "status", "ready"));
+	else
+		http_reply_error(r, 503, "unavailable", "database unreachable");
+}
+
+static void readyz(struct request *r)
+{
+	static const struct pool_query ping = {.stmt = "ping", .nparams = 0};
+	if (r->w->draining) {
+		http_reply_error(r, 503, "draining", "shutting down");
+		return;
+	}
+	if (pool_submit(r->w->pool, &ping, readyz_done, r) < 0)
+		http_reply_error(r, 503, "unavailable", "database unreachable");
+}
+
+static void metrics_page(struct request *r)
+{
+	struct evbuffer *b = evbuffer_new();
+	if (!b) {
+		http_reply_error(r, 500, "internal", "out of memory");
+		return;
+	}
+	metrics_render(r->w->srv, cat_snapshot_size(worker_catalog(r->w)), b);
+	http_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", b);
+	evbuffer_free(b);
+}
+
+/* ---- routing --------------------------------------------------------------- */
+
+/* If path starts with prefix (case-insensitively), the rest; else NULL. */
+static const char *after(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return strncasecmp(path, prefix, n) == 0 ? path + n : NULL;
+}
+
+static int method_is(struct evhttp_request *req, enum evhttp_cmd_type allowed)
+{
+	return (evhttp_request_get_command(req) & allowed) != 0;
+}
+
+static void reply_bad_method(struct request *r, const char *allow)
+{
+	http_header(r, "Allow", allow);
+	http_reply_error(r, 405, "method_not_allowed", "method not allowed on this resource");
+}
+
+/* application/json, application/json; charset=utf-8, ... */
+static int content_type_is(struct evhttp_request *req, const char *want)
+{
+	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+	if (!ct)
+		return 0;
+	while (*ct == ' ')
+		ct++;
+	size_t n = strlen(want);
+	return strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/*
+ * GS1 Digital Link: /01/{gtin}/21/{serial}[/10/{lot}], any case. A local
+ * parser until lib/url.c's dl_parse_path lands.
+ */
+static int parse_dl(const char *path, size_t len, struct dl_path *out)
+{
+	char buf[PATH_MAX_LEN + 1];
+	char *seg[8];
+	int n = 0;
+	if (len > PATH_MAX_LEN || len < 1 || path[0] != '/')
+		return -1;
+	memcpy(buf, path + 1, len - 1);
+	buf[len - 1] = '\0';
+	for (char *save = NULL, *s = strtok_r(buf, "/", &save); s; s = strtok_r(NULL, "/", &save)) {
+		if (n == 8)
+			return -1;
+		seg[n++] = s;
+	}
+	if ((n != 4 && n != 6) || strcmp(seg[0], "01") != 0 || strcmp(seg[2], "21") != 0)
+		return -1;
+	if (n == 6 && strcmp(seg[4], "10") != 0)
+		return -1;
+	memset(out, 0, sizeof *out);
+	size_t g = strlen(seg[1]);
+	if (g != 14 || strspn(seg[1], "0123456789") != 14)
+		return -1;
+	memcpy(out->gtin, seg[1], 15);
+	if (decode(seg[3], strlen(seg[3]), 0, out->code, sizeof out->code) < 0)
+		return -1;
+	if (n == 6 && decode(seg[5], strlen(seg[5]), 0, out->lot, sizeof out->lot) < 0)
+		return -1;
+	return 0;
+}
+
+static void route(struct evhttp_request *req, void *arg)
+{
+	struct worker *w = arg;
+	const char *uri = evhttp_request_get_uri(req);
+	size_t plen = strcspn(uri, "?#");
+	const char *query = uri[plen] == '?' ? uri + plen + 1 : "";
+	char path[PATH_MAX_LEN + 1], seg[SEGMENT_MAX + 1];
+	const char *rest;
+	struct request *r;
+
+	if (plen > PATH_MAX_LEN) {
+		if (!(r = request_new(w, req, ROUTE_OTHER)))
+			goto oom;
+		http_reply_error(r, 414, "uri_too_long", "request path too long");
+		return;
+	}
+	memcpy(path, uri, plen);
+	path[plen] = '\0';
+
+	if ((rest = after(path, "/c/"))) {
+		size_t slen = strcspn(rest, "/");
+		const char *tail = rest + slen;
+		int claim = strcasecmp(tail, "/claim") == 0;
+		if (!(r = request_new(w, req, claim ? ROUTE_LANDING_CLAIM : ROUTE_LANDING)))
+			goto oom;
+		if (*tail && !claim) {
+			http_reply_error(r, 404, "not_found", "no such resource");
+			return;
+		}
+		if (!method_is(req, claim ? EVHTTP_REQ_POST : EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)) {
+			reply_bad_method(r, claim ? "POST" : "GET, HEAD");
+			return;
+		}
+		long n = decode(rest, slen, 0, seg, sizeof seg);
+		if (n < 0) {
+			/* overlong or undecodable: the landing page says "check the characters" */
+			n = 0;
+			seg[0] = '\0';
+			slen = CODE_INPUT_MAX + 1;
+		}
+		size_t len = slen > CODE_INPUT_MAX ? slen : (size_t)n;
+		if (claim)
+			landing_claim(r, seg, len);
+		else
+			landing_handle(r, seg, len, NULL);
+		return;
+	}
+	if (after(path, "/01/")) {
+		struct dl_path dl;
+		if (!(r = request_new(w, req, ROUTE_LANDING)))
+			goto oom;
+		if (!method_is(req, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)) {
+			reply_bad_method(r, "GET, HEAD");
+			return;
+		}
+		if (parse_dl(path, plen, &dl) < 0) {
+			http_reply_error(r, 404, "not_found",
+			                 "not a GS1 Digital Link path of ours");
+			return;
+		}
+		landing_handle(r, dl.code, strlen(dl.code), dl.gtin);
+		return;
+	}
+	if (strcasecmp(path, "/api/v1/claims") == 0) {
+		if (!(r = request_new(w, req, ROUTE_CLAIM)))
+			goto oom;
+		if (!method_is(req, EVHTTP_REQ_POST))
+			reply_bad_method(r, "POST");
+		else
+			claim_handle_api(r);
+		return;
+	}
+	if ((rest = after(path, "/api/v1/codes/"))) {
+		if (!(r = request_new(w, req, ROUTE_LOOKUP)))
+			goto oom;
+		if (!method_is(req, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)) {
+			reply_bad_method(r, "GET, HEAD");
+			return;
+		}
+		if (strchr(rest, '/')) {
+			http_reply_error(r, 404, "not_found", "no such resource");
+			return;
+		}
+		long n = decode(rest, strlen(rest), 0, seg, sizeof seg);
+		if (n < 0 || n > CODE_INPUT_MAX) {
+			json_t *o = json_pack(
+			    "{s:s,s:s,s:s}", "verdict", "typo", "error", "bad_request", "message",
+			    "a code has at most 20 characters (64 with separators)");
+			http_reply_json(r, 400, o);
+			return;
+		}
+		lookup_handle(r, seg, (size_t)n);
+		return;
+	}
+	if ((rest = after(path, "/api/v1/members/"))) {
+		if (!(r = request_new(w, req, ROUTE_MEMBER)))
+			goto oom;
+		if (!method_is(req, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)) {
+			reply_bad_method(r, "GET, HEAD");
+			return;
+		}
+		long n = strchr(rest, '/') ? -1 : decode(rest, strlen(rest), 0, seg, sizeof seg);
+		if (n < 0) {
+			http_reply_error(r, 400, "bad_request", "malformed member id");
+			return;
+		}
+		member_handle(r, seg, (size_t)n, query);
+		return;
+	}
+	static const struct {
+		const char *path;
+		enum route route;
+		void (*fn)(struct request *);
+	} fixed[] = {
+	    {"/healthz", ROUTE_HEALTHZ, healthz},
+	    {"/readyz", ROUTE_READYZ, readyz},
+	    {"/metrics", ROUTE_METRICS, metrics_page},
+	};
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+		if (strcasecmp(path, fixed[i].path) != 0)
+			continue;
+		if (!(r = request_new(w, req, fixed[i].route)))
+			goto oom;
+		if (!method_is(req, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD))
+			reply_bad_method(r, "GET, HEAD");
+		else
+			fixed[i].fn(r);
+		return;
+	}
+	if (!(r = request_new(w, req, ROUTE_OTHER)))
+		goto oom;
+	http_reply_error(r, 404, "not_found", "no such resource");
+	return;
+oom:
+	evhttp_send_error(req, 503, "Out of memory");
+}
+
+int http_worker_start(struct worker *w)
+{
+	w->http = evhttp_new(w->base);
+	if (!w->http)
+		return -1;
+	evhttp_set_max_headers_size(w->http, HEADERS_MAX);
+	evhttp_set_max_body_size(w->http, LIBEVENT_BODY_CAP);
+	evhttp_set_timeout(w->http, IDLE_TIMEOUT_S);
+	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+	                                        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	                                        EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH |
+	                                        EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT);
+	evhttp_set_gencb(w->http, route, w);
+	w->bound = evhttp_accept_socket_with_handle(w->http, w->listen_fd);
+	if (!w->bound)
+		return -1;
+	w->listen_fd = -1; /* evhttp owns it now */
+	return 0;
+}
+
+void http_worker_stop_accepting(struct worker *w)
+{
+	if (w->http && w->bound) {
+		evhttp_del_accept_socket(w->http, w->bound);
+		w->bound = NULL;
+	}
+}
+
+const char *http_body(struct request *r, const char *content_type, size_t *len)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+	size_t n = evbuffer_get_length(in);
+	if (!content_type_is(r->req, content_type)) {
+		char msg[128];
+		snprintf(msg, sizeof msg, "the body must be %s", content_type);
+		http_reply_error(r, 415, "unsupported_media_type", msg);
+		return NULL;
+	}
+	if (n > SERVER_BODY_MAX) {
+		http_reply_error(r, 413, "body_too_large", "the body is limited to 16 KiB");
+		return NULL;
+	}
+	*len = n;
+	const char *p = n ? (const char *)evbuffer_pullup(in, -1) : "";
+	return p ? p : "";
+}

@@ -1,0 +1,85 @@
+/*
+ * http.h: the HTTP front: listener, router, request limits, and replies.
+ *
+ * Every handler gets a struct request and must finish it exactly once with
+ * one of the http_reply_* functions, which send the reply, count it in the
+ * metrics and free the request. Bodies over 16 KiB, wrong content types,
+ * unknown routes and bad methods are answered here with a JSON error.
+ */
+#ifndef PACKCODE_SERVER_HTTP_H
+#define PACKCODE_SERVER_HTTP_H
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <jansson.h>
+#include <stddef.h>
+
+enum route {
+	ROUTE_LANDING,
+	ROUTE_LANDING_CLAIM,
+	ROUTE_CLAIM,
+	ROUTE_LOOKUP,
+	ROUTE_MEMBER,
+	ROUTE_HEALTHZ,
+	ROUTE_READYZ,
+	ROUTE_METRICS,
+	ROUTE_OTHER,
+	ROUTE_COUNT
+};
+
+enum lang { LANG_EN, LANG_ZH };
+
+#define HTTP_CLIENT_MAX 64
+#define HTTP_UA_MAX     256
+
+struct worker;
+
+struct request {
+	struct worker *w;
+	struct evhttp_request *req;
+	enum route route;
+	long long start_us;
+	enum lang lang;
+	char client[HTTP_CLIENT_MAX];     /* peer address, "" if unknown */
+	char user_agent[HTTP_UA_MAX + 1]; /* printable ASCII only, cut at 256 */
+};
+
+/* Set up w->http on w->listen_fd. 0 or -1. */
+int http_worker_start(struct worker *w);
+/* Stop accepting; connections with a request in flight stay until answered. */
+void http_worker_stop_accepting(struct worker *w);
+
+const char *route_name(enum route r);
+
+/* Send a JSON reply (body is consumed) and finish the request. */
+void http_reply_json(struct request *r, int status, json_t *body);
+/* {"error": error, "message": message} */
+void http_reply_error(struct request *r, int status, const char *error, const char *message);
+/* Send an HTML page (body is drained) and finish the request. */
+void http_reply_html(struct request *r, int status, struct evbuffer *body);
+/* Send a plain text reply and finish the request. */
+void http_reply_text(struct request *r, int status, const char *content_type,
+                     struct evbuffer *body);
+/* Add a response header before replying. */
+void http_header(struct request *r, const char *name, const char *value);
+
+/*
+ * The request body if the request is content_type and the body at most
+ * 16 KiB; otherwise answers 415 or 413 and returns NULL.
+ */
+const char *http_body(struct request *r, const char *content_type, size_t *len);
+
+/* 1 if s[0..len) is valid UTF-8 without NUL or other C0 controls than tab. */
+int http_utf8_valid(const char *s, size_t len);
+
+/*
+ * Decode application/x-www-form-urlencoded body text and find field name:
+ * copies its value (percent and '+' decoded) into out. 1 found, 0 absent,
+ * -1 malformed or too long.
+ */
+int http_form_field(const char *body, size_t len, const char *name, char *out, size_t outlen);
+
+/* Copy s into out keeping printable ASCII and replacing other bytes by '?'. */
+void http_printable(const char *s, size_t len, char *out, size_t outlen);
+
+#endif

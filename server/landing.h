@@ -1,0 +1,19 @@
+/*
+ * landing.h: the consumer's page: GET /c/{code} (and the GS1 Digital Link
+ * path) and the claim form's POST /c/{code}/claim.
+ *
+ * Server-rendered HTML for a phone, English or Chinese by Accept-Language,
+ * no external assets and no JavaScript, every interpolated value escaped.
+ */
+#ifndef PACKCODE_SERVER_LANDING_H
+#define PACKCODE_SERVER_LANDING_H
+
+#include <stddef.h>
+
+struct request;
+
+/* gtin: the GTIN-14 of a Digital Link path, or NULL for /c/{code}. */
+void landing_handle(struct request *r, const char *code, size_t len, const char *gtin);
+void landing_claim(struct request *r, const char *code, size_t len);
+
+#endif

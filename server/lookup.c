@@ -1,0 +1,276 @@
+/*
+ * lookup.c: the verdict on a code and the facts the database holds about it;
+ * GET /api/v1/codes/{code}.
+ *
+ * Typos and forgeries are answered from the keyring alone, never touching
+ * the database. A genuine code's facts come from lookup_codes(), many
+ * serials per call when lookups pile up.
+ */
+#include "lookup.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "catalog.h"
+#include "http.h"
+#include "log.h"
+#include "scanlog.h"
+#include "server.h"
+
+#define LOOKUP_BATCH_MAX 256
+
+struct lookups {
+	struct worker *w;
+	struct batcher *batcher;
+};
+
+struct fact_req {
+	struct batch_item item; /* first: items are cast back */
+	uint64_t serial;
+	facts_fn fn;
+	void *arg;
+};
+
+void code_check(struct worker *w, const char *in, size_t len, struct code_check *out)
+{
+	memset(out, 0, sizeof *out);
+	out->verdict = keyring_verify(w->keyring, in, len, &out->v);
+	if (out->verdict != VERDICT_GENUINE && out->verdict != VERDICT_REVOKED)
+		return;
+	out->snap = cat_snapshot_ref(worker_catalog(w));
+	const struct cat_batch *b = cat_find(out->snap, out->v.serial);
+	if (!b || b->key_id != out->v.fields.key_id) {
+		/* signed by us, but no print run of that key holds it: never minted */
+		out->verdict = VERDICT_FORGED;
+		return;
+	}
+	out->batch = b;
+	if (out->verdict == VERDICT_REVOKED)
+		return;
+	if (b->status == BATCH_RECALLED)
+		out->verdict = VERDICT_RECALLED;
+	else if (b->status != BATCH_ACTIVE)
+		out->verdict = VERDICT_VOID;
+}
+
+void code_check_release(struct code_check *c)
+{
+	cat_snapshot_unref(c->snap);
+	c->snap = NULL;
+	c->batch = NULL;
+}
+
+uint64_t code_check_serial(const struct code_check *c)
+{
+	return c->batch ? c->v.serial : 0;
+}
+
+int verdict_http_status(enum verdict v)
+{
+	switch (v) {
+	case VERDICT_GENUINE:
+		return 200;
+	case VERDICT_TYPO:
+		return 400;
+	case VERDICT_FORGED:
+		return 404;
+	case VERDICT_REVOKED:
+	case VERDICT_VOID:
+	case VERDICT_RECALLED:
+		return 410;
+	}
+	return 500;
+}
+
+/* ---- batched fact lookups --------------------------------------------------- */
+
+static void facts_add(struct batch_params *bp, struct batch_item *item)
+{
+	batch_param_uint(bp, 0, ((struct fact_req *)item)->serial);
+}
+
+static void facts_done(void *ctx, struct batch_item **items, size_t n, const struct pool_result *r)
+{
+	(void)ctx;
+	int rows = r->status == POOL_OK ? PQntuples(r->res) : 0;
+	enum pool_status st = r->status;
+	if (st == POOL_OK && (size_t)rows != n) {
+		log_error("event=lookup_rows_mismatch rows=%d items=%zu", rows, n);
+		st = POOL_SQL_ERROR;
+	}
+	if (st == POOL_SQL_ERROR)
+		log_error("event=lookup_failed sqlstate=%s", r->sqlstate);
+	for (size_t i = 0; i < n; i++) {
+		struct fact_req *q = (struct fact_req *)items[i];
+		struct code_facts f = {0};
+		if (st == POOL_OK) {
+			int row = (int)i; /* lookup_codes keeps input order */
+			f.claimed = !PQgetisnull(r->res, row, 2);
+			if (f.claimed)
+				timefmt_pg_to_iso(PQgetvalue(r->res, row, 2), f.claimed_at);
+			f.scan_count = strtoll(PQgetvalue(r->res, row, 3), NULL, 10);
+			if (!PQgetisnull(r->res, row, 4))
+				timefmt_pg_to_iso(PQgetvalue(r->res, row, 4), f.first_scan);
+		}
+		q->fn(q->arg, st, &f);
+		free(q);
+	}
+}
+
+static const struct batch_ops facts_ops = {
+    .stmt = "lookup_codes",
+    .ncols = 1,
+    .add = facts_add,
+    .done = facts_done,
+};
+
+struct lookups *lookups_new(struct worker *w)
+{
+	struct lookups *l = calloc(1, sizeof *l);
+	if (!l)
+		return NULL;
+	l->w = w;
+	/* lookups may use every connection; they batch only when all are busy */
+	l->batcher = batcher_new(w->pool, &facts_ops, l, w->srv->cfg.pool_size, LOOKUP_BATCH_MAX);
+	if (!l->batcher) {
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+void lookups_free(struct lookups *l)
+{
+	if (!l)
+		return;
+	batcher_free(l->batcher);
+	free(l);
+}
+
+size_t lookups_pending(const struct lookups *l)
+{
+	return batch_pending(l->batcher);
+}
+
+int lookup_facts(struct worker *w, uint64_t serial, facts_fn fn, void *arg)
+{
+	struct fact_req *q = calloc(1, sizeof *q);
+	if (!q)
+		return -1;
+	q->serial = serial;
+	q->fn = fn;
+	q->arg = arg;
+	if (batch_add(w->lookups->batcher, &q->item) < 0) {
+		free(q);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- GET /api/v1/codes/{code} ------------------------------------------------ */
+
+struct lookup_req {
+	struct request *r;
+	struct code_check c;
+};
+
+static const char *batch_status_name(enum batch_status s)
+{
+	switch (s) {
+	case BATCH_ACTIVE:
+		return "active";
+	case BATCH_RECALLED:
+		return "recalled";
+	case BATCH_MINTING:
+		return "minting";
+	case BATCH_VOID:
+		return "void";
+	}
+	return "void";
+}
+
+static json_t *verdict_json(const struct code_check *c, const char *input)
+{
+	json_t *o = json_object();
+	if (c->verdict == VERDICT_TYPO) {
+		char shown[CODE_INPUT_MAX + 1];
+		http_printable(input, strlen(input), shown, sizeof shown);
+		json_object_set_new(o, "code", json_string(shown));
+	} else {
+		json_object_set_new(o, "code", json_string(c->v.fields.text));
+	}
+	json_object_set_new(o, "verdict", json_string(verdict_name(c->verdict)));
+	json_object_set_new(o, "genuine", json_boolean(c->verdict == VERDICT_GENUINE));
+	if (c->verdict == VERDICT_TYPO)
+		json_object_set_new(o, "message",
+		                    json_string("check the characters: one is mistyped or two "
+		                                "neighbours are swapped"));
+	const struct cat_batch *b = c->batch;
+	if (b) {
+		json_object_set_new(o, "product",
+		                    json_pack("{s:s,s:s?,s:s,s:s,s:i}", "sku", b->sku, "gtin",
+		                              b->gtin[0] ? b->gtin : NULL, "name", b->name, "brand",
+		                              b->brand, "points", b->points));
+		json_object_set_new(o, "batch",
+		                    json_pack("{s:I,s:s,s:s,s:s,s:s,s:b}", "id", (json_int_t)b->id,
+		                              "status", batch_status_name(b->status), "factory",
+		                              b->factory, "line", b->line, "created", b->created,
+		                              "pin_required", b->pin_required));
+		json_object_set_new(o, "factory", json_string(b->factory));
+		json_object_set_new(o, "created", json_string(b->created));
+	}
+	return o;
+}
+
+static void lookup_facts_done(void *arg, enum pool_status st, const struct code_facts *f)
+{
+	struct lookup_req *l = arg;
+	struct request *r = l->r;
+	if (st != POOL_OK) {
+		if (st == POOL_UNAVAILABLE)
+			http_reply_error(r, 503, "unavailable", "database unavailable, try again");
+		else
+			http_reply_error(r, 500, "internal", "lookup failed");
+		goto out;
+	}
+	json_t *o = verdict_json(&l->c, "");
+	char now[TIMEFMT_ISO_LEN];
+	timefmt_iso(time(NULL), now);
+	/* this lookup is a scan too: it is being recorded as we answer */
+	json_object_set_new(o, "scan_count", json_integer(f->scan_count + 1));
+	json_object_set_new(o, "first_scan", json_string(f->first_scan[0] ? f->first_scan : now));
+	json_object_set_new(o, "claimed", json_boolean(f->claimed));
+	json_object_set_new(o, "claimed_at", f->claimed ? json_string(f->claimed_at) : json_null());
+	http_reply_json(r, verdict_http_status(l->c.verdict), o);
+out:
+	code_check_release(&l->c);
+	free(l);
+}
+
+void lookup_handle(struct request *r, const char *code, size_t len)
+{
+	struct lookup_req *l = calloc(1, sizeof *l);
+	if (!l) {
+		http_reply_error(r, 503, "unavailable", "out of memory");
+		return;
+	}
+	l->r = r;
+	code_check(r->w, code, len, &l->c);
+	const char *shown = l->c.verdict == VERDICT_TYPO ? code : l->c.v.fields.text;
+	scanlog_add(r->w->scanlog, r, SCAN_LOOKUP, shown, code_check_serial(&l->c),
+	            verdict_name(l->c.verdict), NULL);
+	if (!l->c.batch) {
+		/* typo or not genuine: the keyring and the catalog said it all */
+		http_reply_json(r, verdict_http_status(l->c.verdict), verdict_json(&l->c, code));
+		code_check_release(&l->c);
+		free(l);
+		return;
+	}
+	if (lookup_facts(r->w, l->c.v.serial, lookup_facts_done, l) < 0) {
+		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
+		code_check_release(&l->c);
+		free(l);
+	}
+}

@@ -1,0 +1,62 @@
+/*
+ * lookup.h: what a code is (keyring + catalog, no database) and what the
+ * database knows about it (claimed? scanned how often, since when?), and
+ * GET /api/v1/codes/{code}, which consumes nothing.
+ *
+ * Database lookups that arrive while the pool is busy are sent together as
+ * one lookup_codes call.
+ */
+#ifndef PACKCODE_SERVER_LOOKUP_H
+#define PACKCODE_SERVER_LOOKUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keyring.h"
+#include "pool.h"
+#include "timefmt.h"
+#include "verdict.h"
+
+struct cat_batch;
+struct cat_snapshot;
+struct request;
+struct worker;
+
+struct code_check {
+	enum verdict verdict;
+	struct verification v;         /* v.fields.text: the canonical code unless a typo */
+	const struct cat_batch *batch; /* the batch, when the serial is in one of this key */
+	struct cat_snapshot *snap;     /* a reference keeping batch valid */
+};
+
+/* Judge a code from the keyring and the catalog alone. Release with code_check_release. */
+void code_check(struct worker *w, const char *in, size_t len, struct code_check *out);
+void code_check_release(struct code_check *c);
+/* The serial to record in scans: 0 unless the code is ours. */
+uint64_t code_check_serial(const struct code_check *c);
+
+struct code_facts {
+	int claimed;
+	char claimed_at[TIMEFMT_ISO_LEN];
+	long long scan_count;             /* recorded scans, not counting this one */
+	char first_scan[TIMEFMT_ISO_LEN]; /* "" if never scanned before */
+};
+
+/* status is POOL_OK (f filled), POOL_UNAVAILABLE or POOL_SQL_ERROR. */
+typedef void (*facts_fn)(void *arg, enum pool_status status, const struct code_facts *f);
+
+struct lookups;
+struct lookups *lookups_new(struct worker *w);
+void lookups_free(struct lookups *l);
+size_t lookups_pending(const struct lookups *l);
+
+/* Fetch the facts for serial; -1 (fn not called) when the database is unavailable. */
+int lookup_facts(struct worker *w, uint64_t serial, facts_fn fn, void *arg);
+
+/* HTTP status of a verdict: 200 genuine, 400 typo, 404 not genuine, 410 revoked/void/recalled. */
+int verdict_http_status(enum verdict v);
+
+/* GET /api/v1/codes/{code} */
+void lookup_handle(struct request *r, const char *code, size_t len);
+
+#endif

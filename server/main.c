@@ -1,0 +1,554 @@
+/*
+ * main.c: packcode-server: options, start-up, worker threads, signals.
+ *
+ * The main thread runs the control loop (signals, the catalog's LISTEN
+ * connection); each worker thread runs its own event loop with its own
+ * SO_REUSEPORT listener and database pool. SIGHUP reloads the keyring in
+ * every worker; SIGTERM stops accepting, lets requests in flight finish,
+ * flushes the scan records and exits 0.
+ */
+#include <errno.h>
+#include <event2/thread.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "claim.h"
+#include "config.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+#include "lookup.h"
+#include "scanlog.h"
+#include "server.h"
+#include "statements.h"
+
+#define PROG    "packcode-server"
+#define TICK_MS 100
+
+static const char usage[] =
+    "Usage: packcode-server [OPTIONS]\n"
+    "\n"
+    "Serve packcode's consumer and verification endpoints: the landing page a\n"
+    "phone opens when it scans a pack's QR code, exactly-once point claims into\n"
+    "member accounts, verification lookups that consume nothing, member\n"
+    "balances, and health and metrics endpoints. docs/api.md is the contract.\n"
+    "\n"
+    "A code whose check character or signature is wrong is answered from the\n"
+    "keyring alone, without touching the database. Batches and products are\n"
+    "cached and refreshed when they change (LISTEN packcode_catalog). Claims\n"
+    "that arrive together commit together, and none is acknowledged before its\n"
+    "transaction has committed.\n"
+    "\n"
+    "Options:\n"
+    "  -l, --listen HOST:PORT  address to listen on (default 127.0.0.1:8080;\n"
+    "                          PORT 0 picks a free port, logged at start-up)\n"
+    "  -d, --db CONNINFO       libpq connection string or URI of the database\n"
+    "                          (default: $PACKCODE_DB; if unset, the embedded\n"
+    "                          cluster in $PACKCODE_HOME/var/pg, created, started\n"
+    "                          and migrated as needed)\n"
+    "  -k, --keyring FILE      the keyring (default: $PACKCODE_KEYRING, else\n"
+    "                          $PACKCODE_HOME/keyring); must be mode 0600\n"
+    "  -t, --threads N         event loops, each with its own listener and pool\n"
+    "                          (default 1, at most 64)\n"
+    "  -p, --pool N            database connections per thread (default 8)\n"
+    "      --drain-timeout S   on SIGTERM, wait at most S seconds for requests in\n"
+    "                          flight (default 10)\n"
+    "      --log-level LEVEL   debug, info, warn or error (default info)\n"
+    "  -h, --help              show this help\n"
+    "  -V, --version           show the version\n"
+    "\n"
+    "Environment:\n"
+    "  PACKCODE_DB             as --db\n"
+    "  PACKCODE_LISTEN         as --listen\n"
+    "  PACKCODE_THREADS        as --threads\n"
+    "  PACKCODE_POOL           as --pool\n"
+    "  PACKCODE_KEYRING        as --keyring\n"
+    "  PACKCODE_HOME           state directory: keyring, var/pg (default: .)\n"
+    "  PACKCODE_LOG_LEVEL      as --log-level\n"
+    "\n"
+    "Signals:\n"
+    "  SIGHUP                  reload the keyring (a bad keyring is logged and the\n"
+    "                          old one kept)\n"
+    "  SIGTERM, SIGINT         stop accepting connections, finish the requests in\n"
+    "                          flight, write the buffered scan records, exit 0\n"
+    "\n"
+    "Logs go to stderr, one line per event, key=value fields.\n"
+    "\n"
+    "Exit status: 0 after a graceful stop, 1 if start-up fails (one line on\n"
+    "stderr says why), 2 on a usage error.\n";
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", PROG);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static int usage_error(const char *msg, const char *arg)
+{
+	fprintf(stderr, "%s: %s%s%s (see '%s --help')\n", PROG, msg, arg ? ": " : "",
+	        arg ? arg : "", PROG);
+	return 2;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int parse_int(const char *s, int min, int max, int *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || !*s || *end || v < min || v > max)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+struct cat_snapshot *worker_catalog(struct worker *w)
+{
+	return catalog_view(w->srv->catalog, &w->view);
+}
+
+/* ---- listening sockets ---------------------------------------------------------- */
+
+/* Split "HOST:PORT" / "[V6]:PORT". 0 or -1. */
+static int split_listen(const char *spec, char *host, size_t hostlen, char *port, size_t portlen)
+{
+	const char *colon;
+	if (spec[0] == '[') {
+		const char *close = strchr(spec, ']');
+		if (!close || close[1] != ':')
+			return -1;
+		snprintf(host, hostlen, "%.*s", (int)(close - spec - 1), spec + 1);
+		colon = close + 1;
+	} else {
+		colon = strrchr(spec, ':');
+		if (!colon)
+			return -1;
+		snprintf(host, hostlen, "%.*s", (int)(colon - spec), spec);
+	}
+	snprintf(port, portlen, "%s", colon + 1);
+	int p;
+	return host[0] && parse_int(port, 0, 65535, &p) == 0 ? 0 : -1;
+}
+
+/* One SO_REUSEPORT socket per worker on the same address; -1 with err. */
+static int open_listeners(struct server *s, char *err, size_t errlen)
+{
+	char host[256], port[16];
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+	                         .ai_socktype = SOCK_STREAM,
+	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *ai = NULL;
+	if (split_listen(s->cfg.listen, host, sizeof host, port, sizeof port) < 0) {
+		snprintf(err, errlen, "--listen %s: expected HOST:PORT", s->cfg.listen);
+		return -1;
+	}
+	int rc = getaddrinfo(host, port, &hints, &ai);
+	if (rc) {
+		snprintf(err, errlen, "--listen %s: %s", s->cfg.listen, gai_strerror(rc));
+		return -1;
+	}
+	struct sockaddr_storage addr;
+	socklen_t alen = (socklen_t)ai->ai_addrlen;
+	memcpy(&addr, ai->ai_addr, ai->ai_addrlen);
+	int family = ai->ai_family;
+	freeaddrinfo(ai);
+
+	for (int i = 0; i < s->nworkers; i++) {
+		int one = 1;
+		int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+		    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
+		    bind(fd, (struct sockaddr *)&addr, alen) < 0 || listen(fd, 1024) < 0) {
+			snprintf(err, errlen, "cannot listen on %s: %s", s->cfg.listen,
+			         strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		if (i == 0) {
+			/* port 0: the others must join the port the kernel picked */
+			socklen_t l = sizeof addr;
+			getsockname(fd, (struct sockaddr *)&addr, &l);
+			alen = l;
+			char name[INET6_ADDRSTRLEN + 8], h[INET6_ADDRSTRLEN], p[8];
+			getnameinfo((struct sockaddr *)&addr, l, h, sizeof h, p, sizeof p,
+			            NI_NUMERICHOST | NI_NUMERICSERV);
+			snprintf(name, sizeof name, family == AF_INET6 ? "[%s]:%s" : "%s:%s", h, p);
+			log_info("event=listening addr=%s threads=%d pool=%d", name, s->nworkers,
+			         s->cfg.pool_size);
+		}
+		s->workers[i].listen_fd = fd;
+	}
+	return 0;
+}
+
+/* ---- workers ----------------------------------------------------------------------- */
+
+static void worker_exit_if_done(struct worker *w)
+{
+	if (!w->draining)
+		return;
+	int busy =
+	    w->inflight > 0 || claims_pending(w->claims) > 0 || lookups_pending(w->lookups) > 0;
+	if (!busy) {
+		scanlog_flush(w->scanlog);
+		if (scanlog_pending(w->scanlog) == 0) {
+			event_base_loopexit(w->base, NULL);
+			return;
+		}
+	}
+	if (now_ms() > w->drain_deadline_ms) {
+		log_warn("event=drain_timeout worker=%d requests=%d scans=%zu", w->id, w->inflight,
+		         scanlog_pending(w->scanlog));
+		event_base_loopexit(w->base, NULL);
+	}
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct pool_stats ps;
+	(void)fd;
+	(void)what;
+	scanlog_flush(w->scanlog);
+	pool_get_stats(w->pool, &ps);
+	atomic_store_explicit(&w->metrics.pool_size, ps.size, memory_order_relaxed);
+	atomic_store_explicit(&w->metrics.pool_connected, ps.connected, memory_order_relaxed);
+	atomic_store_explicit(&w->metrics.pool_busy, ps.busy, memory_order_relaxed);
+	atomic_store_explicit(&w->metrics.pool_waiting, ps.waiting, memory_order_relaxed);
+	worker_exit_if_done(w);
+}
+
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	(void)fd;
+	(void)what;
+	if (w->draining)
+		return;
+	w->draining = 1;
+	w->drain_deadline_ms = now_ms() + w->srv->cfg.drain_ms;
+	http_worker_stop_accepting(w);
+	worker_exit_if_done(w);
+}
+
+static void on_reload(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	char err[KEYRING_ERR_LEN];
+	(void)fd;
+	(void)what;
+	struct keyring *kr = keyring_load(w->srv->cfg.keyring_path, err, sizeof err);
+	if (!kr) {
+		log_error("event=keyring_reload_failed worker=%d reason=\"%s\"", w->id, err);
+		return;
+	}
+	keyring_free(w->keyring);
+	w->keyring = kr;
+	log_info("event=keyring_reloaded worker=%d keys=%zu", w->id, kr->n);
+}
+
+static int worker_init(struct worker *w, char *err, size_t errlen)
+{
+	struct server *s = w->srv;
+	char kerr[KEYRING_ERR_LEN];
+	w->base = event_base_new();
+	if (!w->base) {
+		snprintf(err, errlen, "cannot create an event loop");
+		return -1;
+	}
+	w->keyring = keyring_load(s->cfg.keyring_path, kerr, sizeof kerr);
+	if (!w->keyring) {
+		snprintf(err, errlen, "%s", kerr);
+		return -1;
+	}
+	char name[64];
+	snprintf(name, sizeof name, "packcode-server-%d", w->id);
+	struct pool_config pc = {
+	    .conninfo = s->cfg.conninfo,
+	    .name = name,
+	    .size = s->cfg.pool_size,
+	    .queue_max = 4096,
+	    .setup_sql = STATEMENTS_SETUP,
+	    .query_timeout_ms = s->cfg.query_timeout_ms,
+	};
+	w->pool = pool_new(w->base, &pc);
+	if (!w->pool || !(w->claims = claims_new(w)) || !(w->lookups = lookups_new(w)) ||
+	    !(w->scanlog = scanlog_new(w))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	w->reload_ev = event_new(w->base, -1, 0, on_reload, w);
+	w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
+	w->tick_ev = event_new(w->base, -1, EV_PERSIST, on_tick, w);
+	struct timeval tick = {0, TICK_MS * 1000};
+	if (!w->reload_ev || !w->stop_ev || !w->tick_ev || event_add(w->tick_ev, &tick) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (http_worker_start(w) < 0) {
+		snprintf(err, errlen, "cannot start the HTTP server");
+		return -1;
+	}
+	return 0;
+}
+
+static void worker_free(struct worker *w)
+{
+	if (w->http)
+		evhttp_free(w->http);
+	w->http = NULL;
+	scanlog_free(w->scanlog);
+	claims_free(w->claims);
+	lookups_free(w->lookups);
+	pool_free(w->pool);
+	if (w->reload_ev)
+		event_free(w->reload_ev);
+	if (w->stop_ev)
+		event_free(w->stop_ev);
+	if (w->tick_ev)
+		event_free(w->tick_ev);
+	cat_view_release(&w->view);
+	keyring_free(w->keyring);
+	if (w->listen_fd >= 0)
+		close(w->listen_fd);
+	if (w->base)
+		event_base_free(w->base);
+}
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+	event_base_dispatch(w->base);
+	return NULL;
+}
+
+/* ---- the control loop ---------------------------------------------------------------- */
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *s = arg;
+	(void)what;
+	if (sig == SIGHUP) {
+		char err[KEYRING_ERR_LEN];
+		struct keyring *kr = keyring_load(s->cfg.keyring_path, err, sizeof err);
+		if (!kr) {
+			log_error("event=keyring_reload_failed reason=\"%s\"", err);
+			return;
+		}
+		keyring_free(kr);
+		for (int i = 0; i < s->nworkers; i++)
+			event_active(s->workers[i].reload_ev, EV_READ, 0);
+		return;
+	}
+	log_info("event=stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
+	for (int i = 0; i < s->nworkers; i++)
+		event_active(s->workers[i].stop_ev, EV_READ, 0);
+	/* the workers drain on their own; the control loop is done */
+	s->stopping = 1;
+}
+
+/*
+ * The database to use and a first connection to it.
+ * TODO(server): switch to db_connect()/db_conninfo() when lib/db.c lands.
+ */
+static PGconn *open_database(struct server *s, char *err, size_t errlen)
+{
+	if (db_is_embedded()) {
+		snprintf(err, errlen,
+		         "PACKCODE_DB is not set (the embedded default is not built yet)");
+		return NULL;
+	}
+	snprintf(s->cfg.conninfo, sizeof s->cfg.conninfo, "%s", getenv("PACKCODE_DB"));
+	PGconn *db = PQconnectdb(s->cfg.conninfo);
+	if (PQstatus(db) != CONNECTION_OK) {
+		snprintf(err, errlen, "%s", PQerrorMessage(db));
+		err[strcspn(err, "\n")] = '\0';
+		PQfinish(db);
+		return NULL;
+	}
+	return db;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"listen", required_argument, NULL, 'l'},
+	    {"db", required_argument, NULL, 'd'},
+	    {"keyring", required_argument, NULL, 'k'},
+	    {"threads", required_argument, NULL, 't'},
+	    {"pool", required_argument, NULL, 'p'},
+	    {"drain-timeout", required_argument, NULL, 'D'},
+	    {"log-level", required_argument, NULL, 'L'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {0},
+	};
+	struct server srv = {0};
+	struct server_config *cfg = &srv.cfg;
+	const char *env;
+	char err[DB_ERR_LEN];
+	int c, drain_s = 10, rc = 1;
+	struct event_base *control = NULL;
+	struct event *sigs[4] = {0};
+	PGconn *db = NULL;
+
+	cfg->listen = (env = getenv("PACKCODE_LISTEN")) && *env ? env : "127.0.0.1:8080";
+	cfg->keyring_path = keyring_default_path();
+	cfg->threads = 1;
+	cfg->pool_size = 8;
+	cfg->query_timeout_ms = 15000;
+	if ((env = getenv("PACKCODE_THREADS")) && *env && parse_int(env, 1, 64, &cfg->threads) < 0)
+		return usage_error("PACKCODE_THREADS must be 1 to 64", env);
+	if ((env = getenv("PACKCODE_POOL")) && *env && parse_int(env, 1, 256, &cfg->pool_size) < 0)
+		return usage_error("PACKCODE_POOL must be 1 to 256", env);
+
+	while ((c = getopt_long(argc, argv, "l:d:k:t:p:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			cfg->listen = optarg;
+			break;
+		case 'd':
+			if (!*optarg)
+				return usage_error("--db needs a connection string", NULL);
+			setenv("PACKCODE_DB", optarg, 1);
+			break;
+		case 'k':
+			cfg->keyring_path = optarg;
+			break;
+		case 't':
+			if (parse_int(optarg, 1, 64, &cfg->threads) < 0)
+				return usage_error("--threads must be 1 to 64", optarg);
+			break;
+		case 'p':
+			if (parse_int(optarg, 1, 256, &cfg->pool_size) < 0)
+				return usage_error("--pool must be 1 to 256", optarg);
+			break;
+		case 'D':
+			if (parse_int(optarg, 0, 3600, &drain_s) < 0)
+				return usage_error("--drain-timeout must be 0 to 3600 seconds",
+				                   optarg);
+			break;
+		case 'L': {
+			enum log_level l;
+			if (log_level_parse(optarg, &l) < 0)
+				return usage_error("unknown log level", optarg);
+			log_set_level(l);
+			break;
+		}
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case 'V':
+			puts(PROG " " PACKAGE_VERSION);
+			return 0;
+		default:
+			return usage_error("unknown option", NULL);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument", argv[optind]);
+	cfg->drain_ms = drain_s * 1000;
+	signal(SIGPIPE, SIG_IGN);
+
+	/* refuse a bad keyring before touching anything else */
+	struct keyring *kr = keyring_load(cfg->keyring_path, err, sizeof err);
+	if (!kr)
+		return fail("%s", err);
+	keyring_free(kr);
+
+	if (evthread_use_pthreads() < 0)
+		return fail("libevent without thread support");
+	if (!(db = open_database(&srv, err, sizeof err)))
+		return fail("database: %s", err);
+	srv.catalog = catalog_new(db, err, sizeof err);
+	PQfinish(db);
+	if (!srv.catalog)
+		return fail("database: %s", err);
+
+	srv.nworkers = cfg->threads;
+	srv.workers = calloc((size_t)srv.nworkers, sizeof *srv.workers);
+	if (!srv.workers) {
+		fail("out of memory");
+		goto out;
+	}
+	for (int i = 0; i < srv.nworkers; i++) {
+		srv.workers[i].srv = &srv;
+		srv.workers[i].id = i;
+		srv.workers[i].listen_fd = -1;
+	}
+	if (open_listeners(&srv, err, sizeof err) < 0) {
+		fail("%s", err);
+		goto out;
+	}
+	for (int i = 0; i < srv.nworkers; i++)
+		if (worker_init(&srv.workers[i], err, sizeof err) < 0) {
+			fail("%s", err);
+			goto out;
+		}
+
+	control = event_base_new();
+	if (!control || catalog_listen(srv.catalog, control, cfg->conninfo) < 0) {
+		fail("cannot start the control loop");
+		goto out;
+	}
+	int signos[] = {SIGTERM, SIGINT, SIGHUP};
+	for (int i = 0; i < 3; i++) {
+		sigs[i] = evsignal_new(control, signos[i], on_signal, &srv);
+		if (!sigs[i] || event_add(sigs[i], NULL) < 0) {
+			fail("cannot install signal handlers");
+			goto out;
+		}
+	}
+
+	int started = 0;
+	for (; started < srv.nworkers; started++)
+		if (pthread_create(&srv.workers[started].thread, NULL, worker_run,
+		                   &srv.workers[started]) != 0)
+			break;
+	if (started < srv.nworkers) {
+		fail("cannot start worker threads");
+		for (int i = 0; i < started; i++)
+			event_active(srv.workers[i].stop_ev, EV_READ, 0);
+	} else {
+		log_info("event=ready threads=%d", srv.nworkers);
+		/* run until a stop signal sets srv.stopping */
+		while (!srv.stopping && event_base_loop(control, EVLOOP_ONCE) == 0)
+			;
+		rc = 0;
+	}
+	for (int i = 0; i < started; i++)
+		pthread_join(srv.workers[i].thread, NULL);
+	log_info("event=stopped");
+out:
+	for (int i = 0; i < 4; i++)
+		if (sigs[i])
+			event_free(sigs[i]);
+	catalog_free(srv.catalog);
+	for (int i = 0; srv.workers && i < srv.nworkers; i++)
+		worker_free(&srv.workers[i]);
+	free(srv.workers);
+	if (control)
+		event_base_free(control);
+	return rc;
+}

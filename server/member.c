@@ -1,0 +1,185 @@
+/*
+ * member.c: member ids (E.164 phone numbers or external ids) and the member
+ * endpoint: balance plus ledger entries, newest first, paged by ledger id
+ * (keyset: ?before=ID), so a page never shifts while claims come in.
+ */
+#include "member.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "http.h"
+#include "log.h"
+#include "server.h"
+
+#define PAGE_DEFAULT 20
+#define PAGE_MAX     100
+
+static int id_char(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '_' || c == ':' || c == '@' || c == '-';
+}
+
+int member_normalize(const char *in, size_t len, char out[MEMBER_MAX + 1])
+{
+	while (len && (in[0] == ' ' || in[0] == '\t')) {
+		in++;
+		len--;
+	}
+	while (len && (in[len - 1] == ' ' || in[len - 1] == '\t'))
+		len--;
+	if (len == 0 || len > 3 * MEMBER_MAX)
+		return -1;
+	if (in[0] == '+') {
+		size_t o = 0;
+		out[o++] = '+';
+		for (size_t i = 1; i < len; i++) {
+			unsigned char c = (unsigned char)in[i];
+			if (c >= '0' && c <= '9') {
+				if (o > 15)
+					return -1;
+				out[o++] = (char)c;
+			} else if (c != ' ' && c != '-' && c != '.' && c != '(' && c != ')') {
+				return -1;
+			}
+		}
+		out[o] = '\0';
+		/* E.164: at most 15 digits; fewer than 8 is no mobile number anywhere */
+		return o - 1 >= 8 && out[1] != '0' ? 0 : -1;
+	}
+	if (len > MEMBER_MAX)
+		return -1;
+	unsigned char first = (unsigned char)in[0];
+	if (!id_char(first) || first == '.' || first == '_' || first == ':' || first == '@' ||
+	    first == '-')
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		if (!id_char((unsigned char)in[i]))
+			return -1;
+	memcpy(out, in, len);
+	out[len] = '\0';
+	return 0;
+}
+
+struct member_req {
+	struct request *r;
+	char member[MEMBER_MAX + 1];
+	int limit;
+};
+
+/* A query parameter's value as a positive integer: 1 found, 0 absent, -1 bad. */
+static int query_int(const char *query, const char *name, long long max, long long *out)
+{
+	char val[32];
+	int f = http_form_field(query, strlen(query), name, val, sizeof val);
+	if (f <= 0)
+		return f;
+	char *end;
+	long long v = strtoll(val, &end, 10);
+	if (!val[0] || *end || v < 1 || v > max)
+		return -1;
+	*out = v;
+	return 1;
+}
+
+static void member_done(void *arg, const struct pool_result *res)
+{
+	struct member_req *m = arg;
+	struct request *r = m->r;
+	PGresult *pg = res->res;
+
+	if (res->status == POOL_UNAVAILABLE) {
+		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
+		goto out;
+	}
+	if (res->status != POOL_OK) {
+		log_error("event=member_query_failed sqlstate=%s", res->sqlstate);
+		http_reply_error(r, 500, "internal", "member lookup failed");
+		goto out;
+	}
+	int rows = PQntuples(pg);
+	if (rows == 0) {
+		http_reply_error(r, 404, "unknown_member", "no such member: nothing claimed yet");
+		goto out;
+	}
+	struct cat_snapshot *snap = worker_catalog(r->w);
+	json_t *o = json_object(), *entries = json_array();
+	json_object_set_new(o, "member", json_string(m->member));
+	json_object_set_new(o, "balance", json_integer(strtoll(PQgetvalue(pg, 0, 0), NULL, 10)));
+	long long last_id = 0;
+	int shown = 0;
+	for (int i = 0; i < rows && shown < m->limit; i++) {
+		if (PQgetisnull(pg, i, 1))
+			break;
+		json_t *e = json_object();
+		char at[TIMEFMT_ISO_LEN];
+		last_id = strtoll(PQgetvalue(pg, i, 1), NULL, 10);
+		timefmt_pg_to_iso(PQgetvalue(pg, i, 6), at);
+		json_object_set_new(e, "id", json_integer(last_id));
+		json_object_set_new(e, "at", json_string(at));
+		json_object_set_new(e, "kind", json_string(PQgetvalue(pg, i, 4)));
+		json_object_set_new(e, "delta",
+		                    json_integer(strtoll(PQgetvalue(pg, i, 2), NULL, 10)));
+		json_object_set_new(e, "balance_after",
+		                    json_integer(strtoll(PQgetvalue(pg, i, 3), NULL, 10)));
+		if (!PQgetisnull(pg, i, 5)) {
+			const struct cat_batch *b =
+			    cat_find(snap, strtoull(PQgetvalue(pg, i, 5), NULL, 10));
+			if (b)
+				json_object_set_new(
+				    e, "product",
+				    json_pack("{s:s,s:s}", "sku", b->sku, "name", b->name));
+		}
+		json_array_append_new(entries, e);
+		shown++;
+	}
+	json_object_set_new(o, "entries", entries);
+	if (rows > m->limit && last_id > 0)
+		json_object_set_new(o, "next_before", json_integer(last_id));
+	else
+		json_object_set_new(o, "next_before", json_null());
+	http_reply_json(r, 200, o);
+out:
+	free(m);
+}
+
+void member_handle(struct request *r, const char *member, size_t len, const char *query)
+{
+	struct member_req *m = calloc(1, sizeof *m);
+	long long limit = PAGE_DEFAULT, before = 0;
+	char lim[24], bef[24];
+
+	if (!m) {
+		http_reply_error(r, 503, "unavailable", "out of memory");
+		return;
+	}
+	m->r = r;
+	if (member_normalize(member, len, m->member) < 0) {
+		http_reply_error(r, 400, "bad_member",
+		                 "a member is a phone number in E.164 (+ and 8 to 15 digits) or an "
+		                 "id of at most 64 letters, digits and . _ : @ -");
+		free(m);
+		return;
+	}
+	if (query_int(query, "limit", PAGE_MAX, &limit) < 0 ||
+	    query_int(query, "before", (1LL << 62), &before) < 0) {
+		http_reply_error(r, 400, "bad_request", "limit is 1 to 100; before is a ledger id");
+		free(m);
+		return;
+	}
+	m->limit = (int)limit;
+	snprintf(lim, sizeof lim, "%lld", limit + 1);
+	snprintf(bef, sizeof bef, "%lld", before);
+	struct pool_query q = {
+	    .stmt = "member_get",
+	    .nparams = 3,
+	    .values = {m->member, lim, before ? bef : NULL},
+	};
+	if (pool_submit(r->w->pool, &q, member_done, m) < 0) {
+		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
+		free(m);
+	}
+}

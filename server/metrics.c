@@ -1,0 +1,174 @@
+/*
+ * metrics.c: counting requests, latencies and claim outcomes; /metrics.
+ * Status codes outside the fixed list are counted as "other".
+ */
+#include "metrics.h"
+
+#include <stddef.h>
+
+#include "server.h"
+
+static const int statuses[METRICS_NSTATUS] = {200, 303, 400, 403, 404, 405, 409, 410,
+                                              413, 415, 429, 500, 503, 504, 0,   0};
+#define OTHER_STATUS (METRICS_NSTATUS - 1)
+
+/* Upper bounds of the latency buckets, in microseconds. */
+static const long long bounds_us[METRICS_NBUCKETS] = {
+    250, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000, 250000, 500000, 1000000};
+
+static void bump(atomic_ullong *c, unsigned long long n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+	                      memory_order_relaxed);
+}
+
+void metrics_add(atomic_ullong *counter, unsigned long long n)
+{
+	bump(counter, n);
+}
+
+void metrics_request(struct metrics *m, enum route route, int status, long long us)
+{
+	int s = OTHER_STATUS;
+	for (int i = 0; i < OTHER_STATUS; i++)
+		if (statuses[i] == status) {
+			s = i;
+			break;
+		}
+	bump(&m->requests[route][s], 1);
+	int b = 0;
+	while (b < METRICS_NBUCKETS && us > bounds_us[b])
+		b++;
+	bump(&m->latency[route][b], 1);
+	bump(&m->latency_sum_us[route], (unsigned long long)(us > 0 ? us : 0));
+}
+
+void metrics_claim(struct metrics *m, enum claim_outcome o)
+{
+	bump(&m->claims[o], 1);
+}
+
+static unsigned long long load(const atomic_ullong *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+static long long sum_int(struct server *s, size_t offset)
+{
+	long long v = 0;
+	for (int i = 0; i < s->nworkers; i++) {
+		const atomic_int *p =
+		    (const atomic_int *)((const char *)&s->workers[i].metrics + offset);
+		v += atomic_load_explicit(p, memory_order_relaxed);
+	}
+	return v;
+}
+
+#define SUM(field)                                                                                 \
+	({                                                                                         \
+		unsigned long long v_ = 0;                                                         \
+		for (int i_ = 0; i_ < s->nworkers; i_++)                                           \
+			v_ += load(&s->workers[i_].metrics.field);                                 \
+		v_;                                                                                \
+	})
+
+void metrics_render(struct server *s, size_t batches, struct evbuffer *out)
+{
+	evbuffer_add_printf(out, "# HELP packcode_http_requests_total HTTP requests by route and "
+	                         "status.\n# TYPE packcode_http_requests_total counter\n");
+	for (int r = 0; r < ROUTE_COUNT; r++)
+		for (int k = 0; k < METRICS_NSTATUS; k++) {
+			if (k != OTHER_STATUS && statuses[k] == 0)
+				continue;
+			unsigned long long v = SUM(requests[r][k]);
+			if (!v)
+				continue;
+			if (k == OTHER_STATUS)
+				evbuffer_add_printf(out,
+				                    "packcode_http_requests_total{route=\"%s\","
+				                    "status=\"other\"} %llu\n",
+				                    route_name((enum route)r), v);
+			else
+				evbuffer_add_printf(out,
+				                    "packcode_http_requests_total{route=\"%s\","
+				                    "status=\"%d\"} %llu\n",
+				                    route_name((enum route)r), statuses[k], v);
+		}
+
+	evbuffer_add_printf(out, "# HELP packcode_http_request_duration_seconds Time from request "
+	                         "to reply.\n# TYPE packcode_http_request_duration_seconds "
+	                         "histogram\n");
+	for (int r = 0; r < ROUTE_COUNT; r++) {
+		unsigned long long cum = 0;
+		for (int b = 0; b <= METRICS_NBUCKETS; b++)
+			cum += SUM(latency[r][b]);
+		if (!cum)
+			continue;
+		const char *name = route_name((enum route)r);
+		cum = 0;
+		for (int b = 0; b < METRICS_NBUCKETS; b++) {
+			cum += SUM(latency[r][b]);
+			evbuffer_add_printf(out,
+			                    "packcode_http_request_duration_seconds_bucket{route="
+			                    "\"%s\",le=\"%g\"} %llu\n",
+			                    name, (double)bounds_us[b] / 1e6, cum);
+		}
+		cum += SUM(latency[r][METRICS_NBUCKETS]);
+		evbuffer_add_printf(out,
+		                    "packcode_http_request_duration_seconds_bucket{route=\"%s\",le="
+		                    "\"+Inf\"} %llu\n",
+		                    name, cum);
+		evbuffer_add_printf(
+		    out, "packcode_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", name,
+		    (double)SUM(latency_sum_us[r]) / 1e6);
+		evbuffer_add_printf(
+		    out, "packcode_http_request_duration_seconds_count{route=\"%s\"} %llu\n", name,
+		    cum);
+	}
+
+	evbuffer_add_printf(out, "# HELP packcode_claims_total Claims by outcome.\n"
+	                         "# TYPE packcode_claims_total counter\n");
+	for (int o = 0; o < CLAIM_OUTCOME_COUNT; o++)
+		evbuffer_add_printf(out, "packcode_claims_total{outcome=\"%s\"} %llu\n",
+		                    claim_outcome_name((enum claim_outcome)o), SUM(claims[o]));
+	evbuffer_add_printf(out,
+	                    "# HELP packcode_claim_transactions_total claim_many transactions "
+	                    "(several claims commit together under load).\n"
+	                    "# TYPE packcode_claim_transactions_total counter\n"
+	                    "packcode_claim_transactions_total %llu\n"
+	                    "# HELP packcode_claim_transaction_claims_total Claims sent in those "
+	                    "transactions.\n"
+	                    "# TYPE packcode_claim_transaction_claims_total counter\n"
+	                    "packcode_claim_transaction_claims_total %llu\n",
+	                    SUM(claim_batches), SUM(claim_batch_items));
+	evbuffer_add_printf(out,
+	                    "# HELP packcode_scans_written_total Scan records written.\n"
+	                    "# TYPE packcode_scans_written_total counter\n"
+	                    "packcode_scans_written_total %llu\n"
+	                    "# HELP packcode_scans_dropped_total Scan records dropped (buffer full "
+	                    "while the database was away).\n"
+	                    "# TYPE packcode_scans_dropped_total counter\n"
+	                    "packcode_scans_dropped_total %llu\n",
+	                    SUM(scans_written), SUM(scans_dropped));
+	evbuffer_add_printf(out,
+	                    "# HELP packcode_pool_connections Database connections by state.\n"
+	                    "# TYPE packcode_pool_connections gauge\n"
+	                    "packcode_pool_connections{state=\"configured\"} %lld\n"
+	                    "packcode_pool_connections{state=\"connected\"} %lld\n"
+	                    "packcode_pool_connections{state=\"in_use\"} %lld\n"
+	                    "# HELP packcode_pool_waiting Queries waiting for a connection.\n"
+	                    "# TYPE packcode_pool_waiting gauge\n"
+	                    "packcode_pool_waiting %lld\n",
+	                    sum_int(s, offsetof(struct metrics, pool_size)),
+	                    sum_int(s, offsetof(struct metrics, pool_connected)),
+	                    sum_int(s, offsetof(struct metrics, pool_busy)),
+	                    sum_int(s, offsetof(struct metrics, pool_waiting)));
+	evbuffer_add_printf(out,
+	                    "# HELP packcode_catalog_batches Batches in the cached catalog.\n"
+	                    "# TYPE packcode_catalog_batches gauge\n"
+	                    "packcode_catalog_batches %zu\n"
+	                    "# HELP packcode_worker_threads Event loops serving requests.\n"
+	                    "# TYPE packcode_worker_threads gauge\n"
+	                    "packcode_worker_threads %d\n",
+	                    batches, s->nworkers);
+}

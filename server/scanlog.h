@@ -1,0 +1,34 @@
+/*
+ * scanlog.h: every scan (landing page, lookup, claim) as a row of scans.
+ *
+ * Rows are buffered per worker and written off the request path, many per
+ * statement (scan_log() also updates code_stats), every 100 ms or sooner
+ * when many are waiting; the buffer is flushed on graceful shutdown. While
+ * the database is away rows accumulate up to a bound, then are counted as
+ * dropped.
+ */
+#ifndef PACKCODE_SERVER_SCANLOG_H
+#define PACKCODE_SERVER_SCANLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum scan_kind { SCAN_LANDING, SCAN_LOOKUP, SCAN_CLAIM };
+
+struct request;
+struct worker;
+struct scanlog;
+
+struct scanlog *scanlog_new(struct worker *w);
+void scanlog_free(struct scanlog *s);
+
+/* code: canonical, or as typed (made printable, cut to 64); member may be NULL. */
+void scanlog_add(struct scanlog *s, const struct request *r, enum scan_kind kind, const char *code,
+                 uint64_t serial, const char *outcome, const char *member);
+
+/* Send what is buffered if nothing is being written (the worker's tick calls this). */
+void scanlog_flush(struct scanlog *s);
+/* Rows buffered or being written. */
+size_t scanlog_pending(const struct scanlog *s);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * server.h: the process (struct server) and its worker threads (struct
+ * worker). Each worker owns an event loop with its own HTTP listener
+ * (SO_REUSEPORT), database pool, keyring copy, claim and lookup batchers and
+ * scan buffer: nothing on the request path is shared between threads except
+ * the catalog snapshot and the metrics counters.
+ */
+#ifndef PACKCODE_SERVER_SERVER_H
+#define PACKCODE_SERVER_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "catalog.h"
+#include "keyring.h"
+#include "metrics.h"
+#include "pool.h"
+
+#define SERVER_BODY_MAX (16 * 1024)
+
+struct server_config {
+	const char *listen; /* "HOST:PORT" */
+	const char *keyring_path;
+	char conninfo[1024];
+	int threads;
+	int pool_size;
+	int drain_ms; /* SIGTERM: give requests in flight this long */
+	int query_timeout_ms;
+};
+
+struct claims;
+struct lookups;
+struct scanlog;
+
+struct worker {
+	struct server *srv;
+	int id;
+	pthread_t thread;
+	struct event_base *base;
+	struct evhttp *http;
+	int listen_fd;
+	struct evhttp_bound_socket *bound;
+	struct pool *pool;
+	struct keyring *keyring;
+	struct cat_view view;
+	struct claims *claims;
+	struct lookups *lookups;
+	struct scanlog *scanlog;
+	struct metrics metrics;
+	struct event *reload_ev, *stop_ev, *tick_ev;
+	int inflight; /* requests received and not yet answered */
+	int draining;
+	long long drain_deadline_ms;
+};
+
+struct server {
+	struct server_config cfg;
+	struct catalog *catalog;
+	int nworkers;
+	struct worker *workers;
+	int stopping; /* the control loop's: a stop signal arrived */
+};
+
+/* The catalog snapshot for this request (borrowed; valid until the callback returns). */
+struct cat_snapshot *worker_catalog(struct worker *w);
+
+#endif

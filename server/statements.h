@@ -1,0 +1,25 @@
+/*
+ * statements.h: every statement packcode-server runs, prepared once per
+ * connection. The logic lives in sql/002_server.sql; these are its calls.
+ */
+#ifndef PACKCODE_SERVER_STATEMENTS_H
+#define PACKCODE_SERVER_STATEMENTS_H
+
+/* Run on every worker connection after it connects. */
+#define STATEMENTS_SETUP                                                                           \
+	"SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET statement_timeout = '10s'; "             \
+	"PREPARE ping AS SELECT 1; "                                                               \
+	"PREPARE claim_many(bigint[], bigint[], text[], smallint[]) AS "                           \
+	"  SELECT * FROM claim_many($1, $2, $3, $4); "                                             \
+	"PREPARE lookup_codes(bigint[]) AS SELECT * FROM lookup_codes($1); "                       \
+	"PREPARE scan_log(timestamptz[], bigint[], text[], text[], text[], inet[], text[], "       \
+	"  text[]) AS SELECT scan_log($1, $2, $3, $4, $5, $6, $7, $8); "                           \
+	"PREPARE member_get(text, integer, bigint) AS "                                            \
+	"  SELECT m.balance, l.id, l.delta, l.balance_after, l.kind, l.serial, l.created_at "      \
+	"    FROM members m LEFT JOIN LATERAL ("                                                   \
+	"      SELECT id, delta, balance_after, kind, serial, created_at FROM ledger "             \
+	"       WHERE member = m.member AND ($3 IS NULL OR id < $3) "                              \
+	"       ORDER BY id DESC LIMIT $2) l ON true "                                             \
+	"   WHERE m.member = $1 ORDER BY l.id DESC"
+
+#endif
