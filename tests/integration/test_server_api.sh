@@ -1,0 +1,248 @@
+#!/bin/sh
+# test_server_api.sh: packcode-server's endpoints against a real PostgreSQL
+# over real HTTP: every verdict and claim outcome with its status code, PINs
+# and their throttle, recalls and revoked keys picked up while running, the
+# member ledger, the landing page in both languages, scan records, metrics,
+# SIGHUP and a graceful SIGTERM.
+. "${srcdir:-.}/tests/integration/server_lib.sh"
+
+setup
+set -- $(add_batch 100)
+B1=$1 F1=$2
+set -- $(add_batch 20 true)
+B2=$1 F2=$2
+codes "$F1" 100 >"$T/codes"
+codes "$F2" 20 >"$T/pincodes"
+code() { sed -n "${1}p" "$T/codes" | cut -d, -f1; }
+pincode() { sed -n "${1}p" "$T/pincodes" | cut -d, -f1; }
+pin() { sed -n "${1}p" "$T/pincodes" | cut -d, -f2; }
+# a well-formed code signed by a key that is not ours
+"$GEN" --keyring "$T/other" keygen >/dev/null
+FORGED=$(codes "$F1" 1 "$T/other" | cut -d, -f1)
+# a genuine code with one character changed is a typo
+C1=$(code 1)
+TYPO=$(printf '%s' "$C1" | sed 's/^\(.\)\(.\)/\2\1/')
+[ "$TYPO" != "$C1" ] || TYPO=$(printf '%s' "$C1" | sed 's/^\(....\)\(.\)/\1Z/')
+
+server_start --threads 2 --pool 4
+
+# ---- health ----
+req GET /healthz
+expect 200 healthz
+req GET /readyz
+expect 200 readyz
+[ "$(field .status)" = ready ] || fail "readyz body"
+ok "healthz and readyz"
+
+# ---- lookups ----
+req GET "/api/v1/codes/$C1"
+expect 200 "genuine lookup"
+[ "$(field .verdict)" = genuine ] && [ "$(field .genuine)" = true ] || fail "genuine verdict"
+[ "$(field .product.sku)" = TEA ] && [ "$(field .product.name)" = "Green tea" ] || fail "product"
+[ "$(field .batch.id)" = "$B1" ] && [ "$(field .factory)" = "Factory 1" ] || fail "batch, factory"
+[ "$(field .claimed)" = false ] && [ "$(field .scan_count)" = 1 ] || fail "first lookup facts"
+[ "$(field .created)" != null ] && [ "$(field .first_scan)" != null ] || fail "times"
+# the same code as a person types it: lower case, grouped
+GROUPED=$(printf '%s' "$C1" | tr 'A-Z' 'a-z' | sed 's/\(.....\)/\1-/g; s/-$//')
+req GET "/api/v1/codes/$GROUPED"
+expect 200 "grouped lower-case lookup"
+[ "$(field .code)" = "$C1" ] || fail "canonical code in reply"
+sleep 0.4 # scan records are written every 100 ms
+req GET "/api/v1/codes/$C1"
+[ "$(field .scan_count)" = 3 ] || fail "scan count after 3 lookups: $(field .scan_count)"
+req GET "/api/v1/codes/$TYPO"
+expect 400 "typo lookup"
+[ "$(field .verdict)" = typo ] || fail "typo verdict"
+req GET "/api/v1/codes/$FORGED"
+expect 404 "forged lookup"
+[ "$(field .verdict)" = not_genuine ] && [ "$(field .genuine)" = false ] || fail "forged verdict"
+# signed by our key but never minted (serial beyond every batch)
+NEVER=$(codes 900000 1 | cut -d, -f1)
+req GET "/api/v1/codes/$NEVER"
+expect 404 "never minted"
+ok "lookups: genuine 200, typo 400, not genuine 404"
+
+# ---- claims ----
+claim "$C1" "+86 138-0013-8000"
+expect 200 "first claim"
+[ "$(field .outcome)" = awarded ] && [ "$(field .repeat)" = false ] || fail "awarded"
+[ "$(field .points)" = 10 ] && [ "$(field .balance)" = 10 ] || fail "points, balance"
+[ "$(field .member)" = "+8613800138000" ] || fail "member normalised: $(field .member)"
+AT=$(field .claimed_at)
+claim "$C1" "+8613800138000"
+expect 200 "repeat claim"
+[ "$(field .outcome)" = awarded ] && [ "$(field .repeat)" = true ] || fail "repeat"
+[ "$(field .balance)" = 10 ] && [ "$(field .claimed_at)" = "$AT" ] || fail "repeat is the same answer"
+claim "$C1" "alice@example"
+expect 409 "claim by another member"
+[ "$(field .outcome)" = already_claimed ] && [ "$(field .claimed_at)" = "$AT" ] || fail "409 body"
+claim "$TYPO" "alice@example"
+expect 400 "typo claim"
+[ "$(field .outcome)" = typo ] || fail "typo outcome"
+claim "$FORGED" "alice@example"
+expect 404 "forged claim"
+[ "$(field .outcome)" = not_genuine ] || fail "forged outcome"
+claim "$(code 2)" "not valid!"
+expect 400 "bad member"
+[ "$(field .error)" = bad_request ] || fail "bad member error"
+claim "$(code 2)" "alice@example"
+expect 200 "second member"
+[ "$(field .balance)" = 10 ] || fail "alice balance"
+claim "$(code 3)" "+8613800138000"
+[ "$(field .balance)" = 20 ] || fail "balance adds up"
+ok "claims: awarded, repeat, 409, typo, not genuine, bad member"
+
+# ---- PINs ----
+P1=$(pincode 1)
+claim "$P1" "alice@example"
+expect 403 "pin missing"
+[ "$(field .outcome)" = pin_required ] || fail "pin_required"
+claim "$P1" "alice@example" "$(pin 2)"
+expect 403 "pin wrong"
+[ "$(field .outcome)" = pin_wrong ] || fail "pin_wrong"
+req GET "/api/v1/codes/$P1"
+expect 200 "the verdict on a PIN code stays public"
+[ "$(field .batch.pin_required)" = true ] || fail "pin_required in lookup"
+claim "$P1" "alice@example" "$(pin 1)"
+expect 200 "right pin"
+P2=$(pincode 2)
+for i in 1 2 3 4; do
+	claim "$P2" "mallory" "0000000$i"
+	expect 403 "wrong pin $i"
+done
+claim "$P2" "mallory" "00000005"
+expect 429 "fifth wrong pin is throttled"
+[ "$(field .outcome)" = throttled ] && [ "$(field .retry_after)" -gt 0 ] || fail "throttle body"
+RA=$(curl -s -o /dev/null -D - -H 'Content-Type: application/json' \
+	-d "{\"code\":\"$P2\",\"member\":\"mallory\",\"pin\":\"$(pin 2)\"}" "$BASE/api/v1/claims" |
+	tr -d '\r' | sed -n 's/^Retry-After: //Ip')
+[ -n "$RA" ] && [ "$RA" -gt 0 ] || fail "Retry-After on 429: '$RA'"
+claim "$P2" "bob" "$(pin 2)"
+expect 429 "even the right PIN waits while throttled"
+[ "$(sql "SELECT count(*) FROM redemptions WHERE serial = $F2 + 1")" = 0 ] || fail "throttled claim recorded"
+ok "PINs: required, wrong, right, throttled after 5 wrong (429 + Retry-After)"
+
+# ---- members ----
+req GET "/api/v1/members/+86%20138%200013%208000"
+expect 200 "member"
+[ "$(field .balance)" = 20 ] && [ "$(field '.entries | length')" = 2 ] || fail "member entries"
+[ "$(field '.entries[0].balance_after')" = 20 ] && [ "$(field '.entries[0].product.sku')" = TEA ] ||
+	fail "newest entry first"
+for i in 4 5 6 7 8; do claim "$(code $i)" "+8613800138000" >/dev/null; done
+req GET "/api/v1/members/+8613800138000?limit=3"
+expect 200 "page 1"
+[ "$(field '.entries | length')" = 3 ] && [ "$(field .balance)" = 70 ] || fail "page 1"
+NEXT=$(field .next_before)
+req GET "/api/v1/members/+8613800138000?limit=3&before=$NEXT"
+[ "$(field '.entries | length')" = 3 ] || fail "page 2"
+NEXT=$(field .next_before)
+req GET "/api/v1/members/+8613800138000?limit=3&before=$NEXT"
+[ "$(field '.entries | length')" = 1 ] && [ "$(field .next_before)" = null ] || fail "last page"
+[ "$(field '.entries[0].balance_after')" = 10 ] || fail "oldest entry"
+req GET "/api/v1/members/nobody"
+expect 404 "unknown member"
+req GET "/api/v1/members/+12"
+expect 400 "bad member id"
+req GET "/api/v1/members/x?limit=0"
+expect 400 "bad limit"
+ok "members: balance, ledger newest first, keyset pages, 404, 400"
+
+# ---- landing page ----
+C9=$(code 9)
+STATUS=$(curl -s -o "$T/page" -w '%{http_code}' "$BASE/C/$C9")
+[ "$STATUS" = 200 ] || fail "landing status $STATUS"
+grep -q 'Genuine' "$T/page" && grep -q 'Green tea' "$T/page" || fail "landing content"
+grep -q "action=\"/c/$C9/claim\"" "$T/page" || fail "claim form"
+grep -qi '<script' "$T/page" && fail "landing has a script"
+grep -Eqi '(src|href)="https?:' "$T/page" && fail "landing has an external asset"
+[ "$(wc -c <"$T/page")" -lt 30720 ] || fail "landing over 30 KB"
+curl -s -H 'Accept-Language: zh-CN,zh;q=0.9,en;q=0.5' "$BASE/c/$C9" >"$T/page"
+grep -q '正品' "$T/page" && grep -q 'lang="zh-CN"' "$T/page" || fail "Chinese landing"
+curl -s -H 'Accept-Language: fr, en;q=0.4, zh;q=0.2' "$BASE/c/$C9" | grep -q 'lang="en"' ||
+	fail "q-values"
+STATUS=$(curl -s -o "$T/page" -w '%{http_code}' "$BASE/c/$FORGED")
+[ "$STATUS" = 404 ] && grep -q 'Not a genuine code' "$T/page" || fail "forged landing"
+STATUS=$(curl -s -o "$T/page" -w '%{http_code}' "$BASE/c/$TYPO")
+[ "$STATUS" = 400 ] && grep -q 'Check the characters' "$T/page" || fail "typo landing"
+# claim through the form, then the page says claimed
+STATUS=$(curl -s -o "$T/page" -w '%{http_code}' --data-urlencode 'member=+86 139 0000 0000' \
+	"$BASE/c/$C9/claim")
+[ "$STATUS" = 200 ] && grep -q '10 points added' "$T/page" || fail "form claim: $STATUS"
+curl -s "$BASE/c/$C9" | grep -q 'already claimed' || fail "landing after claim"
+curl -s "$BASE/c/$C9" | grep -q 'action=' && fail "claim form shown for a claimed code"
+STATUS=$(curl -s -o "$T/page" -w '%{http_code}' -d 'member=' "$BASE/c/$(code 10)/claim")
+[ "$STATUS" = 400 ] && grep -q 'name="member"' "$T/page" || fail "form error shows the form again"
+STATUS=$(curl -s -o "$T/page" -w '%{http_code}' -d 'member=bob' "$BASE/c/$(pincode 3)/claim")
+[ "$STATUS" = 403 ] && grep -q 'name="pin"' "$T/page" || fail "PIN form"
+STATUS=$(curl -s -o "$T/page" -w '%{http_code}' -d "member=bob&pin=$(pin 3)" "$BASE/c/$(pincode 3)/claim")
+[ "$STATUS" = 200 ] || fail "PIN form claim"
+# GS1 Digital Link path
+STATUS=$(curl -s -o "$T/page" -w '%{http_code}' "$BASE/01/06901234567892/21/$(code 11)")
+[ "$STATUS" = 200 ] && grep -q 'Genuine' "$T/page" || fail "digital link landing"
+STATUS=$(curl -s -o "$T/page" -w '%{http_code}' "$BASE/01/00000000000000/21/$(code 11)")
+[ "$STATUS" = 404 ] || fail "digital link with another product's GTIN: $STATUS"
+ok "landing: en/zh, verdicts, claim form, PIN form, Digital Link, no scripts or external assets"
+
+# every interpolated value is escaped
+sql "UPDATE products SET name = '<script>alert(1)</script>&\"''' WHERE sku = 'TEA'"
+sleep 1.2
+curl -s "$BASE/c/$(code 12)" >"$T/page"
+grep -q '<script>alert' "$T/page" && fail "product name not escaped"
+grep -q '&lt;script&gt;alert(1)&lt;/script&gt;&amp;&quot;&#39;' "$T/page" || fail "escaped name missing"
+sql "UPDATE products SET name = 'Green tea' WHERE sku = 'TEA'"
+ok "landing escapes product names (catalog change picked up by NOTIFY)"
+
+# ---- recall, seen within a second ----
+C13=$(code 13)
+sql "UPDATE batches SET status = 'recalled' WHERE id = $B1"
+claim "$C13" "alice@example"
+expect 410 "claim in a batch just recalled"
+[ "$(field .outcome)" = recalled ] || fail "recalled outcome"
+sleep 1
+req GET "/api/v1/codes/$C13"
+expect 410 "lookup of a recalled code within a second"
+[ "$(field .verdict)" = recalled ] || fail "recalled verdict"
+sql "UPDATE batches SET status = 'active' WHERE id = $B1"
+sleep 1
+ok "recall honoured within a second"
+
+# ---- scans ----
+server_stop # flushes the buffered scan records
+[ "$(sql "SELECT count(*) FROM scans WHERE kind = 'lookup' AND outcome = 'not_genuine' AND serial = 0")" -ge 2 ] ||
+	fail "forged lookups recorded"
+[ "$(sql "SELECT count(*) FROM scans WHERE kind = 'claim' AND outcome = 'awarded' AND member = '+8613800138000'")" = 7 ] ||
+	fail "claims recorded with member"
+[ "$(sql "SELECT count(*) FROM scans WHERE kind = 'claim' AND outcome = 'repeat'")" = 1 ] ||
+	fail "repeat claim recorded"
+[ "$(sql "SELECT count(*) FROM scans WHERE kind = 'landing' AND client = '127.0.0.1' AND user_agent LIKE 'curl/%'")" -ge 5 ] ||
+	fail "landing scans with client and user agent"
+[ "$(sql "SELECT scan_count FROM code_stats WHERE serial = $F1")" = "$(sql "SELECT count(*) FROM scans WHERE serial = $F1")" ] ||
+	fail "code_stats agrees with scans"
+[ "$(sql "SELECT bool_and(m.balance = l.total) FROM members m JOIN (SELECT member, sum(delta) total FROM ledger GROUP BY member) l USING (member)")" = t ] ||
+	fail "balances = ledger sums"
+ok "scans recorded with outcome, client, user agent, member; flushed on SIGTERM (exit 0)"
+
+# ---- metrics, SIGHUP: a revoked key ----
+server_start
+req GET /metrics
+expect 200 metrics
+grep -q '^packcode_http_requests_total{route="readyz",status="200"} [1-9]' "$T/body" || fail "requests metric"
+grep -q '^packcode_http_request_duration_seconds_bucket{route="readyz",le="+Inf"}' "$T/body" || fail "histogram"
+grep -q '^packcode_pool_connections{state="in_use"}' "$T/body" || fail "pool metric"
+grep -q '^packcode_claims_total{outcome="awarded"}' "$T/body" || fail "claims metric"
+"$GEN" keygen >/dev/null
+"$GEN" key revoke 1 >/dev/null
+kill -HUP "$SERVER_PID"
+i=0
+until grep -q 'event=keyring_reloaded' "$T/server.log"; do
+	i=$((i + 1))
+	[ $i -gt 50 ] && fail "no keyring reload after SIGHUP"
+	sleep 0.1
+done
+claim "$(code 14)" "alice@example"
+expect 410 "claim of a revoked key's code"
+[ "$(field .outcome)" = revoked_key ] || fail "revoked outcome"
+req GET "/api/v1/codes/$(code 14)"
+expect 410 "lookup of a revoked key's code"
+server_stop
+ok "metrics; SIGHUP reloads the keyring (revoked key refused)"
