@@ -24,7 +24,7 @@
 #define PATH_MAX_LEN      2048
 #define SEGMENT_MAX       200 /* a decoded path segment longer than this is refused */
 #define HEADERS_MAX       8192
-#define LIBEVENT_BODY_CAP (1024 * 1024) /* beyond this libevent itself answers 413 */
+#define LIBEVENT_BODY_CAP (256 * 1024) /* beyond this libevent itself answers 413 (HTML) */
 #define IDLE_TIMEOUT_S    30
 
 static const char *const route_names[ROUTE_COUNT] = {

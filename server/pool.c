@@ -203,6 +203,18 @@ static void conn_retry(evutil_socket_t fd, short what, void *arg)
 	conn_start(arg);
 }
 
+/* libpq's notices (and the server's goodbye on an idle connection) go to our log. */
+static void notice(void *arg, const char *message)
+{
+	struct conn *c = arg;
+	char q[300];
+	char msg[256];
+	snprintf(msg, sizeof msg, "%s", message);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_debug("event=db_notice pool=%s conn=%d message=%s", c->pool->name, c->idx,
+	          log_quote(msg, q, sizeof q));
+}
+
 static void conn_start(struct conn *c)
 {
 	struct pool *p = c->pool;
@@ -216,6 +228,7 @@ static void conn_start(struct conn *c)
 		conn_broken(c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
 		return;
 	}
+	PQsetNoticeProcessor(c->pg, notice, c);
 	/* libpq: behave as if PQconnectPoll had said PGRES_POLLING_WRITING */
 	if (watch(c, EV_WRITE) < 0)
 		conn_broken(c, "no socket");

@@ -38,10 +38,16 @@ cleanup() {
 	exit $status
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'echo "FAIL: interrupted or timed out" >&2; exit 1' INT TERM
 
-# Kill this test if it runs too long.
-(sleep "${TEST_TIMEOUT:-240}" && echo "FAIL: timed out" >&2 && kill -TERM $$) 2>/dev/null &
+# Kill this test if it runs too long. The watchdog holds no output open, so
+# nothing waits for it once the test is over.
+(
+	trap 'kill $sp 2>/dev/null; exit 0' TERM
+	sleep "${TEST_TIMEOUT:-240}" &
+	sp=$!
+	wait $sp && kill -TERM $$
+) </dev/null >/dev/null 2>&1 &
 WATCHDOG=$!
 
 fail() {
