@@ -3,13 +3,14 @@
  * cluster in $PACKCODE_HOME/var/pg; and the migrations runner.
  *
  * The embedded cluster is made and started under an flock on var/pg.lock, and
- * initdb runs into var/pg/data.tmp renamed to var/pg/data when complete, so
+ * initdb runs into var/pg/data.tmp.PID renamed to var/pg/data when complete, so
  * concurrent first uses are safe and a killed initdb is never taken for a
  * cluster. PostgreSQL refuses to run as root: as root its programs run as the
  * postgres user.
  */
 #include "db.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -22,6 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -252,6 +256,7 @@ static int run_prog(const struct pg_runner *u, const char *cwd, char *const argv
 	}
 	if (pid == 0) {
 		int nul = open("/dev/null", O_RDONLY);
+		pid_t parent = getppid();
 		if (nul < 0 || dup2(nul, 0) < 0 || dup2(pfd[1], 1) < 0 || dup2(pfd[1], 2) < 0)
 			_exit(127);
 		if (u->switch_user && (setgroups((size_t)u->ngroups, u->groups) < 0 ||
@@ -259,6 +264,14 @@ static int run_prog(const struct pg_runner *u, const char *cwd, char *const argv
 			dprintf(2, "cannot become user postgres: %s\n", strerror(errno));
 			_exit(127);
 		}
+#ifdef __linux__
+		/* die with us: a killed packcode must not leave an initdb running (after
+		 * setuid, which clears it) */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(127);
+#else
+		(void)parent;
+#endif
 		if (chdir(cwd) < 0) {
 			dprintf(2, "%s\n", strerror(errno));
 			_exit(EXIT_CANNOT_ENTER);
@@ -487,22 +500,36 @@ static int lock_cluster(const struct db_embedded_paths *p, char *err, size_t err
 	return -1;
 }
 
-/* initdb into data.tmp, then rename it to data: data exists only complete. */
+/* We hold the lock: a data.tmp.PID is what a killed process's initdb left. */
+static void remove_unfinished(const struct db_embedded_paths *p)
+{
+	DIR *d = opendir(p->pgdir);
+	struct dirent *e;
+	char path[DB_PATH_MAX + 256];
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, "data.tmp.", 9) != 0)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", p->pgdir, e->d_name);
+		log_warn("event=db_remove_unfinished dir=%s", path);
+		rm_rf(path);
+	}
+	closedir(d);
+}
+
+/* initdb into data.tmp.PID, then rename it to data: data exists only complete. */
 static int create_cluster(const struct pg_runner *u, const struct db_embedded_paths *p, char *err,
                           size_t errlen)
 {
-	char initdb[DB_PATH_MAX], tmp[DB_PATH_MAX + 8], conf[DB_PATH_MAX + 32];
+	char initdb[DB_PATH_MAX], tmp[DB_PATH_MAX + 32], conf[DB_PATH_MAX + 64];
 	if (check_program(p, "initdb", initdb, err, errlen) < 0)
 		return -1;
-	snprintf(tmp, sizeof tmp, "%s.tmp", p->datadir);
-	/* we hold the lock: a data.tmp is what a killed initdb left */
-	if (rm_rf(tmp) < 0) {
-		seterr(err, errlen, "cannot remove the unfinished %s: %s", tmp, strerror(errno));
-		return -1;
-	}
+	remove_unfinished(p);
+	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", p->datadir, (long)getpid());
 	if (make_dir(tmp, 0700, NULL, err, errlen) < 0 || runner_own(u, tmp, err, errlen) < 0)
 		goto fail;
-	log_info("event=db_initdb datadir=%s", p->datadir);
+	log_debug("event=db_initdb datadir=%s", p->datadir);
 	char *const argv[] = {initdb,
 	                      "-D",
 	                      tmp,
@@ -553,7 +580,7 @@ static int start_cluster(const struct pg_runner *u, const struct db_embedded_pat
 	         p->rundir);
 	if (write_file(u, conf, text, 0, err, errlen) < 0)
 		return -1;
-	log_info("event=db_start datadir=%s", p->datadir);
+	log_debug("event=db_start datadir=%s", p->datadir);
 	char *const argv[] = {pg_ctl, "-D", (char *)p->datadir, "-l", (char *)p->logfile,
 	                      "-w",   "-t", PG_CTL_WAIT,        "-s", "start",
 	                      NULL};
@@ -612,7 +639,7 @@ static int ensure_database(const struct db_embedded_paths *p, char *err, size_t 
 	}
 	if (PQntuples(r) == 0) {
 		PQclear(r);
-		log_info("event=db_createdb name=" PG_USER);
+		log_debug("event=db_createdb name=" PG_USER);
 		r = PQexec(c, "CREATE DATABASE " PG_USER);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			seterr(err, errlen, "cannot create database " PG_USER ": %s",
@@ -686,7 +713,7 @@ int db_embedded_stop(char *err, size_t errlen)
 	if (state_of(&p) == DB_EMBEDDED_RUNNING) {
 		if (check_program(&p, "pg_ctl", pg_ctl, err, errlen) < 0)
 			goto out;
-		log_info("event=db_stop datadir=%s", p.datadir);
+		log_debug("event=db_stop datadir=%s", p.datadir);
 		char *const argv[] = {pg_ctl, "-D",        p.datadir, "-m",   "fast", "-w",
 		                      "-t",   PG_CTL_WAIT, "-s",      "stop", NULL};
 		if (run_step(&u, &p, "pg_ctl stop", argv, PG_CTL_TIMEOUT_S, err, errlen) < 0)
@@ -884,7 +911,7 @@ int db_migrate_report(PGconn *c, void (*applied_one)(const struct db_migration *
 			return -1;
 		if (ran) {
 			++*applied;
-			log_info("event=db_migrated migration=%s", db_migrations[i].name);
+			log_debug("event=db_migrated migration=%s", db_migrations[i].name);
 			if (applied_one)
 				applied_one(&db_migrations[i], arg);
 		}
