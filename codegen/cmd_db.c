@@ -194,12 +194,13 @@ int cmd_db(int argc, char **argv)
 {
 	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
 	int c;
+	opterr = 0; /* one line of our own instead of getopt's */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(help, stdout);
 			return 0;
 		}
-		return cli_usage("db", "unknown option");
+		return cli_usage("db", "unknown option or missing value: \"%s\"", argv[optind - 1]);
 	}
 	if (argc - optind != 1)
 		return cli_usage("db", "expected one of start, stop, status, migrate");

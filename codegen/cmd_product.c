@@ -150,6 +150,7 @@ static int product_add(int argc, char **argv)
 	uint64_t pts;
 	int c, rc = 1;
 
+	opterr = 0; /* one line of our own instead of getopt's */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -171,7 +172,8 @@ static int product_add(int argc, char **argv)
 			fputs(product_help, stdout);
 			return 0;
 		default:
-			return cli_usage("product", "unknown option");
+			return cli_usage("product", "unknown option or missing value: \"%s\"",
+			                 argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -269,12 +271,14 @@ static int product_list(int argc, char **argv)
 	const char *cmd = "product list";
 	char err[DB_ERR_LEN];
 	int c, rc = 1;
+	opterr = 0; /* one line of our own instead of getopt's */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(product_help, stdout);
 			return 0;
 		}
-		return cli_usage("product", "unknown option");
+		return cli_usage("product", "unknown option or missing value: \"%s\"",
+		                 argv[optind - 1]);
 	}
 	if (optind < argc)
 		return cli_usage("product", "unexpected argument \"%s\"", argv[optind]);
@@ -327,6 +331,7 @@ int cmd_batches(int argc, char **argv)
 	PGresult *r = NULL;
 	int c, rc = 1;
 
+	opterr = 0; /* one line of our own instead of getopt's */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -336,7 +341,8 @@ int cmd_batches(int argc, char **argv)
 			fputs(batches_help, stdout);
 			return 0;
 		default:
-			return cli_usage("batches", "unknown option");
+			return cli_usage("batches", "unknown option or missing value: \"%s\"",
+			                 argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
