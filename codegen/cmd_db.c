@@ -136,7 +136,9 @@ static int do_status(void)
 	if (!db_is_embedded()) {
 		const char *ci = getenv("PACKCODE_DB");
 		describe_conninfo(ci, where, sizeof where);
-		PGPing ping = PQping(ci);
+		const char *keys[] = {"connect_timeout", "dbname", NULL};
+		const char *vals[] = {"10", ci, NULL};
+		PGPing ping = PQpingParams(keys, vals, 1);
 		printf("external database (PACKCODE_DB): %s\n", where);
 		printf("state: %s\n", ping == PQPING_OK           ? "accepting connections"
 		                      : ping == PQPING_REJECT     ? "rejecting connections"

@@ -102,6 +102,11 @@ const char *db_error_line(const PGresult *r, const PGconn *c, char *out, size_t 
 		m = r && *PQresultErrorMessage(r) ? PQresultErrorMessage(r) : PQerrorMessage(c);
 	if (!m || !*m)
 		m = "unknown database error";
+	/* a connection's message keeps the severity: "ERROR:  ..." */
+	static const char *const severities[] = {"ERROR:  ", "FATAL:  ", "PANIC:  "};
+	for (size_t i = 0; i < sizeof severities / sizeof severities[0]; i++)
+		if (strncmp(m, severities[i], strlen(severities[i])) == 0)
+			m += strlen(severities[i]);
 	snprintf(out, outlen, "%s", m);
 	one_line(out);
 	return out;
@@ -436,17 +441,20 @@ fail:
 
 /* ---- the embedded cluster ---- */
 
+/* 1 if datadir holds a cluster, 0 if not, -1 if that cannot be told (errno set). */
 static int is_cluster(const char *datadir)
 {
 	char v[DB_PATH_MAX + 16];
 	snprintf(v, sizeof v, "%s/PG_VERSION", datadir);
-	return access(v, F_OK) == 0;
+	if (access(v, F_OK) == 0)
+		return 1;
+	return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
 }
 
 static enum db_embedded_state state_of(const struct db_embedded_paths *p)
 {
 	char pidfile[DB_PATH_MAX + 24], line[32];
-	if (!is_cluster(p->datadir))
+	if (is_cluster(p->datadir) == 0)
 		return DB_EMBEDDED_ABSENT;
 	snprintf(pidfile, sizeof pidfile, "%s/postmaster.pid", p->datadir);
 	FILE *f = fopen(pidfile, "re");
@@ -680,7 +688,13 @@ int db_embedded_start(char *err, size_t errlen)
 		return -1;
 	if ((lock = lock_cluster(&p, err, errlen)) < 0)
 		return -1;
-	if (!is_cluster(p.datadir)) {
+	int have = is_cluster(p.datadir);
+	if (have < 0) {
+		seterr(err, errlen, "cannot look into %s: %s (is it another user's cluster?)",
+		       p.datadir, strerror(errno));
+		goto out;
+	}
+	if (!have) {
 		if (access(p.datadir, F_OK) == 0) {
 			seterr(err, errlen, "%s exists but is not a PostgreSQL data directory",
 			       p.datadir);
@@ -849,8 +863,11 @@ static int apply_one(PGconn *c, const struct db_migration *m, int *ran, char *er
 		PQclear(r);
 		r = PQexec(c, m->sql);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-			seterr(err, errlen, "migration %s failed at line %d: %s", m->name,
-			       line_at(m->sql, PQresultErrorField(r, PG_DIAG_STATEMENT_POSITION)),
+			const char *pos = PQresultErrorField(r, PG_DIAG_STATEMENT_POSITION);
+			char at[32] = "";
+			if (pos)
+				snprintf(at, sizeof at, " at line %d", line_at(m->sql, pos));
+			seterr(err, errlen, "migration %s failed%s: %s", m->name, at,
 			       db_error_line(r, c, line, sizeof line));
 			goto fail;
 		}
