@@ -79,3 +79,15 @@ note "3 concurrent migrates: all succeeded, each migration applied once"
 pc_psql "CREATE ROLE reader LOGIN; GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader"
 run env PACKCODE_DB="host=$PC_PGSOCK dbname=packcode user=reader" timeout 60 "$PACKCODE_GEN" product list
 [ "$rc" = 0 ] || fail "a read-only role cannot list products of a migrated database: $err"
+
+# A failing migration is rolled back whole and stops the run (the runner on
+# a fixture of its own: 001 fine, 002 fails at its line 3, 003 fine).
+pc_createdb broken
+run env PACKCODE_DB="$(pc_dbinfo broken)" timeout 60 "$abs_top_builddir/tests/integration/migrate_fixture"
+[ "$rc" = 1 ] || fail "a broken migration did not fail the run: $out $err"
+[ "$out" = 'applied 1; error: migration 002_broken failed at line 3: column "no_such_column" does not exist' ] ||
+	fail "broken migration reported as: $out"
+[ "$(PACKCODE_DB=$(pc_dbinfo broken) pc_psql "SELECT string_agg(version::text, ',') FROM schema_migrations;
+     SELECT to_regclass('fixture_one') IS NOT NULL, to_regclass('fixture_two') IS NULL, to_regclass('fixture_three') IS NULL")" = \
+	"$(printf '1\nt|t|t')" ] || fail "the broken migration was not rolled back whole, or 003 ran"
+note "a failing migration is rolled back and stops the run"
