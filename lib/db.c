@@ -46,9 +46,8 @@
 #define PG_CTL_TIMEOUT_S  90   /* a little over PG_CTL_WAIT */
 #define PROG_OUTPUT_MAX   4096
 #define EXIT_CANNOT_ENTER 125 /* the child could not chdir to the cluster */
-#define MIGRATE_LOCK_KEY                                                                           \
-	8097862917869757541LL /* pg_advisory_xact_lock key: "packcode" in ASCII                    \
-	                       */
+/* pg_advisory_xact_lock key of the migrations: "packcode" in ASCII */
+#define MIGRATE_LOCK_KEY 8097862917869757541LL
 
 /* Who runs initdb and pg_ctl: ourselves, or (as root) the postgres user. */
 struct pg_runner {
@@ -235,6 +234,18 @@ static void telling_line(const char *out, char *line, size_t linelen)
 	snprintf(line, linelen, "%.*s", (int)n, pick);
 }
 
+/* Close every descriptor from fd up, in a child about to exec. */
+static void close_from(int fd)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+	if (close_range((unsigned)fd, ~0U, 0) == 0)
+		return;
+#endif
+	long max = sysconf(_SC_OPEN_MAX);
+	for (long i = fd; i < (max > 0 && max < 65536 ? max : 65536); i++)
+		close((int)i);
+}
+
 /*
  * Run argv (a server program) in cwd, as the postgres user when root, with
  * stdout and stderr captured into out. Returns its exit status, or -1 with err
@@ -252,6 +263,7 @@ static int run_prog(const struct pg_runner *u, const char *cwd, char *const argv
 		seterr(err, errlen, "pipe: %s", strerror(errno));
 		return -1;
 	}
+	pid_t parent = getpid();
 	pid = fork();
 	if (pid < 0) {
 		seterr(err, errlen, "fork: %s", strerror(errno));
@@ -260,10 +272,10 @@ static int run_prog(const struct pg_runner *u, const char *cwd, char *const argv
 		return -1;
 	}
 	if (pid == 0) {
-		int nul = open("/dev/null", O_RDONLY);
-		pid_t parent = getppid();
+		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (nul < 0 || dup2(nul, 0) < 0 || dup2(pfd[1], 1) < 0 || dup2(pfd[1], 2) < 0)
 			_exit(127);
+		close_from(3); /* the postmaster must not inherit our sockets or locks */
 		if (u->switch_user && (setgroups((size_t)u->ngroups, u->groups) < 0 ||
 		                       setgid(u->gid) < 0 || setuid(u->uid) < 0)) {
 			dprintf(2, "cannot become user postgres: %s\n", strerror(errno));

@@ -139,7 +139,7 @@ expect_error() {
 	[ "$rc" = "$want" ] || fail "'$*' exited $rc, not $want (stderr: $err)"
 	[ "$(printf '%s\n' "$err" | grep -c .)" = 1 ] || fail "'$*' did not print one line: $err"
 	case $err in packcode-gen:*) ;; *) fail "'$*': error not in 'packcode-gen: ...' form: $err" ;; esac
-	printf '%s\n' "$err" | grep -Eq -- "$pattern" || fail "'$*': '$err' does not match /$pattern/"
+	grep -Eq <<<"$err" -- "$pattern" || fail "'$*': '$err' does not match /$pattern/"
 }
 
 # The migrations the sources have, as "NNN_name", one a line, in order.

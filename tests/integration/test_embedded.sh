@@ -13,7 +13,7 @@ home=$PACKCODE_HOME
 # Absent: status says so (exit 3) and creates nothing.
 run pcgen db status
 [ "$rc" = 3 ] || fail "db status of a fresh home exited $rc, not 3: $out $err"
-printf '%s\n' "$out" | grep -q "state: absent" || fail "db status does not say absent: $out"
+grep -q <<<"$out" "state: absent" || fail "db status does not say absent: $out"
 [ ! -e "$home/var" ] || fail "db status created $home/var"
 
 # First use: product add creates, starts and migrates the cluster.
@@ -37,25 +37,25 @@ sock="host=$home/var/pg/run dbname=packcode user=packcode"
 
 run pcgen db status
 [ "$rc" = 0 ] || fail "db status of a running cluster exited $rc"
-printf '%s\n' "$out" | grep -q "state: running" || fail "db status does not say running: $out"
-printf '%s\n' "$out" | grep -q "schema: $n of $n migrations applied" || fail "db status: $out"
+grep -q <<<"$out" "state: running" || fail "db status does not say running: $out"
+grep -q <<<"$out" "schema: $n of $n migrations applied" || fail "db status: $out"
 
 run pcgen db stop
 [ "$rc" = 0 ] || fail "db stop exited $rc: $err"
 run pcgen db status
 [ "$rc" = 3 ] || fail "db status after stop exited $rc, not 3"
-printf '%s\n' "$out" | grep -q "state: stopped" || fail "db status does not say stopped: $out"
+grep -q <<<"$out" "state: stopped" || fail "db status does not say stopped: $out"
 run pcgen db stop
 [ "$rc" = 0 ] || fail "db stop of a stopped cluster exited $rc: $err"
 
 run pcgen db start
 [ "$rc" = 0 ] || fail "db start exited $rc: $err"
-printf '%s\n' "$out" | grep -q "^started:" || fail "db start said: $out"
+grep -q <<<"$out" "^started:" || fail "db start said: $out"
 run pcgen db start
 [ "$rc" = 0 ] || fail "second db start exited $rc: $err"
-printf '%s\n' "$out" | grep -q "^already running:" || fail "second db start said: $out"
+grep -q <<<"$out" "^already running:" || fail "second db start said: $out"
 run pcgen product list
-printf '%s\n' "$out" | grep -q "^E1 .*Embedded one$" || fail "product lost across stop/start: $out"
+grep -q <<<"$out" "^E1 .*Embedded one$" || fail "product lost across stop/start: $out"
 run pcgen db migrate
 [ "$out" = "schema is up to date ($n migration$([ "$n" = 1 ] || echo s))" ] || fail "db migrate: $out"
 note "absent -> first use -> running -> stopped -> started"
@@ -96,11 +96,11 @@ ls -d "$PACKCODE_HOME"/var/pg/data.tmp.* >/dev/null 2>&1 || fail "never saw init
 kill -KILL "$kpid"
 wait "$kpid" 2>/dev/null || true
 run pcgen db status
-[ "$rc" = 3 ] && printf '%s\n' "$out" | grep -q "state: absent" ||
+[ "$rc" = 3 ] && grep -q <<<"$out" "state: absent" ||
 	fail "a killed initdb was taken for a cluster: $out"
 run pcgen db start
 [ "$rc" = 0 ] || fail "db start after a killed initdb failed: $err"
-printf '%s\n' "$err" | grep -q "event=db_remove_unfinished" || fail "the unfinished data.tmp was not removed: $err"
+grep -q <<<"$err" "event=db_remove_unfinished" || fail "the unfinished data.tmp was not removed: $err"
 [ -z "$(ls -d "$PACKCODE_HOME"/var/pg/data.tmp* 2>/dev/null)" ] || fail "a data.tmp was left behind"
 run pcgen product add --sku K1 --name "After kill" --points 1
 [ "$rc" = 0 ] || fail "product add after a killed initdb failed: $err"

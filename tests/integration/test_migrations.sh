@@ -22,7 +22,7 @@ expect_error 1 "start does not apply: PACKCODE_DB is set" pcgen db start
 expect_error 1 "stop does not apply: PACKCODE_DB is set" pcgen db stop
 run pcgen db status
 [ "$rc" = 0 ] || fail "db status on a running external database exited $rc: $out $err"
-printf '%s\n' "$out" | grep -q "schema: 0 of $n migrations applied" ||
+grep -q <<<"$out" "schema: 0 of $n migrations applied" ||
 	fail "db status does not say 0 of $n: $out"
 
 # Fresh database: migrate applies each migration, in order, once.

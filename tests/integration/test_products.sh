@@ -65,9 +65,9 @@ run pcgen product add --sku EVIL --name "$evil" --points 1
 # product list shows them all, sorted by SKU.
 run pcgen product list
 [ "$rc" = 0 ] || fail "product list exited $rc: $err"
-printf '%s\n' "$out" | head -1 | grep -Eq '^SKU +GTIN +POINTS +BRAND +NAME$' || fail "list header: $out"
-printf '%s\n' "$out" | grep -Eq '^CAP-330 +04006381333931 +25 +Acme +Cola 330 ml$' || fail "list: $out"
-printf '%s\n' "$out" | grep -Eq '^NOGTIN +- +7 +- +Ünïcödé ✓$' || fail "list: $out"
+head -1 <<<"$out" | grep -Eq '^SKU +GTIN +POINTS +BRAND +NAME$' || fail "list header: $out"
+grep -Eq <<<"$out" '^CAP-330 +04006381333931 +25 +Acme +Cola 330 ml$' || fail "list: $out"
+grep -Eq <<<"$out" '^NOGTIN +- +7 +- +Ünïcödé ✓$' || fail "list: $out"
 [ "$(printf '%s\n' "$out" | sed 1d | awk '{print $1}' | paste -sd,)" = "CAP-330,EVIL,NOGTIN,ean8_1,upc.1" ] ||
 	fail "product list is not every product sorted by SKU: $out"
 
@@ -79,10 +79,10 @@ pc_psql "SELECT id FROM allocate_batch('upc.1', 5, 2::smallint, '', '', 'EU', tr
 pc_psql "UPDATE batches SET status = 'active', printed_at = '2026-01-02 03:04:05+00' WHERE product_sku = 'CAP-330'"
 run pcgen batches
 [ "$rc" = 0 ] || fail "batches exited $rc: $err"
-printf '%s\n' "$out" | head -1 | grep -Eq '^ID +SKU +KEY +COUNT +STATUS +CREATED +PRINTED$' || fail "batches header: $out"
-printf '%s\n' "$out" | grep -Eq '^1 +CAP-330 +1 +1000 +active +20[0-9-]{8}T[0-9:]{8}Z +2026-01-02T03:04:05Z$' ||
+head -1 <<<"$out" | grep -Eq '^ID +SKU +KEY +COUNT +STATUS +CREATED +PRINTED$' || fail "batches header: $out"
+grep -Eq <<<"$out" '^1 +CAP-330 +1 +1000 +active +20[0-9-]{8}T[0-9:]{8}Z +2026-01-02T03:04:05Z$' ||
 	fail "batches: $out"
-printf '%s\n' "$out" | grep -Eq '^2 +upc.1 +2 +5 +minting +20[0-9-]{8}T[0-9:]{8}Z +-$' || fail "batches: $out"
+grep -Eq <<<"$out" '^2 +upc.1 +2 +5 +minting +20[0-9-]{8}T[0-9:]{8}Z +-$' || fail "batches: $out"
 run pcgen batches --product upc.1
 [ "$(printf '%s\n' "$out" | sed 1d | awk '{print $1}' | paste -sd,)" = 2 ] || fail "batches --product: $out"
 expect_error 1 "batches: no product \"NOPE\"" pcgen batches --product NOPE

@@ -13,7 +13,7 @@ refused() {
 	local pattern=$1 sql=$2
 	run pc_psql "$sql"
 	[ "$rc" != 0 ] || fail "accepted: $sql"
-	printf '%s\n' "$err" | grep -Eq "$pattern" || fail "'$sql' refused for another reason: $err"
+	grep -Eq <<<"$err" "$pattern" || fail "'$sql' refused for another reason: $err"
 }
 
 # Ledger: append-only.
