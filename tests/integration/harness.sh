@@ -10,10 +10,13 @@
 # Exit status: 0 pass, 1 fail, 77 skip (a tool is missing; a failure under CI=true).
 
 # The whole test runs under timeout(1), in its own process group, so a hang
-# cannot stall CI: on expiry everything it started gets SIGTERM, then SIGKILL.
+# cannot stall CI: on expiry everything in the group gets SIGTERM (the test's
+# trap then stops the servers it started: pg_ctl put them in their own session)
+# and 30 s later SIGKILL. Inner timeouts are --foreground so that they, and
+# what they run, stay in the group.
 if [ -z "${PC_UNDER_TIMEOUT:-}" ]; then
 	export PC_UNDER_TIMEOUT=1
-	exec timeout -k 15 "${PC_TIMEOUT:-240}" bash "$0" "$@"
+	exec timeout -k 30 "${PC_TIMEOUT:-240}" bash "$0" "$@"
 fi
 
 set -eu -o pipefail
@@ -69,7 +72,7 @@ pc_cleanup() {
 	fi
 	# every cluster under our directory: the harness's and embedded ones a test made
 	for pid in $(find "$PC_TMP" -name postmaster.pid); do
-		as_pg timeout 30 pg_ctl -D "${pid%/postmaster.pid}" -m immediate -w stop \
+		as_pg timeout --foreground 30 pg_ctl -D "${pid%/postmaster.pid}" -m immediate -w stop \
 			>/dev/null 2>&1
 	done
 	rm -rf "$PC_TMP"
@@ -89,10 +92,10 @@ pc_pg_start() {
 	mkdir -m 700 "$PC_TMP/pgdata" "$PC_PGSOCK"
 	touch "$PC_TMP/pg.log"
 	pg_own "$PC_TMP/pgdata" "$PC_PGSOCK" "$PC_TMP/pg.log"
-	(cd "$PC_TMP" && as_pg timeout 120 initdb -D "$PC_TMP/pgdata" -U packcode -E UTF8 \
+	(cd "$PC_TMP" && as_pg timeout --foreground 120 initdb -D "$PC_TMP/pgdata" -U packcode -E UTF8 \
 		--locale=C --auth-local=trust --auth-host=reject >"$PC_TMP/initdb.log" 2>&1) ||
 		{ cat "$PC_TMP/initdb.log" >&2; fail "initdb failed"; }
-	(cd "$PC_TMP" && as_pg timeout 90 pg_ctl -D "$PC_TMP/pgdata" -l "$PC_TMP/pg.log" -w -t 60 \
+	(cd "$PC_TMP" && as_pg timeout --foreground 90 pg_ctl -D "$PC_TMP/pgdata" -l "$PC_TMP/pg.log" -w -t 60 \
 		-o "-c listen_addresses='' -c unix_socket_directories=$PC_PGSOCK -c fsync=off" \
 		start >/dev/null) || fail "pg_ctl start failed"
 	pc_createdb packcode
@@ -102,7 +105,7 @@ pc_pg_start() {
 # The conninfo of database NAME on the throwaway server.
 pc_dbinfo() { printf 'host=%s dbname=%s user=packcode' "$PC_PGSOCK" "$1"; }
 pc_createdb() {
-	timeout 30 psql -X -q -d "$(pc_dbinfo postgres)" -v ON_ERROR_STOP=1 \
+	timeout --foreground 30 psql -X -q -d "$(pc_dbinfo postgres)" -v ON_ERROR_STOP=1 \
 		-c "CREATE DATABASE \"$1\"" >/dev/null || fail "cannot create database $1"
 }
 
@@ -115,10 +118,10 @@ fi
 # ---- helpers ----
 
 # pc_psql SQL: run SQL on $PACKCODE_DB, unaligned tuples only, stop at the first error.
-pc_psql() { timeout 60 psql -X -q -At -v ON_ERROR_STOP=1 -d "$PACKCODE_DB" -c "$1"; }
+pc_psql() { timeout --foreground 60 psql -X -q -At -v ON_ERROR_STOP=1 -d "$PACKCODE_DB" -c "$1"; }
 
 # pcgen ARGS: packcode-gen, bounded in time.
-pcgen() { timeout 120 "$PACKCODE_GEN" "$@"; }
+pcgen() { timeout --foreground 120 "$PACKCODE_GEN" "$@"; }
 
 # run CMD...: runs it, keeping its exit status in $rc, stdout in $out, stderr in $err.
 run() {

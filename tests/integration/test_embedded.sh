@@ -69,7 +69,7 @@ pcgen db stop >/dev/null 2>&1
 # Concurrent first uses on a fresh home: all succeed, one cluster.
 export PACKCODE_HOME=$PC_TMP/home2
 for i in 1 2 3; do
-	PACKCODE_LOG_LEVEL=debug timeout 120 "$PACKCODE_GEN" product add --sku "C$i" --name "Concurrent $i" --points "$i" \
+	PACKCODE_LOG_LEVEL=debug timeout --foreground 120 "$PACKCODE_GEN" product add --sku "C$i" --name "Concurrent $i" --points "$i" \
 		>"$PC_TMP/c$i.out" 2>"$PC_TMP/c$i.err" &
 	eval "pid$i=$!"
 done
@@ -110,14 +110,14 @@ note "a killed initdb is cleaned up, not mistaken for a cluster"
 # A socket path over the unix limit: one clear line, nothing created.
 long=$PC_TMP/$(printf 'd%.0s' $(seq 1 100))
 expect_error 1 "over the 107 a unix socket path allows: set PACKCODE_HOME" \
-	env PACKCODE_HOME="$long" timeout 60 "$PACKCODE_GEN" db start
+	env PACKCODE_HOME="$long" timeout --foreground 60 "$PACKCODE_GEN" db start
 [ ! -e "$long" ] || fail "a refused db start created $long"
 
 # As root, a home the postgres user cannot reach: one clear line.
 if [ "$(id -u)" = 0 ]; then
 	mkdir -m 700 "$PC_TMP/private"
 	expect_error 1 "user postgres .*cannot enter .*not searchable.*PACKCODE_HOME.*PACKCODE_DB" \
-		env PACKCODE_HOME="$PC_TMP/private/home" timeout 60 "$PACKCODE_GEN" product list
+		env PACKCODE_HOME="$PC_TMP/private/home" timeout --foreground 60 "$PACKCODE_GEN" product list
 	[ -z "$(ls -d "$PC_TMP"/private/home/var/pg/data* 2>/dev/null)" ] ||
 		fail "a failed initdb left a data directory"
 	note "unreachable home refused clearly"

@@ -41,8 +41,8 @@ run pcgen product list
 # A second migrate changes nothing: same schema, same data, says so.
 # (without the \restrict lines newer pg_dumps add with a random key)
 snapshot() {
-	timeout 60 pg_dump --schema-only -d "$PACKCODE_DB" | grep -Ev '^\\(un)?restrict ' >"$PC_TMP/schema.$1"
-	timeout 60 pg_dump --data-only -d "$PACKCODE_DB" | grep -Ev '^\\(un)?restrict ' >"$PC_TMP/data.$1"
+	timeout --foreground 60 pg_dump --schema-only -d "$PACKCODE_DB" | grep -Ev '^\\(un)?restrict ' >"$PC_TMP/schema.$1"
+	timeout --foreground 60 pg_dump --data-only -d "$PACKCODE_DB" | grep -Ev '^\\(un)?restrict ' >"$PC_TMP/data.$1"
 }
 snapshot before
 run pcgen db migrate
@@ -60,7 +60,7 @@ note "second migrate changed nothing"
 pc_createdb fresh
 fresh=$(pc_dbinfo fresh)
 for i in 1 2 3; do
-	PACKCODE_DB=$fresh timeout 60 "$PACKCODE_GEN" db migrate >"$PC_TMP/m$i.out" 2>"$PC_TMP/m$i.err" &
+	PACKCODE_DB=$fresh timeout --foreground 60 "$PACKCODE_GEN" db migrate >"$PC_TMP/m$i.out" 2>"$PC_TMP/m$i.err" &
 	eval "pid$i=$!"
 done
 for i in 1 2 3; do
@@ -77,13 +77,13 @@ note "3 concurrent migrates: all succeeded, each migration applied once"
 
 # A user who may not create tables still gets through once migrated (no DDL on the fast path).
 pc_psql "CREATE ROLE reader LOGIN; GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader"
-run env PACKCODE_DB="host=$PC_PGSOCK dbname=packcode user=reader" timeout 60 "$PACKCODE_GEN" product list
+run env PACKCODE_DB="host=$PC_PGSOCK dbname=packcode user=reader" timeout --foreground 60 "$PACKCODE_GEN" product list
 [ "$rc" = 0 ] || fail "a read-only role cannot list products of a migrated database: $err"
 
 # A failing migration is rolled back whole and stops the run (the runner on
 # a fixture of its own: 001 fine, 002 fails at its line 3, 003 fine).
 pc_createdb broken
-run env PACKCODE_DB="$(pc_dbinfo broken)" timeout 60 "$abs_top_builddir/tests/integration/migrate_fixture"
+run env PACKCODE_DB="$(pc_dbinfo broken)" timeout --foreground 60 "$abs_top_builddir/tests/integration/migrate_fixture"
 [ "$rc" = 1 ] || fail "a broken migration did not fail the run: $out $err"
 [ "$out" = 'applied 1; error: migration 002_broken failed at line 3: column "no_such_column" does not exist' ] ||
 	fail "broken migration reported as: $out"

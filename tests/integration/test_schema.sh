@@ -49,7 +49,7 @@ for s in 1 2; do
 	for i in $(seq 1 60); do
 		echo "SELECT id FROM allocate_batch('S1', $((s * 7 + i)), ${s}::smallint, 'f', 'l', NULL, false);"
 	done >"$PC_TMP/alloc$s.sql"
-	timeout 90 psql -X -q -At -v ON_ERROR_STOP=1 -d "$PACKCODE_DB" -f "$PC_TMP/alloc$s.sql" \
+	timeout --foreground 90 psql -X -q -At -v ON_ERROR_STOP=1 -d "$PACKCODE_DB" -f "$PC_TMP/alloc$s.sql" \
 		>"$PC_TMP/alloc$s.out" 2>"$PC_TMP/alloc$s.err" &
 	eval "apid$s=$!"
 done

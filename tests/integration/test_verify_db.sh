@@ -8,7 +8,7 @@ PC_TIMEOUT=180
 
 command -v python3 >/dev/null || skip "no python3 for the reference implementation"
 python3 -c 'import cryptography' 2>/dev/null || skip "python3 lacks the cryptography package (python3-cryptography)"
-ref() { timeout 30 python3 "$abs_top_srcdir/tests/reference/packcode_ref.py" "$@"; }
+ref() { timeout --foreground 30 python3 "$abs_top_srcdir/tests/reference/packcode_ref.py" "$@"; }
 
 pcgen db migrate >/dev/null || fail "db migrate failed"
 pcgen keygen >/dev/null || fail "keygen failed"
@@ -47,7 +47,7 @@ run pcgen verify "$code"
 note "minting -> void_batch, active -> genuine (claimed shown), recalled -> recalled"
 
 # No database at all (embedded, absent): keyring verdict only, no cluster made.
-run env -u PACKCODE_DB PACKCODE_HOME="$PC_TMP/empty" timeout 60 "$PACKCODE_GEN" verify "$code"
+run env -u PACKCODE_DB PACKCODE_HOME="$PC_TMP/empty" timeout --foreground 60 "$PACKCODE_GEN" verify "$code"
 [ "$rc" = 0 ] || fail "offline verify exited $rc: $out $err"
 grep -q <<<"$out" "database not consulted: no database" || fail "verify without database: $out"
 [ ! -e "$PC_TMP/empty/var" ] || fail "verify without a database created one"
