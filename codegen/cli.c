@@ -11,7 +11,8 @@
 
 const char *cli_keyring_path;
 
-static void vreport(const char *cmd, const char *fmt, va_list ap)
+static __attribute__((format(printf, 2, 0))) void vreport(const char *cmd, const char *fmt,
+                                                          va_list ap)
 {
 	fprintf(stderr, "%s: ", CLI_PROG);
 	if (cmd)

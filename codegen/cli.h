@@ -38,5 +38,7 @@ int cmd_db(int argc, char **argv);
 int cmd_product(int argc, char **argv);
 int cmd_batches(int argc, char **argv);
 int cmd_mint(int argc, char **argv);
+int cmd_render(int argc, char **argv);
+int cmd_token(int argc, char **argv);
 
 #endif

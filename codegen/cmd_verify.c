@@ -16,10 +16,12 @@
 #include "db.h"
 
 static const char help[] =
-	"Usage: packcode-gen verify [--offline] [--json] CODE...\n"
+	"Usage: packcode-gen verify [--offline] [--json] [CODE...]\n"
 	"\n"
 	"Give a verdict on each CODE (as printed: any case, hyphens and spaces\n"
-	"allowed, O read as 0, I and L as 1):\n"
+	"allowed, O read as 0, I and L as 1). With no CODE, or CODE '-', read codes\n"
+	"from standard input, one per line (a barcode scanner, or a column of a\n"
+	"codes.csv). Verdicts:\n"
 	"\n"
 	"  genuine      signed by one of our keys and, with a database, in a live batch\n"
 	"  typo         malformed, or the check character is wrong: a mistyped\n"
@@ -164,6 +166,29 @@ static void print_json(const char *input, const struct verification *v, enum ver
 	json_decref(o);
 }
 
+/* Verdict on one code, printed; 0 if genuine, 1 if not, -1 on a database error. */
+static int verify_one(struct keyring *kr, PGconn *db, const char *input, const char *dberr,
+		      int as_json)
+{
+	struct verification v;
+	struct db_facts f = {0};
+	const char *note = db ? NULL : dberr;
+	enum verdict verdict = keyring_verify(kr, input, strlen(input), &v);
+	if (db && (verdict == VERDICT_GENUINE || verdict == VERDICT_REVOKED)) {
+		char err[DB_ERR_LEN];
+		if (lookup(db, v.serial, &f, err, sizeof err) < 0) {
+			cli_error("verify", "database: %s", err);
+			return -1;
+		}
+		verdict = db_verdict(&v, &f);
+	}
+	if (as_json)
+		print_json(input, &v, verdict, &f, note);
+	else
+		print_text(input, &v, verdict, &f, note);
+	return verdict == VERDICT_GENUINE ? 0 : 1;
+}
+
 int cmd_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -191,8 +216,6 @@ int cmd_verify(int argc, char **argv)
 			return cli_usage("verify", "unknown option");
 		}
 	}
-	if (optind >= argc)
-		return cli_usage("verify", "no code given");
 	struct keyring *kr = cli_load_keyring("verify");
 	if (!kr)
 		return 1;
@@ -205,26 +228,33 @@ int cmd_verify(int argc, char **argv)
 		dberr[strcspn(dberr, "\n")] = '\0';
 	}
 
-	for (int i = optind; i < argc; i++) {
-		struct verification v;
-		struct db_facts f = {0};
-		const char *note = db ? NULL : dberr;
-		enum verdict verdict = keyring_verify(kr, argv[i], strlen(argv[i]), &v);
-		if (db && (verdict == VERDICT_GENUINE || verdict == VERDICT_REVOKED)) {
-			char err[DB_ERR_LEN];
-			if (lookup(db, v.serial, &f, err, sizeof err) < 0) {
-				rc = cli_error("verify", "database: %s", err);
+	int from_stdin = optind == argc || (argc - optind == 1 && strcmp(argv[optind], "-") == 0);
+	char *line = NULL;
+	size_t cap = 0;
+	for (int i = optind;; i++) {
+		const char *input;
+		if (from_stdin) {
+			ssize_t n = getline(&line, &cap, stdin);
+			if (n < 0)
 				break;
-			}
-			verdict = db_verdict(&v, &f);
+			while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+				line[--n] = '\0';
+			if (n == 0)
+				continue;
+			input = line;
+		} else if (i < argc) {
+			input = argv[i];
+		} else {
+			break;
 		}
-		if (as_json)
-			print_json(argv[i], &v, verdict, &f, note);
-		else
-			print_text(argv[i], &v, verdict, &f, note);
-		if (verdict != VERDICT_GENUINE)
+		if (verify_one(kr, db, input, dberr, as_json) != 0)
 			rc = 1;
+		if (db && PQstatus(db) != CONNECTION_OK) {
+			rc = cli_error("verify", "lost the database connection");
+			break;
+		}
 	}
+	free(line);
 	PQfinish(db);
 	keyring_free(kr);
 	return rc;

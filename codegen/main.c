@@ -34,9 +34,13 @@ static const char usage[] =
 	"  mint                   mint a print run: codes.csv, batch.json, PNG/SVG QR images\n"
 	"  batches                list print runs and their state\n"
 	"\n"
+	"Administration:\n"
+	"  token add|list|revoke  bearer tokens for the server's admin API\n"
+	"\n"
 	"Codes:\n"
 	"  verify CODE...         genuine, typo, not genuine or revoked; with a database\n"
 	"                         also the batch, product and claim state\n"
+	"  render CODE            draw a code's QR on the terminal, or as PNG or SVG\n"
 	"\n"
 	"Options:\n"
 	"  --keyring FILE         the keyring (default: $PACKCODE_KEYRING, else\n"
@@ -61,7 +65,8 @@ static const struct {
 } commands[] = {
 	{"keygen", cmd_keygen}, {"keys", cmd_keys},       {"key", cmd_key},
 	{"verify", cmd_verify}, {"db", cmd_db},           {"product", cmd_product},
-	{"mint", cmd_mint},     {"batches", cmd_batches},
+	{"mint", cmd_mint},     {"batches", cmd_batches}, {"render", cmd_render},
+	{"token", cmd_token},
 };
 
 int main(int argc, char **argv)

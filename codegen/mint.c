@@ -1,3 +1,938 @@
-/* mint.c: placeholder. */
+/*
+ * mint.c: packcode-gen mint, a print run from one batch row to the files a
+ * factory prints from.
+ *
+ * The batch's serial range is allocated in one transaction (status minting);
+ * worker threads sign chunks of serials and format CSV rows (and draw QR
+ * images) while the main thread writes chunks in order, so memory stays flat
+ * whatever the count. Everything is written into a private staging directory
+ * next to DIR that is renamed into place only when complete and after the
+ * batch is marked active; a failed or interrupted mint removes it and marks
+ * the batch void.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "cli.h"
-int cmd_mint(int argc, char **argv) { (void)argc; (void)argv; return cli_error("mint", "not implemented"); }
+#include "db.h"
+#include "qr.h"
+#include "url.h"
+
+#define CHUNK 8192            /* codes a worker signs and formats at once */
+#define MAX_THREADS 64
+
+static const char help[] =
+	"Usage: packcode-gen mint --product SKU --count N --out DIR [options]\n"
+	"\n"
+	"Mint a print run: allocate N serial numbers to a new batch of product SKU,\n"
+	"sign one code per serial with the active key, and write what the factory\n"
+	"prints from into DIR:\n"
+	"\n"
+	"  codes.csv    a header row, then one row per code: code, code_grouped\n"
+	"               (XXXXX-XXXXX-XXXXX-XXXXX, for people), url (the QR content),\n"
+	"               pin (with --pin), seq (1..N, print order), batch, sku, gtin,\n"
+	"               and png/svg (image paths relative to DIR) when asked for\n"
+	"  batch.json   batch id, product, serial range, count, key id, created\n"
+	"  png/CODE.png, svg/CODE.svg   one QR image per code, with --format\n"
+	"\n"
+	"The batch is one database row (a serial range), not N rows. DIR must not\n"
+	"exist or be empty. Files appear in DIR only when all of them are complete;\n"
+	"a failed or interrupted mint (Ctrl-C) leaves nothing in DIR and marks its\n"
+	"batch void, so its codes are never accepted.\n"
+	"\n"
+	"QR content: for a product with a GTIN, a GS1 Digital Link URL\n"
+	"https://HOST/01/GTIN-14/21/CODE that retail checkouts can read; otherwise,\n"
+	"or with --short, HTTPS://HOST/C/CODE in upper case, which QR encodes in\n"
+	"alphanumeric mode (version 3 at ECC M for a host of up to 20 characters).\n"
+	"\n"
+	"Options:\n"
+	"  --product SKU       the product (see 'packcode-gen product add')\n"
+	"  --count N           number of codes, 1 to 1099511627775\n"
+	"  --out DIR           output directory (created; must not hold files)\n"
+	"  --host HOST         host of the landing URLs (default: $PACKCODE_HOST)\n"
+	"  --format LIST       comma-separated: csv, png, svg (default: csv; the CSV is\n"
+	"                      always written)\n"
+	"  --short             short URLs HTTPS://HOST/C/CODE even with a GTIN\n"
+	"  --pin               also mint an 8-digit inner claim PIN per code (its own\n"
+	"                      CSV column, for printing hidden); claims then need it\n"
+	"  --lot LOT           GS1 batch/lot (AI 10) to put in Digital Link URLs\n"
+	"  --expiry YYMMDD     GS1 expiry date (AI 17) to put in Digital Link URLs\n"
+	"  --factory NAME      factory, recorded with the batch\n"
+	"  --line NAME         production line, recorded with the batch\n"
+	"  --region NAME       sales region, recorded with the batch\n"
+	"  --ecc L|M|Q|H       QR error correction (default M: about 15% damage)\n"
+	"  --module-px N       PNG pixels per QR module (default 8)\n"
+	"  --module-mm X       SVG millimetres per QR module (default 0.5)\n"
+	"  --quiet-zone N      quiet zone in modules (default 4, as ISO/IEC 18004 asks)\n"
+	"  --threads N         worker threads (default: all cores)\n"
+	"  -q, --quiet         no progress and no summary\n"
+	"\n"
+	"Progress is shown on a terminal. Exit status 0 on success, 1 on failure or\n"
+	"interruption (nothing in DIR, batch void), 2 on a usage error.\n";
+
+struct options {
+	const char *sku, *out, *host, *lot, *expiry, *factory, *line, *region;
+	uint64_t count;
+	int csv, png, svg, short_url, pin, quiet;
+	unsigned threads;
+	struct qr_style style;
+};
+
+struct product {
+	char sku[72], gtin[GTIN_LEN + 1], name[208];
+	long points;
+};
+
+/* A chunk of formatted CSV rows on its way from a worker to the writer. */
+struct slot {
+	uint64_t chunk; /* which chunk this slot holds */
+	int ready;      /* formatted and waiting for the writer */
+	char *buf;
+	size_t len;
+};
+
+struct mint {
+	const struct options *o;
+	struct keyring_key *key;
+	uint64_t first_serial, batch_id;
+	char stage[4096];       /* the staging directory */
+	char url_head[URL_MAX]; /* CSV url field up to the code */
+	char url_tail[URL_MAX]; /* and after it */
+	char row_tail[512];     /* ",batch,sku,gtin" */
+	uint64_t nchunks;
+	size_t row_max;         /* bytes one CSV row can take */
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct slot *slots;
+	unsigned nslots;
+	uint64_t next_chunk;    /* next chunk a worker takes */
+	uint64_t written_chunk; /* chunks the writer has written */
+	atomic_int failed;      /* set by the first worker error */
+	char error[512];
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* ---- options ------------------------------------------------------------ */
+
+static int parse_formats(const char *list, struct options *o)
+{
+	char buf[64];
+	char *save = NULL;
+	if (snprintf(buf, sizeof buf, "%s", list) >= (int)sizeof buf)
+		return -1;
+	o->csv = 1;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (strcmp(t, "csv") == 0)
+			continue;
+		else if (strcmp(t, "png") == 0)
+			o->png = 1;
+		else if (strcmp(t, "svg") == 0)
+			o->svg = 1;
+		else
+			return -1;
+	}
+	return 0;
+}
+
+static int valid_expiry(const char *s)
+{
+	if (strlen(s) != 6 || strspn(s, "0123456789") != 6)
+		return 0;
+	int mm = (s[2] - '0') * 10 + (s[3] - '0'), dd = (s[4] - '0') * 10 + (s[5] - '0');
+	return mm >= 1 && mm <= 12 && dd <= 31; /* GS1: day 00 means end of month */
+}
+
+static int valid_label(const char *s)
+{
+	size_t n = strlen(s);
+	if (n > 200)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	enum { O_PRODUCT = 256, O_COUNT, O_OUT, O_HOST, O_FORMAT, O_SHORT, O_PIN, O_LOT, O_EXPIRY,
+	       O_FACTORY, O_LINE, O_REGION, O_ECC, O_MODULE_PX, O_MODULE_MM, O_QUIET_ZONE, O_THREADS };
+	static const struct option opts[] = {
+		{"product", required_argument, NULL, O_PRODUCT},
+		{"count", required_argument, NULL, O_COUNT},
+		{"out", required_argument, NULL, O_OUT},
+		{"host", required_argument, NULL, O_HOST},
+		{"format", required_argument, NULL, O_FORMAT},
+		{"short", no_argument, NULL, O_SHORT},
+		{"pin", no_argument, NULL, O_PIN},
+		{"lot", required_argument, NULL, O_LOT},
+		{"expiry", required_argument, NULL, O_EXPIRY},
+		{"factory", required_argument, NULL, O_FACTORY},
+		{"line", required_argument, NULL, O_LINE},
+		{"region", required_argument, NULL, O_REGION},
+		{"ecc", required_argument, NULL, O_ECC},
+		{"module-px", required_argument, NULL, O_MODULE_PX},
+		{"module-mm", required_argument, NULL, O_MODULE_MM},
+		{"quiet-zone", required_argument, NULL, O_QUIET_ZONE},
+		{"threads", required_argument, NULL, O_THREADS},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	uint64_t v;
+	int c;
+	char *end;
+
+	memset(o, 0, sizeof *o);
+	o->csv = 1;
+	o->style = qr_style_default;
+	o->host = getenv("PACKCODE_HOST");
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	o->threads = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (unsigned)cpus;
+
+	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+		switch (c) {
+		case O_PRODUCT:
+			o->sku = optarg;
+			break;
+		case O_COUNT:
+			if (cli_parse_u64(optarg, 1, CODE_SERIAL_MAX, &o->count) < 0)
+				return cli_usage("mint", "--count must be a number from 1 to %llu",
+						 (unsigned long long)CODE_SERIAL_MAX);
+			break;
+		case O_OUT:
+			o->out = optarg;
+			break;
+		case O_HOST:
+			o->host = optarg;
+			break;
+		case O_FORMAT:
+			if (parse_formats(optarg, o) < 0)
+				return cli_usage("mint", "--format takes csv, png and svg, comma-separated");
+			break;
+		case O_SHORT:
+			o->short_url = 1;
+			break;
+		case O_PIN:
+			o->pin = 1;
+			break;
+		case O_LOT:
+			o->lot = optarg;
+			break;
+		case O_EXPIRY:
+			if (!valid_expiry(optarg))
+				return cli_usage("mint", "--expiry must be a date YYMMDD");
+			o->expiry = optarg;
+			break;
+		case O_FACTORY:
+		case O_LINE:
+		case O_REGION:
+			if (!valid_label(optarg))
+				return cli_usage("mint", "--%s must be up to 200 printable characters",
+						 c == O_FACTORY ? "factory" : c == O_LINE ? "line" : "region");
+			*(c == O_FACTORY ? &o->factory : c == O_LINE ? &o->line : &o->region) = optarg;
+			break;
+		case O_ECC:
+			if (qr_ecc_parse(optarg, &o->style.ecc) < 0)
+				return cli_usage("mint", "--ecc must be L, M, Q or H");
+			break;
+		case O_MODULE_PX:
+			if (cli_parse_u64(optarg, 1, 100, &v) < 0)
+				return cli_usage("mint", "--module-px must be 1 to 100");
+			o->style.module_px = (unsigned)v;
+			break;
+		case O_MODULE_MM:
+			errno = 0;
+			o->style.module_mm = strtod(optarg, &end);
+			if (errno || *end || end == optarg || !(o->style.module_mm >= 0.1) ||
+			    o->style.module_mm > 10)
+				return cli_usage("mint", "--module-mm must be 0.1 to 10");
+			break;
+		case O_QUIET_ZONE:
+			if (cli_parse_u64(optarg, 0, 40, &v) < 0)
+				return cli_usage("mint", "--quiet-zone must be 0 to 40 modules");
+			o->style.quiet = (unsigned)v;
+			break;
+		case O_THREADS:
+			if (cli_parse_u64(optarg, 1, MAX_THREADS, &v) < 0)
+				return cli_usage("mint", "--threads must be 1 to %d", MAX_THREADS);
+			o->threads = (unsigned)v;
+			break;
+		case 'q':
+			o->quiet = 1;
+			break;
+		case 'h':
+			fputs(help, stdout);
+			return 0;
+		default:
+			return cli_usage("mint", "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cli_usage("mint", "unexpected argument \"%s\"", argv[optind]);
+	if (!o->sku)
+		return cli_usage("mint", "--product is required");
+	if (!o->count)
+		return cli_usage("mint", "--count is required");
+	if (!o->out || !*o->out)
+		return cli_usage("mint", "--out is required");
+	if (!o->host || !*o->host)
+		return cli_usage("mint", "no host for the URLs: give --host (your landing domain) "
+					 "or set PACKCODE_HOST");
+	if (!host_valid(o->host))
+		return cli_usage("mint", "--host \"%s\" is not a host name (no scheme, no path)",
+				 o->host);
+	return -1;
+}
+
+/* ---- the staging directory ---------------------------------------------- */
+
+static int dir_is_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int empty = 1;
+	if (!d)
+		return 0;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			empty = 0;
+			break;
+		}
+	closedir(d);
+	return empty;
+}
+
+/* Remove the staging directory and what mint put in it (png/, svg/ and files). */
+static void remove_tree(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	char sub[4200];
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+		if (e->d_type == DT_DIR)
+			remove_tree(sub);
+		else
+			unlink(sub);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+/* Check DIR can be made, and make the staging directory beside it. */
+static int make_stage(struct mint *m)
+{
+	const char *out = m->o->out;
+	struct stat st;
+	char parent[4096];
+
+	if (stat(out, &st) == 0) {
+		if (!S_ISDIR(st.st_mode))
+			return cli_error("mint", "%s exists and is not a directory", out), -1;
+		if (!dir_is_empty(out))
+			return cli_error("mint", "%s is not empty: give a new directory", out), -1;
+	} else if (errno != ENOENT) {
+		return cli_error("mint", "%s: %s", out, strerror(errno)), -1;
+	}
+	snprintf(parent, sizeof parent, "%s", out);
+	size_t n = strlen(parent);
+	while (n > 1 && parent[n - 1] == '/')
+		parent[--n] = '\0';
+	char *slash = strrchr(parent, '/');
+	const char *base = slash ? slash + 1 : parent;
+	if (slash == parent)
+		parent[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	if (snprintf(m->stage, sizeof m->stage, "%s/.%s.minting-%ld", slash ? parent : ".", base,
+		     (long)getpid()) >= (int)sizeof m->stage)
+		return cli_error("mint", "--out path too long"), -1;
+	if (mkdir(m->stage, 0755) < 0)
+		return cli_error("mint", "cannot create files beside %s: %s", out, strerror(errno)), -1;
+	char sub[4200];
+	if (m->o->png) {
+		snprintf(sub, sizeof sub, "%s/png", m->stage);
+		if (mkdir(sub, 0755) < 0)
+			goto fail;
+	}
+	if (m->o->svg) {
+		snprintf(sub, sizeof sub, "%s/svg", m->stage);
+		if (mkdir(sub, 0755) < 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	cli_error("mint", "cannot create %s: %s", sub, strerror(errno));
+	remove_tree(m->stage);
+	return -1;
+}
+
+/* ---- the database ------------------------------------------------------- */
+
+static int load_product(PGconn *db, const char *sku, struct product *p)
+{
+	const char *params[] = {sku};
+	PGresult *r = PQexecParams(db, "SELECT sku, coalesce(gtin, ''), name, points FROM products "
+				       "WHERE sku = $1",
+				   1, NULL, params, NULL, NULL, 0);
+	int rc = -1;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		cli_error("mint", "database: %s", PQerrorMessage(db));
+	else if (PQntuples(r) == 0)
+		cli_error("mint", "unknown product \"%s\" (see 'packcode-gen product list')", sku);
+	else {
+		snprintf(p->sku, sizeof p->sku, "%s", PQgetvalue(r, 0, 0));
+		snprintf(p->gtin, sizeof p->gtin, "%s", PQgetvalue(r, 0, 1));
+		snprintf(p->name, sizeof p->name, "%s", PQgetvalue(r, 0, 2));
+		p->points = atol(PQgetvalue(r, 0, 3));
+		rc = 0;
+	}
+	PQclear(r);
+	return rc;
+}
+
+static int allocate(PGconn *db, struct mint *m, char *created, size_t createdlen)
+{
+	char count[24], key[8];
+	const struct options *o = m->o;
+	snprintf(count, sizeof count, "%llu", (unsigned long long)o->count);
+	snprintf(key, sizeof key, "%u", m->key->id);
+	const char *params[] = {o->sku, count, key, o->factory, o->line, o->region,
+				o->pin ? "true" : "false"};
+	PGresult *r = PQexecParams(
+		db,
+		"SELECT id, serial_first, "
+		"       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+		"FROM allocate_batch($1, $2::bigint, $3::smallint, $4, $5, $6, $7::boolean)",
+		7, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+		cli_error("mint", "cannot allocate serials: %s", msg ? msg : PQerrorMessage(db));
+		PQclear(r);
+		return -1;
+	}
+	m->batch_id = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+	m->first_serial = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+	snprintf(created, createdlen, "%s", PQgetvalue(r, 0, 2));
+	PQclear(r);
+	return 0;
+}
+
+/* Move batch from status `from` to `to`; 0, or -1 after saying why. */
+static int set_status(PGconn *db, uint64_t batch, const char *from, const char *to,
+		      const char *reason)
+{
+	char id[24];
+	snprintf(id, sizeof id, "%llu", (unsigned long long)batch);
+	const char *params[] = {id, from, to, reason};
+	PGresult *r = PQexecParams(db,
+				   "UPDATE batches SET status = $3, status_changed_at = now(), "
+				   "status_reason = $4, "
+				   "printed_at = CASE WHEN $3 = 'active' THEN now() END "
+				   "WHERE id = $1::bigint AND status = $2",
+				   4, NULL, params, NULL, NULL, 0);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdTuples(r), "1") == 0;
+	if (!ok)
+		cli_error("mint", "cannot mark batch %llu %s: %s", (unsigned long long)batch, to,
+			  PQresultStatus(r) == PGRES_COMMAND_OK ? "its status changed meanwhile"
+								: PQerrorMessage(db));
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+/* ---- CSV rows ------------------------------------------------------------ */
+
+/* Append s to a CSV field, quoting per RFC 4180 when needed. */
+static size_t csv_field(char *out, size_t outlen, const char *s)
+{
+	size_t o = 0;
+	if (!strpbrk(s, ",\"\r\n"))
+		return (size_t)snprintf(out, outlen, "%s", s);
+	out[o++] = '"';
+	for (; *s && o + 3 < outlen; s++) {
+		if (*s == '"')
+			out[o++] = '"';
+		out[o++] = *s;
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+	return o;
+}
+
+/*
+ * The URL of every code is the same but for the code: build it once around a
+ * marker and keep what comes before and after, so rows are built by memcpy.
+ */
+static int url_template(struct mint *m, const struct product *p)
+{
+	static const char marker[] = "ZZZZZZZZZZZZZZZZZZZZ";
+	char url[URL_MAX], *at;
+	const struct options *o = m->o;
+	int n = o->short_url || !p->gtin[0]
+			? url_short(url, sizeof url, o->host, marker)
+			: url_digital_link(url, sizeof url, o->host, p->gtin, marker, o->lot, o->expiry);
+	if (n < 0 || !(at = strstr(url, marker)) || strstr(at + 1, marker))
+		return cli_error("mint", "cannot build the URL for host \"%s\"", o->host), -1;
+	if (strpbrk(url, ",\"\r\n"))
+		return cli_error("mint", "the URL \"%s\" would need CSV quoting", url), -1;
+	*at = '\0';
+	snprintf(m->url_head, sizeof m->url_head, "%s", url);
+	snprintf(m->url_tail, sizeof m->url_tail, "%s", at + strlen(marker));
+	return 0;
+}
+
+static void csv_header(const struct mint *m, FILE *f)
+{
+	fputs("code,code_grouped,url", f);
+	if (m->o->pin)
+		fputs(",pin", f);
+	fputs(",seq,batch,sku,gtin", f);
+	if (m->o->png)
+		fputs(",png", f);
+	if (m->o->svg)
+		fputs(",svg", f);
+	fputs("\n", f);
+}
+
+static char *put(char *d, const char *s, size_t n)
+{
+	memcpy(d, s, n);
+	return d + n;
+}
+
+static char *put_u64(char *d, uint64_t v)
+{
+	char tmp[24];
+	int n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*d++ = tmp[--n];
+	return d;
+}
+
+/* ---- workers and the writer ---------------------------------------------- */
+
+/* Stop everything and keep the first reason (msg) to report. */
+static void fail_worker(struct mint *m, const char *msg)
+{
+	pthread_mutex_lock(&m->lock);
+	if (!atomic_load(&m->failed)) {
+		snprintf(m->error, sizeof m->error, "%s", msg);
+		atomic_store(&m->failed, 1);
+	}
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static int draw(struct mint *m, const char *code, const char *url)
+{
+	char path[4200], err[256];
+	QRcode *q = qr_encode(url, m->o->style.ecc);
+	if (!q) {
+		char msg[URL_MAX + 32];
+		snprintf(msg, sizeof msg, "cannot encode a QR for %s", url);
+		fail_worker(m, msg);
+		return -1;
+	}
+	int rc = 0;
+	if (m->o->png) {
+		snprintf(path, sizeof path, "%s/png/%s.png", m->stage, code);
+		if (qr_write_png(q, &m->o->style, path, err, sizeof err) < 0)
+			rc = -1;
+	}
+	if (rc == 0 && m->o->svg) {
+		snprintf(path, sizeof path, "%s/svg/%s.svg", m->stage, code);
+		if (qr_write_svg(q, &m->o->style, path, err, sizeof err) < 0)
+			rc = -1;
+	}
+	QRcode_free(q);
+	if (rc < 0)
+		fail_worker(m, err);
+	return rc;
+}
+
+static void *worker(void *arg)
+{
+	struct mint *m = arg;
+	const struct options *o = m->o;
+	struct code_signer *s = code_signer_new(m->key->id, m->key->secret);
+	char(*codes)[CODE_LEN + 1] = malloc(CHUNK * sizeof *codes);
+	char(*pins)[CODE_PIN_DIGITS + 1] = o->pin ? malloc(CHUNK * sizeof *pins) : NULL;
+	size_t head = strlen(m->url_head), tail = strlen(m->url_tail), rtail = strlen(m->row_tail);
+
+	if (!s || !codes || (o->pin && !pins)) {
+		fail_worker(m, "out of memory or OpenSSL failure");
+		goto out;
+	}
+	for (;;) {
+		pthread_mutex_lock(&m->lock);
+		uint64_t c = m->next_chunk;
+		/* wait until the slot for chunk c is free: the writer is within nslots */
+		while (!atomic_load(&m->failed) && !interrupted && c < m->nchunks &&
+		       c >= m->written_chunk + m->nslots)
+			pthread_cond_wait(&m->cond, &m->lock);
+		if (atomic_load(&m->failed) || interrupted || c >= m->nchunks) {
+			pthread_mutex_unlock(&m->lock);
+			break;
+		}
+		m->next_chunk++;
+		struct slot *sl = &m->slots[c % m->nslots];
+		pthread_mutex_unlock(&m->lock);
+
+		uint64_t first = (uint64_t)c * CHUNK;
+		size_t n = o->count - first < CHUNK ? (size_t)(o->count - first) : CHUNK;
+		if (code_encode_many(s, m->first_serial + first, n, codes, pins) < 0) {
+			fail_worker(m, "signing failed (OpenSSL)");
+			break;
+		}
+		char *d = sl->buf;
+		for (size_t i = 0; i < n && !interrupted; i++) {
+			char grouped[CODE_GROUPED_LEN + 1];
+			code_group(codes[i], grouped);
+			d = put(d, codes[i], CODE_LEN);
+			*d++ = ',';
+			d = put(d, grouped, CODE_GROUPED_LEN);
+			*d++ = ',';
+			char *url = d;
+			d = put(d, m->url_head, head);
+			d = put(d, codes[i], CODE_LEN);
+			d = put(d, m->url_tail, tail);
+			if (o->png || o->svg) {
+				char u[URL_MAX];
+				memcpy(u, url, (size_t)(d - url));
+				u[d - url] = '\0';
+				if (draw(m, codes[i], u) < 0)
+					goto out;
+			}
+			if (pins) {
+				*d++ = ',';
+				d = put(d, pins[i], CODE_PIN_DIGITS);
+			}
+			*d++ = ',';
+			d = put_u64(d, first + i + 1);
+			d = put(d, m->row_tail, rtail);
+			if (o->png) {
+				d = put(d, ",png/", 5);
+				d = put(d, codes[i], CODE_LEN);
+				d = put(d, ".png", 4);
+			}
+			if (o->svg) {
+				d = put(d, ",svg/", 5);
+				d = put(d, codes[i], CODE_LEN);
+				d = put(d, ".svg", 4);
+			}
+			*d++ = '\n';
+		}
+		pthread_mutex_lock(&m->lock);
+		sl->chunk = c;
+		sl->len = (size_t)(d - sl->buf);
+		sl->ready = 1;
+		pthread_cond_broadcast(&m->cond);
+		pthread_mutex_unlock(&m->lock);
+	}
+out:
+	code_signer_free(s);
+	free(codes);
+	free(pins);
+	return NULL;
+}
+
+static double now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void progress(const struct mint *m, uint64_t done, double t0, int final)
+{
+	double dt = now() - t0, rate = dt > 0 ? (double)done / dt : 0;
+	double pct = 100.0 * (double)done / (double)m->o->count;
+	if (final)
+		fprintf(stderr, "\r\033[Kminted %llu codes in %.1f s (%.0f codes/s)\n",
+			(unsigned long long)done, dt, rate);
+	else
+		fprintf(stderr, "\r\033[Kminting: %llu/%llu codes (%.0f%%), %.0f codes/s, %.0f s left",
+			(unsigned long long)done, (unsigned long long)m->o->count, pct, rate,
+			rate > 0 ? (double)(m->o->count - done) / rate : 0);
+}
+
+/* Write chunks to f in order as workers finish them. 0, or -1 with m->error. */
+static int write_chunks(struct mint *m, FILE *f)
+{
+	int show = !m->o->quiet && cli_interactive();
+	double t0 = now(), last = 0;
+
+	for (uint64_t c = 0; c < m->nchunks; c++) {
+		struct slot *sl = &m->slots[c % m->nslots];
+		pthread_mutex_lock(&m->lock);
+		while (!(sl->ready && sl->chunk == c) && !atomic_load(&m->failed) && !interrupted) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 200 * 1000 * 1000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&m->cond, &m->lock, &ts);
+		}
+		int stop = atomic_load(&m->failed) || interrupted;
+		pthread_mutex_unlock(&m->lock);
+		if (stop)
+			return -1;
+		if (fwrite(sl->buf, 1, sl->len, f) != sl->len) {
+			snprintf(m->error, sizeof m->error, "cannot write codes.csv: %s", strerror(errno));
+			return -1;
+		}
+		pthread_mutex_lock(&m->lock);
+		sl->ready = 0;
+		m->written_chunk = c + 1;
+		pthread_cond_broadcast(&m->cond);
+		pthread_mutex_unlock(&m->lock);
+		if (show && now() - last > 0.2) {
+			last = now();
+			progress(m, (c + 1) * CHUNK < m->o->count ? (c + 1) * CHUNK : m->o->count, t0, 0);
+		}
+	}
+	if (show)
+		progress(m, m->o->count, t0, 1);
+	return 0;
+}
+
+static int fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+static int write_batch_json(const struct mint *m, const struct product *p, const char *created)
+{
+	char path[4200];
+	const struct options *o = m->o;
+	json_t *j = json_pack(
+		"{s:I, s:{s:s, s:s?, s:s, s:I}, s:I, s:I, s:I, s:i, s:s, s:b, s:s, s:s, s:s?, s:s?, "
+		"s:s?, s:s?, s:s?}",
+		"batch", (json_int_t)m->batch_id, "product", "sku", p->sku, "gtin",
+		p->gtin[0] ? p->gtin : NULL, "name", p->name, "points", (json_int_t)p->points,
+		"serial_first", (json_int_t)m->first_serial, "serial_last",
+		(json_int_t)(m->first_serial + o->count - 1), "count", (json_int_t)o->count, "key_id",
+		(int)m->key->id, "created", created, "pin", o->pin, "host", o->host, "url_form",
+		o->short_url || !p->gtin[0] ? "short" : "gs1_digital_link", "factory", o->factory, "line",
+		o->line, "region", o->region, "lot", o->lot, "expiry", o->expiry);
+	if (!j)
+		return -1;
+	json_t *files = json_array();
+	json_array_append_new(files, json_string("codes.csv"));
+	if (o->png)
+		json_array_append_new(files, json_string("png/"));
+	if (o->svg)
+		json_array_append_new(files, json_string("svg/"));
+	json_object_set_new(j, "files", files);
+	snprintf(path, sizeof path, "%s/batch.json", m->stage);
+	int rc = json_dump_file(j, path, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(j);
+	return rc == 0 ? fsync_path(path) : -1;
+}
+
+static int generate(struct mint *m)
+{
+	pthread_t threads[MAX_THREADS];
+	char path[4200];
+	unsigned started = 0;
+	int rc = -1;
+
+	m->nchunks = (m->o->count + CHUNK - 1) / CHUNK;
+	/* code, grouped, url, pin, seq, tail, two image paths, separators */
+	m->row_max = CODE_LEN + CODE_GROUPED_LEN + strlen(m->url_head) + CODE_LEN +
+		     strlen(m->url_tail) + CODE_PIN_DIGITS + 20 + strlen(m->row_tail) +
+		     2 * (CODE_LEN + 10) + 16;
+	m->nslots = 2 * m->o->threads;
+	m->slots = calloc(m->nslots, sizeof *m->slots);
+	if (!m->slots)
+		return cli_error("mint", "out of memory"), -1;
+	for (unsigned i = 0; i < m->nslots; i++)
+		if (!(m->slots[i].buf = malloc((size_t)CHUNK * m->row_max))) {
+			cli_error("mint", "out of memory");
+			goto out;
+		}
+	snprintf(path, sizeof path, "%s/codes.csv", m->stage);
+	FILE *f = fopen(path, "we");
+	if (!f) {
+		cli_error("mint", "cannot create %s: %s", path, strerror(errno));
+		goto out;
+	}
+	setvbuf(f, NULL, _IOFBF, 1 << 20);
+	csv_header(m, f);
+
+	for (; started < m->o->threads; started++)
+		if (pthread_create(&threads[started], NULL, worker, m) != 0)
+			break;
+	if (started == 0) {
+		fclose(f);
+		cli_error("mint", "cannot start worker threads");
+		goto out;
+	}
+	int wrc = write_chunks(m, f);
+	pthread_mutex_lock(&m->lock);
+	if (wrc < 0 && !atomic_load(&m->failed))
+		atomic_store(&m->failed, 1);
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		if (wrc == 0)
+			snprintf(m->error, sizeof m->error, "cannot write codes.csv: %s", strerror(errno));
+		wrc = -1;
+	}
+	fclose(f);
+	if (interrupted)
+		cli_error("mint", "interrupted");
+	else if (wrc < 0 || atomic_load(&m->failed))
+		cli_error("mint", "%s", m->error[0] ? m->error : "failed");
+	else
+		rc = 0;
+out:
+	for (unsigned i = 0; i < m->nslots; i++)
+		free(m->slots[i].buf);
+	free(m->slots);
+	m->slots = NULL;
+	return rc;
+}
+
+int cmd_mint(int argc, char **argv)
+{
+	struct options o;
+	struct mint m = {.o = &o};
+	struct product p = {0};
+	struct keyring *kr = NULL;
+	PGconn *db = NULL;
+	char err[DB_ERR_LEN], created[40] = "";
+	int rc = parse_options(argc, argv, &o), staged = 0, allocated = 0;
+	if (rc >= 0)
+		return rc;
+	rc = 1;
+
+	pthread_mutex_init(&m.lock, NULL);
+	pthread_cond_init(&m.cond, NULL);
+	if (!(kr = cli_load_keyring("mint")))
+		goto out;
+	if (!(m.key = keyring_active(kr))) {
+		cli_error("mint", "no active key in %s: run 'packcode-gen keygen'", cli_keyring_path);
+		goto out;
+	}
+	if (o.lot && !o.short_url && strlen(o.lot) > DL_LOT_MAX) {
+		cli_usage("mint", "--lot must be at most %d characters", DL_LOT_MAX);
+		rc = 2;
+		goto out;
+	}
+	if (!(db = db_connect(err, sizeof err))) {
+		cli_error("mint", "%s", err);
+		goto out;
+	}
+	if (load_product(db, o.sku, &p) < 0)
+		goto out;
+	if (url_template(&m, &p) < 0)
+		goto out;
+	if (make_stage(&m) < 0)
+		goto out;
+	staged = 1;
+
+	struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+
+	if (allocate(db, &m, created, sizeof created) < 0)
+		goto restore;
+	allocated = 1;
+	{
+		char sku[160];
+		size_t n = (size_t)snprintf(m.row_tail, sizeof m.row_tail, ",%llu,",
+					    (unsigned long long)m.batch_id);
+		csv_field(sku, sizeof sku, p.sku);
+		snprintf(m.row_tail + n, sizeof m.row_tail - n, "%s,%s", sku, p.gtin);
+	}
+	if (generate(&m) < 0)
+		goto restore;
+	if (write_batch_json(&m, &p, created) < 0) {
+		cli_error("mint", "cannot write batch.json: %s", strerror(errno));
+		goto restore;
+	}
+	if (interrupted) {
+		cli_error("mint", "interrupted");
+		goto restore;
+	}
+	/* complete on disk: make the batch live, then show the files */
+	if (set_status(db, m.batch_id, "minting", "active", NULL) < 0)
+		goto restore;
+	allocated = 0;
+	if (rename(m.stage, o.out) < 0) {
+		cli_error("mint", "cannot move the files into %s: %s", o.out, strerror(errno));
+		set_status(db, m.batch_id, "active", "void", "files could not be moved into place");
+		goto restore;
+	}
+	staged = 0;
+	{
+		char parent[4096];
+		snprintf(parent, sizeof parent, "%s/..", o.out);
+		fsync_path(parent);
+	}
+	if (!o.quiet) {
+		printf("batch %llu: %llu codes of %s \"%s\", signed with key %u\n",
+		       (unsigned long long)m.batch_id, (unsigned long long)o.count, p.sku, p.name,
+		       m.key->id);
+		printf("  %s/codes.csv\n  %s/batch.json\n", o.out, o.out);
+		if (o.png)
+			printf("  %s/png/ (%llu images)\n", o.out, (unsigned long long)o.count);
+		if (o.svg)
+			printf("  %s/svg/ (%llu images)\n", o.out, (unsigned long long)o.count);
+	}
+	rc = 0;
+restore:
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+out:
+	if (staged)
+		remove_tree(m.stage);
+	if (allocated && db)
+		set_status(db, m.batch_id, "minting", "void", interrupted ? "interrupted" : "mint failed");
+	PQfinish(db);
+	keyring_free(kr);
+	pthread_mutex_destroy(&m.lock);
+	pthread_cond_destroy(&m.cond);
+	return rc;
+}

@@ -49,4 +49,44 @@ int db_embedded_stop(char *err, size_t errlen);
 enum db_embedded_state { DB_EMBEDDED_ABSENT, DB_EMBEDDED_STOPPED, DB_EMBEDDED_RUNNING };
 enum db_embedded_state db_embedded_status(char *datadir, size_t datadirlen);
 
+/* One schema migration, sql/NNN_name.sql, compiled in by sql/embed.sh (sql/migrations.c). */
+struct db_migration {
+	int version;      /* NNN */
+	const char *name; /* "NNN_name" */
+	const char *sql;
+};
+extern const struct db_migration db_migrations[]; /* in version order */
+extern const int db_migrations_count;
+
+/*
+ * Connect like db_connect() (finding or starting the database) but without
+ * migrating or checking the migrations: for `packcode-gen db migrate`.
+ */
+PGconn *db_open(char *err, size_t errlen);
+
+/* db_migrate() that calls applied_one(m, arg) after each migration it applied. */
+int db_migrate_report(PGconn *c, void (*applied_one)(const struct db_migration *m, void *arg),
+                      void *arg, int *applied, char *err, size_t errlen);
+
+/* The error of a failed result (else of the connection) as one line, without "ERROR:". Returns out.
+ */
+const char *db_error_line(const PGresult *r, const PGconn *c, char *out, size_t outlen);
+
+#define DB_PATH_MAX 1024
+
+/*
+ * Where the embedded cluster lives, under $PACKCODE_HOME (absolute when it
+ * exists). The lock serialises initdb, start and stop between processes.
+ */
+struct db_embedded_paths {
+	char vardir[DB_PATH_MAX];   /* HOME/var */
+	char pgdir[DB_PATH_MAX];    /* HOME/var/pg */
+	char datadir[DB_PATH_MAX];  /* HOME/var/pg/data: PGDATA */
+	char rundir[DB_PATH_MAX];   /* HOME/var/pg/run: the unix socket, .s.PGSQL.5432 */
+	char logfile[DB_PATH_MAX];  /* HOME/var/pg/log/postgresql.log */
+	char lockfile[DB_PATH_MAX]; /* HOME/var/pg.lock */
+	char bindir[DB_PATH_MAX];   /* $PACKCODE_PG_BINDIR, else PG_BINDIR of configure */
+};
+int db_embedded_paths(struct db_embedded_paths *p, char *err, size_t errlen);
+
 #endif

@@ -13,22 +13,44 @@
 
 enum qr_ecc { QR_ECC_L, QR_ECC_M, QR_ECC_Q, QR_ECC_H };
 
+#define QR_MODULE_PX_MAX 64 /* PNG pixels per module */
+#define QR_QUIET_MAX     16 /* modules */
+#define QR_MODULE_MM_MAX 10.0
+
 struct qr_style {
 	enum qr_ecc ecc;    /* default M: survives about 15% damage */
-	unsigned module_px; /* PNG pixels per module, default 8 */
-	double module_mm;   /* SVG millimetres per module, default 0.5 */
-	unsigned quiet;     /* quiet zone in modules, default 4 */
+	unsigned module_px; /* PNG pixels per module, 1..QR_MODULE_PX_MAX, default 8 */
+	double module_mm;   /* millimetres per module, default 0.5: the SVG's size and
+	                       the PNG's pHYs resolution (0: no pHYs chunk) */
+	unsigned quiet;     /* quiet zone in modules, 0..QR_QUIET_MAX, default 4 */
 };
 
 extern const struct qr_style qr_style_default;
 
-int qr_ecc_parse(const char *name, enum qr_ecc *out); /* "L", "M", "Q", "H" */
+/* "L", "M", "Q", "H" (either case): 0, or -1. */
+int qr_ecc_parse(const char *name, enum qr_ecc *out);
+const char *qr_ecc_name(enum qr_ecc ecc);
 
-/* Encode text (8-bit or alphanumeric mode as the text allows); NULL on error. */
+/*
+ * Encode text in the smallest version at this level, case-sensitively, with
+ * the mode (alphanumeric, numeric, 8-bit) chosen per stretch of text. NULL on
+ * error (errno: EINVAL, ERANGE if too long, ENOMEM). Free with QRcode_free.
+ */
 QRcode *qr_encode(const char *text, enum qr_ecc ecc);
 
-/* Write the symbol to path; 0, or -1 with err. The caller frees q (QRcode_free). */
-int qr_write_png(const QRcode *q, const struct qr_style *st, const char *path, char *err, size_t errlen);
-int qr_write_svg(const QRcode *q, const struct qr_style *st, const char *path, char *err, size_t errlen);
+/*
+ * Write the symbol to path (created or truncated), of
+ * (q->width + 2 * quiet) * module_px pixels square. 0, or -1 with err and no
+ * file left under path. The caller frees q (QRcode_free).
+ */
+int qr_write_png(const QRcode *q, const struct qr_style *st, const char *path, char *err,
+                 size_t errlen);
+
+/*
+ * Write a standalone SVG: viewBox in modules, width and height in mm, a white
+ * background and one black path. 0, or -1 with err and no file left.
+ */
+int qr_write_svg(const QRcode *q, const struct qr_style *st, const char *path, char *err,
+                 size_t errlen);
 
 #endif

@@ -1,0 +1,34 @@
+#!/bin/sh
+# setup-debian.sh: install what packcode needs to build, test, benchmark and
+# run on Debian 12, as root. Does nothing when everything is already there.
+# Debian's postgresql package would create and start a system cluster; packcode
+# runs its own private clusters, so that is switched off before installing.
+set -eu
+
+PACKAGES="gcc make autoconf automake pkg-config
+libqrencode-dev libssl-dev libpq-dev libevent-dev libjansson-dev libpng-dev libcmocka-dev
+postgresql-15 postgresql-client-15
+clang libclang-rt-14-dev
+zbar-tools librsvg2-bin curl python3 python3-cryptography
+wrk qrencode time"
+
+missing=""
+for p in $PACKAGES; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "setup-debian.sh: these packages are missing:$missing" >&2
+	echo "setup-debian.sh: run as root (or with sudo) to install them" >&2
+	exit 1
+fi
+echo "setup-debian.sh: installing:$missing"
+mkdir -p /etc/postgresql-common/createcluster.d
+echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.d/packcode.conf
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
+echo "setup-debian.sh: done"

@@ -1,0 +1,112 @@
+#!/bin/sh
+# test.sh: install what is missing, build packcode and run every test, the way
+# CI does (.ci/run calls this). Steps: a gcc build and `make check`; a clang
+# build with AddressSanitizer + UndefinedBehaviorSanitizer and `make check`;
+# `make distcheck`; every libFuzzer target for FUZZ_SECONDS (default 60).
+# Ends with one line "N passed, N failed"; exits 1 if anything failed.
+#
+# Environment: JOBS (default: cores), FUZZ_SECONDS, SKIP_DISTCHECK=1,
+# SKIP_SANITIZERS=1, SKIP_FUZZ=1 (for quicker local runs; CI sets none).
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+JOBS=${JOBS:-$(nproc)}
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+passed=0
+failed=0
+failures=""
+
+say() { printf '\n=== %s\n' "$*"; }
+
+# Count the automake test results of a build directory.
+count_suite() {
+	log="$1/test-suite.log"
+	if [ ! -f "$log" ]; then
+		failed=$((failed + 1))
+		failures="$failures $2:no-test-log"
+		return
+	fi
+	p=$(sed -n 's/^# PASS: *//p' "$log")
+	f=$(sed -n 's/^# FAIL: *//p' "$log")
+	e=$(sed -n 's/^# ERROR: *//p' "$log")
+	x=$(sed -n 's/^# XPASS: *//p' "$log")
+	passed=$((passed + ${p:-0}))
+	bad=$((${f:-0} + ${e:-0} + ${x:-0}))
+	failed=$((failed + bad))
+	if [ "$bad" -gt 0 ]; then
+		failures="$failures $2:$(grep -E '^(FAIL|ERROR|XPASS):' "$log" | sed 's/^[A-Z]*: //' | tr '\n' ' ')"
+		# show why, in CI's log
+		for t in $(grep -E '^(FAIL|ERROR):' "$log" | sed 's/^[A-Z]*: //'); do
+			echo "--- $2: $t.log (last 60 lines)"
+			tail -n 60 "$1/$t.log" 2>/dev/null
+		done
+	fi
+}
+
+# One pass/fail step.
+step() {
+	name=$1
+	shift
+	if "$@"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		failures="$failures $name"
+	fi
+}
+
+# Build in $1 with configure arguments $2..., then make check.
+build_and_check() {
+	dir=$1
+	shift
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	if ! (cd "$dir" && "$top/configure" -q "$@" && make -s -j"$JOBS" >make.out 2>&1); then
+		cat "$dir/make.out" 2>/dev/null | tail -n 80
+		failed=$((failed + 1))
+		failures="$failures $dir:build"
+		return 1
+	fi
+	(cd "$dir" && make -s -j"$JOBS" check >check.out 2>&1)
+	grep -E '^(PASS|FAIL|ERROR|SKIP|XFAIL|XPASS):' "$dir/check.out"
+	count_suite "$dir" "$dir"
+}
+
+say "installing packages"
+"$top/scripts/setup-debian.sh" || { echo "0 passed, 1 failed"; exit 1; }
+
+say "autoreconf"
+autoreconf -fi >/dev/null 2>&1 || { autoreconf -fi; echo "0 passed, 1 failed"; exit 1; }
+
+say "gcc build, make check"
+build_and_check build/gcc CC=gcc
+
+if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
+	say "clang build with ASan+UBSan, make check"
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		build_and_check build/sanitizers CC=clang --enable-sanitizers
+fi
+
+if [ "${SKIP_DISTCHECK:-0}" != 1 ]; then
+	say "make distcheck"
+	step distcheck sh -c "cd build/gcc && make -s -j$JOBS distcheck >distcheck.out 2>&1 || { tail -n 80 distcheck.out; exit 1; }"
+fi
+
+if [ "${SKIP_FUZZ:-0}" != 1 ] && grep -q '^fuzz-run:' build/gcc/Makefile 2>/dev/null; then
+	say "fuzzing each target for ${FUZZ_SECONDS}s"
+	if (cd build/gcc && make -s fuzz >fuzz-build.out 2>&1); then
+		for t in build/gcc/fuzz/fuzz_*; do
+			[ -x "$t" ] || continue
+			step "$(basename "$t")" sh -c "cd build/gcc && make -s fuzz-run FUZZ_TARGETS=fuzz/$(basename "$t") FUZZ_SECONDS=$FUZZ_SECONDS"
+		done
+	else
+		tail -n 40 build/gcc/fuzz-build.out
+		failed=$((failed + 1))
+		failures="$failures fuzz-build"
+	fi
+fi
+
+say "summary"
+[ -n "$failures" ] && echo "failed:$failures"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,79 @@
+#!/bin/bash
+# test_schema.sh: the invariants sql/ puts in the database itself, checked in
+# psql: the ledger is append-only, batches never overlap, allocate_batch from
+# concurrent sessions never hands out a serial twice, a serial is redeemed once.
+PC_TIMEOUT=180
+. "$(dirname "$0")/harness.sh"
+
+pcgen db migrate >/dev/null || fail "db migrate failed"
+pc_psql "INSERT INTO products (sku, name, points) VALUES ('S1', 'Schema', 10)"
+
+# refused SQL: psql fails and the message matches
+refused() {
+	local pattern=$1 sql=$2
+	run pc_psql "$sql"
+	[ "$rc" != 0 ] || fail "accepted: $sql"
+	grep -Eq <<<"$err" "$pattern" || fail "'$sql' refused for another reason: $err"
+}
+
+# Ledger: append-only.
+pc_psql "INSERT INTO members (member, balance) VALUES ('+15550000001', 10);
+         INSERT INTO ledger (member, delta, balance_after, kind, serial) VALUES ('+15550000001', 10, 10, 'claim', 1)"
+refused "the ledger is append-only: UPDATE refused" "UPDATE ledger SET delta = 1000"
+refused "the ledger is append-only: DELETE refused" "DELETE FROM ledger"
+refused "the ledger is append-only: TRUNCATE refused" "TRUNCATE ledger"
+[ "$(pc_psql "SELECT count(*), sum(delta) FROM ledger")" = "1|10" ] || fail "the ledger changed"
+refused "violates check constraint" "UPDATE members SET balance = -1"
+note "ledger UPDATE, DELETE, TRUNCATE refused; balances never negative"
+
+# Redemptions: a serial is claimed once.
+pc_psql "INSERT INTO redemptions (serial, batch_id, member, points) VALUES (42, 1, '+15550000001', 10)"
+refused "duplicate key value violates unique constraint \"redemptions_pkey\"" \
+	"INSERT INTO redemptions (serial, batch_id, member, points) VALUES (42, 1, '+15550000002', 10)"
+
+# Batches: ranges never overlap, whoever inserts them.
+pc_psql "INSERT INTO batches (key_id, serial_first, serial_last, product_sku) VALUES (1, 100000, 100099, 'S1')"
+for range in "100050 100149" "99950 100000" "100099 100099" "100010 100020" "1 1099511627775"; do
+	set -- $range
+	refused "conflicting key value violates exclusion constraint" \
+		"INSERT INTO batches (key_id, serial_first, serial_last, product_sku) VALUES (2, $1, $2, 'S1')"
+done
+pc_psql "INSERT INTO batches (key_id, serial_first, serial_last, product_sku) VALUES (1, 100100, 100100, 'S1')"
+refused "conflicting key value violates exclusion constraint" \
+	"UPDATE batches SET serial_last = 100100 WHERE serial_first = 100000"
+note "overlapping batch ranges refused (insert and update)"
+pc_psql "DELETE FROM batches"
+
+# allocate_batch: two sessions, each 60 allocations in its own transaction, at once.
+for s in 1 2; do
+	for i in $(seq 1 60); do
+		echo "SELECT id FROM allocate_batch('S1', $((s * 7 + i)), ${s}::smallint, 'f', 'l', NULL, false);"
+	done >"$PC_TMP/alloc$s.sql"
+	timeout --foreground 90 psql -X -q -At -v ON_ERROR_STOP=1 -d "$PACKCODE_DB" -f "$PC_TMP/alloc$s.sql" \
+		>"$PC_TMP/alloc$s.out" 2>"$PC_TMP/alloc$s.err" &
+	eval "apid$s=$!"
+done
+# and a third that holds the allocator row while the others queue behind it
+run pc_psql "BEGIN; SELECT id FROM allocate_batch('S1', 1000, 3::smallint, '', '', NULL, false);
+             SELECT pg_sleep(1); COMMIT;"
+[ "$rc" = 0 ] || fail "the slow allocation failed: $err"
+for s in 1 2; do
+	eval "wait \$apid$s" || fail "allocation session $s failed: $(cat "$PC_TMP/alloc$s.err")"
+done
+total=$(( $(seq 1 60 | awk '{ s += 7 + $1 + 14 + $1 } END { print s }') + 1000 ))
+[ "$(pc_psql "SELECT count(*), sum(serial_last - serial_first + 1) FROM batches")" = "121|$total" ] ||
+	fail "concurrent allocate_batch did not make 121 batches of $total serials"
+[ "$(pc_psql "SELECT count(*) FROM batches a JOIN batches b ON a.id < b.id
+              AND int8range(a.serial_first, a.serial_last, '[]') && int8range(b.serial_first, b.serial_last, '[]')")" = 0 ] ||
+	fail "concurrent allocations overlap"
+# contiguous from 1: no serial lost, none given twice
+[ "$(pc_psql "SELECT min(serial_first), max(serial_last) FROM batches")" = "1|$total" ] ||
+	fail "allocations are not contiguous from 1 to $total"
+[ "$(pc_psql "SELECT next_serial FROM serial_allocator")" = $((total + 1)) ] || fail "serial_allocator is off"
+note "121 concurrent allocations: no overlap, no gap"
+
+# allocate_batch refuses nonsense.
+refused "count must be at least 1" "SELECT * FROM allocate_batch('S1', 0, 1::smallint, '', '', NULL, false)"
+refused "serial space exhausted" "SELECT * FROM allocate_batch('S1', 1099511627000, 1::smallint, '', '', NULL, false)"
+refused "violates foreign key constraint" "SELECT * FROM allocate_batch('NOPE', 1, 1::smallint, '', '', NULL, false)"
+[ "$(pc_psql "SELECT next_serial FROM serial_allocator")" = $((total + 1)) ] || fail "a refused allocation moved the allocator"
