@@ -299,7 +299,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	if (!o->host || !*o->host)
 		return cli_usage("mint", "no host for the URLs: give --host (your landing domain) "
 					 "or set PACKCODE_HOST");
-	if (!host_valid(o->host))
+	if (host_valid(o->host) < 0)
 		return cli_usage("mint", "--host \"%s\" is not a host name (no scheme, no path)",
 				 o->host);
 	return -1;

@@ -370,40 +370,6 @@ static int content_type_is(struct evhttp_request *req, const char *want)
 	return strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-/*
- * GS1 Digital Link: /01/{gtin}/21/{serial}[/10/{lot}], any case. A local
- * parser until lib/url.c's dl_parse_path lands.
- */
-static int parse_dl(const char *path, size_t len, struct dl_path *out)
-{
-	char buf[PATH_MAX_LEN + 1];
-	char *seg[8];
-	int n = 0;
-	if (len > PATH_MAX_LEN || len < 1 || path[0] != '/')
-		return -1;
-	memcpy(buf, path + 1, len - 1);
-	buf[len - 1] = '\0';
-	for (char *save = NULL, *s = strtok_r(buf, "/", &save); s; s = strtok_r(NULL, "/", &save)) {
-		if (n == 8)
-			return -1;
-		seg[n++] = s;
-	}
-	if ((n != 4 && n != 6) || strcmp(seg[0], "01") != 0 || strcmp(seg[2], "21") != 0)
-		return -1;
-	if (n == 6 && strcmp(seg[4], "10") != 0)
-		return -1;
-	memset(out, 0, sizeof *out);
-	size_t g = strlen(seg[1]);
-	if (g != 14 || strspn(seg[1], "0123456789") != 14)
-		return -1;
-	memcpy(out->gtin, seg[1], 15);
-	if (decode(seg[3], strlen(seg[3]), 0, out->code, sizeof out->code) < 0)
-		return -1;
-	if (n == 6 && decode(seg[5], strlen(seg[5]), 0, out->lot, sizeof out->lot) < 0)
-		return -1;
-	return 0;
-}
-
 static void route(struct evhttp_request *req, void *arg)
 {
 	struct worker *w = arg;
@@ -459,7 +425,7 @@ static void route(struct evhttp_request *req, void *arg)
 			reply_bad_method(r, "GET, HEAD");
 			return;
 		}
-		if (parse_dl(path, plen, &dl) < 0) {
+		if (dl_parse_path(path, plen, &dl) < 0) {
 			http_reply_error(r, 404, "not_found",
 			                 "not a GS1 Digital Link path of ours");
 			return;

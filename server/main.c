@@ -369,21 +369,15 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 /*
- * The database to use and a first connection to it.
- * TODO(server): switch to db_connect()/db_conninfo() when lib/db.c lands.
+ * The database to use and a first connection to it: $PACKCODE_DB (which must
+ * be migrated), or the embedded cluster, created, started and migrated here.
  */
 static PGconn *open_database(struct server *s, char *err, size_t errlen)
 {
-	if (db_is_embedded()) {
-		snprintf(err, errlen,
-		         "PACKCODE_DB is not set (the embedded default is not built yet)");
+	PGconn *db = db_connect(err, errlen);
+	if (!db)
 		return NULL;
-	}
-	snprintf(s->cfg.conninfo, sizeof s->cfg.conninfo, "%s", getenv("PACKCODE_DB"));
-	PGconn *db = PQconnectdb(s->cfg.conninfo);
-	if (PQstatus(db) != CONNECTION_OK) {
-		snprintf(err, errlen, "%s", PQerrorMessage(db));
-		err[strcspn(err, "\n")] = '\0';
+	if (db_conninfo(s->cfg.conninfo, sizeof s->cfg.conninfo, err, errlen) < 0) {
 		PQfinish(db);
 		return NULL;
 	}

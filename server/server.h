@@ -24,7 +24,7 @@
 struct server_config {
 	const char *listen; /* "HOST:PORT" */
 	const char *keyring_path;
-	char conninfo[1024];
+	char conninfo[4096];
 	int threads;
 	int pool_size;
 	int drain_ms; /* SIGTERM: give requests in flight this long */
