@@ -1,129 +1,105 @@
-# server_lib.sh: sourced by tests/integration/test_server_*.sh.
-# Starts a throwaway PostgreSQL on a unix socket in a private temporary
-# directory, makes a keyring, a product and active batches, runs
-# packcode-server on a free port, and stops and removes all of it on exit.
-# Every test is bounded by a watchdog (TEST_TIMEOUT seconds).
+# server_lib.sh: sourced by tests/integration/test_server_*.sh, after
+# harness.sh (private temp dir, throwaway PostgreSQL, time limit, cleanup).
+# Adds: a migrated database with a keyring and product TEA, print runs minted
+# with packcode-gen mint, codes from elsewhere (forged, never minted),
+# packcode-server on a free port (stopped on exit), and small HTTP helpers
+# (curl, jq).
 
-set -eu
+command -v curl >/dev/null || skip "no curl"
+command -v jq >/dev/null || skip "no jq"
 
-BUILD=$(pwd)
-SRC=${srcdir:-.}
-PG_BINDIR=${PACKCODE_PG_BINDIR:-/usr/lib/postgresql/15/bin}
-GEN="$BUILD/codegen/packcode-gen"
-SERVER="$BUILD/server/packcode-server"
-LOADGEN="$BUILD/tests/loadgen"
-MKCODES="$BUILD/tests/mkcodes"
-T=$(mktemp -d "${TMPDIR:-/tmp}/packcode-srvtest.XXXXXX")
-chmod 755 "$T"
+T=$PC_TMP
+SERVER=$abs_top_builddir/server/packcode-server
+LOADGEN=$abs_top_builddir/tests/loadgen
+[ -x "$SERVER" ] || fail "$SERVER is not built"
+[ -x "$LOADGEN" ] || fail "$LOADGEN is not built (make check builds it)"
 SERVER_PID=
 PORT=
-WATCHDOG=
+BASE=
 
-cleanup() {
-	status=$?
-	set +e
+# Stop the server (if still running) before the harness stops PostgreSQL.
+server_cleanup() {
 	if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
 		kill -KILL "$SERVER_PID" 2>/dev/null
 		wait "$SERVER_PID" 2>/dev/null
 	fi
-	if [ -f "$T/pg/data/postmaster.pid" ]; then
-		as_pg "$PG_BINDIR/pg_ctl" -D "$T/pg/data" -m immediate -w stop >/dev/null 2>&1
-	fi
-	[ -n "$WATCHDOG" ] && kill "$WATCHDOG" 2>/dev/null
-	if [ $status -ne 0 ] && [ -f "$T/server.log" ]; then
-		echo "--- server log (last 30 lines) ---" >&2
+}
+server_exit() {
+	local rc=$?
+	server_cleanup
+	if [ "$rc" != 0 ] && [ -f "$T/server.log" ]; then
+		echo "--- last lines of the server log:" >&2
 		tail -n 30 "$T/server.log" >&2
 	fi
-	rm -rf "$T"
-	exit $status
+	(exit "$rc")
+	pc_cleanup
 }
-trap cleanup EXIT
-trap 'echo "FAIL: interrupted or timed out" >&2; exit 1' INT TERM
+trap server_exit EXIT
 
-# Kill this test if it runs too long. The watchdog holds no output open, so
-# nothing waits for it once the test is over.
-(
-	trap 'kill $sp 2>/dev/null; exit 0' TERM
-	sleep "${TEST_TIMEOUT:-240}" &
-	sp=$!
-	wait $sp && kill -TERM $$
-) </dev/null >/dev/null 2>&1 &
-WATCHDOG=$!
+ok() { note "ok - $*"; }
 
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
+sql() { pc_psql "$1"; }
 
-ok() {
-	echo "ok - $*"
-}
-
-# PostgreSQL refuses to run as root: run its programs as postgres then.
-as_pg() {
-	if [ "$(id -u)" = 0 ]; then
-		runuser -u postgres -- "$@"
-	else
-		"$@"
-	fi
-}
-
-pg_start() {
-	if [ ! -d "$T/pg/data" ]; then
-		mkdir -p "$T/pg"
-		[ "$(id -u)" = 0 ] && chown postgres "$T/pg"
-		as_pg "$PG_BINDIR/initdb" -D "$T/pg/data" -A trust -U postgres -E UTF8 \
-			--no-sync >/dev/null
-	fi
-	as_pg "$PG_BINDIR/pg_ctl" -D "$T/pg/data" -l "$T/pg/log" -w \
-		-o "-k $T/pg -c listen_addresses='' -c max_connections=300" start >/dev/null
-	export PACKCODE_DB="host=$T/pg dbname=postgres user=postgres"
-}
-
-pg_stop() {
-	as_pg "$PG_BINDIR/pg_ctl" -D "$T/pg/data" -m "${1:-fast}" -w stop >/dev/null
-}
-
-sql() {
-	psql "$PACKCODE_DB" -XAtq -v ON_ERROR_STOP=1 -c "$1"
-}
-
-migrate() {
-	for f in "$SRC"/sql/0*.sql; do
-		psql "$PACKCODE_DB" -Xq -v ON_ERROR_STOP=1 -f "$f" >/dev/null
-	done
-}
-
-# setup: database, schema, keyring, product TEA (10 points).
+# setup: migrate, a keyring, product TEA (10 points, GTIN 06901234567892).
 setup() {
-	pg_start
-	migrate
-	export PACKCODE_KEYRING="$T/keyring"
-	"$GEN" keygen >/dev/null
-	sql "INSERT INTO products (sku, gtin, name, brand, points)
-	     VALUES ('TEA', '06901234567892', 'Green tea', 'Packcode Tea', 10)"
+	pcgen db migrate >/dev/null || fail "db migrate failed"
+	pcgen keygen >/dev/null || fail "keygen failed"
+	pcgen product add --sku TEA --name "Green tea" --brand "Packcode Tea" --points 10 \
+		--gtin 06901234567892 >/dev/null || fail "product add failed"
 }
 
-# add_batch COUNT [PIN-REQUIRED] [SKU]: prints "BATCH-ID FIRST-SERIAL" of a new active batch.
-add_batch() {
-	sql "SELECT id || ' ' || serial_first FROM allocate_batch('${3:-TEA}', $1, 1::smallint,
-	     'Factory 1', 'Line 2', NULL, ${2:-false});
-	     UPDATE batches SET status = 'active' WHERE status = 'minting';" | head -n 1
+# mint COUNT [--pin]: an active print run of TEA. Sets BATCH, FIRST (its first
+# serial) and CODES (a file of its codes, "CODE,PIN" with --pin, in serial order).
+mint() {
+	local dir=$T/mint.$RANDOM$RANDOM
+	pcgen mint --product TEA --count "$1" --out "$dir" --host pack.example --short -q \
+		--factory "Factory 1" --line "Line 2" ${2:-} || fail "mint failed"
+	BATCH=$(jq -r .batch "$dir/batch.json")
+	FIRST=$(jq -r .serial_first "$dir/batch.json")
+	CODES=$dir/codes
+	if [ "${2:-}" = --pin ]; then
+		tail -n +2 "$dir/codes.csv" | cut -d, -f1,4 >"$CODES"
+	else
+		tail -n +2 "$dir/codes.csv" | cut -d, -f1 >"$CODES"
+	fi
 }
 
-# codes FIRST COUNT [KEYRING]: "CODE,PIN" lines.
-codes() {
-	"$MKCODES" "${3:-$T/keyring}" 1 "$1" "$2"
+# elsewhere KEYRING FIRST-SERIAL COUNT: codes minted in another database, with
+# KEYRING (created if missing) from serial FIRST-SERIAL on: not ours to the server.
+elsewhere() {
+	local db dir=$T/else.$RANDOM$RANDOM
+	db=else$RANDOM$RANDOM
+	pc_createdb "$db"
+	(
+		export PACKCODE_DB=$(pc_dbinfo "$db") PACKCODE_KEYRING=$1
+		[ -f "$1" ] || pcgen keygen >/dev/null
+		pcgen db migrate >/dev/null
+		pc_psql "UPDATE serial_allocator SET next_serial = $2"
+		pcgen product add --sku TEA --name Elsewhere --points 1 >/dev/null
+		pcgen mint --product TEA --count "$3" --out "$dir" --host pack.example -q
+	) || fail "minting elsewhere failed"
+	tail -n +2 "$dir/codes.csv" | cut -d, -f1
+}
+
+# The harness's PostgreSQL, stopped and started again (the outage test).
+pg_stop() {
+	as_pg timeout --foreground 60 pg_ctl -D "$PC_TMP/pgdata" -m "${1:-fast}" -w stop >/dev/null ||
+		fail "pg_ctl stop failed"
+}
+pg_start_again() {
+	(cd "$PC_TMP" && as_pg timeout --foreground 90 pg_ctl -D "$PC_TMP/pgdata" -l "$PC_TMP/pg.log" \
+		-w -t 60 -o "-c listen_addresses='' -c unix_socket_directories=$PC_PGSOCK -c fsync=off" \
+		start >/dev/null) || fail "pg_ctl start failed"
 }
 
 server_start() {
 	: >"$T/server.log"
 	"$SERVER" --listen 127.0.0.1:0 "$@" >>"$T/server.log" 2>&1 &
 	SERVER_PID=$!
-	i=0
+	local i=0
 	while ! grep -q 'event=listening' "$T/server.log"; do
 		i=$((i + 1))
-		[ $i -gt 100 ] && fail "server did not start: $(cat "$T/server.log")"
+		[ $i -gt 150 ] && fail "server did not start: $(cat "$T/server.log")"
 		kill -0 "$SERVER_PID" 2>/dev/null || fail "server exited: $(cat "$T/server.log")"
 		sleep 0.1
 	done
@@ -137,16 +113,15 @@ server_start() {
 	done
 }
 
-# server_stop: SIGTERM, and the server must exit 0 within 15 s.
+# server_stop: SIGTERM; the server must exit 0 within 15 s.
 server_stop() {
 	kill -TERM "$SERVER_PID"
-	i=0
+	local i=0 rc=0
 	while kill -0 "$SERVER_PID" 2>/dev/null; do
 		i=$((i + 1))
 		[ $i -gt 150 ] && fail "server did not stop on SIGTERM"
 		sleep 0.1
 	done
-	rc=0
 	wait "$SERVER_PID" || rc=$?
 	SERVER_PID=
 	[ $rc -eq 0 ] || fail "server exited $rc on SIGTERM"
@@ -155,15 +130,23 @@ server_stop() {
 # req METHOD PATH [CONTENT-TYPE BODY]: sets STATUS; the body is in $T/body.
 req() {
 	if [ $# -ge 4 ]; then
-		STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' -X "$1" -H "Content-Type: $3" \
-			--data-binary "$4" "$BASE$2")
+		STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' -X "$1" \
+			-H "Content-Type: $3" --data-binary "$4" "$BASE$2")
 	else
 		STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' -X "$1" "$BASE$2")
 	fi
 }
 
+# page PATH [CURL-ARGS...]: GET (or what the arguments say) into $T/page; sets STATUS.
+page() {
+	local path=$1
+	shift
+	STATUS=$(curl -s --max-time 10 -o "$T/page" -w '%{http_code}' "$@" "$BASE$path")
+}
+
 # claim CODE MEMBER [PIN]: POST /api/v1/claims.
 claim() {
+	local body
 	if [ $# -ge 3 ]; then
 		body=$(jq -cn --arg c "$1" --arg m "$2" --arg p "$3" '{code: $c, member: $m, pin: $p}')
 	else
@@ -172,10 +155,18 @@ claim() {
 	req POST /api/v1/claims application/json "$body"
 }
 
-# field NAME: a field of the last JSON body (raw).
-field() {
-	jq -r "$1" "$T/body"
+# header NAME: that header of a fresh claim reply, for CODE MEMBER [PIN] in $2...
+claim_header() {
+	local name=$1 body
+	shift
+	body=$(jq -cn --arg c "$1" --arg m "$2" --arg p "${3:-}" '{code: $c, member: $m, pin: $p}')
+	curl -s --max-time 10 -o /dev/null -D "$T/headers" -H 'Content-Type: application/json' \
+		--data-binary "$body" "$BASE/api/v1/claims"
+	tr -d '\r' <"$T/headers" | sed -n "s/^$name: //Ip"
 }
+
+# field FILTER: from the last JSON body.
+field() { jq -r "$1" "$T/body"; }
 
 expect() {
 	[ "$STATUS" = "$1" ] || fail "$2: status $STATUS, expected $1: $(head -c 400 "$T/body")"

@@ -1,24 +1,27 @@
-#!/bin/sh
+#!/bin/bash
 # test_server_api.sh: packcode-server's endpoints against a real PostgreSQL
 # over real HTTP: every verdict and claim outcome with its status code, PINs
 # and their throttle, recalls and revoked keys picked up while running, the
 # member ledger, the landing page in both languages, scan records, metrics,
 # SIGHUP and a graceful SIGTERM.
-. "${srcdir:-.}/tests/integration/server_lib.sh"
+PC_TIMEOUT=240
+. "$(dirname "$0")/harness.sh"
+. "$(dirname "$0")/server_lib.sh"
 
 setup
-set -- $(add_batch 100)
-B1=$1 F1=$2
-set -- $(add_batch 20 true)
-B2=$1 F2=$2
-codes "$F1" 100 >"$T/codes"
-codes "$F2" 20 >"$T/pincodes"
-code() { sed -n "${1}p" "$T/codes" | cut -d, -f1; }
+mint 100
+B1=$BATCH F1=$FIRST
+cp "$CODES" "$T/codes"
+mint 20 --pin
+B2=$BATCH F2=$FIRST
+cp "$CODES" "$T/pincodes"
+code() { sed -n "${1}p" "$T/codes"; }
 pincode() { sed -n "${1}p" "$T/pincodes" | cut -d, -f1; }
 pin() { sed -n "${1}p" "$T/pincodes" | cut -d, -f2; }
 # a well-formed code signed by a key that is not ours
-"$GEN" --keyring "$T/other" keygen >/dev/null
-FORGED=$(codes "$F1" 1 "$T/other" | cut -d, -f1)
+FORGED=$(elsewhere "$T/other-keyring" 1 1)
+# signed by our key, but no print run of ours holds its serial
+NEVER=$(elsewhere "$PACKCODE_KEYRING" 900000 1)
 # a genuine code with one character changed is a typo
 C1=$(code 1)
 TYPO=$(printf '%s' "$C1" | sed 's/^\(.\)\(.\)/\2\1/')
@@ -56,8 +59,6 @@ expect 400 "typo lookup"
 req GET "/api/v1/codes/$FORGED"
 expect 404 "forged lookup"
 [ "$(field .verdict)" = not_genuine ] && [ "$(field .genuine)" = false ] || fail "forged verdict"
-# signed by our key but never minted (serial beyond every batch)
-NEVER=$(codes 900000 1 | cut -d, -f1)
 req GET "/api/v1/codes/$NEVER"
 expect 404 "never minted"
 ok "lookups: genuine 200, typo 400, not genuine 404"
@@ -113,9 +114,7 @@ done
 claim "$P2" "mallory" "00000005"
 expect 429 "fifth wrong pin is throttled"
 [ "$(field .outcome)" = throttled ] && [ "$(field .retry_after)" -gt 0 ] || fail "throttle body"
-RA=$(curl -s -o /dev/null -D - -H 'Content-Type: application/json' \
-	-d "{\"code\":\"$P2\",\"member\":\"mallory\",\"pin\":\"$(pin 2)\"}" "$BASE/api/v1/claims" |
-	tr -d '\r' | sed -n 's/^Retry-After: //Ip')
+RA=$(claim_header Retry-After "$P2" mallory "$(pin 2)")
 [ -n "$RA" ] && [ "$RA" -gt 0 ] || fail "Retry-After on 429: '$RA'"
 claim "$P2" "bob" "$(pin 2)"
 expect 429 "even the right PIN waits while throttled"
@@ -149,45 +148,47 @@ ok "members: balance, ledger newest first, keyset pages, 404, 400"
 
 # ---- landing page ----
 C9=$(code 9)
-STATUS=$(curl -s -o "$T/page" -w '%{http_code}' "$BASE/C/$C9")
+page "/C/$C9"
 [ "$STATUS" = 200 ] || fail "landing status $STATUS"
 grep -q 'Genuine' "$T/page" && grep -q 'Green tea' "$T/page" || fail "landing content"
 grep -q "action=\"/c/$C9/claim\"" "$T/page" || fail "claim form"
-grep -qi '<script' "$T/page" && fail "landing has a script"
-grep -Eqi '(src|href)="https?:' "$T/page" && fail "landing has an external asset"
+! grep -qi '<script' "$T/page" || fail "landing has a script"
+! grep -Eqi '(src|href)="https?:' "$T/page" || fail "landing has an external asset"
 [ "$(wc -c <"$T/page")" -lt 30720 ] || fail "landing over 30 KB"
-curl -s -H 'Accept-Language: zh-CN,zh;q=0.9,en;q=0.5' "$BASE/c/$C9" >"$T/page"
+page "/c/$C9" -H 'Accept-Language: zh-CN,zh;q=0.9,en;q=0.5'
 grep -q '正品' "$T/page" && grep -q 'lang="zh-CN"' "$T/page" || fail "Chinese landing"
-curl -s -H 'Accept-Language: fr, en;q=0.4, zh;q=0.2' "$BASE/c/$C9" | grep -q 'lang="en"' ||
-	fail "q-values"
-STATUS=$(curl -s -o "$T/page" -w '%{http_code}' "$BASE/c/$FORGED")
+page "/c/$C9" -H 'Accept-Language: fr, en;q=0.4, zh;q=0.2'
+grep -q 'lang="en"' "$T/page" || fail "q-values"
+page "/c/$FORGED"
 [ "$STATUS" = 404 ] && grep -q 'Not a genuine code' "$T/page" || fail "forged landing"
-STATUS=$(curl -s -o "$T/page" -w '%{http_code}' "$BASE/c/$TYPO")
+page "/c/$TYPO"
 [ "$STATUS" = 400 ] && grep -q 'Check the characters' "$T/page" || fail "typo landing"
 # claim through the form, then the page says claimed
-STATUS=$(curl -s -o "$T/page" -w '%{http_code}' --data-urlencode 'member=+86 139 0000 0000' \
-	"$BASE/c/$C9/claim")
+page "/c/$C9/claim" --data-urlencode 'member=+86 139 0000 0000'
 [ "$STATUS" = 200 ] && grep -q '10 points added' "$T/page" || fail "form claim: $STATUS"
-curl -s "$BASE/c/$C9" | grep -q 'already claimed' || fail "landing after claim"
-curl -s "$BASE/c/$C9" | grep -q 'action=' && fail "claim form shown for a claimed code"
-STATUS=$(curl -s -o "$T/page" -w '%{http_code}' -d 'member=' "$BASE/c/$(code 10)/claim")
+page "/c/$C9"
+grep -q 'already claimed' "$T/page" || fail "landing after claim"
+! grep -q 'action=' "$T/page" || fail "claim form shown for a claimed code"
+page "/c/$(code 10)/claim" -d 'member='
 [ "$STATUS" = 400 ] && grep -q 'name="member"' "$T/page" || fail "form error shows the form again"
-STATUS=$(curl -s -o "$T/page" -w '%{http_code}' -d 'member=bob' "$BASE/c/$(pincode 3)/claim")
+page "/c/$(pincode 3)/claim" -d 'member=bob'
 [ "$STATUS" = 403 ] && grep -q 'name="pin"' "$T/page" || fail "PIN form"
-STATUS=$(curl -s -o "$T/page" -w '%{http_code}' -d "member=bob&pin=$(pin 3)" "$BASE/c/$(pincode 3)/claim")
+page "/c/$(pincode 3)/claim" -d "member=bob&pin=$(pin 3)"
 [ "$STATUS" = 200 ] || fail "PIN form claim"
-# GS1 Digital Link path
-STATUS=$(curl -s -o "$T/page" -w '%{http_code}' "$BASE/01/06901234567892/21/$(code 11)")
+# GS1 Digital Link path (GTIN-14 or -13, with a lot)
+page "/01/06901234567892/21/$(code 11)"
 [ "$STATUS" = 200 ] && grep -q 'Genuine' "$T/page" || fail "digital link landing"
-STATUS=$(curl -s -o "$T/page" -w '%{http_code}' "$BASE/01/00000000000000/21/$(code 11)")
+page "/01/6901234567892/21/$(code 11)/10/LOT7"
+[ "$STATUS" = 200 ] || fail "digital link with a GTIN-13 and a lot: $STATUS"
+page "/01/00000000000000/21/$(code 11)"
 [ "$STATUS" = 404 ] || fail "digital link with another product's GTIN: $STATUS"
 ok "landing: en/zh, verdicts, claim form, PIN form, Digital Link, no scripts or external assets"
 
 # every interpolated value is escaped
 sql "UPDATE products SET name = '<script>alert(1)</script>&\"''' WHERE sku = 'TEA'"
 sleep 1.2
-curl -s "$BASE/c/$(code 12)" >"$T/page"
-grep -q '<script>alert' "$T/page" && fail "product name not escaped"
+page "/c/$(code 12)"
+! grep -q '<script>alert' "$T/page" || fail "product name not escaped"
 grep -q '&lt;script&gt;alert(1)&lt;/script&gt;&amp;&quot;&#39;' "$T/page" || fail "escaped name missing"
 sql "UPDATE products SET name = 'Green tea' WHERE sku = 'TEA'"
 ok "landing escapes product names (catalog change picked up by NOTIFY)"
@@ -230,8 +231,8 @@ grep -q '^packcode_http_requests_total{route="readyz",status="200"} [1-9]' "$T/b
 grep -q '^packcode_http_request_duration_seconds_bucket{route="readyz",le="+Inf"}' "$T/body" || fail "histogram"
 grep -q '^packcode_pool_connections{state="in_use"}' "$T/body" || fail "pool metric"
 grep -q '^packcode_claims_total{outcome="awarded"}' "$T/body" || fail "claims metric"
-"$GEN" keygen >/dev/null
-"$GEN" key revoke 1 >/dev/null
+pcgen keygen >/dev/null
+pcgen key revoke 1 >/dev/null
 kill -HUP "$SERVER_PID"
 i=0
 until grep -q 'event=keyring_reloaded' "$T/server.log"; do

@@ -1,16 +1,18 @@
-#!/bin/sh
+#!/bin/bash
 # test_server_concurrency.sh: exactly-once claims under concurrency.
 # 1. 64 concurrent claims of one code by 64 members: one awarded, 63 "already
 #    claimed". 2. A random workload of 10,000 claims over 1,000 codes and 200
 #    members on 64 connections and two worker threads: every member's balance
 #    equals the sum of their ledger equals points x codes awarded to them, and
 #    every reply agrees with the database.
-. "${srcdir:-.}/tests/integration/server_lib.sh"
+PC_TIMEOUT=180
+. "$(dirname "$0")/harness.sh"
+. "$(dirname "$0")/server_lib.sh"
 
 setup
-set -- $(add_batch 1001)
-F=$2
-codes "$F" 1001 | cut -d, -f1 >"$T/codes"
+mint 1001
+F=$FIRST
+cp "$CODES" "$T/codes"
 server_start --threads 2 --pool 6
 
 ONE=$(head -n 1 "$T/codes")

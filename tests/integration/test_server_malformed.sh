@@ -1,12 +1,13 @@
-#!/bin/sh
+#!/bin/bash
 # test_server_malformed.sh: malformed requests get a 4xx with a JSON error
 # and change nothing: no redemption, ledger row, member, or scan record.
-. "${srcdir:-.}/tests/integration/server_lib.sh"
+PC_TIMEOUT=120
+. "$(dirname "$0")/harness.sh"
+. "$(dirname "$0")/server_lib.sh"
 
 setup
-set -- $(add_batch 10)
-F=$2
-C=$(codes "$F" 1 | cut -d, -f1)
+mint 10
+C=$(head -n 1 "$CODES")
 server_start
 
 state() {

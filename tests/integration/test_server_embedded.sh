@@ -1,0 +1,41 @@
+#!/bin/bash
+# test_server_embedded.sh: with no database configured, packcode-server uses
+# the private cluster under ./var/pg, creating, starting and migrating it
+# itself, and serves claims from it.
+PC_TIMEOUT=240
+PC_NO_PG=1
+. "$(dirname "$0")/harness.sh"
+. "$(dirname "$0")/server_lib.sh"
+
+APP=$T/app
+mkdir -m 755 "$APP"
+cd "$APP"
+unset PACKCODE_DB PACKCODE_HOME
+export PACKCODE_KEYRING=$APP/keyring
+pcgen keygen >/dev/null || fail "keygen"
+[ ! -e var/pg ] || fail "var/pg exists before the server ran"
+
+server_start
+[ -d var/pg ] || fail "no cluster under ./var/pg"
+grep -q 'event=listening' "$T/server.log" || fail "not listening"
+ok "no database configured: the server made ./var/pg, started and migrated it"
+
+# the same cluster serves packcode-gen: a print run, then a claim over HTTP
+pcgen product add --sku TEA --name "Green tea" --points 7 >/dev/null || fail "product add"
+pcgen mint --product TEA --count 3 --out "$APP/run" --host pack.example -q || fail "mint"
+C=$(sed -n 2p "$APP/run/codes.csv" | cut -d, -f1)
+# the new batch reaches the server's catalog by NOTIFY, within a second
+i=0
+until req GET "/api/v1/codes/$C" && [ "$STATUS" = 200 ]; do
+	i=$((i + 1))
+	[ $i -gt 10 ] && fail "new batch not seen within a second: $STATUS"
+	sleep 0.1
+done
+claim "$C" "+8613800138000"
+expect 200 "claim on the embedded database"
+[ "$(field .points)" = 7 ] || fail "points"
+req GET "/api/v1/codes/$C"
+expect 200 "lookup"
+[ "$(field .claimed)" = true ] || fail "claimed"
+server_stop
+ok "claims and lookups served from the embedded cluster; SIGTERM exits 0"
