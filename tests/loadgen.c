@@ -422,5 +422,16 @@ int main(int argc, char **argv)
 	       pct(90), pct(99), nlat ? lat_us[nlat - 1] / 1000.0 : 0.0);
 	if (out)
 		fclose(out);
+	for (int i = 0; i < nconn; i++) {
+		if (conns[i].fd >= 0)
+			close(conns[i].fd);
+		free(conns[i].rbuf);
+	}
+	free(conns);
+	for (size_t i = 0; i < nreqs; i++)
+		free(reqs[i].wire);
+	free(reqs);
+	free(lat_us);
+	close(epfd);
 	return errors ? 1 : 0;
 }

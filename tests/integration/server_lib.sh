@@ -26,6 +26,7 @@ server_cleanup() {
 }
 server_exit() {
 	local rc=$?
+	set +e
 	server_cleanup
 	if [ "$rc" != 0 ] && [ -f "$T/server.log" ]; then
 		echo "--- last lines of the server log:" >&2
