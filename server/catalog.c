@@ -8,6 +8,7 @@
  */
 #include "catalog.h"
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@ struct cat_snapshot {
 	size_t n;
 	struct cat_batch *batches;
 	char *strings;
+	char **json; /* each batch's rendered fragment */
 };
 
 struct catalog {
@@ -53,6 +55,9 @@ void cat_snapshot_unref(struct cat_snapshot *s)
 {
 	if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
 		return;
+	for (size_t i = 0; s->json && i < s->n; i++)
+		free(s->json[i]);
+	free(s->json);
 	free(s->batches);
 	free(s->strings);
 	free(s);
@@ -77,6 +82,55 @@ const struct cat_batch *cat_find(const struct cat_snapshot *s, uint64_t serial)
 		return NULL;
 	const struct cat_batch *b = &s->batches[lo - 1];
 	return serial <= b->serial_last ? b : NULL;
+}
+
+const char *batch_status_name(enum batch_status s)
+{
+	switch (s) {
+	case BATCH_ACTIVE:
+		return "active";
+	case BATCH_RECALLED:
+		return "recalled";
+	case BATCH_MINTING:
+		return "minting";
+	case BATCH_VOID:
+		return "void";
+	}
+	return "void";
+}
+
+/* The batch's part of a lookup reply, rendered once per snapshot. NULL if out of memory. */
+static char *render_json(const struct cat_batch *b)
+{
+	json_t *product =
+	    json_pack("{s:s,s:s?,s:s,s:s,s:i}", "sku", b->sku, "gtin", b->gtin[0] ? b->gtin : NULL,
+	              "name", b->name, "brand", b->brand, "points", b->points);
+	json_t *batch = json_pack("{s:I,s:s,s:s,s:s,s:s,s:b}", "id", (json_int_t)b->id, "status",
+	                          batch_status_name(b->status), "factory", b->factory, "line",
+	                          b->line, "created", b->created, "pin_required", b->pin_required);
+	json_t *factory = json_string(b->factory), *created = json_string(b->created);
+	char *ps = product ? json_dumps(product, JSON_COMPACT) : NULL;
+	char *bs = batch ? json_dumps(batch, JSON_COMPACT) : NULL;
+	char *fs = factory ? json_dumps(factory, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	char *cs = created ? json_dumps(created, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	char *out = NULL;
+	if (ps && bs && fs && cs) {
+		size_t n = strlen(ps) + strlen(bs) + strlen(fs) + strlen(cs) + 64;
+		out = malloc(n);
+		if (out)
+			snprintf(out, n,
+			         "\"product\":%s,\"batch\":%s,\"factory\":%s,\"created\":%s", ps,
+			         bs, fs, cs);
+	}
+	free(ps);
+	free(bs);
+	free(fs);
+	free(cs);
+	json_decref(product);
+	json_decref(batch);
+	json_decref(factory);
+	json_decref(created);
+	return out;
 }
 
 static enum batch_status status_parse(const char *s)
@@ -104,7 +158,8 @@ static struct cat_snapshot *snapshot_build(const PGresult *r)
 			bytes += (size_t)PQgetlength(r, (int)i, string_cols[k]) + 1;
 	s->batches = calloc(n ? n : 1, sizeof *s->batches);
 	s->strings = malloc(bytes ? bytes : 1);
-	if (!s->batches || !s->strings) {
+	s->json = calloc(n ? n : 1, sizeof *s->json);
+	if (!s->batches || !s->strings || !s->json) {
 		cat_snapshot_unref(s);
 		return NULL;
 	}
@@ -136,6 +191,14 @@ static struct cat_snapshot *snapshot_build(const PGresult *r)
 		b->brand = fields[6];
 	}
 	s->n = n;
+	for (size_t i = 0; i < n; i++) {
+		s->json[i] = render_json(&s->batches[i]);
+		if (!s->json[i]) {
+			cat_snapshot_unref(s);
+			return NULL;
+		}
+		s->batches[i].json = s->json[i];
+	}
 	return s;
 }
 

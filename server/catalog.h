@@ -25,9 +25,14 @@ struct cat_batch {
 	const char *factory, *line, *created;  /* created: ISO 8601 UTC */
 	const char *sku, *gtin, *name, *brand; /* the product; gtin may be "" */
 	int points;
+	/* "product":{...},"batch":{...},"factory":...,"created":... rendered once (docs/api.md) */
+	const char *json;
 };
 
 struct cat_snapshot;
+
+/* "active", "recalled", "minting", "void" */
+const char *batch_status_name(enum batch_status s);
 
 struct cat_snapshot *cat_snapshot_ref(struct cat_snapshot *s);
 void cat_snapshot_unref(struct cat_snapshot *s);

@@ -219,13 +219,9 @@ struct claims *claims_new(struct worker *w)
 	if (!c)
 		return NULL;
 	c->w = w;
-	/*
-	 * At most half the pool runs claims at once, so lookups keep connections;
-	 * claims arriving meanwhile wait and commit together.
-	 */
-	int inflight = w->srv->cfg.pool_size / 2;
+	/* claims that arrive while these transactions run commit together in the next */
 	c->batcher =
-	    batcher_new(w->pool, &claim_ops, c, inflight > 0 ? inflight : 1, CLAIM_BATCH_MAX);
+	    batcher_new(w->pool, &claim_ops, c, w->srv->cfg.claim_batches, CLAIM_BATCH_MAX);
 	if (!c->batcher) {
 		free(c);
 		return NULL;

@@ -247,20 +247,36 @@ static int dump_cb(const char *buf, size_t size, void *data)
 	return evbuffer_add(data, buf, size);
 }
 
-void http_reply_json(struct request *r, int status, json_t *body)
+struct evbuffer *http_out(struct request *r)
 {
-	struct evbuffer *out = evhttp_request_get_output_buffer(r->req);
+	return evhttp_request_get_output_buffer(r->req);
+}
+
+void http_reply_json_out(struct request *r, int status)
+{
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
-	if (!body || json_dump_callback(body, dump_cb, out, JSON_COMPACT) < 0) {
-		evbuffer_drain(out, evbuffer_get_length(out));
-		evbuffer_add_printf(out, "{\"error\":\"internal\",\"message\":\"out of memory\"}");
-		status = 500;
-	}
-	json_decref(body);
-	evbuffer_add(out, "\n", 1);
 	evhttp_add_header(h, "Content-Type", "application/json");
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	finish(r, status);
+}
+
+void http_reply_json(struct request *r, int status, json_t *body)
+{
+	struct evbuffer *out = evhttp_request_get_output_buffer(r->req);
+	char small[2048];
+	size_t n = body ? json_dumpb(body, small, sizeof small - 1, JSON_COMPACT) : 0;
+	if (n > 0 && n < sizeof small - 1) {
+		small[n++] = '\n';
+		evbuffer_add(out, small, n); /* the usual case: one copy */
+	} else if (!body || json_dump_callback(body, dump_cb, out, JSON_COMPACT) < 0 ||
+	           evbuffer_add(out, "\n", 1) < 0) {
+		evbuffer_drain(out, evbuffer_get_length(out));
+		evbuffer_add_printf(out,
+		                    "{\"error\":\"internal\",\"message\":\"out of memory\"}\n");
+		status = 500;
+	}
+	json_decref(body);
+	http_reply_json_out(r, status);
 }
 
 void http_reply_error(struct request *r, int status, const char *error, const char *message)

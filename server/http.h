@@ -53,6 +53,10 @@ const char *route_name(enum route r);
 
 /* Send a JSON reply (body is consumed) and finish the request. */
 void http_reply_json(struct request *r, int status, json_t *body);
+/* The reply body being written, for replies assembled by hand. */
+struct evbuffer *http_out(struct request *r);
+/* Send what was written to http_out() as a JSON reply. */
+void http_reply_json_out(struct request *r, int status);
 /* {"error": error, "message": message} */
 void http_reply_error(struct request *r, int status, const char *error, const char *message);
 /* Send an HTML page (body is drained) and finish the request. */

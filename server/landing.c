@@ -388,7 +388,7 @@ static void landing_facts(void *arg, enum pool_status st, const struct code_fact
 
 	/* this scan counts: it is being recorded */
 	char now[TIMEFMT_ISO_LEN];
-	timefmt_iso(time(NULL), now);
+	timefmt_now_iso(now);
 	when(r, f->first_scan[0] ? f->first_scan : now, t, sizeof t);
 	evbuffer_add_printf(b, "<section class=\"card\"><h2>");
 	html(b, tx(r, T_SCANS));

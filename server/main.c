@@ -58,7 +58,13 @@ static const char usage[] =
     "                          $PACKCODE_HOME/keyring); must be mode 0600\n"
     "  -t, --threads N         event loops, each with its own listener and pool\n"
     "                          (default 1, at most 64)\n"
-    "  -p, --pool N            database connections per thread (default 8)\n"
+    "  -p, --pool N            database connections per thread (default 4)\n"
+    "      --claim-batches N   claim transactions in flight per thread (default 1):\n"
+    "                          claims arriving meanwhile wait and commit together\n"
+    "                          in the next one (group commit); raise it for a\n"
+    "                          database with many cores or a long round trip\n"
+    "      --lookup-batches N  lookup queries in flight per thread (default 1):\n"
+    "                          lookups arriving meanwhile go out together\n"
     "      --drain-timeout S   on SIGTERM, wait at most S seconds for requests in\n"
     "                          flight (default 10)\n"
     "      --log-level LEVEL   debug, info, warn or error (default info)\n"
@@ -393,6 +399,8 @@ int main(int argc, char **argv)
 	    {"threads", required_argument, NULL, 't'},
 	    {"pool", required_argument, NULL, 'p'},
 	    {"drain-timeout", required_argument, NULL, 'D'},
+	    {"claim-batches", required_argument, NULL, 'C'},
+	    {"lookup-batches", required_argument, NULL, 'B'},
 	    {"log-level", required_argument, NULL, 'L'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
@@ -410,7 +418,9 @@ int main(int argc, char **argv)
 	cfg->listen = (env = getenv("PACKCODE_LISTEN")) && *env ? env : "127.0.0.1:8080";
 	cfg->keyring_path = keyring_default_path();
 	cfg->threads = 1;
-	cfg->pool_size = 8;
+	cfg->pool_size = 4;
+	cfg->claim_batches = 1;
+	cfg->lookup_batches = 1;
 	cfg->query_timeout_ms = 15000;
 	if ((env = getenv("PACKCODE_THREADS")) && *env && parse_int(env, 1, 64, &cfg->threads) < 0)
 		return usage_error("PACKCODE_THREADS must be 1 to 64", env);
@@ -437,6 +447,14 @@ int main(int argc, char **argv)
 		case 'p':
 			if (parse_int(optarg, 1, 256, &cfg->pool_size) < 0)
 				return usage_error("--pool must be 1 to 256", optarg);
+			break;
+		case 'C':
+			if (parse_int(optarg, 1, 256, &cfg->claim_batches) < 0)
+				return usage_error("--claim-batches must be 1 to 256", optarg);
+			break;
+		case 'B':
+			if (parse_int(optarg, 1, 256, &cfg->lookup_batches) < 0)
+				return usage_error("--lookup-batches must be 1 to 256", optarg);
 			break;
 		case 'D':
 			if (parse_int(optarg, 0, 3600, &drain_s) < 0)

@@ -27,7 +27,9 @@ struct server_config {
 	char conninfo[4096];
 	int threads;
 	int pool_size;
-	int drain_ms; /* SIGTERM: give requests in flight this long */
+	int claim_batches;  /* claim transactions in flight per thread */
+	int lookup_batches; /* lookup queries in flight per thread */
+	int drain_ms;       /* SIGTERM: give requests in flight this long */
 	int query_timeout_ms;
 };
 

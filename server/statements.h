@@ -5,9 +5,14 @@
 #ifndef PACKCODE_SERVER_STATEMENTS_H
 #define PACKCODE_SERVER_STATEMENTS_H
 
-/* Run on every worker connection after it connects. */
+/*
+ * Run on every worker connection after it connects. Generic plans: the
+ * statements are written so that one plan fits every call (index probes), and
+ * a custom plan per call would re-plan (and re-inline lookup_codes) each time.
+ */
 #define STATEMENTS_SETUP                                                                           \
 	"SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET statement_timeout = '10s'; "             \
+	"SET plan_cache_mode = force_generic_plan; "                                               \
 	"PREPARE ping AS SELECT 1; "                                                               \
 	"PREPARE claim_many(bigint[], bigint[], text[], smallint[]) AS "                           \
 	"  SELECT * FROM claim_many($1, $2, $3, $4); "                                             \

@@ -59,12 +59,51 @@ void timefmt_pg_to_iso(const char *pg, char out[TIMEFMT_ISO_LEN])
 		timefmt_iso(t, out);
 }
 
-void timefmt_pg_now(char *out, size_t outlen)
+/* This thread's clock, formatted once per second. */
+struct clock_cache {
+	time_t sec;
+	char pg[24]; /* "YYYY-MM-DD HH:MM:SS" */
+	char iso[TIMEFMT_ISO_LEN];
+};
+static __thread struct clock_cache clock_cache = {.sec = -1};
+
+static struct clock_cache *tick(long *usec)
 {
 	struct timeval tv;
-	struct tm tm;
+	struct clock_cache *c = &clock_cache;
 	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	snprintf(out, outlen, "%04d-%02d-%02d %02d:%02d:%02d.%06ld+00", tm.tm_year + 1900,
-	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec);
+	if (tv.tv_sec != c->sec) {
+		struct tm tm;
+		char tmp[64];
+		gmtime_r(&tv.tv_sec, &tm);
+		snprintf(tmp, sizeof tmp, "%04d-%02d-%02d %02d:%02d:%02d", tm.tm_year + 1900,
+		         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		snprintf(c->pg, sizeof c->pg, "%.19s", tmp);
+		timefmt_iso(tv.tv_sec, c->iso);
+		c->sec = tv.tv_sec;
+	}
+	if (usec)
+		*usec = (long)tv.tv_usec;
+	return c;
+}
+
+void timefmt_pg_now(char *out, size_t outlen)
+{
+	long us;
+	struct clock_cache *c = tick(&us);
+	char frac[11] = ".000000+00";
+	for (int i = 6; i >= 1; i--, us /= 10)
+		frac[i] = (char)('0' + us % 10);
+	if (outlen < 30) {
+		if (outlen)
+			out[0] = '\0';
+		return;
+	}
+	memcpy(out, c->pg, 19);
+	memcpy(out + 19, frac, 11); /* with its NUL */
+}
+
+void timefmt_now_iso(char out[TIMEFMT_ISO_LEN])
+{
+	memcpy(out, tick(NULL)->iso, TIMEFMT_ISO_LEN);
 }

@@ -21,7 +21,10 @@ void timefmt_iso(time_t t, char out[TIMEFMT_ISO_LEN]);
 /* A PostgreSQL timestamp straight to ISO 8601; "" if it does not parse. */
 void timefmt_pg_to_iso(const char *pg, char out[TIMEFMT_ISO_LEN]);
 
-/* "2026-11-23 14:46:17.123456+00" for now, to send back to PostgreSQL. */
+/* "2026-11-23 14:46:17.123456+00" for now, to send back to PostgreSQL (40 bytes suffice). */
 void timefmt_pg_now(char *out, size_t outlen);
+
+/* timefmt_iso(now), cheaply (formatted once a second per thread). */
+void timefmt_now_iso(char out[TIMEFMT_ISO_LEN]);
 
 #endif

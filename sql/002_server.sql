@@ -21,9 +21,11 @@ LANGUAGE sql IMMUTABLE AS $$ SELECT 5, interval '1 hour', interval '15 minutes' 
 -- PINs, which derive from the key; the database counts the wrong ones).
 -- outcome: awarded | repeat (this member had it already) | claimed (another
 -- member has it) | not_genuine | recalled | void_batch | pin_required |
--- pin_wrong | throttled. balance is the member's balance afterwards (awarded,
--- repeat); claimed_at is when the code was claimed (awarded, repeat,
--- claimed); retry_after is in seconds (throttled).
+-- pin_wrong | throttled. balance is the member's balance after the claim
+-- (awarded) or now (repeat); claimed_at is when the code was claimed
+-- (awarded, repeat, claimed); retry_after is in seconds (throttled).
+-- Set-based, so that a call of many claims costs little more than one: the
+-- few statements below run once per call, not once per claim.
 CREATE FUNCTION claim_many(p_serials bigint[], p_batches bigint[], p_members text[],
                            p_pins smallint[])
 RETURNS TABLE (ord integer, outcome text, points integer, balance bigint,
@@ -31,47 +33,48 @@ RETURNS TABLE (ord integer, outcome text, points integer, balance bigint,
 LANGUAGE plpgsql AS $$
 DECLARE
     n integer := coalesce(cardinality(p_serials), 0);
-    o_outcome text[] := array_fill(NULL::text, ARRAY[n]);
-    o_points integer[] := array_fill(NULL::integer, ARRAY[n]);
+    o_outcome text[];
+    o_points integer[];
     o_balance bigint[] := array_fill(NULL::bigint, ARRAY[n]);
     o_at timestamptz[] := array_fill(NULL::timestamptz, ARRAY[n]);
     o_retry integer[] := array_fill(NULL::integer, ARRAY[n]);
+    won bigint[];
+    prev bigint;
     pol record;
     r record;
-    b record;
     f record;
-    red record;
-    bal bigint;
 BEGIN
     IF coalesce(cardinality(p_batches), 0) <> n OR coalesce(cardinality(p_members), 0) <> n
        OR coalesce(cardinality(p_pins), 0) <> n THEN
         RAISE EXCEPTION 'claim_many: arrays of different lengths' USING ERRCODE = '22023';
     END IF;
-    SELECT * INTO pol FROM pin_policy();
+    IF n = 0 THEN
+        RETURN;
+    END IF;
 
-    -- Phase 1, ascending serial: PIN throttle and the one-time redemption.
-    FOR r IN SELECT u.i::integer AS i, u.s, u.b, u.m, u.p
-               FROM unnest(p_serials, p_batches, p_members, p_pins) WITH ORDINALITY AS u(s, b, m, p, i)
-              ORDER BY u.s, u.i LOOP
-        SELECT bt.status, bt.pin_required, pr.points AS pts INTO b
-          FROM batches bt JOIN products pr ON pr.sku = bt.product_sku
-         WHERE bt.id = r.b AND r.s BETWEEN bt.serial_first AND bt.serial_last;
-        IF NOT FOUND THEN
-            o_outcome[r.i] := 'not_genuine';
-            CONTINUE;
-        ELSIF b.status = 'recalled' THEN
-            o_outcome[r.i] := 'recalled';
-            CONTINUE;
-        ELSIF b.status <> 'active' THEN
-            o_outcome[r.i] := 'void_batch';
-            CONTINUE;
-        END IF;
+    -- 1. Each claim against its batch; NULL means "go on", 'pin' "check the throttle".
+    SELECT array_agg(CASE WHEN (j.bt).id IS NULL THEN 'not_genuine'
+                          WHEN (j.bt).status = 'recalled' THEN 'recalled'
+                          WHEN (j.bt).status <> 'active' THEN 'void_batch'
+                          WHEN (j.bt).pin_required AND j.p = 0 THEN 'pin_required'
+                          WHEN (j.bt).pin_required THEN 'pin' END ORDER BY j.i),
+           array_agg((SELECT pr.points FROM products pr WHERE pr.sku = (j.bt).product_sku)
+                     ORDER BY j.i)
+      INTO o_outcome, o_points
+      FROM (SELECT u.i, u.p,
+                   (SELECT bt FROM batches bt
+                     WHERE bt.id = u.b AND u.s BETWEEN bt.serial_first AND bt.serial_last) AS bt
+              FROM unnest(p_serials, p_batches, p_pins) WITH ORDINALITY AS u(s, b, p, i)) j;
 
-        IF b.pin_required THEN
-            IF r.p = 0 THEN
-                o_outcome[r.i] := 'pin_required';
-                CONTINUE;
-            ELSIF r.p = 2 THEN
+    -- 2. PINs, ascending serial: wrong ones are counted; a locked code refuses even the right one.
+    IF 'pin' = ANY (o_outcome) THEN
+        SELECT * INTO pol FROM pin_policy();
+        FOR r IN SELECT u.i::integer AS i, u.s, u.p
+                   FROM unnest(p_serials, p_pins) WITH ORDINALITY AS u(s, p, i)
+                  WHERE o_outcome[u.i] = 'pin'
+                  ORDER BY u.s, u.i LOOP
+            o_outcome[r.i] := NULL;
+            IF r.p = 2 THEN
                 INSERT INTO pin_failures AS pf (serial, failures, last_failure)
                 VALUES (r.s, 1, now())
                 ON CONFLICT (serial) DO UPDATE SET
@@ -92,56 +95,80 @@ BEGIN
                 ELSE
                     o_outcome[r.i] := 'pin_wrong';
                 END IF;
-                CONTINUE;
             ELSE
                 SELECT pf.locked_until INTO f FROM pin_failures pf WHERE pf.serial = r.s;
                 IF FOUND AND f.locked_until > now() THEN
                     o_outcome[r.i] := 'throttled';
                     o_retry[r.i] := ceil(extract(epoch FROM f.locked_until - now()))::integer;
-                    CONTINUE;
                 END IF;
             END IF;
-        END IF;
+        END LOOP;
+    END IF;
 
-        INSERT INTO redemptions (serial, batch_id, member, points)
-        VALUES (r.s, r.b, r.m, b.pts)
-        ON CONFLICT (serial) DO NOTHING;
-        IF FOUND THEN
+    -- 3. The one-time redemption, ascending serial: the first claim of a serial wins it.
+    WITH ins AS (
+        INSERT INTO redemptions AS rd (serial, batch_id, member, points)
+        SELECT DISTINCT ON (u.s) u.s, u.b, u.m, o_points[u.i]
+          FROM unnest(p_serials, p_batches, p_members) WITH ORDINALITY AS u(s, b, m, i)
+         WHERE o_outcome[u.i] IS NULL
+         ORDER BY u.s, u.i
+        ON CONFLICT (serial) DO NOTHING
+        RETURNING rd.serial)
+    SELECT array_agg(ins.serial) INTO won FROM ins;
+    FOR r IN SELECT u.i::integer AS i, u.s
+               FROM unnest(p_serials) WITH ORDINALITY AS u(s, i)
+              WHERE o_outcome[u.i] IS NULL
+              ORDER BY u.s, u.i LOOP
+        IF r.s IS DISTINCT FROM prev AND r.s = ANY (won) THEN
             o_outcome[r.i] := 'awarded';
-            o_points[r.i] := b.pts;
             o_at[r.i] := now();
-        ELSE
-            SELECT rd.member, rd.points, rd.claimed_at INTO red
-              FROM redemptions rd WHERE rd.serial = r.s;
-            o_outcome[r.i] := CASE WHEN red.member = r.m THEN 'repeat' ELSE 'claimed' END;
-            o_at[r.i] := red.claimed_at;
-            IF red.member = r.m THEN
-                o_points[r.i] := red.points;
-            END IF;
         END IF;
+        prev := r.s;
+    END LOOP;
+    -- The others lost to an earlier claim: theirs (repeat) or someone else's.
+    -- A new statement: it sees claims committed by others while we waited.
+    -- (Index probes by scalar subquery: a cached plan must never scan the table.)
+    FOR r IN SELECT u.i::integer AS i, u.m,
+                    (SELECT rd FROM redemptions rd WHERE rd.serial = u.s) AS rd
+               FROM unnest(p_serials, p_members) WITH ORDINALITY AS u(s, m, i)
+              WHERE o_outcome[u.i] IS NULL LOOP
+        o_outcome[r.i] := CASE WHEN (r.rd).member = r.m THEN 'repeat' ELSE 'claimed' END;
+        o_points[r.i] := CASE WHEN (r.rd).member = r.m THEN (r.rd).points END;
+        o_at[r.i] := (r.rd).claimed_at;
     END LOOP;
 
-    -- Phase 2, ascending member: balance and ledger, in the same transaction.
-    FOR r IN SELECT u.i::integer AS i, u.m, u.s
-               FROM unnest(p_members, p_serials) WITH ORDINALITY AS u(m, s, i)
-              WHERE o_outcome[u.i] = 'awarded'
-              ORDER BY u.m, u.i LOOP
-        INSERT INTO members AS mb (member, balance) VALUES (r.m, o_points[r.i])
-        ON CONFLICT (member) DO UPDATE SET balance = mb.balance + excluded.balance
-        RETURNING mb.balance INTO bal;
-        INSERT INTO ledger (member, delta, balance_after, kind, serial)
-        VALUES (r.m, o_points[r.i], bal, 'claim', r.s);
-        o_balance[r.i] := bal;
+    -- 4. Balances (ascending member) and ledger rows, in the same transaction.
+    FOR r IN
+        WITH a AS (
+            SELECT u.i::integer AS i, u.m, u.s, o_points[u.i] AS pts
+              FROM unnest(p_members, p_serials) WITH ORDINALITY AS u(m, s, i)
+             WHERE o_outcome[u.i] = 'awarded'),
+        up AS (
+            INSERT INTO members AS mb (member, balance)
+            SELECT a.m, sum(a.pts) FROM a GROUP BY a.m ORDER BY a.m
+            ON CONFLICT (member) DO UPDATE SET balance = mb.balance + excluded.balance
+            RETURNING mb.member, mb.balance),
+        rows AS (
+            SELECT a.i, a.m, a.s, a.pts,
+                   up.balance - coalesce(sum(a.pts) OVER (PARTITION BY a.m ORDER BY a.i
+                                   ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING), 0) AS after
+              FROM a JOIN up ON up.member = a.m),
+        lg AS (
+            INSERT INTO ledger (member, delta, balance_after, kind, serial)
+            SELECT rows.m, rows.pts, rows.after, 'claim', rows.s FROM rows ORDER BY rows.m, rows.i)
+        SELECT rows.i, rows.after FROM rows LOOP
+        o_balance[r.i] := r.after;
     END LOOP;
-    FOR r IN SELECT u.i::integer AS i, u.m
+    FOR r IN SELECT u.i::integer AS i,
+                    (SELECT mb.balance FROM members mb WHERE mb.member = u.m) AS balance
                FROM unnest(p_members) WITH ORDINALITY AS u(m, i)
               WHERE o_outcome[u.i] = 'repeat' LOOP
-        SELECT mb.balance INTO bal FROM members mb WHERE mb.member = r.m;
-        o_balance[r.i] := bal;
+        o_balance[r.i] := r.balance;
     END LOOP;
 
     RETURN QUERY
-        SELECT u.i::integer, u.oc, u.pt, u.bl, u.at, u.ra
+        SELECT u.i::integer, u.oc,
+               CASE WHEN u.oc IN ('awarded', 'repeat') THEN u.pt END, u.bl, u.at, u.ra
           FROM unnest(o_outcome, o_points, o_balance, o_at, o_retry)
                WITH ORDINALITY AS u(oc, pt, bl, at, ra, i)
          ORDER BY u.i;
@@ -156,15 +183,18 @@ LANGUAGE sql AS $$
 $$;
 
 -- What the database knows about codes: claimed when, scanned how often and
--- since when. One row per input serial, in input order.
+-- since when. One row per input serial, in input order. Scalar subqueries,
+-- not joins: each is an index probe whatever plan a prepared statement keeps
+-- (a hash join over a cached plan would scan whole tables).
 CREATE FUNCTION lookup_codes(p_serials bigint[])
 RETURNS TABLE (ord integer, serial bigint, claimed_at timestamptz, scan_count bigint,
                first_scan timestamptz)
 LANGUAGE sql STABLE AS $$
-    SELECT u.i::integer, u.s, r.claimed_at, coalesce(cs.scan_count, 0), cs.first_scan
+    SELECT u.i::integer, u.s,
+           (SELECT r.claimed_at FROM redemptions r WHERE r.serial = u.s),
+           coalesce((SELECT cs.scan_count FROM code_stats cs WHERE cs.serial = u.s), 0),
+           (SELECT cs.first_scan FROM code_stats cs WHERE cs.serial = u.s)
       FROM unnest(p_serials) WITH ORDINALITY AS u(s, i)
-      LEFT JOIN redemptions r ON r.serial = u.s
-      LEFT JOIN code_stats cs ON cs.serial = u.s
      ORDER BY u.i
 $$;
 
