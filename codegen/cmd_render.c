@@ -119,7 +119,7 @@ int cmd_render(int argc, char **argv)
 		return cli_usage("render", "expected one CODE");
 	if (!host || !*host)
 		return cli_usage("render", "no host: give --host or set PACKCODE_HOST");
-	if (!host_valid(host))
+	if (host_valid(host) < 0)
 		return cli_usage("render", "--host \"%s\" is not a host name", host);
 	if (strcmp(format, "text") != 0 && !out)
 		return cli_usage("render", "--format %s needs --out FILE", format);

@@ -357,7 +357,7 @@ static int make_stage(struct mint *m)
 		if (!dir_is_empty(out))
 			return cli_error("mint", "%s is not empty: give a new directory", out), -1;
 	} else if (errno != ENOENT) {
-		return cli_error("mint", "%s: %s", out, strerror(errno)), -1;
+		return cli_error("mint", "cannot use %s: %s", out, strerror(errno)), -1;
 	}
 	snprintf(parent, sizeof parent, "%s", out);
 	size_t n = strlen(parent);
@@ -506,17 +506,27 @@ static int url_template(struct mint *m, const struct product *p)
 	return 0;
 }
 
-static void csv_header(const struct mint *m, FILE *f)
+/* Write all of buf to fd: 0, or -1 with errno. */
+static int write_all(int fd, const char *buf, size_t len)
 {
-	fputs("code,code_grouped,url", f);
-	if (m->o->pin)
-		fputs(",pin", f);
-	fputs(",seq,batch,sku,gtin", f);
-	if (m->o->png)
-		fputs(",png", f);
-	if (m->o->svg)
-		fputs(",svg", f);
-	fputs("\n", f);
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int csv_header(const struct mint *m, int fd)
+{
+	char h[128];
+	snprintf(h, sizeof h, "code,code_grouped,url%s,seq,batch,sku,gtin%s%s\n",
+		 m->o->pin ? ",pin" : "", m->o->png ? ",png" : "", m->o->svg ? ",svg" : "");
+	return write_all(fd, h, strlen(h));
 }
 
 static char *put(char *d, const char *s, size_t n)
@@ -594,10 +604,10 @@ static void *worker(void *arg)
 	}
 	for (;;) {
 		pthread_mutex_lock(&m->lock);
-		uint64_t c = m->next_chunk;
-		/* wait until the slot for chunk c is free: the writer is within nslots */
-		while (!atomic_load(&m->failed) && !interrupted && c < m->nchunks &&
-		       c >= m->written_chunk + m->nslots)
+		uint64_t c;
+		/* take the next chunk once its slot is free: the writer is within nslots */
+		while (c = m->next_chunk, !atomic_load(&m->failed) && !interrupted && c < m->nchunks &&
+					      c >= m->written_chunk + m->nslots)
 			pthread_cond_wait(&m->cond, &m->lock);
 		if (atomic_load(&m->failed) || interrupted || c >= m->nchunks) {
 			pthread_mutex_unlock(&m->lock);
@@ -685,11 +695,17 @@ static void progress(const struct mint *m, uint64_t done, double t0, int final)
 			rate > 0 ? (double)(m->o->count - done) / rate : 0);
 }
 
-/* Write chunks to f in order as workers finish them. 0, or -1 with m->error. */
-static int write_chunks(struct mint *m, FILE *f)
+/*
+ * Write chunks to fd in order as workers finish them. 0, or -1 with m->error.
+ * Every WRITEBACK bytes the kernel is asked to start writing them out, so the
+ * disk works while we sign and the final fsync has little left to do.
+ */
+#define WRITEBACK (32 << 20)
+static int write_chunks(struct mint *m, int fd)
 {
 	int show = !m->o->quiet && cli_interactive();
 	double t0 = now(), last = 0;
+	off_t written = 0, flushed = 0;
 
 	for (uint64_t c = 0; c < m->nchunks; c++) {
 		struct slot *sl = &m->slots[c % m->nslots];
@@ -708,9 +724,14 @@ static int write_chunks(struct mint *m, FILE *f)
 		pthread_mutex_unlock(&m->lock);
 		if (stop)
 			return -1;
-		if (fwrite(sl->buf, 1, sl->len, f) != sl->len) {
+		if (write_all(fd, sl->buf, sl->len) < 0) {
 			snprintf(m->error, sizeof m->error, "cannot write codes.csv: %s", strerror(errno));
 			return -1;
+		}
+		written += (off_t)sl->len;
+		if (written - flushed >= WRITEBACK) {
+			sync_file_range(fd, flushed, written - flushed, SYNC_FILE_RANGE_WRITE);
+			flushed = written;
 		}
 		pthread_mutex_lock(&m->lock);
 		sl->ready = 0;
@@ -734,6 +755,18 @@ static int fsync_path(const char *path)
 		return -1;
 	int rc = fsync(fd);
 	close(fd);
+	return rc;
+}
+
+/* Images are written without an fsync each: one syncfs makes them all durable. */
+static int sync_stage(const struct mint *m)
+{
+	int fd = open(m->stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = fd < 0 ? -1 : syncfs(fd);
+	if (rc < 0)
+		cli_error("mint", "cannot flush %s to disk: %s", m->stage, strerror(errno));
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 
@@ -788,23 +821,23 @@ static int generate(struct mint *m)
 			goto out;
 		}
 	snprintf(path, sizeof path, "%s/codes.csv", m->stage);
-	FILE *f = fopen(path, "we");
-	if (!f) {
-		cli_error("mint", "cannot create %s: %s", path, strerror(errno));
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 || csv_header(m, fd) < 0) {
+		cli_error("mint", "cannot write %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		goto out;
 	}
-	setvbuf(f, NULL, _IOFBF, 1 << 20);
-	csv_header(m, f);
 
 	for (; started < m->o->threads; started++)
 		if (pthread_create(&threads[started], NULL, worker, m) != 0)
 			break;
 	if (started == 0) {
-		fclose(f);
+		close(fd);
 		cli_error("mint", "cannot start worker threads");
 		goto out;
 	}
-	int wrc = write_chunks(m, f);
+	int wrc = write_chunks(m, fd);
 	pthread_mutex_lock(&m->lock);
 	if (wrc < 0 && !atomic_load(&m->failed))
 		atomic_store(&m->failed, 1);
@@ -813,12 +846,12 @@ static int generate(struct mint *m)
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
 
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+	if (wrc == 0 && fsync(fd) != 0) {
 		if (wrc == 0)
 			snprintf(m->error, sizeof m->error, "cannot write codes.csv: %s", strerror(errno));
 		wrc = -1;
 	}
-	fclose(f);
+	close(fd);
 	if (interrupted)
 		cli_error("mint", "interrupted");
 	else if (wrc < 0 || atomic_load(&m->failed))
@@ -896,6 +929,8 @@ int cmd_mint(int argc, char **argv)
 		cli_error("mint", "interrupted");
 		goto restore;
 	}
+	if (sync_stage(&m) < 0)
+		goto restore;
 	/* complete on disk: make the batch live, then show the files */
 	if (set_status(db, m.batch_id, "minting", "active", NULL) < 0)
 		goto restore;

@@ -6,12 +6,18 @@
  * an 8-round Feistel network over two 20-bit halves with AES-128 as the round
  * function; the tag is HMAC-SHA256 over (key id, serial) truncated to 48 bits.
  * Subkeys come from the key's secret by HMAC with fixed labels.
+ *
+ * The MAC is HMAC computed from SHA-256 states precomputed over the padded
+ * key (RFC 2104), copied per code: no allocation, half the cost of
+ * re-initialising an EVP_MAC context. That needs OpenSSL's low-level SHA256_*
+ * calls, deprecated in 3.0 but present; the test vectors pin the result.
  */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
 #include "code.h"
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +33,7 @@ const char code_alphabet[32] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 struct code_signer {
 	unsigned key_id;
-	EVP_MAC_CTX *mac;        /* keyed with the MAC subkey, re-initialised per code */
+	SHA256_CTX inner, outer; /* SHA-256 after (mac_key ^ ipad) and (mac_key ^ opad) */
 	EVP_CIPHER_CTX *round;   /* AES-128-ECB under the permutation subkey */
 	unsigned char in[BLOCKS_PER_CALL][16];
 	unsigned char out[BLOCKS_PER_CALL][16];
@@ -151,11 +157,13 @@ static void pack(unsigned key_id, uint64_t pserial, uint64_t tag, char code[CODE
 {
 	unsigned __int128 bits = (unsigned __int128)key_id << (TAG_BITS + PSERIAL_BITS) |
 				 (unsigned __int128)pserial << TAG_BITS | tag;
+	unsigned char vals[DATA_CHARS];
 	for (int i = DATA_CHARS - 1; i >= 0; i--) {
-		code[i] = code_alphabet[(unsigned)bits & 31];
+		vals[i] = (unsigned char)bits & 31;
+		code[i] = code_alphabet[vals[i]];
 		bits >>= 5;
 	}
-	code[DATA_CHARS] = code_check_char(code);
+	code[DATA_CHARS] = code_alphabet[gf_scale(weighted_sum(vals, DATA_CHARS), 31 - DATA_CHARS)];
 	code[CODE_LEN] = '\0';
 }
 
@@ -174,9 +182,8 @@ static int derive(const uint8_t secret[CODE_SECRET_LEN], const char *label,
 
 struct code_signer *code_signer_new(unsigned key_id, const uint8_t secret[CODE_SECRET_LEN])
 {
-	unsigned char mac_key[32], perm_key[32];
+	unsigned char mac_key[32], perm_key[32], pad[SHA256_CBLOCK];
 	struct code_signer *s = NULL;
-	EVP_MAC *hmac = NULL;
 
 	if (key_id < CODE_KEY_ID_MIN || key_id > CODE_KEY_ID_MAX)
 		return NULL;
@@ -189,25 +196,25 @@ struct code_signer *code_signer_new(unsigned key_id, const uint8_t secret[CODE_S
 		goto fail;
 	s->key_id = key_id;
 
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
-		OSSL_PARAM_construct_end(),
-	};
-	hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	s->mac = hmac ? EVP_MAC_CTX_new(hmac) : NULL;
-	if (!s->mac || !EVP_MAC_init(s->mac, mac_key, sizeof mac_key, params))
+	for (int i = 0; i < SHA256_CBLOCK; i++)
+		pad[i] = (unsigned char)((i < 32 ? mac_key[i] : 0) ^ 0x36);
+	if (!SHA256_Init(&s->inner) || !SHA256_Update(&s->inner, pad, sizeof pad))
+		goto fail;
+	for (int i = 0; i < SHA256_CBLOCK; i++)
+		pad[i] = (unsigned char)((i < 32 ? mac_key[i] : 0) ^ 0x5c);
+	if (!SHA256_Init(&s->outer) || !SHA256_Update(&s->outer, pad, sizeof pad))
 		goto fail;
 
 	s->round = EVP_CIPHER_CTX_new();
 	if (!s->round || !EVP_EncryptInit_ex(s->round, EVP_aes_128_ecb(), NULL, perm_key, NULL) ||
 	    !EVP_CIPHER_CTX_set_padding(s->round, 0))
 		goto fail;
-	EVP_MAC_free(hmac);
 	OPENSSL_cleanse(mac_key, sizeof mac_key);
 	OPENSSL_cleanse(perm_key, sizeof perm_key);
+	OPENSSL_cleanse(pad, sizeof pad);
 	return s;
 fail:
-	EVP_MAC_free(hmac);
+	OPENSSL_cleanse(pad, sizeof pad);
 	OPENSSL_cleanse(mac_key, sizeof mac_key);
 	OPENSSL_cleanse(perm_key, sizeof perm_key);
 	code_signer_free(s);
@@ -218,7 +225,6 @@ void code_signer_free(struct code_signer *s)
 {
 	if (!s)
 		return;
-	EVP_MAC_CTX_free(s->mac);
 	EVP_CIPHER_CTX_free(s->round);
 	OPENSSL_cleanse(s, sizeof *s);
 	free(s);
@@ -314,11 +320,13 @@ static int mac(struct code_signer *s, uint64_t serial, uint64_t *tag, char pin[C
 		(unsigned char)(serial >> 24), (unsigned char)(serial >> 16),
 		(unsigned char)(serial >> 8),  (unsigned char)serial,
 	};
-	unsigned char d[32];
-	size_t len = 0;
+	unsigned char d[SHA256_DIGEST_LENGTH];
+	SHA256_CTX c = s->inner;
 
-	if (!EVP_MAC_init(s->mac, NULL, 0, NULL) || !EVP_MAC_update(s->mac, msg, sizeof msg) ||
-	    !EVP_MAC_final(s->mac, d, &len, sizeof d) || len != sizeof d)
+	if (!SHA256_Update(&c, msg, sizeof msg) || !SHA256_Final(d, &c))
+		return -1;
+	c = s->outer;
+	if (!SHA256_Update(&c, d, sizeof d) || !SHA256_Final(d, &c))
 		return -1;
 	uint64_t t = 0, p = 0;
 	for (int i = 0; i < 6; i++)
@@ -335,7 +343,6 @@ static int mac(struct code_signer *s, uint64_t serial, uint64_t *tag, char pin[C
 		}
 		pin[CODE_PIN_DIGITS] = '\0';
 	}
-	OPENSSL_cleanse(d, sizeof d);
 	return 0;
 }
 

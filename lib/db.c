@@ -18,7 +18,6 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +34,7 @@
 #include "config.h"
 #include "home.h"
 #include "log.h"
+#include "errbuf.h"
 
 #define PG_USER           "packcode" /* superuser and database of the embedded cluster */
 #define PG_PORT           "5432"     /* names the socket file only: there is no TCP */
@@ -57,19 +57,6 @@ struct pg_runner {
 	gid_t groups[64];
 	int ngroups;
 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Fold a multi-line message into one line: newlines (and the indent after them) become "; ". */
 static void one_line(char *s)
@@ -116,7 +103,7 @@ const char *db_error_line(const PGresult *r, const PGconn *c, char *out, size_t 
 static int join(char *out, const char *a, const char *b, char *err, size_t errlen)
 {
 	if (snprintf(out, DB_PATH_MAX, "%s/%s", a, b) >= DB_PATH_MAX) {
-		seterr(err, errlen, "path too long: %s/%s", a, b);
+		errbuf_set(err, errlen, "path too long: %s/%s", a, b);
 		return -1;
 	}
 	return 0;
@@ -139,7 +126,7 @@ int db_embedded_paths(struct db_embedded_paths *p, char *err, size_t errlen)
 		n = snprintf(home, sizeof home, "%s/%s", cwd, h);
 	free(abs);
 	if (n < 0 || (size_t)n >= sizeof home) {
-		seterr(err, errlen, "PACKCODE_HOME is too long");
+		errbuf_set(err, errlen, "PACKCODE_HOME is too long");
 		return -1;
 	}
 	if (join(p->vardir, home, "var", err, errlen) < 0 ||
@@ -159,7 +146,7 @@ static int check_socket_path(const struct db_embedded_paths *p, char *err, size_
 	size_t n = strlen(p->rundir) + 1 + strlen(SOCKET_NAME);
 	size_t max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
 	if (n > max) {
-		seterr(err, errlen,
+		errbuf_set(err, errlen,
 		       "the embedded cluster's socket %s/%s would be %zu bytes, over the %zu a "
 		       "unix socket path allows: set PACKCODE_HOME to a shorter directory, or "
 		       "PACKCODE_DB",
@@ -168,7 +155,7 @@ static int check_socket_path(const struct db_embedded_paths *p, char *err, size_
 	}
 	/* it goes into postgresql.conf and a conninfo: keep quoting trivial */
 	if (strpbrk(p->rundir, "'\"\\\n\r")) {
-		seterr(err, errlen,
+		errbuf_set(err, errlen,
 		       "PACKCODE_HOME %s has a quote, backslash or newline in its path", p->pgdir);
 		return -1;
 	}
@@ -184,7 +171,7 @@ static int runner_init(struct pg_runner *u, char *err, size_t errlen)
 		return 0;
 	struct passwd *pw = getpwnam("postgres");
 	if (!pw) {
-		seterr(err, errlen,
+		errbuf_set(err, errlen,
 		       "running as root, PostgreSQL must run as user 'postgres', which does not "
 		       "exist: create it, or run as another user, or set PACKCODE_DB");
 		return -1;
@@ -205,7 +192,7 @@ static int runner_init(struct pg_runner *u, char *err, size_t errlen)
 static int runner_own(const struct pg_runner *u, const char *path, char *err, size_t errlen)
 {
 	if (u->switch_user && chown(path, u->uid, u->gid) < 0) {
-		seterr(err, errlen, "cannot give %s to user postgres: %s", path, strerror(errno));
+		errbuf_set(err, errlen, "cannot give %s to user postgres: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -260,13 +247,13 @@ static int run_prog(const struct pg_runner *u, const char *cwd, char *const argv
 
 	out[0] = '\0';
 	if (pipe2(pfd, O_CLOEXEC) < 0) {
-		seterr(err, errlen, "pipe: %s", strerror(errno));
+		errbuf_set(err, errlen, "pipe: %s", strerror(errno));
 		return -1;
 	}
 	pid_t parent = getpid();
 	pid = fork();
 	if (pid < 0) {
-		seterr(err, errlen, "fork: %s", strerror(errno));
+		errbuf_set(err, errlen, "fork: %s", strerror(errno));
 		close(pfd[0]);
 		close(pfd[1]);
 		return -1;
@@ -310,7 +297,7 @@ static int run_prog(const struct pg_runner *u, const char *cwd, char *const argv
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
 			close(pfd[0]);
-			seterr(err, errlen, "%s did not finish within %d s", argv[0], timeout_s);
+			errbuf_set(err, errlen, "%s did not finish within %d s", argv[0], timeout_s);
 			return -1;
 		}
 		char buf[1024];
@@ -328,12 +315,12 @@ static int run_prog(const struct pg_runner *u, const char *cwd, char *const argv
 	close(pfd[0]);
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR) {
-			seterr(err, errlen, "waitpid: %s", strerror(errno));
+			errbuf_set(err, errlen, "waitpid: %s", strerror(errno));
 			return -1;
 		}
 	}
 	if (!WIFEXITED(status)) {
-		seterr(err, errlen, "%s was killed by signal %d", argv[0], WTERMSIG(status));
+		errbuf_set(err, errlen, "%s was killed by signal %d", argv[0], WTERMSIG(status));
 		return -1;
 	}
 	return WEXITSTATUS(status);
@@ -351,7 +338,7 @@ static int run_step(const struct pg_runner *u, const struct db_embedded_paths *p
 		return -1;
 	telling_line(out, line, sizeof line);
 	if (rc == EXIT_CANNOT_ENTER) {
-		seterr(err, errlen,
+		errbuf_set(err, errlen,
 		       "%s cannot enter %s (%s): a parent directory is not searchable by it; "
 		       "set PACKCODE_HOME to a directory it can reach, or use PACKCODE_DB",
 		       u->switch_user ? "user postgres (PostgreSQL does not run as root)"
@@ -359,7 +346,7 @@ static int run_step(const struct pg_runner *u, const struct db_embedded_paths *p
 		       p->pgdir, line);
 		return -1;
 	}
-	seterr(err, errlen, "%s failed (exit %d): %s; see %s", what, rc, line,
+	errbuf_set(err, errlen, "%s failed (exit %d): %s; see %s", what, rc, line,
 	       strcmp(what, "initdb") == 0 ? "PACKCODE_PG_BINDIR and the message above"
 	                                   : p->logfile);
 	return -1;
@@ -371,7 +358,7 @@ static int check_program(const struct db_embedded_paths *p, const char *name, ch
 	if (join(path, p->bindir, name, err, errlen) < 0)
 		return -1;
 	if (access(path, X_OK) < 0) {
-		seterr(err, errlen,
+		errbuf_set(err, errlen,
 		       "cannot run %s: %s (set PACKCODE_PG_BINDIR to PostgreSQL's bin "
 		       "directory, or use PACKCODE_DB)",
 		       path, strerror(errno));
@@ -391,14 +378,14 @@ static int make_dir(const char *path, mode_t mode, int *made, char *err, size_t 
 			*made = 1;
 		/* exactly mode, whatever the umask: postgres must be able to pass */
 		if (chmod(path, mode) < 0) {
-			seterr(err, errlen, "chmod %s: %s", path, strerror(errno));
+			errbuf_set(err, errlen, "chmod %s: %s", path, strerror(errno));
 			return -1;
 		}
 		return 0;
 	}
 	if (errno == EEXIST)
 		return 0;
-	seterr(err, errlen, "cannot create %s: %s", path, strerror(errno));
+	errbuf_set(err, errlen, "cannot create %s: %s", path, strerror(errno));
 	return -1;
 }
 
@@ -445,7 +432,7 @@ static int write_file(const struct pg_runner *u, const char *path, const char *t
 	}
 	return 0;
 fail:
-	seterr(err, errlen, "cannot write %s: %s", target, strerror(errno));
+	errbuf_set(err, errlen, "cannot write %s: %s", target, strerror(errno));
 	if (!append)
 		unlink(tmp);
 	return -1;
@@ -498,18 +485,18 @@ static int lock_cluster(const struct db_embedded_paths *p, char *err, size_t err
 {
 	int fd = open(p->lockfile, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		seterr(err, errlen, "cannot open lock file %s: %s", p->lockfile, strerror(errno));
+		errbuf_set(err, errlen, "cannot open lock file %s: %s", p->lockfile, strerror(errno));
 		return -1;
 	}
 	for (int waited_ms = 0;; waited_ms += 50) {
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 			return fd;
 		if (errno != EWOULDBLOCK && errno != EINTR) {
-			seterr(err, errlen, "cannot lock %s: %s", p->lockfile, strerror(errno));
+			errbuf_set(err, errlen, "cannot lock %s: %s", p->lockfile, strerror(errno));
 			break;
 		}
 		if (waited_ms >= LOCK_WAIT_S * 1000) {
-			seterr(err, errlen, "another process held %s for over %d s", p->lockfile,
+			errbuf_set(err, errlen, "another process held %s for over %d s", p->lockfile,
 			       LOCK_WAIT_S);
 			break;
 		}
@@ -570,7 +557,7 @@ static int create_cluster(const struct pg_runner *u, const struct db_embedded_pa
 	               1, err, errlen) < 0)
 		goto fail;
 	if (rename(tmp, p->datadir) < 0) {
-		seterr(err, errlen, "cannot rename %s to %s: %s", tmp, p->datadir, strerror(errno));
+		errbuf_set(err, errlen, "cannot rename %s to %s: %s", tmp, p->datadir, strerror(errno));
 		goto fail;
 	}
 	return 0;
@@ -630,12 +617,12 @@ static PGconn *connect_to(const char *conninfo, char *err, size_t errlen)
 	/* dbname last: what the connection string says wins over our defaults */
 	PGconn *c = PQconnectdbParams(keys, vals, 1);
 	if (!c) {
-		seterr(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		return NULL;
 	}
 	if (PQstatus(c) != CONNECTION_OK) {
 		char line[DB_ERR_LEN];
-		seterr(err, errlen, "%s", db_error_line(NULL, c, line, sizeof line));
+		errbuf_set(err, errlen, "%s", db_error_line(NULL, c, line, sizeof line));
 		PQfinish(c);
 		return NULL;
 	}
@@ -654,7 +641,7 @@ static int ensure_database(const struct db_embedded_paths *p, char *err, size_t 
 		return -1;
 	PGresult *r = PQexec(c, "SELECT 1 FROM pg_database WHERE datname = '" PG_USER "'");
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		seterr(err, errlen, "%s", db_error_line(r, c, line, sizeof line));
+		errbuf_set(err, errlen, "%s", db_error_line(r, c, line, sizeof line));
 		goto out;
 	}
 	if (PQntuples(r) == 0) {
@@ -662,7 +649,7 @@ static int ensure_database(const struct db_embedded_paths *p, char *err, size_t 
 		log_debug("event=db_createdb name=" PG_USER);
 		r = PQexec(c, "CREATE DATABASE " PG_USER);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			seterr(err, errlen, "cannot create database " PG_USER ": %s",
+			errbuf_set(err, errlen, "cannot create database " PG_USER ": %s",
 			       db_error_line(r, c, line, sizeof line));
 			goto out;
 		}
@@ -678,7 +665,7 @@ out:
 static int prepare(struct db_embedded_paths *p, struct pg_runner *u, char *err, size_t errlen)
 {
 	if (!db_is_embedded()) {
-		seterr(err, errlen, "PACKCODE_DB is set: the embedded cluster is not in use");
+		errbuf_set(err, errlen, "PACKCODE_DB is set: the embedded cluster is not in use");
 		return -1;
 	}
 	if (db_embedded_paths(p, err, errlen) < 0 || check_socket_path(p, err, errlen) < 0 ||
@@ -702,13 +689,13 @@ int db_embedded_start(char *err, size_t errlen)
 		return -1;
 	int have = is_cluster(p.datadir);
 	if (have < 0) {
-		seterr(err, errlen, "cannot look into %s: %s (is it another user's cluster?)",
+		errbuf_set(err, errlen, "cannot look into %s: %s (is it another user's cluster?)",
 		       p.datadir, strerror(errno));
 		goto out;
 	}
 	if (!have) {
 		if (access(p.datadir, F_OK) == 0) {
-			seterr(err, errlen, "%s exists but is not a PostgreSQL data directory",
+			errbuf_set(err, errlen, "%s exists but is not a PostgreSQL data directory",
 			       p.datadir);
 			goto out;
 		}
@@ -755,7 +742,7 @@ int db_conninfo(char *out, size_t outlen, char *err, size_t errlen)
 {
 	if (!db_is_embedded()) {
 		if (snprintf(out, outlen, "%s", getenv("PACKCODE_DB")) >= (int)outlen) {
-			seterr(err, errlen, "PACKCODE_DB is too long");
+			errbuf_set(err, errlen, "PACKCODE_DB is too long");
 			return -1;
 		}
 		return 0;
@@ -821,7 +808,7 @@ static int exec_ok(PGconn *c, const char *sql, char *err, size_t errlen)
 	ExecStatusType st = PQresultStatus(r);
 	int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 	if (!ok)
-		seterr(err, errlen, "%s", db_error_line(r, c, line, sizeof line));
+		errbuf_set(err, errlen, "%s", db_error_line(r, c, line, sizeof line));
 	PQclear(r);
 	return ok ? 0 : -1;
 }
@@ -868,7 +855,7 @@ static int apply_one(PGconn *c, const struct db_migration *m, int *ran, char *er
 	r = PQexecParams(c, "SELECT 1 FROM schema_migrations WHERE version = $1::int", 1, NULL,
 	                 params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		seterr(err, errlen, "%s", db_error_line(r, c, line, sizeof line));
+		errbuf_set(err, errlen, "%s", db_error_line(r, c, line, sizeof line));
 		goto fail;
 	}
 	if (PQntuples(r) == 0) {
@@ -879,7 +866,7 @@ static int apply_one(PGconn *c, const struct db_migration *m, int *ran, char *er
 			char at[32] = "";
 			if (pos)
 				snprintf(at, sizeof at, " at line %d", line_at(m->sql, pos));
-			seterr(err, errlen, "migration %s failed%s: %s", m->name, at,
+			errbuf_set(err, errlen, "migration %s failed%s: %s", m->name, at,
 			       db_error_line(r, c, line, sizeof line));
 			goto fail;
 		}
@@ -889,7 +876,7 @@ static int apply_one(PGconn *c, const struct db_migration *m, int *ran, char *er
 		                 "VALUES ($1::int, $2, now())",
 		                 2, NULL, params, NULL, NULL, 0);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			seterr(err, errlen, "%s", db_error_line(r, c, line, sizeof line));
+			errbuf_set(err, errlen, "%s", db_error_line(r, c, line, sizeof line));
 			goto fail;
 		}
 		*ran = 1;
@@ -915,7 +902,7 @@ int db_migrate_report(PGconn *c, void (*applied_one)(const struct db_migration *
 
 	*applied = 0;
 	if (n < 0) {
-		seterr(err, errlen, "cannot read schema_migrations: %s",
+		errbuf_set(err, errlen, "cannot read schema_migrations: %s",
 		       db_error_line(NULL, c, line, sizeof line));
 		return -1;
 	}
@@ -967,11 +954,11 @@ PGconn *db_connect(char *err, size_t errlen)
 	int n = db_migrations_applied(c);
 	if (n < 0) {
 		char line[DB_ERR_LEN];
-		seterr(err, errlen, "%s", db_error_line(NULL, c, line, sizeof line));
+		errbuf_set(err, errlen, "%s", db_error_line(NULL, c, line, sizeof line));
 		goto fail;
 	}
 	if (n < db_migrations_count) {
-		seterr(err, errlen,
+		errbuf_set(err, errlen,
 		       "database has %d of %d migrations applied: run 'packcode-gen db migrate'", n,
 		       db_migrations_count);
 		goto fail;

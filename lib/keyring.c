@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,21 +17,9 @@
 #include <unistd.h>
 
 #include "home.h"
+#include "errbuf.h"
 
 #define KEYRING_MAX_BYTES (64 * 1024)
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 const char *key_status_name(enum key_status s)
 {
@@ -146,39 +133,39 @@ static int parse_line(char *line, struct keyring_key *k, char *err, size_t errle
 
 	for (char *t = strtok_r(line, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
 		if (n == 4) {
-			seterr(err, errlen, "too many fields");
+			errbuf_set(err, errlen, "too many fields");
 			return -1;
 		}
 		fields[n++] = t;
 	}
 	if (n != 4) {
-		seterr(err, errlen, "expected 4 fields (id status created secret), found %d", n);
+		errbuf_set(err, errlen, "expected 4 fields (id status created secret), found %d", n);
 		return -1;
 	}
 	char *end = NULL;
 	errno = 0;
 	long id = strtol(fields[0], &end, 10);
 	if (errno || *end || end == fields[0] || id < CODE_KEY_ID_MIN || id > CODE_KEY_ID_MAX) {
-		seterr(err, errlen, "key id must be %d..%d", CODE_KEY_ID_MIN, CODE_KEY_ID_MAX);
+		errbuf_set(err, errlen, "key id must be %d..%d", CODE_KEY_ID_MIN, CODE_KEY_ID_MAX);
 		return -1;
 	}
 	k->id = (unsigned)id;
 	if (key_status_parse(fields[1], &k->status) < 0) {
-		seterr(err, errlen, "status must be active, verify-only or revoked");
+		errbuf_set(err, errlen, "status must be active, verify-only or revoked");
 		return -1;
 	}
 	if (parse_time(fields[2], &k->created) < 0) {
-		seterr(err, errlen, "created must be YYYY-MM-DDTHH:MM:SSZ");
+		errbuf_set(err, errlen, "created must be YYYY-MM-DDTHH:MM:SSZ");
 		return -1;
 	}
 	if (strlen(fields[3]) != 2 * CODE_SECRET_LEN) {
-		seterr(err, errlen, "secret must be %d hex digits", 2 * CODE_SECRET_LEN);
+		errbuf_set(err, errlen, "secret must be %d hex digits", 2 * CODE_SECRET_LEN);
 		return -1;
 	}
 	for (int i = 0; i < CODE_SECRET_LEN; i++) {
 		int hi = hexval(fields[3][2 * i]), lo = hexval(fields[3][2 * i + 1]);
 		if (hi < 0 || lo < 0) {
-			seterr(err, errlen, "secret must be %d hex digits", 2 * CODE_SECRET_LEN);
+			errbuf_set(err, errlen, "secret must be %d hex digits", 2 * CODE_SECRET_LEN);
 			return -1;
 		}
 		k->secret[i] = (uint8_t)(hi << 4 | lo);
@@ -193,7 +180,7 @@ struct keyring *keyring_parse(const char *text, size_t len, char *err, size_t er
 	size_t lineno = 0, actives = 0;
 
 	if (!kr) {
-		seterr(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		return NULL;
 	}
 	for (size_t pos = 0; pos < len;) {
@@ -201,7 +188,7 @@ struct keyring *keyring_parse(const char *text, size_t len, char *err, size_t er
 		size_t l = nl ? (size_t)(nl - (text + pos)) : len - pos;
 		lineno++;
 		if (l >= sizeof line) {
-			seterr(err, errlen, "line %zu: too long", lineno);
+			errbuf_set(err, errlen, "line %zu: too long", lineno);
 			goto fail;
 		}
 		memcpy(line, text + pos, l);
@@ -210,31 +197,31 @@ struct keyring *keyring_parse(const char *text, size_t len, char *err, size_t er
 		if (l && line[l - 1] == '\r')
 			line[--l] = '\0';
 		if (memchr(line, '\0', l)) {
-			seterr(err, errlen, "line %zu: NUL byte", lineno);
+			errbuf_set(err, errlen, "line %zu: NUL byte", lineno);
 			goto fail;
 		}
 		const char *p = line + strspn(line, " \t");
 		if (*p == '\0' || *p == '#')
 			continue;
 		if (kr->n == CODE_KEY_ID_MAX) {
-			seterr(err, errlen, "line %zu: more than %d keys", lineno, CODE_KEY_ID_MAX);
+			errbuf_set(err, errlen, "line %zu: more than %d keys", lineno, CODE_KEY_ID_MAX);
 			goto fail;
 		}
 		struct keyring_key *k = &kr->keys[kr->n];
 		memset(k, 0, sizeof *k);
 		if (parse_line(line, k, why, sizeof why) < 0) {
-			seterr(err, errlen, "line %zu: %s", lineno, why);
+			errbuf_set(err, errlen, "line %zu: %s", lineno, why);
 			goto fail;
 		}
 		if (keyring_find(kr, k->id)) {
-			seterr(err, errlen, "line %zu: key %u appears twice", lineno, k->id);
+			errbuf_set(err, errlen, "line %zu: key %u appears twice", lineno, k->id);
 			goto fail;
 		}
 		actives += k->status == KEY_ACTIVE;
 		kr->n++;
 	}
 	if (actives > 1) {
-		seterr(err, errlen, "more than one active key");
+		errbuf_set(err, errlen, "more than one active key");
 		goto fail;
 	}
 	OPENSSL_cleanse(line, sizeof line);
@@ -256,39 +243,39 @@ struct keyring *keyring_load(const char *path, char *err, size_t errlen)
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		if (errno == ENOENT)
-			seterr(err, errlen, "no keyring at %s (create one with: packcode-gen keygen)", path);
+			errbuf_set(err, errlen, "no keyring at %s (create one with: packcode-gen keygen)", path);
 		else
-			seterr(err, errlen, "cannot open keyring %s: %s", path, strerror(errno));
+			errbuf_set(err, errlen, "cannot open keyring %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "keyring %s is not a regular file", path);
+		errbuf_set(err, errlen, "keyring %s is not a regular file", path);
 		goto out;
 	}
 	if (st.st_mode & 077) {
-		seterr(err, errlen,
+		errbuf_set(err, errlen,
 		       "keyring %s is accessible by group or others (mode %04o); run: chmod 600 %s",
 		       path, (unsigned)(st.st_mode & 07777), path);
 		goto out;
 	}
 	if (st.st_size > KEYRING_MAX_BYTES) {
-		seterr(err, errlen, "keyring %s is larger than %d bytes", path, KEYRING_MAX_BYTES);
+		errbuf_set(err, errlen, "keyring %s is larger than %d bytes", path, KEYRING_MAX_BYTES);
 		goto out;
 	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf) {
-		seterr(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		goto out;
 	}
 	while (len < (size_t)st.st_size && (got = read(fd, buf + len, (size_t)st.st_size - len)) > 0)
 		len += (size_t)got;
 	if (got < 0) {
-		seterr(err, errlen, "cannot read keyring %s: %s", path, strerror(errno));
+		errbuf_set(err, errlen, "cannot read keyring %s: %s", path, strerror(errno));
 		goto out;
 	}
 	kr = keyring_parse(buf, len, why, sizeof why);
 	if (!kr)
-		seterr(err, errlen, "keyring %s: %s", path, why);
+		errbuf_set(err, errlen, "keyring %s: %s", path, why);
 out:
 	if (buf) {
 		OPENSSL_cleanse(buf, len);
@@ -304,12 +291,12 @@ int keyring_save(const struct keyring *kr, const char *path, char *err, size_t e
 	int fd = -1, rc = -1;
 
 	if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
-		seterr(err, errlen, "keyring path too long");
+		errbuf_set(err, errlen, "keyring path too long");
 		return -1;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		seterr(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+		errbuf_set(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
 		return -1;
 	}
 	const char *head = "# packcode keyring: SECRET. Mode 0600, never share, never commit.\n"
@@ -339,7 +326,7 @@ int keyring_save(const struct keyring *kr, const char *path, char *err, size_t e
 	rc = 0;
 	goto out;
 fail:
-	seterr(err, errlen, "cannot write keyring %s: %s", path, strerror(errno));
+	errbuf_set(err, errlen, "cannot write keyring %s: %s", path, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
@@ -355,13 +342,13 @@ int keyring_generate(struct keyring *kr, unsigned *id, char *err, size_t errlen)
 		if (kr->keys[i].id >= next)
 			next = kr->keys[i].id + 1;
 	if (kr->n == CODE_KEY_ID_MAX || next > CODE_KEY_ID_MAX) {
-		seterr(err, errlen, "the keyring is full (key ids go up to %d)", CODE_KEY_ID_MAX);
+		errbuf_set(err, errlen, "the keyring is full (key ids go up to %d)", CODE_KEY_ID_MAX);
 		return -1;
 	}
 	struct keyring_key *k = &kr->keys[kr->n];
 	memset(k, 0, sizeof *k);
 	if (RAND_priv_bytes(k->secret, sizeof k->secret) != 1) {
-		seterr(err, errlen, "the random number generator failed");
+		errbuf_set(err, errlen, "the random number generator failed");
 		return -1;
 	}
 	for (size_t i = 0; i < kr->n; i++)

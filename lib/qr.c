@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "errbuf.h"
 
 const struct qr_style qr_style_default = {
     .ecc = QR_ECC_M,
@@ -47,19 +48,6 @@ static int png_window_bits(size_t rowbytes)
 	while (bits < 15 && ((size_t)1 << bits) < rowbytes + 1 + 262) /* 262: zlib's lookahead */
 		bits++;
 	return bits;
-}
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 int qr_ecc_parse(const char *name, enum qr_ecc *out)
@@ -125,7 +113,7 @@ static int out_open(struct out *o, const char *path, char *err, size_t errlen)
 	o->is_reg = 0;
 	o->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	if (o->fd < 0) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		errbuf_set(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	o->is_reg = fstat(o->fd, &sb) == 0 && S_ISREG(sb.st_mode);
@@ -188,10 +176,10 @@ static int out_close(struct out *o, int ok, const char *path, char *err, size_t 
 	if (ok)
 		out_flush(o);
 	if (ok && o->error)
-		seterr(err, errlen, "%s: %s", path, strerror(o->error));
+		errbuf_set(err, errlen, "%s: %s", path, strerror(o->error));
 	if (close(o->fd) < 0 && ok && !o->error) {
 		o->error = errno;
-		seterr(err, errlen, "%s: %s", path, strerror(o->error));
+		errbuf_set(err, errlen, "%s: %s", path, strerror(o->error));
 	}
 	o->fd = -1;
 	if (ok && !o->error)
@@ -207,24 +195,24 @@ static int check_args(const QRcode *q, const struct qr_style *st, const char *pa
                       char *err, size_t errlen)
 {
 	if (!q || !q->data || q->width < 21 || q->width > QR_WIDTH_MAX) {
-		seterr(err, errlen, "no QR symbol to draw");
+		errbuf_set(err, errlen, "no QR symbol to draw");
 		return -1;
 	}
 	if (!path || !*path) {
-		seterr(err, errlen, "no output path");
+		errbuf_set(err, errlen, "no output path");
 		return -1;
 	}
 	if (st->module_px < 1 || st->module_px > QR_MODULE_PX_MAX) {
-		seterr(err, errlen, "module size must be 1 to %d pixels", QR_MODULE_PX_MAX);
+		errbuf_set(err, errlen, "module size must be 1 to %d pixels", QR_MODULE_PX_MAX);
 		return -1;
 	}
 	if (st->quiet > QR_QUIET_MAX) {
-		seterr(err, errlen, "quiet zone must be 0 to %d modules", QR_QUIET_MAX);
+		errbuf_set(err, errlen, "quiet zone must be 0 to %d modules", QR_QUIET_MAX);
 		return -1;
 	}
 	if (!(st->module_mm >= 0 && st->module_mm <= QR_MODULE_MM_MAX) ||
 	    (need_mm && st->module_mm == 0)) {
-		seterr(err, errlen, "module size must be more than 0 and at most %g mm",
+		errbuf_set(err, errlen, "module size must be more than 0 and at most %g mm",
 		       QR_MODULE_MM_MAX);
 		return -1;
 	}
@@ -243,7 +231,7 @@ struct png_ctx {
 static void png_error_cb(png_structp png, png_const_charp msg)
 {
 	struct png_ctx *c = png_get_error_ptr(png);
-	seterr(c->err, c->errlen, "%s: %s", c->path, msg);
+	errbuf_set(c->err, c->errlen, "%s: %s", c->path, msg);
 	png_longjmp(png, 1);
 }
 
@@ -313,7 +301,7 @@ static int png_draw(struct png_ctx *ctx, const QRcode *q, const struct qr_style 
 	if (png)
 		info = png_create_info_struct(png);
 	if (!png || !info) {
-		seterr(ctx->err, ctx->errlen, "%s: out of memory", ctx->path);
+		errbuf_set(ctx->err, ctx->errlen, "%s: out of memory", ctx->path);
 		goto fail;
 	}
 	if (setjmp(png_jmpbuf(png)))

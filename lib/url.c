@@ -7,22 +7,9 @@
  */
 #include "url.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
+#include "errbuf.h"
 
 static int is_digit(unsigned char c)
 {
@@ -59,22 +46,22 @@ int gtin_normalize(const char *in, char out[GTIN_LEN + 1], char *err, size_t err
 {
 	size_t n;
 	if (!in) {
-		seterr(err, errlen, "GTIN is missing");
+		errbuf_set(err, errlen, "GTIN is missing");
 		return -1;
 	}
 	n = strnlen(in, GTIN_LEN + 1);
 	for (size_t i = 0; i < n; i++)
 		if (!is_digit((unsigned char)in[i])) {
-			seterr(err, errlen, "GTIN must be digits only");
+			errbuf_set(err, errlen, "GTIN must be digits only");
 			return -1;
 		}
 	if (n != 8 && n != 12 && n != 13 && n != 14) {
-		seterr(err, errlen, "GTIN must be 8, 12, 13 or 14 digits");
+		errbuf_set(err, errlen, "GTIN must be 8, 12, 13 or 14 digits");
 		return -1;
 	}
 	int want = gtin_check_digit(in, n - 1);
 	if (in[n - 1] - '0' != want) {
-		seterr(err, errlen, "GTIN check digit is %c, expected %d", in[n - 1], want);
+		errbuf_set(err, errlen, "GTIN check digit is %c, expected %d", in[n - 1], want);
 		return -1;
 	}
 	memset(out, '0', GTIN_LEN - n);

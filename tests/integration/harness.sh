@@ -7,6 +7,7 @@
 #
 # Set before sourcing:  PC_TIMEOUT  seconds for the whole test (default 240)
 #                       PC_NO_PG=1  start no server (the test uses the embedded one)
+#                       PC_PG_FSYNC=on  a durable server (benchmarks; tests run with fsync off)
 # Exit status: 0 pass, 1 fail, 77 skip (a tool is missing; a failure under CI=true).
 
 # The whole test runs under timeout(1), in its own process group, so a hang
@@ -96,7 +97,7 @@ pc_pg_start() {
 		--locale=C --auth-local=trust --auth-host=reject >"$PC_TMP/initdb.log" 2>&1) ||
 		{ cat "$PC_TMP/initdb.log" >&2; fail "initdb failed"; }
 	(cd "$PC_TMP" && as_pg timeout --foreground 90 pg_ctl -D "$PC_TMP/pgdata" -l "$PC_TMP/pg.log" -w -t 60 \
-		-o "-c listen_addresses='' -c unix_socket_directories=$PC_PGSOCK -c fsync=off" \
+		-o "-c listen_addresses='' -c unix_socket_directories=$PC_PGSOCK -c fsync=${PC_PG_FSYNC:-off}" \
 		start >/dev/null) || fail "pg_ctl start failed"
 	pc_createdb packcode
 	export PACKCODE_DB="host=$PC_PGSOCK dbname=packcode user=packcode"

@@ -31,9 +31,9 @@ refused() {
 	expect_error 1 "^packcode-gen: product add: .*$pattern" pcgen product add "$@"
 	[ "$(count)" = "$before" ] || fail "a refused 'product add $*' changed products"
 }
-refused "wrong check digit" --sku X1 --name N --points 1 --gtin 4006381333932
+refused "GTIN check digit is 2, expected 1" --sku X1 --name N --points 1 --gtin 4006381333932
 refused "8, 12, 13 or 14 digits" --sku X1 --name N --points 1 --gtin 40063813339
-refused "only digits" --sku X1 --name N --points 1 --gtin 40063813339a1
+refused "GTIN must be digits only" --sku X1 --name N --points 1 --gtin 40063813339a1
 refused "SKU \"-x\" is not" --sku -x --name N --points 1
 refused "SKU \"a b\" is not" --sku "a b" --name N --points 1
 refused "SKU .* is not" --sku "$(printf 'A%.0s' $(seq 1 65))" --name N --points 1
