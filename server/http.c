@@ -220,7 +220,8 @@ static struct request *request_new(struct worker *w, struct evhttp_request *req,
 	const char *ua = evhttp_find_header(h, "User-Agent");
 	if (ua)
 		http_printable(ua, strlen(ua), r->user_agent, sizeof r->user_agent);
-	r->lang = pick_lang(evhttp_find_header(h, "Accept-Language"));
+	if (route == ROUTE_LANDING || route == ROUTE_LANDING_CLAIM)
+		r->lang = pick_lang(evhttp_find_header(h, "Accept-Language"));
 	w->inflight++;
 	return r;
 }

@@ -39,7 +39,7 @@ struct request {
 	struct evhttp_request *req;
 	enum route route;
 	long long start_us;
-	enum lang lang;
+	enum lang lang;                   /* from Accept-Language, for the HTML routes */
 	char client[HTTP_CLIENT_MAX];     /* peer address, "" if unknown */
 	char user_agent[HTTP_UA_MAX + 1]; /* printable ASCII only, cut at 256 */
 };

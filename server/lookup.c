@@ -232,23 +232,35 @@ out:
 
 void lookup_handle(struct request *r, const char *code, size_t len)
 {
+	struct code_check c;
+	code_check(r->w, code, len, &c);
+	const char *shown = c.verdict == VERDICT_TYPO ? code : c.v.fields.text;
+	scanlog_add(r->w->scanlog, r, SCAN_LOOKUP, shown, code_check_serial(&c),
+	            verdict_name(c.verdict), NULL);
+	if (c.verdict == VERDICT_FORGED) {
+		/* the commonest answer to an attack: the canonical code needs no escaping */
+		evbuffer_add_printf(
+		    http_out(r),
+		    "{\"code\":\"%s\",\"verdict\":\"not_genuine\",\"genuine\":false}\n",
+		    c.v.fields.text);
+		http_reply_json_out(r, 404);
+		code_check_release(&c);
+		return;
+	}
+	if (!c.batch) {
+		/* a typo: the keyring said it all */
+		http_reply_json(r, verdict_http_status(c.verdict), verdict_json(&c, code));
+		code_check_release(&c);
+		return;
+	}
 	struct lookup_req *l = calloc(1, sizeof *l);
 	if (!l) {
 		http_reply_error(r, 503, "unavailable", "out of memory");
+		code_check_release(&c);
 		return;
 	}
 	l->r = r;
-	code_check(r->w, code, len, &l->c);
-	const char *shown = l->c.verdict == VERDICT_TYPO ? code : l->c.v.fields.text;
-	scanlog_add(r->w->scanlog, r, SCAN_LOOKUP, shown, code_check_serial(&l->c),
-	            verdict_name(l->c.verdict), NULL);
-	if (!l->c.batch) {
-		/* typo or not genuine: the keyring and the catalog said it all */
-		http_reply_json(r, verdict_http_status(l->c.verdict), verdict_json(&l->c, code));
-		code_check_release(&l->c);
-		free(l);
-		return;
-	}
+	l->c = c; /* the snapshot reference moves with it */
 	if (lookup_facts(r->w, l->c.v.serial, lookup_facts_done, l) < 0) {
 		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
 		code_check_release(&l->c);

@@ -8,7 +8,7 @@
  * flushes the scan records and exits 0.
  */
 #include <errno.h>
-#include <event2/thread.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <signal.h>
@@ -58,7 +58,8 @@ static const char usage[] =
     "                          $PACKCODE_HOME/keyring); must be mode 0600\n"
     "  -t, --threads N         event loops, each with its own listener and pool\n"
     "                          (default 1, at most 64)\n"
-    "  -p, --pool N            database connections per thread (default 4)\n"
+    "  -p, --pool N            database connections per thread, one of them the\n"
+    "                          scan writer's (default 4, at least 2)\n"
     "      --claim-batches N   claim transactions in flight per thread (default 1):\n"
     "                          claims arriving meanwhile wait and commit together\n"
     "                          in the next one (group commit); raise it for a\n"
@@ -245,11 +246,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	worker_exit_if_done(w);
 }
 
-static void on_stop(evutil_socket_t fd, short what, void *arg)
+static void worker_stop(struct worker *w)
 {
-	struct worker *w = arg;
-	(void)fd;
-	(void)what;
 	if (w->draining)
 		return;
 	w->draining = 1;
@@ -258,12 +256,9 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 	worker_exit_if_done(w);
 }
 
-static void on_reload(evutil_socket_t fd, short what, void *arg)
+static void worker_reload(struct worker *w)
 {
-	struct worker *w = arg;
 	char err[KEYRING_ERR_LEN];
-	(void)fd;
-	(void)what;
 	struct keyring *kr = keyring_load(w->srv->cfg.keyring_path, err, sizeof err);
 	if (!kr) {
 		log_error("event=keyring_reload_failed worker=%d reason=\"%s\"", w->id, err);
@@ -272,6 +267,31 @@ static void on_reload(evutil_socket_t fd, short what, void *arg)
 	keyring_free(w->keyring);
 	w->keyring = kr;
 	log_info("event=keyring_reloaded worker=%d keys=%zu", w->id, kr->n);
+}
+
+/*
+ * The control loop's commands, one byte each on the worker's pipe: 'S' stop,
+ * 'R' reload the keyring. A pipe rather than event_active() across threads,
+ * so that the workers' loops need no locks (no evthread_use_pthreads).
+ */
+static void on_control(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	char cmd[16];
+	(void)what;
+	ssize_t n = read(fd, cmd, sizeof cmd);
+	for (ssize_t i = 0; i < n; i++) {
+		if (cmd[i] == 'S')
+			worker_stop(w);
+		else if (cmd[i] == 'R')
+			worker_reload(w);
+	}
+}
+
+static void worker_send(struct worker *w, char cmd)
+{
+	if (w->control[1] >= 0 && write(w->control[1], &cmd, 1) != 1)
+		log_error("event=control_failed worker=%d", w->id);
 }
 
 static int worker_init(struct worker *w, char *err, size_t errlen)
@@ -293,7 +313,7 @@ static int worker_init(struct worker *w, char *err, size_t errlen)
 	struct pool_config pc = {
 	    .conninfo = s->cfg.conninfo,
 	    .name = name,
-	    .size = s->cfg.pool_size,
+	    .size = s->cfg.pool_size - 1, /* and one for the scan writer (scanlog.c) */
 	    .queue_max = 4096,
 	    .setup_sql = STATEMENTS_SETUP,
 	    .query_timeout_ms = s->cfg.query_timeout_ms,
@@ -304,11 +324,16 @@ static int worker_init(struct worker *w, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	w->reload_ev = event_new(w->base, -1, 0, on_reload, w);
-	w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
+	if (pipe2(w->control, O_CLOEXEC | O_NONBLOCK) < 0) {
+		w->control[0] = w->control[1] = -1;
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	w->control_ev = event_new(w->base, w->control[0], EV_READ | EV_PERSIST, on_control, w);
 	w->tick_ev = event_new(w->base, -1, EV_PERSIST, on_tick, w);
 	struct timeval tick = {0, TICK_MS * 1000};
-	if (!w->reload_ev || !w->stop_ev || !w->tick_ev || event_add(w->tick_ev, &tick) < 0) {
+	if (!w->control_ev || !w->tick_ev || event_add(w->control_ev, NULL) < 0 ||
+	    event_add(w->tick_ev, &tick) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -328,10 +353,11 @@ static void worker_free(struct worker *w)
 	claims_free(w->claims);
 	lookups_free(w->lookups);
 	pool_free(w->pool);
-	if (w->reload_ev)
-		event_free(w->reload_ev);
-	if (w->stop_ev)
-		event_free(w->stop_ev);
+	if (w->control_ev)
+		event_free(w->control_ev);
+	for (int i = 0; i < 2; i++)
+		if (w->control[i] >= 0)
+			close(w->control[i]);
 	if (w->tick_ev)
 		event_free(w->tick_ev);
 	cat_view_release(&w->view);
@@ -364,12 +390,12 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		}
 		keyring_free(kr);
 		for (int i = 0; i < s->nworkers; i++)
-			event_active(s->workers[i].reload_ev, EV_READ, 0);
+			worker_send(&s->workers[i], 'R');
 		return;
 	}
 	log_info("event=stopping signal=%s", sig == SIGTERM ? "TERM" : "INT");
 	for (int i = 0; i < s->nworkers; i++)
-		event_active(s->workers[i].stop_ev, EV_READ, 0);
+		worker_send(&s->workers[i], 'S');
 	/* the workers drain on their own; the control loop is done */
 	s->stopping = 1;
 }
@@ -424,8 +450,8 @@ int main(int argc, char **argv)
 	cfg->query_timeout_ms = 15000;
 	if ((env = getenv("PACKCODE_THREADS")) && *env && parse_int(env, 1, 64, &cfg->threads) < 0)
 		return usage_error("PACKCODE_THREADS must be 1 to 64", env);
-	if ((env = getenv("PACKCODE_POOL")) && *env && parse_int(env, 1, 256, &cfg->pool_size) < 0)
-		return usage_error("PACKCODE_POOL must be 1 to 256", env);
+	if ((env = getenv("PACKCODE_POOL")) && *env && parse_int(env, 2, 256, &cfg->pool_size) < 0)
+		return usage_error("PACKCODE_POOL must be 2 to 256", env);
 
 	while ((c = getopt_long(argc, argv, "l:d:k:t:p:hV", opts, NULL)) != -1) {
 		switch (c) {
@@ -445,8 +471,8 @@ int main(int argc, char **argv)
 				return usage_error("--threads must be 1 to 64", optarg);
 			break;
 		case 'p':
-			if (parse_int(optarg, 1, 256, &cfg->pool_size) < 0)
-				return usage_error("--pool must be 1 to 256", optarg);
+			if (parse_int(optarg, 2, 256, &cfg->pool_size) < 0)
+				return usage_error("--pool must be 2 to 256", optarg);
 			break;
 		case 'C':
 			if (parse_int(optarg, 1, 256, &cfg->claim_batches) < 0)
@@ -489,8 +515,6 @@ int main(int argc, char **argv)
 		return fail("%s", err);
 	keyring_free(kr);
 
-	if (evthread_use_pthreads() < 0)
-		return fail("libevent without thread support");
 	if (!(db = open_database(&srv, err, sizeof err)))
 		return fail("database: %s", err);
 	srv.catalog = catalog_new(db, err, sizeof err);
@@ -508,6 +532,7 @@ int main(int argc, char **argv)
 		srv.workers[i].srv = &srv;
 		srv.workers[i].id = i;
 		srv.workers[i].listen_fd = -1;
+		srv.workers[i].control[0] = srv.workers[i].control[1] = -1;
 	}
 	if (open_listeners(&srv, err, sizeof err) < 0) {
 		fail("%s", err);
@@ -541,7 +566,7 @@ int main(int argc, char **argv)
 	if (started < srv.nworkers) {
 		fail("cannot start worker threads");
 		for (int i = 0; i < started; i++)
-			event_active(srv.workers[i].stop_ev, EV_READ, 0);
+			worker_send(&srv.workers[i], 'S');
 	} else {
 		log_info("event=ready threads=%d", srv.nworkers);
 		/* run until a stop signal sets srv.stopping */

@@ -30,6 +30,8 @@ struct job {
 	void *arg;
 	struct pool_query q; /* values point into buf (submitted jobs) */
 	char *buf;
+	const char *copy_data; /* a COPY job: q.stmt is the COPY statement (in buf) */
+	size_t copy_len;
 	long long queued_ms;
 };
 TAILQ_HEAD(job_list, job);
@@ -47,6 +49,8 @@ struct conn {
 	PGresult *ok;       /* the last good result of the query */
 	PGresult *err;      /* the first failed result */
 	long long since_ms; /* BUSY/CONNECTING: when it started */
+	int copy_phase;     /* COPY job: 0 before COPY_IN, 1 sending data, 2 all sent */
+	size_t copy_off;
 	int backoff_ms;
 	struct conn *next_idle;
 };
@@ -169,6 +173,7 @@ static void conn_broken(struct conn *c, const char *why)
 		p->nready--;
 	c->state = CONN_DOWN;
 	c->job = NULL;
+	c->copy_phase = 0;
 	clear_results(c);
 	PQfinish(c->pg);
 	c->pg = NULL;
@@ -322,6 +327,7 @@ static void query_done(struct conn *c)
 		r.res = c->ok;
 	}
 	c->job = NULL;
+	c->copy_phase = 0;
 	c->state = CONN_IDLE;
 	p->nbusy--;
 	c->next_idle = p->idle;
@@ -339,6 +345,38 @@ static void query_done(struct conn *c)
 	dispatch(p);
 }
 
+/*
+ * Feed a COPY job's data, then its end, as far as the socket takes them;
+ * EV_WRITE brings us back for the rest. 0, or -1 if the connection broke.
+ */
+static int copy_push(struct conn *c)
+{
+	struct job *j = c->job;
+	while (c->copy_phase == 1) {
+		int r;
+		if (c->copy_off < j->copy_len) {
+			size_t n = j->copy_len - c->copy_off;
+			if (n > 65536)
+				n = 65536;
+			r = PQputCopyData(c->pg, j->copy_data + c->copy_off, (int)n);
+			if (r > 0)
+				c->copy_off += n;
+		} else {
+			r = PQputCopyEnd(c->pg, NULL);
+			if (r > 0)
+				c->copy_phase = 2;
+		}
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return watch(c, EV_READ | EV_WRITE);
+	}
+	int f = PQflush(c->pg);
+	if (f < 0)
+		return -1;
+	return watch(c, f ? EV_READ | EV_WRITE : EV_READ);
+}
+
 /* Read what the server sent; collect results until the query is complete. */
 static void read_results(struct conn *c)
 {
@@ -347,7 +385,7 @@ static void read_results(struct conn *c)
 		return;
 	}
 	deliver_notifies(c);
-	if (c->state == CONN_IDLE)
+	if (c->state == CONN_IDLE || c->copy_phase == 1)
 		return;
 	while (!PQisBusy(c->pg)) {
 		PGresult *r = PQgetResult(c->pg);
@@ -356,6 +394,21 @@ static void read_results(struct conn *c)
 			return;
 		}
 		switch (PQresultStatus(r)) {
+		case PGRES_COPY_IN:
+			PQclear(r);
+			if (!c->job || !c->job->copy_data) {
+				conn_broken(c, "unexpected COPY");
+				return;
+			}
+			c->copy_phase = 1;
+			c->copy_off = 0;
+			if (copy_push(c) < 0) {
+				conn_broken(c, PQerrorMessage(c->pg));
+				return;
+			}
+			if (c->copy_phase == 1)
+				return; /* the rest when the socket is writable */
+			continue;
 		case PGRES_TUPLES_OK:
 		case PGRES_COMMAND_OK:
 		case PGRES_EMPTY_QUERY:
@@ -383,6 +436,13 @@ static void conn_event(evutil_socket_t fd, short what, void *arg)
 		return;
 	case CONN_SETUP:
 	case CONN_BUSY:
+		if ((what & EV_WRITE) && c->copy_phase == 1) {
+			if (copy_push(c) < 0) {
+				conn_broken(c, PQerrorMessage(c->pg));
+				return;
+			}
+			what &= ~EV_WRITE;
+		}
 		if (what & EV_WRITE) {
 			int f = PQflush(c->pg);
 			if (f < 0) {
@@ -413,7 +473,10 @@ static void send_job(struct conn *c, struct job *j)
 	c->job = j;
 	c->since_ms = now_ms();
 	p->nbusy++;
-	if (!PQsendQueryPrepared(c->pg, j->q.stmt, j->q.nparams, j->q.values, NULL, NULL, 0)) {
+	c->copy_phase = 0;
+	if (j->copy_data ? !PQsendQuery(c->pg, j->q.stmt)
+	                 : !PQsendQueryPrepared(c->pg, j->q.stmt, j->q.nparams, j->q.values, NULL,
+	                                        NULL, 0)) {
 		conn_broken(c, PQerrorMessage(c->pg));
 		return;
 	}
@@ -584,6 +647,22 @@ int pool_submit(struct pool *p, const struct pool_query *q, pool_cb cb, void *ar
 		j->q.values[i] = buf + n;
 		n += m;
 	}
+	return enqueue(p, j);
+}
+
+int pool_copy(struct pool *p, const char *sql, const char *data, size_t len, pool_cb cb, void *arg)
+{
+	struct pool_query q = {.stmt = sql, .nparams = 0};
+	struct job *j = calloc(1, sizeof *j);
+	if (!j || !(j->buf = strdup(q.stmt))) {
+		free(j);
+		return -1;
+	}
+	j->cb = cb;
+	j->arg = arg;
+	j->q.stmt = j->buf;
+	j->copy_data = data;
+	j->copy_len = len;
 	return enqueue(p, j);
 }
 

@@ -86,6 +86,12 @@ int pool_submit(struct pool *p, const struct pool_query *q, pool_cb cb, void *ar
  */
 int pool_defer(struct pool *p, pool_build_fn build, pool_cb cb, void *arg);
 
+/*
+ * COPY ... FROM STDIN: send sql, then len bytes of data (which must stay
+ * valid until cb), as one job. Returns -1 like pool_submit.
+ */
+int pool_copy(struct pool *p, const char *sql, const char *data, size_t len, pool_cb cb, void *arg);
+
 /* 1 when at least one connection is up (or the first ones are still connecting). */
 int pool_healthy(const struct pool *p);
 /* 1 when a query would start at once. */

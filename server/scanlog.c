@@ -1,36 +1,104 @@
 /*
  * scanlog.c: the per-worker buffer of scan rows and its writer.
  *
- * Rows are appended straight into the array literals of one scan_log() call;
- * the call is built when a connection is ready (pool_defer), so rows that
- * arrive meanwhile ride along. One write in flight per worker at a time.
+ * Rows are appended as COPY text to a buffer; a flush sends the whole buffer
+ * with one COPY scans FROM STDIN (the cheapest way into PostgreSQL, row for
+ * row) on the worker's own scan connection (synchronous_commit off), then the
+ * per-code summary, already aggregated here, with one scan_stats() call. One
+ * flush in flight per worker; rows arriving meanwhile wait for the next.
  */
 #include "scanlog.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "batch.h"
 #include "http.h"
 #include "log.h"
 #include "server.h"
+#include "statements.h"
 #include "timefmt.h"
 
-#define FLUSH_ROWS 512   /* write at once when this many wait */
-#define BUFFER_MAX 20000 /* beyond this, while the database is away, rows are dropped */
-#define NCOLS      8
+#define FLUSH_ROWS 4096  /* write at once when this many wait */
+#define BUFFER_MAX 50000 /* beyond this, while the database is away, rows are dropped */
 
 static const char *const kind_names[] = {"landing", "lookup", "claim"};
 
+/* A serial scanned in this buffer, for code_stats. */
+struct seen {
+	uint64_t serial;
+	char at[32];
+};
+
+/* Rows being collected or written. */
+struct rows {
+	char *text; /* COPY text format */
+	size_t len, cap;
+	size_t n;
+	struct seen *seen;
+	size_t nseen, capseen;
+	int oom;
+};
+
 struct scanlog {
 	struct worker *w;
-	struct batch_params *rows; /* being filled */
-	size_t nrows;
-	struct batch_params *out; /* being written */
-	size_t nout;
-	int queued; /* a write waits for a connection */
+	struct pool *pool;
+	struct rows cur; /* being filled */
+	struct rows out; /* being written */
+	int writing;
+	char *stats[4]; /* scan_stats() parameters while they are sent */
 	int warned;
+	int closing;
 };
+
+static void rows_free(struct rows *r)
+{
+	free(r->text);
+	free(r->seen);
+	memset(r, 0, sizeof *r);
+}
+
+static void add(struct rows *r, const char *p, size_t n)
+{
+	if (r->oom)
+		return;
+	if (r->len + n > r->cap) {
+		size_t cap = r->cap ? r->cap : 65536;
+		while (cap < r->len + n)
+			cap *= 2;
+		char *t = realloc(r->text, cap);
+		if (!t) {
+			r->oom = 1;
+			return;
+		}
+		r->text = t;
+		r->cap = cap;
+	}
+	memcpy(r->text + r->len, p, n);
+	r->len += n;
+}
+
+/* A COPY text field: backslash, tab, newline and CR escaped; NULL as \N. */
+static void field(struct rows *r, const char *s, char sep)
+{
+	if (!s) {
+		add(r, "\\N", 2);
+	} else {
+		for (const char *p = s; *p;) {
+			size_t run = strcspn(p, "\\\t\n\r");
+			add(r, p, run);
+			p += run;
+			if (!*p)
+				break;
+			char esc[2] = {'\\', *p == '\t'   ? 't'
+			                     : *p == '\n' ? 'n'
+			                     : *p == '\r' ? 'r'
+			                                  : '\\'};
+			add(r, esc, 2);
+			p++;
+		}
+	}
+	add(r, &sep, 1);
+}
 
 struct scanlog *scanlog_new(struct worker *w)
 {
@@ -38,8 +106,18 @@ struct scanlog *scanlog_new(struct worker *w)
 	if (!s)
 		return NULL;
 	s->w = w;
-	s->rows = batch_params_new();
-	if (!s->rows) {
+	char name[64];
+	snprintf(name, sizeof name, "packcode-server-%d-scans", w->id);
+	struct pool_config pc = {
+	    .conninfo = w->srv->cfg.conninfo,
+	    .name = name,
+	    .size = 1,
+	    .queue_max = 4,
+	    .setup_sql = STATEMENTS_SCAN_SETUP,
+	    .query_timeout_ms = w->srv->cfg.query_timeout_ms,
+	};
+	s->pool = pool_new(w->base, &pc);
+	if (!s->pool) {
 		free(s);
 		return NULL;
 	}
@@ -50,96 +128,176 @@ void scanlog_free(struct scanlog *s)
 {
 	if (!s)
 		return;
-	if (s->nrows)
-		metrics_add(&s->w->metrics.scans_dropped, s->nrows);
-	batch_params_free(s->rows);
-	batch_params_free(s->out);
+	s->closing = 1;
+	pool_free(s->pool); /* a write in flight is failed (and counted) first */
+	if (s->cur.n)
+		metrics_add(&s->w->metrics.scans_dropped, s->cur.n);
+	rows_free(&s->cur);
+	rows_free(&s->out);
+	for (int i = 0; i < 4; i++)
+		free(s->stats[i]);
 	free(s);
 }
 
 size_t scanlog_pending(const struct scanlog *s)
 {
-	return s->nrows + s->nout + (s->queued ? 1 : 0);
+	return s->cur.n + s->out.n + (size_t)s->writing;
 }
 
 void scanlog_add(struct scanlog *s, const struct request *r, enum scan_kind kind, const char *code,
                  uint64_t serial, const char *outcome, const char *member)
 {
-	char at[40], shown[65];
-	if (s->nrows >= BUFFER_MAX) {
+	char at[40], shown[65], num[24];
+	struct rows *rw = &s->cur;
+	if (rw->n >= BUFFER_MAX) {
 		metrics_add(&s->w->metrics.scans_dropped, 1);
 		return;
 	}
 	timefmt_pg_now(at, sizeof at);
 	http_printable(code, strlen(code), shown, sizeof shown);
-	batch_param_str(s->rows, 0, at);
-	batch_param_uint(s->rows, 1, serial);
-	batch_param_str(s->rows, 2, shown);
-	batch_param_str(s->rows, 3, kind_names[kind]);
-	batch_param_str(s->rows, 4, outcome);
-	batch_param_str(s->rows, 5, r && r->client[0] ? r->client : NULL);
-	batch_param_str(s->rows, 6, r && r->user_agent[0] ? r->user_agent : NULL);
-	batch_param_str(s->rows, 7, member && member[0] ? member : NULL);
-	s->nrows++;
-	if (s->nrows >= FLUSH_ROWS)
+	snprintf(num, sizeof num, "%llu", (unsigned long long)serial);
+	field(rw, at, '\t');
+	field(rw, num, '\t');
+	field(rw, shown, '\t');
+	field(rw, kind_names[kind], '\t');
+	field(rw, outcome, '\t');
+	field(rw, r && r->client[0] ? r->client : NULL, '\t');
+	field(rw, r && r->user_agent[0] ? r->user_agent : NULL, '\t');
+	field(rw, member && member[0] ? member : NULL, '\n');
+	if (serial) {
+		if (rw->nseen == rw->capseen) {
+			size_t cap = rw->capseen ? rw->capseen * 2 : 256;
+			struct seen *p = realloc(rw->seen, cap * sizeof *p);
+			if (!p)
+				rw->oom = 1;
+			else {
+				rw->seen = p;
+				rw->capseen = cap;
+			}
+		}
+		if (rw->nseen < rw->capseen) {
+			rw->seen[rw->nseen].serial = serial;
+			memcpy(rw->seen[rw->nseen].at, at, sizeof rw->seen[rw->nseen].at);
+			rw->seen[rw->nseen].at[sizeof rw->seen[rw->nseen].at - 1] = '\0';
+			rw->nseen++;
+		}
+	}
+	rw->n++;
+	if (rw->n >= FLUSH_ROWS)
 		scanlog_flush(s);
 }
 
-static int build(void *arg, struct pool_query *q)
+static void write_done(struct scanlog *s)
+{
+	rows_free(&s->out);
+	for (int i = 0; i < 4; i++) {
+		free(s->stats[i]);
+		s->stats[i] = NULL;
+	}
+	s->writing = 0;
+	if (s->cur.n >= FLUSH_ROWS)
+		scanlog_flush(s);
+}
+
+static void failed(struct scanlog *s, const char *what, const struct pool_result *r)
+{
+	if (!s->warned)
+		log_warn("event=scan_write_failed step=%s rows=%zu sqlstate=%s reason=\"%.200s\"",
+		         what, s->out.n, r->sqlstate, r->message);
+	s->warned = 1;
+}
+
+static void stats_done(void *arg, const struct pool_result *r)
 {
 	struct scanlog *s = arg;
-	s->queued = 0;
-	if (!s->nrows)
-		return -1;
-	struct batch_params *fresh = batch_params_new();
-	if (!fresh)
-		return -1;
-	s->out = s->rows;
-	s->nout = s->nrows;
-	s->rows = fresh;
-	s->nrows = 0;
-	q->stmt = "scan_log";
-	q->nparams = NCOLS;
-	if (batch_params_finish(s->out, NCOLS, q->values) < 0) {
-		metrics_add(&s->w->metrics.scans_dropped, s->nout);
-		batch_params_free(s->out);
-		s->out = NULL;
-		s->nout = 0;
-		return -1;
+	if (r->status != POOL_OK)
+		failed(s, "stats", r);
+	write_done(s);
+}
+
+static int by_serial(const void *a, const void *b)
+{
+	const struct seen *x = a, *y = b;
+	if (x->serial != y->serial)
+		return x->serial < y->serial ? -1 : 1;
+	return strcmp(x->at, y->at);
+}
+
+/* Per serial: how many scans, the first and the last; as array literals. */
+static int stats_params(struct scanlog *s)
+{
+	struct rows *o = &s->out;
+	size_t cap = o->nseen * 48 + 8;
+	for (int i = 0; i < 4; i++)
+		if (!(s->stats[i] = malloc(cap)))
+			return -1;
+	qsort(o->seen, o->nseen, sizeof *o->seen, by_serial);
+	size_t len[4] = {0};
+	for (int i = 0; i < 4; i++)
+		s->stats[i][len[i]++] = '{';
+	for (size_t i = 0; i < o->nseen;) {
+		size_t j = i;
+		while (j < o->nseen && o->seen[j].serial == o->seen[i].serial)
+			j++;
+		const char *sep = i ? "," : "";
+		len[0] += (size_t)snprintf(s->stats[0] + len[0], cap - len[0], "%s%llu", sep,
+		                           (unsigned long long)o->seen[i].serial);
+		len[1] += (size_t)snprintf(s->stats[1] + len[1], cap - len[1], "%s%zu", sep, j - i);
+		len[2] += (size_t)snprintf(s->stats[2] + len[2], cap - len[2], "%s\"%s\"", sep,
+		                           o->seen[i].at);
+		len[3] += (size_t)snprintf(s->stats[3] + len[3], cap - len[3], "%s\"%s\"", sep,
+		                           o->seen[j - 1].at);
+		i = j;
+	}
+	for (int i = 0; i < 4; i++) {
+		s->stats[i][len[i]++] = '}';
+		s->stats[i][len[i]] = '\0';
 	}
 	return 0;
 }
 
-static void written(void *arg, const struct pool_result *r)
+static void copied(void *arg, const struct pool_result *r)
 {
 	struct scanlog *s = arg;
-	if (!s->out) {
-		/* failed before build: the rows are still in s->rows; the next tick retries */
-		s->queued = 0;
+	if (r->status != POOL_OK) {
+		metrics_add(&s->w->metrics.scans_dropped, s->out.n);
+		failed(s, "copy", r);
+		write_done(s);
 		return;
 	}
-	if (r->status == POOL_OK) {
-		metrics_add(&s->w->metrics.scans_written, s->nout);
-		s->warned = 0;
-	} else {
-		metrics_add(&s->w->metrics.scans_dropped, s->nout);
-		if (!s->warned)
-			log_warn("event=scan_write_failed rows=%zu sqlstate=%s reason=\"%.200s\"",
-			         s->nout, r->sqlstate, r->message);
-		s->warned = 1;
+	metrics_add(&s->w->metrics.scans_written, s->out.n);
+	s->warned = 0;
+	if (!s->out.nseen) {
+		write_done(s);
+		return;
 	}
-	batch_params_free(s->out);
-	s->out = NULL;
-	s->nout = 0;
-	if (s->nrows >= FLUSH_ROWS)
-		scanlog_flush(s);
+	struct pool_query q = {.stmt = "scan_stats", .nparams = 4};
+	if (s->closing || stats_params(s) < 0) {
+		write_done(s);
+		return;
+	}
+	for (int i = 0; i < 4; i++)
+		q.values[i] = s->stats[i];
+	if (pool_submit(s->pool, &q, stats_done, s) < 0)
+		write_done(s);
 }
 
 void scanlog_flush(struct scanlog *s)
 {
-	if (!s->nrows || s->queued || s->out)
+	if (!s->cur.n || s->writing || s->closing)
 		return;
-	s->queued = 1;
-	if (pool_defer(s->w->pool, build, written, s) < 0)
-		s->queued = 0; /* the database is away: keep the rows, retry on the next tick */
+	if (s->cur.oom) {
+		metrics_add(&s->w->metrics.scans_dropped, s->cur.n);
+		rows_free(&s->cur);
+		return;
+	}
+	s->out = s->cur;
+	memset(&s->cur, 0, sizeof s->cur);
+	s->writing = 1;
+	if (pool_copy(s->pool, STATEMENTS_SCAN_COPY, s->out.text, s->out.len, copied, s) < 0) {
+		/* the database is away: keep the rows, retry on the next tick */
+		s->cur = s->out;
+		memset(&s->out, 0, sizeof s->out);
+		s->writing = 0;
+	}
 }

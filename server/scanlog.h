@@ -1,11 +1,11 @@
 /*
  * scanlog.h: every scan (landing page, lookup, claim) as a row of scans.
  *
- * Rows are buffered per worker and written off the request path, many per
- * statement (scan_log() also updates code_stats), every 100 ms or sooner
- * when many are waiting; the buffer is flushed on graceful shutdown. While
- * the database is away rows accumulate up to a bound, then are counted as
- * dropped.
+ * Rows are buffered per worker and written off the request path on the
+ * worker's own scan connection (one COPY per flush, then the code_stats
+ * summary), every 100 ms or sooner when many are waiting; the buffer is
+ * flushed on graceful shutdown. While the database is away rows accumulate
+ * up to a bound, then are counted as dropped.
  */
 #ifndef PACKCODE_SERVER_SCANLOG_H
 #define PACKCODE_SERVER_SCANLOG_H

@@ -52,7 +52,8 @@ struct worker {
 	struct lookups *lookups;
 	struct scanlog *scanlog;
 	struct metrics metrics;
-	struct event *reload_ev, *stop_ev, *tick_ev;
+	int control[2]; /* the control loop writes commands ('S', 'R') to [1] */
+	struct event *control_ev, *tick_ev;
 	int inflight; /* requests received and not yet answered */
 	int draining;
 	long long drain_deadline_ms;

@@ -17,8 +17,6 @@
 	"PREPARE claim_many(bigint[], bigint[], text[], smallint[]) AS "                           \
 	"  SELECT * FROM claim_many($1, $2, $3, $4); "                                             \
 	"PREPARE lookup_codes(bigint[]) AS SELECT * FROM lookup_codes($1); "                       \
-	"PREPARE scan_log(timestamptz[], bigint[], text[], text[], text[], inet[], text[], "       \
-	"  text[]) AS SELECT scan_log($1, $2, $3, $4, $5, $6, $7, $8); "                           \
 	"PREPARE member_get(text, integer, bigint) AS "                                            \
 	"  SELECT m.balance, l.id, l.delta, l.balance_after, l.kind, l.serial, l.created_at "      \
 	"    FROM members m LEFT JOIN LATERAL ("                                                   \
@@ -26,5 +24,19 @@
 	"       WHERE member = m.member AND ($3 IS NULL OR id < $3) "                              \
 	"       ORDER BY id DESC LIMIT $2) l ON true "                                             \
 	"   WHERE m.member = $1 ORDER BY l.id DESC"
+
+/*
+ * The scan writer's own connection (one per worker). Scan records are
+ * statistics, not money: their commits do not wait for the disk (a crash
+ * may lose the last fraction of a second of them).
+ */
+#define STATEMENTS_SCAN_SETUP                                                                      \
+	"SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET statement_timeout = '30s'; "             \
+	"SET synchronous_commit = off; SET plan_cache_mode = force_generic_plan; "                 \
+	"PREPARE scan_stats(bigint[], bigint[], timestamptz[], timestamptz[]) AS "                 \
+	"  SELECT scan_stats($1, $2, $3, $4)"
+
+#define STATEMENTS_SCAN_COPY                                                                       \
+	"COPY scans (at, serial, code, kind, outcome, client, user_agent, member) FROM STDIN"
 
 #endif

@@ -183,46 +183,35 @@ LANGUAGE sql AS $$
 $$;
 
 -- What the database knows about codes: claimed when, scanned how often and
--- since when. One row per input serial, in input order. Scalar subqueries,
--- not joins: each is an index probe whatever plan a prepared statement keeps
--- (a hash join over a cached plan would scan whole tables).
+-- since when. One row per input serial, in input order. A scalar subquery
+-- and a LATERAL ... LIMIT 1 (which the planner cannot flatten into a join):
+-- index probes whatever plan a prepared statement keeps (a hash join in a
+-- cached plan would scan whole tables).
 CREATE FUNCTION lookup_codes(p_serials bigint[])
 RETURNS TABLE (ord integer, serial bigint, claimed_at timestamptz, scan_count bigint,
                first_scan timestamptz)
 LANGUAGE sql STABLE AS $$
     SELECT u.i::integer, u.s,
            (SELECT r.claimed_at FROM redemptions r WHERE r.serial = u.s),
-           coalesce((SELECT cs.scan_count FROM code_stats cs WHERE cs.serial = u.s), 0),
-           (SELECT cs.first_scan FROM code_stats cs WHERE cs.serial = u.s)
+           coalesce(cs.scan_count, 0), cs.first_scan
       FROM unnest(p_serials) WITH ORDINALITY AS u(s, i)
+      LEFT JOIN LATERAL (SELECT c.scan_count, c.first_scan FROM code_stats c
+                          WHERE c.serial = u.s LIMIT 1) cs ON true
      ORDER BY u.i
 $$;
 
--- The scan writer: many scan rows in one statement, and the per-code summary.
--- Scan records are statistics, not money: their commit does not wait for the
--- disk (a crash may lose the last fraction of a second of them). code_stats
--- rows are updated in ascending serial so concurrent writers cannot deadlock.
-CREATE FUNCTION scan_log(p_at timestamptz[], p_serial bigint[], p_code text[], p_kind text[],
-                         p_outcome text[], p_client inet[], p_user_agent text[],
-                         p_member text[])
-RETURNS integer LANGUAGE plpgsql AS $$
-DECLARE
-    n integer;
-BEGIN
-    PERFORM set_config('synchronous_commit', 'off', true);
-    INSERT INTO scans (at, serial, code, kind, outcome, client, user_agent, member)
-    SELECT * FROM unnest(p_at, p_serial, p_code, p_kind, p_outcome, p_client, p_user_agent,
-                         p_member);
-    GET DIAGNOSTICS n = ROW_COUNT;
+-- The per-code scan summary, from the scan writer: one row per serial (the
+-- server aggregates a batch of scans, which it writes into scans with COPY).
+-- Ascending serial, so concurrent writers cannot deadlock.
+CREATE FUNCTION scan_stats(p_serials bigint[], p_counts bigint[], p_first timestamptz[],
+                           p_last timestamptz[])
+RETURNS void LANGUAGE sql AS $$
     INSERT INTO code_stats AS cs (serial, scan_count, first_scan, last_scan)
-    SELECT u.s, count(*), min(u.at), max(u.at)
-      FROM unnest(p_serial, p_at) AS u(s, at)
-     WHERE u.s > 0
-     GROUP BY u.s
+    SELECT u.s, u.n, u.f, u.l
+      FROM unnest(p_serials, p_counts, p_first, p_last) AS u(s, n, f, l)
      ORDER BY u.s
     ON CONFLICT (serial) DO UPDATE SET
         scan_count = cs.scan_count + excluded.scan_count,
         first_scan = least(cs.first_scan, excluded.first_scan),
-        last_scan = greatest(cs.last_scan, excluded.last_scan);
-    RETURN n;
-END $$;
+        last_scan = greatest(cs.last_scan, excluded.last_scan)
+$$;

@@ -32,7 +32,9 @@ struct req {
 
 struct conn {
 	int fd;
-	long idx; /* request line in flight, -1 if none */
+	int connected; /* the first EPOLLOUT came: writes may go straight out */
+	int want_out;  /* EPOLLOUT armed: a request is partly sent */
+	long idx;      /* request line in flight, -1 if none */
 	size_t sent;
 	char *rbuf;
 	size_t rlen;
@@ -146,6 +148,30 @@ static int conn_open(struct conn *c)
 	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
 	epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev);
 	c->rlen = 0;
+	c->connected = 0;
+	c->want_out = 1;
+	return 0;
+}
+
+/* Send what is left of the request in flight; EPOLLOUT is armed only while
+ * some is left, so a request normally costs no epoll_ctl. 0, or -1 if broken. */
+static int send_some(struct conn *c)
+{
+	struct req *r = &reqs[c->idx % (long)nreqs];
+	while (c->sent < r->len) {
+		ssize_t n = send(c->fd, r->wire + c->sent, r->len - c->sent, MSG_NOSIGNAL);
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0)
+			return -1;
+		c->sent += (size_t)n;
+	}
+	int want = c->sent < r->len;
+	if (want != c->want_out) {
+		struct epoll_event ev = {.events = EPOLLIN | (want ? EPOLLOUT : 0), .data.ptr = c};
+		epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
+		c->want_out = want;
+	}
 	return 0;
 }
 
@@ -156,7 +182,7 @@ static void conn_close(struct conn *c)
 	c->fd = -1;
 }
 
-/* Take the next request; 0 if there is none left. */
+/* Take the next request and start sending it: 1, 0 if there is none left, -1 if broken. */
 static int conn_next(struct conn *c)
 {
 	if (next_req >= total) {
@@ -170,8 +196,8 @@ static int conn_next(struct conn *c)
 	c->idx = next_req++;
 	c->sent = 0;
 	c->start_ns = now_ns();
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
-	epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	if (c->connected && send_some(c) < 0)
+		return -1;
 	return 1;
 }
 
@@ -222,16 +248,14 @@ static long parse(struct conn *c, int *status, const char **body, size_t *blen, 
 
 static void on_event(struct conn *c, uint32_t events)
 {
-	if (c->idx >= 0 && (events & EPOLLOUT) && c->sent < reqs[c->idx % (long)nreqs].len) {
-		struct req *r = &reqs[c->idx % (long)nreqs];
-		ssize_t n = send(c->fd, r->wire + c->sent, r->len - c->sent, MSG_NOSIGNAL);
-		if (n < 0 && errno != EAGAIN)
+	if (events & EPOLLOUT) {
+		c->connected = 1;
+		if (c->idx >= 0 ? send_some(c) < 0 : 0)
 			goto broken;
-		if (n > 0)
-			c->sent += (size_t)n;
-		if (c->sent == r->len) {
+		if (c->idx < 0 && c->want_out) {
 			struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
 			epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
+			c->want_out = 0;
 		}
 	}
 	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
@@ -260,9 +284,10 @@ static void on_event(struct conn *c, uint32_t events)
 					if (conn_open(c) < 0)
 						goto broken;
 				}
-				if (!conn_next(c))
-					return;
-				if (close_after)
+				int next = conn_next(c);
+				if (next < 0)
+					goto broken;
+				if (next == 0 || close_after)
 					return;
 			}
 			if (used < 0)
@@ -283,9 +308,7 @@ broken:
 		conn_close(c);
 	c->rlen = 0;
 	if (next_req < total && (cycle || (size_t)next_req < nreqs)) {
-		if (conn_open(c) == 0)
-			conn_next(c);
-		else
+		if (conn_open(c) < 0 || conn_next(c) < 0)
 			c->idx = -1;
 	} else {
 		c->idx = -1;
@@ -388,9 +411,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nconn; i++) {
 		conns[i].rbuf = malloc(RBUF);
 		conns[i].idx = -1;
-		if (conn_open(&conns[i]) < 0)
+		if (conn_open(&conns[i]) < 0 || conn_next(&conns[i]) < 0)
 			die("connect");
-		conn_next(&conns[i]);
 	}
 	long long start = now_ns(),
 	          deadline = duration > 0 ? start + (long long)(duration * 1e9) : 0;
