@@ -232,7 +232,8 @@ static void finish(struct request *r, int status)
 	struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
 	if (w->draining)
 		evhttp_add_header(out, "Connection", "close");
-	evhttp_send_reply(r->req, status, NULL, NULL);
+	/* libevent 2.1 knows no phrase for 429 */
+	evhttp_send_reply(r->req, status, status == 429 ? "Too Many Requests" : NULL, NULL);
 	metrics_request(&w->metrics, r->route, status, now_us() - r->start_us);
 	w->inflight--;
 	free(r);

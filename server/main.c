@@ -223,6 +223,13 @@ static void worker_exit_if_done(struct worker *w)
 			event_base_loopexit(w->base, NULL);
 			return;
 		}
+		if (scanlog_stuck(w->scanlog)) {
+			/* the database is away: waiting would not get them written */
+			log_warn("event=scans_not_written worker=%d scans=%zu", w->id,
+				 scanlog_pending(w->scanlog));
+			event_base_loopexit(w->base, NULL);
+			return;
+		}
 	}
 	if (now_ms() > w->drain_deadline_ms) {
 		log_warn("event=drain_timeout worker=%d requests=%d scans=%zu", w->id, w->inflight,

@@ -144,6 +144,11 @@ size_t scanlog_pending(const struct scanlog *s)
 	return s->cur.n + s->out.n + (size_t)s->writing;
 }
 
+int scanlog_stuck(const struct scanlog *s)
+{
+	return !pool_healthy(s->pool);
+}
+
 void scanlog_add(struct scanlog *s, const struct request *r, enum scan_kind kind, const char *code,
                  uint64_t serial, const char *outcome, const char *member)
 {

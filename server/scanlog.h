@@ -30,5 +30,7 @@ void scanlog_add(struct scanlog *s, const struct request *r, enum scan_kind kind
 void scanlog_flush(struct scanlog *s);
 /* Rows buffered or being written. */
 size_t scanlog_pending(const struct scanlog *s);
+/* 1 when the scan connection is down: buffered rows cannot be written now. */
+int scanlog_stuck(const struct scanlog *s);
 
 #endif

@@ -174,13 +174,50 @@ BEGIN
          ORDER BY u.i;
 END $$;
 
--- One claim in its own transaction: the statement the pgbench reference runs.
+-- One claim in its own transaction, the same rules and outcomes as
+-- claim_many but with the fewest statements: the statement the pgbench
+-- reference runs, one transaction per claim. PIN batches take claim_many's
+-- path (throttle bookkeeping).
 CREATE FUNCTION claim(p_serial bigint, p_batch bigint, p_member text, p_pin smallint DEFAULT 0)
 RETURNS TABLE (ord integer, outcome text, points integer, balance bigint,
                claimed_at timestamptz, retry_after integer)
-LANGUAGE sql AS $$
-    SELECT * FROM claim_many(ARRAY[p_serial], ARRAY[p_batch], ARRAY[p_member], ARRAY[p_pin])
-$$;
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    b record;
+    rd record;
+    bal bigint;
+BEGIN
+    SELECT bt.status, bt.pin_required, pr.points AS pts INTO b
+      FROM batches bt JOIN products pr ON pr.sku = bt.product_sku
+     WHERE bt.id = p_batch AND p_serial BETWEEN bt.serial_first AND bt.serial_last;
+    IF NOT FOUND OR b.status <> 'active' OR b.pin_required THEN
+        RETURN QUERY SELECT * FROM claim_many(ARRAY[p_serial], ARRAY[p_batch], ARRAY[p_member],
+                                              ARRAY[p_pin]);
+        RETURN;
+    END IF;
+    INSERT INTO redemptions (serial, batch_id, member, points)
+    VALUES (p_serial, p_batch, p_member, b.pts)
+    ON CONFLICT (serial) DO NOTHING;
+    IF FOUND THEN
+        INSERT INTO members AS mb (member, balance) VALUES (p_member, b.pts)
+        ON CONFLICT (member) DO UPDATE SET balance = mb.balance + excluded.balance
+        RETURNING mb.balance INTO bal;
+        INSERT INTO ledger (member, delta, balance_after, kind, serial)
+        VALUES (p_member, b.pts, bal, 'claim', p_serial);
+        RETURN QUERY SELECT 1, 'awarded'::text, b.pts, bal, now(), NULL::integer;
+        RETURN;
+    END IF;
+    SELECT r.member, r.points, r.claimed_at INTO rd FROM redemptions r WHERE r.serial = p_serial;
+    IF rd.member = p_member THEN
+        RETURN QUERY SELECT 1, 'repeat'::text, rd.points,
+                            (SELECT m.balance FROM members m WHERE m.member = p_member),
+                            rd.claimed_at, NULL::integer;
+    ELSE
+        RETURN QUERY SELECT 1, 'claimed'::text, NULL::integer, NULL::bigint, rd.claimed_at,
+                            NULL::integer;
+    END IF;
+END $$;
 
 -- What the database knows about codes: claimed when, scanned how often and
 -- since when. One row per input serial, in input order. A scalar subquery
