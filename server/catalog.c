@@ -145,7 +145,7 @@ static enum batch_status status_parse(const char *s)
 }
 
 /* Build a snapshot from the rows of CATALOG_SQL; NULL if out of memory. */
-static struct cat_snapshot *snapshot_build(const PGresult *r)
+struct cat_snapshot *cat_snapshot_from_result(const PGresult *r)
 {
 	static const int string_cols[] = {6, 7, 8, 9, 10, 11, 12};
 	size_t n = (size_t)PQntuples(r), bytes = 0;
@@ -226,7 +226,7 @@ struct catalog *catalog_new(PGconn *db, char *err, size_t errlen)
 		snprintf(err, errlen, "loading batches: %s", PQresultErrorMessage(r));
 		goto fail;
 	}
-	c->current = snapshot_build(r);
+	c->current = cat_snapshot_from_result(r);
 	if (!c->current) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -247,7 +247,7 @@ static void reload_done(void *arg, const struct pool_result *r)
 	struct catalog *c = arg;
 	c->loading = 0;
 	if (r->status == POOL_OK) {
-		struct cat_snapshot *s = snapshot_build(r->res);
+		struct cat_snapshot *s = cat_snapshot_from_result(r->res);
 		if (s) {
 			log_debug("event=catalog_loaded batches=%zu", s->n);
 			publish(c, s);

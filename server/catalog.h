@@ -38,6 +38,14 @@ struct cat_snapshot *cat_snapshot_ref(struct cat_snapshot *s);
 void cat_snapshot_unref(struct cat_snapshot *s);
 size_t cat_snapshot_size(const struct cat_snapshot *s);
 
+/*
+ * A snapshot from the rows of the catalog query (columns: id, key_id,
+ * serial_first, serial_last, status, pin_required, factory, line, created,
+ * sku, gtin, name, brand, points; ordered by serial_first). NULL if out of
+ * memory. For the catalog itself and its tests.
+ */
+struct cat_snapshot *cat_snapshot_from_result(const PGresult *r);
+
 /* The batch holding serial, or NULL. Batches never overlap (the schema enforces it). */
 const struct cat_batch *cat_find(const struct cat_snapshot *s, uint64_t serial);
 

@@ -129,11 +129,6 @@ static int parse_int(const char *s, int min, int max, int *out)
 	return 0;
 }
 
-struct cat_snapshot *worker_catalog(struct worker *w)
-{
-	return catalog_view(w->srv->catalog, &w->view);
-}
-
 /* ---- listening sockets ---------------------------------------------------------- */
 
 /* Split "HOST:PORT" / "[V6]:PORT". 0 or -1. */
@@ -226,7 +221,7 @@ static void worker_exit_if_done(struct worker *w)
 		if (scanlog_stuck(w->scanlog)) {
 			/* the database is away: waiting would not get them written */
 			log_warn("event=scans_not_written worker=%d scans=%zu", w->id,
-				 scanlog_pending(w->scanlog));
+			         scanlog_pending(w->scanlog));
 			event_base_loopexit(w->base, NULL);
 			return;
 		}

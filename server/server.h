@@ -68,6 +68,9 @@ struct server {
 };
 
 /* The catalog snapshot for this request (borrowed; valid until the callback returns). */
-struct cat_snapshot *worker_catalog(struct worker *w);
+static inline struct cat_snapshot *worker_catalog(struct worker *w)
+{
+	return catalog_view(w->srv->catalog, &w->view);
+}
 
 #endif
