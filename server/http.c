@@ -423,12 +423,11 @@ static void route(struct evhttp_request *req, void *arg)
 		}
 		long n = decode(rest, slen, 0, seg, sizeof seg);
 		if (n < 0) {
-			/* overlong or undecodable: the landing page says "check the characters" */
+			/* far too long or undecodable: the page says "check the characters" */
 			n = 0;
 			seg[0] = '\0';
-			slen = CODE_INPUT_MAX + 1;
 		}
-		size_t len = slen > CODE_INPUT_MAX ? slen : (size_t)n;
+		size_t len = (size_t)n; /* over CODE_INPUT_MAX is malformed: a typo */
 		if (claim)
 			landing_claim(r, seg, len);
 		else

@@ -163,6 +163,8 @@ page "/c/$FORGED"
 [ "$STATUS" = 404 ] && grep -q 'Not a genuine code' "$T/page" || fail "forged landing"
 page "/c/$TYPO"
 [ "$STATUS" = 400 ] && grep -q 'Check the characters' "$T/page" || fail "typo landing"
+page "/c/$(head -c 300 /dev/zero | tr '\0' 'A')"
+[ "$STATUS" = 400 ] && grep -q 'Check the characters' "$T/page" || fail "overlong code landing"
 # claim through the form, then the page says claimed
 page "/c/$C9/claim" --data-urlencode 'member=+86 139 0000 0000'
 [ "$STATUS" = 200 ] && grep -q '10 points added' "$T/page" || fail "form claim: $STATUS"
