@@ -1,0 +1,205 @@
+#!/bin/bash
+# bench_server.sh: packcode-server's speed, each figure beside its reference
+# measured in the same run on the same machine, against a throwaway
+# PostgreSQL with the default durability (fsync on, synchronous commit):
+#
+#   claims/s over HTTP (64 connections, every claim a fresh genuine code)
+#     vs pgbench running the same claim SQL (claim(), prepared, one
+#     transaction per claim) with as many connections as the server's pool;
+#     goal >= 1.0
+#   forged-code lookups/s vs a bare libevent responder (bench/bare_http)
+#     returning a fixed 60-byte JSON; goal >= 0.8
+#   genuine-code lookups/s vs pgbench doing the same primary-key lookups
+#     (lookup_codes(), prepared); goal >= 0.8
+#   landing pages/s for genuine codes and their p99 latency at 64
+#     connections; goal p99 < 20 ms
+#
+# Run by `make bench`. Knobs: BENCH_SECONDS (10 per measurement),
+# BENCH_THREADS (server threads, 2), BENCH_POOL (connections per thread, 4).
+# Exit status 1 if a goal is missed.
+set -eu -o pipefail
+
+B=$(cd "${top_builddir:-.}" && pwd)
+S=$(cd "${top_srcdir:-$B}" && pwd)
+SECONDS_EACH=${BENCH_SECONDS:-10}
+THREADS=${BENCH_THREADS:-2}
+POOL=${BENCH_POOL:-4}
+CONNS=64
+DBCONNS=$((THREADS * POOL))
+PG_BINDIR=${PACKCODE_PG_BINDIR:-$(sed -n 's/^#define PG_BINDIR "\(.*\)"$/\1/p' "$B/config.h")}
+export PATH="$PG_BINDIR:$PATH"
+GEN=$B/codegen/packcode-gen
+LOADGEN=$B/tests/loadgen
+for p in "$GEN" "$B/server/packcode-server" "$LOADGEN" "$B/bench/bare_http"; do
+	[ -x "$p" ] || { echo "bench_server: $p is not built" >&2; exit 1; }
+done
+for p in initdb pg_ctl pgbench psql; do
+	command -v $p >/dev/null || { echo "bench_server: no $p" >&2; exit 1; }
+done
+
+if [ "$(id -u)" = 0 ]; then
+	as_pg() { runuser -u postgres -- "$@"; }
+else
+	as_pg() { "$@"; }
+fi
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/pc-bench.XXXXXX")
+chmod 755 "$W"
+SERVER_PID= BARE_PID=
+cleanup() {
+	set +e
+	[ -n "$SERVER_PID" ] && kill -KILL "$SERVER_PID" 2>/dev/null
+	[ -n "$BARE_PID" ] && kill -KILL "$BARE_PID" 2>/dev/null
+	wait 2>/dev/null
+	[ -f "$W/pgdata/postmaster.pid" ] && as_pg pg_ctl -D "$W/pgdata" -m immediate -w stop >/dev/null 2>&1
+	rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+say() { printf '%s\n' "$*" >&2; }
+
+# ---- a throwaway PostgreSQL, default durability ----
+mkdir -m 700 "$W/pgdata" "$W/sock"
+[ "$(id -u)" = 0 ] && chown postgres "$W/pgdata" "$W/sock"
+as_pg initdb -D "$W/pgdata" -U packcode -E UTF8 --locale=C --auth-local=trust --auth-host=reject >/dev/null
+as_pg pg_ctl -D "$W/pgdata" -l "$W/sock/pg.log" -w -o "-c listen_addresses='' \
+	-c unix_socket_directories=$W/sock -c max_connections=$((DBCONNS * 2 + 40))" start >/dev/null
+psql -Xq -d "host=$W/sock dbname=postgres user=packcode" -c "CREATE DATABASE packcode"
+export PACKCODE_DB="host=$W/sock dbname=packcode user=packcode"
+export PACKCODE_HOME=$W/home PACKCODE_KEYRING=$W/home/keyring
+mkdir "$W/home"
+sql() { psql -XAtq -v ON_ERROR_STOP=1 -d "$PACKCODE_DB" -c "$1"; }
+"$GEN" db migrate >/dev/null
+"$GEN" keygen >/dev/null
+"$GEN" product add --sku TEA --name "Green tea" --points 10 >/dev/null
+
+# ---- codes ----
+say "bench_server: minting codes"
+mint() { # mint COUNT DIR: codes.csv in DIR; prints the first serial
+	"$GEN" mint --product TEA --count "$1" --out "$2" --host pack.example --short -q
+	sed -n 's/.*"serial_first": \([0-9]*\).*/\1/p' "$2/batch.json"
+}
+CLAIM_CODES=${BENCH_CLAIM_CODES:-400000}
+mint "$CLAIM_CODES" "$W/claims" >/dev/null
+LOOKUP_FIRST=$(mint 100000 "$W/lookups")
+# forged: well-formed codes signed by a key of another keyring, minted in another database
+psql -Xq -d "host=$W/sock dbname=postgres user=packcode" -c "CREATE DATABASE other"
+(
+	export PACKCODE_DB="host=$W/sock dbname=other user=packcode" PACKCODE_KEYRING=$W/home/other
+	"$GEN" keygen >/dev/null && "$GEN" db migrate >/dev/null &&
+		"$GEN" product add --sku X --name X --points 1 >/dev/null &&
+		"$GEN" mint --product X --count 100000 --out "$W/forged" --host pack.example --short -q
+)
+# the pgbench claims' serials: a batch of 50 million (one row: nothing else is written)
+PGB_BATCH=$(sql "SELECT id FROM allocate_batch('TEA', 50000000, 1::smallint, '', '', NULL, false)")
+PGB_FIRST=$(sql "SELECT serial_first FROM batches WHERE id = $PGB_BATCH")
+sql "UPDATE batches SET status = 'active'"
+
+tail -n +2 "$W/claims/codes.csv" | cut -d, -f1 | awk '{
+	printf "POST\t/api/v1/claims\tapplication/json\t{\"code\":\"%s\",\"member\":\"m%d\"}\n", $1, (NR * 7919) % 10000 }' >"$W/claims.req"
+tail -n +2 "$W/lookups/codes.csv" | cut -d, -f1 | awk '{ printf "GET\t/api/v1/codes/%s\n", $1 }' >"$W/lookups.req"
+tail -n +2 "$W/lookups/codes.csv" | cut -d, -f1 | awk '{ printf "GET\t/c/%s\n", $1 }' >"$W/landing.req"
+tail -n +2 "$W/forged/codes.csv" | cut -d, -f1 | awk '{ printf "GET\t/api/v1/codes/%s\n", $1 }' >"$W/forged.req"
+cat >"$W/claim.sql" <<EOF
+\set s random($PGB_FIRST, $PGB_FIRST + 49999999)
+\set m random(0, 9999)
+SELECT * FROM claim(:s, $PGB_BATCH, 'm' || :m, 0::smallint);
+EOF
+cat >"$W/lookup.sql" <<EOF
+\set s random($LOOKUP_FIRST, $LOOKUP_FIRST + 99999)
+SELECT * FROM lookup_codes(ARRAY[:s]::bigint[]);
+EOF
+
+# ---- helpers ----
+start_server() {
+	"$B/server/packcode-server" --listen 127.0.0.1:0 --threads "$THREADS" --pool "$POOL" \
+		>"$W/server.log" 2>&1 &
+	SERVER_PID=$!
+	local i=0
+	until grep -q 'event=listening' "$W/server.log"; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && { cat "$W/server.log" >&2; exit 1; }
+		sleep 0.1
+	done
+	PORT=$(sed -n 's/.*addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$W/server.log")
+	until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/readyz")" = 200 ]; do sleep 0.1; done
+}
+# load FILE [--cycle]: loadgen on the server (or $2 port); prints its report line
+load() { # load PORT FILE [--cycle]
+	"$LOADGEN" --port "$1" -c $CONNS -d "$SECONDS_EACH" ${3:-} "$2"
+}
+rate() { sed -n 's/.*rate=\([0-9.]*\).*/\1/p'; }
+p99() { sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p'; }
+pgb() { # pgb SCRIPT: pgbench tps, same connections and plan cache mode as the server's pool
+	PGOPTIONS="-c plan_cache_mode=force_generic_plan" pgbench -h "$W/sock" -U packcode -n -M prepared -c "$DBCONNS" -j 2 -T "$SECONDS_EACH" \
+		-f "$1" packcode 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
+
+start_server
+say "bench_server: server threads=$THREADS pool=$POOL, $CONNS HTTP connections, $SECONDS_EACH s per measurement"
+# warm up: the landing pages of the lookup codes (code_stats rows, caches)
+"$LOADGEN" --port "$PORT" -c $CONNS -n 100000 "$W/landing.req" >/dev/null
+
+# 1. claims
+CLAIMS=$(load "$PORT" "$W/claims.req")
+grep -q 'status_200=' <<<"$CLAIMS" && ! grep -Eq 'status_(4|5)[0-9]{2}=' <<<"$CLAIMS" ||
+	{ say "bench_server: claims failed: $CLAIMS"; exit 1; }
+CLAIMED=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$CLAIMS")
+[ "$CLAIMED" -lt "$CLAIM_CODES" ] || say "bench_server: warning: every minted code was used (BENCH_CLAIM_CODES)"
+PGB_CLAIMS=$(pgb "$W/claim.sql")
+TX=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '
+	/^packcode_claim_transactions_total / { t = $2 } /^packcode_claim_transaction_claims_total / { c = $2 }
+	END { if (t > 0) printf "%.1f", c / t }')
+
+# 2. forged lookups vs a bare responder
+FORGED=$(load "$PORT" "$W/forged.req" --cycle)
+grep -q 'status_404=' <<<"$FORGED" && ! grep -Eq 'status_(200|5[0-9]{2})=' <<<"$FORGED" ||
+	{ say "bench_server: forged lookups: $FORGED"; exit 1; }
+"$B/bench/bare_http" "$THREADS" >"$W/bare.port" &
+BARE_PID=$!
+until grep -q port= "$W/bare.port"; do sleep 0.05; done
+BARE=$(load "$(cut -d= -f2 "$W/bare.port")" "$W/forged.req" --cycle)
+kill "$BARE_PID"
+wait "$BARE_PID" 2>/dev/null || true
+BARE_PID=
+
+# 3. genuine lookups vs pgbench primary-key lookups
+LOOKUPS=$(load "$PORT" "$W/lookups.req" --cycle)
+grep -q 'status_200=' <<<"$LOOKUPS" && ! grep -Eq 'status_(4|5)[0-9]{2}=' <<<"$LOOKUPS" ||
+	{ say "bench_server: lookups: $LOOKUPS"; exit 1; }
+PGB_LOOKUPS=$(pgb "$W/lookup.sql")
+
+# 4. landing pages
+LANDING=$(load "$PORT" "$W/landing.req" --cycle)
+grep -q 'status_200=' <<<"$LANDING" && ! grep -Eq 'status_(4|5)[0-9]{2}=' <<<"$LANDING" ||
+	{ say "bench_server: landing: $LANDING"; exit 1; }
+
+kill -TERM "$SERVER_PID"
+wait "$SERVER_PID" || true
+SERVER_PID=
+
+r1=$(ratio "$(rate <<<"$CLAIMS")" "$PGB_CLAIMS")
+r2=$(ratio "$(rate <<<"$FORGED")" "$(rate <<<"$BARE")")
+r3=$(ratio "$(rate <<<"$LOOKUPS")" "$PGB_LOOKUPS")
+l99=$(p99 <<<"$LANDING")
+fails=
+ge "$r1" 1.0 || fails="$fails claims"
+ge "$r2" 0.8 || fails="$fails forged-lookups"
+ge "$r3" 0.8 || fails="$fails genuine-lookups"
+ge 20 "$l99" || fails="$fails landing-p99"
+
+printf '%-44s %10s %12s %8s  %s\n' "measurement" "per second" "reference" "ratio" "goal"
+printf '%-44s %10.0f %12.0f %8s  %s\n' "claims over HTTP (fresh codes)" "$(rate <<<"$CLAIMS")" "$PGB_CLAIMS" "$r1" ">= 1.0 (pgbench, claim(), $DBCONNS conns)"
+printf '%-44s %10.0f %12.0f %8s  %s\n' "forged-code lookups" "$(rate <<<"$FORGED")" "$(rate <<<"$BARE")" "$r2" ">= 0.8 (bare libevent, 60-byte JSON)"
+printf '%-44s %10.0f %12.0f %8s  %s\n' "genuine-code lookups" "$(rate <<<"$LOOKUPS")" "$PGB_LOOKUPS" "$r3" ">= 0.8 (pgbench, lookup_codes(), $DBCONNS conns)"
+printf '%-44s %10.0f %12s %8s  %s\n' "landing pages (genuine codes)" "$(rate <<<"$LANDING")" "p99 ${l99} ms" "" "p99 < 20 ms"
+echo "claims per claim_many transaction (group commit): ${TX:-?}"
+echo "latency p50/p99 ms: claims $(sed -n 's/.*p50_ms=\([0-9.]*\).*p99_ms=\([0-9.]*\).*/\1\/\2/p' <<<"$CLAIMS"), forged $(sed -n 's/.*p50_ms=\([0-9.]*\).*p99_ms=\([0-9.]*\).*/\1\/\2/p' <<<"$FORGED"), lookups $(sed -n 's/.*p50_ms=\([0-9.]*\).*p99_ms=\([0-9.]*\).*/\1\/\2/p' <<<"$LOOKUPS"), landing $(sed -n 's/.*p50_ms=\([0-9.]*\).*p99_ms=\([0-9.]*\).*/\1\/\2/p' <<<"$LANDING")"
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+if [ -n "$fails" ]; then
+	echo "bench_server: missed:$fails"
+	exit 1
+fi
