@@ -79,24 +79,17 @@ echo "landing page:  $BASE/c/$code   (open it in a browser on this machine)"
 
 step "verification lookup (consumes nothing)"
 curl -sS "$BASE/api/v1/codes/$code"
-echo
 step "a forged code and a typo"
 curl -sS "$BASE/api/v1/codes/08NDYQW9146XWQN1ANSB"
-echo
 curl -sS "$BASE/api/v1/codes/$(echo "$code" | cut -c1-19)X"
-echo
 
 step "claiming the points, twice (a retry gets the same answer), then by someone else"
 body="{\"code\":\"$code\",\"member\":\"+86 138 0013 8000\"}"
 curl -sS -X POST -H 'Content-Type: application/json' -d "$body" "$BASE/api/v1/claims"
-echo
 curl -sS -X POST -H 'Content-Type: application/json' -d "$body" "$BASE/api/v1/claims"
-echo
 curl -sS -X POST -H 'Content-Type: application/json' -d "{\"code\":\"$code\",\"member\":\"someone-else\"}" "$BASE/api/v1/claims"
-echo
 step "the member's balance"
 curl -sS "$BASE/api/v1/members/%2B8613800138000"
-echo
 
 if [ -t 0 ] && [ -t 1 ]; then
 	step "packcode-server is running: $BASE/c/$code  (Ctrl-C stops it and PostgreSQL)"
