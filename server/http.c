@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "admin.h"
 #include "claim.h"
 #include "landing.h"
 #include "log.h"
@@ -28,8 +29,10 @@
 #define IDLE_TIMEOUT_S    30
 
 static const char *const route_names[ROUTE_COUNT] = {
-    "landing", "landing_claim", "claim",   "lookup", "member",
-    "healthz", "readyz",        "metrics", "other",
+    "landing",      "landing_claim",  "claim",         "lookup",
+    "member",       "healthz",        "readyz",        "metrics",
+    "other",        "admin_products", "admin_batches", "admin_batch_status",
+    "admin_adjust", "admin_spend",    "admin_audit",   "admin_other",
 };
 
 const char *route_name(enum route r)
@@ -137,6 +140,11 @@ static long decode(const char *in, size_t len, int plus, char *out, size_t outle
 	return (long)o;
 }
 
+long http_percent_decode(const char *in, size_t len, char *out, size_t outlen)
+{
+	return decode(in, len, 0, out, outlen);
+}
+
 int http_form_field(const char *body, size_t len, const char *name, char *out, size_t outlen)
 {
 	size_t nlen = strlen(name);
@@ -232,8 +240,12 @@ static void finish(struct request *r, int status)
 	struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
 	if (w->draining)
 		evhttp_add_header(out, "Connection", "close");
-	/* libevent 2.1 knows no phrase for 429 */
-	evhttp_send_reply(r->req, status, status == 429 ? "Too Many Requests" : NULL, NULL);
+	/* libevent 2.1 knows no phrase for 429 or 422 */
+	evhttp_send_reply(r->req, status,
+	                  status == 429   ? "Too Many Requests"
+	                  : status == 422 ? "Unprocessable Entity"
+	                                  : NULL,
+	                  NULL);
 	metrics_request(&w->metrics, r->route, status, now_us() - r->start_us);
 	w->inflight--;
 	free(r);
@@ -494,6 +506,12 @@ static void route(struct evhttp_request *req, void *arg)
 			return;
 		}
 		member_handle(r, seg, (size_t)n, query);
+		return;
+	}
+	if ((rest = after(path, "/api/v1/admin/"))) {
+		if (!(r = request_new(w, req, admin_route(rest))))
+			goto oom;
+		admin_handle(r, rest, query);
 		return;
 	}
 	static const struct {
