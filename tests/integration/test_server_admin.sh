@@ -180,7 +180,12 @@ ok "batches: newest first, paged, filtered; counts of claims (2), scans (6) and 
 
 # ---- recall and unrecall, honoured within a second ----
 C=$(code1 5)
-claim_is() { claim "$C" "bob"; [ "$STATUS" = "$1" ] && [ "$(field .outcome)" = "$2" ]; }
+CLAIM_BODY=$(jq -cn --arg c "$C" '{code: $c, member: "bob"}')
+# claim_is STATUS OUTCOME: light enough to poll (one curl; jq only once it matches)
+claim_is() {
+	req POST /api/v1/claims application/json "$CLAIM_BODY"
+	[ "$STATUS" = "$1" ] && [ "$(field .outcome)" = "$2" ]
+}
 landing_is() { page "/c/$C"; [ "$STATUS" = "$1" ]; }
 A2=$(audits)
 admin POST "/api/v1/admin/batches/$B1/recall" '{"reason":"contaminated lot"}'
