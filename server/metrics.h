@@ -15,7 +15,7 @@
 #include "claim.h"
 #include "http.h"
 
-#define METRICS_NSTATUS  16
+#define METRICS_NSTATUS  18
 #define METRICS_NBUCKETS 12
 
 struct metrics {
@@ -26,6 +26,11 @@ struct metrics {
 	atomic_ullong claim_batches, claim_batch_items;
 	atomic_ullong scans_written, scans_dropped;
 	atomic_int pool_size, pool_connected, pool_busy, pool_waiting;
+	/* the edge */
+	atomic_ullong rate_limited[ROUTE_COUNT][2]; /* [route][0 by address, 1 by member] */
+	atomic_ullong forged;                       /* codes judged not genuine by the keyring */
+	atomic_ullong connections_refused, request_timeouts;
+	atomic_int connections; /* open now */
 };
 
 struct server;
