@@ -6,9 +6,11 @@
  * What the guard sees of evhttp: the bytes entering the connection's input
  * buffer (a request starts) and leaving for its output buffer (a reply
  * starts, so the request was read whole); and whether evhttp is reading
- * (EV_READ enabled: not while a handler works on the request). All public
- * libevent 2.1 API, plus one assumption, checked where it is used: the
- * argument of evhttp's bufferevent callbacks is its evhttp_connection.
+ * (EV_READ enabled: not while a handler works on the request). Only one of
+ * the two buffer callbacks is enabled at a time, so each request costs one
+ * call of each. All public libevent 2.1 API, plus one assumption, checked
+ * where it is used: the argument of evhttp's bufferevent callbacks is its
+ * evhttp_connection.
  */
 #include "conn.h"
 
@@ -76,22 +78,25 @@ static void conn_closed(struct evhttp_connection *evcon, void *arg)
 static void conn_input(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct conn *c = arg;
-	(void)b;
 	if (!info->n_added || c->reading)
 		return;
 	c->reading = 1;
 	c->since_ms = now_ms();
 	if (!c->armed)
 		arm(c, c->w->srv->cfg.request_timeout_ms);
+	evbuffer_cb_clear_flags(b, c->in_cb, EVBUFFER_CB_ENABLED);
+	evbuffer_cb_set_flags(bufferevent_get_output(c->bev), c->out_cb, EVBUFFER_CB_ENABLED);
 }
 
 /* A reply is being written: the request before it was read whole. */
 static void conn_output(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct conn *c = arg;
-	(void)b;
-	if (info->n_added)
-		c->reading = 0;
+	if (!info->n_added)
+		return;
+	c->reading = 0;
+	evbuffer_cb_clear_flags(b, c->out_cb, EVBUFFER_CB_ENABLED);
+	evbuffer_cb_set_flags(bufferevent_get_input(c->bev), c->in_cb, EVBUFFER_CB_ENABLED);
 }
 
 static void conn_deadline(evutil_socket_t fd, short what, void *arg)
@@ -146,7 +151,13 @@ static void conn_attach(evutil_socket_t fd, short what, void *arg)
 	event_assign(&c->timer, w->base, -1, 0, conn_deadline, c);
 	c->in_cb = evbuffer_add_cb(bufferevent_get_input(c->bev), conn_input, c);
 	c->out_cb = evbuffer_add_cb(bufferevent_get_output(c->bev), conn_output, c);
-	c->reading = 1; /* the first request's deadline counts from the accept */
+	if (!c->in_cb || !c->out_cb) {
+		evhttp_connection_free(c->evcon); /* out of memory: unguarded is no option */
+		return;
+	}
+	/* the first request's deadline counts from the accept */
+	evbuffer_cb_clear_flags(bufferevent_get_input(c->bev), c->in_cb, EVBUFFER_CB_ENABLED);
+	c->reading = 1;
 	c->since_ms = now_ms();
 	arm(c, w->srv->cfg.request_timeout_ms);
 }
