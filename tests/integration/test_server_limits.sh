@@ -197,6 +197,7 @@ done
 read -r secs bytes <"$T/slow.second"
 awk -v s="$secs" 'BEGIN { exit !(s >= 1.5 && s < 4.5) }' || fail "slow second request cut after $secs s"
 [ "$bytes" -gt 0 ] || fail "the first request on the slow connection got no reply"
+note "cut after (s): headers $(cut -d' ' -f1 "$T/slow.headers"), body $(cut -d' ' -f1 "$T/slow.body"), second $(cut -d' ' -f1 "$T/slow.second"), silent $(cut -d' ' -f1 "$T/slow.silent")"
 ok "slow headers, slow body, a slow second request and silence: cut after 2 s; others served meanwhile"
 # a request that a handler holds longer than the timeout (the database is slow) is not cut
 (pc_psql "BEGIN; LOCK TABLE redemptions IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3.5); COMMIT;" \
