@@ -62,7 +62,8 @@ cp "$T/a.crt" "$T/server.crt"
 cp "$T/a.key" "$T/server.key"
 SCHEME=https
 CURL_ARGS=(--cacert "$T/a.crt")
-server_start --tls-cert "$T/server.crt" --tls-key "$T/server.key" --request-timeout 2
+server_start --tls-cert "$T/server.crt" --tls-key "$T/server.key" --request-timeout 2 \
+	--rate-lookups 0.5/3
 grep -q 'event=listening .*tls=on' "$T/server.log" || fail "the log does not say tls=on"
 
 hdr() { tr -d '\r' <"$T/h" | sed -n "s/^$1: //Ip" | tail -n 1; }
@@ -89,6 +90,17 @@ S=$(curl -s "${CURL_ARGS[@]}" --max-time 10 -D "$T/h" -o "$T/body" -w '%{http_co
 [ "$(hdr strict-transport-security)" = "max-age=31536000" ] || fail "no HSTS on a JSON reply"
 [ "$(sql "SELECT count(*) FROM redemptions WHERE member = 'tls-member'")" = 1 ] || fail "the claim is not in the database"
 ok "a claim over HTTPS (JSON with HSTS too)"
+
+# rate limits see each client's own address through TLS
+for i in 1 2 3 4; do
+	curl -s "${CURL_ARGS[@]}" --max-time 10 --interface 127.0.0.2 -o /dev/null -w '%{http_code}\n' \
+		"$BASE/api/v1/codes/${G[3]}"
+done >"$T/codes"
+[ "$(tr '\n' ' ' <"$T/codes")" = "200 200 200 429 " ] || fail "lookups over TLS from 127.0.0.2: $(cat "$T/codes")"
+S=$(curl -s "${CURL_ARGS[@]}" --max-time 10 --interface 127.0.0.3 -o /dev/null -w '%{http_code}' \
+	"$BASE/api/v1/codes/${G[3]}")
+[ "$S" = 200 ] || fail "127.0.0.3 limited by 127.0.0.2's bucket over TLS: $S"
+ok "over TLS too, each client address has its own bucket"
 
 # ---- old protocols and plain HTTP are refused ----
 for old in tls1_1 tls1; do
