@@ -112,8 +112,13 @@ SELECT * FROM lookup_codes(ARRAY[:s]::bigint[]);
 EOF
 
 # ---- helpers ----
+# Rate limits stay on, far above what this one address sends, so that their
+# cost is in the figures.
+LIMITS="--rate-lookups 1000000000/1000000000 --rate-claims 1000000000/1000000000
+	--rate-member-claims 1000000000/1000000000"
 start_server() {
-	"$B/server/packcode-server" --listen 127.0.0.1:0 --threads "$THREADS" --pool "$POOL" \
+	# shellcheck disable=SC2086
+	"$B/server/packcode-server" --listen 127.0.0.1:0 --threads "$THREADS" --pool "$POOL" $LIMITS \
 		>"$W/server.log" 2>&1 &
 	SERVER_PID=$!
 	local i=0

@@ -56,6 +56,7 @@ static const char *const outcome_names[CLAIM_OUTCOME_COUNT] = {
     [CLAIM_PIN_REQUIRED] = "pin_required",
     [CLAIM_PIN_WRONG] = "pin_wrong",
     [CLAIM_THROTTLED] = "throttled",
+    [CLAIM_RATE_LIMITED] = "rate_limited",
     [CLAIM_BAD_REQUEST] = "bad_request",
     [CLAIM_UNAVAILABLE] = "unavailable",
     [CLAIM_INTERNAL] = "internal",
@@ -87,6 +88,7 @@ int claim_http_status(enum claim_outcome o)
 	case CLAIM_PIN_WRONG:
 		return 403;
 	case CLAIM_THROTTLED:
+	case CLAIM_RATE_LIMITED:
 		return 429;
 	case CLAIM_UNAVAILABLE:
 		return 503;
@@ -316,6 +318,15 @@ void claim_start(struct request *r, const char *code, size_t codelen, const char
 		}
 		cl->pin_state = code_pin_equal(cl->c.v.pin, digits) ? PIN_RIGHT : PIN_WRONG;
 	}
+	/* only claims that would reach the database count against the member */
+	int wait = ratelimit_take(w->ratelimit, RL_MEMBER_CLAIMS,
+	                          ratelimit_str_key(cl->member, strlen(cl->member)), r->start_us);
+	if (wait > 0) {
+		struct claim_result res = {.outcome = CLAIM_RATE_LIMITED, .retry_after = wait};
+		metrics_add(&w->metrics.rate_limited[r->route][1], 1);
+		claim_finish(cl, &res);
+		return;
+	}
 	if (batch_add(w->claims->batcher, &cl->item) < 0)
 		finish_with(cl, CLAIM_UNAVAILABLE);
 }
@@ -337,6 +348,9 @@ static void api_done(void *arg, const struct claim_result *res)
 		return;
 	case CLAIM_INTERNAL:
 		http_reply_error(r, 500, "internal", "the claim could not be processed");
+		return;
+	case CLAIM_RATE_LIMITED:
+		http_reply_too_many(r, res->retry_after, "too many claims for this member");
 		return;
 	default:
 		break;

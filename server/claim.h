@@ -29,7 +29,8 @@ enum claim_outcome {
 	CLAIM_REVOKED,
 	CLAIM_PIN_REQUIRED,
 	CLAIM_PIN_WRONG,
-	CLAIM_THROTTLED, /* too many wrong PINs for this code */
+	CLAIM_THROTTLED,    /* too many wrong PINs for this code */
+	CLAIM_RATE_LIMITED, /* too many claims for this member (--rate-member-claims) */
 	CLAIM_BAD_REQUEST,
 	CLAIM_UNAVAILABLE, /* database unavailable: nothing happened, or retry is safe */
 	CLAIM_INTERNAL,
@@ -49,7 +50,7 @@ struct claim_result {
 	int points;
 	long long balance;
 	char claimed_at[TIMEFMT_ISO_LEN];
-	int retry_after; /* seconds, CLAIM_THROTTLED and CLAIM_UNAVAILABLE */
+	int retry_after; /* seconds: CLAIM_THROTTLED, CLAIM_RATE_LIMITED, CLAIM_UNAVAILABLE */
 };
 
 typedef void (*claim_done_fn)(void *arg, const struct claim_result *res);

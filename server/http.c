@@ -2,7 +2,8 @@
  * http.c: one evhttp per worker on its own SO_REUSEPORT socket; the router;
  * request limits; replies. Paths match case-insensitively (QR codes carry
  * upper-case URLs). Anything malformed is refused here, before a handler,
- * with a JSON error and no side effect.
+ * with a JSON error and no side effect; so is a client over its rate limit,
+ * with nothing more than a table lookup (ratelimit.c).
  */
 #include "http.h"
 
@@ -15,18 +16,22 @@
 
 #include "admin.h"
 #include "claim.h"
+#include "conn.h"
 #include "landing.h"
 #include "log.h"
 #include "lookup.h"
 #include "member.h"
+#include "ratelimit.h"
 #include "server.h"
+#include "tls.h"
 #include "url.h"
 
 #define PATH_MAX_LEN      2048
-#define SEGMENT_MAX       200 /* a decoded path segment longer than this is refused */
-#define HEADERS_MAX       8192
+#define URI_MAX           4096 /* path and query */
+#define SEGMENT_MAX       200  /* a decoded path segment longer than this is refused */
+#define HEADERS_MAX       8192 /* request line and headers; beyond, libevent answers 400 (HTML) */
+#define HEADER_COUNT_MAX  64
 #define LIBEVENT_BODY_CAP (256 * 1024) /* beyond this libevent itself answers 413 (HTML) */
-#define IDLE_TIMEOUT_S    30
 
 static const char *const route_names[ROUTE_COUNT] = {
     "landing",      "landing_claim",  "claim",         "lookup",
@@ -223,6 +228,7 @@ static struct request *request_new(struct worker *w, struct evhttp_request *req,
 		evhttp_connection_get_peer(conn, &addr, &port);
 		if (addr)
 			snprintf(r->client, sizeof r->client, "%s", addr);
+		r->addr_key = ratelimit_addr_key(evhttp_connection_get_addr(conn));
 	}
 	const struct evkeyvalq *h = evhttp_request_get_input_headers(req);
 	const char *ua = evhttp_find_header(h, "User-Agent");
@@ -238,6 +244,11 @@ static void finish(struct request *r, int status)
 {
 	struct worker *w = r->w;
 	struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
+	/* on every reply, whatever its type */
+	evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(out, "Referrer-Policy", "no-referrer");
+	if (w->srv->tls)
+		evhttp_add_header(out, "Strict-Transport-Security", TLS_HSTS);
 	if (w->draining)
 		evhttp_add_header(out, "Connection", "close");
 	/* libevent 2.1 knows no phrase for 429 or 422 */
@@ -308,11 +319,7 @@ void http_reply_html(struct request *r, int status, struct evbuffer *body)
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
 	evhttp_add_header(h, "Content-Type", "text/html; charset=utf-8");
 	evhttp_add_header(h, "Cache-Control", "no-store");
-	evhttp_add_header(h, "Content-Security-Policy",
-	                  "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-	                  "form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
-	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	evhttp_add_header(h, "Content-Security-Policy", landing_csp());
 	evhttp_add_header(h, "Content-Language", r->lang == LANG_ZH ? "zh-CN" : "en");
 	evhttp_add_header(h, "Vary", "Accept-Language");
 	evbuffer_add_buffer(evhttp_request_get_output_buffer(r->req), body);
@@ -326,6 +333,57 @@ void http_reply_text(struct request *r, int status, const char *content_type, st
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	evbuffer_add_buffer(evhttp_request_get_output_buffer(r->req), body);
 	finish(r, status);
+}
+
+void http_reply_too_many(struct request *r, int retry_after, const char *message)
+{
+	char num[16], msg[160];
+	if (retry_after < 1)
+		retry_after = 1;
+	snprintf(num, sizeof num, "%d", retry_after);
+	http_header(r, "Retry-After", num);
+	if (r->route == ROUTE_LANDING || r->route == ROUTE_LANDING_CLAIM) {
+		landing_too_many(r, retry_after);
+		return;
+	}
+	snprintf(msg, sizeof msg, "%s: try again in %d s",
+	         message ? message : "too many requests from this address", retry_after);
+	json_t *o = json_pack("{s:s,s:s,s:i}", "error", "rate_limited", "message", msg,
+	                      "retry_after", retry_after);
+	http_reply_json(r, 429, o);
+}
+
+/* 1 if r's client address is over its limit of kind: then r is answered 429. */
+static int over_limit(struct request *r, enum rl_kind kind)
+{
+	struct worker *w = r->w;
+	int wait = ratelimit_take(w->ratelimit, kind, r->addr_key, r->start_us);
+	if (!wait)
+		return 0;
+	metrics_add(&w->metrics.rate_limited[r->route][0], 1);
+	http_reply_too_many(r, wait, NULL);
+	return 1;
+}
+
+/* The request line and header limits libevent does not keep: 0, or r answered. */
+static int over_size(struct worker *w, struct evhttp_request *req)
+{
+	struct request *r;
+	const struct evkeyval *kv;
+	size_t n = 0;
+	for (kv = evhttp_request_get_input_headers(req)->tqh_first; kv; kv = kv->next.tqe_next)
+		n++;
+	if (n <= HEADER_COUNT_MAX && strlen(evhttp_request_get_uri(req)) <= URI_MAX)
+		return 0;
+	if (!(r = request_new(w, req, ROUTE_OTHER))) {
+		evhttp_send_error(req, 503, "Out of memory");
+		return 1;
+	}
+	if (n > HEADER_COUNT_MAX)
+		http_reply_error(r, 431, "too_many_headers", "at most 64 request headers");
+	else
+		http_reply_error(r, 414, "uri_too_long", "request target too long");
+	return 1;
 }
 
 /* ---- small endpoints ------------------------------------------------------- */
@@ -410,6 +468,8 @@ static void route(struct evhttp_request *req, void *arg)
 	const char *rest;
 	struct request *r;
 
+	if (over_size(w, req))
+		return;
 	if (plen > PATH_MAX_LEN) {
 		if (!(r = request_new(w, req, ROUTE_OTHER)))
 			goto oom;
@@ -425,6 +485,8 @@ static void route(struct evhttp_request *req, void *arg)
 		int claim = strcasecmp(tail, "/claim") == 0;
 		if (!(r = request_new(w, req, claim ? ROUTE_LANDING_CLAIM : ROUTE_LANDING)))
 			goto oom;
+		if (over_limit(r, claim ? RL_CLAIMS : RL_LOOKUPS))
+			return;
 		if (*tail && !claim) {
 			http_reply_error(r, 404, "not_found", "no such resource");
 			return;
@@ -450,6 +512,8 @@ static void route(struct evhttp_request *req, void *arg)
 		struct dl_path dl;
 		if (!(r = request_new(w, req, ROUTE_LANDING)))
 			goto oom;
+		if (over_limit(r, RL_LOOKUPS))
+			return;
 		if (!method_is(req, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)) {
 			reply_bad_method(r, "GET, HEAD");
 			return;
@@ -465,6 +529,8 @@ static void route(struct evhttp_request *req, void *arg)
 	if (strcasecmp(path, "/api/v1/claims") == 0) {
 		if (!(r = request_new(w, req, ROUTE_CLAIM)))
 			goto oom;
+		if (over_limit(r, RL_CLAIMS))
+			return;
 		if (!method_is(req, EVHTTP_REQ_POST))
 			reply_bad_method(r, "POST");
 		else
@@ -474,6 +540,8 @@ static void route(struct evhttp_request *req, void *arg)
 	if ((rest = after(path, "/api/v1/codes/"))) {
 		if (!(r = request_new(w, req, ROUTE_LOOKUP)))
 			goto oom;
+		if (over_limit(r, RL_LOOKUPS))
+			return;
 		if (!method_is(req, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)) {
 			reply_bad_method(r, "GET, HEAD");
 			return;
@@ -496,6 +564,8 @@ static void route(struct evhttp_request *req, void *arg)
 	if ((rest = after(path, "/api/v1/members/"))) {
 		if (!(r = request_new(w, req, ROUTE_MEMBER)))
 			goto oom;
+		if (over_limit(r, RL_LOOKUPS))
+			return;
 		if (!method_is(req, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)) {
 			reply_bad_method(r, "GET, HEAD");
 			return;
@@ -549,7 +619,8 @@ int http_worker_start(struct worker *w)
 		return -1;
 	evhttp_set_max_headers_size(w->http, HEADERS_MAX);
 	evhttp_set_max_body_size(w->http, LIBEVENT_BODY_CAP);
-	evhttp_set_timeout(w->http, IDLE_TIMEOUT_S);
+	evhttp_set_timeout(w->http, w->srv->cfg.idle_timeout_s);
+	conn_setup(w);
 	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 	                                        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 	                                        EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH |

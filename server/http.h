@@ -4,7 +4,9 @@
  * Every handler gets a struct request and must finish it exactly once with
  * one of the http_reply_* functions, which send the reply, count it in the
  * metrics and free the request. Bodies over 16 KiB, wrong content types,
- * unknown routes and bad methods are answered here with a JSON error.
+ * unknown routes, bad methods, too many headers and clients over their rate
+ * limit are answered here, with a JSON error (an HTML page on the landing
+ * routes for the last). Every reply carries the security headers.
  */
 #ifndef PACKCODE_SERVER_HTTP_H
 #define PACKCODE_SERVER_HTTP_H
@@ -13,6 +15,7 @@
 #include <event2/http.h>
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum route {
 	ROUTE_LANDING,
@@ -49,6 +52,7 @@ struct request {
 	long long start_us;
 	enum lang lang;                   /* from Accept-Language, for the HTML routes */
 	char client[HTTP_CLIENT_MAX];     /* peer address, "" if unknown */
+	uint64_t addr_key;                /* its rate-limit key (ratelimit_addr_key) */
 	char user_agent[HTTP_UA_MAX + 1]; /* printable ASCII only, cut at 256 */
 };
 
@@ -72,6 +76,11 @@ void http_reply_html(struct request *r, int status, struct evbuffer *body);
 /* Send a plain text reply and finish the request. */
 void http_reply_text(struct request *r, int status, const char *content_type,
                      struct evbuffer *body);
+/*
+ * 429 with Retry-After: retry_after (whole seconds, at least 1): on the landing
+ * routes a page, else {"error":"rate_limited","message":message,"retry_after":N}.
+ */
+void http_reply_too_many(struct request *r, int retry_after, const char *message);
 /* Add a response header before replying. */
 void http_header(struct request *r, const char *name, const char *value);
 

@@ -1,12 +1,15 @@
 /*
  * landing.c: the consumer landing page and the claim form's result page.
  *
- * Pages are small (a few KB), self-contained (inline CSS, no scripts, no
- * external assets; the CSP header forbids them anyway) and every value that
- * comes from outside or from the database goes through html() first.
+ * Pages are small (a few KB), self-contained (one inline <style>, no
+ * scripts, no external assets; the CSP header allows that one stylesheet by
+ * its hash and nothing else) and every value that comes from outside or
+ * from the database goes through html() first.
  */
 #include "landing.h"
 
+#include <openssl/evp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -57,6 +60,8 @@ enum text {
 	T_PIN_WRONG,
 	T_THROTTLED,
 	T_THROTTLED_SUB,
+	T_LIMITED,
+	T_LIMITED_SUB,
 	T_BAD_MEMBER,
 	T_UNAVAILABLE,
 	T_UNAVAILABLE_SUB,
@@ -115,6 +120,8 @@ static const char *const texts[T_COUNT][2] = {
     [T_THROTTLED] = {"Too many wrong PINs", "验证码错误次数过多"},
     [T_THROTTLED_SUB] = {"Claims for this code are paused. Try again in %d minutes.",
                          "此码的领取已暂停，请 %d 分钟后再试。"},
+    [T_LIMITED] = {"Too many attempts", "操作过于频繁"},
+    [T_LIMITED_SUB] = {"Please wait %d seconds, then try again.", "请等待 %d 秒后再试。"},
     [T_BAD_MEMBER] = {"Enter a phone number starting with + and the country code, or your "
                       "member id.",
                       "请输入以 + 和国家代码开头的手机号，或您的会员号。"},
@@ -145,6 +152,38 @@ static const char css[] =
     ".code{font-family:ui-monospace,monospace;letter-spacing:.05em;color:#52525b;"
     "text-align:center}"
     ".err{color:#b91c1c;font-weight:600}a{color:#15803d}";
+
+/*
+ * The Content-Security-Policy of every page: nothing may load or run but the
+ * one <style> element, allowed by the SHA-256 of css (computed once).
+ */
+static char csp[256];
+static pthread_once_t csp_once = PTHREAD_ONCE_INIT;
+
+static void csp_init(void)
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	char b64[48];
+	if (EVP_Digest(css, sizeof css - 1, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
+		/* cannot happen; the pages then show unstyled, never unprotected */
+		snprintf(csp, sizeof csp,
+		         "default-src 'none'; form-action 'self'; base-uri "
+		         "'none'; frame-ancestors 'none'");
+		return;
+	}
+	EVP_EncodeBlock((unsigned char *)b64, md, 32);
+	snprintf(csp, sizeof csp,
+	         "default-src 'none'; style-src 'sha256-%s'; form-action 'self'; "
+	         "base-uri 'none'; frame-ancestors 'none'",
+	         b64);
+}
+
+const char *landing_csp(void)
+{
+	pthread_once(&csp_once, csp_init);
+	return csp;
+}
 
 /* Append s with & < > " ' escaped. */
 static void html(struct evbuffer *b, const char *s)
@@ -459,12 +498,17 @@ static void form_done(void *arg, const struct claim_result *res)
 {
 	struct form_claim *fc = arg;
 	struct request *r = fc->r;
-	struct evbuffer *b = evbuffer_new();
+	struct evbuffer *b = NULL;
 	char t[80], num[16];
 	int status = claim_http_status(res->outcome);
 	enum text form_error = T_COUNT;
 
-	if (!b) {
+	if (res->outcome == CLAIM_RATE_LIMITED) {
+		http_reply_too_many(r, res->retry_after, NULL);
+		free(fc);
+		return;
+	}
+	if (!(b = evbuffer_new())) {
 		http_reply_error(r, 503, "unavailable", "out of memory");
 		free(fc);
 		return;
@@ -565,4 +609,19 @@ void landing_claim(struct request *r, const char *code, size_t len)
 		fc->member[0] = '\0';
 	claim_start(r, code, len, fc->member, strlen(fc->member), p == 1 && pin[0] ? pin : NULL,
 	            form_done, fc);
+}
+
+/* ---- 429 ----------------------------------------------------------------------------- */
+
+void landing_too_many(struct request *r, int retry_after)
+{
+	struct evbuffer *b = evbuffer_new();
+	if (!b) {
+		http_reply_error(r, 503, "unavailable", "out of memory");
+		return;
+	}
+	page_start(b, r);
+	verdict_card(b, r, "warn", T_LIMITED, T_LIMITED_SUB, NULL, retry_after);
+	page_end(b);
+	send_page(r, 429, b);
 }

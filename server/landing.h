@@ -16,4 +16,10 @@ struct request;
 void landing_handle(struct request *r, const char *code, size_t len, const char *gtin);
 void landing_claim(struct request *r, const char *code, size_t len);
 
+/* A 429 page: "too many attempts, wait retry_after seconds" (Retry-After is the caller's). */
+void landing_too_many(struct request *r, int retry_after);
+
+/* The Content-Security-Policy header of the pages (static storage). */
+const char *landing_csp(void);
+
 #endif

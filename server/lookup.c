@@ -37,6 +37,8 @@ void code_check(struct worker *w, const char *in, size_t len, struct code_check 
 {
 	memset(out, 0, sizeof *out);
 	out->verdict = keyring_verify(w->keyring, in, len, &out->v);
+	if (out->verdict == VERDICT_FORGED)
+		metrics_add(&w->metrics.forged, 1);
 	if (out->verdict != VERDICT_GENUINE && out->verdict != VERDICT_REVOKED)
 		return;
 	out->snap = cat_snapshot_ref(worker_catalog(w));
@@ -44,6 +46,7 @@ void code_check(struct worker *w, const char *in, size_t len, struct code_check 
 	if (!b || b->key_id != out->v.fields.key_id) {
 		/* signed by us, but no print run of that key holds it: never minted */
 		out->verdict = VERDICT_FORGED;
+		metrics_add(&w->metrics.forged, 1);
 		return;
 	}
 	out->batch = b;

@@ -4,8 +4,8 @@
  * The main thread runs the control loop (signals, the catalog's LISTEN
  * connection); each worker thread runs its own event loop with its own
  * SO_REUSEPORT listener and database pool. SIGHUP reloads the keyring in
- * every worker; SIGTERM stops accepting, lets requests in flight finish,
- * flushes the scan records and exits 0.
+ * every worker (and the TLS certificate); SIGTERM stops accepting, lets
+ * requests in flight finish, flushes the scan records and exits 0.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,9 +31,22 @@
 #include "server.h"
 #include "statements.h"
 #include "tokens.h"
+#include "tls.h"
 
 #define PROG    "packcode-server"
 #define TICK_MS 100
+
+/* long options without a short form */
+enum {
+	OPT_TLS_CERT = 256,
+	OPT_TLS_KEY,
+	OPT_RATE_LOOKUPS,
+	OPT_RATE_CLAIMS,
+	OPT_RATE_MEMBER,
+	OPT_MAX_CONN,
+	OPT_REQ_TIMEOUT,
+	OPT_IDLE_TIMEOUT,
+};
 
 static const char usage[] =
     "Usage: packcode-server [OPTIONS]\n"
@@ -71,6 +85,34 @@ static const char usage[] =
     "                          lookups arriving meanwhile go out together\n"
     "      --drain-timeout S   on SIGTERM, wait at most S seconds for requests in\n"
     "                          flight (default 10)\n"
+    "\n"
+    "Facing the internet:\n"
+    "      --tls-cert FILE     serve HTTPS (TLS 1.2 or 1.3) on the listener with this\n"
+    "                          PEM certificate chain; needs --tls-key. HTTPS replies\n"
+    "                          carry Strict-Transport-Security: max-age=31536000\n"
+    "      --tls-key FILE      the certificate's PEM private key\n"
+    "      --rate-lookups R/B  per client address: verification lookups, landing\n"
+    "                          pages and member pages, R a second with bursts of\n"
+    "                          B (default 20/200); over it, 429 with Retry-After\n"
+    "      --rate-claims R/B   per client address: claims, API and form (default\n"
+    "                          5/50)\n"
+    "      --rate-member-claims R/B\n"
+    "                          per member: claims that reach the database (a\n"
+    "                          genuine code, its PIN given), R may be a fraction\n"
+    "                          (default 0.2/30: 30 at once, then 12 a minute)\n"
+    "                          A limit of 0 turns it off. IPv6 clients count by\n"
+    "                          /64. Each thread keeps its own buckets: a client\n"
+    "                          whose connections reach several threads can get\n"
+    "                          up to --threads times a limit.\n"
+    "      --max-connections N open connections over all threads (default 10000);\n"
+    "                          beyond it a new connection is closed at once\n"
+    "      --request-timeout S a request (line, headers, body; TLS handshake for a\n"
+    "                          connection's first) must arrive whole within S\n"
+    "                          seconds of its first byte, or the connection is\n"
+    "                          closed (default 20)\n"
+    "      --idle-timeout S    close a connection silent for S seconds (default 30)\n"
+    "\n"
+    "Other:\n"
     "      --log-level LEVEL   debug, info, warn or error (default info)\n"
     "  -h, --help              show this help\n"
     "  -V, --version           show the version\n"
@@ -83,10 +125,13 @@ static const char usage[] =
     "  PACKCODE_KEYRING        as --keyring\n"
     "  PACKCODE_HOME           state directory: keyring, var/pg (default: .)\n"
     "  PACKCODE_LOG_LEVEL      as --log-level\n"
+    "  PACKCODE_TLS_CERT, PACKCODE_TLS_KEY, PACKCODE_RATE_LOOKUPS,\n"
+    "  PACKCODE_RATE_CLAIMS, PACKCODE_RATE_MEMBER_CLAIMS, PACKCODE_MAX_CONNECTIONS\n"
+    "                          as the options of the same names\n"
     "\n"
     "Signals:\n"
-    "  SIGHUP                  reload the keyring (a bad keyring is logged and the\n"
-    "                          old one kept)\n"
+    "  SIGHUP                  reload the keyring and the TLS certificate and key\n"
+    "                          (if bad, that is logged and the old ones kept)\n"
     "  SIGTERM, SIGINT         stop accepting connections, finish the requests in\n"
     "                          flight, write the buffered scan records, exit 0\n"
     "\n"
@@ -130,6 +175,31 @@ static int parse_int(const char *s, int min, int max, int *out)
 		return -1;
 	*out = (int)v;
 	return 0;
+}
+
+/*
+ * Room for --max-connections file descriptors: raise the soft limit towards
+ * the hard one, and lower the cap (with a warning) if that is not enough.
+ */
+static void fit_fd_limit(struct server_config *cfg)
+{
+	struct rlimit rl;
+	rlim_t reserve = 64 + (rlim_t)cfg->threads * ((rlim_t)cfg->pool_size + 8);
+	rlim_t want = (rlim_t)cfg->max_connections + reserve;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur =
+		    rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < want) {
+		int cap = rl.rlim_cur > reserve + 16 ? (int)(rl.rlim_cur - reserve) : 16;
+		log_warn("event=max_connections_lowered from=%d to=%d fd_limit=%llu",
+		         cfg->max_connections, cap, (unsigned long long)rl.rlim_cur);
+		cfg->max_connections = cap;
+	}
 }
 
 /* ---- listening sockets ---------------------------------------------------------- */
@@ -199,8 +269,9 @@ static int open_listeners(struct server *s, char *err, size_t errlen)
 			getnameinfo((struct sockaddr *)&addr, l, h, sizeof h, p, sizeof p,
 			            NI_NUMERICHOST | NI_NUMERICSERV);
 			snprintf(name, sizeof name, family == AF_INET6 ? "[%s]:%s" : "%s:%s", h, p);
-			log_info("event=listening addr=%s threads=%d pool=%d", name, s->nworkers,
-			         s->cfg.pool_size);
+			log_info("event=listening addr=%s threads=%d pool=%d tls=%s", name,
+			         s->nworkers, s->cfg.pool_size,
+			         atomic_load(&s->tls) ? "on" : "off");
 		}
 		s->workers[i].listen_fd = fd;
 	}
@@ -325,7 +396,7 @@ static int worker_init(struct worker *w, char *err, size_t errlen)
 	};
 	w->pool = pool_new(w->base, &pc);
 	if (!w->pool || !(w->claims = claims_new(w)) || !(w->lookups = lookups_new(w)) ||
-	    !(w->scanlog = scanlog_new(w))) {
+	    !(w->scanlog = scanlog_new(w)) || !(w->ratelimit = ratelimit_new(s->cfg.rates))) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -367,6 +438,7 @@ static void worker_free(struct worker *w)
 		event_free(w->tick_ev);
 	cat_view_release(&w->view);
 	keyring_free(w->keyring);
+	ratelimit_free(w->ratelimit);
 	if (w->listen_fd >= 0)
 		close(w->listen_fd);
 	if (w->base)
@@ -388,6 +460,12 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (sig == SIGHUP) {
 		char err[KEYRING_ERR_LEN];
+		if (atomic_load(&s->tls)) {
+			if (tls_reload(s, err, sizeof err) < 0)
+				log_error("event=tls_reload_failed reason=\"%s\"", err);
+			else
+				log_info("event=tls_reloaded");
+		}
 		struct keyring *kr = keyring_load(s->cfg.keyring_path, err, sizeof err);
 		if (!kr) {
 			log_error("event=keyring_reload_failed reason=\"%s\"", err);
@@ -432,6 +510,14 @@ int main(int argc, char **argv)
 	    {"drain-timeout", required_argument, NULL, 'D'},
 	    {"claim-batches", required_argument, NULL, 'C'},
 	    {"lookup-batches", required_argument, NULL, 'B'},
+	    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+	    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+	    {"rate-lookups", required_argument, NULL, OPT_RATE_LOOKUPS},
+	    {"rate-claims", required_argument, NULL, OPT_RATE_CLAIMS},
+	    {"rate-member-claims", required_argument, NULL, OPT_RATE_MEMBER},
+	    {"max-connections", required_argument, NULL, OPT_MAX_CONN},
+	    {"request-timeout", required_argument, NULL, OPT_REQ_TIMEOUT},
+	    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
 	    {"log-level", required_argument, NULL, 'L'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
@@ -441,7 +527,7 @@ int main(int argc, char **argv)
 	struct server_config *cfg = &srv.cfg;
 	const char *env;
 	char err[DB_ERR_LEN];
-	int c, drain_s = 10, rc = 1;
+	int c, drain_s = 10, request_timeout_s = 20, rc = 1;
 	struct event_base *control = NULL;
 	struct event *sigs[4] = {0};
 	PGconn *db = NULL;
@@ -453,6 +539,27 @@ int main(int argc, char **argv)
 	cfg->claim_batches = 1;
 	cfg->lookup_batches = 1;
 	cfg->query_timeout_ms = 15000;
+	/* the edge's defaults: generous for people behind one shared (NAT) address */
+	cfg->rates[RL_LOOKUPS] = (struct rl_rate){20, 200};
+	cfg->rates[RL_CLAIMS] = (struct rl_rate){5, 50};
+	cfg->rates[RL_MEMBER_CLAIMS] = (struct rl_rate){0.2, 30};
+	cfg->max_connections = 10000;
+	cfg->idle_timeout_s = 30;
+	cfg->tls_cert = (env = getenv("PACKCODE_TLS_CERT")) && *env ? env : NULL;
+	cfg->tls_key = (env = getenv("PACKCODE_TLS_KEY")) && *env ? env : NULL;
+	static const struct {
+		const char *name;
+		enum rl_kind kind;
+	} rate_env[] = {{"PACKCODE_RATE_LOOKUPS", RL_LOOKUPS},
+	                {"PACKCODE_RATE_CLAIMS", RL_CLAIMS},
+	                {"PACKCODE_RATE_MEMBER_CLAIMS", RL_MEMBER_CLAIMS}};
+	for (size_t i = 0; i < sizeof rate_env / sizeof rate_env[0]; i++)
+		if ((env = getenv(rate_env[i].name)) && *env &&
+		    ratelimit_parse(env, &cfg->rates[rate_env[i].kind]) < 0)
+			return usage_error("expected RATE/BURST or 0 in the environment", env);
+	if ((env = getenv("PACKCODE_MAX_CONNECTIONS")) && *env &&
+	    parse_int(env, 1, 1000000, &cfg->max_connections) < 0)
+		return usage_error("PACKCODE_MAX_CONNECTIONS must be 1 to 1000000", env);
 	if ((env = getenv("PACKCODE_THREADS")) && *env && parse_int(env, 1, 64, &cfg->threads) < 0)
 		return usage_error("PACKCODE_THREADS must be 1 to 64", env);
 	if ((env = getenv("PACKCODE_POOL")) && *env && parse_int(env, 2, 256, &cfg->pool_size) < 0)
@@ -492,6 +599,38 @@ int main(int argc, char **argv)
 				return usage_error("--drain-timeout must be 0 to 3600 seconds",
 				                   optarg);
 			break;
+		case OPT_TLS_CERT:
+			cfg->tls_cert = optarg;
+			break;
+		case OPT_TLS_KEY:
+			cfg->tls_key = optarg;
+			break;
+		case OPT_RATE_LOOKUPS:
+		case OPT_RATE_CLAIMS:
+		case OPT_RATE_MEMBER: {
+			enum rl_kind k = c == OPT_RATE_LOOKUPS  ? RL_LOOKUPS
+			                 : c == OPT_RATE_CLAIMS ? RL_CLAIMS
+			                                        : RL_MEMBER_CLAIMS;
+			if (ratelimit_parse(optarg, &cfg->rates[k]) < 0)
+				return usage_error("a rate limit is RATE/BURST (per second) or 0",
+				                   optarg);
+			break;
+		}
+		case OPT_MAX_CONN:
+			if (parse_int(optarg, 1, 1000000, &cfg->max_connections) < 0)
+				return usage_error("--max-connections must be 1 to 1000000",
+				                   optarg);
+			break;
+		case OPT_REQ_TIMEOUT:
+			if (parse_int(optarg, 1, 3600, &request_timeout_s) < 0)
+				return usage_error("--request-timeout must be 1 to 3600 seconds",
+				                   optarg);
+			break;
+		case OPT_IDLE_TIMEOUT:
+			if (parse_int(optarg, 1, 3600, &cfg->idle_timeout_s) < 0)
+				return usage_error("--idle-timeout must be 1 to 3600 seconds",
+				                   optarg);
+			break;
 		case 'L': {
 			enum log_level l;
 			if (log_level_parse(optarg, &l) < 0)
@@ -512,23 +651,31 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		return usage_error("unexpected argument", argv[optind]);
 	cfg->drain_ms = drain_s * 1000;
+	cfg->request_timeout_ms = request_timeout_s * 1000;
+	if (!cfg->tls_cert != !cfg->tls_key)
+		return usage_error("--tls-cert and --tls-key go together", NULL);
 	signal(SIGPIPE, SIG_IGN);
+	fit_fd_limit(cfg);
 
 	/* refuse a bad keyring before touching anything else */
 	struct keyring *kr = keyring_load(cfg->keyring_path, err, sizeof err);
 	if (!kr)
 		return fail("%s", err);
 	keyring_free(kr);
+	if (cfg->tls_cert && tls_start(&srv, err, sizeof err) < 0)
+		return fail("%s", err);
 
-	if (!(db = open_database(&srv, err, sizeof err)))
-		return fail("database: %s", err);
+	if (!(db = open_database(&srv, err, sizeof err))) {
+		fail("database: %s", err);
+		goto out;
+	}
 	srv.catalog = catalog_new(db, err, sizeof err);
 	if (srv.catalog)
 		srv.tokens = tokens_new(db, err, sizeof err);
 	PQfinish(db);
 	if (!srv.catalog || !srv.tokens) {
-		catalog_free(srv.catalog);
-		return fail("database: %s", err);
+		fail("database: %s", err);
+		goto out;
 	}
 
 	srv.nworkers = cfg->threads;
@@ -598,5 +745,6 @@ out:
 	free(srv.workers);
 	if (control)
 		event_base_free(control);
+	tls_stop(&srv);
 	return rc;
 }

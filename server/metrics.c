@@ -8,8 +8,9 @@
 
 #include "server.h"
 
-static const int statuses[METRICS_NSTATUS] = {200, 201, 303, 400, 401, 403, 404, 405, 409, 410,
-                                              413, 415, 422, 429, 500, 503, 504, 0,   0,   0};
+static const int statuses[METRICS_NSTATUS] = {200, 201, 303, 400, 401, 403, 404, 405,
+                                              409, 410, 413, 414, 415, 422, 429, 431,
+                                              500, 503, 504, 0,   0,   0};
 #define OTHER_STATUS (METRICS_NSTATUS - 1)
 
 /* Upper bounds of the latency buckets, in microseconds. */
@@ -77,6 +78,44 @@ static long long sum_int(struct server *s, size_t offset)
 			v_ += load(&s->workers[i_].metrics.field);                                 \
 		v_;                                                                                \
 	})
+
+/* Rate limits, forged codes, connections (the edge: conn.c, ratelimit.c). */
+static void metrics_render_edge(struct server *s, struct evbuffer *out)
+{
+	static const struct {
+		enum route route;
+		int by; /* 0 address, 1 member */
+	} limited[] = {
+	    {ROUTE_LANDING, 0},       {ROUTE_LOOKUP, 0}, {ROUTE_MEMBER, 0},        {ROUTE_CLAIM, 0},
+	    {ROUTE_LANDING_CLAIM, 0}, {ROUTE_CLAIM, 1},  {ROUTE_LANDING_CLAIM, 1},
+	};
+	evbuffer_add_printf(out, "# HELP packcode_rate_limited_total Requests refused with 429 by "
+	                         "a rate limit, per client address or per member.\n"
+	                         "# TYPE packcode_rate_limited_total counter\n");
+	for (size_t i = 0; i < sizeof limited / sizeof limited[0]; i++)
+		evbuffer_add_printf(
+		    out, "packcode_rate_limited_total{route=\"%s\",by=\"%s\"} %llu\n",
+		    route_name(limited[i].route), limited[i].by ? "member" : "address",
+		    SUM(rate_limited[limited[i].route][limited[i].by]));
+	evbuffer_add_printf(out,
+	                    "# HELP packcode_forged_total Well-formed codes not signed by our keys "
+	                    "(or in no print run), answered without the database.\n"
+	                    "# TYPE packcode_forged_total counter\n"
+	                    "packcode_forged_total %llu\n"
+	                    "# HELP packcode_connections Open HTTP connections.\n"
+	                    "# TYPE packcode_connections gauge\n"
+	                    "packcode_connections %lld\n"
+	                    "# HELP packcode_connections_refused_total Connections closed at once: "
+	                    "over --max-connections.\n"
+	                    "# TYPE packcode_connections_refused_total counter\n"
+	                    "packcode_connections_refused_total %llu\n"
+	                    "# HELP packcode_request_timeouts_total Connections closed because a "
+	                    "request was not read whole within --request-timeout.\n"
+	                    "# TYPE packcode_request_timeouts_total counter\n"
+	                    "packcode_request_timeouts_total %llu\n",
+	                    SUM(forged), sum_int(s, offsetof(struct metrics, connections)),
+	                    SUM(connections_refused), SUM(request_timeouts));
+}
 
 void metrics_render(struct server *s, size_t batches, struct evbuffer *out)
 {
@@ -185,4 +224,5 @@ void metrics_render(struct server *s, size_t batches, struct evbuffer *out)
 	                    "# TYPE packcode_worker_threads gauge\n"
 	                    "packcode_worker_threads %d\n",
 	                    batches, s->nworkers);
+	metrics_render_edge(s, out);
 }

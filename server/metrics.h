@@ -16,7 +16,7 @@
 #include "http.h"
 #include "tokens.h"
 
-#define METRICS_NSTATUS  20
+#define METRICS_NSTATUS  22
 #define METRICS_NBUCKETS 12
 
 struct metrics {
@@ -28,6 +28,11 @@ struct metrics {
 	atomic_ullong scans_written, scans_dropped;
 	atomic_ullong auth_failures[AUTH_INVALID + 1]; /* admin API, by enum auth_result */
 	atomic_int pool_size, pool_connected, pool_busy, pool_waiting;
+	/* the edge */
+	atomic_ullong rate_limited[ROUTE_COUNT][2]; /* [route][0 by address, 1 by member] */
+	atomic_ullong forged;                       /* codes judged not genuine by the keyring */
+	atomic_ullong connections_refused, request_timeouts;
+	atomic_int connections; /* open now */
 };
 
 struct server;

@@ -18,6 +18,7 @@
 #include "keyring.h"
 #include "metrics.h"
 #include "pool.h"
+#include "ratelimit.h"
 
 #define SERVER_BODY_MAX (16 * 1024)
 
@@ -31,6 +32,12 @@ struct server_config {
 	int lookup_batches; /* lookup queries in flight per thread */
 	int drain_ms;       /* SIGTERM: give requests in flight this long */
 	int query_timeout_ms;
+	/* the edge: what faces the internet (conn.c, ratelimit.c, tls.c) */
+	struct rl_rate rates[RL_KIND_COUNT];
+	int max_connections;    /* over it, a new connection is closed at once */
+	int request_timeout_ms; /* to read a request whole, from its first byte */
+	int idle_timeout_s;     /* evhttp's: silence while reading, idle keep-alive */
+	const char *tls_cert, *tls_key;
 };
 
 struct claims;
@@ -52,6 +59,7 @@ struct worker {
 	struct claims *claims;
 	struct lookups *lookups;
 	struct scanlog *scanlog;
+	struct ratelimit *ratelimit;
 	struct metrics metrics;
 	int control[2]; /* the control loop writes commands ('S', 'R') to [1] */
 	struct event *control_ev, *tick_ev;
@@ -67,6 +75,10 @@ struct server {
 	int nworkers;
 	struct worker *workers;
 	int stopping; /* the control loop's: a stop signal arrived */
+	/* the SSL_CTX (NULL: plain HTTP); SIGHUP swaps in a new one, old ones live on */
+	struct ssl_ctx_st *_Atomic tls;
+	struct tls_retired *tls_retired;
+	atomic_int connections; /* open, over all workers (the cap) */
 };
 
 /* The catalog snapshot for this request (borrowed; valid until the callback returns). */

@@ -16,6 +16,14 @@ LOADGEN=$abs_top_builddir/tests/loadgen
 SERVER_PID=
 PORT=
 BASE=
+# The tests send far more requests from 127.0.0.1 than a client would: rate
+# limits high enough never to refuse them, while every request still goes
+# through the limiter (test_server_limits.sh sets its own with options).
+export PACKCODE_RATE_LOOKUPS=1000000/1000000 PACKCODE_RATE_CLAIMS=1000000/1000000
+export PACKCODE_RATE_MEMBER_CLAIMS=1000000/1000000
+# HTTPS (test_server_tls.sh): SCHEME=https and CURL_ARGS=(--cacert FILE).
+SCHEME=http
+CURL_ARGS=()
 
 # Stop the server (if still running) before the harness stops PostgreSQL.
 server_cleanup() {
@@ -105,9 +113,9 @@ server_start() {
 		sleep 0.1
 	done
 	PORT=$(sed -n 's/.*event=listening addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/server.log" | tail -n 1)
-	BASE="http://127.0.0.1:$PORT"
+	BASE="$SCHEME://127.0.0.1:$PORT"
 	i=0
-	until [ "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$BASE/readyz")" = 200 ]; do
+	until [ "$(curl -s "${CURL_ARGS[@]}" --max-time 5 -o /dev/null -w '%{http_code}' "$BASE/readyz")" = 200 ]; do
 		i=$((i + 1))
 		[ $i -gt 100 ] && fail "server not ready"
 		sleep 0.1
@@ -131,10 +139,10 @@ server_stop() {
 # req METHOD PATH [CONTENT-TYPE BODY]: sets STATUS; the body is in $T/body.
 req() {
 	if [ $# -ge 4 ]; then
-		STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' -X "$1" \
+		STATUS=$(curl -s "${CURL_ARGS[@]}" --max-time 10 -o "$T/body" -w '%{http_code}' -X "$1" \
 			-H "Content-Type: $3" --data-binary "$4" "$BASE$2")
 	else
-		STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' -X "$1" "$BASE$2")
+		STATUS=$(curl -s "${CURL_ARGS[@]}" --max-time 10 -o "$T/body" -w '%{http_code}' -X "$1" "$BASE$2")
 	fi
 }
 
@@ -142,7 +150,7 @@ req() {
 page() {
 	local path=$1
 	shift
-	STATUS=$(curl -s --max-time 10 -o "$T/page" -w '%{http_code}' "$@" "$BASE$path")
+	STATUS=$(curl -s "${CURL_ARGS[@]}" --max-time 10 -o "$T/page" -w '%{http_code}' "$@" "$BASE$path")
 }
 
 # claim CODE MEMBER [PIN]: POST /api/v1/claims.

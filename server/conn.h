@@ -1,0 +1,19 @@
+/*
+ * conn.h: every HTTP connection a worker accepts, from accept to close: the
+ * connection cap, the deadline for reading a request, and TLS.
+ *
+ * libevent's evhttp timeout restarts at every byte read, so a client sending
+ * one byte every few seconds (slowloris) would never time out on it alone.
+ * Here a request must arrive whole within --request-timeout of its first
+ * byte (a connection's first request: of the accept, TLS handshake
+ * included); past that the connection is closed without a reply.
+ */
+#ifndef PACKCODE_SERVER_CONN_H
+#define PACKCODE_SERVER_CONN_H
+
+struct worker;
+
+/* Make w->http create its connections here (evhttp_set_bevcb). */
+void conn_setup(struct worker *w);
+
+#endif
