@@ -3,7 +3,9 @@
  * benchmarks: N keep-alive connections on one epoll loop, requests taken in
  * order from a file (each line used once unless --cycle), a bounded count or
  * duration, per-status counts and latency percentiles; optionally every
- * response (line index, status, body) for the tests to check.
+ * response (line index, status, body) for the tests to check. A request whose
+ * connection broke is status 0: "connection error" once any of it was sent,
+ * "not sent" otherwise (the server had stopped listening).
  *
  * Request file: one request a line, tab-separated: METHOD PATH [CONTENT-TYPE BODY].
  */
@@ -43,7 +45,7 @@ struct conn {
 
 static struct req *reqs;
 static size_t nreqs;
-static long next_req, total, done_count, errors;
+static long next_req, total, done_count, errors, unsent;
 static int cycle;
 static long statuses[600];
 static uint32_t *lat_us;
@@ -299,9 +301,12 @@ static void on_event(struct conn *c, uint32_t events)
 	return;
 broken:
 	if (c->idx >= 0) {
+		/* a request not one byte of which went out (connection refused) is "not sent" */
 		errors++;
+		unsent += c->sent == 0;
 		if (out)
-			fprintf(out, "%ld\t0\tconnection error\n", c->idx % (long)nreqs);
+			fprintf(out, "%ld\t0\t%s\n", c->idx % (long)nreqs,
+			        c->sent ? "connection error" : "not sent");
 		done_count++;
 	}
 	if (c->fd >= 0)
@@ -337,7 +342,9 @@ static const char usage[] =
     "<TAB>BODY]) over CONNECTIONS keep-alive connections, in order, each once (or\n"
     "round and round with --cycle), until COUNT requests or SECONDS have passed.\n"
     "Prints one line: requests, seconds, rate, statuses, latency percentiles.\n"
-    "--out writes every response as LINE-INDEX<TAB>STATUS<TAB>BODY.\n";
+    "--out writes every response as LINE-INDEX<TAB>STATUS<TAB>BODY; a broken\n"
+    "connection is STATUS 0 with BODY \"connection error\" (the request was sent)\n"
+    "or \"not sent\".\n";
 
 int main(int argc, char **argv)
 {
@@ -440,8 +447,8 @@ int main(int argc, char **argv)
 	for (int s = 0; s < 600; s++)
 		if (statuses[s])
 			printf(" status_%d=%ld", s, statuses[s]);
-	printf(" errors=%ld p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f\n", errors, pct(50),
-	       pct(90), pct(99), nlat ? lat_us[nlat - 1] / 1000.0 : 0.0);
+	printf(" errors=%ld unsent=%ld p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f\n", errors,
+	       unsent, pct(50), pct(90), pct(99), nlat ? lat_us[nlat - 1] / 1000.0 : 0.0);
 	if (out)
 		fclose(out);
 	for (int i = 0; i < nconn; i++) {
