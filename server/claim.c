@@ -5,7 +5,9 @@
  * while the previous claim_many was running goes out as the next one, in one
  * transaction (group commit). The outcome of each claim is its own row, and
  * nobody hears "awarded" before the transaction committed. A deadlock or
- * serialization failure is retried once; it rolled everything back.
+ * serialization failure is retried once; it rolled everything back. Any other
+ * error of a batch (one bad claim fails the whole statement) runs each of its
+ * claims again alone, so that only the failing one is refused.
  */
 #include "claim.h"
 
@@ -159,6 +161,17 @@ static int retryable(const char *sqlstate)
 	return strcmp(sqlstate, "40P01") == 0 || strcmp(sqlstate, "40001") == 0;
 }
 
+/* Errors about the database's state, not about a claim: connection (08),
+ * resources (53), operator intervention and timeouts (57), system (58). */
+static int unavailable_state(const char *sqlstate)
+{
+	static const char *const classes[] = {"08", "53", "57", "58"};
+	for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++)
+		if (strncmp(sqlstate, classes[i], 2) == 0)
+			return 1;
+	return 0;
+}
+
 static void claims_done(void *ctx, struct batch_item **items, size_t n, const struct pool_result *r)
 {
 	struct claims *cs = ctx;
@@ -175,9 +188,24 @@ static void claims_done(void *ctx, struct batch_item **items, size_t n, const st
 		log_error("event=claim_rows_mismatch rows=%d claims=%zu", rows, n);
 		rows = -1;
 	}
-	if (r->status == POOL_SQL_ERROR)
-		log_error("event=claim_failed sqlstate=%s claims=%zu reason=\"%.200s\"",
-		          r->sqlstate, n, r->message);
+	int unavailable = r->status == POOL_UNAVAILABLE ||
+	                  (r->status == POOL_SQL_ERROR && unavailable_state(r->sqlstate));
+	if (r->status == POOL_SQL_ERROR) {
+		char q[256];
+		log_error("event=claim_failed sqlstate=%s claims=%zu reason=%s", r->sqlstate, n,
+		          log_quote(r->message, q, sizeof q));
+	}
+	if (r->status == POOL_SQL_ERROR && !unavailable && n > 1) {
+		/*
+		 * One claim can fail the whole statement (and nothing committed):
+		 * run each again on its own, so that only the failing one fails.
+		 */
+		log_warn("event=claim_batch_split claims=%zu", n);
+		for (size_t i = 0; i < n; i++)
+			items[i]->alone = 1;
+		batch_retry(cs->batcher, items, n);
+		return;
+	}
 	if (r->status == POOL_OK) {
 		metrics_add(&cs->w->metrics.claim_batches, 1);
 		metrics_add(&cs->w->metrics.claim_batch_items, n);
@@ -185,7 +213,7 @@ static void claims_done(void *ctx, struct batch_item **items, size_t n, const st
 	for (size_t i = 0; i < n; i++) {
 		struct claim *cl = (struct claim *)items[i];
 		struct claim_result res = {.outcome = CLAIM_INTERNAL};
-		if (r->status == POOL_UNAVAILABLE) {
+		if (unavailable) {
 			res.outcome = CLAIM_UNAVAILABLE;
 			res.retry_after = 1;
 		} else if (r->status == POOL_OK && rows >= 0) {
