@@ -223,6 +223,7 @@ static struct request *request_new(struct worker *w, struct evhttp_request *req,
 	if (route == ROUTE_LANDING || route == ROUTE_LANDING_CLAIM)
 		r->lang = pick_lang(evhttp_find_header(h, "Accept-Language"));
 	w->inflight++;
+	w->last_request_ms = r->start_us / 1000;
 	return r;
 }
 
@@ -230,7 +231,12 @@ static void finish(struct request *r, int status)
 {
 	struct worker *w = r->w;
 	struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
-	if (w->draining)
+	/*
+	 * Draining: the client is to close and go elsewhere, but only once no
+	 * worker listens any more, lest it reconnect to a listener about to close
+	 * (whose queued connections, requests sent, would be reset).
+	 */
+	if (w->draining && atomic_load(&w->srv->listeners_closed) == w->srv->nworkers)
 		evhttp_add_header(out, "Connection", "close");
 	/* libevent 2.1 knows no phrase for 429 */
 	evhttp_send_reply(r->req, status, status == 429 ? "Too Many Requests" : NULL, NULL);

@@ -54,7 +54,8 @@ struct worker {
 	struct metrics metrics;
 	int control[2]; /* the control loop writes commands ('S', 'R') to [1] */
 	struct event *control_ev, *tick_ev;
-	int inflight; /* requests received and not yet answered */
+	int inflight;              /* requests received and not yet answered */
+	long long last_request_ms; /* when the last request arrived (CLOCK_MONOTONIC) */
 	int draining;
 	long long drain_deadline_ms;
 };
@@ -64,7 +65,8 @@ struct server {
 	struct catalog *catalog;
 	int nworkers;
 	struct worker *workers;
-	int stopping; /* the control loop's: a stop signal arrived */
+	int stopping;                /* the control loop's: a stop signal arrived */
+	atomic_int listeners_closed; /* workers that stopped accepting (SIGTERM) */
 };
 
 /* The catalog snapshot for this request (borrowed; valid until the callback returns). */
