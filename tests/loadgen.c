@@ -5,7 +5,8 @@
  * duration, per-status counts and latency percentiles; optionally every
  * response (line index, status, body) for the tests to check. A request whose
  * connection broke is status 0: "connection error" once any of it was sent,
- * "not sent" otherwise (the server had stopped listening).
+ * "not sent" otherwise; a connection refused (the server stopped listening)
+ * is not opened again.
  *
  * Request file: one request a line, tab-separated: METHOD PATH [CONTENT-TYPE BODY].
  */
@@ -250,6 +251,11 @@ static long parse(struct conn *c, int *status, const char **body, size_t *blen, 
 
 static void on_event(struct conn *c, uint32_t events)
 {
+	int refused = 0;
+	if (!c->connected && (events & (EPOLLERR | EPOLLHUP))) {
+		refused = 1; /* nobody listens: this connection stops */
+		goto broken;
+	}
 	if (events & EPOLLOUT) {
 		c->connected = 1;
 		if (c->idx >= 0 ? send_some(c) < 0 : 0)
@@ -312,7 +318,7 @@ broken:
 	if (c->fd >= 0)
 		conn_close(c);
 	c->rlen = 0;
-	if (next_req < total && (cycle || (size_t)next_req < nreqs)) {
+	if (!refused && next_req < total && (cycle || (size_t)next_req < nreqs)) {
 		if (conn_open(c) < 0 || conn_next(c) < 0)
 			c->idx = -1;
 	} else {
@@ -344,7 +350,7 @@ static const char usage[] =
     "Prints one line: requests, seconds, rate, statuses, latency percentiles.\n"
     "--out writes every response as LINE-INDEX<TAB>STATUS<TAB>BODY; a broken\n"
     "connection is STATUS 0 with BODY \"connection error\" (the request was sent)\n"
-    "or \"not sent\".\n";
+    "or \"not sent\". A connection the server refuses is not opened again.\n";
 
 int main(int argc, char **argv)
 {
