@@ -7,6 +7,7 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <sys/queue.h> /* before keyvalq_struct.h: TAILQ_FIRST, TAILQ_NEXT */
 #include <event2/keyvalq_struct.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,6 +395,26 @@ static int content_type_is(struct evhttp_request *req, const char *want)
 	return strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+/*
+ * A header that must come once and came twice, or NULL. Two Content-Lengths
+ * (libevent reads the body by the first) or Transfer-Encodings frame the
+ * body ambiguously: a proxy in front may have framed it by the other
+ * (request smuggling). Two Content-Types or Hosts are no better.
+ */
+static const char *repeated_header(struct evhttp_request *req)
+{
+	static const char *const once[] = {"Content-Length", "Transfer-Encoding", "Content-Type",
+	                                   "Host"};
+	const struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	for (size_t i = 0; i < sizeof once / sizeof once[0]; i++) {
+		int seen = 0;
+		for (const struct evkeyval *kv = TAILQ_FIRST(h); kv; kv = TAILQ_NEXT(kv, next))
+			if (strcasecmp(kv->key, once[i]) == 0 && seen++)
+				return once[i];
+	}
+	return NULL;
+}
+
 static void route(struct evhttp_request *req, void *arg)
 {
 	struct worker *w = arg;
@@ -401,9 +422,18 @@ static void route(struct evhttp_request *req, void *arg)
 	size_t plen = strcspn(uri, "?#");
 	const char *query = uri[plen] == '?' ? uri + plen + 1 : "";
 	char path[PATH_MAX_LEN + 1], seg[SEGMENT_MAX + 1];
-	const char *rest;
+	const char *rest, *twice;
 	struct request *r;
 
+	if ((twice = repeated_header(req))) {
+		char msg[80];
+		if (!(r = request_new(w, req, ROUTE_OTHER)))
+			goto oom;
+		snprintf(msg, sizeof msg, "the %s header is repeated", twice);
+		http_header(r, "Connection", "close"); /* what follows cannot be trusted */
+		http_reply_error(r, 400, "bad_request", msg);
+		return;
+	}
 	if (plen > PATH_MAX_LEN) {
 		if (!(r = request_new(w, req, ROUTE_OTHER)))
 			goto oom;
