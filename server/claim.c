@@ -408,44 +408,21 @@ static void api_done(void *arg, const struct claim_result *res)
 void claim_handle_api(struct request *r)
 {
 	size_t len;
-	json_error_t err;
+	char err[200];
+	struct claim_request cr;
 	const char *body = http_body(r, "application/json", &len);
 	if (!body)
 		return;
-	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
-	if (!j) {
-		char msg[200];
-		snprintf(msg, sizeof msg, "malformed JSON: %s", err.text);
-		http_reply_error(r, 400, "bad_json", msg);
+	switch (claim_request_decode(body, len, &cr, err, sizeof err)) {
+	case CLAIM_DECODE_BAD_JSON:
+		http_reply_error(r, 400, "bad_json", err);
 		return;
+	case CLAIM_DECODE_BAD_REQUEST:
+		http_reply_error(r, 400, "bad_request", err);
+		return;
+	case CLAIM_DECODE_OK:
+		break;
 	}
-	json_t *code = json_object_get(j, "code"), *member = json_object_get(j, "member"),
-	       *pin = json_object_get(j, "pin");
-	if (!json_is_object(j) || !json_is_string(code) || !json_is_string(member) ||
-	    (pin && !json_is_string(pin) && !json_is_null(pin))) {
-		http_reply_error(
-		    r, 400, "bad_request",
-		    "expected {\"code\": string, \"member\": string, \"pin\": string}");
-		goto out;
-	}
-	size_t codelen = json_string_length(code);
-	if (codelen > CODE_INPUT_MAX || strlen(json_string_value(code)) != codelen) {
-		http_reply_error(r, 400, "bad_request",
-		                 "a code has at most 20 characters (64 with separators)");
-		goto out;
-	}
-	size_t memberlen = json_string_length(member);
-	if (strlen(json_string_value(member)) != memberlen) {
-		http_reply_error(r, 400, "bad_request", "member contains a NUL character");
-		goto out;
-	}
-	const char *pinstr = json_is_string(pin) ? json_string_value(pin) : NULL;
-	if (pinstr && strlen(pinstr) != json_string_length(pin)) {
-		http_reply_error(r, 400, "bad_request", "pin contains a NUL character");
-		goto out;
-	}
-	claim_start(r, json_string_value(code), codelen, json_string_value(member), memberlen,
-	            pinstr, api_done, r);
-out:
-	json_decref(j);
+	claim_start(r, cr.code, cr.codelen, cr.member, cr.memberlen, cr.pin, api_done, r);
+	claim_request_release(&cr);
 }
