@@ -54,7 +54,7 @@ sigterm_check() {
 	awk -F'\t' '$2 != 0 && $2 != 200 { bad++ } END { exit bad > 0 }' "$T/load.out" ||
 		fail "$what: replies other than 200: $(awk -F'\t' '$2 != 0 && $2 != 200' "$T/load.out" | head -n 3)"
 	answered=$(awk -F'\t' '$2 == 200' "$T/load.out" | wc -l)
-	[ "$answered" -ge 1000 ] || fail "$what: only $answered requests answered"
+	[ "$answered" -ge 64 ] || fail "$what: only $answered requests answered: no load"
 	# the replies after SIGTERM said Connection: close; the clients' reconnects were refused
 	[ "$(grep -c '	0	not sent$' "$T/load.out")" -ge 1 ] || fail "$what: no client saw the listener closed"
 	ok "$what: exit 0 after $ms ms; $answered requests sent, $answered complete replies, none reset"
