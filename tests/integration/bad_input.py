@@ -185,10 +185,12 @@ row("member over 64 characters", api_claim(claim_body(code=CODE, member="a" * 65
 row("phone number of 16 digits", api_claim(claim_body(code=CODE, member="+" + "1" * 16)), 400, "json")
 row("pin over 16 characters", api_claim(claim_body(code=PINCODE, member="alice", pin="1" * 17)), 400,
     "json", error="bad_request")
-row("NUL escape in code", api_claim('{"code": "AB\\u0000CD", "member": "alice"}'), 400, "json")
-row("NUL escape in member", api_claim('{"code": "%s", "member": "al\\u0000ice"}' % CODE), 400, "json")
+row("NUL escape in code", api_claim('{"code": "AB\\u0000CD", "member": "alice"}'), 400, "json",
+    error="bad_json")
+row("NUL escape in member", api_claim('{"code": "%s", "member": "al\\u0000ice"}' % CODE), 400, "json",
+    error="bad_json")
 row("NUL escape in pin", api_claim('{"code": "%s", "member": "alice", "pin": "12\\u000034"}' % PINCODE),
-    400, "json")
+    400, "json", error="bad_json")
 row("raw NUL byte in a JSON string", api_claim(b'{"code": "AB\x00CD", "member": "alice"}'), 400,
     "json", error="bad_json")
 row("raw control byte in a JSON string", api_claim(b'{"code": "%s", "member": "al\x01ice"}' % CODE.encode()),
