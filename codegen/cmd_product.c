@@ -14,13 +14,10 @@
 
 #include "cli.h"
 #include "db.h"
+#include "product.h"
 #include "url.h"
 
-#define SKU_MAX         64
-#define NAME_MAX_CHARS  200
-#define BRAND_MAX_CHARS 200
-#define POINTS_MAX      1000000
-#define UTC_TIME(col)   "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define UTC_TIME(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 static const char product_help[] =
     "Usage: packcode-gen product add --sku SKU --name NAME --points N [--gtin GTIN]\n"
@@ -64,72 +61,6 @@ static const char batches_help[] =
     "  --product SKU    only the batches of this product\n"
     "\n"
     "Exit status: 0 on success, 1 on failure, 2 on a usage error.\n";
-
-/* ---- validation ---- */
-
-#define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
-/* ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$, as products.sku's CHECK */
-static int sku_valid(const char *s)
-{
-	size_t n = strlen(s);
-	return n >= 1 && n <= SKU_MAX && strspn(s, ALNUM) >= 1 &&
-	       strspn(s + 1, ALNUM "._-") == n - 1;
-}
-
-/*
- * Characters in s if it is well-formed UTF-8 (no overlong forms, surrogates
- * or code points past U+10FFFF) without control characters; else -1.
- */
-static long utf8_text_chars(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	long chars = 0;
-	while (*p) {
-		uint32_t cp;
-		int more;
-		if (*p < 0x80) {
-			cp = *p;
-			more = 0;
-		} else if (*p >= 0xc2 && *p <= 0xdf) {
-			cp = *p & 0x1f;
-			more = 1;
-		} else if (*p >= 0xe0 && *p <= 0xef) {
-			cp = *p & 0x0f;
-			more = 2;
-		} else if (*p >= 0xf0 && *p <= 0xf4) {
-			cp = *p & 0x07;
-			more = 3;
-		} else {
-			return -1;
-		}
-		p++;
-		for (int i = 0; i < more; i++, p++) {
-			if ((*p & 0xc0) != 0x80)
-				return -1;
-			cp = cp << 6 | (*p & 0x3f);
-		}
-		if ((more == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (more == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-			return -1;
-		if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
-			return -1;
-		chars++;
-	}
-	return chars;
-}
-
-/* One line about what is wrong with a text option, or 0 if it is fine. */
-static int check_text(const char *cmd, const char *what, const char *s, long min, long max)
-{
-	long n = utf8_text_chars(s);
-	if (n < 0)
-		return cli_error(cmd, "%s must be UTF-8 text without control characters", what);
-	if (n < min || n > max)
-		return cli_error(cmd, "%s must be %ld to %ld characters, not %ld", what, min, max,
-		                 n);
-	return 0;
-}
 
 /* ---- product add ---- */
 
@@ -181,18 +112,10 @@ static int product_add(int argc, char **argv)
 	if (!sku || !name || !points)
 		return cli_usage("product", "add needs --sku, --name and --points");
 
-	if (!sku_valid(sku))
-		return cli_error(cmd,
-		                 "SKU \"%.80s\" is not 1 to %d letters, digits, '.', '_' or '-' "
-		                 "starting with a letter or digit",
-		                 sku, SKU_MAX);
-	if (check_text(cmd, "the name", name, 1, NAME_MAX_CHARS) ||
-	    check_text(cmd, "the brand", brand, 0, BRAND_MAX_CHARS))
-		return 1;
-	if (cli_parse_u64(points, 0, POINTS_MAX, &pts) < 0)
+	if (cli_parse_u64(points, 0, PRODUCT_POINTS_MAX, &pts) < 0)
 		return cli_error(cmd, "points must be a whole number from 0 to %d, not \"%.40s\"",
-		                 POINTS_MAX, points);
-	if (gtin && gtin_normalize(gtin, gtin14, err, sizeof err) < 0)
+		                 PRODUCT_POINTS_MAX, points);
+	if (product_check(sku, name, brand, (long long)pts, gtin, gtin14, err, sizeof err) < 0)
 		return cli_error(cmd, "%s", err);
 
 	PGconn *db = db_connect(err, sizeof err);
@@ -347,7 +270,7 @@ int cmd_batches(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage("batches", "unexpected argument \"%s\"", argv[optind]);
-	if (sku && !sku_valid(sku))
+	if (sku && product_sku_check(sku) < 0)
 		return cli_error("batches", "no product \"%.80s\" (not a valid SKU)", sku);
 
 	PGconn *db = db_connect(err, sizeof err);

@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "admin.h"
 #include "claim.h"
 #include "landing.h"
 #include "log.h"
@@ -29,8 +30,10 @@
 #define IDLE_TIMEOUT_S    30
 
 static const char *const route_names[ROUTE_COUNT] = {
-    "landing", "landing_claim", "claim",   "lookup", "member",
-    "healthz", "readyz",        "metrics", "other",
+    "landing",      "landing_claim",  "claim",         "lookup",
+    "member",       "healthz",        "readyz",        "metrics",
+    "other",        "admin_products", "admin_batches", "admin_batch_status",
+    "admin_adjust", "admin_spend",    "admin_audit",   "admin_other",
 };
 
 const char *route_name(enum route r)
@@ -126,8 +129,12 @@ static void finish(struct request *r, int status)
 	 */
 	if (w->draining && atomic_load(&w->srv->listeners_closed) == w->srv->nworkers)
 		evhttp_add_header(out, "Connection", "close");
-	/* libevent 2.1 knows no phrase for 429 */
-	evhttp_send_reply(r->req, status, status == 429 ? "Too Many Requests" : NULL, NULL);
+	/* libevent 2.1 knows no phrase for 429 or 422 */
+	evhttp_send_reply(r->req, status,
+	                  status == 429   ? "Too Many Requests"
+	                  : status == 422 ? "Unprocessable Entity"
+	                                  : NULL,
+	                  NULL);
 	metrics_request(&w->metrics, r->route, status, now_us() - r->start_us);
 	w->inflight--;
 	free(r);
@@ -418,6 +425,12 @@ static void route(struct evhttp_request *req, void *arg)
 			return;
 		}
 		member_handle(r, seg, (size_t)n, query);
+		return;
+	}
+	if ((rest = after(path, "/api/v1/admin/"))) {
+		if (!(r = request_new(w, req, admin_route(rest))))
+			goto oom;
+		admin_handle(r, rest, query);
 		return;
 	}
 	static const struct {

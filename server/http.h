@@ -24,6 +24,14 @@ enum route {
 	ROUTE_READYZ,
 	ROUTE_METRICS,
 	ROUTE_OTHER,
+	/* the admin API (admin.h) */
+	ROUTE_ADMIN_PRODUCTS,
+	ROUTE_ADMIN_BATCHES,
+	ROUTE_ADMIN_BATCH_STATUS, /* recall, unrecall */
+	ROUTE_ADMIN_ADJUST,
+	ROUTE_ADMIN_SPEND,
+	ROUTE_ADMIN_AUDIT,
+	ROUTE_ADMIN_OTHER,
 	ROUTE_COUNT
 };
 
@@ -91,6 +99,9 @@ int http_utf8_valid(const char *s, size_t len);
  * -1 malformed or too long.
  */
 int http_form_field(const char *body, size_t len, const char *name, char *out, size_t outlen);
+
+/* Percent-decode a path segment into out: its length, or -1 (bad escape, NUL, too long). */
+long http_percent_decode(const char *in, size_t len, char *out, size_t outlen);
 
 /* Copy s into out keeping printable ASCII and replacing other bytes by '?'. */
 void http_printable(const char *s, size_t len, char *out, size_t outlen);

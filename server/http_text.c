@@ -100,6 +100,11 @@ long http_decode(const char *in, size_t len, int plus, char *out, size_t outlen)
 	return (long)o;
 }
 
+long http_percent_decode(const char *in, size_t len, char *out, size_t outlen)
+{
+	return http_decode(in, len, 0, out, outlen);
+}
+
 int http_form_field(const char *body, size_t len, const char *name, char *out, size_t outlen)
 {
 	size_t nlen = strlen(name);

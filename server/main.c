@@ -29,6 +29,7 @@
 #include "scanlog.h"
 #include "server.h"
 #include "statements.h"
+#include "tokens.h"
 
 #define PROG    "packcode-server"
 #define TICK_MS 100
@@ -42,7 +43,9 @@ static const char usage[] =
     "Serve packcode's consumer and verification endpoints: the landing page a\n"
     "phone opens when it scans a pack's QR code, exactly-once point claims into\n"
     "member accounts, verification lookups that consume nothing, member\n"
-    "balances, and health and metrics endpoints. docs/api.md is the contract.\n"
+    "balances, and health and metrics endpoints; and the admin API (products,\n"
+    "batches, recalls, points), behind bearer tokens made with 'packcode-gen\n"
+    "token add'. docs/api.md is the contract.\n"
     "\n"
     "A code whose check character or signature is wrong is answered from the\n"
     "keyring alone, without touching the database. Batches and products are\n"
@@ -525,9 +528,13 @@ int main(int argc, char **argv)
 	if (!(db = open_database(&srv, err, sizeof err)))
 		return fail("database: %s", err);
 	srv.catalog = catalog_new(db, err, sizeof err);
+	if (srv.catalog)
+		srv.tokens = tokens_new(db, err, sizeof err);
 	PQfinish(db);
-	if (!srv.catalog)
+	if (!srv.catalog || !srv.tokens) {
+		catalog_free(srv.catalog);
 		return fail("database: %s", err);
+	}
 
 	srv.nworkers = cfg->threads;
 	srv.workers = calloc((size_t)srv.nworkers, sizeof *srv.workers);
@@ -552,7 +559,8 @@ int main(int argc, char **argv)
 		}
 
 	control = event_base_new();
-	if (!control || catalog_listen(srv.catalog, control, cfg->conninfo) < 0) {
+	if (!control || catalog_listen(srv.catalog, control, cfg->conninfo) < 0 ||
+	    tokens_listen(srv.tokens, control, cfg->conninfo) < 0) {
 		fail("cannot start the control loop");
 		goto out;
 	}
@@ -589,6 +597,7 @@ out:
 		if (sigs[i])
 			event_free(sigs[i]);
 	catalog_free(srv.catalog);
+	tokens_free(srv.tokens);
 	for (int i = 0; srv.workers && i < srv.nworkers; i++)
 		worker_free(&srv.workers[i]);
 	free(srv.workers);

@@ -8,8 +8,8 @@
 
 #include "server.h"
 
-static const int statuses[METRICS_NSTATUS] = {200, 303, 400, 403, 404, 405, 409, 410,
-                                              413, 415, 429, 500, 503, 504, 0,   0};
+static const int statuses[METRICS_NSTATUS] = {200, 201, 303, 400, 401, 403, 404, 405, 409, 410,
+                                              413, 415, 422, 429, 500, 503, 504, 0,   0,   0};
 #define OTHER_STATUS (METRICS_NSTATUS - 1)
 
 /* Upper bounds of the latency buckets, in microseconds. */
@@ -46,6 +46,12 @@ void metrics_request(struct metrics *m, enum route route, int status, long long 
 void metrics_claim(struct metrics *m, enum claim_outcome o)
 {
 	bump(&m->claims[o], 1);
+}
+
+void metrics_auth_failure(struct metrics *m, enum auth_result why)
+{
+	if (why == AUTH_MISSING || why == AUTH_INVALID)
+		bump(&m->auth_failures[why], 1);
 }
 
 static unsigned long long load(const atomic_ullong *c)
@@ -150,6 +156,14 @@ void metrics_render(struct server *s, size_t batches, struct evbuffer *out)
 	                    "# TYPE packcode_scans_dropped_total counter\n"
 	                    "packcode_scans_dropped_total %llu\n",
 	                    SUM(scans_written), SUM(scans_dropped));
+	evbuffer_add_printf(out,
+	                    "# HELP packcode_admin_auth_failures_total Admin API requests refused "
+	                    "for their token (401): missing, or invalid (unknown, malformed or "
+	                    "revoked).\n"
+	                    "# TYPE packcode_admin_auth_failures_total counter\n"
+	                    "packcode_admin_auth_failures_total{reason=\"missing\"} %llu\n"
+	                    "packcode_admin_auth_failures_total{reason=\"invalid\"} %llu\n",
+	                    SUM(auth_failures[AUTH_MISSING]), SUM(auth_failures[AUTH_INVALID]));
 	evbuffer_add_printf(out,
 	                    "# HELP packcode_pool_connections Database connections by state.\n"
 	                    "# TYPE packcode_pool_connections gauge\n"

@@ -14,8 +14,9 @@
 
 #include "claim.h"
 #include "http.h"
+#include "tokens.h"
 
-#define METRICS_NSTATUS  16
+#define METRICS_NSTATUS  20
 #define METRICS_NBUCKETS 12
 
 struct metrics {
@@ -25,6 +26,7 @@ struct metrics {
 	atomic_ullong claims[CLAIM_OUTCOME_COUNT];
 	atomic_ullong claim_batches, claim_batch_items;
 	atomic_ullong scans_written, scans_dropped;
+	atomic_ullong auth_failures[AUTH_INVALID + 1]; /* admin API, by enum auth_result */
 	atomic_int pool_size, pool_connected, pool_busy, pool_waiting;
 };
 
@@ -33,6 +35,7 @@ struct server;
 void metrics_request(struct metrics *m, enum route route, int status, long long us);
 void metrics_claim(struct metrics *m, enum claim_outcome o);
 void metrics_add(atomic_ullong *counter, unsigned long long n);
+void metrics_auth_failure(struct metrics *m, enum auth_result why);
 
 /* The Prometheus exposition of every worker's counters. */
 void metrics_render(struct server *s, size_t batches, struct evbuffer *out);

@@ -35,6 +35,7 @@ struct server_config {
 
 struct claims;
 struct lookups;
+struct tokens;
 struct scanlog;
 
 struct worker {
@@ -63,6 +64,7 @@ struct worker {
 struct server {
 	struct server_config cfg;
 	struct catalog *catalog;
+	struct tokens *tokens; /* the admin API's (tokens.h) */
 	int nworkers;
 	struct worker *workers;
 	int stopping;                /* the control loop's: a stop signal arrived */

@@ -23,7 +23,31 @@
 	"      SELECT id, delta, balance_after, kind, serial, created_at FROM ledger "             \
 	"       WHERE member = m.member AND ($3 IS NULL OR id < $3) "                              \
 	"       ORDER BY id DESC LIMIT $2) l ON true "                                             \
-	"   WHERE m.member = $1 ORDER BY l.id DESC"
+	"   WHERE m.member = $1 ORDER BY l.id DESC; " STATEMENTS_ADMIN
+
+/*
+ * The admin API (server/admin.c): each change is one call of a function of
+ * sql/004_admin_api.sql, which writes the change and its audit row in one
+ * transaction; the first two parameters of a change are the token id and the
+ * client address. Keyset pages: a read asks for one row more than it shows.
+ */
+#define STATEMENTS_ADMIN                                                                           \
+	"PREPARE admin_products(text, integer) AS "                                                \
+	"  SELECT sku, gtin, name, brand, points, created_at FROM products "                       \
+	"   WHERE sku > coalesce($1, '') ORDER BY sku LIMIT $2; "                                  \
+	"PREPARE admin_product_add(bigint, inet, text, text, text, text, integer) AS "             \
+	"  SELECT * FROM admin_product_add($1, $2, $3, $4, $5, $6, $7); "                          \
+	"PREPARE admin_batches(bigint, text, integer) AS "                                         \
+	"  SELECT * FROM admin_batches($1, $2, $3); "                                              \
+	"PREPARE admin_batch_status(bigint, inet, bigint, text, text) AS "                         \
+	"  SELECT * FROM admin_batch_status($1, $2, $3, $4, $5); "                                 \
+	"PREPARE admin_adjust(bigint, inet, text, bigint, text) AS "                               \
+	"  SELECT * FROM admin_adjust($1, $2, $3, $4, $5); "                                       \
+	"PREPARE admin_spend(bigint, inet, text, text, bigint, text) AS "                          \
+	"  SELECT * FROM admin_spend($1, $2, $3, $4, $5, $6); "                                    \
+	"PREPARE admin_audit(bigint, integer) AS "                                                 \
+	"  SELECT id, at, actor, action, target, detail, host(client) FROM audit "                 \
+	"   WHERE id < coalesce($1, 9223372036854775807) ORDER BY id DESC LIMIT $2"
 
 /*
  * The scan writer's own connection (one per worker). Scan records are

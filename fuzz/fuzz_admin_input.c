@@ -1,0 +1,96 @@
+/*
+ * fuzz_admin_input.c: libFuzzer target for the admin API's request bodies
+ * and paths (server/admin_input.c). The first byte picks the decoder, the
+ * rest is the body (or the path).
+ *
+ * Beyond "does not crash", whatever a decoder accepts must meet the rules
+ * the database enforces: a valid SKU, text without control characters within
+ * its length, points in range, a GTIN-14 of digits.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check(int ok, const char *what)
+{
+	if (!ok) {
+		fprintf(stderr, "fuzz_admin_input: %s\n", what);
+		abort();
+	}
+}
+
+static void check_text(const char *s, long min, long max)
+{
+	long n = product_text_chars(s);
+	check(n >= min && n <= max, "accepted text breaks the text rule");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char err[256], reason[ADMIN_TEXT_BYTES + 1];
+	struct admin_product_in p;
+	struct admin_points_in in;
+	if (size < 1)
+		return 0;
+	const char *body = (const char *)data + 1;
+	size_t len = size - 1;
+	switch (data[0] % 5) {
+	case 0:
+		if (admin_decode_product(body, len, &p, err, sizeof err) == ADMIN_DECODE_OK) {
+			check(product_sku_check(p.sku) == 0, "accepted a bad SKU");
+			check_text(p.name, 1, PRODUCT_NAME_MAX);
+			check_text(p.brand, 0, PRODUCT_BRAND_MAX);
+			check(p.points >= 0 && p.points <= PRODUCT_POINTS_MAX,
+			      "points out of range");
+			check(p.gtin[0] == '\0' || (strlen(p.gtin) == GTIN_LEN &&
+			                            strspn(p.gtin, "0123456789") == GTIN_LEN),
+			      "accepted a bad GTIN");
+		} else {
+			check(err[0] != '\0', "a refusal without a message");
+		}
+		break;
+	case 1:
+		if (admin_decode_reason(body, len, reason, err, sizeof err) == ADMIN_DECODE_OK)
+			check_text(reason, 1, ADMIN_TEXT_MAX);
+		break;
+	case 2:
+		if (admin_decode_adjust(body, len, &in, err, sizeof err) == ADMIN_DECODE_OK) {
+			check(in.points != 0 && in.points >= -ADMIN_POINTS_MAX &&
+			          in.points <= ADMIN_POINTS_MAX,
+			      "adjustment out of range");
+			check_text(in.text, 1, ADMIN_TEXT_MAX);
+		}
+		break;
+	case 3:
+		if (admin_decode_spend(body, len, &in, err, sizeof err) == ADMIN_DECODE_OK) {
+			check(in.points >= 1 && in.points <= ADMIN_POINTS_MAX,
+			      "spend out of range");
+			if (in.has_text)
+				check_text(in.text, 0, ADMIN_TEXT_MAX);
+		}
+		break;
+	default: {
+		/* a path: NUL-terminated copy */
+		char *path = malloc(len + 1);
+		struct admin_path ap;
+		if (!path)
+			return 0;
+		memcpy(path, body, len);
+		path[len] = '\0';
+		enum route r = admin_route(path);
+		check(r >= ROUTE_ADMIN_PRODUCTS && r <= ROUTE_ADMIN_OTHER, "not an admin route");
+		if (admin_path_split(path, &ap) == 0)
+			for (int i = 0; i < ap.n; i++)
+				check(ap.len[i] > 0 && !memchr(ap.seg[i], '/', ap.len[i]),
+				      "a bad segment");
+		free(path);
+		break;
+	}
+	}
+	return 0;
+}

@@ -1,0 +1,662 @@
+/*
+ * admin.c: the admin API's handlers and replies. A request is authenticated
+ * first (tokens.c), then decoded and checked in full (admin_input.c), and
+ * only then sent to the database as one prepared statement; the reply is
+ * built from the row the SQL function returns. The token itself goes no
+ * further than tokens_authenticate: only its id and name travel on.
+ */
+#include "admin.h"
+
+#include <arpa/inet.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+
+#include "log.h"
+#include "member.h"
+#include "server.h"
+#include "timefmt.h"
+#include "tokens.h"
+
+#define PRODUCTS_PAGE     100
+#define PRODUCTS_PAGE_MAX 1000
+#define BATCHES_PAGE      20
+#define BATCHES_PAGE_MAX  100
+#define AUDIT_PAGE        50
+#define AUDIT_PAGE_MAX    100
+#define ID_MAX            (1LL << 62)
+#define WWW_AUTH_MISSING  "Bearer realm=\"packcode-admin\""
+#define WWW_AUTH_INVALID  "Bearer realm=\"packcode-admin\", error=\"invalid_token\""
+
+enum admin_op {
+	OP_PRODUCTS,
+	OP_PRODUCT_ADD,
+	OP_BATCHES,
+	OP_RECALL,
+	OP_UNRECALL,
+	OP_ADJUST,
+	OP_SPEND,
+	OP_AUDIT,
+};
+
+/* A request on its way to the database and back. */
+struct admin_req {
+	struct request *r;
+	enum admin_op op;
+	struct admin_identity who;
+	int limit;
+	long long batch;
+	char member[MEMBER_MAX + 1];
+	union {
+		struct admin_points_in in;       /* adjust, spend; in.text: recall's reason */
+		struct admin_product_in product; /* add a product */
+	};
+};
+
+/* ---- replies ----------------------------------------------------------------- */
+
+static void reply_unauthorized(struct request *r, enum auth_result why)
+{
+	metrics_auth_failure(&r->w->metrics, why);
+	http_header(r, "WWW-Authenticate",
+	            why == AUTH_MISSING ? WWW_AUTH_MISSING : WWW_AUTH_INVALID);
+	http_reply_error(r, 401, "unauthorized",
+	                 why == AUTH_MISSING
+	                     ? "an admin token is required: Authorization: Bearer TOKEN"
+	                     : "the admin token is not valid (unknown or revoked)");
+}
+
+static void reply_bad(struct request *r, enum admin_decode why, const char *message)
+{
+	http_reply_error(r, 400, why == ADMIN_DECODE_BAD_JSON ? "bad_json" : "bad_request",
+	                 message);
+}
+
+/* {"error", "message", name: value} */
+static void reply_error_with(struct request *r, int status, const char *error, const char *message,
+                             const char *name, json_t *value)
+{
+	json_t *o = json_pack("{s:s,s:s}", "error", error, "message", message);
+	if (o && name)
+		json_object_set_new(o, name, value);
+	else
+		json_decref(value);
+	http_reply_json(r, status, o);
+}
+
+static json_t *text_or_null(const PGresult *pg, int row, int col)
+{
+	return PQgetisnull(pg, row, col) ? json_null() : json_string(PQgetvalue(pg, row, col));
+}
+
+static json_t *int_or_null(const PGresult *pg, int row, int col)
+{
+	return PQgetisnull(pg, row, col)
+	           ? json_null()
+	           : json_integer(strtoll(PQgetvalue(pg, row, col), NULL, 10));
+}
+
+static json_t *time_or_null(const PGresult *pg, int row, int col)
+{
+	char iso[TIMEFMT_ISO_LEN];
+	if (PQgetisnull(pg, row, col))
+		return json_null();
+	timefmt_pg_to_iso(PQgetvalue(pg, row, col), iso);
+	return json_string(iso);
+}
+
+/* 0 if the query succeeded; else the reply is sent (401, 503 or 500) and -1. */
+static int db_failed(struct admin_req *a, const struct pool_result *res)
+{
+	struct request *r = a->r;
+	if (res->status == POOL_OK)
+		return 0;
+	if (res->status == POOL_UNAVAILABLE) {
+		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
+	} else if (strcmp(res->sqlstate, "28000") == 0) {
+		/* revoked after this server last loaded the tokens: the database knew */
+		reply_unauthorized(r, AUTH_INVALID);
+	} else {
+		char q[300];
+		log_error("event=admin_query_failed route=%s actor=%s sqlstate=%s message=%s",
+		          route_name(r->route), a->who.name, res->sqlstate,
+		          log_quote(res->message, q, sizeof q));
+		http_reply_error(r, 500, "internal", "the request failed; nothing was changed");
+	}
+	return -1;
+}
+
+static void log_action(const struct admin_req *a, const char *action, const char *outcome)
+{
+	log_info("event=admin_action actor=%s action=%s outcome=%s", a->who.name, action, outcome);
+}
+
+/* ---- products ------------------------------------------------------------------ */
+
+/* columns: sku, gtin, name, brand, points, created_at */
+static json_t *product_json(const PGresult *pg, int i)
+{
+	json_t *p = json_object();
+	json_object_set_new(p, "sku", json_string(PQgetvalue(pg, i, 0)));
+	json_object_set_new(p, "gtin", text_or_null(pg, i, 1));
+	json_object_set_new(p, "name", json_string(PQgetvalue(pg, i, 2)));
+	json_object_set_new(p, "brand", json_string(PQgetvalue(pg, i, 3)));
+	json_object_set_new(p, "points", int_or_null(pg, i, 4));
+	json_object_set_new(p, "created", time_or_null(pg, i, 5));
+	return p;
+}
+
+static void products_done(void *arg, const struct pool_result *res)
+{
+	struct admin_req *a = arg;
+	if (db_failed(a, res))
+		goto out;
+	PGresult *pg = res->res;
+	int rows = PQntuples(pg), shown = rows > a->limit ? a->limit : rows;
+	json_t *list = json_array();
+	for (int i = 0; i < shown; i++)
+		json_array_append_new(list, product_json(pg, i));
+	json_t *o = json_object();
+	json_object_set_new(o, "products", list);
+	json_object_set_new(o, "next_after",
+	                    rows > shown ? json_string(PQgetvalue(pg, shown - 1, 0)) : json_null());
+	http_reply_json(a->r, 200, o);
+out:
+	free(a);
+}
+
+static void product_added(void *arg, const struct pool_result *res)
+{
+	struct admin_req *a = arg;
+	const struct admin_product_in *p = &a->product;
+	if (db_failed(a, res))
+		goto out;
+	const char *outcome = PQgetvalue(res->res, 0, 0);
+	log_action(a, "product.add", outcome);
+	if (strcmp(outcome, "sku_exists") == 0) {
+		reply_error_with(a->r, 409, "sku_exists", "a product with this SKU exists already",
+		                 "sku", json_string(p->sku));
+		goto out;
+	}
+	if (strcmp(outcome, "gtin_exists") == 0) {
+		reply_error_with(a->r, 409, "gtin_exists", "another product has this GTIN already",
+		                 "gtin", json_string(p->gtin));
+		goto out;
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "sku", json_string(p->sku));
+	json_object_set_new(o, "gtin", p->gtin[0] ? json_string(p->gtin) : json_null());
+	json_object_set_new(o, "name", json_string(p->name));
+	json_object_set_new(o, "brand", json_string(p->brand));
+	json_object_set_new(o, "points", json_integer(p->points));
+	json_object_set_new(o, "created", time_or_null(res->res, 0, 1));
+	http_reply_json(a->r, 201, o);
+out:
+	free(a);
+}
+
+/* ---- batches ----------------------------------------------------------------------- */
+
+static void batches_done(void *arg, const struct pool_result *res)
+{
+	struct admin_req *a = arg;
+	if (db_failed(a, res))
+		goto out;
+	/* columns of admin_batches(): id, sku, product_name, key_id, count, status,
+	 * created_at, printed_at, status_changed_at, status_reason, factory, line,
+	 * pin_required, claims, scans, codes_scanned */
+	PGresult *pg = res->res;
+	int rows = PQntuples(pg), shown = rows > a->limit ? a->limit : rows;
+	json_t *list = json_array();
+	for (int i = 0; i < shown; i++) {
+		json_t *b = json_object();
+		json_object_set_new(b, "id", int_or_null(pg, i, 0));
+		json_object_set_new(b, "product",
+		                    json_pack("{s:s,s:s}", "sku", PQgetvalue(pg, i, 1), "name",
+		                              PQgetvalue(pg, i, 2)));
+		json_object_set_new(b, "key_id", int_or_null(pg, i, 3));
+		json_object_set_new(b, "count", int_or_null(pg, i, 4));
+		json_object_set_new(b, "status", json_string(PQgetvalue(pg, i, 5)));
+		json_object_set_new(b, "created", time_or_null(pg, i, 6));
+		json_object_set_new(b, "printed", time_or_null(pg, i, 7));
+		json_object_set_new(b, "status_changed", time_or_null(pg, i, 8));
+		json_object_set_new(b, "status_reason", text_or_null(pg, i, 9));
+		json_object_set_new(b, "factory", json_string(PQgetvalue(pg, i, 10)));
+		json_object_set_new(b, "line", json_string(PQgetvalue(pg, i, 11)));
+		json_object_set_new(b, "pin_required",
+		                    json_boolean(PQgetvalue(pg, i, 12)[0] == 't'));
+		json_object_set_new(b, "claims", int_or_null(pg, i, 13));
+		json_object_set_new(b, "scans", int_or_null(pg, i, 14));
+		json_object_set_new(b, "codes_scanned", int_or_null(pg, i, 15));
+		json_array_append_new(list, b);
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "batches", list);
+	json_object_set_new(o, "next_before",
+	                    rows > shown ? int_or_null(pg, shown - 1, 0) : json_null());
+	http_reply_json(a->r, 200, o);
+out:
+	free(a);
+}
+
+static void batch_status_done(void *arg, const struct pool_result *res)
+{
+	struct admin_req *a = arg;
+	int recall = a->op == OP_RECALL;
+	char msg[160];
+	if (db_failed(a, res))
+		goto out;
+	/* outcome, status, previous, changed_at */
+	PGresult *pg = res->res;
+	const char *outcome = PQgetvalue(pg, 0, 0);
+	log_action(a, recall ? "batch.recall" : "batch.unrecall", outcome);
+	if (strcmp(outcome, "unknown_batch") == 0) {
+		snprintf(msg, sizeof msg, "no batch %lld", a->batch);
+		http_reply_error(a->r, 404, "unknown_batch", msg);
+		goto out;
+	}
+	if (strcmp(outcome, "wrong_status") == 0) {
+		snprintf(msg, sizeof msg, "only %s batch can be %s; batch %lld is %s",
+		         recall ? "an active" : "a recalled", recall ? "recalled" : "unrecalled",
+		         a->batch, PQgetvalue(pg, 0, 1));
+		reply_error_with(a->r, 409, "wrong_status", msg, "status",
+		                 json_string(PQgetvalue(pg, 0, 1)));
+		goto out;
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "batch", json_integer(a->batch));
+	json_object_set_new(o, "status", json_string(PQgetvalue(pg, 0, 1)));
+	json_object_set_new(o, "previous", json_string(PQgetvalue(pg, 0, 2)));
+	json_object_set_new(o, "reason", json_string(a->in.text));
+	json_object_set_new(o, "changed", time_or_null(pg, 0, 3));
+	http_reply_json(a->r, 200, o);
+out:
+	free(a);
+}
+
+/* ---- members: adjust and spend ------------------------------------------------------ */
+
+/* The shared refusals of adjust and spend; 1 if replied. */
+static int member_refused(struct admin_req *a, const PGresult *pg, const char *outcome)
+{
+	char msg[160];
+	if (strcmp(outcome, "unknown_member") == 0) {
+		http_reply_error(a->r, 404, "unknown_member", "no such member");
+		return 1;
+	}
+	if (strcmp(outcome, "insufficient") == 0) {
+		snprintf(msg, sizeof msg, "the balance is %s points: it cannot go below 0",
+		         PQgetvalue(pg, 0, 1));
+		reply_error_with(a->r, 409, "insufficient_balance", msg, "balance",
+		                 int_or_null(pg, 0, 1));
+		return 1;
+	}
+	return 0;
+}
+
+static void points_done(void *arg, const struct pool_result *res)
+{
+	struct admin_req *a = arg;
+	int spend = a->op == OP_SPEND;
+	if (db_failed(a, res))
+		goto out;
+	/* outcome, balance, ledger_id, at */
+	PGresult *pg = res->res;
+	const char *outcome = PQgetvalue(pg, 0, 0);
+	log_action(a, spend ? "member.spend" : "member.adjust", outcome);
+	if (member_refused(a, pg, outcome))
+		goto out;
+	if (strcmp(outcome, "key_reused") == 0) {
+		http_reply_error(a->r, 422, "idempotency_key_reused",
+		                 "this Idempotency-Key was used for another request");
+		goto out;
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "member", json_string(a->member));
+	json_object_set_new(o, "points", json_integer(a->in.points));
+	if (spend)
+		json_object_set_new(o, "reference",
+		                    a->in.has_text ? json_string(a->in.text) : json_null());
+	else
+		json_object_set_new(o, "reason", json_string(a->in.text));
+	json_object_set_new(o, "balance", int_or_null(pg, 0, 1));
+	json_object_set_new(o, "entry", int_or_null(pg, 0, 2));
+	json_object_set_new(o, "at", time_or_null(pg, 0, 3));
+	if (spend)
+		json_object_set_new(o, "repeat", json_boolean(strcmp(outcome, "repeat") == 0));
+	http_reply_json(a->r, 200, o);
+out:
+	free(a);
+}
+
+/* ---- audit ------------------------------------------------------------------------------ */
+
+static void audit_done(void *arg, const struct pool_result *res)
+{
+	struct admin_req *a = arg;
+	if (db_failed(a, res))
+		goto out;
+	/* id, at, actor, action, target, detail, client */
+	PGresult *pg = res->res;
+	int rows = PQntuples(pg), shown = rows > a->limit ? a->limit : rows;
+	json_t *list = json_array();
+	for (int i = 0; i < shown; i++) {
+		json_t *e = json_object();
+		json_object_set_new(e, "id", int_or_null(pg, i, 0));
+		json_object_set_new(e, "at", time_or_null(pg, i, 1));
+		json_object_set_new(e, "actor", json_string(PQgetvalue(pg, i, 2)));
+		json_object_set_new(e, "action", json_string(PQgetvalue(pg, i, 3)));
+		json_object_set_new(e, "target", text_or_null(pg, i, 4));
+		json_t *detail =
+		    PQgetisnull(pg, i, 5) ? NULL : json_loads(PQgetvalue(pg, i, 5), 0, NULL);
+		json_object_set_new(e, "detail", detail ? detail : json_null());
+		json_object_set_new(e, "client", text_or_null(pg, i, 6));
+		json_array_append_new(list, e);
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "entries", list);
+	json_object_set_new(o, "next_before",
+	                    rows > shown ? int_or_null(pg, shown - 1, 0) : json_null());
+	http_reply_json(a->r, 200, o);
+out:
+	free(a);
+}
+
+/* ---- dispatch ------------------------------------------------------------------------------ */
+
+/* A query parameter as an integer in [1, max]: 1 found, 0 absent, -1 bad. */
+static int query_int(const char *query, const char *name, long long max, long long *out)
+{
+	char val[32];
+	int f = http_form_field(query, strlen(query), name, val, sizeof val);
+	if (f <= 0)
+		return f;
+	char *end;
+	long long v = strtoll(val, &end, 10);
+	if (!val[0] || *end || v < 1 || v > max)
+		return -1;
+	*out = v;
+	return 1;
+}
+
+/* The header's only value: NULL if absent; *dup set if it came more than once. */
+static const char *only_header(struct request *r, const char *name, int *dup)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(r->req);
+	const char *value = NULL;
+	struct evkeyval *kv;
+	TAILQ_FOREACH(kv, h, next)
+	{
+		if (strcasecmp(kv->key, name) != 0)
+			continue;
+		if (value)
+			*dup = 1;
+		value = kv->value;
+	}
+	return value;
+}
+
+/* The client address for the audit row, if it is one (inet); else NULL. */
+static const char *client_inet(const struct request *r)
+{
+	unsigned char buf[16];
+	if (inet_pton(AF_INET, r->client, buf) == 1 || inet_pton(AF_INET6, r->client, buf) == 1)
+		return r->client;
+	return NULL;
+}
+
+static void submit(struct admin_req *a, struct pool_query *q, pool_cb cb)
+{
+	if (pool_submit(a->r->w->pool, q, cb, a) < 0) {
+		http_reply_error(a->r, 503, "unavailable", "database unavailable, try again");
+		free(a);
+	}
+}
+
+static int allow(struct request *r, enum evhttp_cmd_type allowed, const char *names)
+{
+	if (evhttp_request_get_command(r->req) & allowed)
+		return 1;
+	http_header(r, "Allow", names);
+	http_reply_error(r, 405, "method_not_allowed", "method not allowed on this resource");
+	return 0;
+}
+
+static void list_products(struct admin_req *a, const char *query)
+{
+	long long limit = PRODUCTS_PAGE;
+	char after[PRODUCT_SKU_MAX + 1], lim[24];
+	int has_after = http_form_field(query, strlen(query), "after", after, sizeof after);
+	if (query_int(query, "limit", PRODUCTS_PAGE_MAX, &limit) < 0 || has_after < 0 ||
+	    (has_after && product_sku_check(after) < 0)) {
+		http_reply_error(a->r, 400, "bad_request", "limit is 1 to 1000; after is a SKU");
+		free(a);
+		return;
+	}
+	a->limit = (int)limit;
+	snprintf(lim, sizeof lim, "%lld", limit + 1);
+	struct pool_query q = {
+	    .stmt = "admin_products", .nparams = 2, .values = {has_after ? after : NULL, lim}};
+	submit(a, &q, products_done);
+}
+
+static void add_product(struct admin_req *a, const char *tok, const char *client)
+{
+	size_t len;
+	char err[256], pts[16];
+	struct admin_product_in *p = &a->product;
+	const char *body = http_body(a->r, "application/json", &len);
+	if (!body)
+		goto fail;
+	enum admin_decode why = admin_decode_product(body, len, p, err, sizeof err);
+	if (why != ADMIN_DECODE_OK) {
+		reply_bad(a->r, why, err);
+		goto fail;
+	}
+	snprintf(pts, sizeof pts, "%d", p->points);
+	struct pool_query q = {
+	    .stmt = "admin_product_add",
+	    .nparams = 7,
+	    .values = {tok, client, p->sku, p->gtin[0] ? p->gtin : NULL, p->name, p->brand, pts}};
+	submit(a, &q, product_added);
+	return;
+fail:
+	free(a);
+}
+
+static void list_batches(struct admin_req *a, const char *query)
+{
+	long long limit = BATCHES_PAGE, before = 0;
+	char product[PRODUCT_SKU_MAX + 1], lim[24], bef[24];
+	int has_product = http_form_field(query, strlen(query), "product", product, sizeof product);
+	if (query_int(query, "limit", BATCHES_PAGE_MAX, &limit) < 0 ||
+	    query_int(query, "before", ID_MAX, &before) < 0 || has_product < 0 ||
+	    (has_product && product_sku_check(product) < 0)) {
+		http_reply_error(a->r, 400, "bad_request",
+		                 "limit is 1 to 100; before is a batch id; product is a SKU");
+		free(a);
+		return;
+	}
+	a->limit = (int)limit;
+	snprintf(lim, sizeof lim, "%lld", limit + 1);
+	snprintf(bef, sizeof bef, "%lld", before);
+	struct pool_query q = {.stmt = "admin_batches",
+	                       .nparams = 3,
+	                       .values = {before ? bef : NULL, has_product ? product : NULL, lim}};
+	submit(a, &q, batches_done);
+}
+
+static void set_batch_status(struct admin_req *a, const struct admin_path *p, const char *tok,
+                             const char *client)
+{
+	size_t len;
+	char err[256], id[24];
+	if (p->len[1] >= sizeof id || strspn(p->seg[1], "0123456789") < p->len[1]) {
+		http_reply_error(a->r, 404, "unknown_batch", "a batch id is a number");
+		goto fail;
+	}
+	memcpy(id, p->seg[1], p->len[1]);
+	id[p->len[1]] = '\0';
+	a->batch = strtoll(id, NULL, 10);
+	if (a->batch < 1 || a->batch > ID_MAX) {
+		http_reply_error(a->r, 404, "unknown_batch", "no such batch");
+		goto fail;
+	}
+	snprintf(id, sizeof id, "%lld", a->batch);
+	const char *body = http_body(a->r, "application/json", &len);
+	if (!body)
+		goto fail;
+	enum admin_decode why = admin_decode_reason(body, len, a->in.text, err, sizeof err);
+	if (why != ADMIN_DECODE_OK) {
+		reply_bad(a->r, why, err);
+		goto fail;
+	}
+	struct pool_query q = {
+	    .stmt = "admin_batch_status",
+	    .nparams = 5,
+	    .values = {tok, client, id, a->op == OP_RECALL ? "recall" : "unrecall", a->in.text}};
+	submit(a, &q, batch_status_done);
+	return;
+fail:
+	free(a);
+}
+
+static void change_points(struct admin_req *a, const struct admin_path *p, const char *tok,
+                          const char *client)
+{
+	size_t len;
+	char err[256], seg[3 * MEMBER_MAX + 1], pts[24];
+	const char *key = NULL;
+	long n = http_percent_decode(p->seg[1], p->len[1], seg, sizeof seg);
+	if (n < 0 || member_normalize(seg, (size_t)n, a->member) < 0) {
+		http_reply_error(a->r, 400, "bad_member",
+		                 "a member is a phone number in E.164 (+ and 8 to 15 digits) or an "
+		                 "id of at most 64 letters, digits and . _ : @ -");
+		goto fail;
+	}
+	if (a->op == OP_SPEND) {
+		int dup = 0;
+		key = only_header(a->r, "Idempotency-Key", &dup);
+		if (!key || dup || admin_idempotency_key_check(key) < 0) {
+			http_reply_error(
+			    a->r, 400, "bad_idempotency_key",
+			    "a spend needs one Idempotency-Key header: 1 to 64 printable "
+			    "ASCII characters");
+			goto fail;
+		}
+	}
+	const char *body = http_body(a->r, "application/json", &len);
+	if (!body)
+		goto fail;
+	enum admin_decode why = a->op == OP_SPEND
+	                            ? admin_decode_spend(body, len, &a->in, err, sizeof err)
+	                            : admin_decode_adjust(body, len, &a->in, err, sizeof err);
+	if (why != ADMIN_DECODE_OK) {
+		reply_bad(a->r, why, err);
+		goto fail;
+	}
+	snprintf(pts, sizeof pts, "%lld", a->in.points);
+	const char *text = a->in.has_text ? a->in.text : NULL;
+	struct pool_query q = {
+	    .stmt = "admin_adjust", .nparams = 5, .values = {tok, client, a->member, pts, text}};
+	if (a->op == OP_SPEND)
+		q = (struct pool_query){.stmt = "admin_spend",
+		                        .nparams = 6,
+		                        .values = {tok, client, a->member, key, pts, text}};
+	submit(a, &q, points_done);
+	return;
+fail:
+	free(a);
+}
+
+static void list_audit(struct admin_req *a, const char *query)
+{
+	long long limit = AUDIT_PAGE, before = 0;
+	char lim[24], bef[24];
+	if (query_int(query, "limit", AUDIT_PAGE_MAX, &limit) < 0 ||
+	    query_int(query, "before", ID_MAX, &before) < 0) {
+		http_reply_error(a->r, 400, "bad_request",
+		                 "limit is 1 to 100; before is an entry id");
+		free(a);
+		return;
+	}
+	a->limit = (int)limit;
+	snprintf(lim, sizeof lim, "%lld", limit + 1);
+	snprintf(bef, sizeof bef, "%lld", before);
+	struct pool_query q = {
+	    .stmt = "admin_audit", .nparams = 2, .values = {before ? bef : NULL, lim}};
+	submit(a, &q, audit_done);
+}
+
+void admin_handle(struct request *r, const char *rest, const char *query)
+{
+	int dup = 0;
+	struct admin_identity who;
+	const char *authz = only_header(r, "Authorization", &dup);
+	enum auth_result auth =
+	    dup ? AUTH_INVALID : tokens_authenticate(r->w->srv->tokens, authz, &who);
+	if (auth != AUTH_OK) {
+		reply_unauthorized(r, auth);
+		return;
+	}
+
+	struct admin_req *a = calloc(1, sizeof *a);
+	if (!a) {
+		http_reply_error(r, 503, "unavailable", "out of memory");
+		return;
+	}
+	a->r = r;
+	a->who = who;
+	char tok[24];
+	snprintf(tok, sizeof tok, "%lld", who.token_id);
+	const char *client = client_inet(r);
+	struct admin_path p;
+	admin_path_split(rest, &p);
+
+	switch (r->route) {
+	case ROUTE_ADMIN_PRODUCTS:
+		if (!allow(r, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST,
+		           "GET, HEAD, POST"))
+			break;
+		if (evhttp_request_get_command(r->req) == EVHTTP_REQ_POST) {
+			a->op = OP_PRODUCT_ADD;
+			add_product(a, tok, client);
+		} else {
+			a->op = OP_PRODUCTS;
+			list_products(a, query);
+		}
+		return;
+	case ROUTE_ADMIN_BATCHES:
+		if (!allow(r, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "GET, HEAD"))
+			break;
+		a->op = OP_BATCHES;
+		list_batches(a, query);
+		return;
+	case ROUTE_ADMIN_BATCH_STATUS:
+		if (!allow(r, EVHTTP_REQ_POST, "POST"))
+			break;
+		a->op = admin_path_is(&p, 2, "recall") ? OP_RECALL : OP_UNRECALL;
+		set_batch_status(a, &p, tok, client);
+		return;
+	case ROUTE_ADMIN_ADJUST:
+	case ROUTE_ADMIN_SPEND:
+		if (!allow(r, EVHTTP_REQ_POST, "POST"))
+			break;
+		a->op = r->route == ROUTE_ADMIN_SPEND ? OP_SPEND : OP_ADJUST;
+		change_points(a, &p, tok, client);
+		return;
+	case ROUTE_ADMIN_AUDIT:
+		if (!allow(r, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "GET, HEAD"))
+			break;
+		a->op = OP_AUDIT;
+		list_audit(a, query);
+		return;
+	default:
+		http_reply_error(r, 404, "not_found", "no such resource");
+		break;
+	}
+	free(a);
+}

@@ -1,0 +1,86 @@
+/*
+ * admin.h: the admin API under /api/v1/admin/ (docs/api.md, "Admin API"):
+ * products, batches with their counts of scans and claims, recall and
+ * unrecall, point adjustments and idempotent spends, the audit trail.
+ *
+ * Every request needs a live bearer token (tokens.h), checked before the
+ * path is even looked at. Every change is one call of a SQL function
+ * (sql/004_admin_api.sql) that writes the change and its audit row in one
+ * transaction; a refused request writes nothing.
+ */
+#ifndef PACKCODE_SERVER_ADMIN_H
+#define PACKCODE_SERVER_ADMIN_H
+
+#include <stddef.h>
+
+#include "http.h"
+#include "product.h"
+
+#define ADMIN_TEXT_MAX   200                  /* characters of a reason or a reference */
+#define ADMIN_TEXT_BYTES (4 * ADMIN_TEXT_MAX) /* UTF-8 */
+#define ADMIN_POINTS_MAX 1000000000LL         /* one adjustment or spend */
+#define ADMIN_KEY_MAX    64                   /* Idempotency-Key */
+
+/* Serve an admin request; rest is the path after "/api/v1/admin/", query after the '?' ("" if
+ * none). */
+void admin_handle(struct request *r, const char *rest, const char *query);
+
+/* ---- paths and bodies, decoded without side effects (admin_input.c) ---- */
+
+#define ADMIN_SEGMENTS_MAX 4
+
+/* The route (for the metrics) of path rest, the part after "/api/v1/admin/". */
+enum route admin_route(const char *rest);
+
+/* A path split at '/': segment i is seg[i][0..len[i]) (not NUL-terminated). */
+struct admin_path {
+	int n;
+	const char *seg[ADMIN_SEGMENTS_MAX];
+	size_t len[ADMIN_SEGMENTS_MAX];
+};
+
+/* Split rest at '/': 0, or -1 if a segment is empty or there are too many. */
+int admin_path_split(const char *rest, struct admin_path *p);
+/* 1 if segment i is word (in any case), else 0. */
+int admin_path_is(const struct admin_path *p, int i, const char *word);
+
+enum admin_decode {
+	ADMIN_DECODE_OK,
+	ADMIN_DECODE_BAD_JSON,    /* not JSON, or duplicate keys */
+	ADMIN_DECODE_BAD_REQUEST, /* JSON, but a field is missing, of the wrong type or invalid */
+};
+
+/* POST products: {"sku", "name", "points", "gtin" (optional), "brand" (optional)}. */
+struct admin_product_in {
+	char sku[PRODUCT_SKU_MAX + 1];
+	char gtin[GTIN_LEN + 1]; /* GTIN-14, "" for none */
+	char name[4 * PRODUCT_NAME_MAX + 1];
+	char brand[4 * PRODUCT_BRAND_MAX + 1];
+	int points;
+};
+
+/* adjust: {"points": ±N, "reason"}; spend: {"points": N, "reference" (optional)}. */
+struct admin_points_in {
+	long long points;
+	char text[ADMIN_TEXT_BYTES + 1]; /* the reason or the reference */
+	int has_text;
+};
+
+/*
+ * Each fills *out, or says in err (for a 400 reply) what is wrong. The
+ * bodies are JSON objects; fields not named are ignored.
+ */
+enum admin_decode admin_decode_product(const char *body, size_t len, struct admin_product_in *out,
+                                       char *err, size_t errlen);
+/* recall, unrecall: {"reason": 1-200 characters}; reason gets it. */
+enum admin_decode admin_decode_reason(const char *body, size_t len,
+                                      char reason[ADMIN_TEXT_BYTES + 1], char *err, size_t errlen);
+enum admin_decode admin_decode_adjust(const char *body, size_t len, struct admin_points_in *out,
+                                      char *err, size_t errlen);
+enum admin_decode admin_decode_spend(const char *body, size_t len, struct admin_points_in *out,
+                                     char *err, size_t errlen);
+
+/* An Idempotency-Key: 1 to 64 printable ASCII characters. 0 or -1. */
+int admin_idempotency_key_check(const char *key);
+
+#endif

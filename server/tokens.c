@@ -1,0 +1,375 @@
+/*
+ * tokens.c: the admin API's live bearer tokens, as SHA-256 hashes, in one
+ * small table behind a mutex (admin requests are few, so a lock per request
+ * costs nothing). The control loop reloads it the way catalog.c reloads the
+ * catalog: LISTEN packcode_catalog on a pool of one, reload on NOTIFY, on
+ * reconnect and once a minute. It also writes last_used_at, batched.
+ */
+#include "tokens.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "log.h"
+#include "pool.h"
+
+#define HASH_LEN        32
+#define TICK_S          1  /* last_used_at is written this often (for tokens used since) */
+#define WRITE_EVERY_S   60 /* but for the same token at most this often */
+#define RELOAD_EVERY_S  60
+#define FLUSH_MAX       64 /* tokens per last_used_at write */
+#define NOTIFY_PAYLOAD  "admin_tokens"
+#define TOKENS_LOAD_SQL "SELECT id, name, hash FROM admin_tokens WHERE revoked_at IS NULL"
+#define TOKENS_USED_SQL                                                                            \
+	"UPDATE admin_tokens t SET last_used_at = to_timestamp(u.at) "                             \
+	"  FROM unnest($1::bigint[], $2::double precision[]) AS u(id, at) "                        \
+	" WHERE t.id = u.id AND (t.last_used_at IS NULL OR t.last_used_at < to_timestamp(u.at))"
+
+struct token {
+	long long id;
+	unsigned char hash[HASH_LEN];
+	char name[TOKEN_NAME_MAX + 1];
+	time_t used;       /* last use noted (wall clock); 0: not since start */
+	time_t written;    /* the last use sent to the database */
+	long long sent_at; /* when it was sent (monotonic seconds); 0: never */
+};
+
+struct tokens {
+	pthread_mutex_t lock;
+	struct token *v;
+	size_t n;
+	/* the control loop's side */
+	struct pool *listen;
+	struct event *timer;
+	int loading, dirty, writing, closing;
+	unsigned ticks;
+	long long sent_ids[FLUSH_MAX];
+	size_t nsent;
+	char ids_param[FLUSH_MAX * 21 + 3], at_param[FLUSH_MAX * 21 + 3];
+};
+
+static long long mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec;
+}
+
+int tokens_bearer(const char *header, const char **token, size_t *len)
+{
+	const char *p = header;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (strncasecmp(p, "Bearer", 6) != 0 || (p[6] != ' ' && p[6] != '\t'))
+		return -1;
+	p += 6;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	size_t n = strlen(p);
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	*token = p;
+	*len = n;
+	return 0;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* bytea text output "\x0123..." of HASH_LEN bytes: 0 or -1. */
+static int parse_hash(const char *s, unsigned char out[HASH_LEN])
+{
+	if (strlen(s) != 2 + 2 * HASH_LEN || s[0] != '\\' || s[1] != 'x')
+		return -1;
+	for (int i = 0; i < HASH_LEN; i++) {
+		int h = hexval((unsigned char)s[2 + 2 * i]),
+		    l = hexval((unsigned char)s[3 + 2 * i]);
+		if (h < 0 || l < 0)
+			return -1;
+		out[i] = (unsigned char)(h << 4 | l);
+	}
+	return 0;
+}
+
+enum auth_result tokens_authenticate(struct tokens *t, const char *authorization,
+                                     struct admin_identity *who)
+{
+	const char *tok;
+	size_t len;
+	unsigned char hash[HASH_LEN];
+	unsigned int hl = 0;
+
+	if (!authorization || tokens_bearer(authorization, &tok, &len) < 0)
+		return AUTH_MISSING;
+	if (len == 0 || len > TOKEN_INPUT_MAX)
+		return AUTH_INVALID;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)tok[i] <= 0x20 || (unsigned char)tok[i] >= 0x7f)
+			return AUTH_INVALID;
+	if (!EVP_Digest(tok, len, hash, &hl, EVP_sha256(), NULL) || hl != HASH_LEN)
+		return AUTH_INVALID;
+
+	/* every live hash is compared, in constant time, whatever matched before */
+	size_t match = 0;
+	unsigned found = 0;
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < t->n; i++) {
+		unsigned eq = (unsigned)(CRYPTO_memcmp(hash, t->v[i].hash, HASH_LEN) == 0);
+		size_t mask = (size_t)0 - (size_t)eq;
+		match = (match & ~mask) | (i & mask);
+		found |= eq;
+	}
+	if (found) {
+		struct token *k = &t->v[match];
+		who->token_id = k->id;
+		snprintf(who->name, sizeof who->name, "%s", k->name);
+		k->used = time(NULL);
+	}
+	pthread_mutex_unlock(&t->lock);
+	OPENSSL_cleanse(hash, sizeof hash);
+	return found ? AUTH_OK : AUTH_INVALID;
+}
+
+struct tokens *tokens_new_empty(void)
+{
+	struct tokens *t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	pthread_mutex_init(&t->lock, NULL);
+	return t;
+}
+
+int tokens_set(struct tokens *t, const PGresult *r)
+{
+	size_t n = (size_t)PQntuples(r);
+	struct token *v = calloc(n ? n : 1, sizeof *v);
+	if (!v)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const char *name = PQgetvalue(r, (int)i, 1);
+		if (strlen(name) > TOKEN_NAME_MAX ||
+		    parse_hash(PQgetvalue(r, (int)i, 2), v[i].hash) < 0) {
+			free(v);
+			return -1;
+		}
+		v[i].id = strtoll(PQgetvalue(r, (int)i, 0), NULL, 10);
+		snprintf(v[i].name, sizeof v[i].name, "%s", name);
+	}
+	pthread_mutex_lock(&t->lock);
+	/* keep the use notes of tokens that stay (few tokens: a plain search) */
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < t->n; j++)
+			if (t->v[j].id == v[i].id) {
+				v[i].used = t->v[j].used;
+				v[i].written = t->v[j].written;
+				v[i].sent_at = t->v[j].sent_at;
+				break;
+			}
+	struct token *old = t->v;
+	t->v = v;
+	t->n = n;
+	pthread_mutex_unlock(&t->lock);
+	free(old);
+	return 0;
+}
+
+size_t tokens_count(struct tokens *t)
+{
+	pthread_mutex_lock(&t->lock);
+	size_t n = t->n;
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
+struct tokens *tokens_new(PGconn *db, char *err, size_t errlen)
+{
+	struct tokens *t = tokens_new_empty();
+	PGresult *r = NULL;
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r = PQexec(db, TOKENS_LOAD_SQL);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "loading admin tokens: %s", PQresultErrorMessage(r));
+		goto fail;
+	}
+	if (tokens_set(t, r) < 0) {
+		snprintf(err, errlen, "loading admin tokens: a malformed row");
+		goto fail;
+	}
+	PQclear(r);
+	log_info("event=tokens_loaded tokens=%zu", t->n);
+	return t;
+fail:
+	PQclear(r);
+	tokens_free(t);
+	return NULL;
+}
+
+/* ---- the control loop: reloads ---- */
+
+static void reload(struct tokens *t);
+
+static void reload_done(void *arg, const struct pool_result *r)
+{
+	struct tokens *t = arg;
+	t->loading = 0;
+	if (r->status == POOL_OK) {
+		if (tokens_set(t, r->res) == 0)
+			log_debug("event=tokens_loaded tokens=%d", PQntuples(r->res));
+		else
+			log_error("event=tokens_reload_failed reason=\"malformed row\"");
+	} else {
+		char q[300];
+		log_warn("event=tokens_reload_failed reason=%s",
+		         log_quote(r->message, q, sizeof q));
+	}
+	if (t->dirty)
+		reload(t);
+}
+
+static void reload(struct tokens *t)
+{
+	static const struct pool_query q = {.stmt = "tokens_load", .nparams = 0};
+	if (t->closing)
+		return;
+	if (t->loading) {
+		t->dirty = 1;
+		return;
+	}
+	t->dirty = 0;
+	if (pool_submit(t->listen, &q, reload_done, t) == 0)
+		t->loading = 1;
+}
+
+static void on_notify(void *arg, const PGnotify *n)
+{
+	/* products and batches changes come on the same channel: not ours */
+	if (!n->extra || !n->extra[0] || strcmp(n->extra, NOTIFY_PAYLOAD) == 0)
+		reload(arg);
+}
+
+static void on_ready(void *arg)
+{
+	reload(arg); /* a revocation may have been missed while disconnected */
+}
+
+/* ---- the control loop: last_used_at ---- */
+
+/* The last write failed: send its tokens again on the next tick. */
+static void unsend(struct tokens *t)
+{
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < t->nsent; i++)
+		for (size_t j = 0; j < t->n; j++)
+			if (t->v[j].id == t->sent_ids[i])
+				t->v[j].written = t->v[j].sent_at = 0;
+	pthread_mutex_unlock(&t->lock);
+	t->nsent = 0;
+}
+
+static void written_done(void *arg, const struct pool_result *r)
+{
+	struct tokens *t = arg;
+	t->writing = 0;
+	if (r->status == POOL_OK)
+		return;
+	char q[300];
+	log_warn("event=tokens_last_used_failed reason=%s", log_quote(r->message, q, sizeof q));
+	unsend(t);
+}
+
+static void write_used(struct tokens *t)
+{
+	long long now = mono_s();
+	size_t idl = 0, atl = 0;
+	if (t->writing || t->closing)
+		return;
+	t->nsent = 0;
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < t->n && t->nsent < FLUSH_MAX; i++) {
+		struct token *k = &t->v[i];
+		if (k->used <= k->written || (k->sent_at && now - k->sent_at < WRITE_EVERY_S))
+			continue;
+		idl += (size_t)snprintf(t->ids_param + idl, sizeof t->ids_param - idl, "%s%lld",
+		                        t->nsent ? "," : "{", k->id);
+		atl += (size_t)snprintf(t->at_param + atl, sizeof t->at_param - atl, "%s%lld",
+		                        t->nsent ? "," : "{", (long long)k->used);
+		t->sent_ids[t->nsent++] = k->id;
+		k->written = k->used;
+		k->sent_at = now;
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (!t->nsent)
+		return;
+	snprintf(t->ids_param + idl, sizeof t->ids_param - idl, "}");
+	snprintf(t->at_param + atl, sizeof t->at_param - atl, "}");
+	struct pool_query q = {
+	    .stmt = "tokens_used", .nparams = 2, .values = {t->ids_param, t->at_param}};
+	if (pool_submit(t->listen, &q, written_done, t) == 0)
+		t->writing = 1;
+	else
+		unsend(t); /* the database is away: quietly, again next tick */
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct tokens *t = arg;
+	(void)fd;
+	(void)what;
+	write_used(t);
+	if (++t->ticks % (RELOAD_EVERY_S / TICK_S) == 0)
+		reload(t);
+}
+
+int tokens_listen(struct tokens *t, struct event_base *base, const char *conninfo)
+{
+	struct pool_config cfg = {
+	    .conninfo = conninfo,
+	    .name = "packcode-server-tokens",
+	    .size = 1,
+	    .queue_max = 4,
+	    .setup_sql = "SET TimeZone = 'UTC'; LISTEN packcode_catalog; "
+	                 "PREPARE tokens_load AS " TOKENS_LOAD_SQL "; "
+	                 "PREPARE tokens_used(bigint[], double precision[]) AS " TOKENS_USED_SQL,
+	    .query_timeout_ms = 30000,
+	    .on_notify = on_notify,
+	    .on_ready = on_ready,
+	    .hook_arg = t,
+	};
+	t->listen = pool_new(base, &cfg);
+	t->timer = event_new(base, -1, EV_PERSIST, on_timer, t);
+	if (!t->listen || !t->timer)
+		return -1;
+	struct timeval tv = {TICK_S, 0};
+	return event_add(t->timer, &tv);
+}
+
+void tokens_free(struct tokens *t)
+{
+	if (!t)
+		return;
+	t->closing = 1;
+	pool_free(t->listen);
+	if (t->timer)
+		event_free(t->timer);
+	free(t->v);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
