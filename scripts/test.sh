@@ -83,7 +83,10 @@ build_and_check build/gcc CC=gcc
 
 if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
 	say "clang build with ASan+UBSan, make check"
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	# any report stops the program with a failure status; the integration
+	# harness also fails a test that left a report (tests/integration/harness.sh)
+	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		build_and_check build/sanitizers CC=clang --enable-sanitizers
 fi
 

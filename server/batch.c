@@ -152,10 +152,20 @@ static void run_free(struct run *r)
 	free(r);
 }
 
-/* Take every waiting item out of the queue (the caller owns the array). */
+/*
+ * Take the waiting items out of the queue, up to max and not past an item
+ * that must go alone (which goes out by itself); the caller owns the array.
+ */
 static size_t take(struct batcher *b, size_t max, struct batch_item ***out)
 {
-	size_t n = b->npending < max ? b->npending : max;
+	size_t n = 0;
+	for (struct batch_item *it = b->head; it && n < max && n < b->npending; it = it->next) {
+		if (it->alone && n > 0)
+			break;
+		n++;
+		if (it->alone)
+			break;
+	}
 	struct batch_item **items = n ? malloc(n * sizeof *items) : NULL;
 	*out = items;
 	if (!items)

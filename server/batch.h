@@ -15,6 +15,7 @@
 
 struct batch_item {
 	struct batch_item *next;
+	int alone; /* goes out in a statement of its own (a batch that failed, split up) */
 };
 
 /* Array parameters under construction: one text array literal per column. */

@@ -5,7 +5,9 @@
  * while the previous claim_many was running goes out as the next one, in one
  * transaction (group commit). The outcome of each claim is its own row, and
  * nobody hears "awarded" before the transaction committed. A deadlock or
- * serialization failure is retried once; it rolled everything back.
+ * serialization failure is retried once; it rolled everything back. Any other
+ * error of a batch (one bad claim fails the whole statement) runs each of its
+ * claims again alone, so that only the failing one is refused.
  */
 #include "claim.h"
 
@@ -161,6 +163,17 @@ static int retryable(const char *sqlstate)
 	return strcmp(sqlstate, "40P01") == 0 || strcmp(sqlstate, "40001") == 0;
 }
 
+/* Errors about the database's state, not about a claim: connection (08),
+ * resources (53), operator intervention and timeouts (57), system (58). */
+static int unavailable_state(const char *sqlstate)
+{
+	static const char *const classes[] = {"08", "53", "57", "58"};
+	for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++)
+		if (strncmp(sqlstate, classes[i], 2) == 0)
+			return 1;
+	return 0;
+}
+
 static void claims_done(void *ctx, struct batch_item **items, size_t n, const struct pool_result *r)
 {
 	struct claims *cs = ctx;
@@ -177,9 +190,24 @@ static void claims_done(void *ctx, struct batch_item **items, size_t n, const st
 		log_error("event=claim_rows_mismatch rows=%d claims=%zu", rows, n);
 		rows = -1;
 	}
-	if (r->status == POOL_SQL_ERROR)
-		log_error("event=claim_failed sqlstate=%s claims=%zu reason=\"%.200s\"",
-		          r->sqlstate, n, r->message);
+	int unavailable = r->status == POOL_UNAVAILABLE ||
+	                  (r->status == POOL_SQL_ERROR && unavailable_state(r->sqlstate));
+	if (r->status == POOL_SQL_ERROR) {
+		char q[256];
+		log_error("event=claim_failed sqlstate=%s claims=%zu reason=%s", r->sqlstate, n,
+		          log_quote(r->message, q, sizeof q));
+	}
+	if (r->status == POOL_SQL_ERROR && !unavailable && n > 1) {
+		/*
+		 * One claim can fail the whole statement (and nothing committed):
+		 * run each again on its own, so that only the failing one fails.
+		 */
+		log_warn("event=claim_batch_split claims=%zu", n);
+		for (size_t i = 0; i < n; i++)
+			items[i]->alone = 1;
+		batch_retry(cs->batcher, items, n);
+		return;
+	}
 	if (r->status == POOL_OK) {
 		metrics_add(&cs->w->metrics.claim_batches, 1);
 		metrics_add(&cs->w->metrics.claim_batch_items, n);
@@ -187,7 +215,7 @@ static void claims_done(void *ctx, struct batch_item **items, size_t n, const st
 	for (size_t i = 0; i < n; i++) {
 		struct claim *cl = (struct claim *)items[i];
 		struct claim_result res = {.outcome = CLAIM_INTERNAL};
-		if (r->status == POOL_UNAVAILABLE) {
+		if (unavailable) {
 			res.outcome = CLAIM_UNAVAILABLE;
 			res.retry_after = 1;
 		} else if (r->status == POOL_OK && rows >= 0) {
@@ -394,44 +422,21 @@ static void api_done(void *arg, const struct claim_result *res)
 void claim_handle_api(struct request *r)
 {
 	size_t len;
-	json_error_t err;
+	char err[200];
+	struct claim_request cr;
 	const char *body = http_body(r, "application/json", &len);
 	if (!body)
 		return;
-	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
-	if (!j) {
-		char msg[200];
-		snprintf(msg, sizeof msg, "malformed JSON: %s", err.text);
-		http_reply_error(r, 400, "bad_json", msg);
+	switch (claim_request_decode(body, len, &cr, err, sizeof err)) {
+	case CLAIM_DECODE_BAD_JSON:
+		http_reply_error(r, 400, "bad_json", err);
 		return;
+	case CLAIM_DECODE_BAD_REQUEST:
+		http_reply_error(r, 400, "bad_request", err);
+		return;
+	case CLAIM_DECODE_OK:
+		break;
 	}
-	json_t *code = json_object_get(j, "code"), *member = json_object_get(j, "member"),
-	       *pin = json_object_get(j, "pin");
-	if (!json_is_object(j) || !json_is_string(code) || !json_is_string(member) ||
-	    (pin && !json_is_string(pin) && !json_is_null(pin))) {
-		http_reply_error(
-		    r, 400, "bad_request",
-		    "expected {\"code\": string, \"member\": string, \"pin\": string}");
-		goto out;
-	}
-	size_t codelen = json_string_length(code);
-	if (codelen > CODE_INPUT_MAX || strlen(json_string_value(code)) != codelen) {
-		http_reply_error(r, 400, "bad_request",
-		                 "a code has at most 20 characters (64 with separators)");
-		goto out;
-	}
-	size_t memberlen = json_string_length(member);
-	if (strlen(json_string_value(member)) != memberlen) {
-		http_reply_error(r, 400, "bad_request", "member contains a NUL character");
-		goto out;
-	}
-	const char *pinstr = json_is_string(pin) ? json_string_value(pin) : NULL;
-	if (pinstr && strlen(pinstr) != json_string_length(pin)) {
-		http_reply_error(r, 400, "bad_request", "pin contains a NUL character");
-		goto out;
-	}
-	claim_start(r, json_string_value(code), codelen, json_string_value(member), memberlen,
-	            pinstr, api_done, r);
-out:
-	json_decref(j);
+	claim_start(r, cr.code, cr.codelen, cr.member, cr.memberlen, cr.pin, api_done, r);
+	claim_request_release(&cr);
 }

@@ -10,6 +10,7 @@
 #ifndef PACKCODE_SERVER_CLAIM_H
 #define PACKCODE_SERVER_CLAIM_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "code.h"
@@ -71,6 +72,30 @@ void claim_start(struct request *r, const char *code, size_t codelen, const char
 
 /* POST /api/v1/claims */
 void claim_handle_api(struct request *r);
+
+/* The body of POST /api/v1/claims, decoded (claim_request.c). */
+struct claim_request {
+	const char *code, *member; /* no NUL inside */
+	size_t codelen, memberlen;
+	const char *pin; /* NULL when absent or null */
+	json_t *json;    /* owns the strings */
+};
+
+enum claim_decode {
+	CLAIM_DECODE_OK,
+	CLAIM_DECODE_BAD_JSON,    /* not JSON, or duplicate keys: 400 bad_json */
+	CLAIM_DECODE_BAD_REQUEST, /* JSON, but not a claim: 400 bad_request */
+};
+
+/*
+ * Decode and check body[0..len): code and member strings (a code of at most
+ * CODE_INPUT_MAX bytes), pin a string or null or absent, no NUL in any of
+ * them; other fields ignored. On CLAIM_DECODE_OK release out with
+ * claim_request_release; otherwise err says why (for the client).
+ */
+enum claim_decode claim_request_decode(const char *body, size_t len, struct claim_request *out,
+                                       char *err, size_t errlen);
+void claim_request_release(struct claim_request *req);
 
 const char *claim_outcome_name(enum claim_outcome o);
 int claim_http_status(enum claim_outcome o);

@@ -8,6 +8,7 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <sys/queue.h> /* before keyvalq_struct.h: TAILQ_FIRST, TAILQ_NEXT */
 #include <event2/keyvalq_struct.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,124 +51,6 @@ static long long now_us(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* ---- text helpers --------------------------------------------------------- */
-
-int http_utf8_valid(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s, *end = p + len;
-	while (p < end) {
-		unsigned c = *p;
-		if (c < 0x80) {
-			if ((c < 0x20 && c != '\t') || c == 0x7f)
-				return 0;
-			p++;
-			continue;
-		}
-		int n;
-		unsigned min, cp;
-		if ((c & 0xe0) == 0xc0) {
-			n = 1;
-			min = 0x80;
-			cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 2;
-			min = 0x800;
-			cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 3;
-			min = 0x10000;
-			cp = c & 0x07;
-		} else {
-			return 0;
-		}
-		if (end - p <= n)
-			return 0;
-		for (int i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		p += n + 1;
-	}
-	return 1;
-}
-
-void http_printable(const char *s, size_t len, char *out, size_t outlen)
-{
-	size_t o = 0;
-	if (!outlen)
-		return;
-	for (size_t i = 0; s && i < len && o + 1 < outlen; i++) {
-		unsigned char c = (unsigned char)s[i];
-		out[o++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-	}
-	out[o] = '\0';
-}
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decode in[0..len) (and '+' as space if plus) into out: length, or -1. */
-static long decode(const char *in, size_t len, int plus, char *out, size_t outlen)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < len; i++) {
-		int c = (unsigned char)in[i];
-		if (c == '%') {
-			if (i + 2 >= len)
-				return -1;
-			int h = hexval((unsigned char)in[i + 1]),
-			    l = hexval((unsigned char)in[i + 2]);
-			if (h < 0 || l < 0)
-				return -1;
-			c = h * 16 + l;
-			i += 2;
-		} else if (c == '+' && plus) {
-			c = ' ';
-		}
-		if (c == 0 || o + 1 >= outlen)
-			return -1;
-		out[o++] = (char)c;
-	}
-	out[o] = '\0';
-	return (long)o;
-}
-
-long http_percent_decode(const char *in, size_t len, char *out, size_t outlen)
-{
-	return decode(in, len, 0, out, outlen);
-}
-
-int http_form_field(const char *body, size_t len, const char *name, char *out, size_t outlen)
-{
-	size_t nlen = strlen(name);
-	const char *p = body, *end = body + len;
-	while (p < end) {
-		const char *amp = memchr(p, '&', (size_t)(end - p));
-		const char *pair_end = amp ? amp : end;
-		const char *eq = memchr(p, '=', (size_t)(pair_end - p));
-		const char *key_end = eq ? eq : pair_end;
-		char key[64];
-		long klen = decode(p, (size_t)(key_end - p), 1, key, sizeof key);
-		if (klen == (long)nlen && memcmp(key, name, nlen) == 0) {
-			const char *v = eq ? eq + 1 : pair_end;
-			return decode(v, (size_t)(pair_end - v), 1, out, outlen) < 0 ? -1 : 1;
-		}
-		p = pair_end + 1;
-	}
-	return 0;
 }
 
 /* ---- requests and replies -------------------------------------------------- */
@@ -237,6 +120,7 @@ static struct request *request_new(struct worker *w, struct evhttp_request *req,
 	if (route == ROUTE_LANDING || route == ROUTE_LANDING_CLAIM)
 		r->lang = pick_lang(evhttp_find_header(h, "Accept-Language"));
 	w->inflight++;
+	w->last_request_ms = r->start_us / 1000;
 	return r;
 }
 
@@ -249,7 +133,12 @@ static void finish(struct request *r, int status)
 	evhttp_add_header(out, "Referrer-Policy", "no-referrer");
 	if (w->srv->tls)
 		evhttp_add_header(out, "Strict-Transport-Security", TLS_HSTS);
-	if (w->draining)
+	/*
+	 * Draining: the client is to close and go elsewhere, but only once no
+	 * worker listens any more, lest it reconnect to a listener about to close
+	 * (whose queued connections, requests sent, would be reset).
+	 */
+	if (w->draining && atomic_load(&w->srv->listeners_closed) == w->srv->nworkers)
 		evhttp_add_header(out, "Connection", "close");
 	/* libevent 2.1 knows no phrase for 429 or 422 */
 	evhttp_send_reply(r->req, status,
@@ -458,6 +347,26 @@ static int content_type_is(struct evhttp_request *req, const char *want)
 	return strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+/*
+ * A header that must come once and came twice, or NULL. Two Content-Lengths
+ * (libevent reads the body by the first) or Transfer-Encodings frame the
+ * body ambiguously: a proxy in front may have framed it by the other
+ * (request smuggling). Two Content-Types or Hosts are no better.
+ */
+static const char *repeated_header(struct evhttp_request *req)
+{
+	static const char *const once[] = {"Content-Length", "Transfer-Encoding", "Content-Type",
+	                                   "Host"};
+	const struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	for (size_t i = 0; i < sizeof once / sizeof once[0]; i++) {
+		int seen = 0;
+		for (const struct evkeyval *kv = TAILQ_FIRST(h); kv; kv = TAILQ_NEXT(kv, next))
+			if (strcasecmp(kv->key, once[i]) == 0 && seen++)
+				return once[i];
+	}
+	return NULL;
+}
+
 static void route(struct evhttp_request *req, void *arg)
 {
 	struct worker *w = arg;
@@ -465,9 +374,18 @@ static void route(struct evhttp_request *req, void *arg)
 	size_t plen = strcspn(uri, "?#");
 	const char *query = uri[plen] == '?' ? uri + plen + 1 : "";
 	char path[PATH_MAX_LEN + 1], seg[SEGMENT_MAX + 1];
-	const char *rest;
+	const char *rest, *twice;
 	struct request *r;
 
+	if ((twice = repeated_header(req))) {
+		char msg[80];
+		if (!(r = request_new(w, req, ROUTE_OTHER)))
+			goto oom;
+		snprintf(msg, sizeof msg, "the %s header is repeated", twice);
+		http_header(r, "Connection", "close"); /* what follows cannot be trusted */
+		http_reply_error(r, 400, "bad_request", msg);
+		return;
+	}
 	if (over_size(w, req))
 		return;
 	if (plen > PATH_MAX_LEN) {
@@ -495,7 +413,7 @@ static void route(struct evhttp_request *req, void *arg)
 			reply_bad_method(r, claim ? "POST" : "GET, HEAD");
 			return;
 		}
-		long n = decode(rest, slen, 0, seg, sizeof seg);
+		long n = http_decode(rest, slen, 0, seg, sizeof seg);
 		if (n < 0) {
 			/* far too long or undecodable: the page says "check the characters" */
 			n = 0;
@@ -550,7 +468,7 @@ static void route(struct evhttp_request *req, void *arg)
 			http_reply_error(r, 404, "not_found", "no such resource");
 			return;
 		}
-		long n = decode(rest, strlen(rest), 0, seg, sizeof seg);
+		long n = http_decode(rest, strlen(rest), 0, seg, sizeof seg);
 		if (n < 0 || n > CODE_INPUT_MAX) {
 			json_t *o = json_pack(
 			    "{s:s,s:s,s:s}", "verdict", "typo", "error", "bad_request", "message",
@@ -570,7 +488,8 @@ static void route(struct evhttp_request *req, void *arg)
 			reply_bad_method(r, "GET, HEAD");
 			return;
 		}
-		long n = strchr(rest, '/') ? -1 : decode(rest, strlen(rest), 0, seg, sizeof seg);
+		long n =
+		    strchr(rest, '/') ? -1 : http_decode(rest, strlen(rest), 0, seg, sizeof seg);
 		if (n < 0) {
 			http_reply_error(r, 400, "bad_request", "malformed member id");
 			return;

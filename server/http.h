@@ -90,6 +90,15 @@ void http_header(struct request *r, const char *name, const char *value);
  */
 const char *http_body(struct request *r, const char *content_type, size_t *len);
 
+/* The text helpers (http_text.c): pure functions, no I/O. */
+
+/*
+ * Percent-decode in[0..len) (and '+' as a space if plus) into out, which
+ * gets a NUL: the decoded length, or -1 for a broken escape, a NUL byte or a
+ * result that does not fit.
+ */
+long http_decode(const char *in, size_t len, int plus, char *out, size_t outlen);
+
 /* 1 if s[0..len) is valid UTF-8 without NUL or other C0 controls than tab. */
 int http_utf8_valid(const char *s, size_t len);
 

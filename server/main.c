@@ -35,6 +35,9 @@
 
 #define PROG    "packcode-server"
 #define TICK_MS 100
+/* Draining: a worker exits once no request has come for this long (a client
+ * may be sending one on a kept-alive connection as the last reply leaves). */
+#define DRAIN_QUIET_MS 200
 
 /* long options without a short form */
 enum {
@@ -284,8 +287,9 @@ static void worker_exit_if_done(struct worker *w)
 {
 	if (!w->draining)
 		return;
-	int busy =
-	    w->inflight > 0 || claims_pending(w->claims) > 0 || lookups_pending(w->lookups) > 0;
+	int busy = w->inflight > 0 || claims_pending(w->claims) > 0 ||
+	           lookups_pending(w->lookups) > 0 ||
+	           now_ms() - w->last_request_ms < DRAIN_QUIET_MS;
 	if (!busy) {
 		scanlog_flush(w->scanlog);
 		if (scanlog_pending(w->scanlog) == 0) {
@@ -329,6 +333,7 @@ static void worker_stop(struct worker *w)
 	w->draining = 1;
 	w->drain_deadline_ms = now_ms() + w->srv->cfg.drain_ms;
 	http_worker_stop_accepting(w);
+	atomic_fetch_add(&w->srv->listeners_closed, 1);
 	worker_exit_if_done(w);
 }
 

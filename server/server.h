@@ -63,7 +63,8 @@ struct worker {
 	struct metrics metrics;
 	int control[2]; /* the control loop writes commands ('S', 'R') to [1] */
 	struct event *control_ev, *tick_ev;
-	int inflight; /* requests received and not yet answered */
+	int inflight;              /* requests received and not yet answered */
+	long long last_request_ms; /* when the last request arrived (CLOCK_MONOTONIC) */
 	int draining;
 	long long drain_deadline_ms;
 };
@@ -79,6 +80,7 @@ struct server {
 	struct ssl_ctx_st *_Atomic tls;
 	struct tls_retired *tls_retired;
 	atomic_int connections; /* open, over all workers (the cap) */
+	atomic_int listeners_closed; /* workers that stopped accepting (SIGTERM) */
 };
 
 /* The catalog snapshot for this request (borrowed; valid until the callback returns). */

@@ -3,7 +3,10 @@
  * benchmarks: N keep-alive connections on one epoll loop, requests taken in
  * order from a file (each line used once unless --cycle), a bounded count or
  * duration, per-status counts and latency percentiles; optionally every
- * response (line index, status, body) for the tests to check.
+ * response (line index, status, body) for the tests to check. A request whose
+ * connection broke is status 0: "connection error" once any of it was sent,
+ * "not sent" otherwise; a connection refused (the server stopped listening)
+ * is not opened again.
  *
  * Request file: one request a line, tab-separated: METHOD PATH [CONTENT-TYPE BODY].
  */
@@ -43,7 +46,7 @@ struct conn {
 
 static struct req *reqs;
 static size_t nreqs;
-static long next_req, total, done_count, errors;
+static long next_req, total, done_count, errors, unsent;
 static int cycle;
 static long statuses[600];
 static uint32_t *lat_us;
@@ -248,6 +251,11 @@ static long parse(struct conn *c, int *status, const char **body, size_t *blen, 
 
 static void on_event(struct conn *c, uint32_t events)
 {
+	int refused = 0;
+	if (!c->connected && (events & (EPOLLERR | EPOLLHUP))) {
+		refused = 1; /* nobody listens: this connection stops */
+		goto broken;
+	}
 	if (events & EPOLLOUT) {
 		c->connected = 1;
 		if (c->idx >= 0 ? send_some(c) < 0 : 0)
@@ -299,15 +307,18 @@ static void on_event(struct conn *c, uint32_t events)
 	return;
 broken:
 	if (c->idx >= 0) {
+		/* a request not one byte of which went out (connection refused) is "not sent" */
 		errors++;
+		unsent += c->sent == 0;
 		if (out)
-			fprintf(out, "%ld\t0\tconnection error\n", c->idx % (long)nreqs);
+			fprintf(out, "%ld\t0\t%s\n", c->idx % (long)nreqs,
+			        c->sent ? "connection error" : "not sent");
 		done_count++;
 	}
 	if (c->fd >= 0)
 		conn_close(c);
 	c->rlen = 0;
-	if (next_req < total && (cycle || (size_t)next_req < nreqs)) {
+	if (!refused && next_req < total && (cycle || (size_t)next_req < nreqs)) {
 		if (conn_open(c) < 0 || conn_next(c) < 0)
 			c->idx = -1;
 	} else {
@@ -337,7 +348,9 @@ static const char usage[] =
     "<TAB>BODY]) over CONNECTIONS keep-alive connections, in order, each once (or\n"
     "round and round with --cycle), until COUNT requests or SECONDS have passed.\n"
     "Prints one line: requests, seconds, rate, statuses, latency percentiles.\n"
-    "--out writes every response as LINE-INDEX<TAB>STATUS<TAB>BODY.\n";
+    "--out writes every response as LINE-INDEX<TAB>STATUS<TAB>BODY; a broken\n"
+    "connection is STATUS 0 with BODY \"connection error\" (the request was sent)\n"
+    "or \"not sent\". A connection the server refuses is not opened again.\n";
 
 int main(int argc, char **argv)
 {
@@ -440,8 +453,8 @@ int main(int argc, char **argv)
 	for (int s = 0; s < 600; s++)
 		if (statuses[s])
 			printf(" status_%d=%ld", s, statuses[s]);
-	printf(" errors=%ld p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f\n", errors, pct(50),
-	       pct(90), pct(99), nlat ? lat_us[nlat - 1] / 1000.0 : 0.0);
+	printf(" errors=%ld unsent=%ld p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f\n", errors,
+	       unsent, pct(50), pct(90), pct(99), nlat ? lat_us[nlat - 1] / 1000.0 : 0.0);
 	if (out)
 		fclose(out);
 	for (int i = 0; i < nconn; i++) {

@@ -76,11 +76,25 @@ pc_cleanup() {
 		as_pg timeout --foreground 30 pg_ctl -D "${pid%/postmaster.pid}" -m immediate -w stop \
 			>/dev/null 2>&1
 	done
+	for log in $(find "${PC_SANITIZER_DIR:-/nonexistent}" -type f 2>/dev/null); do
+		printf '%s: FAIL: sanitizer report %s:\n' "${0##*/}" "${log##*/}" >&2
+		head -n 60 "$log" >&2
+		rc=1
+	done
 	rm -rf "$PC_TMP"
 	exit "$rc"
 }
 trap pc_cleanup EXIT
 trap 'fail "interrupted (timed out after ${PC_TIMEOUT:-240} s?)"' INT TERM HUP
+
+# Sanitizer builds (--enable-sanitizers): every ASan, LeakSanitizer or UBSan
+# report of every program the test runs goes to a file here, and any such
+# file fails the test in pc_cleanup, whatever the test thought of the exit
+# status (a server killed at the end, a report on a stderr nobody reads).
+PC_SANITIZER_DIR=$PC_TMP/sanitizer
+mkdir -m 777 "$PC_SANITIZER_DIR"
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$PC_SANITIZER_DIR/report"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$PC_SANITIZER_DIR/report"
 
 export PACKCODE_HOME=$PC_TMP/home
 export PACKCODE_KEYRING=$PACKCODE_HOME/keyring

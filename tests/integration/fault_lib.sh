@@ -1,0 +1,62 @@
+# fault_lib.sh: sourced by tests/integration/test_fault_*.sh after harness.sh
+# and server_lib.sh. The money invariants every fault must leave intact, and
+# the bookkeeping of what clients saw acknowledged.
+#
+# harness.sh runs PostgreSQL with fsync=off: these tests crash or restart the
+# server process or PostgreSQL's processes, never the machine, so what
+# PostgreSQL committed stays committed and fsync does not matter here.
+
+# ledger_check WHAT: fail unless the database is consistent:
+# - each redemption has exactly one claim row in the ledger, same member and
+#   points, and each claim row its redemption (a claim is all there or absent);
+# - no serial is in the ledger twice;
+# - each member's balance = sum(ledger) = sum of the points of their
+#   redemptions, and every balance_after is the running sum of the ledger;
+# - every member has a ledger (no member row left over by a failed claim).
+ledger_check() {
+	local what=$1 n
+	n=$(sql "SELECT count(*) FROM redemptions r FULL JOIN (SELECT * FROM ledger WHERE kind = 'claim') l
+	         USING (serial)
+	         WHERE r.serial IS NULL OR l.serial IS NULL OR r.member <> l.member OR r.points <> l.delta")
+	[ "$n" = 0 ] || fail "$what: $n redemptions without their ledger row (or the reverse)"
+	n=$(sql "SELECT count(*) FROM (SELECT serial FROM ledger WHERE serial IS NOT NULL
+	         GROUP BY serial HAVING count(*) > 1) d")
+	[ "$n" = 0 ] || fail "$what: $n serials in the ledger twice"
+	n=$(sql "SELECT count(*) FROM members m
+	         LEFT JOIN (SELECT member, sum(delta) s FROM ledger GROUP BY member) l USING (member)
+	         LEFT JOIN (SELECT member, sum(points) p FROM redemptions GROUP BY member) r USING (member)
+	         WHERE m.balance <> coalesce(l.s, 0) OR m.balance <> coalesce(r.p, 0)
+	            OR l.member IS NULL")
+	[ "$n" = 0 ] || fail "$what: $n members whose balance is not sum(ledger) = their points"
+	n=$(sql "SELECT count(*) FROM (SELECT balance_after,
+	         sum(delta) OVER (PARTITION BY member ORDER BY id) s FROM ledger) x
+	         WHERE balance_after <> s")
+	[ "$n" = 0 ] || fail "$what: $n ledger rows whose balance_after is not the running sum"
+}
+
+# acked_check FILE WHAT: FILE holds "SERIAL<TAB>MEMBER" lines, claims a client
+# saw acknowledged (200): each must be a redemption of that member.
+acked_check() {
+	local file=$1 what=$2 n
+	sql "SET client_min_messages = warning; DROP TABLE IF EXISTS acked; CREATE TABLE acked (serial bigint, member text)"
+	psql "$PACKCODE_DB" -Xq -v ON_ERROR_STOP=1 -c "\\copy acked FROM '$file'" ||
+		fail "$what: cannot load $file"
+	n=$(sql "SELECT count(*) FROM acked a LEFT JOIN redemptions r USING (serial)
+	         WHERE r.member IS DISTINCT FROM a.member")
+	[ "$n" = 0 ] || fail "$what: $n acknowledged claims are not recorded for their member:
+$(sql "SELECT a.serial, a.member, r.member FROM acked a LEFT JOIN redemptions r USING (serial)
+       WHERE r.member IS DISTINCT FROM a.member LIMIT 5")"
+	sql "DROP TABLE acked"
+}
+
+# table_state: row counts of every table of ours and the ledger's sum, one
+# line (what a request that changes nothing must leave as it was).
+table_state() {
+	local t q="SELECT concat_ws(' '"
+	for t in $(sql "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	                WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+	                ORDER BY 1"); do
+		q="$q, '$t=' || (SELECT count(*) FROM \"$t\")"
+	done
+	sql "$q, 'ledger_sum=' || (SELECT coalesce(sum(delta), 0) FROM ledger))"
+}

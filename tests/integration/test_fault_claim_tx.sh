@@ -1,0 +1,135 @@
+#!/bin/bash
+# test_fault_claim_tx.sh: a claim whose transaction fails halfway leaves no
+# trace. A trigger installed here raises an error after claim_many has
+# inserted the redemption, the member's balance and the ledger row, for
+# members named victim*. The claim is answered 500 (docs/api.md: a database
+# error that is not about availability) and afterwards there is no
+# redemption, ledger row, member row or balance change for it. In a group
+# commit batch the failing claim takes the whole claim_many statement down
+# with it: the other claims of the batch must still get their real outcome
+# (the server runs them again without it), and nothing uncommitted is ever
+# acknowledged.
+PC_TIMEOUT=120
+. "$(dirname "$0")/harness.sh"
+. "$(dirname "$0")/server_lib.sh"
+. "$(dirname "$0")/fault_lib.sh"
+
+setup
+mint 100
+F=$FIRST
+cp "$CODES" "$T/codes"
+code() { sed -n "${1}p" "$T/codes"; }
+# one worker thread and one claim transaction at a time: claims that arrive
+# while one runs are the next batch
+server_start --threads 1 --pool 4 --claim-batches 1
+
+claim "$(code 1)" victim
+expect 200 "victim's first claim"
+claim "$(code 2)" blocker
+expect 200 "blocker's first claim"
+
+sql "CREATE FUNCTION fail_victim() RETURNS trigger LANGUAGE plpgsql AS \$\$
+     BEGIN RAISE EXCEPTION 'injected failure for %', NEW.member; END \$\$;
+     CREATE TRIGGER fail_victim AFTER INSERT ON ledger FOR EACH ROW
+       WHEN (NEW.member LIKE 'victim%') EXECUTE FUNCTION fail_victim()"
+
+money() {
+	sql "SELECT (SELECT count(*) FROM redemptions) || '/' || (SELECT count(*) FROM ledger) || '/' ||
+	            (SELECT count(*) FROM members) || '/' || (SELECT sum(balance) FROM members)"
+}
+no_trace() { # SERIAL MEMBER WHAT
+	[ "$(sql "SELECT count(*) FROM redemptions WHERE serial = $1")" = 0 ] || fail "$3: a redemption was left"
+	[ "$(sql "SELECT count(*) FROM ledger WHERE serial = $1 OR member = '$2' AND serial IS NULL")" = 0 ] ||
+		fail "$3: a ledger row was left"
+}
+
+# ---- one claim alone ----
+BEFORE=$(money)
+claim "$(code 3)" victim
+expect 500 "a claim whose transaction fails"
+[ "$(field .error)" = internal ] || fail "500 body: $(cat "$T/body")"
+no_trace $((F + 2)) victim "a failed claim"
+[ "$(sql "SELECT balance FROM members WHERE member = 'victim'")" = 10 ] || fail "victim's balance changed"
+claim "$(code 4)" victim2
+expect 500 "a new member's claim that fails"
+no_trace $((F + 3)) victim2 "a new member's failed claim"
+[ "$(sql "SELECT count(*) FROM members WHERE member = 'victim2'")" = 0 ] || fail "a member row was left"
+[ "$(money)" = "$BEFORE" ] || fail "failed claims changed money: $BEFORE -> $(money)"
+ledger_check "after failed claims"
+ok "a claim failing halfway: 500, no redemption, ledger row, member or balance change"
+
+# ---- one failing claim in a batch of 20 ----
+# Hold blocker's member row: blocker's next claim waits on it inside claim_many,
+# and the 20 claims sent meanwhile queue up behind it as one batch.
+mkfifo "$T/locker"
+psql -X -q -d "$PACKCODE_DB" <"$T/locker" >"$T/locker.out" 2>&1 &
+LOCKER=$!
+exec 3>"$T/locker"
+echo "BEGIN; SELECT member FROM members WHERE member = 'blocker' FOR UPDATE;" >&3
+i=0
+until [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'
+                AND query LIKE '%FOR UPDATE%'")" = 1 ]; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && fail "cannot lock blocker's row: $(cat "$T/locker.out")"
+	sleep 0.1
+done
+curl -s --max-time 30 -o "$T/blocker.body" -w '%{http_code}' -H 'Content-Type: application/json' \
+	-d "{\"code\":\"$(code 5)\",\"member\":\"blocker\"}" "$BASE/api/v1/claims" >"$T/blocker.status" &
+BLOCKED=$!
+i=0
+until [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+                AND application_name LIKE 'packcode-server%'")" = 1 ]; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && fail "blocker's claim does not wait on the lock"
+	sleep 0.1
+done
+# 20 claims: codes 10..29 for m10..m29, and code 20 for victim in the middle
+pids=
+for n in $(seq 10 29); do
+	m=m$n
+	[ $n = 20 ] && m=victim
+	curl -s --max-time 30 -o "$T/c$n.body" -w '%{http_code}' -H 'Content-Type: application/json' \
+		-d "{\"code\":\"$(code $n)\",\"member\":\"$m\"}" "$BASE/api/v1/claims" >"$T/c$n.status" &
+	pids="$pids $!"
+done
+sleep 1 # all 20 are queued behind the blocked transaction
+[ "$(sql "SELECT count(*) FROM redemptions WHERE serial BETWEEN $((F + 9)) AND $((F + 28))")" = 0 ] ||
+	fail "claims went out before the blocked one finished: no batch to test"
+echo "COMMIT;" >&3
+exec 3>&-
+wait $LOCKER || fail "the locking session: $(cat "$T/locker.out")"
+wait $BLOCKED
+# shellcheck disable=SC2086
+wait $pids
+[ "$(cat "$T/blocker.status")" = 200 ] || fail "blocker's claim: $(cat "$T/blocker.status") $(cat "$T/blocker.body")"
+grep -q 'event=claim_failed .*claims=20 ' "$T/server.log" ||
+	fail "the 20 claims did not go out as one batch: $(grep event=claim "$T/server.log")"
+for n in $(seq 10 29); do
+	st=$(cat "$T/c$n.status")
+	if [ $n = 20 ]; then
+		[ "$st" = 500 ] || fail "the failing claim in the batch: $st $(cat "$T/c$n.body")"
+		jq -e '.error == "internal"' "$T/c$n.body" >/dev/null || fail "its 500 body: $(cat "$T/c$n.body")"
+	else
+		[ "$st" = 200 ] || fail "claim $n of the batch lost with the failing one: $st $(cat "$T/c$n.body")"
+		jq -e ".outcome == \"awarded\" and .repeat == false and .member == \"m$n\"" "$T/c$n.body" \
+			>/dev/null || fail "claim $n: $(cat "$T/c$n.body")"
+		[ "$(sql "SELECT member FROM redemptions WHERE serial = $((F + n - 1))")" = "m$n" ] ||
+			fail "claim $n acknowledged but not recorded"
+	fi
+done
+no_trace $((F + 19)) victim "the failed claim of the batch"
+[ "$(sql "SELECT balance FROM members WHERE member = 'victim'")" = 10 ] || fail "victim's balance changed"
+ledger_check "after the failed batch"
+ok "a batch of 20 with one failing claim: 19 awarded and recorded, the failing one 500 and no trace"
+
+# ---- the trigger gone, the same claims go through: nothing was left to say "repeat" ----
+sql "DROP TRIGGER fail_victim ON ledger"
+claim "$(code 3)" victim
+expect 200 "the failed claim, retried"
+[ "$(field .repeat)" = false ] && [ "$(field .balance)" = 20 ] || fail "retried claim: $(cat "$T/body")"
+claim "$(code 20)" victim
+expect 200 "the failed claim of the batch, retried"
+[ "$(field .repeat)" = false ] && [ "$(field .balance)" = 30 ] || fail "retried claim: $(cat "$T/body")"
+ledger_check "at the end"
+ok "the failed claims, retried without the fault, are awarded once"
+server_stop
