@@ -18,6 +18,7 @@
 
 #include "home.h"
 #include "errbuf.h"
+#include "hex.h"
 
 #define KEYRING_MAX_BYTES (64 * 1024)
 
@@ -113,17 +114,6 @@ static int parse_time(const char *s, time_t *out)
 	return *out == (time_t)-1 ? -1 : 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* One "id status created secret" line into k; 0 or -1 with err. */
 static int parse_line(char *line, struct keyring_key *k, char *err, size_t errlen)
 {
@@ -163,7 +153,7 @@ static int parse_line(char *line, struct keyring_key *k, char *err, size_t errle
 		return -1;
 	}
 	for (int i = 0; i < CODE_SECRET_LEN; i++) {
-		int hi = hexval(fields[3][2 * i]), lo = hexval(fields[3][2 * i + 1]);
+		int hi = hex_digit(fields[3][2 * i]), lo = hex_digit(fields[3][2 * i + 1]);
 		if (hi < 0 || lo < 0) {
 			errbuf_set(err, errlen, "secret must be %d hex digits", 2 * CODE_SECRET_LEN);
 			return -1;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "errbuf.h"
+#include "hex.h"
 
 static int is_digit(unsigned char c)
 {
@@ -306,17 +307,6 @@ int url_digital_link(char *out, size_t outlen, const char *host, const char *gti
 _Static_assert(DL_FIELD_MAX == DL_SERIAL_MAX && DL_FIELD_MAX == DL_LOT_MAX,
                "a decoded segment fills struct dl_path's code and lot exactly");
 
-static int hex_value(unsigned char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Percent-decode s[0..n) into out (room for DL_FIELD_MAX + 1). Returns the
  * decoded length, or -1 for a broken escape, a byte outside set 82 (before or
@@ -331,8 +321,8 @@ static int segment_decode(const char *s, size_t n, char out[DL_FIELD_MAX + 1])
 			int hi, lo;
 			if (n - i < 3)
 				return -1;
-			hi = hex_value((unsigned char)s[i + 1]);
-			lo = hex_value((unsigned char)s[i + 2]);
+			hi = hex_digit((unsigned char)s[i + 1]);
+			lo = hex_digit((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			c = (unsigned char)(hi << 4 | lo);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "hex.h"
 
 int http_utf8_valid(const char *s, size_t len)
 {
@@ -64,17 +65,6 @@ void http_printable(const char *s, size_t len, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 long http_decode(const char *in, size_t len, int plus, char *out, size_t outlen)
 {
 	size_t o = 0;
@@ -83,8 +73,8 @@ long http_decode(const char *in, size_t len, int plus, char *out, size_t outlen)
 		if (c == '%') {
 			if (i + 2 >= len)
 				return -1;
-			int h = hexval((unsigned char)in[i + 1]),
-			    l = hexval((unsigned char)in[i + 2]);
+			int h = hex_digit((unsigned char)in[i + 1]),
+			    l = hex_digit((unsigned char)in[i + 2]);
 			if (h < 0 || l < 0)
 				return -1;
 			c = h * 16 + l;

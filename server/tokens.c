@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "pool.h"
+#include "hex.h"
 
 #define HASH_LEN        32
 #define TICK_S          1  /* last_used_at is written this often (for tokens used since) */
@@ -80,25 +81,14 @@ int tokens_bearer(const char *header, const char **token, size_t *len)
 	return 0;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* bytea text output "\x0123..." of HASH_LEN bytes: 0 or -1. */
 static int parse_hash(const char *s, unsigned char out[HASH_LEN])
 {
 	if (strlen(s) != 2 + 2 * HASH_LEN || s[0] != '\\' || s[1] != 'x')
 		return -1;
 	for (int i = 0; i < HASH_LEN; i++) {
-		int h = hexval((unsigned char)s[2 + 2 * i]),
-		    l = hexval((unsigned char)s[3 + 2 * i]);
+		int h = hex_digit((unsigned char)s[2 + 2 * i]),
+		    l = hex_digit((unsigned char)s[3 + 2 * i]);
 		if (h < 0 || l < 0)
 			return -1;
 		out[i] = (unsigned char)(h << 4 | l);
