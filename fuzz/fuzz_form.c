@@ -1,7 +1,8 @@
 /*
  * fuzz_form.c: libFuzzer target for the form and percent decoders
  * (server/http_text.c) that read the landing page's claim form, query
- * strings and path segments, and for the UTF-8 and printable checks.
+ * strings and path segments, the query integers (limit, before), and the
+ * UTF-8 and printable checks.
  *
  * Beyond "does not crash": a field found decodes to a string that fits its
  * buffer with no NUL inside, and percent-encoding it again and decoding
@@ -65,6 +66,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(valid == 0 || valid == 1, "http_utf8_valid outcome");
 	if (valid)
 		check(memchr(body, '\0', size) == NULL, "valid UTF-8 with a NUL");
+	/* the same bytes as a query string: limit=..&before=.. */
+	char *query = malloc(size + 1);
+	check(query != NULL, "out of memory");
+	memcpy(query, data, size);
+	query[size] = '\0';
+	long long v = 0;
+	int q = http_query_int(query, "limit", 500, &v);
+	check(q >= -1 && q <= 1, "http_query_int outcome");
+	if (q == 1)
+		check(v >= 1 && v <= 500, "http_query_int out of its bounds");
+	free(query);
 	char shown[65];
 	http_printable(body, size, shown, sizeof shown);
 	for (const char *p = shown; *p; p++)

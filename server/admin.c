@@ -367,21 +367,6 @@ out:
 
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
-/* A query parameter as an integer in [1, max]: 1 found, 0 absent, -1 bad. */
-static int query_int(const char *query, const char *name, long long max, long long *out)
-{
-	char val[32];
-	int f = http_form_field(query, strlen(query), name, val, sizeof val);
-	if (f <= 0)
-		return f;
-	char *end;
-	long long v = strtoll(val, &end, 10);
-	if (!val[0] || *end || v < 1 || v > max)
-		return -1;
-	*out = v;
-	return 1;
-}
-
 /* The header's only value: NULL if absent; *dup set if it came more than once. */
 static const char *only_header(struct request *r, const char *name, int *dup)
 {
@@ -430,7 +415,7 @@ static void list_products(struct admin_req *a, const char *query)
 	long long limit = PRODUCTS_PAGE;
 	char after[PRODUCT_SKU_MAX + 1], lim[24];
 	int has_after = http_form_field(query, strlen(query), "after", after, sizeof after);
-	if (query_int(query, "limit", PRODUCTS_PAGE_MAX, &limit) < 0 || has_after < 0 ||
+	if (http_query_int(query, "limit", PRODUCTS_PAGE_MAX, &limit) < 0 || has_after < 0 ||
 	    (has_after && product_sku_check(after) < 0)) {
 		http_reply_error(a->r, 400, "bad_request", "limit is 1 to 1000; after is a SKU");
 		free(a);
@@ -472,8 +457,8 @@ static void list_batches(struct admin_req *a, const char *query)
 	long long limit = BATCHES_PAGE, before = 0;
 	char product[PRODUCT_SKU_MAX + 1], lim[24], bef[24];
 	int has_product = http_form_field(query, strlen(query), "product", product, sizeof product);
-	if (query_int(query, "limit", BATCHES_PAGE_MAX, &limit) < 0 ||
-	    query_int(query, "before", ID_MAX, &before) < 0 || has_product < 0 ||
+	if (http_query_int(query, "limit", BATCHES_PAGE_MAX, &limit) < 0 ||
+	    http_query_int(query, "before", ID_MAX, &before) < 0 || has_product < 0 ||
 	    (has_product && product_sku_check(product) < 0)) {
 		http_reply_error(a->r, 400, "bad_request",
 		                 "limit is 1 to 100; before is a batch id; product is a SKU");
@@ -576,8 +561,8 @@ static void list_audit(struct admin_req *a, const char *query)
 {
 	long long limit = AUDIT_PAGE, before = 0;
 	char lim[24], bef[24];
-	if (query_int(query, "limit", AUDIT_PAGE_MAX, &limit) < 0 ||
-	    query_int(query, "before", ID_MAX, &before) < 0) {
+	if (http_query_int(query, "limit", AUDIT_PAGE_MAX, &limit) < 0 ||
+	    http_query_int(query, "before", ID_MAX, &before) < 0) {
 		http_reply_error(a->r, 400, "bad_request",
 		                 "limit is 1 to 100; before is an entry id");
 		free(a);

@@ -33,6 +33,7 @@
 #define HEADERS_MAX       8192 /* request line and headers; beyond, libevent answers 400 (HTML) */
 #define HEADER_COUNT_MAX  64
 #define LIBEVENT_BODY_CAP (256 * 1024) /* beyond this libevent itself answers 413 (HTML) */
+#define GET_OR_HEAD       (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)
 
 static const char *const route_names[ROUTE_COUNT] = {
     "landing",      "landing_claim",  "claim",         "lookup",
@@ -367,6 +368,28 @@ static const char *repeated_header(struct evhttp_request *req)
 	return NULL;
 }
 
+/*
+ * A request to a rate-limited route that takes only some methods: r, or
+ * NULL when it has been answered already (out of memory, over its limit,
+ * a method it does not take).
+ */
+static struct request *start(struct worker *w, struct evhttp_request *req, enum route route,
+                             enum rl_kind kind, int methods, const char *allow)
+{
+	struct request *r = request_new(w, req, route);
+	if (!r) {
+		evhttp_send_error(req, 503, "Out of memory");
+		return NULL;
+	}
+	if (over_limit(r, kind))
+		return NULL;
+	if (!method_is(req, methods)) {
+		reply_bad_method(r, allow);
+		return NULL;
+	}
+	return r;
+}
+
 static void route(struct evhttp_request *req, void *arg)
 {
 	struct worker *w = arg;
@@ -409,7 +432,7 @@ static void route(struct evhttp_request *req, void *arg)
 			http_reply_error(r, 404, "not_found", "no such resource");
 			return;
 		}
-		if (!method_is(req, claim ? EVHTTP_REQ_POST : EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)) {
+		if (!method_is(req, claim ? EVHTTP_REQ_POST : GET_OR_HEAD)) {
 			reply_bad_method(r, claim ? "POST" : "GET, HEAD");
 			return;
 		}
@@ -428,14 +451,8 @@ static void route(struct evhttp_request *req, void *arg)
 	}
 	if (after(path, "/01/")) {
 		struct dl_path dl;
-		if (!(r = request_new(w, req, ROUTE_LANDING)))
-			goto oom;
-		if (over_limit(r, RL_LOOKUPS))
+		if (!(r = start(w, req, ROUTE_LANDING, RL_LOOKUPS, GET_OR_HEAD, "GET, HEAD")))
 			return;
-		if (!method_is(req, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)) {
-			reply_bad_method(r, "GET, HEAD");
-			return;
-		}
 		if (dl_parse_path(path, plen, &dl) < 0) {
 			http_reply_error(r, 404, "not_found",
 			                 "not a GS1 Digital Link path of ours");
@@ -445,25 +462,13 @@ static void route(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (strcasecmp(path, "/api/v1/claims") == 0) {
-		if (!(r = request_new(w, req, ROUTE_CLAIM)))
-			goto oom;
-		if (over_limit(r, RL_CLAIMS))
-			return;
-		if (!method_is(req, EVHTTP_REQ_POST))
-			reply_bad_method(r, "POST");
-		else
+		if ((r = start(w, req, ROUTE_CLAIM, RL_CLAIMS, EVHTTP_REQ_POST, "POST")))
 			claim_handle_api(r);
 		return;
 	}
 	if ((rest = after(path, "/api/v1/codes/"))) {
-		if (!(r = request_new(w, req, ROUTE_LOOKUP)))
-			goto oom;
-		if (over_limit(r, RL_LOOKUPS))
+		if (!(r = start(w, req, ROUTE_LOOKUP, RL_LOOKUPS, GET_OR_HEAD, "GET, HEAD")))
 			return;
-		if (!method_is(req, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)) {
-			reply_bad_method(r, "GET, HEAD");
-			return;
-		}
 		if (strchr(rest, '/')) {
 			http_reply_error(r, 404, "not_found", "no such resource");
 			return;
@@ -480,14 +485,8 @@ static void route(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if ((rest = after(path, "/api/v1/members/"))) {
-		if (!(r = request_new(w, req, ROUTE_MEMBER)))
-			goto oom;
-		if (over_limit(r, RL_LOOKUPS))
+		if (!(r = start(w, req, ROUTE_MEMBER, RL_LOOKUPS, GET_OR_HEAD, "GET, HEAD")))
 			return;
-		if (!method_is(req, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)) {
-			reply_bad_method(r, "GET, HEAD");
-			return;
-		}
 		long n =
 		    strchr(rest, '/') ? -1 : http_decode(rest, strlen(rest), 0, seg, sizeof seg);
 		if (n < 0) {
@@ -517,7 +516,7 @@ static void route(struct evhttp_request *req, void *arg)
 			continue;
 		if (!(r = request_new(w, req, fixed[i].route)))
 			goto oom;
-		if (!method_is(req, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD))
+		if (!method_is(req, GET_OR_HEAD))
 			reply_bad_method(r, "GET, HEAD");
 		else
 			fixed[i].fn(r);

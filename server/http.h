@@ -108,6 +108,8 @@ int http_utf8_valid(const char *s, size_t len);
  * -1 malformed or too long.
  */
 int http_form_field(const char *body, size_t len, const char *name, char *out, size_t outlen);
+/* A query parameter as an integer in [1, max]: 1 found (*out set), 0 absent, -1 bad. */
+int http_query_int(const char *query, const char *name, long long max, long long *out);
 
 /* Percent-decode a path segment into out: its length, or -1 (bad escape, NUL, too long). */
 long http_percent_decode(const char *in, size_t len, char *out, size_t outlen);

@@ -6,6 +6,7 @@
  */
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "http.h"
@@ -113,4 +114,18 @@ int http_form_field(const char *body, size_t len, const char *name, char *out, s
 		p = pair_end + 1;
 	}
 	return 0;
+}
+
+int http_query_int(const char *query, const char *name, long long max, long long *out)
+{
+	char val[32];
+	int f = http_form_field(query, strlen(query), name, val, sizeof val);
+	if (f <= 0)
+		return f;
+	char *end;
+	long long v = strtoll(val, &end, 10);
+	if (!val[0] || *end || v < 1 || v > max)
+		return -1;
+	*out = v;
+	return 1;
 }

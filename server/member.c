@@ -70,21 +70,6 @@ struct member_req {
 	int limit;
 };
 
-/* A query parameter's value as a positive integer: 1 found, 0 absent, -1 bad. */
-static int query_int(const char *query, const char *name, long long max, long long *out)
-{
-	char val[32];
-	int f = http_form_field(query, strlen(query), name, val, sizeof val);
-	if (f <= 0)
-		return f;
-	char *end;
-	long long v = strtoll(val, &end, 10);
-	if (!val[0] || *end || v < 1 || v > max)
-		return -1;
-	*out = v;
-	return 1;
-}
-
 static void member_done(void *arg, const struct pool_result *res)
 {
 	struct member_req *m = arg;
@@ -164,8 +149,8 @@ void member_handle(struct request *r, const char *member, size_t len, const char
 		free(m);
 		return;
 	}
-	if (query_int(query, "limit", PAGE_MAX, &limit) < 0 ||
-	    query_int(query, "before", (1LL << 62), &before) < 0) {
+	if (http_query_int(query, "limit", PAGE_MAX, &limit) < 0 ||
+	    http_query_int(query, "before", (1LL << 62), &before) < 0) {
 		http_reply_error(r, 400, "bad_request", "limit is 1 to 100; before is a ledger id");
 		free(m);
 		return;

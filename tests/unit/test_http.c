@@ -76,6 +76,27 @@ static void test_form_field_refuses_bad_escapes_nul_and_overflow(void **state)
 	assert_int_equal(http_form_field("member=123456789", 16, "member", out, sizeof out), -1);
 }
 
+static void test_query_int_bounds(void **state)
+{
+	long long v = 0;
+	(void)state;
+	assert_int_equal(http_query_int("limit=20&before=7", "limit", 100, &v), 1);
+	assert_int_equal(v, 20);
+	assert_int_equal(http_query_int("limit=20&before=7", "before", 100, &v), 1);
+	assert_int_equal(v, 7);
+	assert_int_equal(http_query_int("limit=20", "before", 100, &v), 0);
+	assert_int_equal(http_query_int("", "limit", 100, &v), 0);
+	assert_int_equal(http_query_int("limit=100", "limit", 100, &v), 1);
+	/* out of [1, max], empty, signed, trailing junk, overflowing: bad */
+	assert_int_equal(http_query_int("limit=101", "limit", 100, &v), -1);
+	assert_int_equal(http_query_int("limit=0", "limit", 100, &v), -1);
+	assert_int_equal(http_query_int("limit=", "limit", 100, &v), -1);
+	assert_int_equal(http_query_int("limit=-5", "limit", 100, &v), -1);
+	assert_int_equal(http_query_int("limit=5x", "limit", 100, &v), -1);
+	assert_int_equal(http_query_int("limit=99999999999999999999", "limit", 100, &v), -1);
+	assert_int_equal(v, 100); /* untouched by the refusals */
+}
+
 static void test_printable_replaces_other_bytes_and_cuts(void **state)
 {
 	char out[8];
@@ -95,6 +116,7 @@ int main(void)
 	    cmocka_unit_test(test_form_field_decodes_percent_and_plus),
 	    cmocka_unit_test(test_form_field_absent_or_empty),
 	    cmocka_unit_test(test_form_field_refuses_bad_escapes_nul_and_overflow),
+	    cmocka_unit_test(test_query_int_bounds),
 	    cmocka_unit_test(test_printable_replaces_other_bytes_and_cuts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
