@@ -95,15 +95,15 @@ if [ "${SKIP_DISTCHECK:-0}" != 1 ]; then
 	step distcheck sh -c "cd build/gcc && make -s -j$JOBS distcheck >distcheck.out 2>&1 || { tail -n 80 distcheck.out; exit 1; }"
 fi
 
-if [ "${SKIP_FUZZ:-0}" != 1 ] && grep -q '^fuzz-run:' build/gcc/Makefile 2>/dev/null; then
+if [ "${SKIP_FUZZ:-0}" != 1 ] && grep -q '^fuzz-build:' build/gcc/Makefile 2>/dev/null; then
 	say "fuzzing each target for ${FUZZ_SECONDS}s"
-	if (cd build/gcc && make -s fuzz >fuzz-build.out 2>&1); then
+	if (cd build/gcc && make -s fuzz-build >fuzz-build.out 2>&1); then
 		# JOBS targets at a time: each still gets FUZZ_SECONDS of its own
 		targets=$(cd build/gcc && ls fuzz/fuzz_* | grep -v '\.o$')
 		n=0
 		for t in $targets; do
 			name=$(basename "$t")
-			(cd build/gcc && make -s fuzz-run FUZZ_TARGETS="$t" FUZZ_SECONDS="$FUZZ_SECONDS" \
+			(cd build/gcc && make -s fuzz FUZZ_TARGETS="$t" FUZZ_SECONDS="$FUZZ_SECONDS" \
 				>"$name.out" 2>&1; echo $? >"$name.rc") &
 			n=$((n + 1))
 			[ $((n % JOBS)) -eq 0 ] && wait
@@ -112,7 +112,7 @@ if [ "${SKIP_FUZZ:-0}" != 1 ] && grep -q '^fuzz-run:' build/gcc/Makefile 2>/dev/
 		for t in $targets; do
 			name=$(basename "$t")
 			rc=$(cat "build/gcc/$name.rc")
-			grep -E '^(Done|fuzz-run:)|ERROR|SUMMARY' "build/gcc/$name.out"
+			grep -E '^(Done|fuzz:)|ERROR|SUMMARY' "build/gcc/$name.out"
 			[ "$rc" = 0 ] || tail -n 60 "build/gcc/$name.out"
 			step "$name" test "$rc" = 0
 		done
