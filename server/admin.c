@@ -27,6 +27,10 @@
 #define BATCHES_PAGE_MAX  100
 #define AUDIT_PAGE        50
 #define AUDIT_PAGE_MAX    100
+#define SUSPICIOUS_PAGE   50
+#define SUSPICIOUS_MAX    500
+#define SUSPICIOUS_DAYS   30   /* the window of scans looked at, by default */
+#define SUSPICIOUS_CLIENTS 3   /* addresses that make a code suspicious, by default */
 #define ID_MAX            (1LL << 62)
 #define WWW_AUTH_MISSING  "Bearer realm=\"packcode-admin\""
 #define WWW_AUTH_INVALID  "Bearer realm=\"packcode-admin\", error=\"invalid_token\""
@@ -40,6 +44,7 @@ enum admin_op {
 	OP_ADJUST,
 	OP_SPEND,
 	OP_AUDIT,
+	OP_SUSPICIOUS,
 };
 
 /* A request on its way to the database and back. */
@@ -48,6 +53,7 @@ struct admin_req {
 	enum admin_op op;
 	struct admin_identity who;
 	int limit;
+	int days, min_clients; /* the suspicious codes' window and threshold */
 	long long batch;
 	char member[MEMBER_MAX + 1];
 	union {
@@ -119,6 +125,10 @@ static int db_failed(struct admin_req *a, const struct pool_result *res)
 	} else if (strcmp(res->sqlstate, "28000") == 0) {
 		/* revoked after this server last loaded the tokens: the database knew */
 		reply_unauthorized(r, AUTH_INVALID);
+	} else if (strcmp(res->sqlstate, "57014") == 0) {
+		/* statement_timeout: a read over too many rows (the suspicious codes) */
+		http_reply_error(r, 504, "timeout",
+		                 "the query took too long: narrow it (fewer days, one batch)");
 	} else {
 		char q[300];
 		log_error("event=admin_query_failed route=%s actor=%s sqlstate=%s message=%s",
@@ -365,6 +375,44 @@ out:
 	free(a);
 }
 
+/* ---- suspicious codes ---------------------------------------------------------------- */
+
+static void suspicious_done(void *arg, const struct pool_result *res)
+{
+	struct admin_req *a = arg;
+	if (db_failed(a, res))
+		goto out;
+	/* serial, code, batch_id, sku, product_name, scans, clients, refused_claims,
+	 * scans_after_claim, first_scan, last_scan, claimed_at, claimed_by */
+	PGresult *pg = res->res;
+	int rows = PQntuples(pg);
+	json_t *list = json_array();
+	for (int i = 0; i < rows; i++) {
+		json_t *c = json_object();
+		json_object_set_new(c, "code", json_string(PQgetvalue(pg, i, 1)));
+		json_object_set_new(c, "batch", int_or_null(pg, i, 2));
+		json_object_set_new(c, "product",
+		                    json_pack("{s:s,s:s}", "sku", PQgetvalue(pg, i, 3), "name",
+		                              PQgetvalue(pg, i, 4)));
+		json_object_set_new(c, "scans", int_or_null(pg, i, 5));
+		json_object_set_new(c, "clients", int_or_null(pg, i, 6));
+		json_object_set_new(c, "refused_claims", int_or_null(pg, i, 7));
+		json_object_set_new(c, "scans_after_claim", int_or_null(pg, i, 8));
+		json_object_set_new(c, "first_scan", time_or_null(pg, i, 9));
+		json_object_set_new(c, "last_scan", time_or_null(pg, i, 10));
+		json_object_set_new(c, "claimed_at", time_or_null(pg, i, 11));
+		json_object_set_new(c, "claimed_by", text_or_null(pg, i, 12));
+		json_array_append_new(list, c);
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "days", json_integer(a->days));
+	json_object_set_new(o, "min_clients", json_integer(a->min_clients));
+	json_object_set_new(o, "codes", list);
+	http_reply_json(a->r, 200, o);
+out:
+	free(a);
+}
+
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
 /* The header's only value: NULL if absent; *dup set if it came more than once. */
@@ -576,6 +624,33 @@ static void list_audit(struct admin_req *a, const char *query)
 	submit(a, &q, audit_done);
 }
 
+static void list_suspicious(struct admin_req *a, const char *query)
+{
+	long long limit = SUSPICIOUS_PAGE, days = SUSPICIOUS_DAYS, clients = SUSPICIOUS_CLIENTS,
+	          batch = 0;
+	char lim[24], d[24], cl[24], b[24];
+	if (http_query_int(query, "limit", SUSPICIOUS_MAX, &limit) < 0 ||
+	    http_query_int(query, "days", 366, &days) < 0 ||
+	    http_query_int(query, "min_clients", 1000, &clients) < 0 ||
+	    http_query_int(query, "batch", ID_MAX, &batch) < 0) {
+		http_reply_error(a->r, 400, "bad_request",
+		                 "limit is 1 to 500; days 1 to 366; min_clients 1 to 1000; "
+		                 "batch is a batch id");
+		free(a);
+		return;
+	}
+	a->days = (int)days;
+	a->min_clients = (int)clients;
+	snprintf(lim, sizeof lim, "%lld", limit);
+	snprintf(d, sizeof d, "%lld", days);
+	snprintf(cl, sizeof cl, "%lld", clients);
+	snprintf(b, sizeof b, "%lld", batch);
+	struct pool_query q = {.stmt = "admin_suspicious",
+	                       .nparams = 4,
+	                       .values = {d, cl, batch ? b : NULL, lim}};
+	submit(a, &q, suspicious_done);
+}
+
 void admin_handle(struct request *r, const char *rest, const char *query)
 {
 	int dup = 0;
@@ -638,6 +713,12 @@ void admin_handle(struct request *r, const char *rest, const char *query)
 			break;
 		a->op = OP_AUDIT;
 		list_audit(a, query);
+		return;
+	case ROUTE_ADMIN_SUSPICIOUS:
+		if (!allow(r, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "GET, HEAD"))
+			break;
+		a->op = OP_SUSPICIOUS;
+		list_suspicious(a, query);
 		return;
 	default:
 		http_reply_error(r, 404, "not_found", "no such resource");

@@ -39,7 +39,8 @@ static const char *const route_names[ROUTE_COUNT] = {
     "landing",      "landing_claim",  "claim",         "lookup",
     "member",       "healthz",        "readyz",        "metrics",
     "other",        "admin_products", "admin_batches", "admin_batch_status",
-    "admin_adjust", "admin_spend",    "admin_audit",   "admin_other",
+    "admin_adjust", "admin_spend",    "admin_audit",   "admin_suspicious",
+    "admin_other",
 };
 
 const char *route_name(enum route r)

@@ -30,6 +30,7 @@
  * sql/004_admin_api.sql, which writes the change and its audit row in one
  * transaction; the first two parameters of a change are the token id and the
  * client address. Keyset pages: a read asks for one row more than it shows.
+ * The suspicious codes are sql/005_suspicious.sql's.
  */
 #define STATEMENTS_ADMIN                                                                           \
 	"PREPARE admin_products(text, integer) AS "                                                \
@@ -47,7 +48,9 @@
 	"  SELECT * FROM admin_spend($1, $2, $3, $4, $5, $6); "                                    \
 	"PREPARE admin_audit(bigint, integer) AS "                                                 \
 	"  SELECT id, at, actor, action, target, detail, host(client) FROM audit "                 \
-	"   WHERE id < coalesce($1, 9223372036854775807) ORDER BY id DESC LIMIT $2"
+	"   WHERE id < coalesce($1, 9223372036854775807) ORDER BY id DESC LIMIT $2; "              \
+	"PREPARE admin_suspicious(integer, integer, bigint, integer) AS "                          \
+	"  SELECT * FROM admin_suspicious_codes($1, $2, $3, $4)"
 
 /*
  * The scan writer's own connection (one per worker). Scan records are

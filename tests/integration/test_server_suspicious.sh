@@ -1,0 +1,114 @@
+#!/bin/bash
+# test_server_suspicious.sh: GET /api/v1/admin/codes/suspicious against a real
+# PostgreSQL over real HTTP. Scans come from different loopback addresses
+# (curl --interface 127.0.0.N): a code looked up from 4 addresses is listed
+# with min_clients=3 and not with 5; a code claimed by one member and then
+# tried by another is listed first, with its refused claim, the scans after
+# its claim and who claimed it; a code scanned from one address only is not
+# listed; the batch filter, the limit, bad parameters (400), no token (401),
+# a wrong method (405).
+PC_TIMEOUT=120
+. "$(dirname "$0")/harness.sh"
+. "$(dirname "$0")/server_lib.sh"
+
+setup
+mint 10
+B1=$BATCH
+cp "$CODES" "$T/codes1"
+mint 5
+B2=$BATCH
+code1() { sed -n "${1}p" "$T/codes1"; }
+TOK=$(pcgen token add --name inspector 2>/dev/null) || fail "token add"
+
+server_start --threads 2 --pool 4
+
+# from N PATH [CURL-ARGS...]: a request from 127.0.0.N.
+from() {
+	local n=$1 path=$2
+	shift 2
+	STATUS=$(curl -s --max-time 10 --interface "127.0.0.$n" -o "$T/body" -w '%{http_code}' \
+		"$@" "$BASE$path") || true
+}
+# suspicious QUERY: the admin listing into $T/body; sets STATUS.
+suspicious() {
+	STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' \
+		-H "Authorization: Bearer $TOK" "$BASE/api/v1/admin/codes/suspicious$1")
+}
+from 2 /healthz
+[ "$STATUS" = 200 ] || skip "cannot connect from 127.0.0.2 (no loopback /8 here)"
+
+CLONED=$(code1 1) # looked up from four addresses
+CLAIMED=$(code1 2) # claimed by alice, then tried by bob from elsewhere
+QUIET=$(code1 3)  # scanned three times, all from one address
+OTHER=$(sed -n 1p "$CODES") # batch B2: three addresses
+for n in 2 3 4 5; do
+	from $n "/api/v1/codes/$CLONED"
+	expect 200 "lookup of $CLONED from 127.0.0.$n"
+done
+for n in 1 1 1; do
+	from $n "/c/$QUIET"
+	expect 200 "landing of $QUIET"
+done
+for n in 6 7 8; do
+	from $n "/api/v1/codes/$OTHER"
+	expect 200 "lookup of $OTHER"
+done
+from 2 /api/v1/claims -H 'Content-Type: application/json' \
+	--data-binary "{\"code\":\"$CLAIMED\",\"member\":\"alice\"}"
+expect 200 "alice claims"
+from 9 "/c/$CLAIMED"
+expect 200 "a landing page after the claim"
+from 9 /api/v1/claims -H 'Content-Type: application/json' \
+	--data-binary "{\"code\":\"$CLAIMED\",\"member\":\"bob\"}"
+expect 409 "bob claims a claimed code"
+
+# the scans are written off the request path: wait for all 13
+i=0
+until [ "$(sql "SELECT count(*) FROM scans WHERE serial > 0")" = 13 ]; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && fail "scans not written: $(sql "SELECT count(*) FROM scans")"
+	sleep 0.1
+done
+
+suspicious ""
+expect 200 "the default listing"
+note "listing: $(head -c 3000 "$T/body")"
+[ "$(field '.days')|$(field '.min_clients')" = "30|3" ] || fail "defaults: $(cat "$T/body")"
+[ "$(field '[.codes[].code] | join(",")')" = "$CLAIMED,$CLONED,$OTHER" ] ||
+	fail "listed, in order: expected $CLAIMED,$CLONED,$OTHER: $(cat "$T/body")"
+[ "$(field '.codes[0] | "\(.refused_claims)|\(.scans_after_claim)|\(.claimed_by)|\(.clients)|\(.scans)|\(.batch)"')" = "1|2|alice|2|3|$B1" ] ||
+	fail "the claimed code's row: $(field '.codes[0]')"
+[ "$(field '.codes[0].claimed_at | test("^20[0-9-]+T[0-9:]+Z$")')" = true ] ||
+	fail "claimed_at: $(field '.codes[0].claimed_at')"
+[ "$(field '.codes[1] | "\(.refused_claims)|\(.clients)|\(.scans)|\(.claimed_at)|\(.product.sku)"')" = "0|4|4|null|TEA" ] ||
+	fail "the cloned code's row: $(field '.codes[1]')"
+ok "a refused claim first, then four addresses, then three; one address is not suspicious"
+
+suspicious "?min_clients=4"
+expect 200 "min_clients=4"
+[ "$(field '[.codes[].code] | join(",")')" = "$CLAIMED,$CLONED" ] || fail "min_clients=4: $(cat "$T/body")"
+suspicious "?min_clients=5&limit=1"
+[ "$(field '[.codes[].code] | join(",")')" = "$CLAIMED" ] || fail "min_clients=5: $(cat "$T/body")"
+suspicious "?batch=$B2"
+[ "$(field '[.codes[].code] | join(",")')" = "$OTHER" ] || fail "batch=$B2: $(cat "$T/body")"
+suspicious "?limit=2&days=1"
+[ "$(field '.codes | length')" = 2 ] || fail "limit=2: $(cat "$T/body")"
+suspicious "?min_clients=1"
+[ "$(field '.codes | length')" = 4 ] || fail "min_clients=1 lists every scanned code: $(cat "$T/body")"
+ok "min_clients, batch, limit"
+
+for q in "?days=0" "?days=367" "?limit=501" "?min_clients=x" "?batch=-1" "?limit="; do
+	suspicious "$q"
+	expect 400 "bad parameters $q"
+	[ "$(field .error)" = bad_request ] || fail "$q: $(cat "$T/body")"
+done
+STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' "$BASE/api/v1/admin/codes/suspicious")
+expect 401 "no token"
+STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' -X POST \
+	-H "Authorization: Bearer $TOK" "$BASE/api/v1/admin/codes/suspicious")
+expect 405 "POST"
+ok "bad parameters 400, no token 401, POST 405"
+
+# a read: no audit row
+[ "$(sql "SELECT count(*) FROM audit WHERE action LIKE '%suspicious%'")" = 0 ] || fail "audited a read"
+server_stop
