@@ -31,6 +31,7 @@
 #define SUSPICIOUS_MAX    500
 #define SUSPICIOUS_DAYS   30   /* the window of scans looked at, by default */
 #define SUSPICIOUS_CLIENTS 3   /* addresses that make a code suspicious, by default */
+#define STATS_DAYS        1    /* the window of scans counted, by default */
 #define ID_MAX            (1LL << 62)
 #define WWW_AUTH_MISSING  "Bearer realm=\"packcode-admin\""
 #define WWW_AUTH_INVALID  "Bearer realm=\"packcode-admin\", error=\"invalid_token\""
@@ -45,6 +46,7 @@ enum admin_op {
 	OP_SPEND,
 	OP_AUDIT,
 	OP_SUSPICIOUS,
+	OP_STATS,
 };
 
 /* A request on its way to the database and back. */
@@ -413,6 +415,26 @@ out:
 	free(a);
 }
 
+/* ---- stats ------------------------------------------------------------------------------ */
+
+static void stats_done(void *arg, const struct pool_result *res)
+{
+	struct admin_req *a = arg;
+	if (db_failed(a, res))
+		goto out;
+	/* one row, one column: the jsonb admin_stats() built */
+	json_t *o = PQntuples(res->res) == 1
+	                ? json_loads(PQgetvalue(res->res, 0, 0), 0, NULL)
+	                : NULL;
+	if (!o) {
+		http_reply_error(a->r, 500, "internal", "the stats could not be read");
+		goto out;
+	}
+	http_reply_json(a->r, 200, o);
+out:
+	free(a);
+}
+
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
 /* The header's only value: NULL if absent; *dup set if it came more than once. */
@@ -651,6 +673,20 @@ static void list_suspicious(struct admin_req *a, const char *query)
 	submit(a, &q, suspicious_done);
 }
 
+static void show_stats(struct admin_req *a, const char *query)
+{
+	long long days = STATS_DAYS;
+	char d[24];
+	if (http_query_int(query, "days", 366, &days) < 0) {
+		http_reply_error(a->r, 400, "bad_request", "days is 1 to 366");
+		free(a);
+		return;
+	}
+	snprintf(d, sizeof d, "%lld", days);
+	struct pool_query q = {.stmt = "admin_stats", .nparams = 1, .values = {d}};
+	submit(a, &q, stats_done);
+}
+
 void admin_handle(struct request *r, const char *rest, const char *query)
 {
 	int dup = 0;
@@ -719,6 +755,12 @@ void admin_handle(struct request *r, const char *rest, const char *query)
 			break;
 		a->op = OP_SUSPICIOUS;
 		list_suspicious(a, query);
+		return;
+	case ROUTE_ADMIN_STATS:
+		if (!allow(r, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "GET, HEAD"))
+			break;
+		a->op = OP_STATS;
+		show_stats(a, query);
 		return;
 	default:
 		http_reply_error(r, 404, "not_found", "no such resource");

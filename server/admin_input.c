@@ -54,6 +54,8 @@ enum route admin_route(const char *rest)
 		return ROUTE_ADMIN_AUDIT;
 	if (p.n == 2 && admin_path_is(&p, 0, "codes") && admin_path_is(&p, 1, "suspicious"))
 		return ROUTE_ADMIN_SUSPICIOUS;
+	if (p.n == 1 && admin_path_is(&p, 0, "stats"))
+		return ROUTE_ADMIN_STATS;
 	return ROUTE_ADMIN_OTHER;
 }
 

@@ -40,7 +40,7 @@ static const char *const route_names[ROUTE_COUNT] = {
     "member",       "healthz",        "readyz",        "metrics",
     "other",        "admin_products", "admin_batches", "admin_batch_status",
     "admin_adjust", "admin_spend",    "admin_audit",   "admin_suspicious",
-    "admin_other",
+    "admin_stats",  "admin_other",
 };
 
 const char *route_name(enum route r)

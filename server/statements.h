@@ -30,7 +30,7 @@
  * sql/004_admin_api.sql, which writes the change and its audit row in one
  * transaction; the first two parameters of a change are the token id and the
  * client address. Keyset pages: a read asks for one row more than it shows.
- * The suspicious codes are sql/005_suspicious.sql's.
+ * The reads of sql/005_admin_reads.sql: the suspicious codes and the stats.
  */
 #define STATEMENTS_ADMIN                                                                           \
 	"PREPARE admin_products(text, integer) AS "                                                \
@@ -50,7 +50,8 @@
 	"  SELECT id, at, actor, action, target, detail, host(client) FROM audit "                 \
 	"   WHERE id < coalesce($1, 9223372036854775807) ORDER BY id DESC LIMIT $2; "              \
 	"PREPARE admin_suspicious(integer, integer, bigint, integer) AS "                          \
-	"  SELECT * FROM admin_suspicious_codes($1, $2, $3, $4)"
+	"  SELECT * FROM admin_suspicious_codes($1, $2, $3, $4); "                                 \
+	"PREPARE admin_stats(integer) AS SELECT admin_stats($1)"
 
 /*
  * The scan writer's own connection (one per worker). Scan records are

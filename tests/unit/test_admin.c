@@ -33,6 +33,7 @@ static void test_routes_by_path(void **state)
 	assert_int_equal(admin_route("members/%2B86138/spend"), ROUTE_ADMIN_SPEND);
 	assert_int_equal(admin_route("audit"), ROUTE_ADMIN_AUDIT);
 	assert_int_equal(admin_route("codes/suspicious"), ROUTE_ADMIN_SUSPICIOUS);
+	assert_int_equal(admin_route("stats"), ROUTE_ADMIN_STATS);
 }
 
 static void test_unknown_paths_are_other(void **state)
@@ -46,6 +47,7 @@ static void test_unknown_paths_are_other(void **state)
 	assert_int_equal(admin_route("../products"), ROUTE_ADMIN_OTHER);
 	assert_int_equal(admin_route("codes"), ROUTE_ADMIN_OTHER);
 	assert_int_equal(admin_route("codes/suspicious/1"), ROUTE_ADMIN_OTHER);
+	assert_int_equal(admin_route("stats/x"), ROUTE_ADMIN_OTHER);
 }
 
 static void test_product_body_is_checked_and_gtin_normalised(void **state)

@@ -1,12 +1,14 @@
 #!/bin/bash
-# test_server_suspicious.sh: GET /api/v1/admin/codes/suspicious against a real
-# PostgreSQL over real HTTP. Scans come from different loopback addresses
+# test_server_admin_reads.sh: the admin API's reads of the scans against a real
+# PostgreSQL over real HTTP: GET /api/v1/admin/codes/suspicious and
+# GET /api/v1/admin/stats. Scans come from different loopback addresses
 # (curl --interface 127.0.0.N): a code looked up from 4 addresses is listed
 # with min_clients=3 and not with 5; a code claimed by one member and then
 # tried by another is listed first, with its refused claim, the scans after
 # its claim and who claimed it; a code scanned from one address only is not
 # listed; the batch filter, the limit, bad parameters (400), no token (401),
-# a wrong method (405).
+# a wrong method (405). The stats count the same scans by kind and outcome,
+# a forgery among them, and the print runs, codes, claims and members.
 PC_TIMEOUT=120
 . "$(dirname "$0")/harness.sh"
 . "$(dirname "$0")/server_lib.sh"
@@ -61,14 +63,17 @@ expect 200 "a landing page after the claim"
 from 9 /api/v1/claims -H 'Content-Type: application/json' \
 	--data-binary "{\"code\":\"$CLAIMED\",\"member\":\"bob\"}"
 expect 409 "bob claims a claimed code"
+from 3 /api/v1/codes/08NDYQW9146XWQN1ANSB
+expect 404 "a forged code"
 
-# the scans are written off the request path: wait for all 13
+# the scans are written off the request path: wait for all 14
 i=0
-until [ "$(sql "SELECT count(*) FROM scans WHERE serial > 0")" = 13 ]; do
+until [ "$(sql "SELECT count(*) FROM scans")" = 14 ]; do
 	i=$((i + 1))
 	[ $i -gt 100 ] && fail "scans not written: $(sql "SELECT count(*) FROM scans")"
 	sleep 0.1
 done
+[ "$(sql "SELECT count(*) FROM scans WHERE serial > 0")" = 13 ] || fail "13 scans of genuine codes"
 
 suspicious ""
 expect 200 "the default listing"
@@ -109,6 +114,33 @@ STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' -X POST \
 expect 405 "POST"
 ok "bad parameters 400, no token 401, POST 405"
 
-# a read: no audit row
-[ "$(sql "SELECT count(*) FROM audit WHERE action LIKE '%suspicious%'")" = 0 ] || fail "audited a read"
+# ---- stats ----
+STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $TOK" \
+	"$BASE/api/v1/admin/stats")
+expect 200 "stats"
+note "stats: $(cat "$T/body")"
+[ "$(field '"\(.days)|\(.products)|\(.batches.active)|\(.codes_minted)|\(.codes_claimed)|\(.points_held)"')" = "1|1|2|15|1|10" ] ||
+	fail "stats: $(cat "$T/body")"
+[ "$(field '"\(.scans.lookup.genuine)|\(.scans.lookup.not_genuine)|\(.scans.claim.awarded)|\(.scans.claim.already_claimed)"')" = "7|1|1|1" ] ||
+	fail "stats of the scans: $(field .scans)"
+[ "$(field '[.scans[][]] | add')" = 14 ] || fail "the scans by kind and outcome do not add up to 14: $(field .scans)"
+[ "$(field .members)" = "$(sql "SELECT count(*) FROM members")" ] || fail "members: $(field .members)"
+sql "UPDATE batches SET status = 'recalled' WHERE id = $B2"
+STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $TOK" \
+	"$BASE/api/v1/admin/stats?days=366")
+expect 200 "stats?days=366"
+[ "$(field '"\(.days)|\(.batches.active)|\(.batches.recalled)|\(.codes_minted)"')" = "366|1|1|15" ] ||
+	fail "stats after a recall: $(cat "$T/body")"
+for q in "?days=0" "?days=367" "?days=x"; do
+	STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $TOK" \
+		"$BASE/api/v1/admin/stats$q")
+	expect 400 "stats$q"
+done
+STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' "$BASE/api/v1/admin/stats")
+expect 401 "stats without a token"
+ok "stats: print runs, codes, claims, points, scans by kind and outcome"
+
+# reads: no audit row
+[ "$(sql "SELECT count(*) FROM audit")" = "$(sql "SELECT count(*) FROM audit WHERE actor LIKE 'cli:%'")" ] ||
+	fail "a read wrote an audit row: $(sql "SELECT action FROM audit")"
 server_stop

@@ -1,5 +1,6 @@
--- 005_suspicious.sql: the codes that look cloned, for the admin API.
---
+-- 005_admin_reads.sql: reads for the admin API: the codes that look cloned, and the
+-- service at a glance.
+
 -- A genuine code is printed once, on one pack. Copied onto fakes it is
 -- scanned from many places, and claimed again after its first claim. Over
 -- the scans of the last p_days days (partitions outside the window are not
@@ -46,4 +47,29 @@ LANGUAGE sql STABLE SET jit = off AS $$
      WHERE s.clients >= p_min_clients OR s.refused_claims > 0
      ORDER BY s.refused_claims DESC, s.clients DESC, s.scans DESC, s.serial
      LIMIT p_limit
+$$;
+
+-- The service at a glance, for the admin API: products, print runs by
+-- status, codes minted (active and recalled runs) and claimed, members and
+-- the points they hold, and the scans of the last p_days days by kind and
+-- outcome (the share of not_genuine is the counterfeit signal). Counts over
+-- the whole of redemptions and members: cheap next to the scans window.
+CREATE FUNCTION admin_stats(p_days integer) RETURNS jsonb
+LANGUAGE sql STABLE SET jit = off AS $$
+    SELECT jsonb_build_object(
+        'days', p_days,
+        'products', (SELECT count(*) FROM products),
+        'batches', (SELECT coalesce(jsonb_object_agg(status, n), '{}')
+                      FROM (SELECT status, count(*) AS n FROM batches GROUP BY status) b),
+        'codes_minted', (SELECT coalesce(sum(serial_last - serial_first + 1), 0) FROM batches
+                          WHERE status IN ('active', 'recalled')),
+        'codes_claimed', (SELECT count(*) FROM redemptions),
+        'members', (SELECT count(*) FROM members),
+        'points_held', (SELECT coalesce(sum(balance), 0) FROM members),
+        'scans', (SELECT coalesce(jsonb_object_agg(kind, outcomes), '{}')
+                    FROM (SELECT kind, jsonb_object_agg(outcome, n) AS outcomes
+                            FROM (SELECT kind, outcome, count(*) AS n FROM scans
+                                   WHERE at >= now() - make_interval(days => p_days)
+                                   GROUP BY kind, outcome) k
+                           GROUP BY kind) s))
 $$;
