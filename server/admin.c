@@ -21,20 +21,20 @@
 #include "timefmt.h"
 #include "tokens.h"
 
-#define PRODUCTS_PAGE     100
-#define PRODUCTS_PAGE_MAX 1000
-#define BATCHES_PAGE      20
-#define BATCHES_PAGE_MAX  100
-#define AUDIT_PAGE        50
-#define AUDIT_PAGE_MAX    100
-#define SUSPICIOUS_PAGE   50
-#define SUSPICIOUS_MAX    500
-#define SUSPICIOUS_DAYS   30   /* the window of scans looked at, by default */
-#define SUSPICIOUS_CLIENTS 3   /* addresses that make a code suspicious, by default */
-#define STATS_DAYS        1    /* the window of scans counted, by default */
-#define ID_MAX            (1LL << 62)
-#define WWW_AUTH_MISSING  "Bearer realm=\"packcode-admin\""
-#define WWW_AUTH_INVALID  "Bearer realm=\"packcode-admin\", error=\"invalid_token\""
+#define PRODUCTS_PAGE      100
+#define PRODUCTS_PAGE_MAX  1000
+#define BATCHES_PAGE       20
+#define BATCHES_PAGE_MAX   100
+#define AUDIT_PAGE         50
+#define AUDIT_PAGE_MAX     100
+#define SUSPICIOUS_PAGE    50
+#define SUSPICIOUS_MAX     500
+#define SUSPICIOUS_DAYS    30 /* the window of scans looked at, by default */
+#define SUSPICIOUS_CLIENTS 3  /* addresses that make a code suspicious, by default */
+#define STATS_DAYS         1  /* the window of scans counted, by default */
+#define ID_MAX             (1LL << 62)
+#define WWW_AUTH_MISSING   "Bearer realm=\"packcode-admin\""
+#define WWW_AUTH_INVALID   "Bearer realm=\"packcode-admin\", error=\"invalid_token\""
 
 enum admin_op {
 	OP_PRODUCTS,
@@ -128,7 +128,7 @@ static int db_failed(struct admin_req *a, const struct pool_result *res)
 		/* revoked after this server last loaded the tokens: the database knew */
 		reply_unauthorized(r, AUTH_INVALID);
 	} else if (strcmp(res->sqlstate, "57014") == 0) {
-		/* statement_timeout: a read over too many rows (the suspicious codes) */
+		/* statement_timeout: a read over too many rows (suspicious codes, stats) */
 		http_reply_error(r, 504, "timeout",
 		                 "the query took too long: narrow it (fewer days, one batch)");
 	} else {
@@ -423,9 +423,8 @@ static void stats_done(void *arg, const struct pool_result *res)
 	if (db_failed(a, res))
 		goto out;
 	/* one row, one column: the jsonb admin_stats() built */
-	json_t *o = PQntuples(res->res) == 1
-	                ? json_loads(PQgetvalue(res->res, 0, 0), 0, NULL)
-	                : NULL;
+	json_t *o =
+	    PQntuples(res->res) == 1 ? json_loads(PQgetvalue(res->res, 0, 0), 0, NULL) : NULL;
 	if (!o) {
 		http_reply_error(a->r, 500, "internal", "the stats could not be read");
 		goto out;
@@ -667,9 +666,8 @@ static void list_suspicious(struct admin_req *a, const char *query)
 	snprintf(d, sizeof d, "%lld", days);
 	snprintf(cl, sizeof cl, "%lld", clients);
 	snprintf(b, sizeof b, "%lld", batch);
-	struct pool_query q = {.stmt = "admin_suspicious",
-	                       .nparams = 4,
-	                       .values = {d, cl, batch ? b : NULL, lim}};
+	struct pool_query q = {
+	    .stmt = "admin_suspicious", .nparams = 4, .values = {d, cl, batch ? b : NULL, lim}};
 	submit(a, &q, suspicious_done);
 }
 
