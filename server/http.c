@@ -256,21 +256,20 @@ static int over_limit(struct request *r, enum rl_kind kind)
 	return 1;
 }
 
-/* The request line and header limits libevent does not keep: 0, or r answered. */
-static int over_size(struct worker *w, struct evhttp_request *req)
+/*
+ * The request line and header limits libevent does not keep, for a request
+ * of nheaders headers: 0, or r answered.
+ */
+static int over_size(struct worker *w, struct evhttp_request *req, size_t nheaders)
 {
 	struct request *r;
-	const struct evkeyval *kv;
-	size_t n = 0;
-	for (kv = evhttp_request_get_input_headers(req)->tqh_first; kv; kv = kv->next.tqe_next)
-		n++;
-	if (n <= HEADER_COUNT_MAX && strlen(evhttp_request_get_uri(req)) <= URI_MAX)
+	if (nheaders <= HEADER_COUNT_MAX && strlen(evhttp_request_get_uri(req)) <= URI_MAX)
 		return 0;
 	if (!(r = request_new(w, req, ROUTE_OTHER))) {
 		evhttp_send_error(req, 503, "Out of memory");
 		return 1;
 	}
-	if (n > HEADER_COUNT_MAX)
+	if (nheaders > HEADER_COUNT_MAX)
 		http_reply_error(r, 431, "too_many_headers", "at most 64 request headers");
 	else
 		http_reply_error(r, 414, "uri_too_long", "request target too long");
@@ -350,23 +349,31 @@ static int content_type_is(struct evhttp_request *req, const char *want)
 }
 
 /*
- * A header that must come once and came twice, or NULL. Two Content-Lengths
+ * One pass over the request's headers: their number, and in *twice a header
+ * that must come once and came twice, or NULL. Two Content-Lengths
  * (libevent reads the body by the first) or Transfer-Encodings frame the
  * body ambiguously: a proxy in front may have framed it by the other
  * (request smuggling). Two Content-Types or Hosts are no better.
  */
-static const char *repeated_header(struct evhttp_request *req)
+static size_t scan_headers(struct evhttp_request *req, const char **twice)
 {
 	static const char *const once[] = {"Content-Length", "Transfer-Encoding", "Content-Type",
 	                                   "Host"};
+	enum { NONCE = sizeof once / sizeof once[0] };
+	int seen[NONCE] = {0};
+	size_t n = 0;
 	const struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-	for (size_t i = 0; i < sizeof once / sizeof once[0]; i++) {
-		int seen = 0;
-		for (const struct evkeyval *kv = TAILQ_FIRST(h); kv; kv = TAILQ_NEXT(kv, next))
-			if (strcasecmp(kv->key, once[i]) == 0 && seen++)
-				return once[i];
+	for (const struct evkeyval *kv = TAILQ_FIRST(h); kv; kv = TAILQ_NEXT(kv, next)) {
+		n++;
+		for (size_t i = 0; i < NONCE; i++)
+			if (strcasecmp(kv->key, once[i]) == 0)
+				seen[i]++;
 	}
-	return NULL;
+	*twice = NULL;
+	for (size_t i = 0; i < NONCE && !*twice; i++)
+		if (seen[i] > 1)
+			*twice = once[i];
+	return n;
 }
 
 /*
@@ -401,7 +408,8 @@ static void route(struct evhttp_request *req, void *arg)
 	const char *rest, *twice;
 	struct request *r;
 
-	if ((twice = repeated_header(req))) {
+	size_t nheaders = scan_headers(req, &twice);
+	if (twice) {
 		char msg[80];
 		if (!(r = request_new(w, req, ROUTE_OTHER)))
 			goto oom;
@@ -410,7 +418,7 @@ static void route(struct evhttp_request *req, void *arg)
 		http_reply_error(r, 400, "bad_request", msg);
 		return;
 	}
-	if (over_size(w, req))
+	if (over_size(w, req, nheaders))
 		return;
 	if (plen > PATH_MAX_LEN) {
 		if (!(r = request_new(w, req, ROUTE_OTHER)))
