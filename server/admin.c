@@ -116,6 +116,31 @@ static json_t *time_or_null(const PGresult *pg, int row, int col)
 	return json_string(iso);
 }
 
+/* The first n rows of pg, each made JSON by row. */
+static json_t *rows_json(const PGresult *pg, int n, json_t *(*row)(const PGresult *, int))
+{
+	json_t *list = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(list, row(pg, i));
+	return list;
+}
+
+/*
+ * A keyset page: the query asked for a->limit + 1 rows; the first a->limit
+ * go out as name, and cursor_name is the first column of the last one shown
+ * (made JSON by cursor) when there are more, else null.
+ */
+static void reply_page(struct admin_req *a, const PGresult *pg, const char *name,
+                       json_t *(*row)(const PGresult *, int), const char *cursor_name,
+                       json_t *(*cursor)(const PGresult *, int, int))
+{
+	int rows = PQntuples(pg), shown = rows > a->limit ? a->limit : rows;
+	json_t *o = json_object();
+	json_object_set_new(o, name, rows_json(pg, shown, row));
+	json_object_set_new(o, cursor_name, rows > shown ? cursor(pg, shown - 1, 0) : json_null());
+	http_reply_json(a->r, 200, o);
+}
+
 /* 0 if the query succeeded; else the reply is sent (401, 503 or 500) and -1. */
 static int db_failed(struct admin_req *a, const struct pool_result *res)
 {
@@ -164,19 +189,8 @@ static json_t *product_json(const PGresult *pg, int i)
 static void products_done(void *arg, const struct pool_result *res)
 {
 	struct admin_req *a = arg;
-	if (db_failed(a, res))
-		goto out;
-	PGresult *pg = res->res;
-	int rows = PQntuples(pg), shown = rows > a->limit ? a->limit : rows;
-	json_t *list = json_array();
-	for (int i = 0; i < shown; i++)
-		json_array_append_new(list, product_json(pg, i));
-	json_t *o = json_object();
-	json_object_set_new(o, "products", list);
-	json_object_set_new(o, "next_after",
-	                    rows > shown ? json_string(PQgetvalue(pg, shown - 1, 0)) : json_null());
-	http_reply_json(a->r, 200, o);
-out:
+	if (!db_failed(a, res))
+		reply_page(a, res->res, "products", product_json, "next_after", text_or_null);
 	free(a);
 }
 
@@ -212,45 +226,37 @@ out:
 
 /* ---- batches ----------------------------------------------------------------------- */
 
+/* columns of admin_batches(): id, sku, product_name, key_id, count, status, created_at,
+ * printed_at, status_changed_at, status_reason, factory, line, pin_required, claims,
+ * scans, codes_scanned */
+static json_t *batch_json(const PGresult *pg, int i)
+{
+	json_t *b = json_object();
+	json_object_set_new(b, "id", int_or_null(pg, i, 0));
+	json_object_set_new(
+	    b, "product",
+	    json_pack("{s:s,s:s}", "sku", PQgetvalue(pg, i, 1), "name", PQgetvalue(pg, i, 2)));
+	json_object_set_new(b, "key_id", int_or_null(pg, i, 3));
+	json_object_set_new(b, "count", int_or_null(pg, i, 4));
+	json_object_set_new(b, "status", json_string(PQgetvalue(pg, i, 5)));
+	json_object_set_new(b, "created", time_or_null(pg, i, 6));
+	json_object_set_new(b, "printed", time_or_null(pg, i, 7));
+	json_object_set_new(b, "status_changed", time_or_null(pg, i, 8));
+	json_object_set_new(b, "status_reason", text_or_null(pg, i, 9));
+	json_object_set_new(b, "factory", json_string(PQgetvalue(pg, i, 10)));
+	json_object_set_new(b, "line", json_string(PQgetvalue(pg, i, 11)));
+	json_object_set_new(b, "pin_required", json_boolean(PQgetvalue(pg, i, 12)[0] == 't'));
+	json_object_set_new(b, "claims", int_or_null(pg, i, 13));
+	json_object_set_new(b, "scans", int_or_null(pg, i, 14));
+	json_object_set_new(b, "codes_scanned", int_or_null(pg, i, 15));
+	return b;
+}
+
 static void batches_done(void *arg, const struct pool_result *res)
 {
 	struct admin_req *a = arg;
-	if (db_failed(a, res))
-		goto out;
-	/* columns of admin_batches(): id, sku, product_name, key_id, count, status,
-	 * created_at, printed_at, status_changed_at, status_reason, factory, line,
-	 * pin_required, claims, scans, codes_scanned */
-	PGresult *pg = res->res;
-	int rows = PQntuples(pg), shown = rows > a->limit ? a->limit : rows;
-	json_t *list = json_array();
-	for (int i = 0; i < shown; i++) {
-		json_t *b = json_object();
-		json_object_set_new(b, "id", int_or_null(pg, i, 0));
-		json_object_set_new(b, "product",
-		                    json_pack("{s:s,s:s}", "sku", PQgetvalue(pg, i, 1), "name",
-		                              PQgetvalue(pg, i, 2)));
-		json_object_set_new(b, "key_id", int_or_null(pg, i, 3));
-		json_object_set_new(b, "count", int_or_null(pg, i, 4));
-		json_object_set_new(b, "status", json_string(PQgetvalue(pg, i, 5)));
-		json_object_set_new(b, "created", time_or_null(pg, i, 6));
-		json_object_set_new(b, "printed", time_or_null(pg, i, 7));
-		json_object_set_new(b, "status_changed", time_or_null(pg, i, 8));
-		json_object_set_new(b, "status_reason", text_or_null(pg, i, 9));
-		json_object_set_new(b, "factory", json_string(PQgetvalue(pg, i, 10)));
-		json_object_set_new(b, "line", json_string(PQgetvalue(pg, i, 11)));
-		json_object_set_new(b, "pin_required",
-		                    json_boolean(PQgetvalue(pg, i, 12)[0] == 't'));
-		json_object_set_new(b, "claims", int_or_null(pg, i, 13));
-		json_object_set_new(b, "scans", int_or_null(pg, i, 14));
-		json_object_set_new(b, "codes_scanned", int_or_null(pg, i, 15));
-		json_array_append_new(list, b);
-	}
-	json_t *o = json_object();
-	json_object_set_new(o, "batches", list);
-	json_object_set_new(o, "next_before",
-	                    rows > shown ? int_or_null(pg, shown - 1, 0) : json_null());
-	http_reply_json(a->r, 200, o);
-out:
+	if (!db_failed(a, res))
+		reply_page(a, res->res, "batches", batch_json, "next_before", int_or_null);
 	free(a);
 }
 
@@ -346,70 +352,61 @@ out:
 
 /* ---- audit ------------------------------------------------------------------------------ */
 
+/* columns: id, at, actor, action, target, detail, client */
+static json_t *audit_json(const PGresult *pg, int i)
+{
+	json_t *e = json_object();
+	json_object_set_new(e, "id", int_or_null(pg, i, 0));
+	json_object_set_new(e, "at", time_or_null(pg, i, 1));
+	json_object_set_new(e, "actor", json_string(PQgetvalue(pg, i, 2)));
+	json_object_set_new(e, "action", json_string(PQgetvalue(pg, i, 3)));
+	json_object_set_new(e, "target", text_or_null(pg, i, 4));
+	json_t *detail = PQgetisnull(pg, i, 5) ? NULL : json_loads(PQgetvalue(pg, i, 5), 0, NULL);
+	json_object_set_new(e, "detail", detail ? detail : json_null());
+	json_object_set_new(e, "client", text_or_null(pg, i, 6));
+	return e;
+}
+
 static void audit_done(void *arg, const struct pool_result *res)
 {
 	struct admin_req *a = arg;
-	if (db_failed(a, res))
-		goto out;
-	/* id, at, actor, action, target, detail, client */
-	PGresult *pg = res->res;
-	int rows = PQntuples(pg), shown = rows > a->limit ? a->limit : rows;
-	json_t *list = json_array();
-	for (int i = 0; i < shown; i++) {
-		json_t *e = json_object();
-		json_object_set_new(e, "id", int_or_null(pg, i, 0));
-		json_object_set_new(e, "at", time_or_null(pg, i, 1));
-		json_object_set_new(e, "actor", json_string(PQgetvalue(pg, i, 2)));
-		json_object_set_new(e, "action", json_string(PQgetvalue(pg, i, 3)));
-		json_object_set_new(e, "target", text_or_null(pg, i, 4));
-		json_t *detail =
-		    PQgetisnull(pg, i, 5) ? NULL : json_loads(PQgetvalue(pg, i, 5), 0, NULL);
-		json_object_set_new(e, "detail", detail ? detail : json_null());
-		json_object_set_new(e, "client", text_or_null(pg, i, 6));
-		json_array_append_new(list, e);
-	}
-	json_t *o = json_object();
-	json_object_set_new(o, "entries", list);
-	json_object_set_new(o, "next_before",
-	                    rows > shown ? int_or_null(pg, shown - 1, 0) : json_null());
-	http_reply_json(a->r, 200, o);
-out:
+	if (!db_failed(a, res))
+		reply_page(a, res->res, "entries", audit_json, "next_before", int_or_null);
 	free(a);
 }
 
 /* ---- suspicious codes ---------------------------------------------------------------- */
+
+/* columns: serial, code, batch_id, sku, product_name, scans, clients, refused_claims,
+ * scans_after_claim, first_scan, last_scan, claimed_at, claimed_by */
+static json_t *suspicious_json(const PGresult *pg, int i)
+{
+	json_t *c = json_object();
+	json_object_set_new(c, "code", json_string(PQgetvalue(pg, i, 1)));
+	json_object_set_new(c, "batch", int_or_null(pg, i, 2));
+	json_object_set_new(
+	    c, "product",
+	    json_pack("{s:s,s:s}", "sku", PQgetvalue(pg, i, 3), "name", PQgetvalue(pg, i, 4)));
+	json_object_set_new(c, "scans", int_or_null(pg, i, 5));
+	json_object_set_new(c, "clients", int_or_null(pg, i, 6));
+	json_object_set_new(c, "refused_claims", int_or_null(pg, i, 7));
+	json_object_set_new(c, "scans_after_claim", int_or_null(pg, i, 8));
+	json_object_set_new(c, "first_scan", time_or_null(pg, i, 9));
+	json_object_set_new(c, "last_scan", time_or_null(pg, i, 10));
+	json_object_set_new(c, "claimed_at", time_or_null(pg, i, 11));
+	json_object_set_new(c, "claimed_by", text_or_null(pg, i, 12));
+	return c;
+}
 
 static void suspicious_done(void *arg, const struct pool_result *res)
 {
 	struct admin_req *a = arg;
 	if (db_failed(a, res))
 		goto out;
-	/* serial, code, batch_id, sku, product_name, scans, clients, refused_claims,
-	 * scans_after_claim, first_scan, last_scan, claimed_at, claimed_by */
-	PGresult *pg = res->res;
-	int rows = PQntuples(pg);
-	json_t *list = json_array();
-	for (int i = 0; i < rows; i++) {
-		json_t *c = json_object();
-		json_object_set_new(c, "code", json_string(PQgetvalue(pg, i, 1)));
-		json_object_set_new(c, "batch", int_or_null(pg, i, 2));
-		json_object_set_new(c, "product",
-		                    json_pack("{s:s,s:s}", "sku", PQgetvalue(pg, i, 3), "name",
-		                              PQgetvalue(pg, i, 4)));
-		json_object_set_new(c, "scans", int_or_null(pg, i, 5));
-		json_object_set_new(c, "clients", int_or_null(pg, i, 6));
-		json_object_set_new(c, "refused_claims", int_or_null(pg, i, 7));
-		json_object_set_new(c, "scans_after_claim", int_or_null(pg, i, 8));
-		json_object_set_new(c, "first_scan", time_or_null(pg, i, 9));
-		json_object_set_new(c, "last_scan", time_or_null(pg, i, 10));
-		json_object_set_new(c, "claimed_at", time_or_null(pg, i, 11));
-		json_object_set_new(c, "claimed_by", text_or_null(pg, i, 12));
-		json_array_append_new(list, c);
-	}
 	json_t *o = json_object();
 	json_object_set_new(o, "days", json_integer(a->days));
 	json_object_set_new(o, "min_clients", json_integer(a->min_clients));
-	json_object_set_new(o, "codes", list);
+	json_object_set_new(o, "codes", rows_json(res->res, PQntuples(res->res), suspicious_json));
 	http_reply_json(a->r, 200, o);
 out:
 	free(a);
