@@ -1,6 +1,7 @@
 # fault_lib.sh: sourced by tests/integration/test_fault_*.sh after harness.sh
-# and server_lib.sh. The money invariants every fault must leave intact, and
-# the bookkeeping of what clients saw acknowledged.
+# and server_lib.sh. The money invariants every fault must leave intact, the
+# bookkeeping of what clients saw acknowledged, and a member row held locked
+# to make claims wait.
 #
 # harness.sh runs PostgreSQL with fsync=off: these tests crash or restart the
 # server process or PostgreSQL's processes, never the machine, so what
@@ -59,4 +60,30 @@ table_state() {
 		q="$q, '$t=' || (SELECT count(*) FROM \"$t\")"
 	done
 	sql "$q, 'ledger_sum=' || (SELECT coalesce(sum(delta), 0) FROM ledger))"
+}
+
+# lock_member MEMBER: hold MEMBER's row FOR UPDATE in a psql session of its
+# own, so that a claim for MEMBER waits inside claim_many (and the claims
+# sent meanwhile queue up behind it); returns once the lock is held.
+# unlock_member commits that session and waits for it.
+lock_member() {
+	mkfifo "$T/locker"
+	psql -X -q -d "$PACKCODE_DB" <"$T/locker" >"$T/locker.out" 2>&1 &
+	LOCKER=$!
+	exec 3>"$T/locker"
+	echo "BEGIN; SELECT member FROM members WHERE member = '$1' FOR UPDATE;" >&3
+	local i=0
+	until [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'
+	                AND query LIKE '%FOR UPDATE%'")" = 1 ]; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && fail "cannot lock $1's row: $(cat "$T/locker.out")"
+		sleep 0.1
+	done
+	return 0
+}
+unlock_member() {
+	echo "COMMIT;" >&3
+	exec 3>&-
+	wait $LOCKER || fail "the locking session: $(cat "$T/locker.out")"
+	rm -f "$T/locker"
 }

@@ -61,18 +61,7 @@ ok "a claim failing halfway: 500, no redemption, ledger row, member or balance c
 # ---- one failing claim in a batch of 20 ----
 # Hold blocker's member row: blocker's next claim waits on it inside claim_many,
 # and the 20 claims sent meanwhile queue up behind it as one batch.
-mkfifo "$T/locker"
-psql -X -q -d "$PACKCODE_DB" <"$T/locker" >"$T/locker.out" 2>&1 &
-LOCKER=$!
-exec 3>"$T/locker"
-echo "BEGIN; SELECT member FROM members WHERE member = 'blocker' FOR UPDATE;" >&3
-i=0
-until [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'
-                AND query LIKE '%FOR UPDATE%'")" = 1 ]; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && fail "cannot lock blocker's row: $(cat "$T/locker.out")"
-	sleep 0.1
-done
+lock_member blocker
 curl -s --max-time 30 -o "$T/blocker.body" -w '%{http_code}' -H 'Content-Type: application/json' \
 	-d "{\"code\":\"$(code 5)\",\"member\":\"blocker\"}" "$BASE/api/v1/claims" >"$T/blocker.status" &
 BLOCKED=$!
@@ -95,9 +84,7 @@ done
 sleep 1 # all 20 are queued behind the blocked transaction
 [ "$(sql "SELECT count(*) FROM redemptions WHERE serial BETWEEN $((F + 9)) AND $((F + 28))")" = 0 ] ||
 	fail "claims went out before the blocked one finished: no batch to test"
-echo "COMMIT;" >&3
-exec 3>&-
-wait $LOCKER || fail "the locking session: $(cat "$T/locker.out")"
+unlock_member
 wait $BLOCKED
 # shellcheck disable=SC2086
 wait $pids

@@ -85,18 +85,7 @@ BEFORE=$(sql "SELECT count(*) FROM scans")
 # slow's claims will wait on a row lock we hold
 claim "$(code 29990)" slow
 expect 200 "slow's first claim"
-mkfifo "$T/locker"
-psql -X -q -d "$PACKCODE_DB" <"$T/locker" >"$T/locker.out" 2>&1 &
-LOCKER=$!
-exec 3>"$T/locker"
-echo "BEGIN; SELECT member FROM members WHERE member = 'slow' FOR UPDATE;" >&3
-i=0
-until [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'
-                AND query LIKE '%FOR UPDATE%'")" = 1 ]; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && fail "cannot lock slow's row: $(cat "$T/locker.out")"
-	sleep 0.1
-done
+lock_member slow
 "$LOADGEN" --port "$PORT" -c 64 -d 60 --cycle --out "$T/load.out" "$T/load" >"$T/load.txt" 2>&1 &
 LOAD=$!
 sleep 2
@@ -116,9 +105,7 @@ sleep 1.5
 kill -0 "$SERVER_PID" 2>/dev/null || fail "the server exited with a claim in flight"
 STATUS=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$BASE/healthz" || true)
 [ "$STATUS" = 000 ] || fail "still accepting connections while draining: $STATUS"
-echo "COMMIT;" >&3 # the held claim, and those queued behind it, go on
-exec 3>&-
-wait $LOCKER || fail "the locking session: $(cat "$T/locker.out")"
+unlock_member # the held claim, and those queued behind it, go on
 sigterm_check "a claim held up" "$T0" "$BEFORE" 2
 wait $SLOW || true
 [ "$(cat "$T/slow.status")" = 200 ] || fail "the held claim: $(cat "$T/slow.status") $(cat "$T/slow.body")"
