@@ -21,17 +21,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "claim.h"
+#include "handlers/claim.h"
 #include "config.h"
 #include "db.h"
-#include "http.h"
+#include "edge/http.h"
 #include "log.h"
-#include "lookup.h"
-#include "scanlog.h"
+#include "handlers/lookup.h"
+#include "engine/scanlog.h"
 #include "server.h"
 #include "statements.h"
-#include "tokens.h"
-#include "tls.h"
+#include "engine/tokens.h"
+#include "edge/tls.h"
 
 #define PROG    "packcode-server"
 #define TICK_MS 100

@@ -14,11 +14,11 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
-#include "catalog.h"
+#include "engine/catalog.h"
 #include "keyring.h"
-#include "metrics.h"
-#include "pool.h"
-#include "ratelimit.h"
+#include "engine/metrics.h"
+#include "engine/pool.h"
+#include "engine/ratelimit.h"
 
 #define SERVER_BODY_MAX (16 * 1024)
 

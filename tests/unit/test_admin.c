@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#include "admin.h"
+#include "handlers/admin.h"
 
 static char err[256];
 

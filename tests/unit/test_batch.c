@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "batch.h"
+#include "engine/batch.h"
 
 static void test_strings_are_quoted_and_escaped(void **state)
 {

@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "catalog.h"
+#include "engine/catalog.h"
 
 #define NCOLS 14
 

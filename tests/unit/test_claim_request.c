@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "claim.h"
+#include "handlers/claim.h"
 
 static enum claim_decode decode(const char *body, struct claim_request *cr)
 {

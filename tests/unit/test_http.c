@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "http.h"
+#include "edge/http.h"
 
 static int valid(const char *s)
 {

@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "member.h"
+#include "handlers/member.h"
 
 static const char *norm(const char *in)
 {

@@ -12,7 +12,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "ratelimit.h"
+#include "engine/ratelimit.h"
 
 #define SEC 1000000LL /* microseconds */
 

@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-#include "timefmt.h"
+#include "engine/timefmt.h"
 
 static void test_pg_timestamp_becomes_iso(void **state)
 {

@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tokens.h"
+#include "engine/tokens.h"
 
 /* The tokens query's row for (id, name, token): the hash as bytea text. */
 static void row(PGresult *r, int i, const char *id, const char *name, const char *token)

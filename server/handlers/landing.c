@@ -6,7 +6,7 @@
  * its hash and nothing else) and every value that comes from outside or
  * from the database goes through html() first.
  */
-#include "landing.h"
+#include "handlers/landing.h"
 
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -14,11 +14,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "catalog.h"
-#include "claim.h"
-#include "http.h"
-#include "lookup.h"
-#include "scanlog.h"
+#include "engine/catalog.h"
+#include "handlers/claim.h"
+#include "edge/http.h"
+#include "handlers/lookup.h"
+#include "engine/scanlog.h"
 #include "server.h"
 
 enum text {

@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "pool.h"
+#include "engine/pool.h"
 
 struct batch_item {
 	struct batch_item *next;

@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "http.h"
+#include "edge/http.h"
 #include "product.h"
 
 #define ADMIN_TEXT_MAX   200                  /* characters of a reason or a reference */

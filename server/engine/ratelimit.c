@@ -7,7 +7,7 @@
  * that is accepted. Set indexes and member keys are keyed by a random secret,
  * so nobody can aim at one set to evict someone else's bucket.
  */
-#include "ratelimit.h"
+#include "engine/ratelimit.h"
 
 #include <errno.h>
 #include <math.h>

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
+#include "edge/http.h"
 #include "hex.h"
 
 int http_utf8_valid(const char *s, size_t len)

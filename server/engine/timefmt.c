@@ -2,7 +2,7 @@
  * timefmt.c: parsing PostgreSQL's ISO timestamps (always UTC on our
  * connections) and printing ISO 8601 without depending on the C locale.
  */
-#include "timefmt.h"
+#include "engine/timefmt.h"
 
 #include <stdio.h>
 #include <string.h>

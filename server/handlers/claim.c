@@ -9,19 +9,19 @@
  * error of a batch (one bad claim fails the whole statement) runs each of its
  * claims again alone, so that only the failing one is refused.
  */
-#include "claim.h"
+#include "handlers/claim.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "batch.h"
-#include "catalog.h"
-#include "http.h"
+#include "engine/batch.h"
+#include "engine/catalog.h"
+#include "edge/http.h"
 #include "log.h"
-#include "lookup.h"
-#include "member.h"
-#include "scanlog.h"
+#include "handlers/lookup.h"
+#include "handlers/member.h"
+#include "engine/scanlog.h"
 #include "server.h"
 
 #define CLAIM_BATCH_MAX 512

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "claim.h"
+#include "handlers/claim.h"
 
 /* A JSON string's value if it holds no NUL byte, else NULL. */
 static const char *nul_free(const json_t *s)

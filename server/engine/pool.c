@@ -7,7 +7,7 @@
  * retried here: the caller cannot know whether a commit happened) and
  * reconnects with exponential backoff. Jobs wait FIFO for an idle connection.
  */
-#include "pool.h"
+#include "engine/pool.h"
 
 #include <stdlib.h>
 #include <string.h>

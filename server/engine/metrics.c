@@ -2,7 +2,7 @@
  * metrics.c: counting requests, latencies and claim outcomes; /metrics.
  * Status codes outside the fixed list are counted as "other".
  */
-#include "metrics.h"
+#include "engine/metrics.h"
 
 #include <stddef.h>
 

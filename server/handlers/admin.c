@@ -5,7 +5,7 @@
  * built from the row the SQL function returns. The token itself goes no
  * further than tokens_authenticate: only its id and name travel on.
  */
-#include "admin.h"
+#include "handlers/admin.h"
 
 #include <arpa/inet.h>
 #include <event2/keyvalq_struct.h>
@@ -16,10 +16,10 @@
 #include <sys/queue.h>
 
 #include "log.h"
-#include "member.h"
+#include "handlers/member.h"
 #include "server.h"
-#include "timefmt.h"
-#include "tokens.h"
+#include "engine/timefmt.h"
+#include "engine/tokens.h"
 
 #define PRODUCTS_PAGE      100
 #define PRODUCTS_PAGE_MAX  1000

@@ -5,7 +5,7 @@
  * with a JSON error and no side effect; so is a client over its rate limit,
  * with nothing more than a table lookup (ratelimit.c).
  */
-#include "http.h"
+#include "edge/http.h"
 
 #include <arpa/inet.h>
 #include <sys/queue.h> /* before keyvalq_struct.h: TAILQ_FIRST, TAILQ_NEXT */
@@ -15,16 +15,16 @@
 #include <strings.h>
 #include <time.h>
 
-#include "admin.h"
-#include "claim.h"
-#include "conn.h"
-#include "landing.h"
+#include "handlers/admin.h"
+#include "handlers/claim.h"
+#include "edge/conn.h"
+#include "handlers/landing.h"
 #include "log.h"
-#include "lookup.h"
-#include "member.h"
-#include "ratelimit.h"
+#include "handlers/lookup.h"
+#include "handlers/member.h"
+#include "engine/ratelimit.h"
 #include "server.h"
-#include "tls.h"
+#include "edge/tls.h"
 #include "url.h"
 
 #define PATH_MAX_LEN      2048

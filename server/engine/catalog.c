@@ -6,7 +6,7 @@
  * on each NOTIFY; workers pick up a new snapshot through a generation
  * counter, taking the lock only when it changed.
  */
-#include "catalog.h"
+#include "engine/catalog.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "pool.h"
+#include "engine/pool.h"
 
 #define RELOAD_EVERY_S 60
 

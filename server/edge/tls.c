@@ -3,7 +3,7 @@
  * checked against each other before the server starts, TLS 1.2 minimum,
  * no compression, no renegotiation, the server's cipher preference.
  */
-#include "tls.h"
+#include "edge/tls.h"
 
 #include <errno.h>
 #include <openssl/err.h>

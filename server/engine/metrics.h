@@ -12,9 +12,9 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
-#include "claim.h"
-#include "http.h"
-#include "tokens.h"
+#include "handlers/claim.h"
+#include "edge/http.h"
+#include "engine/tokens.h"
 
 #define METRICS_NSTATUS  22
 #define METRICS_NBUCKETS 12

@@ -7,16 +7,16 @@
  * per-code summary, already aggregated here, with one scan_stats() call. One
  * flush in flight per worker; rows arriving meanwhile wait for the next.
  */
-#include "scanlog.h"
+#include "engine/scanlog.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
+#include "edge/http.h"
 #include "log.h"
 #include "server.h"
 #include "statements.h"
-#include "timefmt.h"
+#include "engine/timefmt.h"
 
 #define FLUSH_ROWS 4096  /* write at once when this many wait */
 #define BUFFER_MAX 50000 /* beyond this, while the database is away, rows are dropped */

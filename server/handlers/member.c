@@ -3,14 +3,14 @@
  * endpoint: balance plus ledger entries, newest first, paged by ledger id
  * (keyset: ?before=ID), so a page never shifts while claims come in.
  */
-#include "member.h"
+#include "handlers/member.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog.h"
-#include "http.h"
+#include "engine/catalog.h"
+#include "edge/http.h"
 #include "log.h"
 #include "server.h"
 

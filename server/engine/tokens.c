@@ -5,7 +5,7 @@
  * catalog: LISTEN packcode_catalog on a pool of one, reload on NOTIFY, on
  * reconnect and once a minute. It also writes last_used_at, batched.
  */
-#include "tokens.h"
+#include "engine/tokens.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -18,7 +18,7 @@
 #include <time.h>
 
 #include "log.h"
-#include "pool.h"
+#include "engine/pool.h"
 #include "hex.h"
 
 #define HASH_LEN        32

@@ -14,7 +14,7 @@
 #include <stddef.h>
 
 #include "code.h"
-#include "timefmt.h"
+#include "engine/timefmt.h"
 
 #define MEMBER_MAX    64
 #define PIN_INPUT_MAX 16

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "claim.h"
+#include "handlers/claim.h"
 
 struct request;
 

@@ -12,7 +12,7 @@
  * where it is used: the argument of evhttp's bufferevent callbacks is its
  * evhttp_connection.
  */
-#include "conn.h"
+#include "edge/conn.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>

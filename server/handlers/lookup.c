@@ -6,17 +6,17 @@
  * the database. A genuine code's facts come from lookup_codes(), many
  * serials per call when lookups pile up.
  */
-#include "lookup.h"
+#include "handlers/lookup.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "batch.h"
-#include "catalog.h"
-#include "http.h"
+#include "engine/batch.h"
+#include "engine/catalog.h"
+#include "edge/http.h"
 #include "log.h"
-#include "scanlog.h"
+#include "engine/scanlog.h"
 #include "server.h"
 
 #define LOOKUP_BATCH_MAX 256

@@ -5,7 +5,7 @@
  * Invariant: when items are waiting, either a deferred job sits in the pool
  * queue or max_inflight runs are out (and the first to finish sends more).
  */
-#include "batch.h"
+#include "engine/batch.h"
 
 #include <stdio.h>
 #include <stdlib.h>

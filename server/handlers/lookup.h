@@ -13,8 +13,8 @@
 #include <stdint.h>
 
 #include "keyring.h"
-#include "pool.h"
-#include "timefmt.h"
+#include "engine/pool.h"
+#include "engine/timefmt.h"
 #include "verdict.h"
 
 struct cat_batch;

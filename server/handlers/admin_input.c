@@ -4,7 +4,7 @@
  * pure, so that the unit tests and the fuzzer can drive it alone; a body it
  * accepts meets every rule the database's CHECK constraints stand behind.
  */
-#include "admin.h"
+#include "handlers/admin.h"
 
 #include <jansson.h>
 #include <stdio.h>
