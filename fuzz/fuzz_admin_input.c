@@ -1,7 +1,8 @@
 /*
  * fuzz_admin_input.c: libFuzzer target for the admin API's request bodies
- * and paths (server/admin_input.c). The first byte picks the decoder, the
- * rest is the body (or the path).
+ * (server/handlers/admin_input.c) and every request path against the
+ * server's own route table (server/routes.def, server/edge/router.c). The
+ * first byte picks the decoder, the rest is the body (or the path).
  *
  * Beyond "does not crash", whatever a decoder accepts must meet the rules
  * the database enforces: a valid SKU, text without control characters within
@@ -13,6 +14,19 @@
 #include <string.h>
 
 #include "handlers/admin.h"
+#include "routes.h"
+
+static void handler(struct request *r)
+{
+	(void)r;
+}
+
+static const struct route table[] = {
+#define ROUTE(id, methods, pattern, limit, auth, scope, flags, h, page)                            \
+	ROUTE_ROW(id, methods, pattern, limit, auth, scope, flags, handler, NULL),
+#include "routes.def"
+#undef ROUTE
+};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -75,20 +89,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		break;
 	default: {
-		/* a path: NUL-terminated copy */
-		char *path = malloc(len + 1);
-		struct admin_path ap;
-		if (!path)
-			return 0;
-		memcpy(path, body, len);
-		path[len] = '\0';
-		enum route r = admin_route(path);
-		check(r >= ROUTE_ADMIN_PRODUCTS && r <= ROUTE_ADMIN_OTHER, "not an admin route");
-		if (admin_path_split(path, &ap) == 0)
-			for (int i = 0; i < ap.n; i++)
-				check(ap.len[i] > 0 && !memchr(ap.seg[i], '/', ap.len[i]),
-				      "a bad segment");
-		free(path);
+		/* a path, any method: a match's captures lie inside it, in order */
+		struct route_match m;
+		unsigned method = 1u << (data[0] % 9);
+		enum router_result res = router_match(table, sizeof table / sizeof table[0], body,
+		                                      len, method, &m);
+		check((res == ROUTER_NOT_FOUND) == (m.row == NULL), "a row without a match");
+		check(res != ROUTER_FOUND || (m.row->methods & method), "a method the row refuses");
+		check(res != ROUTER_BAD_METHOD || (m.allow && !(m.allow & method)),
+		      "405 for a method the path takes");
+		const char *end = body;
+		for (int i = 0; m.row && i < m.ncap; i++) {
+			check(m.cap[i].s >= end && m.cap[i].s + m.cap[i].len <= body + len,
+			      "a capture outside the path");
+			end = m.cap[i].s + m.cap[i].len;
+		}
 		break;
 	}
 	}

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "edge/http.h"
+#include "text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -78,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(v >= 1 && v <= 500, "http_query_int out of its bounds");
 	free(query);
 	char shown[65];
-	http_printable(body, size, shown, sizeof shown);
+	text_printable(body, size, shown, sizeof shown);
 	for (const char *p = shown; *p; p++)
 		check(*p >= 0x20 && *p < 0x7f, "printable copy is not printable");
 	check(strlen(shown) == (size < sizeof shown ? size : sizeof shown - 1),

@@ -22,12 +22,14 @@
 #include <unistd.h>
 
 #include "handlers/claim.h"
+#include "clock.h"
 #include "config.h"
 #include "db.h"
 #include "edge/http.h"
 #include "log.h"
 #include "handlers/lookup.h"
 #include "engine/scanlog.h"
+#include "routes.h"
 #include "server.h"
 #include "statements.h"
 #include "engine/tokens.h"
@@ -162,13 +164,6 @@ static int usage_error(const char *msg, const char *arg)
 	return 2;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int parse_int(const char *s, int min, int max, int *out)
 {
 	char *end;
@@ -289,7 +284,7 @@ static void worker_exit_if_done(struct worker *w)
 		return;
 	int busy = w->inflight > 0 || claims_pending(w->claims) > 0 ||
 	           lookups_pending(w->lookups) > 0 ||
-	           now_ms() - w->last_request_ms < DRAIN_QUIET_MS;
+	           clock_ms() - w->last_request_ms < DRAIN_QUIET_MS;
 	if (!busy) {
 		scanlog_flush(w->scanlog);
 		if (scanlog_pending(w->scanlog) == 0) {
@@ -304,7 +299,7 @@ static void worker_exit_if_done(struct worker *w)
 			return;
 		}
 	}
-	if (now_ms() > w->drain_deadline_ms) {
+	if (clock_ms() > w->drain_deadline_ms) {
 		log_warn("event=drain_timeout worker=%d requests=%d scans=%zu", w->id, w->inflight,
 		         scanlog_pending(w->scanlog));
 		event_base_loopexit(w->base, NULL);
@@ -331,7 +326,7 @@ static void worker_stop(struct worker *w)
 	if (w->draining)
 		return;
 	w->draining = 1;
-	w->drain_deadline_ms = now_ms() + w->srv->cfg.drain_ms;
+	w->drain_deadline_ms = clock_ms() + w->srv->cfg.drain_ms;
 	http_worker_stop_accepting(w);
 	atomic_fetch_add(&w->srv->listeners_closed, 1);
 	worker_exit_if_done(w);
@@ -683,6 +678,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	if (http_routes(&srv, routes, routes_count, err, sizeof err) < 0) {
+		fail("routes: %s", err);
+		goto out;
+	}
+	srv.labels.noutcomes = CLAIM_OUTCOME_COUNT;
+	for (int o = 0; o < CLAIM_OUTCOME_COUNT; o++)
+		srv.labels.outcome[o] = claim_outcome_label((enum claim_outcome)o);
 	srv.nworkers = cfg->threads;
 	srv.workers = calloc((size_t)srv.nworkers, sizeof *srv.workers);
 	if (!srv.workers) {

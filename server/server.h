@@ -20,7 +20,8 @@
 #include "engine/pool.h"
 #include "engine/ratelimit.h"
 
-#define SERVER_BODY_MAX (16 * 1024)
+#define SERVER_BODY_MAX   (16 * 1024)
+#define SERVER_ROUTES_MAX 128 /* rows of the route table */
 
 struct server_config {
 	const char *listen; /* "HOST:PORT" */
@@ -44,6 +45,7 @@ struct claims;
 struct lookups;
 struct tokens;
 struct scanlog;
+struct route;
 
 struct worker {
 	struct server *srv;
@@ -71,6 +73,11 @@ struct worker {
 
 struct server {
 	struct server_config cfg;
+	/* the route table (routes.c) and each row's metrics slot (http_routes) */
+	const struct route *routes;
+	size_t nroutes;
+	unsigned char route_slot[SERVER_ROUTES_MAX];
+	struct metrics_labels labels;
 	struct catalog *catalog;
 	struct tokens *tokens; /* the admin API's (tokens.h) */
 	int nworkers;

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "server.h"
 
@@ -36,13 +37,6 @@ struct conn {
 	long long since_ms; /* when the request being read started */
 	unsigned reading : 1, armed : 1, refused : 1;
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void arm(struct conn *c, long long ms)
 {
@@ -81,7 +75,7 @@ static void conn_input(struct evbuffer *b, const struct evbuffer_cb_info *info, 
 	if (!info->n_added || c->reading)
 		return;
 	c->reading = 1;
-	c->since_ms = now_ms();
+	c->since_ms = clock_coarse_ms();
 	if (!c->armed)
 		arm(c, c->w->srv->cfg.request_timeout_ms);
 	evbuffer_cb_clear_flags(b, c->in_cb, EVBUFFER_CB_ENABLED);
@@ -108,7 +102,7 @@ static void conn_deadline(evutil_socket_t fd, short what, void *arg)
 	c->armed = 0;
 	if (!c->reading)
 		return; /* idle between requests: evhttp's idle timeout watches that */
-	long long left = c->since_ms + w->srv->cfg.request_timeout_ms - now_ms();
+	long long left = c->since_ms + w->srv->cfg.request_timeout_ms - clock_coarse_ms();
 	if (left > 0) {
 		arm(c, left); /* a later request than the one this timer was set for */
 		return;
@@ -158,7 +152,7 @@ static void conn_attach(evutil_socket_t fd, short what, void *arg)
 	/* the first request's deadline counts from the accept */
 	evbuffer_cb_clear_flags(bufferevent_get_input(c->bev), c->in_cb, EVBUFFER_CB_ENABLED);
 	c->reading = 1;
-	c->since_ms = now_ms();
+	c->since_ms = clock_coarse_ms();
 	arm(c, w->srv->cfg.request_timeout_ms);
 }
 

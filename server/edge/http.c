@@ -1,11 +1,14 @@
 /*
- * http.c: one evhttp per worker on its own SO_REUSEPORT socket; the router;
- * request limits; replies. Paths match case-insensitively (QR codes carry
- * upper-case URLs). Anything malformed is refused here, before a handler,
- * with a JSON error and no side effect; so is a client over its rate limit,
- * with nothing more than a table lookup (ratelimit.c).
+ * http.c: one evhttp per worker on its own SO_REUSEPORT socket; requests
+ * matched against the route table (router.c) and checked in the row's
+ * order: rate limit, authentication, method; request limits; replies.
+ * Anything malformed is refused here, before a handler, with a JSON error
+ * and no side effect; so is a client over its rate limit, with nothing
+ * more than a table lookup (ratelimit.c). The edge calls handlers only
+ * through the table's rows: it includes none of their headers.
  */
 #include "edge/http.h"
+#include "text.h"
 
 #include <arpa/inet.h>
 #include <sys/queue.h> /* before keyvalq_struct.h: TAILQ_FIRST, TAILQ_NEXT */
@@ -13,46 +16,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
-#include "handlers/admin.h"
-#include "handlers/claim.h"
+#include "clock.h"
 #include "edge/conn.h"
-#include "handlers/landing.h"
-#include "log.h"
-#include "handlers/lookup.h"
-#include "handlers/member.h"
-#include "engine/ratelimit.h"
-#include "server.h"
 #include "edge/tls.h"
-#include "url.h"
+#include "engine/ratelimit.h"
+#include "engine/tokens.h"
+#include "server.h"
 
 #define PATH_MAX_LEN      2048
 #define URI_MAX           4096 /* path and query */
-#define SEGMENT_MAX       200  /* a decoded path segment longer than this is refused */
 #define HEADERS_MAX       8192 /* request line and headers; beyond, libevent answers 400 (HTML) */
 #define HEADER_COUNT_MAX  64
 #define LIBEVENT_BODY_CAP (256 * 1024) /* beyond this libevent itself answers 413 (HTML) */
-#define GET_OR_HEAD       (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)
+#define WWW_AUTH_MISSING  "Bearer realm=\"packcode-admin\""
+#define WWW_AUTH_INVALID  "Bearer realm=\"packcode-admin\", error=\"invalid_token\""
 
-static const char *const route_names[ROUTE_COUNT] = {
-    "landing",      "landing_claim",  "claim",         "lookup",
-    "member",       "healthz",        "readyz",        "metrics",
-    "other",        "admin_products", "admin_batches", "admin_batch_status",
-    "admin_adjust", "admin_spend",    "admin_audit",   "admin_suspicious",
-    "admin_stats",  "admin_other",
-};
-
-const char *route_name(enum route r)
+const char *http_route_id(const struct request *r)
 {
-	return r < ROUTE_COUNT ? route_names[r] : "other";
-}
-
-static long long now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return r->route ? r->route->id : "other";
 }
 
 /* ---- requests and replies -------------------------------------------------- */
@@ -97,15 +79,15 @@ static enum lang pick_lang(const char *accept)
 	return best;
 }
 
-static struct request *request_new(struct worker *w, struct evhttp_request *req, enum route route)
+static struct request *request_new(struct worker *w, struct evhttp_request *req)
 {
 	struct request *r = calloc(1, sizeof *r);
 	if (!r)
 		return NULL;
 	r->w = w;
 	r->req = req;
-	r->route = route;
-	r->start_us = now_us();
+	r->query = "";
+	r->start_us = clock_us();
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
 	if (conn) {
 		char *addr = NULL;
@@ -118,9 +100,7 @@ static struct request *request_new(struct worker *w, struct evhttp_request *req,
 	const struct evkeyvalq *h = evhttp_request_get_input_headers(req);
 	const char *ua = evhttp_find_header(h, "User-Agent");
 	if (ua)
-		http_printable(ua, strlen(ua), r->user_agent, sizeof r->user_agent);
-	if (route == ROUTE_LANDING || route == ROUTE_LANDING_CLAIM)
-		r->lang = pick_lang(evhttp_find_header(h, "Accept-Language"));
+		text_printable(ua, strlen(ua), r->user_agent, sizeof r->user_agent);
 	w->inflight++;
 	w->last_request_ms = r->start_us / 1000;
 	return r;
@@ -148,7 +128,7 @@ static void finish(struct request *r, int status)
 	                  : status == 422 ? "Unprocessable Entity"
 	                                  : NULL,
 	                  NULL);
-	metrics_request(&w->metrics, r->route, status, now_us() - r->start_us);
+	metrics_request(&w->metrics, r->slot, status, clock_us() - r->start_us);
 	w->inflight--;
 	free(r);
 }
@@ -210,7 +190,6 @@ void http_reply_html(struct request *r, int status, struct evbuffer *body)
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
 	evhttp_add_header(h, "Content-Type", "text/html; charset=utf-8");
 	evhttp_add_header(h, "Cache-Control", "no-store");
-	evhttp_add_header(h, "Content-Security-Policy", landing_csp());
 	evhttp_add_header(h, "Content-Language", r->lang == LANG_ZH ? "zh-CN" : "en");
 	evhttp_add_header(h, "Vary", "Accept-Language");
 	evbuffer_add_buffer(evhttp_request_get_output_buffer(r->req), body);
@@ -233,8 +212,8 @@ void http_reply_too_many(struct request *r, int retry_after, const char *message
 		retry_after = 1;
 	snprintf(num, sizeof num, "%d", retry_after);
 	http_header(r, "Retry-After", num);
-	if (r->route == ROUTE_LANDING || r->route == ROUTE_LANDING_CLAIM) {
-		landing_too_many(r, retry_after);
+	if (r->route && r->route->too_many) {
+		r->route->too_many(r, retry_after);
 		return;
 	}
 	snprintf(msg, sizeof msg, "%s: try again in %d s",
@@ -244,96 +223,20 @@ void http_reply_too_many(struct request *r, int retry_after, const char *message
 	http_reply_json(r, 429, o);
 }
 
-/* 1 if r's client address is over its limit of kind: then r is answered 429. */
-static int over_limit(struct request *r, enum rl_kind kind)
+/* 1 if r's client address is over its route's limit: then r is answered 429. */
+static int over_limit(struct request *r)
 {
 	struct worker *w = r->w;
-	int wait = ratelimit_take(w->ratelimit, kind, r->addr_key, r->start_us);
+	enum route_limit limit = r->route->limit;
+	if (limit == ROUTE_LIMIT_NONE)
+		return 0;
+	int wait = ratelimit_take(w->ratelimit, limit == ROUTE_LIMIT_CLAIMS ? RL_CLAIMS : RL_LOOKUPS,
+	                          r->addr_key, r->start_us);
 	if (!wait)
 		return 0;
-	metrics_add(&w->metrics.rate_limited[r->route][0], 1);
+	metrics_add(&w->metrics.rate_limited[r->slot][0], 1);
 	http_reply_too_many(r, wait, NULL);
 	return 1;
-}
-
-/*
- * The request line and header limits libevent does not keep, for a request
- * of nheaders headers: 0, or r answered.
- */
-static int over_size(struct worker *w, struct evhttp_request *req, size_t nheaders)
-{
-	struct request *r;
-	if (nheaders <= HEADER_COUNT_MAX && strlen(evhttp_request_get_uri(req)) <= URI_MAX)
-		return 0;
-	if (!(r = request_new(w, req, ROUTE_OTHER))) {
-		evhttp_send_error(req, 503, "Out of memory");
-		return 1;
-	}
-	if (nheaders > HEADER_COUNT_MAX)
-		http_reply_error(r, 431, "too_many_headers", "at most 64 request headers");
-	else
-		http_reply_error(r, 414, "uri_too_long", "request target too long");
-	return 1;
-}
-
-/* ---- small endpoints ------------------------------------------------------- */
-
-static void healthz(struct request *r)
-{
-	json_t *o = json_pack("{s:s}", "status", "ok");
-	http_reply_json(r, 200, o);
-}
-
-static void readyz_done(void *arg, const struct pool_result *res)
-{
-	struct request *r = arg;
-	if (res->status == POOL_OK)
-		http_reply_json(r, 200, json_pack("{s:s}", "status", "ready"));
-	else
-		http_reply_error(r, 503, "unavailable", "database unreachable");
-}
-
-static void readyz(struct request *r)
-{
-	static const struct pool_query ping = {.stmt = "ping", .nparams = 0};
-	if (r->w->draining) {
-		http_reply_error(r, 503, "draining", "shutting down");
-		return;
-	}
-	if (pool_submit(r->w->pool, &ping, readyz_done, r) < 0)
-		http_reply_error(r, 503, "unavailable", "database unreachable");
-}
-
-static void metrics_page(struct request *r)
-{
-	struct evbuffer *b = evbuffer_new();
-	if (!b) {
-		http_reply_error(r, 500, "internal", "out of memory");
-		return;
-	}
-	metrics_render(r->w->srv, cat_snapshot_size(worker_catalog(r->w)), b);
-	http_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", b);
-	evbuffer_free(b);
-}
-
-/* ---- routing --------------------------------------------------------------- */
-
-/* If path starts with prefix (case-insensitively), the rest; else NULL. */
-static const char *after(const char *path, const char *prefix)
-{
-	size_t n = strlen(prefix);
-	return strncasecmp(path, prefix, n) == 0 ? path + n : NULL;
-}
-
-static int method_is(struct evhttp_request *req, enum evhttp_cmd_type allowed)
-{
-	return (evhttp_request_get_command(req) & allowed) != 0;
-}
-
-static void reply_bad_method(struct request *r, const char *allow)
-{
-	http_header(r, "Allow", allow);
-	http_reply_error(r, 405, "method_not_allowed", "method not allowed on this resource");
 }
 
 /* application/json, application/json; charset=utf-8, ... */
@@ -376,167 +279,150 @@ static size_t scan_headers(struct evhttp_request *req, const char **twice)
 	return n;
 }
 
-/*
- * A request to a rate-limited route that takes only some methods: r, or
- * NULL when it has been answered already (out of memory, over its limit,
- * a method it does not take).
- */
-static struct request *start(struct worker *w, struct evhttp_request *req, enum route route,
-                             enum rl_kind kind, int methods, const char *allow)
+void http_reply_unauthorized(struct request *r, enum auth_result why)
 {
-	struct request *r = request_new(w, req, route);
-	if (!r) {
-		evhttp_send_error(req, 503, "Out of memory");
-		return NULL;
-	}
-	if (over_limit(r, kind))
-		return NULL;
-	if (!method_is(req, methods)) {
-		reply_bad_method(r, allow);
-		return NULL;
-	}
-	return r;
+	metrics_auth_failure(&r->w->metrics,
+	                     why == AUTH_MISSING ? METRICS_AUTH_MISSING : METRICS_AUTH_INVALID);
+	http_header(r, "WWW-Authenticate", why == AUTH_MISSING ? WWW_AUTH_MISSING : WWW_AUTH_INVALID);
+	http_reply_error(r, 401, "unauthorized",
+	                 why == AUTH_MISSING
+	                     ? "an admin token is required: Authorization: Bearer TOKEN"
+	                     : "the admin token is not valid (unknown or revoked)");
 }
 
-static void route(struct evhttp_request *req, void *arg)
+/*
+ * The admin token of r, as its row needs: 0, or -1 with r answered 401.
+ * Every live token holds every scope until tokens carry scopes.
+ */
+static int authenticate(struct request *r)
+{
+	struct evkeyval *kv;
+	const char *authz = NULL;
+	int dup = 0;
+	TAILQ_FOREACH(kv, evhttp_request_get_input_headers(r->req), next)
+	{
+		if (strcasecmp(kv->key, "Authorization") != 0)
+			continue;
+		dup |= authz != NULL;
+		authz = kv->value;
+	}
+	enum auth_result why =
+	    dup ? AUTH_INVALID : tokens_authenticate(r->w->srv->tokens, authz, &r->admin);
+	if (why == AUTH_OK)
+		return 0;
+	http_reply_unauthorized(r, why);
+	return -1;
+}
+
+/* A member's session, as its row needs: 0, or -1 with r answered 401. */
+static int member_session(struct request *r)
+{
+	/* there are no member sessions yet: a row that needs one is closed */
+	http_reply_error(r, 401, "unauthorized", "sign in first");
+	return -1;
+}
+
+/*
+ * Every request: the limits libevent does not keep, then the route table.
+ * A matched row's checks run in its order: the client's rate limit, then
+ * who it is, then the method, then the handler.
+ */
+static void dispatch(struct evhttp_request *req, void *arg)
 {
 	struct worker *w = arg;
+	struct server *s = w->srv;
 	const char *uri = evhttp_request_get_uri(req);
 	size_t plen = strcspn(uri, "?#");
-	const char *query = uri[plen] == '?' ? uri + plen + 1 : "";
-	char path[PATH_MAX_LEN + 1], seg[SEGMENT_MAX + 1];
-	const char *rest, *twice;
-	struct request *r;
+	const char *twice;
+	struct route_match m;
+	struct request *r = request_new(w, req);
+	if (!r) {
+		evhttp_send_error(req, 503, "Out of memory");
+		return;
+	}
+	r->path = uri;
+	r->path_len = plen;
+	r->query = uri[plen] == '?' ? uri + plen + 1 : "";
 
 	size_t nheaders = scan_headers(req, &twice);
 	if (twice) {
 		char msg[80];
-		if (!(r = request_new(w, req, ROUTE_OTHER)))
-			goto oom;
 		snprintf(msg, sizeof msg, "the %s header is repeated", twice);
 		http_header(r, "Connection", "close"); /* what follows cannot be trusted */
 		http_reply_error(r, 400, "bad_request", msg);
 		return;
 	}
-	if (over_size(w, req, nheaders))
+	if (nheaders > HEADER_COUNT_MAX) {
+		http_reply_error(r, 431, "too_many_headers", "at most 64 request headers");
 		return;
+	}
+	if (strlen(uri) > URI_MAX) {
+		http_reply_error(r, 414, "uri_too_long", "request target too long");
+		return;
+	}
 	if (plen > PATH_MAX_LEN) {
-		if (!(r = request_new(w, req, ROUTE_OTHER)))
-			goto oom;
 		http_reply_error(r, 414, "uri_too_long", "request path too long");
 		return;
 	}
-	memcpy(path, uri, plen);
-	path[plen] = '\0';
+	enum router_result found = router_match(s->routes, s->nroutes, uri, plen,
+	                                        (unsigned)evhttp_request_get_command(req), &m);
+	if (found == ROUTER_NOT_FOUND) {
+		http_reply_error(r, 404, "not_found", "no such resource");
+		return;
+	}
+	r->route = m.row;
+	r->slot = s->route_slot[m.row - s->routes];
+	memcpy(r->cap, m.cap, sizeof r->cap);
+	if (m.row->flags & ROUTE_PAGE)
+		r->lang = pick_lang(
+		    evhttp_find_header(evhttp_request_get_input_headers(req), "Accept-Language"));
+	if (over_limit(r))
+		return;
+	if (m.row->auth == ROUTE_AUTH_ADMIN && authenticate(r) < 0)
+		return;
+	if (m.row->auth == ROUTE_AUTH_MEMBER && member_session(r) < 0)
+		return;
+	if (found == ROUTER_BAD_METHOD) {
+		char allow[64];
+		router_allow(m.allow, allow, sizeof allow);
+		http_header(r, "Allow", allow);
+		http_reply_error(r, 405, "method_not_allowed", "method not allowed on this resource");
+		return;
+	}
+	m.row->handler(r);
+}
 
-	if ((rest = after(path, "/c/"))) {
-		size_t slen = strcspn(rest, "/");
-		const char *tail = rest + slen;
-		int claim = strcasecmp(tail, "/claim") == 0;
-		if (!(r = request_new(w, req, claim ? ROUTE_LANDING_CLAIM : ROUTE_LANDING)))
-			goto oom;
-		if (over_limit(r, claim ? RL_CLAIMS : RL_LOOKUPS))
-			return;
-		if (*tail && !claim) {
-			http_reply_error(r, 404, "not_found", "no such resource");
-			return;
-		}
-		if (!method_is(req, claim ? EVHTTP_REQ_POST : GET_OR_HEAD)) {
-			reply_bad_method(r, claim ? "POST" : "GET, HEAD");
-			return;
-		}
-		long n = http_decode(rest, slen, 0, seg, sizeof seg);
-		if (n < 0) {
-			/* far too long or undecodable: the page says "check the characters" */
-			n = 0;
-			seg[0] = '\0';
-		}
-		size_t len = (size_t)n; /* over CODE_INPUT_MAX is malformed: a typo */
-		if (claim)
-			landing_claim(r, seg, len);
-		else
-			landing_handle(r, seg, len, NULL);
-		return;
+int http_routes(struct server *s, const struct route *table, size_t n, char *err, size_t errlen)
+{
+	struct metrics_labels *l = &s->labels;
+	if (n > SERVER_ROUTES_MAX) {
+		snprintf(err, errlen, "more than %d routes", SERVER_ROUTES_MAX);
+		return -1;
 	}
-	if (after(path, "/01/")) {
-		struct dl_path dl;
-		if (!(r = start(w, req, ROUTE_LANDING, RL_LOOKUPS, GET_OR_HEAD, "GET, HEAD")))
-			return;
-		if (dl_parse_path(path, plen, &dl) < 0) {
-			http_reply_error(r, 404, "not_found",
-			                 "not a GS1 Digital Link path of ours");
-			return;
+	if (router_check(table, n, err, errlen) < 0)
+		return -1;
+	s->routes = table;
+	s->nroutes = n;
+	l->nroutes = 1;
+	l->route[0] = "other"; /* requests that matched no row */
+	for (size_t i = 0; i < n; i++) {
+		int slot = 0;
+		while (slot < l->nroutes && strcmp(l->route[slot], table[i].id) != 0)
+			slot++;
+		if (slot == l->nroutes) {
+			if (slot == METRICS_ROUTES) {
+				snprintf(err, errlen, "more than %d route ids", METRICS_ROUTES);
+				return -1;
+			}
+			l->route[l->nroutes++] = table[i].id;
 		}
-		landing_handle(r, dl.code, strlen(dl.code), dl.gtin);
-		return;
+		s->route_slot[i] = (unsigned char)slot;
+		if (table[i].limit != ROUTE_LIMIT_NONE)
+			l->route_limited[slot] |= 1;
+		if (table[i].flags & ROUTE_CLAIMS)
+			l->route_limited[slot] |= 2;
 	}
-	if (strcasecmp(path, "/api/v1/claims") == 0) {
-		if ((r = start(w, req, ROUTE_CLAIM, RL_CLAIMS, EVHTTP_REQ_POST, "POST")))
-			claim_handle_api(r);
-		return;
-	}
-	if ((rest = after(path, "/api/v1/codes/"))) {
-		if (!(r = start(w, req, ROUTE_LOOKUP, RL_LOOKUPS, GET_OR_HEAD, "GET, HEAD")))
-			return;
-		if (strchr(rest, '/')) {
-			http_reply_error(r, 404, "not_found", "no such resource");
-			return;
-		}
-		long n = http_decode(rest, strlen(rest), 0, seg, sizeof seg);
-		if (n < 0 || n > CODE_INPUT_MAX) {
-			json_t *o = json_pack(
-			    "{s:s,s:s,s:s}", "verdict", "typo", "error", "bad_request", "message",
-			    "a code has at most 20 characters (64 with separators)");
-			http_reply_json(r, 400, o);
-			return;
-		}
-		lookup_handle(r, seg, (size_t)n);
-		return;
-	}
-	if ((rest = after(path, "/api/v1/members/"))) {
-		if (!(r = start(w, req, ROUTE_MEMBER, RL_LOOKUPS, GET_OR_HEAD, "GET, HEAD")))
-			return;
-		long n =
-		    strchr(rest, '/') ? -1 : http_decode(rest, strlen(rest), 0, seg, sizeof seg);
-		if (n < 0) {
-			http_reply_error(r, 400, "bad_request", "malformed member id");
-			return;
-		}
-		member_handle(r, seg, (size_t)n, query);
-		return;
-	}
-	if ((rest = after(path, "/api/v1/admin/"))) {
-		if (!(r = request_new(w, req, admin_route(rest))))
-			goto oom;
-		admin_handle(r, rest, query);
-		return;
-	}
-	static const struct {
-		const char *path;
-		enum route route;
-		void (*fn)(struct request *);
-	} fixed[] = {
-	    {"/healthz", ROUTE_HEALTHZ, healthz},
-	    {"/readyz", ROUTE_READYZ, readyz},
-	    {"/metrics", ROUTE_METRICS, metrics_page},
-	};
-	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
-		if (strcasecmp(path, fixed[i].path) != 0)
-			continue;
-		if (!(r = request_new(w, req, fixed[i].route)))
-			goto oom;
-		if (!method_is(req, GET_OR_HEAD))
-			reply_bad_method(r, "GET, HEAD");
-		else
-			fixed[i].fn(r);
-		return;
-	}
-	if (!(r = request_new(w, req, ROUTE_OTHER)))
-		goto oom;
-	http_reply_error(r, 404, "not_found", "no such resource");
-	return;
-oom:
-	evhttp_send_error(req, 503, "Out of memory");
+	return 0;
 }
 
 int http_worker_start(struct worker *w)
@@ -552,7 +438,7 @@ int http_worker_start(struct worker *w)
 	                                        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 	                                        EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH |
 	                                        EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT);
-	evhttp_set_gencb(w->http, route, w);
+	evhttp_set_gencb(w->http, dispatch, w);
 	w->bound = evhttp_accept_socket_with_handle(w->http, w->listen_fd);
 	if (!w->bound)
 		return -1;

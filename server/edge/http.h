@@ -17,53 +17,48 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum route {
-	ROUTE_LANDING,
-	ROUTE_LANDING_CLAIM,
-	ROUTE_CLAIM,
-	ROUTE_LOOKUP,
-	ROUTE_MEMBER,
-	ROUTE_HEALTHZ,
-	ROUTE_READYZ,
-	ROUTE_METRICS,
-	ROUTE_OTHER,
-	/* the admin API (admin.h) */
-	ROUTE_ADMIN_PRODUCTS,
-	ROUTE_ADMIN_BATCHES,
-	ROUTE_ADMIN_BATCH_STATUS, /* recall, unrecall */
-	ROUTE_ADMIN_ADJUST,
-	ROUTE_ADMIN_SPEND,
-	ROUTE_ADMIN_AUDIT,
-	ROUTE_ADMIN_SUSPICIOUS,
-	ROUTE_ADMIN_STATS,
-	ROUTE_ADMIN_OTHER,
-	ROUTE_COUNT
-};
+#include "edge/router.h"
+#include "engine/tokens.h"
 
 enum lang { LANG_EN, LANG_ZH };
 
 #define HTTP_CLIENT_MAX 64
 #define HTTP_UA_MAX     256
 
+struct server;
 struct worker;
 
 struct request {
 	struct worker *w;
 	struct evhttp_request *req;
-	enum route route;
+	const struct route *route; /* the route table's row; NULL before one matched */
+	int slot;                  /* the route's metrics slot (0: "other") */
 	long long start_us;
+	const char *path; /* the path, raw, up to the query: path[0..path_len) */
+	size_t path_len;
+	const char *query;                      /* after the '?', "" if none */
+	struct route_capture cap[ROUTE_CAPTURES_MAX]; /* the pattern's captures, raw */
+	struct admin_identity admin;            /* ROUTE_AUTH_ADMIN: whose token */
 	enum lang lang;                   /* from Accept-Language, for the HTML routes */
 	char client[HTTP_CLIENT_MAX];     /* peer address, "" if unknown */
 	uint64_t addr_key;                /* its rate-limit key (ratelimit_addr_key) */
 	char user_agent[HTTP_UA_MAX + 1]; /* printable ASCII only, cut at 256 */
 };
 
+/*
+ * The routes every worker serves (not copied: table lives as long as the
+ * process), checked and given their metrics slots; call once before
+ * http_worker_start. 0, or -1 with err.
+ */
+int http_routes(struct server *s, const struct route *table, size_t n, char *err, size_t errlen);
+
 /* Set up w->http on w->listen_fd. 0 or -1. */
 int http_worker_start(struct worker *w);
 /* Stop accepting; connections with a request in flight stay until answered. */
 void http_worker_stop_accepting(struct worker *w);
 
-const char *route_name(enum route r);
+/* The route's id ("other" before one matched): for logs. */
+const char *http_route_id(const struct request *r);
 
 /* Send a JSON reply (body is consumed) and finish the request. */
 void http_reply_json(struct request *r, int status, json_t *body);
@@ -73,16 +68,19 @@ struct evbuffer *http_out(struct request *r);
 void http_reply_json_out(struct request *r, int status);
 /* {"error": error, "message": message} */
 void http_reply_error(struct request *r, int status, const char *error, const char *message);
-/* Send an HTML page (body is drained) and finish the request. */
+/* Send an HTML page (body is drained) and finish the request; the caller sets its CSP. */
 void http_reply_html(struct request *r, int status, struct evbuffer *body);
 /* Send a plain text reply and finish the request. */
 void http_reply_text(struct request *r, int status, const char *content_type,
                      struct evbuffer *body);
 /*
- * 429 with Retry-After: retry_after (whole seconds, at least 1): on the landing
- * routes a page, else {"error":"rate_limited","message":message,"retry_after":N}.
+ * 429 with Retry-After: retry_after (whole seconds, at least 1): the route's
+ * own answer if it has one (a page), else
+ * {"error":"rate_limited","message":message,"retry_after":N}.
  */
 void http_reply_too_many(struct request *r, int retry_after, const char *message);
+/* 401 with WWW-Authenticate for an admin token missing or invalid (counted). */
+void http_reply_unauthorized(struct request *r, enum auth_result why);
 /* Add a response header before replying. */
 void http_header(struct request *r, const char *name, const char *value);
 
@@ -115,8 +113,5 @@ int http_query_int(const char *query, const char *name, long long max, long long
 
 /* Percent-decode a path segment into out: its length, or -1 (bad escape, NUL, too long). */
 long http_percent_decode(const char *in, size_t len, char *out, size_t outlen);
-
-/* Copy s into out keeping printable ASCII and replacing other bytes by '?'. */
-void http_printable(const char *s, size_t len, char *out, size_t outlen);
 
 #endif

@@ -28,9 +28,11 @@ void metrics_add(atomic_ullong *counter, unsigned long long n)
 	bump(counter, n);
 }
 
-void metrics_request(struct metrics *m, enum route route, int status, long long us)
+void metrics_request(struct metrics *m, int route, int status, long long us)
 {
 	int s = OTHER_STATUS;
+	if (route < 0 || route >= METRICS_ROUTES)
+		return;
 	for (int i = 0; i < OTHER_STATUS; i++)
 		if (statuses[i] == status) {
 			s = i;
@@ -44,14 +46,15 @@ void metrics_request(struct metrics *m, enum route route, int status, long long 
 	bump(&m->latency_sum_us[route], (unsigned long long)(us > 0 ? us : 0));
 }
 
-void metrics_claim(struct metrics *m, enum claim_outcome o)
+void metrics_claim(struct metrics *m, int outcome)
 {
-	bump(&m->claims[o], 1);
+	if (outcome >= 0 && outcome < METRICS_OUTCOMES)
+		bump(&m->claims[outcome], 1);
 }
 
-void metrics_auth_failure(struct metrics *m, enum auth_result why)
+void metrics_auth_failure(struct metrics *m, enum metrics_auth why)
 {
-	if (why == AUTH_MISSING || why == AUTH_INVALID)
+	if (why < METRICS_AUTH_COUNT)
 		bump(&m->auth_failures[why], 1);
 }
 
@@ -82,21 +85,17 @@ static long long sum_int(struct server *s, size_t offset)
 /* Rate limits, forged codes, connections (the edge: conn.c, ratelimit.c). */
 static void metrics_render_edge(struct server *s, struct evbuffer *out)
 {
-	static const struct {
-		enum route route;
-		int by; /* 0 address, 1 member */
-	} limited[] = {
-	    {ROUTE_LANDING, 0},       {ROUTE_LOOKUP, 0}, {ROUTE_MEMBER, 0},        {ROUTE_CLAIM, 0},
-	    {ROUTE_LANDING_CLAIM, 0}, {ROUTE_CLAIM, 1},  {ROUTE_LANDING_CLAIM, 1},
-	};
+	const struct metrics_labels *l = &s->labels;
 	evbuffer_add_printf(out, "# HELP packcode_rate_limited_total Requests refused with 429 by "
 	                         "a rate limit, per client address or per member.\n"
 	                         "# TYPE packcode_rate_limited_total counter\n");
-	for (size_t i = 0; i < sizeof limited / sizeof limited[0]; i++)
-		evbuffer_add_printf(
-		    out, "packcode_rate_limited_total{route=\"%s\",by=\"%s\"} %llu\n",
-		    route_name(limited[i].route), limited[i].by ? "member" : "address",
-		    SUM(rate_limited[limited[i].route][limited[i].by]));
+	for (int by = 0; by < 2; by++)
+		for (int r = 0; r < l->nroutes; r++)
+			if (l->route_limited[r] & (1u << by))
+				evbuffer_add_printf(
+				    out,
+				    "packcode_rate_limited_total{route=\"%s\",by=\"%s\"} %llu\n",
+				    l->route[r], by ? "member" : "address", SUM(rate_limited[r][by]));
 	evbuffer_add_printf(out,
 	                    "# HELP packcode_forged_total Well-formed codes not signed by our keys "
 	                    "(or in no print run), answered without the database.\n"
@@ -119,9 +118,10 @@ static void metrics_render_edge(struct server *s, struct evbuffer *out)
 
 void metrics_render(struct server *s, size_t batches, struct evbuffer *out)
 {
+	const struct metrics_labels *l = &s->labels;
 	evbuffer_add_printf(out, "# HELP packcode_http_requests_total HTTP requests by route and "
 	                         "status.\n# TYPE packcode_http_requests_total counter\n");
-	for (int r = 0; r < ROUTE_COUNT; r++)
+	for (int r = 0; r < l->nroutes; r++)
 		for (int k = 0; k < METRICS_NSTATUS; k++) {
 			if (k != OTHER_STATUS && statuses[k] == 0)
 				continue;
@@ -132,24 +132,24 @@ void metrics_render(struct server *s, size_t batches, struct evbuffer *out)
 				evbuffer_add_printf(out,
 				                    "packcode_http_requests_total{route=\"%s\","
 				                    "status=\"other\"} %llu\n",
-				                    route_name((enum route)r), v);
+				                    l->route[r], v);
 			else
 				evbuffer_add_printf(out,
 				                    "packcode_http_requests_total{route=\"%s\","
 				                    "status=\"%d\"} %llu\n",
-				                    route_name((enum route)r), statuses[k], v);
+				                    l->route[r], statuses[k], v);
 		}
 
 	evbuffer_add_printf(out, "# HELP packcode_http_request_duration_seconds Time from request "
 	                         "to reply.\n# TYPE packcode_http_request_duration_seconds "
 	                         "histogram\n");
-	for (int r = 0; r < ROUTE_COUNT; r++) {
+	for (int r = 0; r < l->nroutes; r++) {
 		unsigned long long cum = 0;
 		for (int b = 0; b <= METRICS_NBUCKETS; b++)
 			cum += SUM(latency[r][b]);
 		if (!cum)
 			continue;
-		const char *name = route_name((enum route)r);
+		const char *name = l->route[r];
 		cum = 0;
 		for (int b = 0; b < METRICS_NBUCKETS; b++) {
 			cum += SUM(latency[r][b]);
@@ -173,9 +173,9 @@ void metrics_render(struct server *s, size_t batches, struct evbuffer *out)
 
 	evbuffer_add_printf(out, "# HELP packcode_claims_total Claims by outcome.\n"
 	                         "# TYPE packcode_claims_total counter\n");
-	for (int o = 0; o < CLAIM_OUTCOME_COUNT; o++)
+	for (int o = 0; o < l->noutcomes; o++)
 		evbuffer_add_printf(out, "packcode_claims_total{outcome=\"%s\"} %llu\n",
-		                    claim_outcome_name((enum claim_outcome)o), SUM(claims[o]));
+		                    l->outcome[o], SUM(claims[o]));
 	evbuffer_add_printf(out,
 	                    "# HELP packcode_claim_transactions_total claim_many transactions "
 	                    "(several claims commit together under load).\n"
@@ -202,7 +202,7 @@ void metrics_render(struct server *s, size_t batches, struct evbuffer *out)
 	                    "# TYPE packcode_admin_auth_failures_total counter\n"
 	                    "packcode_admin_auth_failures_total{reason=\"missing\"} %llu\n"
 	                    "packcode_admin_auth_failures_total{reason=\"invalid\"} %llu\n",
-	                    SUM(auth_failures[AUTH_MISSING]), SUM(auth_failures[AUTH_INVALID]));
+	                    SUM(auth_failures[METRICS_AUTH_MISSING]), SUM(auth_failures[METRICS_AUTH_INVALID]));
 	evbuffer_add_printf(out,
 	                    "# HELP packcode_pool_connections Database connections by state.\n"
 	                    "# TYPE packcode_pool_connections gauge\n"

@@ -12,24 +12,38 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
-#include "handlers/claim.h"
-#include "edge/http.h"
-#include "engine/tokens.h"
 
 #define METRICS_NSTATUS  22
 #define METRICS_NBUCKETS 12
+#define METRICS_ROUTES   48 /* route ids (the route table's, and "other") */
+#define METRICS_OUTCOMES 24 /* claim outcomes */
+
+enum metrics_auth { METRICS_AUTH_MISSING, METRICS_AUTH_INVALID, METRICS_AUTH_COUNT };
+
+/*
+ * The label values of the indexed counters, set once at start-up by whoever
+ * knows them (the route table, the claim outcomes): the metrics know no
+ * route or outcome themselves. Each label value names one index.
+ */
+struct metrics_labels {
+	int nroutes;
+	const char *route[METRICS_ROUTES];
+	unsigned char route_limited[METRICS_ROUTES]; /* bit 0: by address, bit 1: by member */
+	int noutcomes;
+	const char *outcome[METRICS_OUTCOMES];
+};
 
 struct metrics {
-	atomic_ullong requests[ROUTE_COUNT][METRICS_NSTATUS];
-	atomic_ullong latency[ROUTE_COUNT][METRICS_NBUCKETS + 1]; /* + the +Inf bucket */
-	atomic_ullong latency_sum_us[ROUTE_COUNT];
-	atomic_ullong claims[CLAIM_OUTCOME_COUNT];
+	atomic_ullong requests[METRICS_ROUTES][METRICS_NSTATUS];
+	atomic_ullong latency[METRICS_ROUTES][METRICS_NBUCKETS + 1]; /* + the +Inf bucket */
+	atomic_ullong latency_sum_us[METRICS_ROUTES];
+	atomic_ullong claims[METRICS_OUTCOMES];
 	atomic_ullong claim_batches, claim_batch_items;
 	atomic_ullong scans_written, scans_dropped;
-	atomic_ullong auth_failures[AUTH_INVALID + 1]; /* admin API, by enum auth_result */
+	atomic_ullong auth_failures[METRICS_AUTH_COUNT]; /* admin API */
 	atomic_int pool_size, pool_connected, pool_busy, pool_waiting;
 	/* the edge */
-	atomic_ullong rate_limited[ROUTE_COUNT][2]; /* [route][0 by address, 1 by member] */
+	atomic_ullong rate_limited[METRICS_ROUTES][2]; /* [route][0 by address, 1 by member] */
 	atomic_ullong forged;                       /* codes judged not genuine by the keyring */
 	atomic_ullong connections_refused, request_timeouts;
 	atomic_int connections; /* open now */
@@ -37,12 +51,16 @@ struct metrics {
 
 struct server;
 
-void metrics_request(struct metrics *m, enum route route, int status, long long us);
-void metrics_claim(struct metrics *m, enum claim_outcome o);
+/* Indexes out of range are counted nowhere. */
+void metrics_request(struct metrics *m, int route, int status, long long us);
+void metrics_claim(struct metrics *m, int outcome);
 void metrics_add(atomic_ullong *counter, unsigned long long n);
-void metrics_auth_failure(struct metrics *m, enum auth_result why);
+void metrics_auth_failure(struct metrics *m, enum metrics_auth why);
 
-/* The Prometheus exposition of every worker's counters. */
+/*
+ * The Prometheus exposition of every worker's counters, each series once:
+ * labels from s->labels.
+ */
 void metrics_render(struct server *s, size_t batches, struct evbuffer *out);
 
 #endif

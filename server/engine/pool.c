@@ -14,6 +14,7 @@
 #include <sys/queue.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define BACKOFF_MIN_MS     50
@@ -72,13 +73,6 @@ struct pool {
 static void conn_event(evutil_socket_t fd, short what, void *arg);
 static void conn_start(struct conn *c);
 static void dispatch(struct pool *p);
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void job_free(struct job *j)
 {
@@ -228,7 +222,7 @@ static void conn_start(struct conn *c)
 
 	c->pg = PQconnectStartParams(keys, vals, 1);
 	c->state = CONN_CONNECTING;
-	c->since_ms = now_ms();
+	c->since_ms = clock_ms();
 	if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD || PQsetnonblocking(c->pg, 1) != 0) {
 		conn_broken(c, c->pg ? PQerrorMessage(c->pg) : "out of memory");
 		return;
@@ -471,7 +465,7 @@ static void send_job(struct conn *c, struct job *j)
 	struct pool *p = c->pool;
 	c->state = CONN_BUSY;
 	c->job = j;
-	c->since_ms = now_ms();
+	c->since_ms = clock_ms();
 	p->nbusy++;
 	c->copy_phase = 0;
 	if (j->copy_data ? !PQsendQuery(c->pg, j->q.stmt)
@@ -514,7 +508,7 @@ static void dispatch(struct pool *p)
 static void sweep(evutil_socket_t fd, short what, void *arg)
 {
 	struct pool *p = arg;
-	long long now = now_ms();
+	long long now = clock_ms();
 	(void)fd;
 	(void)what;
 
@@ -610,7 +604,7 @@ static int enqueue(struct pool *p, struct job *j)
 		job_free(j);
 		return -1;
 	}
-	j->queued_ms = now_ms();
+	j->queued_ms = clock_ms();
 	TAILQ_INSERT_TAIL(&p->waiting, j, link);
 	p->nwaiting++;
 	dispatch(p);

@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "edge/http.h"
+#include "engine/timefmt.h"
 #include "log.h"
 #include "server.h"
 #include "statements.h"
-#include "engine/timefmt.h"
+#include "text.h"
 
 #define FLUSH_ROWS 4096  /* write at once when this many wait */
 #define BUFFER_MAX 50000 /* beyond this, while the database is away, rows are dropped */
@@ -149,8 +149,8 @@ int scanlog_stuck(const struct scanlog *s)
 	return !pool_healthy(s->pool);
 }
 
-void scanlog_add(struct scanlog *s, const struct request *r, enum scan_kind kind, const char *code,
-                 uint64_t serial, const char *outcome, const char *member)
+void scanlog_add(struct scanlog *s, const struct scan_client *who, enum scan_kind kind,
+                 const char *code, uint64_t serial, const char *outcome, const char *member)
 {
 	char at[40], shown[65], num[24];
 	struct rows *rw = &s->cur;
@@ -159,15 +159,15 @@ void scanlog_add(struct scanlog *s, const struct request *r, enum scan_kind kind
 		return;
 	}
 	timefmt_pg_now(at, sizeof at);
-	http_printable(code, strlen(code), shown, sizeof shown);
+	text_printable(code, strlen(code), shown, sizeof shown);
 	snprintf(num, sizeof num, "%llu", (unsigned long long)serial);
 	field(rw, at, '\t');
 	field(rw, num, '\t');
 	field(rw, shown, '\t');
 	field(rw, kind_names[kind], '\t');
 	field(rw, outcome, '\t');
-	field(rw, r && r->client[0] ? r->client : NULL, '\t');
-	field(rw, r && r->user_agent[0] ? r->user_agent : NULL, '\t');
+	field(rw, who && who->address[0] ? who->address : NULL, '\t');
+	field(rw, who && who->user_agent[0] ? who->user_agent : NULL, '\t');
 	field(rw, member && member[0] ? member : NULL, '\n');
 	if (serial) {
 		if (rw->nseen == rw->capseen) {

@@ -15,16 +15,21 @@
 
 enum scan_kind { SCAN_LANDING, SCAN_LOOKUP, SCAN_CLAIM };
 
-struct request;
 struct worker;
 struct scanlog;
+
+/* Who scanned: the client's address and User-Agent, printable, "" if unknown. */
+struct scan_client {
+	const char *address;
+	const char *user_agent;
+};
 
 struct scanlog *scanlog_new(struct worker *w);
 void scanlog_free(struct scanlog *s);
 
 /* code: canonical, or as typed (made printable, cut to 64); member may be NULL. */
-void scanlog_add(struct scanlog *s, const struct request *r, enum scan_kind kind, const char *code,
-                 uint64_t serial, const char *outcome, const char *member);
+void scanlog_add(struct scanlog *s, const struct scan_client *who, enum scan_kind kind,
+                 const char *code, uint64_t serial, const char *outcome, const char *member);
 
 /* Send what is buffered if nothing is being written (the worker's tick calls this). */
 void scanlog_flush(struct scanlog *s);

@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "engine/pool.h"
 #include "hex.h"
@@ -55,13 +56,6 @@ struct tokens {
 	size_t nsent;
 	char ids_param[FLUSH_MAX * 21 + 3], at_param[FLUSH_MAX * 21 + 3];
 };
-
-static long long mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec;
-}
 
 int tokens_bearer(const char *header, const char **token, size_t *len)
 {
@@ -287,7 +281,7 @@ static void written_done(void *arg, const struct pool_result *r)
 
 static void write_used(struct tokens *t)
 {
-	long long now = mono_s();
+	long long now = clock_ms() / 1000;
 	size_t idl = 0, atl = 0;
 	if (t->writing || t->closing)
 		return;

@@ -33,8 +33,6 @@
 #define SUSPICIOUS_CLIENTS 3  /* addresses that make a code suspicious, by default */
 #define STATS_DAYS         1  /* the window of scans counted, by default */
 #define ID_MAX             (1LL << 62)
-#define WWW_AUTH_MISSING   "Bearer realm=\"packcode-admin\""
-#define WWW_AUTH_INVALID   "Bearer realm=\"packcode-admin\", error=\"invalid_token\""
 
 enum admin_op {
 	OP_PRODUCTS,
@@ -54,6 +52,8 @@ struct admin_req {
 	struct request *r;
 	enum admin_op op;
 	struct admin_identity who;
+	char tok[24];       /* the token's id, the audit row's actor */
+	const char *client; /* the client address for the audit row, or NULL */
 	int limit;
 	int days, min_clients; /* the suspicious codes' window and threshold */
 	long long batch;
@@ -65,17 +65,6 @@ struct admin_req {
 };
 
 /* ---- replies ----------------------------------------------------------------- */
-
-static void reply_unauthorized(struct request *r, enum auth_result why)
-{
-	metrics_auth_failure(&r->w->metrics, why);
-	http_header(r, "WWW-Authenticate",
-	            why == AUTH_MISSING ? WWW_AUTH_MISSING : WWW_AUTH_INVALID);
-	http_reply_error(r, 401, "unauthorized",
-	                 why == AUTH_MISSING
-	                     ? "an admin token is required: Authorization: Bearer TOKEN"
-	                     : "the admin token is not valid (unknown or revoked)");
-}
 
 static void reply_bad(struct request *r, enum admin_decode why, const char *message)
 {
@@ -151,7 +140,7 @@ static int db_failed(struct admin_req *a, const struct pool_result *res)
 		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
 	} else if (strcmp(res->sqlstate, "28000") == 0) {
 		/* revoked after this server last loaded the tokens: the database knew */
-		reply_unauthorized(r, AUTH_INVALID);
+		http_reply_unauthorized(r, AUTH_INVALID);
 	} else if (strcmp(res->sqlstate, "57014") == 0) {
 		/* statement_timeout: a read over too many rows (suspicious codes, stats) */
 		http_reply_error(r, 504, "timeout",
@@ -159,7 +148,7 @@ static int db_failed(struct admin_req *a, const struct pool_result *res)
 	} else {
 		char q[300];
 		log_error("event=admin_query_failed route=%s actor=%s sqlstate=%s message=%s",
-		          route_name(r->route), a->who.name, res->sqlstate,
+		          http_route_id(r), a->who.name, res->sqlstate,
 		          log_quote(res->message, q, sizeof q));
 		http_reply_error(r, 500, "internal", "the request failed; nothing was changed");
 	}
@@ -467,15 +456,6 @@ static void submit(struct admin_req *a, struct pool_query *q, pool_cb cb)
 	}
 }
 
-static int allow(struct request *r, enum evhttp_cmd_type allowed, const char *names)
-{
-	if (evhttp_request_get_command(r->req) & allowed)
-		return 1;
-	http_header(r, "Allow", names);
-	http_reply_error(r, 405, "method_not_allowed", "method not allowed on this resource");
-	return 0;
-}
-
 static void list_products(struct admin_req *a, const char *query)
 {
 	long long limit = PRODUCTS_PAGE;
@@ -494,7 +474,7 @@ static void list_products(struct admin_req *a, const char *query)
 	submit(a, &q, products_done);
 }
 
-static void add_product(struct admin_req *a, const char *tok, const char *client)
+static void add_product(struct admin_req *a)
 {
 	size_t len;
 	char err[256], pts[16];
@@ -511,7 +491,7 @@ static void add_product(struct admin_req *a, const char *tok, const char *client
 	struct pool_query q = {
 	    .stmt = "admin_product_add",
 	    .nparams = 7,
-	    .values = {tok, client, p->sku, p->gtin[0] ? p->gtin : NULL, p->name, p->brand, pts}};
+	    .values = {a->tok, a->client, p->sku, p->gtin[0] ? p->gtin : NULL, p->name, p->brand, pts}};
 	submit(a, &q, product_added);
 	return;
 fail:
@@ -540,17 +520,17 @@ static void list_batches(struct admin_req *a, const char *query)
 	submit(a, &q, batches_done);
 }
 
-static void set_batch_status(struct admin_req *a, const struct admin_path *p, const char *tok,
-                             const char *client)
+static void set_batch_status(struct admin_req *a)
 {
 	size_t len;
 	char err[256], id[24];
-	if (p->len[1] >= sizeof id || strspn(p->seg[1], "0123456789") < p->len[1]) {
+	const struct route_capture *c = &a->r->cap[0];
+	if (c->len >= sizeof id || strspn(c->s, "0123456789") < c->len) {
 		http_reply_error(a->r, 404, "unknown_batch", "a batch id is a number");
 		goto fail;
 	}
-	memcpy(id, p->seg[1], p->len[1]);
-	id[p->len[1]] = '\0';
+	memcpy(id, c->s, c->len);
+	id[c->len] = '\0';
 	a->batch = strtoll(id, NULL, 10);
 	if (a->batch < 1 || a->batch > ID_MAX) {
 		http_reply_error(a->r, 404, "unknown_batch", "no such batch");
@@ -568,20 +548,19 @@ static void set_batch_status(struct admin_req *a, const struct admin_path *p, co
 	struct pool_query q = {
 	    .stmt = "admin_batch_status",
 	    .nparams = 5,
-	    .values = {tok, client, id, a->op == OP_RECALL ? "recall" : "unrecall", a->in.text}};
+	    .values = {a->tok, a->client, id, a->op == OP_RECALL ? "recall" : "unrecall", a->in.text}};
 	submit(a, &q, batch_status_done);
 	return;
 fail:
 	free(a);
 }
 
-static void change_points(struct admin_req *a, const struct admin_path *p, const char *tok,
-                          const char *client)
+static void change_points(struct admin_req *a)
 {
 	size_t len;
 	char err[256], seg[3 * MEMBER_MAX + 1], pts[24];
 	const char *key = NULL;
-	long n = http_percent_decode(p->seg[1], p->len[1], seg, sizeof seg);
+	long n = http_percent_decode(a->r->cap[0].s, a->r->cap[0].len, seg, sizeof seg);
 	if (n < 0 || member_normalize(seg, (size_t)n, a->member) < 0) {
 		http_reply_error(a->r, 400, "bad_member",
 		                 "a member is a phone number in E.164 (+ and 8 to 15 digits) or an "
@@ -612,11 +591,11 @@ static void change_points(struct admin_req *a, const struct admin_path *p, const
 	snprintf(pts, sizeof pts, "%lld", a->in.points);
 	const char *text = a->in.has_text ? a->in.text : NULL;
 	struct pool_query q = {
-	    .stmt = "admin_adjust", .nparams = 5, .values = {tok, client, a->member, pts, text}};
+	    .stmt = "admin_adjust", .nparams = 5, .values = {a->tok, a->client, a->member, pts, text}};
 	if (a->op == OP_SPEND)
 		q = (struct pool_query){.stmt = "admin_spend",
 		                        .nparams = 6,
-		                        .values = {tok, client, a->member, key, pts, text}};
+		                        .values = {a->tok, a->client, a->member, key, pts, text}};
 	submit(a, &q, points_done);
 	return;
 fail:
@@ -682,84 +661,43 @@ static void show_stats(struct admin_req *a, const char *query)
 	submit(a, &q, stats_done);
 }
 
-void admin_handle(struct request *r, const char *rest, const char *query)
+/* A request of an authenticated token (the edge checked it), or NULL when answered. */
+static struct admin_req *admin_start(struct request *r, enum admin_op op)
 {
-	int dup = 0;
-	struct admin_identity who;
-	const char *authz = only_header(r, "Authorization", &dup);
-	enum auth_result auth =
-	    dup ? AUTH_INVALID : tokens_authenticate(r->w->srv->tokens, authz, &who);
-	if (auth != AUTH_OK) {
-		reply_unauthorized(r, auth);
-		return;
-	}
-
 	struct admin_req *a = calloc(1, sizeof *a);
 	if (!a) {
 		http_reply_error(r, 503, "unavailable", "out of memory");
-		return;
+		return NULL;
 	}
 	a->r = r;
-	a->who = who;
-	char tok[24];
-	snprintf(tok, sizeof tok, "%lld", who.token_id);
-	const char *client = client_inet(r);
-	struct admin_path p;
-	admin_path_split(rest, &p);
+	a->op = op;
+	a->who = r->admin;
+	snprintf(a->tok, sizeof a->tok, "%lld", a->who.token_id);
+	a->client = client_inet(r);
+	return a;
+}
 
-	switch (r->route) {
-	case ROUTE_ADMIN_PRODUCTS:
-		if (!allow(r, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST,
-		           "GET, HEAD, POST"))
-			break;
-		if (evhttp_request_get_command(r->req) == EVHTTP_REQ_POST) {
-			a->op = OP_PRODUCT_ADD;
-			add_product(a, tok, client);
-		} else {
-			a->op = OP_PRODUCTS;
-			list_products(a, query);
-		}
-		return;
-	case ROUTE_ADMIN_BATCHES:
-		if (!allow(r, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "GET, HEAD"))
-			break;
-		a->op = OP_BATCHES;
-		list_batches(a, query);
-		return;
-	case ROUTE_ADMIN_BATCH_STATUS:
-		if (!allow(r, EVHTTP_REQ_POST, "POST"))
-			break;
-		a->op = admin_path_is(&p, 2, "recall") ? OP_RECALL : OP_UNRECALL;
-		set_batch_status(a, &p, tok, client);
-		return;
-	case ROUTE_ADMIN_ADJUST:
-	case ROUTE_ADMIN_SPEND:
-		if (!allow(r, EVHTTP_REQ_POST, "POST"))
-			break;
-		a->op = r->route == ROUTE_ADMIN_SPEND ? OP_SPEND : OP_ADJUST;
-		change_points(a, &p, tok, client);
-		return;
-	case ROUTE_ADMIN_AUDIT:
-		if (!allow(r, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "GET, HEAD"))
-			break;
-		a->op = OP_AUDIT;
-		list_audit(a, query);
-		return;
-	case ROUTE_ADMIN_SUSPICIOUS:
-		if (!allow(r, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "GET, HEAD"))
-			break;
-		a->op = OP_SUSPICIOUS;
-		list_suspicious(a, query);
-		return;
-	case ROUTE_ADMIN_STATS:
-		if (!allow(r, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "GET, HEAD"))
-			break;
-		a->op = OP_STATS;
-		show_stats(a, query);
-		return;
-	default:
-		http_reply_error(r, 404, "not_found", "no such resource");
-		break;
+/* The route table's handlers, one per endpoint (docs/api.md, "Admin API"). */
+#define ADMIN_ROUTE(name, op, call)                                                                \
+	void name(struct request *r)                                                               \
+	{                                                                                          \
+		struct admin_req *a = admin_start(r, op);                                          \
+		if (a)                                                                             \
+			call;                                                                      \
 	}
-	free(a);
+
+ADMIN_ROUTE(admin_route_products, OP_PRODUCTS, list_products(a, r->query))
+ADMIN_ROUTE(admin_route_product_add, OP_PRODUCT_ADD, add_product(a))
+ADMIN_ROUTE(admin_route_batches, OP_BATCHES, list_batches(a, r->query))
+ADMIN_ROUTE(admin_route_recall, OP_RECALL, set_batch_status(a))
+ADMIN_ROUTE(admin_route_unrecall, OP_UNRECALL, set_batch_status(a))
+ADMIN_ROUTE(admin_route_adjust, OP_ADJUST, change_points(a))
+ADMIN_ROUTE(admin_route_spend, OP_SPEND, change_points(a))
+ADMIN_ROUTE(admin_route_audit, OP_AUDIT, list_audit(a, r->query))
+ADMIN_ROUTE(admin_route_suspicious, OP_SUSPICIOUS, list_suspicious(a, r->query))
+ADMIN_ROUTE(admin_route_stats, OP_STATS, show_stats(a, r->query))
+
+void admin_route_not_found(struct request *r)
+{
+	http_reply_error(r, 404, "not_found", "no such resource");
 }

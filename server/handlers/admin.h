@@ -21,28 +21,23 @@
 #define ADMIN_POINTS_MAX 1000000000LL         /* one adjustment or spend */
 #define ADMIN_KEY_MAX    64                   /* Idempotency-Key */
 
-/* Serve an admin request; rest is the path after "/api/v1/admin/", query after the '?' ("" if
- * none). */
-void admin_handle(struct request *r, const char *rest, const char *query);
+/*
+ * The route table's handlers (routes.c), one per endpoint; the edge has
+ * checked the token (r->admin) and the method before any of them runs.
+ */
+void admin_route_products(struct request *r);    /* GET products */
+void admin_route_product_add(struct request *r); /* POST products */
+void admin_route_batches(struct request *r);     /* GET batches */
+void admin_route_recall(struct request *r);      /* POST batches/{id}/recall */
+void admin_route_unrecall(struct request *r);    /* POST batches/{id}/unrecall */
+void admin_route_adjust(struct request *r);      /* POST members/{member}/adjust */
+void admin_route_spend(struct request *r);       /* POST members/{member}/spend */
+void admin_route_audit(struct request *r);       /* GET audit */
+void admin_route_suspicious(struct request *r);  /* GET codes/suspicious */
+void admin_route_stats(struct request *r);       /* GET stats */
+void admin_route_not_found(struct request *r);   /* anything else under /api/v1/admin/ */
 
-/* ---- paths and bodies, decoded without side effects (admin_input.c) ---- */
-
-#define ADMIN_SEGMENTS_MAX 4
-
-/* The route (for the metrics) of path rest, the part after "/api/v1/admin/". */
-enum route admin_route(const char *rest);
-
-/* A path split at '/': segment i is seg[i][0..len[i]) (not NUL-terminated). */
-struct admin_path {
-	int n;
-	const char *seg[ADMIN_SEGMENTS_MAX];
-	size_t len[ADMIN_SEGMENTS_MAX];
-};
-
-/* Split rest at '/': 0, or -1 if a segment is empty or there are too many. */
-int admin_path_split(const char *rest, struct admin_path *p);
-/* 1 if segment i is word (in any case), else 0. */
-int admin_path_is(const struct admin_path *p, int i, const char *word);
+/* ---- bodies, decoded without side effects (admin_input.c) ---- */
 
 enum admin_decode {
 	ADMIN_DECODE_OK,

@@ -1,6 +1,6 @@
 /*
  * admin_input.c: what an admin request says, decoded and checked without
- * side effects: its path (the route) and its JSON body. Everything here is
+ * side effects: its JSON body and headers. Everything here is
  * pure, so that the unit tests and the fuzzer can drive it alone; a body it
  * accepts meets every rule the database's CHECK constraints stand behind.
  */
@@ -10,54 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-
-/* ---- paths ---------------------------------------------------------------- */
-
-int admin_path_split(const char *rest, struct admin_path *p)
-{
-	p->n = 0;
-	for (const char *s = rest;;) {
-		size_t n = strcspn(s, "/");
-		if (n == 0 || p->n == ADMIN_SEGMENTS_MAX)
-			return -1;
-		p->seg[p->n] = s;
-		p->len[p->n++] = n;
-		if (!s[n])
-			return 0;
-		s += n + 1;
-	}
-}
-
-int admin_path_is(const struct admin_path *p, int i, const char *word)
-{
-	return i < p->n && p->len[i] == strlen(word) &&
-	       strncasecmp(p->seg[i], word, p->len[i]) == 0;
-}
-
-enum route admin_route(const char *rest)
-{
-	struct admin_path p;
-	if (admin_path_split(rest, &p) < 0)
-		return ROUTE_ADMIN_OTHER;
-	if (p.n == 1 && admin_path_is(&p, 0, "products"))
-		return ROUTE_ADMIN_PRODUCTS;
-	if (p.n == 1 && admin_path_is(&p, 0, "batches"))
-		return ROUTE_ADMIN_BATCHES;
-	if (p.n == 3 && admin_path_is(&p, 0, "batches") &&
-	    (admin_path_is(&p, 2, "recall") || admin_path_is(&p, 2, "unrecall")))
-		return ROUTE_ADMIN_BATCH_STATUS;
-	if (p.n == 3 && admin_path_is(&p, 0, "members") && admin_path_is(&p, 2, "adjust"))
-		return ROUTE_ADMIN_ADJUST;
-	if (p.n == 3 && admin_path_is(&p, 0, "members") && admin_path_is(&p, 2, "spend"))
-		return ROUTE_ADMIN_SPEND;
-	if (p.n == 1 && admin_path_is(&p, 0, "audit"))
-		return ROUTE_ADMIN_AUDIT;
-	if (p.n == 2 && admin_path_is(&p, 0, "codes") && admin_path_is(&p, 1, "suspicious"))
-		return ROUTE_ADMIN_SUSPICIOUS;
-	if (p.n == 1 && admin_path_is(&p, 0, "stats"))
-		return ROUTE_ADMIN_STATS;
-	return ROUTE_ADMIN_OTHER;
-}
 
 /* ---- request bodies --------------------------------------------------------- */
 

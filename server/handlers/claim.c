@@ -10,6 +10,7 @@
  * claims again alone, so that only the failing one is refused.
  */
 #include "handlers/claim.h"
+#include "text.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -69,6 +70,12 @@ const char *claim_outcome_name(enum claim_outcome o)
 	return o < CLAIM_OUTCOME_COUNT ? outcome_names[o] : "internal";
 }
 
+const char *claim_outcome_label(enum claim_outcome o)
+{
+	/* a repeat answers like an award (docs/api.md) but is counted apart */
+	return o == CLAIM_REPEAT ? "repeat" : claim_outcome_name(o);
+}
+
 int claim_http_status(enum claim_outcome o)
 {
 	switch (o) {
@@ -107,9 +114,8 @@ static void claim_finish(struct claim *cl, struct claim_result *res)
 	struct worker *w = cl->r->w;
 	const char *shown = cl->c.verdict == VERDICT_TYPO ? cl->input : cl->c.v.fields.text;
 	if (res->outcome != CLAIM_BAD_REQUEST)
-		scanlog_add(w->scanlog, cl->r, SCAN_CLAIM, shown, code_check_serial(&cl->c),
-		            res->outcome == CLAIM_REPEAT ? "repeat"
-		                                         : claim_outcome_name(res->outcome),
+		scanlog_add(w->scanlog, &(struct scan_client){cl->r->client, cl->r->user_agent}, SCAN_CLAIM, shown, code_check_serial(&cl->c),
+		            claim_outcome_label(res->outcome),
 		            cl->member);
 	metrics_claim(&w->metrics, res->outcome);
 	snprintf(res->code, sizeof res->code, "%s",
@@ -294,7 +300,7 @@ void claim_start(struct request *r, const char *code, size_t codelen, const char
 	cl->done = done;
 	cl->arg = arg;
 	cl->c.verdict = VERDICT_TYPO;
-	http_printable(code, codelen, cl->input, sizeof cl->input);
+	text_printable(code, codelen, cl->input, sizeof cl->input);
 
 	code_check(w, code, codelen, &cl->c);
 	if (member_normalize(member, memberlen, cl->member) < 0) {
@@ -351,7 +357,7 @@ void claim_start(struct request *r, const char *code, size_t codelen, const char
 	                          ratelimit_str_key(cl->member, strlen(cl->member)), r->start_us);
 	if (wait > 0) {
 		struct claim_result res = {.outcome = CLAIM_RATE_LIMITED, .retry_after = wait};
-		metrics_add(&w->metrics.rate_limited[r->route][1], 1);
+		metrics_add(&w->metrics.rate_limited[r->slot][1], 1);
 		claim_finish(cl, &res);
 		return;
 	}

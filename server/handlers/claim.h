@@ -98,6 +98,8 @@ enum claim_decode claim_request_decode(const char *body, size_t len, struct clai
 void claim_request_release(struct claim_request *req);
 
 const char *claim_outcome_name(enum claim_outcome o);
+/* The outcome's metrics label: one per outcome (a repeat is "repeat"). */
+const char *claim_outcome_label(enum claim_outcome o);
 int claim_http_status(enum claim_outcome o);
 
 #endif

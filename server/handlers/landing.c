@@ -20,6 +20,7 @@
 #include "handlers/lookup.h"
 #include "engine/scanlog.h"
 #include "server.h"
+#include "url.h"
 
 enum text {
 	T_TITLE,
@@ -364,6 +365,7 @@ static void claim_form(struct evbuffer *b, const struct request *r, const char *
 
 static void send_page(struct request *r, int status, struct evbuffer *b)
 {
+	http_header(r, "Content-Security-Policy", landing_csp());
 	http_reply_html(r, status, b);
 	evbuffer_free(b);
 }
@@ -464,7 +466,7 @@ void landing_handle(struct request *r, const char *code, size_t len, const char 
 		l->c.verdict = VERDICT_FORGED;
 	}
 	const char *shown = l->c.verdict == VERDICT_TYPO ? code : l->c.v.fields.text;
-	scanlog_add(r->w->scanlog, r, SCAN_LANDING, shown, code_check_serial(&l->c),
+	scanlog_add(r->w->scanlog, &(struct scan_client){r->client, r->user_agent}, SCAN_LANDING, shown, code_check_serial(&l->c),
 	            verdict_name(l->c.verdict), NULL);
 	if (l->c.batch && lookup_facts(r->w, l->c.v.serial, landing_facts, l) == 0)
 		return;
@@ -624,4 +626,44 @@ void landing_too_many(struct request *r, int retry_after)
 	verdict_card(b, r, "warn", T_LIMITED, T_LIMITED_SUB, NULL, retry_after);
 	page_end(b);
 	send_page(r, 429, b);
+}
+
+/* ---- routes ---------------------------------------------------------------------------- */
+
+/*
+ * The code of a /c/{code} path, percent-decoded into out: far too long or
+ * undecodable comes out empty, and the page says "check the characters".
+ */
+static size_t path_code(const struct route_capture *c, char *out, size_t outlen)
+{
+	long n = http_decode(c->s, c->len, 0, out, outlen);
+	if (n < 0) {
+		out[0] = '\0';
+		n = 0;
+	}
+	return (size_t)n; /* over CODE_INPUT_MAX is malformed: a typo */
+}
+
+void landing_route_page(struct request *r)
+{
+	char code[LANDING_SEGMENT_MAX + 1];
+	size_t n = path_code(&r->cap[0], code, sizeof code);
+	landing_handle(r, code, n, NULL);
+}
+
+void landing_route_claim(struct request *r)
+{
+	char code[LANDING_SEGMENT_MAX + 1];
+	size_t n = path_code(&r->cap[0], code, sizeof code);
+	landing_claim(r, code, n);
+}
+
+void landing_route_digital_link(struct request *r)
+{
+	struct dl_path dl;
+	if (dl_parse_path(r->path, r->path_len, &dl) < 0) {
+		http_reply_error(r, 404, "not_found", "not a GS1 Digital Link path of ours");
+		return;
+	}
+	landing_handle(r, dl.code, strlen(dl.code), dl.gtin);
 }

@@ -12,6 +12,14 @@
 
 struct request;
 
+/* A decoded path segment longer than this is refused. */
+#define LANDING_SEGMENT_MAX 200
+
+/* The route table's handlers: GET /c/{code?}, POST /c/{code?}/claim, GET /01/... */
+void landing_route_page(struct request *r);
+void landing_route_claim(struct request *r);
+void landing_route_digital_link(struct request *r);
+
 /* gtin: the GTIN-14 of a Digital Link path, or NULL for /c/{code}. */
 void landing_handle(struct request *r, const char *code, size_t len, const char *gtin);
 void landing_claim(struct request *r, const char *code, size_t len);

@@ -7,6 +7,7 @@
  * serials per call when lookups pile up.
  */
 #include "handlers/lookup.h"
+#include "text.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -186,7 +187,7 @@ static json_t *verdict_json(const struct code_check *c, const char *input)
 	json_t *o = json_object();
 	if (c->verdict == VERDICT_TYPO) {
 		char shown[CODE_INPUT_MAX + 1];
-		http_printable(input, strlen(input), shown, sizeof shown);
+		text_printable(input, strlen(input), shown, sizeof shown);
 		json_object_set_new(o, "code", json_string(shown));
 	} else {
 		json_object_set_new(o, "code", json_string(c->v.fields.text));
@@ -238,7 +239,7 @@ void lookup_handle(struct request *r, const char *code, size_t len)
 	struct code_check c;
 	code_check(r->w, code, len, &c);
 	const char *shown = c.verdict == VERDICT_TYPO ? code : c.v.fields.text;
-	scanlog_add(r->w->scanlog, r, SCAN_LOOKUP, shown, code_check_serial(&c),
+	scanlog_add(r->w->scanlog, &(struct scan_client){r->client, r->user_agent}, SCAN_LOOKUP, shown, code_check_serial(&c),
 	            verdict_name(c.verdict), NULL);
 	if (c.verdict == VERDICT_FORGED) {
 		/* the commonest answer to an attack: the canonical code needs no escaping */
@@ -269,4 +270,18 @@ void lookup_handle(struct request *r, const char *code, size_t len)
 		code_check_release(&l->c);
 		free(l);
 	}
+}
+
+/* GET /api/v1/codes/{code?} */
+void lookup_route(struct request *r)
+{
+	char code[LOOKUP_SEGMENT_MAX + 1];
+	long n = http_decode(r->cap[0].s, r->cap[0].len, 0, code, sizeof code);
+	if (n < 0 || n > CODE_INPUT_MAX) {
+		json_t *o = json_pack("{s:s,s:s,s:s}", "verdict", "typo", "error", "bad_request",
+		                      "message", "a code has at most 20 characters (64 with separators)");
+		http_reply_json(r, 400, o);
+		return;
+	}
+	lookup_handle(r, code, (size_t)n);
 }

@@ -59,4 +59,10 @@ int verdict_http_status(enum verdict v);
 /* GET /api/v1/codes/{code} */
 void lookup_handle(struct request *r, const char *code, size_t len);
 
+/* A decoded path segment longer than this is refused. */
+#define LOOKUP_SEGMENT_MAX 200
+
+/* The route table's handler: GET /api/v1/codes/{code?}. */
+void lookup_route(struct request *r);
+
 #endif

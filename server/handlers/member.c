@@ -168,3 +168,16 @@ void member_handle(struct request *r, const char *member, size_t len, const char
 		free(m);
 	}
 }
+
+/* GET /api/v1/members/{member}: the capture is the rest of the path. */
+void member_route(struct request *r)
+{
+	char member[MEMBER_SEGMENT_MAX + 1];
+	const struct route_capture *c = &r->cap[0];
+	long n = memchr(c->s, '/', c->len) ? -1 : http_decode(c->s, c->len, 0, member, sizeof member);
+	if (n < 0) {
+		http_reply_error(r, 400, "bad_request", "malformed member id");
+		return;
+	}
+	member_handle(r, member, (size_t)n, r->query);
+}

@@ -20,6 +20,12 @@ struct request;
 int member_normalize(const char *in, size_t len, char out[MEMBER_MAX + 1]);
 
 /* GET /api/v1/members/{member}?limit=N&before=ID; member percent-decoded. */
+/* A decoded path segment longer than this is refused. */
+#define MEMBER_SEGMENT_MAX 200
+
+/* The route table's handler: GET /api/v1/members/{member}. */
+void member_route(struct request *r);
+
 void member_handle(struct request *r, const char *member, size_t len, const char *query);
 
 #endif

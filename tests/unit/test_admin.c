@@ -1,5 +1,5 @@
 /*
- * test_admin.c: the admin API's routes and request bodies: what is accepted
+ * test_admin.c: the admin API's request bodies: what is accepted
  * (and how it is normalised), and that every malformed or out-of-range body
  * is refused as bad JSON or a bad request with a message, before any query.
  */
@@ -19,35 +19,6 @@ static enum admin_decode product(const char *body, struct admin_product_in *p)
 {
 	err[0] = '\0';
 	return admin_decode_product(body, strlen(body), p, err, sizeof err);
-}
-
-static void test_routes_by_path(void **state)
-{
-	(void)state;
-	assert_int_equal(admin_route("products"), ROUTE_ADMIN_PRODUCTS);
-	assert_int_equal(admin_route("PRODUCTS"), ROUTE_ADMIN_PRODUCTS);
-	assert_int_equal(admin_route("batches"), ROUTE_ADMIN_BATCHES);
-	assert_int_equal(admin_route("batches/12/recall"), ROUTE_ADMIN_BATCH_STATUS);
-	assert_int_equal(admin_route("batches/12/unrecall"), ROUTE_ADMIN_BATCH_STATUS);
-	assert_int_equal(admin_route("members/crm:1/adjust"), ROUTE_ADMIN_ADJUST);
-	assert_int_equal(admin_route("members/%2B86138/spend"), ROUTE_ADMIN_SPEND);
-	assert_int_equal(admin_route("audit"), ROUTE_ADMIN_AUDIT);
-	assert_int_equal(admin_route("codes/suspicious"), ROUTE_ADMIN_SUSPICIOUS);
-	assert_int_equal(admin_route("stats"), ROUTE_ADMIN_STATS);
-}
-
-static void test_unknown_paths_are_other(void **state)
-{
-	(void)state;
-	assert_int_equal(admin_route(""), ROUTE_ADMIN_OTHER);
-	assert_int_equal(admin_route("products/"), ROUTE_ADMIN_OTHER);
-	assert_int_equal(admin_route("batches//recall"), ROUTE_ADMIN_OTHER);
-	assert_int_equal(admin_route("batches/1/recall/x"), ROUTE_ADMIN_OTHER);
-	assert_int_equal(admin_route("members/x/delete"), ROUTE_ADMIN_OTHER);
-	assert_int_equal(admin_route("../products"), ROUTE_ADMIN_OTHER);
-	assert_int_equal(admin_route("codes"), ROUTE_ADMIN_OTHER);
-	assert_int_equal(admin_route("codes/suspicious/1"), ROUTE_ADMIN_OTHER);
-	assert_int_equal(admin_route("stats/x"), ROUTE_ADMIN_OTHER);
 }
 
 static void test_product_body_is_checked_and_gtin_normalised(void **state)
@@ -194,8 +165,6 @@ static void test_idempotency_key_is_1_to_64_printable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_routes_by_path),
-	    cmocka_unit_test(test_unknown_paths_are_other),
 	    cmocka_unit_test(test_product_body_is_checked_and_gtin_normalised),
 	    cmocka_unit_test(test_product_refusals_say_why),
 	    cmocka_unit_test(test_overlong_name_is_refused_not_cut),

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "edge/http.h"
+#include "text.h"
 
 static int valid(const char *s)
 {
@@ -101,9 +102,9 @@ static void test_printable_replaces_other_bytes_and_cuts(void **state)
 {
 	char out[8];
 	(void)state;
-	http_printable("a\tb\xffz", 5, out, sizeof out);
+	text_printable("a\tb\xffz", 5, out, sizeof out);
 	assert_string_equal(out, "a?b?z");
-	http_printable("0123456789", 10, out, sizeof out);
+	text_printable("0123456789", 10, out, sizeof out);
 	assert_string_equal(out, "0123456");
 }
 

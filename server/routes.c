@@ -1,0 +1,21 @@
+/*
+ * routes.c: the route table, made of routes.def's rows and the handlers
+ * they name. The only file that knows both the edge's row type and every
+ * handler: the edge gets the table as data (http_routes).
+ */
+#include "routes.h"
+
+#include "handlers/admin.h"
+#include "handlers/claim.h"
+#include "handlers/health.h"
+#include "handlers/landing.h"
+#include "handlers/lookup.h"
+#include "handlers/member.h"
+
+const struct route routes[] = {
+#define ROUTE(...) ROUTE_ROW(__VA_ARGS__),
+#include "routes.def"
+#undef ROUTE
+};
+
+const size_t routes_count = sizeof routes / sizeof routes[0];
