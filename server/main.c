@@ -29,6 +29,7 @@
 #include "log.h"
 #include "handlers/lookup.h"
 #include "engine/scanlog.h"
+#include "engine/listen.h"
 #include "routes.h"
 #include "server.h"
 #include "statements.h"
@@ -37,6 +38,7 @@
 
 #define PROG    "packcode-server"
 #define TICK_MS 100
+#define CACHE_RELOAD_S 60 /* the catalog and tokens, besides on NOTIFY */
 /* Draining: a worker exits once no request has come for this long (a client
  * may be sending one on a kept-alive connection as the last reply leaves). */
 #define DRAIN_QUIET_MS 200
@@ -530,6 +532,7 @@ int main(int argc, char **argv)
 	int c, drain_s = 10, request_timeout_s = 20, rc = 1;
 	struct event_base *control = NULL;
 	struct event *sigs[4] = {0};
+	struct listener *listener = NULL;
 	PGconn *db = NULL;
 
 	cfg->listen = (env = getenv("PACKCODE_LISTEN")) && *env ? env : "127.0.0.1:8080";
@@ -708,8 +711,10 @@ int main(int argc, char **argv)
 		}
 
 	control = event_base_new();
-	if (!control || catalog_listen(srv.catalog, control, cfg->conninfo) < 0 ||
-	    tokens_listen(srv.tokens, control, cfg->conninfo) < 0) {
+	listener = listener_new(STATEMENTS_LISTEN_SETUP, CACHE_RELOAD_S);
+	if (!control || !listener || catalog_listen(srv.catalog, listener) < 0 ||
+	    tokens_listen(srv.tokens, listener, control) < 0 ||
+	    listener_start(listener, control, cfg->conninfo) < 0) {
 		fail("cannot start the control loop");
 		goto out;
 	}
@@ -745,6 +750,7 @@ out:
 	for (int i = 0; i < 4; i++)
 		if (sigs[i])
 			event_free(sigs[i]);
+	listener_free(listener);
 	catalog_free(srv.catalog);
 	tokens_free(srv.tokens);
 	for (int i = 0; srv.workers && i < srv.nworkers; i++)

@@ -1,6 +1,7 @@
 /*
  * statements.h: every statement packcode-server runs, prepared once per
- * connection. The logic lives in sql/002_server.sql; these are its calls.
+ * connection: the one registry of the server's SQL. The logic lives in the
+ * functions of sql/; these are their calls.
  */
 #ifndef PACKCODE_SERVER_STATEMENTS_H
 #define PACKCODE_SERVER_STATEMENTS_H
@@ -63,6 +64,27 @@
 	"SET synchronous_commit = off; SET plan_cache_mode = force_generic_plan; "                 \
 	"PREPARE scan_stats(bigint[], bigint[], timestamptz[], timestamptz[]) AS "                 \
 	"  SELECT scan_stats($1, $2, $3, $4)"
+
+/*
+ * The control thread's connection (engine/listen.c): LISTEN, and the caches'
+ * loads; tokens' last_used_at goes out on it too. The two loads also run
+ * once, blocking, at start-up.
+ */
+#define STATEMENT_CATALOG_LOAD                                                                     \
+	"SELECT b.id, b.key_id, b.serial_first, b.serial_last, b.status, b.pin_required, "         \
+	"b.factory, b.line, "                                                                      \
+	"to_char(b.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "             \
+	"p.sku, coalesce(p.gtin, ''), p.name, p.brand, p.points "                                  \
+	"FROM batches b JOIN products p ON p.sku = b.product_sku ORDER BY b.serial_first"
+#define STATEMENT_TOKENS_LOAD "SELECT id, name, hash FROM admin_tokens WHERE revoked_at IS NULL"
+#define STATEMENTS_LISTEN_SETUP                                                                    \
+	"SET TimeZone = 'UTC'; LISTEN packcode_catalog; "                                          \
+	"PREPARE catalog_load AS " STATEMENT_CATALOG_LOAD "; "                                     \
+	"PREPARE tokens_load AS " STATEMENT_TOKENS_LOAD "; "                                       \
+	"PREPARE tokens_used(bigint[], double precision[]) AS "                                    \
+	"  UPDATE admin_tokens t SET last_used_at = to_timestamp(u.at) "                           \
+	"    FROM unnest($1::bigint[], $2::double precision[]) AS u(id, at) "                      \
+	"   WHERE t.id = u.id AND (t.last_used_at IS NULL OR t.last_used_at < to_timestamp(u.at))"
 
 #define STATEMENTS_SCAN_COPY                                                                       \
 	"COPY scans (at, serial, code, kind, outcome, client, user_agent, member) FROM STDIN"

@@ -14,17 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/listen.h"
 #include "log.h"
-#include "engine/pool.h"
-
-#define RELOAD_EVERY_S 60
-
-#define CATALOG_SQL                                                                                \
-	"SELECT b.id, b.key_id, b.serial_first, b.serial_last, b.status, b.pin_required, "         \
-	"b.factory, b.line, "                                                                      \
-	"to_char(b.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "             \
-	"p.sku, coalesce(p.gtin, ''), p.name, p.brand, p.points "                                  \
-	"FROM batches b JOIN products p ON p.sku = b.product_sku ORDER BY b.serial_first"
+#include "statements.h"
 
 struct cat_snapshot {
 	atomic_int refs;
@@ -38,10 +30,7 @@ struct catalog {
 	pthread_mutex_t lock;
 	struct cat_snapshot *current;
 	atomic_ulong gen;
-	/* the control loop's side */
-	struct pool *listen;
-	struct event *timer;
-	int loading, dirty, closing;
+	struct listen_cache cache; /* the control loop's side: reloads */
 };
 
 struct cat_snapshot *cat_snapshot_ref(struct cat_snapshot *s)
@@ -221,7 +210,7 @@ struct catalog *catalog_new(PGconn *db, char *err, size_t errlen)
 		return NULL;
 	}
 	pthread_mutex_init(&c->lock, NULL);
-	r = PQexec(db, CATALOG_SQL);
+	r = PQexec(db, STATEMENT_CATALOG_LOAD);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		snprintf(err, errlen, "loading batches: %s", PQresultErrorMessage(r));
 		goto fail;
@@ -240,87 +229,30 @@ fail:
 	return NULL;
 }
 
-static void reload(struct catalog *c);
-
-static void reload_done(void *arg, const struct pool_result *r)
+/* The listener's: the loaded rows become the current snapshot. */
+static int apply(void *arg, const PGresult *rows)
 {
-	struct catalog *c = arg;
-	c->loading = 0;
-	if (r->status == POOL_OK) {
-		struct cat_snapshot *s = cat_snapshot_from_result(r->res);
-		if (s) {
-			log_debug("event=catalog_loaded batches=%zu", s->n);
-			publish(c, s);
-		}
-	} else {
-		log_warn("event=catalog_reload_failed reason=\"%.200s\"", r->message);
-	}
-	if (c->dirty)
-		reload(c);
-}
-
-static void reload(struct catalog *c)
-{
-	static const struct pool_query q = {.stmt = "catalog_load", .nparams = 0};
-	if (c->closing)
-		return;
-	if (c->loading) {
-		c->dirty = 1;
-		return;
-	}
-	c->dirty = 0;
-	if (pool_submit(c->listen, &q, reload_done, c) == 0)
-		c->loading = 1;
-}
-
-static void on_notify(void *arg, const PGnotify *n)
-{
-	(void)n;
-	reload(arg);
-}
-
-static void on_ready(void *arg)
-{
-	reload(arg); /* notifications may have been missed while disconnected */
-}
-
-static void on_timer(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	reload(arg);
-}
-
-int catalog_listen(struct catalog *c, struct event_base *base, const char *conninfo)
-{
-	struct pool_config cfg = {
-	    .conninfo = conninfo,
-	    .name = "packcode-server-catalog",
-	    .size = 1,
-	    .queue_max = 4,
-	    .setup_sql = "SET TimeZone = 'UTC'; LISTEN packcode_catalog; "
-	                 "PREPARE catalog_load AS " CATALOG_SQL,
-	    .query_timeout_ms = 30000,
-	    .on_notify = on_notify,
-	    .on_ready = on_ready,
-	    .hook_arg = c,
-	};
-	c->listen = pool_new(base, &cfg);
-	c->timer = event_new(base, -1, EV_PERSIST, on_timer, c);
-	if (!c->listen || !c->timer)
+	struct cat_snapshot *s = cat_snapshot_from_result(rows);
+	if (!s)
 		return -1;
-	struct timeval tv = {RELOAD_EVERY_S, 0};
-	return event_add(c->timer, &tv);
+	publish(arg, s);
+	return 0;
+}
+
+int catalog_listen(struct catalog *c, struct listener *l)
+{
+	c->cache = (struct listen_cache){.name = "catalog",
+	                                 .stmt = "catalog_load",
+	                                 .payloads = "products batches",
+	                                 .apply = apply,
+	                                 .arg = c};
+	return listener_add(l, &c->cache);
 }
 
 void catalog_free(struct catalog *c)
 {
 	if (!c)
 		return;
-	c->closing = 1;
-	pool_free(c->listen);
-	if (c->timer)
-		event_free(c->timer);
 	cat_snapshot_unref(c->current);
 	pthread_mutex_destroy(&c->lock);
 	free(c);

@@ -1,15 +1,14 @@
 /*
  * catalog.h: the batches and products every request needs, cached in memory.
  *
- * A snapshot is immutable and reference counted; a reload (on NOTIFY
- * packcode_catalog, on reconnect, and once a minute) builds a new one and
+ * A snapshot is immutable and reference counted; a reload (listen.h: on
+ * NOTIFY of products or batches, on reconnect, and once a minute) builds a new one and
  * swaps it in, so worker threads read without locks and a batch recalled
  * elsewhere is honoured within a fraction of a second.
  */
 #ifndef PACKCODE_SERVER_CATALOG_H
 #define PACKCODE_SERVER_CATALOG_H
 
-#include <event2/event.h>
 #include <libpq-fe.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,8 +56,10 @@ struct catalog;
  */
 struct catalog *catalog_new(PGconn *db, char *err, size_t errlen);
 
-/* Keep the catalog fresh from base's loop: LISTEN on its own connection. 0 or -1. */
-int catalog_listen(struct catalog *c, struct event_base *base, const char *conninfo);
+struct listener;
+/* Keep the catalog fresh: a cache of l (listen.h) on products and batches. 0 or -1. */
+int catalog_listen(struct catalog *c, struct listener *l);
+/* After the listener is freed. NULL is fine. */
 void catalog_free(struct catalog *c);
 
 /* Per-thread cached view: cheap to call on every request. */

@@ -1,9 +1,9 @@
 /*
  * tokens.c: the admin API's live bearer tokens, as SHA-256 hashes, in one
  * small table behind a mutex (admin requests are few, so a lock per request
- * costs nothing). The control loop reloads it the way catalog.c reloads the
- * catalog: LISTEN packcode_catalog on a pool of one, reload on NOTIFY, on
- * reconnect and once a minute. It also writes last_used_at, batched.
+ * costs nothing). The control loop keeps it fresh as a cache of the one
+ * LISTEN connection (listen.h: on NOTIFY admin_tokens, on reconnect, once a
+ * minute) and writes last_used_at over the same connection, batched.
  */
 #include "engine/tokens.h"
 
@@ -18,22 +18,16 @@
 #include <time.h>
 
 #include "clock.h"
-#include "log.h"
-#include "engine/pool.h"
+#include "engine/listen.h"
 #include "hex.h"
+#include "log.h"
+#include "statements.h"
 
 #define HASH_LEN        32
 #define TICK_S          1  /* last_used_at is written this often (for tokens used since) */
 #define WRITE_EVERY_S   60 /* but for the same token at most this often */
-#define RELOAD_EVERY_S  60
 #define FLUSH_MAX       64 /* tokens per last_used_at write */
 #define NOTIFY_PAYLOAD  "admin_tokens"
-#define TOKENS_LOAD_SQL "SELECT id, name, hash FROM admin_tokens WHERE revoked_at IS NULL"
-#define TOKENS_USED_SQL                                                                            \
-	"UPDATE admin_tokens t SET last_used_at = to_timestamp(u.at) "                             \
-	"  FROM unnest($1::bigint[], $2::double precision[]) AS u(id, at) "                        \
-	" WHERE t.id = u.id AND (t.last_used_at IS NULL OR t.last_used_at < to_timestamp(u.at))"
-
 struct token {
 	long long id;
 	unsigned char hash[HASH_LEN];
@@ -48,10 +42,10 @@ struct tokens {
 	struct token *v;
 	size_t n;
 	/* the control loop's side */
-	struct pool *listen;
+	struct listen_cache cache; /* reloads */
+	struct listener *listener; /* and last_used_at writes, on its connection */
 	struct event *timer;
-	int loading, dirty, writing, closing;
-	unsigned ticks;
+	int writing, closing;
 	long long sent_ids[FLUSH_MAX];
 	size_t nsent;
 	char ids_param[FLUSH_MAX * 21 + 3], at_param[FLUSH_MAX * 21 + 3];
@@ -188,7 +182,7 @@ struct tokens *tokens_new(PGconn *db, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	r = PQexec(db, TOKENS_LOAD_SQL);
+	r = PQexec(db, STATEMENT_TOKENS_LOAD);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		snprintf(err, errlen, "loading admin tokens: %s", PQresultErrorMessage(r));
 		goto fail;
@@ -208,50 +202,9 @@ fail:
 
 /* ---- the control loop: reloads ---- */
 
-static void reload(struct tokens *t);
-
-static void reload_done(void *arg, const struct pool_result *r)
+static int apply(void *arg, const PGresult *rows)
 {
-	struct tokens *t = arg;
-	t->loading = 0;
-	if (r->status == POOL_OK) {
-		if (tokens_set(t, r->res) == 0)
-			log_debug("event=tokens_loaded tokens=%d", PQntuples(r->res));
-		else
-			log_error("event=tokens_reload_failed reason=\"malformed row\"");
-	} else {
-		char q[300];
-		log_warn("event=tokens_reload_failed reason=%s",
-		         log_quote(r->message, q, sizeof q));
-	}
-	if (t->dirty)
-		reload(t);
-}
-
-static void reload(struct tokens *t)
-{
-	static const struct pool_query q = {.stmt = "tokens_load", .nparams = 0};
-	if (t->closing)
-		return;
-	if (t->loading) {
-		t->dirty = 1;
-		return;
-	}
-	t->dirty = 0;
-	if (pool_submit(t->listen, &q, reload_done, t) == 0)
-		t->loading = 1;
-}
-
-static void on_notify(void *arg, const PGnotify *n)
-{
-	/* products and batches changes come on the same channel: not ours */
-	if (!n->extra || !n->extra[0] || strcmp(n->extra, NOTIFY_PAYLOAD) == 0)
-		reload(arg);
-}
-
-static void on_ready(void *arg)
-{
-	reload(arg); /* a revocation may have been missed while disconnected */
+	return tokens_set(arg, rows);
 }
 
 /* ---- the control loop: last_used_at ---- */
@@ -306,7 +259,7 @@ static void write_used(struct tokens *t)
 	snprintf(t->at_param + atl, sizeof t->at_param - atl, "}");
 	struct pool_query q = {
 	    .stmt = "tokens_used", .nparams = 2, .values = {t->ids_param, t->at_param}};
-	if (pool_submit(t->listen, &q, written_done, t) == 0)
+	if (listener_submit(t->listener, &q, written_done, t) == 0)
 		t->writing = 1;
 	else
 		unsend(t); /* the database is away: quietly, again next tick */
@@ -318,31 +271,21 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	write_used(t);
-	if (++t->ticks % (RELOAD_EVERY_S / TICK_S) == 0)
-		reload(t);
 }
 
-int tokens_listen(struct tokens *t, struct event_base *base, const char *conninfo)
+int tokens_listen(struct tokens *t, struct listener *l, struct event_base *base)
 {
-	struct pool_config cfg = {
-	    .conninfo = conninfo,
-	    .name = "packcode-server-tokens",
-	    .size = 1,
-	    .queue_max = 4,
-	    .setup_sql = "SET TimeZone = 'UTC'; LISTEN packcode_catalog; "
-	                 "PREPARE tokens_load AS " TOKENS_LOAD_SQL "; "
-	                 "PREPARE tokens_used(bigint[], double precision[]) AS " TOKENS_USED_SQL,
-	    .query_timeout_ms = 30000,
-	    .on_notify = on_notify,
-	    .on_ready = on_ready,
-	    .hook_arg = t,
-	};
-	t->listen = pool_new(base, &cfg);
+	t->cache = (struct listen_cache){.name = "tokens",
+	                                 .stmt = "tokens_load",
+	                                 .payloads = "admin_tokens",
+	                                 .apply = apply,
+	                                 .arg = t};
+	t->listener = l;
 	t->timer = event_new(base, -1, EV_PERSIST, on_timer, t);
-	if (!t->listen || !t->timer)
-		return -1;
 	struct timeval tv = {TICK_S, 0};
-	return event_add(t->timer, &tv);
+	if (!t->timer || event_add(t->timer, &tv) < 0)
+		return -1;
+	return listener_add(l, &t->cache);
 }
 
 void tokens_free(struct tokens *t)
@@ -350,7 +293,6 @@ void tokens_free(struct tokens *t)
 	if (!t)
 		return;
 	t->closing = 1;
-	pool_free(t->listen);
 	if (t->timer)
 		event_free(t->timer);
 	free(t->v);

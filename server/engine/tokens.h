@@ -1,6 +1,6 @@
 /*
  * tokens.h: who may use the admin API. The live tokens' SHA-256 hashes are
- * held in memory, reloaded on NOTIFY packcode_catalog (a revoked token is
+ * held in memory, reloaded on NOTIFY admin_tokens (a revoked token is
  * refused within a second), and a presented token is hashed and compared
  * with every one of them in constant time. Tokens themselves are never
  * stored, logged or echoed.
@@ -57,16 +57,17 @@ int tokens_set(struct tokens *t, const PGresult *r);
 /* Load the live tokens over a blocking connection at start-up. NULL with err. */
 struct tokens *tokens_new(PGconn *db, char *err, size_t errlen);
 
+struct listener;
 /*
- * Keep the table fresh from base's loop: LISTEN on a connection of its own,
- * reload on NOTIFY (payload admin_tokens), on reconnect and every minute;
- * write last_used_at once a second for tokens used since (each at most once
- * a minute). 0 or -1.
+ * Keep the table fresh: a cache of l (listen.h) on admin_tokens; and from
+ * base's loop write last_used_at once a second for tokens used since (each
+ * at most once a minute), on l's connection. 0 or -1.
  */
-int tokens_listen(struct tokens *t, struct event_base *base, const char *conninfo);
+int tokens_listen(struct tokens *t, struct listener *l, struct event_base *base);
 
 size_t tokens_count(struct tokens *t);
 
+/* After the listener is freed. NULL is fine. */
 void tokens_free(struct tokens *t);
 
 #endif
