@@ -422,15 +422,30 @@ static int worker_init(struct worker *w, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Tear a worker down, after its loop has stopped, in the one order in which
+ * nothing calls back into freed memory:
+ *   1. the pool: every query still waiting or running fails now, and its
+ *      callback runs into live batchers, handlers and requests, which answer
+ *      their clients (503) on connections still open;
+ *   2. the batchers (claims, lookups), empty since 1;
+ *   3. the scan writer and its own connection (the drain wrote what it
+ *      could; scans still buffered are counted as dropped);
+ *   4. the HTTP layer: no request is pending any more, so closing the
+ *      connections frees nobody's request under them;
+ *   5. what nothing calls: timers, the control pipe, the catalog view, the
+ *      keyring, the rate limits, the loop.
+ */
 static void worker_free(struct worker *w)
 {
+	pool_free(w->pool);
+	w->pool = NULL;
+	claims_free(w->claims);
+	lookups_free(w->lookups);
+	scanlog_free(w->scanlog);
 	if (w->http)
 		evhttp_free(w->http);
 	w->http = NULL;
-	scanlog_free(w->scanlog);
-	claims_free(w->claims);
-	lookups_free(w->lookups);
-	pool_free(w->pool);
 	if (w->control_ev)
 		event_free(w->control_ev);
 	for (int i = 0; i < 2; i++)

@@ -66,6 +66,7 @@ struct pool {
 	int nwaiting, nready, nbusy;
 	int ever_failed; /* a connect failed since the last success */
 	int dispatching;
+	int closing; /* pool_free runs: no new work */
 	unsigned long long failures;
 	struct event *sweep;
 };
@@ -569,11 +570,17 @@ fail:
 	return NULL;
 }
 
+/*
+ * Every job still here is failed ("shutting down") before anything is
+ * freed, and its callback may not queue more (enqueue refuses once closing):
+ * when pool_free returns no callback of this pool is pending or will run.
+ * So a pool's users (batchers, handlers, caches) are freed after it.
+ */
 void pool_free(struct pool *p)
 {
 	if (!p)
 		return;
-	fail_waiting(p, "shutting down");
+	p->closing = 1;
 	for (int i = 0; p->conns && i < p->cfg.size; i++) {
 		struct conn *c = &p->conns[i];
 		if (c->job) {
@@ -581,6 +588,10 @@ void pool_free(struct pool *p)
 			c->job = NULL;
 			job_fail(p, j, "shutting down");
 		}
+	}
+	fail_waiting(p, "shutting down");
+	for (int i = 0; p->conns && i < p->cfg.size; i++) {
+		struct conn *c = &p->conns[i];
 		clear_results(c);
 		if (c->ev)
 			event_free(c->ev);
@@ -599,7 +610,7 @@ void pool_free(struct pool *p)
 
 static int enqueue(struct pool *p, struct job *j)
 {
-	if (!healthy(p) || p->nwaiting >= p->cfg.queue_max) {
+	if (p->closing || !healthy(p) || p->nwaiting >= p->cfg.queue_max) {
 		p->failures++;
 		job_free(j);
 		return -1;
