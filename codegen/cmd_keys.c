@@ -48,13 +48,13 @@ static int no_options(const char *cmd, int argc, char **argv, const char *help)
 int cmd_keygen(int argc, char **argv)
 {
 	static const char help[] =
-		"Usage: packcode-gen keygen\n"
-		"\n"
-		"Add a new random 256-bit signing key to the keyring and make it the active\n"
-		"key: codes minted from now on are signed with it. The previously active key\n"
-		"becomes verify-only, so codes already printed keep verifying. Creates the\n"
-		"keyring (mode 0600) if there is none. Prints the new key's id, never its\n"
-		"secret.\n";
+	    "Usage: packcode-gen keygen\n"
+	    "\n"
+	    "Add a new random 256-bit signing key to the keyring and make it the active\n"
+	    "key: codes minted from now on are signed with it. The previously active key\n"
+	    "becomes verify-only, so codes already printed keep verifying. Creates the\n"
+	    "keyring (mode 0600) if there is none. Prints the new key's id, never its\n"
+	    "secret.\n";
 	char err[KEYRING_ERR_LEN];
 	struct keyring *kr = NULL;
 	unsigned id, previous = 0;
@@ -99,11 +99,11 @@ out:
 int cmd_keys(int argc, char **argv)
 {
 	static const char help[] =
-		"Usage: packcode-gen keys\n"
-		"\n"
-		"List the keys of the keyring: id, status (active: mints; verify-only:\n"
-		"verifies; revoked: its codes are rejected) and creation time. Secrets are\n"
-		"never printed.\n";
+	    "Usage: packcode-gen keys\n"
+	    "\n"
+	    "List the keys of the keyring: id, status (active: mints; verify-only:\n"
+	    "verifies; revoked: its codes are rejected) and creation time. Secrets are\n"
+	    "never printed.\n";
 	int rc = no_options("keys", argc, argv, help);
 	if (rc >= 0)
 		return rc;
@@ -116,7 +116,8 @@ int cmd_keys(int argc, char **argv)
 		struct tm tm;
 		gmtime_r(&kr->keys[i].created, &tm);
 		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-		printf("%-4u %-12s %s\n", kr->keys[i].id, key_status_name(kr->keys[i].status), when);
+		printf("%-4u %-12s %s\n", kr->keys[i].id, key_status_name(kr->keys[i].status),
+		       when);
 	}
 	keyring_free(kr);
 	return 0;
@@ -125,15 +126,15 @@ int cmd_keys(int argc, char **argv)
 int cmd_key(int argc, char **argv)
 {
 	static const char help[] =
-		"Usage: packcode-gen key retire ID\n"
-		"       packcode-gen key revoke ID\n"
-		"\n"
-		"retire: key ID stops minting (it becomes verify-only); its codes still\n"
-		"verify. Use it when a key has minted enough and a fresh one should take over\n"
-		"without 'keygen'.\n"
-		"revoke: every code signed with key ID is answered as signed by a revoked\n"
-		"key, never as genuine. Use it when the key may have leaked. Servers pick the\n"
-		"change up on SIGHUP. Revoking cannot be undone.\n";
+	    "Usage: packcode-gen key retire ID\n"
+	    "       packcode-gen key revoke ID\n"
+	    "\n"
+	    "retire: key ID stops minting (it becomes verify-only); its codes still\n"
+	    "verify. Use it when a key has minted enough and a fresh one should take over\n"
+	    "without 'keygen'.\n"
+	    "revoke: every code signed with key ID is answered as signed by a revoked\n"
+	    "key, never as genuine. Use it when the key may have leaked. Servers pick the\n"
+	    "change up on SIGHUP. Revoking cannot be undone.\n";
 	char err[KEYRING_ERR_LEN];
 	uint64_t id;
 	int rc = no_options("key", argc, argv, help);
@@ -151,7 +152,7 @@ int cmd_key(int argc, char **argv)
 		return cli_usage("key", "unknown action \"%s\"", verb);
 	if (cli_parse_u64(argv[optind + 1], CODE_KEY_ID_MIN, CODE_KEY_ID_MAX, &id) < 0)
 		return cli_usage("key", "key id must be a number from %d to %d", CODE_KEY_ID_MIN,
-				 CODE_KEY_ID_MAX);
+		                 CODE_KEY_ID_MAX);
 
 	int lock = lock_keyring("key");
 	if (lock < 0)
@@ -177,9 +178,10 @@ int cmd_key(int argc, char **argv)
 	}
 	printf("key %u is now %s\n", k->id, key_status_name(to));
 	if (was_active)
-		fprintf(stderr, "%s: key: warning: no key is active now; run 'packcode-gen keygen' "
-				"before minting\n",
-			CLI_PROG);
+		fprintf(stderr,
+		        "%s: key: warning: no key is active now; run 'packcode-gen keygen' "
+		        "before minting\n",
+		        CLI_PROG);
 	rc = 0;
 out:
 	keyring_free(kr);

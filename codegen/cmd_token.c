@@ -17,20 +17,20 @@
 #define TOKEN_PREFIX "pct_"
 
 static const char help[] =
-	"Usage: packcode-gen token add --name NAME\n"
-	"       packcode-gen token list\n"
-	"       packcode-gen token revoke NAME\n"
-	"\n"
-	"Bearer tokens for the server's admin API (/api/v1/admin/...).\n"
-	"\n"
-	"  add      create a token for NAME (a person or a partner system: letters,\n"
-	"           digits and ._@- up to 64) and print it once on standard output.\n"
-	"           Only its SHA-256 hash is stored: it cannot be shown again.\n"
-	"  list     list tokens: name, created, last used, revoked\n"
-	"  revoke   revoke NAME's token: servers refuse it within a second\n"
-	"\n"
-	"Every change is recorded in the audit table with the operating-system user\n"
-	"who made it. Use the token as 'Authorization: Bearer TOKEN'.\n";
+    "Usage: packcode-gen token add --name NAME\n"
+    "       packcode-gen token list\n"
+    "       packcode-gen token revoke NAME\n"
+    "\n"
+    "Bearer tokens for the server's admin API (/api/v1/admin/...).\n"
+    "\n"
+    "  add      create a token for NAME (a person or a partner system: letters,\n"
+    "           digits and ._@- up to 64) and print it once on standard output.\n"
+    "           Only its SHA-256 hash is stored: it cannot be shown again.\n"
+    "  list     list tokens: name, created, last used, revoked\n"
+    "  revoke   revoke NAME's token: servers refuse it within a second\n"
+    "\n"
+    "Every change is recorded in the audit table with the operating-system user\n"
+    "who made it. Use the token as 'Authorization: Bearer TOKEN'.\n";
 
 /* 32 random bytes as base64url without padding, after a recognisable prefix. */
 static int make_token(char *out, size_t outlen, unsigned char hash[32])
@@ -58,7 +58,7 @@ static const char *os_user(char *buf, size_t len)
 }
 
 static int run(PGconn *db, const char *sql, int n, const char *const *params, int binary_first,
-	       int lens0, PGresult **out)
+               int lens0, PGresult **out)
 {
 	int formats[4] = {binary_first, 0, 0, 0}, lens[4] = {lens0, 0, 0, 0};
 	PGresult *r = PQexecParams(db, sql, n, NULL, params, lens, formats, 0);
@@ -68,7 +68,7 @@ static int run(PGconn *db, const char *sql, int n, const char *const *params, in
 		char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 		if (state && strcmp(state, "23505") == 0 && n > 1)
 			cli_error("token", "\"%s\" already has a live token: revoke it first",
-				  params[1]);
+			          params[1]);
 		else
 			cli_error("token", "%s", msg ? msg : PQerrorMessage(db));
 		PQclear(r);
@@ -90,10 +90,10 @@ static int token_add(PGconn *db, const char *name)
 	const char *params[] = {(const char *)hash, name, os_user(who, sizeof who)};
 	PGresult *r = NULL;
 	if (run(db,
-		"WITH t AS (INSERT INTO admin_tokens (hash, name) VALUES ($1, $2) RETURNING id) "
-		"INSERT INTO audit (actor, action, target) SELECT $3, 'token.add', $2 FROM t "
-		"RETURNING (SELECT id FROM t)",
-		3, params, 1, 32, &r) < 0)
+	        "WITH t AS (INSERT INTO admin_tokens (hash, name) VALUES ($1, $2) RETURNING id) "
+	        "INSERT INTO audit (actor, action, target) SELECT $3, 'token.add', $2 FROM t "
+	        "RETURNING (SELECT id FROM t)",
+	        3, params, 1, 32, &r) < 0)
 		return 1;
 	PQclear(r);
 	fprintf(stderr, "token for %s created; it is shown only now:\n", name);
@@ -108,11 +108,11 @@ static int token_list(PGconn *db)
 	const char *fmt = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'";
 	char sql[512];
 	snprintf(sql, sizeof sql,
-		 "SELECT name, to_char(created_at AT TIME ZONE 'UTC', %s), "
-		 "coalesce(to_char(last_used_at AT TIME ZONE 'UTC', %s), '-'), "
-		 "coalesce(to_char(revoked_at AT TIME ZONE 'UTC', %s), '-') "
-		 "FROM admin_tokens ORDER BY id",
-		 fmt, fmt, fmt);
+	         "SELECT name, to_char(created_at AT TIME ZONE 'UTC', %s), "
+	         "coalesce(to_char(last_used_at AT TIME ZONE 'UTC', %s), '-'), "
+	         "coalesce(to_char(revoked_at AT TIME ZONE 'UTC', %s), '-') "
+	         "FROM admin_tokens ORDER BY id",
+	         fmt, fmt, fmt);
 	if (run(db, sql, 0, NULL, 0, 0, &r) < 0)
 		return 1;
 	printf("%-24s %-21s %-21s %s\n", "NAME", "CREATED", "LAST USED", "REVOKED");
@@ -129,10 +129,10 @@ static int token_revoke(PGconn *db, const char *name)
 	const char *params[] = {name, os_user(who, sizeof who)};
 	PGresult *r = NULL;
 	if (run(db,
-		"WITH t AS (UPDATE admin_tokens SET revoked_at = now() "
-		"           WHERE name = $1 AND revoked_at IS NULL RETURNING id) "
-		"INSERT INTO audit (actor, action, target) SELECT $2, 'token.revoke', $1 FROM t",
-		2, params, 0, 0, &r) < 0)
+	        "WITH t AS (UPDATE admin_tokens SET revoked_at = now() "
+	        "           WHERE name = $1 AND revoked_at IS NULL RETURNING id) "
+	        "INSERT INTO audit (actor, action, target) SELECT $2, 'token.revoke', $1 FROM t",
+	        2, params, 0, 0, &r) < 0)
 		return 1;
 	int changed = strcmp(PQcmdTuples(r), "1") == 0;
 	PQclear(r);
@@ -145,9 +145,9 @@ static int token_revoke(PGconn *db, const char *name)
 int cmd_token(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"name", required_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"name", required_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	const char *name = NULL;
 	char err[DB_ERR_LEN];
@@ -178,11 +178,11 @@ int cmd_token(int argc, char **argv)
 	if (needs_name && !name)
 		return cli_usage("token", "%s needs a name", verb);
 	if (needs_name && (strlen(name) < 1 || strlen(name) > 64 ||
-			   strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-					"0123456789._@-") != strlen(name) ||
-			   strchr("._@-", name[0])))
+	                   strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	                                "0123456789._@-") != strlen(name) ||
+	                   strchr("._@-", name[0])))
 		return cli_usage("token", "a name is 1 to 64 letters, digits and ._@- "
-					  "(not first)");
+		                          "(not first)");
 
 	PGconn *db = db_connect(err, sizeof err);
 	if (!db)
