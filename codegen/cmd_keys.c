@@ -181,7 +181,7 @@ int cmd_key(int argc, char **argv)
 		fprintf(stderr,
 		        "%s: key: warning: no key is active now; run 'packcode-gen keygen' "
 		        "before minting\n",
-		        CLI_PROG);
+		        cli_prog());
 	rc = 0;
 out:
 	keyring_free(kr);

@@ -78,6 +78,7 @@ int main(int argc, char **argv)
 	};
 	int c;
 
+	cli_set_prog(CLI_PROG);
 	cli_keyring_path = keyring_default_path();
 	/* "+": stop at the command; its options are its own */
 	while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
