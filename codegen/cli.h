@@ -1,10 +1,13 @@
 /*
  * cli.h: what every packcode-gen command shares: lib/cli.h's error lines and
- * parsers, and the keyring option. A command returns the process exit status:
- * 0 success, 1 failure (one line on stderr, nothing changed), 2 usage error.
+ * parsers, the keyring option, and the actor its audit rows name. A command
+ * returns the process exit status: 0 success, 1 failure (one line on stderr,
+ * nothing changed), 2 usage error.
  */
 #ifndef PACKCODE_CODEGEN_CLI_H
 #define PACKCODE_CODEGEN_CLI_H
+
+#include <stddef.h>
 
 #include "../lib/cli.h" /* by path: "cli.h" would be this file */
 #include "keyring.h"
@@ -16,6 +19,13 @@ extern const char *cli_keyring_path;
 
 /* Load the keyring or say why not (returns NULL after printing the error). */
 struct keyring *cli_load_keyring(const char *cmd);
+
+/*
+ * Who the audit trail names for this command line: "cli:USER", the name of
+ * the effective user, or "cli:UID" when it has none. Returns out.
+ */
+#define CLI_ACTOR_LEN 100 /* audit.actor holds up to 100 characters */
+const char *cli_actor(char *out, size_t outlen);
 
 /* The commands. */
 int cmd_keygen(int argc, char **argv);

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "db.h"
+#include "statements.h"
 
 static const char help[] =
     "Usage: packcode-gen verify [--offline] [--json] [CODE...]\n"
@@ -54,16 +55,7 @@ static int lookup(PGconn *db, uint64_t serial, struct db_facts *f, char *err, si
 	const char *params[] = {s};
 	snprintf(s, sizeof s, "%llu", (unsigned long long)serial);
 	memset(f, 0, sizeof *f);
-	PGresult *r = PQexecParams(
-	    db,
-	    "SELECT b.id, b.status, b.product_sku, p.name, "
-	    "       to_char(b.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-	    "       b.key_id, r.member, r.points, "
-	    "       to_char(r.claimed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-	    "FROM batches b JOIN products p ON p.sku = b.product_sku "
-	    "LEFT JOIN redemptions r ON r.serial = $1::bigint "
-	    "WHERE int8range(b.serial_first, b.serial_last, '[]') @> $1::bigint",
-	    1, NULL, params, NULL, NULL, 0);
+	PGresult *r = PQexecParams(db, STMT_CODE_LOOKUP, 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		snprintf(err, errlen, "%s", PQerrorMessage(db));
 		PQclear(r);

@@ -8,7 +8,9 @@
  * whatever the count. Everything is written into a private staging directory
  * next to DIR that is renamed into place only when complete and after the
  * batch is marked active; a failed or interrupted mint removes it and marks
- * the batch void.
+ * the batch void. The batch row and its moves are batch_create() and
+ * batch_set_status() of sql/006, each audited (batch.create, batch.activate,
+ * batch.void) under actor cli:USER.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -28,6 +30,7 @@
 #include "cli.h"
 #include "db.h"
 #include "qr.h"
+#include "statements.h"
 #include "url.h"
 
 #define CHUNK       8192 /* codes a worker signs and formats at once */
@@ -420,14 +423,12 @@ fail:
 
 static int load_product(PGconn *db, const char *sku, struct product *p)
 {
+	char line[DB_ERR_LEN];
 	const char *params[] = {sku};
-	PGresult *r = PQexecParams(db,
-	                           "SELECT sku, coalesce(gtin, ''), name, points FROM products "
-	                           "WHERE sku = $1",
-	                           1, NULL, params, NULL, NULL, 0);
+	PGresult *r = PQexecParams(db, STMT_PRODUCT_GET, 1, NULL, params, NULL, NULL, 0);
 	int rc = -1;
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		cli_error("mint", "database: %s", PQerrorMessage(db));
+		cli_error("mint", "database: %s", db_error_line(r, db, line, sizeof line));
 	else if (PQntuples(r) == 0)
 		cli_error("mint", "unknown product \"%s\" (see 'packcode-gen product list')", sku);
 	else {
@@ -441,20 +442,17 @@ static int load_product(PGconn *db, const char *sku, struct product *p)
 	return rc;
 }
 
+/* A new batch of o->count serials, status minting, audited as batch.create. */
 static int allocate(PGconn *db, struct mint *m, char *created, size_t createdlen)
 {
-	char count[24], key[8];
+	char count[24], key[8], who[CLI_ACTOR_LEN];
 	const struct options *o = m->o;
 	snprintf(count, sizeof count, "%llu", (unsigned long long)o->count);
 	snprintf(key, sizeof key, "%u", m->key->id);
 	const char *params[] = {
-	    o->sku, count, key, o->factory, o->line, o->region, o->pin ? "true" : "false"};
-	PGresult *r = PQexecParams(
-	    db,
-	    "SELECT id, serial_first, "
-	    "       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-	    "FROM allocate_batch($1, $2::bigint, $3::smallint, $4, $5, $6, $7::boolean)",
-	    7, NULL, params, NULL, NULL, 0);
+	    cli_actor(who, sizeof who), o->sku, count, key, o->factory, o->line, o->region,
+	    o->pin ? "true" : "false"};
+	PGresult *r = PQexecParams(db, STMT_BATCH_CREATE, 8, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 		char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 		cli_error("mint", "cannot allocate serials: %s", msg ? msg : PQerrorMessage(db));
@@ -468,24 +466,23 @@ static int allocate(PGconn *db, struct mint *m, char *created, size_t createdlen
 	return 0;
 }
 
-/* Move batch from status `from` to `to`; 0, or -1 after saying why. */
+/*
+ * Move batch from status `from` to `to` (batch_set_status, audited as
+ * batch.activate or batch.void); 0, or -1 after saying why.
+ */
 static int set_status(PGconn *db, uint64_t batch, const char *from, const char *to,
                       const char *reason)
 {
-	char id[24];
+	char id[24], who[CLI_ACTOR_LEN], line[DB_ERR_LEN];
 	snprintf(id, sizeof id, "%llu", (unsigned long long)batch);
-	const char *params[] = {id, from, to, reason};
-	PGresult *r = PQexecParams(db,
-	                           "UPDATE batches SET status = $3, status_changed_at = now(), "
-	                           "status_reason = $4, "
-	                           "printed_at = CASE WHEN $3 = 'active' THEN now() END "
-	                           "WHERE id = $1::bigint AND status = $2",
-	                           4, NULL, params, NULL, NULL, 0);
-	int ok = PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdTuples(r), "1") == 0;
+	const char *params[] = {cli_actor(who, sizeof who), id, to, reason, from};
+	PGresult *r = PQexecParams(db, STMT_BATCH_SET_STATUS, 5, NULL, params, NULL, NULL, 0);
+	int answered = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+	int ok = answered && strcmp(PQgetvalue(r, 0, 0), "done") == 0;
 	if (!ok)
 		cli_error("mint", "cannot mark batch %llu %s: %s", (unsigned long long)batch, to,
-		          PQresultStatus(r) == PGRES_COMMAND_OK ? "its status changed meanwhile"
-		                                                : PQerrorMessage(db));
+		          answered ? "its status changed meanwhile"
+		                   : db_error_line(r, db, line, sizeof line));
 	PQclear(r);
 	return ok ? 0 : -1;
 }
