@@ -1,60 +1,14 @@
 /*
- * cli.c: error lines and small parsers shared by the packcode-gen commands.
+ * cli.c: what packcode-gen's commands share beyond lib/cli.c: the keyring
+ * they work on and the actor their audit rows name.
  */
 #include "cli.h"
 
-#include <errno.h>
-#include <stdarg.h>
+#include <pwd.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 const char *cli_keyring_path;
-
-static __attribute__((format(printf, 2, 0))) void vreport(const char *cmd, const char *fmt,
-                                                          va_list ap)
-{
-	fprintf(stderr, "%s: ", CLI_PROG);
-	if (cmd)
-		fprintf(stderr, "%s: ", cmd);
-	vfprintf(stderr, fmt, ap);
-}
-
-int cli_error(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vreport(cmd, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
-}
-
-int cli_usage(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vreport(cmd, fmt, ap);
-	va_end(ap);
-	if (cmd)
-		fprintf(stderr, " (see '%s %s --help')\n", CLI_PROG, cmd);
-	else
-		fprintf(stderr, " (see '%s --help')\n", CLI_PROG);
-	return 2;
-}
-
-int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	char *end = NULL;
-	if (!s || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
 
 struct keyring *cli_load_keyring(const char *cmd)
 {
@@ -65,7 +19,13 @@ struct keyring *cli_load_keyring(const char *cmd)
 	return kr;
 }
 
-int cli_interactive(void)
+const char *cli_actor(char *out, size_t outlen)
 {
-	return isatty(STDERR_FILENO);
+	uid_t uid = geteuid();
+	struct passwd *pw = getpwuid(uid);
+	if (pw && pw->pw_name && *pw->pw_name)
+		snprintf(out, outlen, "cli:%s", pw->pw_name);
+	else
+		snprintf(out, outlen, "cli:%lu", (unsigned long)uid);
+	return out;
 }

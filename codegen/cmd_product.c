@@ -5,6 +5,8 @@
  * Every input is checked here, before the database is touched, against the
  * same rules as the CHECK constraints of sql/001_core.sql, so a bad value is
  * one clear line, not a constraint name; values only travel as query parameters.
+ * A product is added by product_add() (sql/006), the function the admin API
+ * uses too, with its audit row (actor cli:USER) in the same transaction.
  */
 #include <getopt.h>
 #include <stdint.h>
@@ -15,9 +17,8 @@
 #include "cli.h"
 #include "db.h"
 #include "product.h"
+#include "statements.h"
 #include "url.h"
-
-#define UTC_TIME(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 static const char product_help[] =
     "Usage: packcode-gen product add --sku SKU --name NAME --points N [--gtin GTIN]\n"
@@ -121,24 +122,22 @@ static int product_add(int argc, char **argv)
 	PGconn *db = db_connect(err, sizeof err);
 	if (!db)
 		return cli_error(cmd, "%s", err);
-	char pts_s[16];
+	char pts_s[16], who[CLI_ACTOR_LEN];
 	snprintf(pts_s, sizeof pts_s, "%u", (unsigned)pts);
-	const char *params[] = {sku, gtin ? gtin14 : NULL, name, brand, pts_s};
-	PGresult *r = PQexecParams(db,
-	                           "INSERT INTO products (sku, gtin, name, brand, points) "
-	                           "VALUES ($1, $2, $3, $4, $5::integer)",
-	                           5, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-		const char *constraint = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
-		if (state && strcmp(state, "23505") == 0 && constraint &&
-		    strcmp(constraint, "products_pkey") == 0)
-			cli_error(cmd, "product \"%s\" already exists", sku);
-		else if (state && strcmp(state, "23505") == 0 && constraint &&
-		         strcmp(constraint, "products_gtin_key") == 0)
-			cli_error(cmd, "GTIN %s is already used by another product", gtin14);
-		else
-			cli_error(cmd, "%s", db_error_line(r, db, line, sizeof line));
+	const char *params[] = {
+	    cli_actor(who, sizeof who), sku, gtin ? gtin14 : NULL, name, brand, pts_s};
+	PGresult *r = PQexecParams(db, STMT_PRODUCT_ADD, 6, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		cli_error(cmd, "%s", db_error_line(r, db, line, sizeof line));
+		goto out;
+	}
+	const char *outcome = PQgetvalue(r, 0, 0);
+	if (strcmp(outcome, "sku_exists") == 0) {
+		cli_error(cmd, "product \"%s\" already exists", sku);
+		goto out;
+	}
+	if (strcmp(outcome, "gtin_exists") == 0) {
+		cli_error(cmd, "GTIN %s is already used by another product", gtin14);
 		goto out;
 	}
 	printf("added product %s", sku);
@@ -208,9 +207,7 @@ static int product_list(int argc, char **argv)
 	PGconn *db = db_connect(err, sizeof err);
 	if (!db)
 		return cli_error(cmd, "%s", err);
-	PGresult *r = PQexec(db, "SELECT sku, coalesce(gtin, '-'), points, "
-	                         "CASE WHEN brand = '' THEN '-' ELSE brand END, name "
-	                         "FROM products ORDER BY sku");
+	PGresult *r = PQexec(db, STMT_PRODUCT_LIST);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		cli_error(cmd, "%s", db_error_line(r, db, err, sizeof err));
 		goto out;
@@ -278,8 +275,7 @@ int cmd_batches(int argc, char **argv)
 		return cli_error("batches", "%s", err);
 	const char *params[] = {sku};
 	if (sku) {
-		r = PQexecParams(db, "SELECT 1 FROM products WHERE sku = $1", 1, NULL, params, NULL,
-		                 NULL, 0);
+		r = PQexecParams(db, STMT_PRODUCT_EXISTS, 1, NULL, params, NULL, NULL, 0);
 		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 			cli_error("batches", "%s", db_error_line(r, db, err, sizeof err));
 			goto out;
@@ -290,13 +286,7 @@ int cmd_batches(int argc, char **argv)
 		}
 		PQclear(r);
 	}
-	r = PQexecParams(db,
-	                 "SELECT id, product_sku, key_id, serial_last - serial_first + 1, "
-	                 "status, " UTC_TIME("created_at") ", coalesce(" UTC_TIME(
-	                     "printed_at") ", '-') "
-	                                   "FROM batches WHERE $1::text IS NULL OR product_sku = "
-	                                   "$1 ORDER BY id",
-	                 1, NULL, params, NULL, NULL, 0);
+	r = PQexecParams(db, STMT_BATCH_LIST, 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		cli_error("batches", "%s", db_error_line(r, db, err, sizeof err));
 		goto out;

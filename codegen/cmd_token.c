@@ -1,36 +1,36 @@
 /*
  * cmd_token.c: packcode-gen token add|list|revoke, the admin API's bearer
  * tokens. A new token is printed once and only its SHA-256 hash is stored;
- * every change is written to the audit table in the same transaction.
+ * each change is one call of token_add() or token_revoke() (sql/006), which
+ * writes its audit row (actor cli:USER) in the same transaction.
  */
 #include <getopt.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "db.h"
+#include "statements.h"
 
 #define TOKEN_PREFIX "pct_"
 
 static const char help[] =
-	"Usage: packcode-gen token add --name NAME\n"
-	"       packcode-gen token list\n"
-	"       packcode-gen token revoke NAME\n"
-	"\n"
-	"Bearer tokens for the server's admin API (/api/v1/admin/...).\n"
-	"\n"
-	"  add      create a token for NAME (a person or a partner system: letters,\n"
-	"           digits and ._@- up to 64) and print it once on standard output.\n"
-	"           Only its SHA-256 hash is stored: it cannot be shown again.\n"
-	"  list     list tokens: name, created, last used, revoked\n"
-	"  revoke   revoke NAME's token: servers refuse it within a second\n"
-	"\n"
-	"Every change is recorded in the audit table with the operating-system user\n"
-	"who made it. Use the token as 'Authorization: Bearer TOKEN'.\n";
+    "Usage: packcode-gen token add --name NAME\n"
+    "       packcode-gen token list\n"
+    "       packcode-gen token revoke NAME\n"
+    "\n"
+    "Bearer tokens for the server's admin API (/api/v1/admin/...).\n"
+    "\n"
+    "  add      create a token for NAME (a person or a partner system: letters,\n"
+    "           digits and ._@- up to 64) and print it once on standard output.\n"
+    "           Only its SHA-256 hash is stored: it cannot be shown again.\n"
+    "  list     list tokens: name, created, last used, revoked\n"
+    "  revoke   revoke NAME's token: servers refuse it within a second\n"
+    "\n"
+    "Every change is recorded in the audit table with the operating-system user\n"
+    "who made it. Use the token as 'Authorization: Bearer TOKEN'.\n";
 
 /* 32 random bytes as base64url without padding, after a recognisable prefix. */
 static int make_token(char *out, size_t outlen, unsigned char hash[32])
@@ -50,70 +50,57 @@ static int make_token(char *out, size_t outlen, unsigned char hash[32])
 	return EVP_Digest(out, strlen(out), hash, &hl, EVP_sha256(), NULL) && hl == 32 ? 0 : -1;
 }
 
-static const char *os_user(char *buf, size_t len)
+/*
+ * Run one statement of statements.h with n text parameters, but for
+ * parameter bin_param (-1: none), bin_len bytes of binary. The result, or
+ * NULL after saying why.
+ */
+static PGresult *run(PGconn *db, const char *sql, int n, const char *const *params, int bin_param,
+                     int bin_len)
 {
-	struct passwd *pw = getpwuid(geteuid());
-	snprintf(buf, len, "cli:%s", pw ? pw->pw_name : "?");
-	return buf;
-}
-
-static int run(PGconn *db, const char *sql, int n, const char *const *params, int binary_first,
-	       int lens0, PGresult **out)
-{
-	int formats[4] = {binary_first, 0, 0, 0}, lens[4] = {lens0, 0, 0, 0};
-	PGresult *r = PQexecParams(db, sql, n, NULL, params, lens, formats, 0);
-	ExecStatusType st = PQresultStatus(r);
-	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-		char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-		char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-		if (state && strcmp(state, "23505") == 0 && n > 1)
-			cli_error("token", "\"%s\" already has a live token: revoke it first",
-				  params[1]);
-		else
-			cli_error("token", "%s", msg ? msg : PQerrorMessage(db));
-		PQclear(r);
-		return -1;
+	int formats[4] = {0}, lens[4] = {0};
+	char line[DB_ERR_LEN];
+	if (bin_param >= 0 && bin_param < 4) {
+		formats[bin_param] = 1;
+		lens[bin_param] = bin_len;
 	}
-	if (out)
-		*out = r;
-	else
+	PGresult *r = PQexecParams(db, sql, n, NULL, params, lens, formats, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		cli_error("token", "%s", db_error_line(r, db, line, sizeof line));
 		PQclear(r);
-	return 0;
+		return NULL;
+	}
+	return r;
 }
 
 static int token_add(PGconn *db, const char *name)
 {
-	char token[128], who[80];
+	char token[128], who[CLI_ACTOR_LEN];
 	unsigned char hash[32];
+	int rc = 1;
 	if (make_token(token, sizeof token, hash) < 0)
 		return cli_error("token", "the random number generator failed");
-	const char *params[] = {(const char *)hash, name, os_user(who, sizeof who)};
-	PGresult *r = NULL;
-	if (run(db,
-		"WITH t AS (INSERT INTO admin_tokens (hash, name) VALUES ($1, $2) RETURNING id) "
-		"INSERT INTO audit (actor, action, target) SELECT $3, 'token.add', $2 FROM t "
-		"RETURNING (SELECT id FROM t)",
-		3, params, 1, 32, &r) < 0)
-		return 1;
-	PQclear(r);
+	const char *params[] = {cli_actor(who, sizeof who), name, (const char *)hash};
+	PGresult *r = run(db, STMT_TOKEN_ADD, 3, params, 2, (int)sizeof hash);
+	if (!r)
+		goto out;
+	if (strcmp(PQgetvalue(r, 0, 0), "added") != 0) {
+		cli_error("token", "\"%s\" already has a live token: revoke it first", name);
+		goto out;
+	}
 	fprintf(stderr, "token for %s created; it is shown only now:\n", name);
 	printf("%s\n", token);
+	rc = 0;
+out:
+	PQclear(r);
 	OPENSSL_cleanse(token, sizeof token);
-	return 0;
+	return rc;
 }
 
 static int token_list(PGconn *db)
 {
-	PGresult *r = NULL;
-	const char *fmt = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'";
-	char sql[512];
-	snprintf(sql, sizeof sql,
-		 "SELECT name, to_char(created_at AT TIME ZONE 'UTC', %s), "
-		 "coalesce(to_char(last_used_at AT TIME ZONE 'UTC', %s), '-'), "
-		 "coalesce(to_char(revoked_at AT TIME ZONE 'UTC', %s), '-') "
-		 "FROM admin_tokens ORDER BY id",
-		 fmt, fmt, fmt);
-	if (run(db, sql, 0, NULL, 0, 0, &r) < 0)
+	PGresult *r = run(db, STMT_TOKEN_LIST, 0, NULL, -1, 0);
+	if (!r)
 		return 1;
 	printf("%-24s %-21s %-21s %s\n", "NAME", "CREATED", "LAST USED", "REVOKED");
 	for (int i = 0; i < PQntuples(r); i++)
@@ -125,18 +112,14 @@ static int token_list(PGconn *db)
 
 static int token_revoke(PGconn *db, const char *name)
 {
-	char who[80];
-	const char *params[] = {name, os_user(who, sizeof who)};
-	PGresult *r = NULL;
-	if (run(db,
-		"WITH t AS (UPDATE admin_tokens SET revoked_at = now() "
-		"           WHERE name = $1 AND revoked_at IS NULL RETURNING id) "
-		"INSERT INTO audit (actor, action, target) SELECT $2, 'token.revoke', $1 FROM t",
-		2, params, 0, 0, &r) < 0)
+	char who[CLI_ACTOR_LEN];
+	const char *params[] = {cli_actor(who, sizeof who), name};
+	PGresult *r = run(db, STMT_TOKEN_REVOKE, 2, params, -1, 0);
+	if (!r)
 		return 1;
-	int changed = strcmp(PQcmdTuples(r), "1") == 0;
+	int revoked = strcmp(PQgetvalue(r, 0, 0), "revoked") == 0;
 	PQclear(r);
-	if (!changed)
+	if (!revoked)
 		return cli_error("token", "no active token named \"%s\"", name);
 	printf("token %s revoked\n", name);
 	return 0;
@@ -145,9 +128,9 @@ static int token_revoke(PGconn *db, const char *name)
 int cmd_token(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"name", required_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"name", required_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	const char *name = NULL;
 	char err[DB_ERR_LEN];
@@ -178,11 +161,11 @@ int cmd_token(int argc, char **argv)
 	if (needs_name && !name)
 		return cli_usage("token", "%s needs a name", verb);
 	if (needs_name && (strlen(name) < 1 || strlen(name) > 64 ||
-			   strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-					"0123456789._@-") != strlen(name) ||
-			   strchr("._@-", name[0])))
+	                   strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	                                "0123456789._@-") != strlen(name) ||
+	                   strchr("._@-", name[0])))
 		return cli_usage("token", "a name is 1 to 64 letters, digits and ._@- "
-					  "(not first)");
+		                          "(not first)");
 
 	PGconn *db = db_connect(err, sizeof err);
 	if (!db)

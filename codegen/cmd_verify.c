@@ -14,32 +14,33 @@
 
 #include "cli.h"
 #include "db.h"
+#include "statements.h"
 
 static const char help[] =
-	"Usage: packcode-gen verify [--offline] [--json] [CODE...]\n"
-	"\n"
-	"Give a verdict on each CODE (as printed: any case, hyphens and spaces\n"
-	"allowed, O read as 0, I and L as 1). With no CODE, or CODE '-', read codes\n"
-	"from standard input, one per line (a barcode scanner, or a column of a\n"
-	"codes.csv). Verdicts:\n"
-	"\n"
-	"  genuine      signed by one of our keys and, with a database, in a live batch\n"
-	"  typo         malformed, or the check character is wrong: a mistyped\n"
-	"               character or two swapped neighbours, not a forgery\n"
-	"  not_genuine  well formed but not signed by us (or never minted)\n"
-	"  revoked_key  signed by a key that has been revoked\n"
-	"  void_batch   signed, but its print run never completed\n"
-	"  recalled     signed, but its batch was recalled\n"
-	"\n"
-	"With a database (PACKCODE_DB, or the embedded cluster if it exists) it also\n"
-	"shows the batch, the product, and whether the code was claimed, by whom and\n"
-	"when. verify never changes anything.\n"
-	"\n"
-	"Options:\n"
-	"  --offline    use the keyring only; do not touch the database\n"
-	"  --json       one JSON object per line instead of text\n"
-	"\n"
-	"Exit status: 0 if every code is genuine, 1 otherwise, 2 on a usage error.\n";
+    "Usage: packcode-gen verify [--offline] [--json] [CODE...]\n"
+    "\n"
+    "Give a verdict on each CODE (as printed: any case, hyphens and spaces\n"
+    "allowed, O read as 0, I and L as 1). With no CODE, or CODE '-', read codes\n"
+    "from standard input, one per line (a barcode scanner, or a column of a\n"
+    "codes.csv). Verdicts:\n"
+    "\n"
+    "  genuine      signed by one of our keys and, with a database, in a live batch\n"
+    "  typo         malformed, or the check character is wrong: a mistyped\n"
+    "               character or two swapped neighbours, not a forgery\n"
+    "  not_genuine  well formed but not signed by us (or never minted)\n"
+    "  revoked_key  signed by a key that has been revoked\n"
+    "  void_batch   signed, but its print run never completed\n"
+    "  recalled     signed, but its batch was recalled\n"
+    "\n"
+    "With a database (PACKCODE_DB, or the embedded cluster if it exists) it also\n"
+    "shows the batch, the product, and whether the code was claimed, by whom and\n"
+    "when. verify never changes anything.\n"
+    "\n"
+    "Options:\n"
+    "  --offline    use the keyring only; do not touch the database\n"
+    "  --json       one JSON object per line instead of text\n"
+    "\n"
+    "Exit status: 0 if every code is genuine, 1 otherwise, 2 on a usage error.\n";
 
 struct db_facts {
 	int found;
@@ -54,16 +55,7 @@ static int lookup(PGconn *db, uint64_t serial, struct db_facts *f, char *err, si
 	const char *params[] = {s};
 	snprintf(s, sizeof s, "%llu", (unsigned long long)serial);
 	memset(f, 0, sizeof *f);
-	PGresult *r = PQexecParams(
-		db,
-		"SELECT b.id, b.status, b.product_sku, p.name, "
-		"       to_char(b.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-		"       b.key_id, r.member, r.points, "
-		"       to_char(r.claimed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-		"FROM batches b JOIN products p ON p.sku = b.product_sku "
-		"LEFT JOIN redemptions r ON r.serial = $1::bigint "
-		"WHERE int8range(b.serial_first, b.serial_last, '[]') @> $1::bigint",
-		1, NULL, params, NULL, NULL, 0);
+	PGresult *r = PQexecParams(db, STMT_CODE_LOOKUP, 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		snprintf(err, errlen, "%s", PQerrorMessage(db));
 		PQclear(r);
@@ -103,7 +95,7 @@ static enum verdict db_verdict(const struct verification *v, const struct db_fac
 }
 
 static void print_text(const char *input, const struct verification *v, enum verdict verdict,
-		       const struct db_facts *f, const char *dbnote)
+                       const struct db_facts *f, const char *dbnote)
 {
 	const char *shown = v->verdict == VERDICT_TYPO ? input : v->fields.text;
 	printf("%s: %s", shown, verdict_name(verdict));
@@ -133,7 +125,7 @@ static void print_text(const char *input, const struct verification *v, enum ver
 }
 
 static void print_json(const char *input, const struct verification *v, enum verdict verdict,
-		       const struct db_facts *f, const char *dbnote)
+                       const struct db_facts *f, const char *dbnote)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "input", json_string(input));
@@ -168,7 +160,7 @@ static void print_json(const char *input, const struct verification *v, enum ver
 
 /* Verdict on one code, printed; 0 if genuine, 1 if not, -1 on a database error. */
 static int verify_one(struct keyring *kr, PGconn *db, const char *input, const char *dberr,
-		      int as_json)
+                      int as_json)
 {
 	struct verification v;
 	struct db_facts f = {0};
@@ -192,10 +184,10 @@ static int verify_one(struct keyring *kr, PGconn *db, const char *input, const c
 int cmd_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"offline", no_argument, NULL, 'o'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"offline", no_argument, NULL, 'o'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	int offline = 0, as_json = 0, c, rc = 0;
 	char dberr[DB_ERR_LEN] = "";
@@ -222,7 +214,8 @@ int cmd_verify(int argc, char **argv)
 	if (offline) {
 		snprintf(dberr, sizeof dberr, "--offline");
 	} else if (db_is_embedded() && db_embedded_status(NULL, 0) == DB_EMBEDDED_ABSENT) {
-		snprintf(dberr, sizeof dberr, "no database (set PACKCODE_DB or run 'packcode-gen db start')");
+		snprintf(dberr, sizeof dberr,
+		         "no database (set PACKCODE_DB or run 'packcode-gen db start')");
 	} else if (!(db = db_connect(dberr, sizeof dberr))) {
 		/* an offline verdict is still worth giving; say why there is no more */
 		dberr[strcspn(dberr, "\n")] = '\0';

@@ -11,74 +11,74 @@
 #include "config.h"
 
 static const char usage[] =
-	"Usage: packcode-gen [--keyring FILE] COMMAND [ARGS...]\n"
-	"\n"
-	"Mint, register and verify signed one-time codes for packaging: one item,\n"
-	"one code. Each code is 20 characters of Crockford base32 that carry a key\n"
-	"id, a hidden serial number and a 48-bit signature; it is printed as a QR\n"
-	"of its landing URL.\n"
-	"\n"
-	"Keys:\n"
-	"  keygen                 add a signing key and make it the active one\n"
-	"  keys                   list the keys: id, status, created (never secrets)\n"
-	"  key retire ID          stop minting with key ID; its codes still verify\n"
-	"  key revoke ID          reject every code signed with key ID\n"
-	"\n"
-	"Database:\n"
-	"  db start|stop|status   the embedded PostgreSQL cluster in $PACKCODE_HOME/var/pg\n"
-	"  db migrate             apply the schema migrations not yet applied\n"
-	"\n"
-	"Products and print runs:\n"
-	"  product add            register a product (SKU, GTIN, name, points)\n"
-	"  product list           list products\n"
-	"  mint                   mint a print run: codes.csv, batch.json, PNG/SVG QR images\n"
-	"  batches                list print runs and their state\n"
-	"\n"
-	"Administration:\n"
-	"  token add|list|revoke  bearer tokens for the server's admin API\n"
-	"\n"
-	"Codes:\n"
-	"  verify CODE...         genuine, typo, not genuine or revoked; with a database\n"
-	"                         also the batch, product and claim state\n"
-	"  render CODE            draw a code's QR on the terminal, or as PNG or SVG\n"
-	"\n"
-	"Options:\n"
-	"  --keyring FILE         the keyring (default: $PACKCODE_KEYRING, else\n"
-	"                         $PACKCODE_HOME/keyring)\n"
-	"  -h, --help             show this help; 'packcode-gen COMMAND --help' for a command\n"
-	"  -V, --version          show the version\n"
-	"\n"
-	"Environment:\n"
-	"  PACKCODE_HOME          state directory (default: the working directory)\n"
-	"  PACKCODE_KEYRING       keyring file\n"
-	"  PACKCODE_DB            libpq connection string of the database; when unset,\n"
-	"                         a private cluster under $PACKCODE_HOME/var/pg is\n"
-	"                         created and started on first use\n"
-	"  PACKCODE_PG_BINDIR     where initdb and pg_ctl are (default: " PG_BINDIR ")\n"
-	"\n"
-	"Exit status: 0 on success, 1 on failure (one line on stderr, nothing\n"
-	"changed), 2 on a usage error. 'verify' exits 1 unless every code is genuine.\n";
+    "Usage: packcode-gen [--keyring FILE] COMMAND [ARGS...]\n"
+    "\n"
+    "Mint, register and verify signed one-time codes for packaging: one item,\n"
+    "one code. Each code is 20 characters of Crockford base32 that carry a key\n"
+    "id, a hidden serial number and a 48-bit signature; it is printed as a QR\n"
+    "of its landing URL.\n"
+    "\n"
+    "Keys:\n"
+    "  keygen                 add a signing key and make it the active one\n"
+    "  keys                   list the keys: id, status, created (never secrets)\n"
+    "  key retire ID          stop minting with key ID; its codes still verify\n"
+    "  key revoke ID          reject every code signed with key ID\n"
+    "\n"
+    "Database:\n"
+    "  db start|stop|status   the embedded PostgreSQL cluster in $PACKCODE_HOME/var/pg\n"
+    "  db migrate             apply the schema migrations not yet applied\n"
+    "\n"
+    "Products and print runs:\n"
+    "  product add            register a product (SKU, GTIN, name, points)\n"
+    "  product list           list products\n"
+    "  mint                   mint a print run: codes.csv, batch.json, PNG/SVG QR images\n"
+    "  batches                list print runs and their state\n"
+    "\n"
+    "Administration:\n"
+    "  token add|list|revoke  bearer tokens for the server's admin API\n"
+    "\n"
+    "Codes:\n"
+    "  verify CODE...         genuine, typo, not genuine or revoked; with a database\n"
+    "                         also the batch, product and claim state\n"
+    "  render CODE            draw a code's QR on the terminal, or as PNG or SVG\n"
+    "\n"
+    "Options:\n"
+    "  --keyring FILE         the keyring (default: $PACKCODE_KEYRING, else\n"
+    "                         $PACKCODE_HOME/keyring)\n"
+    "  -h, --help             show this help; 'packcode-gen COMMAND --help' for a command\n"
+    "  -V, --version          show the version\n"
+    "\n"
+    "Environment:\n"
+    "  PACKCODE_HOME          state directory (default: the working directory)\n"
+    "  PACKCODE_KEYRING       keyring file\n"
+    "  PACKCODE_DB            libpq connection string of the database; when unset,\n"
+    "                         a private cluster under $PACKCODE_HOME/var/pg is\n"
+    "                         created and started on first use\n"
+    "  PACKCODE_PG_BINDIR     where initdb and pg_ctl are (default: " PG_BINDIR ")\n"
+    "\n"
+    "Exit status: 0 on success, 1 on failure (one line on stderr, nothing\n"
+    "changed), 2 on a usage error. 'verify' exits 1 unless every code is genuine.\n";
 
 static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
 } commands[] = {
-	{"keygen", cmd_keygen}, {"keys", cmd_keys},       {"key", cmd_key},
-	{"verify", cmd_verify}, {"db", cmd_db},           {"product", cmd_product},
-	{"mint", cmd_mint},     {"batches", cmd_batches}, {"render", cmd_render},
-	{"token", cmd_token},
+    {"keygen", cmd_keygen}, {"keys", cmd_keys},       {"key", cmd_key},   {"verify", cmd_verify},
+    {"db", cmd_db},         {"product", cmd_product}, {"mint", cmd_mint}, {"batches", cmd_batches},
+    {"render", cmd_render}, {"token", cmd_token},
 };
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"keyring", required_argument, NULL, 'k'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{0},
+	    {"keyring", required_argument, NULL, 'k'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {0},
 	};
 	int c;
 
+	cli_set_prog(CLI_PROG);
 	cli_keyring_path = keyring_default_path();
 	/* "+": stop at the command; its options are its own */
 	while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {

@@ -8,7 +8,9 @@
  * whatever the count. Everything is written into a private staging directory
  * next to DIR that is renamed into place only when complete and after the
  * batch is marked active; a failed or interrupted mint removes it and marks
- * the batch void.
+ * the batch void. The batch row and its moves are batch_create() and
+ * batch_set_status() of sql/006, each audited (batch.create, batch.activate,
+ * batch.void) under actor cli:USER.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -28,59 +30,60 @@
 #include "cli.h"
 #include "db.h"
 #include "qr.h"
+#include "statements.h"
 #include "url.h"
 
-#define CHUNK 8192            /* codes a worker signs and formats at once */
+#define CHUNK       8192 /* codes a worker signs and formats at once */
 #define MAX_THREADS 64
 
 static const char help[] =
-	"Usage: packcode-gen mint --product SKU --count N --out DIR [options]\n"
-	"\n"
-	"Mint a print run: allocate N serial numbers to a new batch of product SKU,\n"
-	"sign one code per serial with the active key, and write what the factory\n"
-	"prints from into DIR:\n"
-	"\n"
-	"  codes.csv    a header row, then one row per code: code, code_grouped\n"
-	"               (XXXXX-XXXXX-XXXXX-XXXXX, for people), url (the QR content),\n"
-	"               pin (with --pin), seq (1..N, print order), batch, sku, gtin,\n"
-	"               and png/svg (image paths relative to DIR) when asked for\n"
-	"  batch.json   batch id, product, serial range, count, key id, created\n"
-	"  png/CODE.png, svg/CODE.svg   one QR image per code, with --format\n"
-	"\n"
-	"The batch is one database row (a serial range), not N rows. DIR must not\n"
-	"exist or be empty. Files appear in DIR only when all of them are complete;\n"
-	"a failed or interrupted mint (Ctrl-C) leaves nothing in DIR and marks its\n"
-	"batch void, so its codes are never accepted.\n"
-	"\n"
-	"QR content: for a product with a GTIN, a GS1 Digital Link URL\n"
-	"https://HOST/01/GTIN-14/21/CODE that retail checkouts can read; otherwise,\n"
-	"or with --short, HTTPS://HOST/C/CODE in upper case, which QR encodes in\n"
-	"alphanumeric mode (version 3 at ECC M for a host of up to 20 characters).\n"
-	"\n"
-	"Options:\n"
-	"  --product SKU       the product (see 'packcode-gen product add')\n"
-	"  --count N           number of codes, 1 to 1099511627775\n"
-	"  --out DIR           output directory (created; must not hold files)\n"
-	"  --host HOST         host of the landing URLs (default: $PACKCODE_HOST)\n"
-	"  --format LIST       comma-separated: csv, png, svg (default: csv; the CSV is\n"
-	"                      always written)\n"
-	"  --short             short URLs HTTPS://HOST/C/CODE even with a GTIN\n"
-	"  --pin               also mint an 8-digit inner claim PIN per code (its own\n"
-	"                      CSV column, for printing hidden); claims then need it\n"
-	"  --lot LOT           GS1 batch/lot (AI 10) to put in Digital Link URLs\n"
-	"  --expiry YYMMDD     GS1 expiry date (AI 17) to put in Digital Link URLs\n"
-	"  --factory NAME      factory, recorded with the batch\n"
-	"  --line NAME         production line, recorded with the batch\n"
-	"  --region NAME       sales region, recorded with the batch\n"
-	"  --ecc L|M|Q|H       QR error correction (default M: about 15% damage)\n"
-	"  --module-px N       PNG pixels per QR module (default 8)\n"
-	"  --module-mm X       SVG millimetres per QR module (default 0.5)\n"
-	"  --quiet-zone N      quiet zone in modules (default 4, as ISO/IEC 18004 asks)\n"
-	"  --threads N         worker threads (default: all cores)\n"
-	"  -q, --quiet         no progress and no summary\n"
-	"\n"
-	"Progress is shown on a terminal. Exit status 0 on success, 1 on failure or\n"
-	"interruption (nothing in DIR, batch void), 2 on a usage error.\n";
+    "Usage: packcode-gen mint --product SKU --count N --out DIR [options]\n"
+    "\n"
+    "Mint a print run: allocate N serial numbers to a new batch of product SKU,\n"
+    "sign one code per serial with the active key, and write what the factory\n"
+    "prints from into DIR:\n"
+    "\n"
+    "  codes.csv    a header row, then one row per code: code, code_grouped\n"
+    "               (XXXXX-XXXXX-XXXXX-XXXXX, for people), url (the QR content),\n"
+    "               pin (with --pin), seq (1..N, print order), batch, sku, gtin,\n"
+    "               and png/svg (image paths relative to DIR) when asked for\n"
+    "  batch.json   batch id, product, serial range, count, key id, created\n"
+    "  png/CODE.png, svg/CODE.svg   one QR image per code, with --format\n"
+    "\n"
+    "The batch is one database row (a serial range), not N rows. DIR must not\n"
+    "exist or be empty. Files appear in DIR only when all of them are complete;\n"
+    "a failed or interrupted mint (Ctrl-C) leaves nothing in DIR and marks its\n"
+    "batch void, so its codes are never accepted.\n"
+    "\n"
+    "QR content: for a product with a GTIN, a GS1 Digital Link URL\n"
+    "https://HOST/01/GTIN-14/21/CODE that retail checkouts can read; otherwise,\n"
+    "or with --short, HTTPS://HOST/C/CODE in upper case, which QR encodes in\n"
+    "alphanumeric mode (version 3 at ECC M for a host of up to 20 characters).\n"
+    "\n"
+    "Options:\n"
+    "  --product SKU       the product (see 'packcode-gen product add')\n"
+    "  --count N           number of codes, 1 to 1099511627775\n"
+    "  --out DIR           output directory (created; must not hold files)\n"
+    "  --host HOST         host of the landing URLs (default: $PACKCODE_HOST)\n"
+    "  --format LIST       comma-separated: csv, png, svg (default: csv; the CSV is\n"
+    "                      always written)\n"
+    "  --short             short URLs HTTPS://HOST/C/CODE even with a GTIN\n"
+    "  --pin               also mint an 8-digit inner claim PIN per code (its own\n"
+    "                      CSV column, for printing hidden); claims then need it\n"
+    "  --lot LOT           GS1 batch/lot (AI 10) to put in Digital Link URLs\n"
+    "  --expiry YYMMDD     GS1 expiry date (AI 17) to put in Digital Link URLs\n"
+    "  --factory NAME      factory, recorded with the batch\n"
+    "  --line NAME         production line, recorded with the batch\n"
+    "  --region NAME       sales region, recorded with the batch\n"
+    "  --ecc L|M|Q|H       QR error correction (default M: about 15% damage)\n"
+    "  --module-px N       PNG pixels per QR module (default 8)\n"
+    "  --module-mm X       SVG millimetres per QR module (default 0.5)\n"
+    "  --quiet-zone N      quiet zone in modules (default 4, as ISO/IEC 18004 asks)\n"
+    "  --threads N         worker threads (default: all cores)\n"
+    "  -q, --quiet         no progress and no summary\n"
+    "\n"
+    "Progress is shown on a terminal. Exit status 0 on success, 1 on failure or\n"
+    "interruption (nothing in DIR, batch void), 2 on a usage error.\n";
 
 struct options {
 	const char *sku, *out, *host, *lot, *expiry, *factory, *line, *region;
@@ -112,7 +115,7 @@ struct mint {
 	char url_tail[URL_MAX]; /* and after it */
 	char row_tail[512];     /* ",batch,sku,gtin" */
 	uint64_t nchunks;
-	size_t row_max;         /* bytes one CSV row can take */
+	size_t row_max; /* bytes one CSV row can take */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -175,29 +178,46 @@ static int valid_label(const char *s)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { O_PRODUCT = 256, O_COUNT, O_OUT, O_HOST, O_FORMAT, O_SHORT, O_PIN, O_LOT, O_EXPIRY,
-	       O_FACTORY, O_LINE, O_REGION, O_ECC, O_MODULE_PX, O_MODULE_MM, O_QUIET_ZONE, O_THREADS };
+	enum {
+		O_PRODUCT = 256,
+		O_COUNT,
+		O_OUT,
+		O_HOST,
+		O_FORMAT,
+		O_SHORT,
+		O_PIN,
+		O_LOT,
+		O_EXPIRY,
+		O_FACTORY,
+		O_LINE,
+		O_REGION,
+		O_ECC,
+		O_MODULE_PX,
+		O_MODULE_MM,
+		O_QUIET_ZONE,
+		O_THREADS
+	};
 	static const struct option opts[] = {
-		{"product", required_argument, NULL, O_PRODUCT},
-		{"count", required_argument, NULL, O_COUNT},
-		{"out", required_argument, NULL, O_OUT},
-		{"host", required_argument, NULL, O_HOST},
-		{"format", required_argument, NULL, O_FORMAT},
-		{"short", no_argument, NULL, O_SHORT},
-		{"pin", no_argument, NULL, O_PIN},
-		{"lot", required_argument, NULL, O_LOT},
-		{"expiry", required_argument, NULL, O_EXPIRY},
-		{"factory", required_argument, NULL, O_FACTORY},
-		{"line", required_argument, NULL, O_LINE},
-		{"region", required_argument, NULL, O_REGION},
-		{"ecc", required_argument, NULL, O_ECC},
-		{"module-px", required_argument, NULL, O_MODULE_PX},
-		{"module-mm", required_argument, NULL, O_MODULE_MM},
-		{"quiet-zone", required_argument, NULL, O_QUIET_ZONE},
-		{"threads", required_argument, NULL, O_THREADS},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"product", required_argument, NULL, O_PRODUCT},
+	    {"count", required_argument, NULL, O_COUNT},
+	    {"out", required_argument, NULL, O_OUT},
+	    {"host", required_argument, NULL, O_HOST},
+	    {"format", required_argument, NULL, O_FORMAT},
+	    {"short", no_argument, NULL, O_SHORT},
+	    {"pin", no_argument, NULL, O_PIN},
+	    {"lot", required_argument, NULL, O_LOT},
+	    {"expiry", required_argument, NULL, O_EXPIRY},
+	    {"factory", required_argument, NULL, O_FACTORY},
+	    {"line", required_argument, NULL, O_LINE},
+	    {"region", required_argument, NULL, O_REGION},
+	    {"ecc", required_argument, NULL, O_ECC},
+	    {"module-px", required_argument, NULL, O_MODULE_PX},
+	    {"module-mm", required_argument, NULL, O_MODULE_MM},
+	    {"quiet-zone", required_argument, NULL, O_QUIET_ZONE},
+	    {"threads", required_argument, NULL, O_THREADS},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	uint64_t v;
 	int c;
@@ -218,7 +238,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case O_COUNT:
 			if (cli_parse_u64(optarg, 1, CODE_SERIAL_MAX, &o->count) < 0)
 				return cli_usage("mint", "--count must be a number from 1 to %llu",
-						 (unsigned long long)CODE_SERIAL_MAX);
+				                 (unsigned long long)CODE_SERIAL_MAX);
 			break;
 		case O_OUT:
 			o->out = optarg;
@@ -228,7 +248,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case O_FORMAT:
 			if (parse_formats(optarg, o) < 0)
-				return cli_usage("mint", "--format takes csv, png and svg, comma-separated");
+				return cli_usage(
+				    "mint", "--format takes csv, png and svg, comma-separated");
 			break;
 		case O_SHORT:
 			o->short_url = 1;
@@ -248,9 +269,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case O_LINE:
 		case O_REGION:
 			if (!valid_label(optarg))
-				return cli_usage("mint", "--%s must be up to 200 printable characters",
-						 c == O_FACTORY ? "factory" : c == O_LINE ? "line" : "region");
-			*(c == O_FACTORY ? &o->factory : c == O_LINE ? &o->line : &o->region) = optarg;
+				return cli_usage("mint",
+				                 "--%s must be up to 200 printable characters",
+				                 c == O_FACTORY ? "factory"
+				                 : c == O_LINE  ? "line"
+				                                : "region");
+			*(c == O_FACTORY ? &o->factory
+			  : c == O_LINE  ? &o->line
+			                 : &o->region) = optarg;
 			break;
 		case O_ECC:
 			if (qr_ecc_parse(optarg, &o->style.ecc) < 0)
@@ -298,10 +324,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		return cli_usage("mint", "--out is required");
 	if (!o->host || !*o->host)
 		return cli_usage("mint", "no host for the URLs: give --host (your landing domain) "
-					 "or set PACKCODE_HOST");
+		                         "or set PACKCODE_HOST");
 	if (host_valid(o->host) < 0)
 		return cli_usage("mint", "--host \"%s\" is not a host name (no scheme, no path)",
-				 o->host);
+		                 o->host);
 	return -1;
 }
 
@@ -370,10 +396,11 @@ static int make_stage(struct mint *m)
 	else if (slash)
 		*slash = '\0';
 	if (snprintf(m->stage, sizeof m->stage, "%s/.%s.minting-%ld", slash ? parent : ".", base,
-		     (long)getpid()) >= (int)sizeof m->stage)
+	             (long)getpid()) >= (int)sizeof m->stage)
 		return cli_error("mint", "--out path too long"), -1;
 	if (mkdir(m->stage, 0755) < 0)
-		return cli_error("mint", "cannot create files beside %s: %s", out, strerror(errno)), -1;
+		return cli_error("mint", "cannot create files beside %s: %s", out, strerror(errno)),
+		       -1;
 	char sub[4200];
 	if (m->o->png) {
 		snprintf(sub, sizeof sub, "%s/png", m->stage);
@@ -396,13 +423,12 @@ fail:
 
 static int load_product(PGconn *db, const char *sku, struct product *p)
 {
+	char line[DB_ERR_LEN];
 	const char *params[] = {sku};
-	PGresult *r = PQexecParams(db, "SELECT sku, coalesce(gtin, ''), name, points FROM products "
-				       "WHERE sku = $1",
-				   1, NULL, params, NULL, NULL, 0);
+	PGresult *r = PQexecParams(db, STMT_PRODUCT_GET, 1, NULL, params, NULL, NULL, 0);
 	int rc = -1;
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		cli_error("mint", "database: %s", PQerrorMessage(db));
+		cli_error("mint", "database: %s", db_error_line(r, db, line, sizeof line));
 	else if (PQntuples(r) == 0)
 		cli_error("mint", "unknown product \"%s\" (see 'packcode-gen product list')", sku);
 	else {
@@ -416,20 +442,17 @@ static int load_product(PGconn *db, const char *sku, struct product *p)
 	return rc;
 }
 
+/* A new batch of o->count serials, status minting, audited as batch.create. */
 static int allocate(PGconn *db, struct mint *m, char *created, size_t createdlen)
 {
-	char count[24], key[8];
+	char count[24], key[8], who[CLI_ACTOR_LEN];
 	const struct options *o = m->o;
 	snprintf(count, sizeof count, "%llu", (unsigned long long)o->count);
 	snprintf(key, sizeof key, "%u", m->key->id);
-	const char *params[] = {o->sku, count, key, o->factory, o->line, o->region,
-				o->pin ? "true" : "false"};
-	PGresult *r = PQexecParams(
-		db,
-		"SELECT id, serial_first, "
-		"       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-		"FROM allocate_batch($1, $2::bigint, $3::smallint, $4, $5, $6, $7::boolean)",
-		7, NULL, params, NULL, NULL, 0);
+	const char *params[] = {
+	    cli_actor(who, sizeof who), o->sku, count, key, o->factory, o->line, o->region,
+	    o->pin ? "true" : "false"};
+	PGresult *r = PQexecParams(db, STMT_BATCH_CREATE, 8, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 		char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 		cli_error("mint", "cannot allocate serials: %s", msg ? msg : PQerrorMessage(db));
@@ -443,24 +466,23 @@ static int allocate(PGconn *db, struct mint *m, char *created, size_t createdlen
 	return 0;
 }
 
-/* Move batch from status `from` to `to`; 0, or -1 after saying why. */
+/*
+ * Move batch from status `from` to `to` (batch_set_status, audited as
+ * batch.activate or batch.void); 0, or -1 after saying why.
+ */
 static int set_status(PGconn *db, uint64_t batch, const char *from, const char *to,
-		      const char *reason)
+                      const char *reason)
 {
-	char id[24];
+	char id[24], who[CLI_ACTOR_LEN], line[DB_ERR_LEN];
 	snprintf(id, sizeof id, "%llu", (unsigned long long)batch);
-	const char *params[] = {id, from, to, reason};
-	PGresult *r = PQexecParams(db,
-				   "UPDATE batches SET status = $3, status_changed_at = now(), "
-				   "status_reason = $4, "
-				   "printed_at = CASE WHEN $3 = 'active' THEN now() END "
-				   "WHERE id = $1::bigint AND status = $2",
-				   4, NULL, params, NULL, NULL, 0);
-	int ok = PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdTuples(r), "1") == 0;
+	const char *params[] = {cli_actor(who, sizeof who), id, to, reason, from};
+	PGresult *r = PQexecParams(db, STMT_BATCH_SET_STATUS, 5, NULL, params, NULL, NULL, 0);
+	int answered = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+	int ok = answered && strcmp(PQgetvalue(r, 0, 0), "done") == 0;
 	if (!ok)
 		cli_error("mint", "cannot mark batch %llu %s: %s", (unsigned long long)batch, to,
-			  PQresultStatus(r) == PGRES_COMMAND_OK ? "its status changed meanwhile"
-								: PQerrorMessage(db));
+		          answered ? "its status changed meanwhile"
+		                   : db_error_line(r, db, line, sizeof line));
 	PQclear(r);
 	return ok ? 0 : -1;
 }
@@ -493,9 +515,9 @@ static int url_template(struct mint *m, const struct product *p)
 	static const char marker[] = "ZZZZZZZZZZZZZZZZZZZZ";
 	char url[URL_MAX], *at;
 	const struct options *o = m->o;
-	int n = o->short_url || !p->gtin[0]
-			? url_short(url, sizeof url, o->host, marker)
-			: url_digital_link(url, sizeof url, o->host, p->gtin, marker, o->lot, o->expiry);
+	int n = o->short_url || !p->gtin[0] ? url_short(url, sizeof url, o->host, marker)
+	                                    : url_digital_link(url, sizeof url, o->host, p->gtin,
+	                                                       marker, o->lot, o->expiry);
 	if (n < 0 || !(at = strstr(url, marker)) || strstr(at + 1, marker))
 		return cli_error("mint", "cannot build the URL for host \"%s\"", o->host), -1;
 	if (strpbrk(url, ",\"\r\n"))
@@ -525,7 +547,7 @@ static int csv_header(const struct mint *m, int fd)
 {
 	char h[128];
 	snprintf(h, sizeof h, "code,code_grouped,url%s,seq,batch,sku,gtin%s%s\n",
-		 m->o->pin ? ",pin" : "", m->o->png ? ",png" : "", m->o->svg ? ",svg" : "");
+	         m->o->pin ? ",pin" : "", m->o->png ? ",png" : "", m->o->svg ? ",svg" : "");
 	return write_all(fd, h, strlen(h));
 }
 
@@ -606,8 +628,8 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&m->lock);
 		uint64_t c;
 		/* take the next chunk once its slot is free: the writer is within nslots */
-		while (c = m->next_chunk, !atomic_load(&m->failed) && !interrupted && c < m->nchunks &&
-					      c >= m->written_chunk + m->nslots)
+		while (c = m->next_chunk, !atomic_load(&m->failed) && !interrupted &&
+		                              c < m->nchunks && c >= m->written_chunk + m->nslots)
 			pthread_cond_wait(&m->cond, &m->lock);
 		if (atomic_load(&m->failed) || interrupted || c >= m->nchunks) {
 			pthread_mutex_unlock(&m->lock);
@@ -688,11 +710,12 @@ static void progress(const struct mint *m, uint64_t done, double t0, int final)
 	double pct = 100.0 * (double)done / (double)m->o->count;
 	if (final)
 		fprintf(stderr, "\r\033[Kminted %llu codes in %.1f s (%.0f codes/s)\n",
-			(unsigned long long)done, dt, rate);
+		        (unsigned long long)done, dt, rate);
 	else
-		fprintf(stderr, "\r\033[Kminting: %llu/%llu codes (%.0f%%), %.0f codes/s, %.0f s left",
-			(unsigned long long)done, (unsigned long long)m->o->count, pct, rate,
-			rate > 0 ? (double)(m->o->count - done) / rate : 0);
+		fprintf(stderr,
+		        "\r\033[Kminting: %llu/%llu codes (%.0f%%), %.0f codes/s, %.0f s left",
+		        (unsigned long long)done, (unsigned long long)m->o->count, pct, rate,
+		        rate > 0 ? (double)(m->o->count - done) / rate : 0);
 }
 
 /*
@@ -725,7 +748,8 @@ static int write_chunks(struct mint *m, int fd)
 		if (stop)
 			return -1;
 		if (write_all(fd, sl->buf, sl->len) < 0) {
-			snprintf(m->error, sizeof m->error, "cannot write codes.csv: %s", strerror(errno));
+			snprintf(m->error, sizeof m->error, "cannot write codes.csv: %s",
+			         strerror(errno));
 			return -1;
 		}
 		written += (off_t)sl->len;
@@ -740,7 +764,8 @@ static int write_chunks(struct mint *m, int fd)
 		pthread_mutex_unlock(&m->lock);
 		if (show && now() - last > 0.2) {
 			last = now();
-			progress(m, (c + 1) * CHUNK < m->o->count ? (c + 1) * CHUNK : m->o->count, t0, 0);
+			progress(m, (c + 1) * CHUNK < m->o->count ? (c + 1) * CHUNK : m->o->count,
+			         t0, 0);
 		}
 	}
 	if (show)
@@ -775,15 +800,15 @@ static int write_batch_json(const struct mint *m, const struct product *p, const
 	char path[4200];
 	const struct options *o = m->o;
 	json_t *j = json_pack(
-		"{s:I, s:{s:s, s:s?, s:s, s:I}, s:I, s:I, s:I, s:i, s:s, s:b, s:s, s:s, s:s?, s:s?, "
-		"s:s?, s:s?, s:s?}",
-		"batch", (json_int_t)m->batch_id, "product", "sku", p->sku, "gtin",
-		p->gtin[0] ? p->gtin : NULL, "name", p->name, "points", (json_int_t)p->points,
-		"serial_first", (json_int_t)m->first_serial, "serial_last",
-		(json_int_t)(m->first_serial + o->count - 1), "count", (json_int_t)o->count, "key_id",
-		(int)m->key->id, "created", created, "pin", o->pin, "host", o->host, "url_form",
-		o->short_url || !p->gtin[0] ? "short" : "gs1_digital_link", "factory", o->factory, "line",
-		o->line, "region", o->region, "lot", o->lot, "expiry", o->expiry);
+	    "{s:I, s:{s:s, s:s?, s:s, s:I}, s:I, s:I, s:I, s:i, s:s, s:b, s:s, s:s, s:s?, s:s?, "
+	    "s:s?, s:s?, s:s?}",
+	    "batch", (json_int_t)m->batch_id, "product", "sku", p->sku, "gtin",
+	    p->gtin[0] ? p->gtin : NULL, "name", p->name, "points", (json_int_t)p->points,
+	    "serial_first", (json_int_t)m->first_serial, "serial_last",
+	    (json_int_t)(m->first_serial + o->count - 1), "count", (json_int_t)o->count, "key_id",
+	    (int)m->key->id, "created", created, "pin", o->pin, "host", o->host, "url_form",
+	    o->short_url || !p->gtin[0] ? "short" : "gs1_digital_link", "factory", o->factory,
+	    "line", o->line, "region", o->region, "lot", o->lot, "expiry", o->expiry);
 	if (!j)
 		return -1;
 	json_t *files = json_array();
@@ -809,8 +834,8 @@ static int generate(struct mint *m)
 	m->nchunks = (m->o->count + CHUNK - 1) / CHUNK;
 	/* code, grouped, url, pin, seq, tail, two image paths, separators */
 	m->row_max = CODE_LEN + CODE_GROUPED_LEN + strlen(m->url_head) + CODE_LEN +
-		     strlen(m->url_tail) + CODE_PIN_DIGITS + 20 + strlen(m->row_tail) +
-		     2 * (CODE_LEN + 10) + 16;
+	             strlen(m->url_tail) + CODE_PIN_DIGITS + 20 + strlen(m->row_tail) +
+	             2 * (CODE_LEN + 10) + 16;
 	m->nslots = 2 * m->o->threads;
 	m->slots = calloc(m->nslots, sizeof *m->slots);
 	if (!m->slots)
@@ -848,7 +873,8 @@ static int generate(struct mint *m)
 
 	if (wrc == 0 && fsync(fd) != 0) {
 		if (wrc == 0)
-			snprintf(m->error, sizeof m->error, "cannot write codes.csv: %s", strerror(errno));
+			snprintf(m->error, sizeof m->error, "cannot write codes.csv: %s",
+			         strerror(errno));
 		wrc = -1;
 	}
 	close(fd);
@@ -884,7 +910,8 @@ int cmd_mint(int argc, char **argv)
 	if (!(kr = cli_load_keyring("mint")))
 		goto out;
 	if (!(m.key = keyring_active(kr))) {
-		cli_error("mint", "no active key in %s: run 'packcode-gen keygen'", cli_keyring_path);
+		cli_error("mint", "no active key in %s: run 'packcode-gen keygen'",
+		          cli_keyring_path);
 		goto out;
 	}
 	if (o.lot && !o.short_url && strlen(o.lot) > DL_LOT_MAX) {
@@ -915,7 +942,7 @@ int cmd_mint(int argc, char **argv)
 	{
 		char sku[160];
 		size_t n = (size_t)snprintf(m.row_tail, sizeof m.row_tail, ",%llu,",
-					    (unsigned long long)m.batch_id);
+		                            (unsigned long long)m.batch_id);
 		csv_field(sku, sizeof sku, p.sku);
 		snprintf(m.row_tail + n, sizeof m.row_tail - n, "%s,%s", sku, p.gtin);
 	}
@@ -964,7 +991,8 @@ out:
 	if (staged)
 		remove_tree(m.stage);
 	if (allocated && db)
-		set_status(db, m.batch_id, "minting", "void", interrupted ? "interrupted" : "mint failed");
+		set_status(db, m.batch_id, "minting", "void",
+		           interrupted ? "interrupted" : "mint failed");
 	PQfinish(db);
 	keyring_free(kr);
 	pthread_mutex_destroy(&m.lock);
