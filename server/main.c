@@ -9,32 +9,30 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <netdb.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "handlers/claim.h"
+#include "cli.h"
 #include "clock.h"
-#include "config.h"
 #include "db.h"
 #include "edge/http.h"
-#include "log.h"
-#include "handlers/lookup.h"
-#include "engine/scanlog.h"
+#include "edge/tls.h"
 #include "engine/listen.h"
+#include "engine/scanlog.h"
+#include "engine/tokens.h"
+#include "handlers/claim.h"
+#include "handlers/lookup.h"
+#include "log.h"
+#include "options.h"
 #include "routes.h"
 #include "server.h"
 #include "statements.h"
-#include "engine/tokens.h"
-#include "edge/tls.h"
 
 #define PROG    "packcode-server"
 #define TICK_MS 100
@@ -42,140 +40,6 @@
 /* Draining: a worker exits once no request has come for this long (a client
  * may be sending one on a kept-alive connection as the last reply leaves). */
 #define DRAIN_QUIET_MS 200
-
-/* long options without a short form */
-enum {
-	OPT_TLS_CERT = 256,
-	OPT_TLS_KEY,
-	OPT_RATE_LOOKUPS,
-	OPT_RATE_CLAIMS,
-	OPT_RATE_MEMBER,
-	OPT_MAX_CONN,
-	OPT_REQ_TIMEOUT,
-	OPT_IDLE_TIMEOUT,
-};
-
-static const char usage[] =
-    "Usage: packcode-server [OPTIONS]\n"
-    "\n"
-    "Serve packcode's consumer and verification endpoints: the landing page a\n"
-    "phone opens when it scans a pack's QR code, exactly-once point claims into\n"
-    "member accounts, verification lookups that consume nothing, member\n"
-    "balances, and health and metrics endpoints; and the admin API (products,\n"
-    "batches, recalls, points, codes that look cloned, stats), behind bearer\n"
-    "tokens made with 'packcode-gen token add'. docs/api.md is the contract.\n"
-    "\n"
-    "A code whose check character or signature is wrong is answered from the\n"
-    "keyring alone, without touching the database. Batches and products are\n"
-    "cached and refreshed when they change (LISTEN packcode_catalog). Claims\n"
-    "that arrive together commit together, and none is acknowledged before its\n"
-    "transaction has committed.\n"
-    "\n"
-    "Options:\n"
-    "  -l, --listen HOST:PORT  address to listen on (default 127.0.0.1:8080;\n"
-    "                          PORT 0 picks a free port, logged at start-up)\n"
-    "  -d, --db CONNINFO       libpq connection string or URI of the database\n"
-    "                          (default: $PACKCODE_DB; if unset, the embedded\n"
-    "                          cluster in $PACKCODE_HOME/var/pg, created, started\n"
-    "                          and migrated as needed)\n"
-    "  -k, --keyring FILE      the keyring (default: $PACKCODE_KEYRING, else\n"
-    "                          $PACKCODE_HOME/keyring); must be mode 0600\n"
-    "  -t, --threads N         event loops, each with its own listener and pool\n"
-    "                          (default 1, at most 64)\n"
-    "  -p, --pool N            database connections per thread, one of them the\n"
-    "                          scan writer's (default 4, at least 2)\n"
-    "      --claim-batches N   claim transactions in flight per thread (default 1):\n"
-    "                          claims arriving meanwhile wait and commit together\n"
-    "                          in the next one (group commit); raise it for a\n"
-    "                          database with many cores or a long round trip\n"
-    "      --lookup-batches N  lookup queries in flight per thread (default 1):\n"
-    "                          lookups arriving meanwhile go out together\n"
-    "      --drain-timeout S   on SIGTERM, wait at most S seconds for requests in\n"
-    "                          flight (default 10)\n"
-    "\n"
-    "Facing the internet:\n"
-    "      --tls-cert FILE     serve HTTPS (TLS 1.2 or 1.3) on the listener with this\n"
-    "                          PEM certificate chain; needs --tls-key. HTTPS replies\n"
-    "                          carry Strict-Transport-Security: max-age=31536000\n"
-    "      --tls-key FILE      the certificate's PEM private key\n"
-    "      --rate-lookups R/B  per client address: verification lookups, landing\n"
-    "                          pages and member pages, R a second with bursts of\n"
-    "                          B (default 20/200); over it, 429 with Retry-After\n"
-    "      --rate-claims R/B   per client address: claims, API and form (default\n"
-    "                          5/50)\n"
-    "      --rate-member-claims R/B\n"
-    "                          per member: claims that reach the database (a\n"
-    "                          genuine code, its PIN given), R may be a fraction\n"
-    "                          (default 0.2/30: 30 at once, then 12 a minute)\n"
-    "                          A limit of 0 turns it off. IPv6 clients count by\n"
-    "                          /64. Each thread keeps its own buckets: a client\n"
-    "                          whose connections reach several threads can get\n"
-    "                          up to --threads times a limit.\n"
-    "      --max-connections N open connections over all threads (default 10000);\n"
-    "                          beyond it a new connection is closed at once\n"
-    "      --request-timeout S a request (line, headers, body; TLS handshake for a\n"
-    "                          connection's first) must arrive whole within S\n"
-    "                          seconds of its first byte, or the connection is\n"
-    "                          closed (default 20)\n"
-    "      --idle-timeout S    close a connection silent for S seconds (default 30)\n"
-    "\n"
-    "Other:\n"
-    "      --log-level LEVEL   debug, info, warn or error (default info)\n"
-    "  -h, --help              show this help\n"
-    "  -V, --version           show the version\n"
-    "\n"
-    "Environment:\n"
-    "  PACKCODE_DB             as --db\n"
-    "  PACKCODE_LISTEN         as --listen\n"
-    "  PACKCODE_THREADS        as --threads\n"
-    "  PACKCODE_POOL           as --pool\n"
-    "  PACKCODE_KEYRING        as --keyring\n"
-    "  PACKCODE_HOME           state directory: keyring, var/pg (default: .)\n"
-    "  PACKCODE_LOG_LEVEL      as --log-level\n"
-    "  PACKCODE_TLS_CERT, PACKCODE_TLS_KEY, PACKCODE_RATE_LOOKUPS,\n"
-    "  PACKCODE_RATE_CLAIMS, PACKCODE_RATE_MEMBER_CLAIMS, PACKCODE_MAX_CONNECTIONS\n"
-    "                          as the options of the same names\n"
-    "\n"
-    "Signals:\n"
-    "  SIGHUP                  reload the keyring and the TLS certificate and key\n"
-    "                          (if bad, that is logged and the old ones kept)\n"
-    "  SIGTERM, SIGINT         stop accepting connections, finish the requests in\n"
-    "                          flight, write the buffered scan records, exit 0\n"
-    "\n"
-    "Logs go to stderr, one line per event, key=value fields.\n"
-    "\n"
-    "Exit status: 0 after a graceful stop, 1 if start-up fails (one line on\n"
-    "stderr says why), 2 on a usage error.\n";
-
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "%s: ", PROG);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
-}
-
-static int usage_error(const char *msg, const char *arg)
-{
-	fprintf(stderr, "%s: %s%s%s (see '%s --help')\n", PROG, msg, arg ? ": " : "",
-	        arg ? arg : "", PROG);
-	return 2;
-}
-
-static int parse_int(const char *s, int min, int max, int *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || !*s || *end || v < min || v > max)
-		return -1;
-	*out = (int)v;
-	return 0;
-}
 
 /*
  * Room for --max-connections file descriptors: raise the soft limit towards
@@ -221,8 +85,8 @@ static int split_listen(const char *spec, char *host, size_t hostlen, char *port
 		snprintf(host, hostlen, "%.*s", (int)(colon - spec), spec);
 	}
 	snprintf(port, portlen, "%s", colon + 1);
-	int p;
-	return host[0] && parse_int(port, 0, 65535, &p) == 0 ? 0 : -1;
+	long long p;
+	return host[0] && cli_parse_int(port, 0, 65535, &p) == 0 ? 0 : -1;
 }
 
 /* One SO_REUSEPORT socket per worker on the same address; -1 with err. */
@@ -518,173 +382,38 @@ static PGconn *open_database(struct server *s, char *err, size_t errlen)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"listen", required_argument, NULL, 'l'},
-	    {"db", required_argument, NULL, 'd'},
-	    {"keyring", required_argument, NULL, 'k'},
-	    {"threads", required_argument, NULL, 't'},
-	    {"pool", required_argument, NULL, 'p'},
-	    {"drain-timeout", required_argument, NULL, 'D'},
-	    {"claim-batches", required_argument, NULL, 'C'},
-	    {"lookup-batches", required_argument, NULL, 'B'},
-	    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
-	    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
-	    {"rate-lookups", required_argument, NULL, OPT_RATE_LOOKUPS},
-	    {"rate-claims", required_argument, NULL, OPT_RATE_CLAIMS},
-	    {"rate-member-claims", required_argument, NULL, OPT_RATE_MEMBER},
-	    {"max-connections", required_argument, NULL, OPT_MAX_CONN},
-	    {"request-timeout", required_argument, NULL, OPT_REQ_TIMEOUT},
-	    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
-	    {"log-level", required_argument, NULL, 'L'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {0},
-	};
 	struct server srv = {0};
 	struct server_config *cfg = &srv.cfg;
-	const char *env;
 	char err[DB_ERR_LEN];
-	int c, drain_s = 10, request_timeout_s = 20, rc = 1;
+	int rc = 1;
 	struct event_base *control = NULL;
 	struct event *sigs[4] = {0};
 	struct listener *listener = NULL;
 	PGconn *db = NULL;
 
-	cfg->listen = (env = getenv("PACKCODE_LISTEN")) && *env ? env : "127.0.0.1:8080";
-	cfg->keyring_path = keyring_default_path();
-	cfg->threads = 1;
-	cfg->pool_size = 4;
-	cfg->claim_batches = 1;
-	cfg->lookup_batches = 1;
+	cli_set_prog(PROG);
 	cfg->query_timeout_ms = 15000;
-	/* the edge's defaults: generous for people behind one shared (NAT) address */
-	cfg->rates[RL_LOOKUPS] = (struct rl_rate){20, 200};
-	cfg->rates[RL_CLAIMS] = (struct rl_rate){5, 50};
-	cfg->rates[RL_MEMBER_CLAIMS] = (struct rl_rate){0.2, 30};
-	cfg->max_connections = 10000;
-	cfg->idle_timeout_s = 30;
-	cfg->tls_cert = (env = getenv("PACKCODE_TLS_CERT")) && *env ? env : NULL;
-	cfg->tls_key = (env = getenv("PACKCODE_TLS_KEY")) && *env ? env : NULL;
-	static const struct {
-		const char *name;
-		enum rl_kind kind;
-	} rate_env[] = {{"PACKCODE_RATE_LOOKUPS", RL_LOOKUPS},
-	                {"PACKCODE_RATE_CLAIMS", RL_CLAIMS},
-	                {"PACKCODE_RATE_MEMBER_CLAIMS", RL_MEMBER_CLAIMS}};
-	for (size_t i = 0; i < sizeof rate_env / sizeof rate_env[0]; i++)
-		if ((env = getenv(rate_env[i].name)) && *env &&
-		    ratelimit_parse(env, &cfg->rates[rate_env[i].kind]) < 0)
-			return usage_error("expected RATE/BURST or 0 in the environment", env);
-	if ((env = getenv("PACKCODE_MAX_CONNECTIONS")) && *env &&
-	    parse_int(env, 1, 1000000, &cfg->max_connections) < 0)
-		return usage_error("PACKCODE_MAX_CONNECTIONS must be 1 to 1000000", env);
-	if ((env = getenv("PACKCODE_THREADS")) && *env && parse_int(env, 1, 64, &cfg->threads) < 0)
-		return usage_error("PACKCODE_THREADS must be 1 to 64", env);
-	if ((env = getenv("PACKCODE_POOL")) && *env && parse_int(env, 2, 256, &cfg->pool_size) < 0)
-		return usage_error("PACKCODE_POOL must be 2 to 256", env);
-
-	while ((c = getopt_long(argc, argv, "l:d:k:t:p:hV", opts, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			cfg->listen = optarg;
-			break;
-		case 'd':
-			if (!*optarg)
-				return usage_error("--db needs a connection string", NULL);
-			setenv("PACKCODE_DB", optarg, 1);
-			break;
-		case 'k':
-			cfg->keyring_path = optarg;
-			break;
-		case 't':
-			if (parse_int(optarg, 1, 64, &cfg->threads) < 0)
-				return usage_error("--threads must be 1 to 64", optarg);
-			break;
-		case 'p':
-			if (parse_int(optarg, 2, 256, &cfg->pool_size) < 0)
-				return usage_error("--pool must be 2 to 256", optarg);
-			break;
-		case 'C':
-			if (parse_int(optarg, 1, 256, &cfg->claim_batches) < 0)
-				return usage_error("--claim-batches must be 1 to 256", optarg);
-			break;
-		case 'B':
-			if (parse_int(optarg, 1, 256, &cfg->lookup_batches) < 0)
-				return usage_error("--lookup-batches must be 1 to 256", optarg);
-			break;
-		case 'D':
-			if (parse_int(optarg, 0, 3600, &drain_s) < 0)
-				return usage_error("--drain-timeout must be 0 to 3600 seconds",
-				                   optarg);
-			break;
-		case OPT_TLS_CERT:
-			cfg->tls_cert = optarg;
-			break;
-		case OPT_TLS_KEY:
-			cfg->tls_key = optarg;
-			break;
-		case OPT_RATE_LOOKUPS:
-		case OPT_RATE_CLAIMS:
-		case OPT_RATE_MEMBER: {
-			enum rl_kind k = c == OPT_RATE_LOOKUPS  ? RL_LOOKUPS
-			                 : c == OPT_RATE_CLAIMS ? RL_CLAIMS
-			                                        : RL_MEMBER_CLAIMS;
-			if (ratelimit_parse(optarg, &cfg->rates[k]) < 0)
-				return usage_error("a rate limit is RATE/BURST (per second) or 0",
-				                   optarg);
-			break;
-		}
-		case OPT_MAX_CONN:
-			if (parse_int(optarg, 1, 1000000, &cfg->max_connections) < 0)
-				return usage_error("--max-connections must be 1 to 1000000",
-				                   optarg);
-			break;
-		case OPT_REQ_TIMEOUT:
-			if (parse_int(optarg, 1, 3600, &request_timeout_s) < 0)
-				return usage_error("--request-timeout must be 1 to 3600 seconds",
-				                   optarg);
-			break;
-		case OPT_IDLE_TIMEOUT:
-			if (parse_int(optarg, 1, 3600, &cfg->idle_timeout_s) < 0)
-				return usage_error("--idle-timeout must be 1 to 3600 seconds",
-				                   optarg);
-			break;
-		case 'L': {
-			enum log_level l;
-			if (log_level_parse(optarg, &l) < 0)
-				return usage_error("unknown log level", optarg);
-			log_set_level(l);
-			break;
-		}
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		case 'V':
-			puts(PROG " " PACKAGE_VERSION);
-			return 0;
-		default:
-			return usage_error("unknown option", NULL);
-		}
+	switch (options_parse(argc, argv, cfg)) {
+	case OPTIONS_RUN:
+		break;
+	case OPTIONS_EXIT:
+		return 0;
+	case OPTIONS_USAGE:
+		return 2;
 	}
-	if (optind < argc)
-		return usage_error("unexpected argument", argv[optind]);
-	cfg->drain_ms = drain_s * 1000;
-	cfg->request_timeout_ms = request_timeout_s * 1000;
-	if (!cfg->tls_cert != !cfg->tls_key)
-		return usage_error("--tls-cert and --tls-key go together", NULL);
 	signal(SIGPIPE, SIG_IGN);
 	fit_fd_limit(cfg);
 
 	/* refuse a bad keyring before touching anything else */
 	struct keyring *kr = keyring_load(cfg->keyring_path, err, sizeof err);
 	if (!kr)
-		return fail("%s", err);
+		return cli_error(NULL, "%s", err);
 	keyring_free(kr);
 	if (cfg->tls_cert && tls_start(&srv, err, sizeof err) < 0)
-		return fail("%s", err);
+		return cli_error(NULL, "%s", err);
 
 	if (!(db = open_database(&srv, err, sizeof err))) {
-		fail("database: %s", err);
+		cli_error(NULL, "database: %s", err);
 		goto out;
 	}
 	srv.catalog = catalog_new(db, err, sizeof err);
@@ -692,12 +421,12 @@ int main(int argc, char **argv)
 		srv.tokens = tokens_new(db, err, sizeof err);
 	PQfinish(db);
 	if (!srv.catalog || !srv.tokens) {
-		fail("database: %s", err);
+		cli_error(NULL, "database: %s", err);
 		goto out;
 	}
 
 	if (http_routes(&srv, routes, routes_count, err, sizeof err) < 0) {
-		fail("routes: %s", err);
+		cli_error(NULL, "routes: %s", err);
 		goto out;
 	}
 	srv.labels.noutcomes = CLAIM_OUTCOME_COUNT;
@@ -706,7 +435,7 @@ int main(int argc, char **argv)
 	srv.nworkers = cfg->threads;
 	srv.workers = calloc((size_t)srv.nworkers, sizeof *srv.workers);
 	if (!srv.workers) {
-		fail("out of memory");
+		cli_error(NULL, "out of memory");
 		goto out;
 	}
 	for (int i = 0; i < srv.nworkers; i++) {
@@ -716,12 +445,12 @@ int main(int argc, char **argv)
 		srv.workers[i].control[0] = srv.workers[i].control[1] = -1;
 	}
 	if (open_listeners(&srv, err, sizeof err) < 0) {
-		fail("%s", err);
+		cli_error(NULL, "%s", err);
 		goto out;
 	}
 	for (int i = 0; i < srv.nworkers; i++)
 		if (worker_init(&srv.workers[i], err, sizeof err) < 0) {
-			fail("%s", err);
+			cli_error(NULL, "%s", err);
 			goto out;
 		}
 
@@ -730,14 +459,14 @@ int main(int argc, char **argv)
 	if (!control || !listener || catalog_listen(srv.catalog, listener) < 0 ||
 	    tokens_listen(srv.tokens, listener, control) < 0 ||
 	    listener_start(listener, control, cfg->conninfo) < 0) {
-		fail("cannot start the control loop");
+		cli_error(NULL, "cannot start the control loop");
 		goto out;
 	}
 	int signos[] = {SIGTERM, SIGINT, SIGHUP};
 	for (int i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(control, signos[i], on_signal, &srv);
 		if (!sigs[i] || event_add(sigs[i], NULL) < 0) {
-			fail("cannot install signal handlers");
+			cli_error(NULL, "cannot install signal handlers");
 			goto out;
 		}
 	}
@@ -748,7 +477,7 @@ int main(int argc, char **argv)
 		                   &srv.workers[started]) != 0)
 			break;
 	if (started < srv.nworkers) {
-		fail("cannot start worker threads");
+		cli_error(NULL, "cannot start worker threads");
 		for (int i = 0; i < started; i++)
 			worker_send(&srv.workers[i], 'S');
 	} else {

@@ -1,0 +1,303 @@
+/*
+ * options.c: the option table of packcode-server and the one parser that
+ * reads it from the environment and the command line (options.h). Each row
+ * is an option's whole definition: adding one is adding a row (and its
+ * field in struct server_config). A value from PACKCODE_X is checked as
+ * strictly as --x, and the command line wins.
+ */
+#include "options.h"
+
+#include <getopt.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "config.h"
+#include "engine/ratelimit.h"
+#include "keyring.h"
+#include "log.h"
+#include "server.h"
+
+enum kind {
+	OPT_TEXT,    /* const char * */
+	OPT_INT,     /* int in [min, max] */
+	OPT_SECONDS, /* int milliseconds, given in whole seconds in [min, max] */
+	OPT_RATE,    /* struct rl_rate: RATE/BURST or 0 */
+	OPT_LEVEL,   /* the log level */
+	OPT_DB,      /* the database: PACKCODE_DB, which lib/db.c reads */
+	OPT_HELP,
+	OPT_VERSION,
+};
+
+struct opt {
+	const char *name; /* --name; the environment variable is PACKCODE_NAME */
+	char short_name;
+	const char *arg; /* the value's name in --help; NULL: takes none */
+	enum kind kind;
+	size_t field; /* offsetof(struct server_config, ...) */
+	long long min, max;
+	const char *def; /* the default, as it is typed */
+	const char *help;
+	const char *section; /* starts a section of --help */
+};
+
+#define F(x) offsetof(struct server_config, x)
+
+static const struct opt opts[] = {
+    {"listen", 'l', "HOST:PORT", OPT_TEXT, F(listen), 0, 0, "127.0.0.1:8080",
+     "address to listen on; PORT 0 picks a free port, logged at start-up", "Options"},
+    {"db", 'd', "CONNINFO", OPT_DB, 0, 0, 0, NULL,
+     "libpq connection string or URI of the database; if unset, the embedded cluster in "
+     "$PACKCODE_HOME/var/pg, created, started and migrated as needed",
+     NULL},
+    {"keyring", 'k', "FILE", OPT_TEXT, F(keyring_path), 0, 0, "$PACKCODE_HOME/keyring",
+     "the keyring; must be mode 0600", NULL},
+    {"threads", 't', "N", OPT_INT, F(threads), 1, 64, "1",
+     "event loops, each with its own listener and pool", NULL},
+    {"pool", 'p', "N", OPT_INT, F(pool_size), 2, 256, "4",
+     "database connections per thread, one of them the scan writer's", NULL},
+    {"claim-batches", 0, "N", OPT_INT, F(claim_batches), 1, 256, "1",
+     "claim transactions in flight per thread: claims arriving meanwhile wait and commit "
+     "together in the next one (group commit); raise it for a database with many cores or a "
+     "long round trip",
+     NULL},
+    {"lookup-batches", 0, "N", OPT_INT, F(lookup_batches), 1, 256, "1",
+     "lookup queries in flight per thread: lookups arriving meanwhile go out together", NULL},
+    {"drain-timeout", 0, "S", OPT_SECONDS, F(drain_ms), 0, 3600, "10",
+     "on SIGTERM, wait at most S seconds for requests in flight", NULL},
+    {"tls-cert", 0, "FILE", OPT_TEXT, F(tls_cert), 0, 0, NULL,
+     "serve HTTPS (TLS 1.2 or 1.3) on the listener with this PEM certificate chain; needs "
+     "--tls-key. HTTPS replies carry Strict-Transport-Security: max-age=31536000",
+     "Facing the internet"},
+    {"tls-key", 0, "FILE", OPT_TEXT, F(tls_key), 0, 0, NULL, "the certificate's PEM private key",
+     NULL},
+    {"rate-lookups", 0, "R/B", OPT_RATE, F(rates[RL_LOOKUPS]), 0, 0, "20/200",
+     "per client address: verification lookups, landing pages and member pages, R a second "
+     "with bursts of B; over it, 429 with Retry-After",
+     NULL},
+    {"rate-claims", 0, "R/B", OPT_RATE, F(rates[RL_CLAIMS]), 0, 0, "5/50",
+     "per client address: claims, API and form", NULL},
+    {"rate-member-claims", 0, "R/B", OPT_RATE, F(rates[RL_MEMBER_CLAIMS]), 0, 0, "0.2/30",
+     "per member: claims that reach the database (a genuine code, its PIN given); R may be a "
+     "fraction (0.2/30: 30 at once, then 12 a minute). A limit of 0 turns it off. IPv6 "
+     "clients count by /64. Each thread keeps its own buckets: a client whose connections "
+     "reach several threads can get up to --threads times a limit",
+     NULL},
+    {"max-connections", 0, "N", OPT_INT, F(max_connections), 1, 1000000, "10000",
+     "open connections over all threads; beyond it a new connection is closed at once", NULL},
+    {"request-timeout", 0, "S", OPT_SECONDS, F(request_timeout_ms), 1, 3600, "20",
+     "a request (line, headers, body; the TLS handshake for a connection's first) must "
+     "arrive whole within S seconds of its first byte, or the connection is closed",
+     NULL},
+    {"idle-timeout", 0, "S", OPT_INT, F(idle_timeout_s), 1, 3600, "30",
+     "close a connection silent for S seconds", NULL},
+    {"log-level", 0, "LEVEL", OPT_LEVEL, 0, 0, 0, "info", "debug, info, warn or error", "Other"},
+    {"help", 'h', NULL, OPT_HELP, 0, 0, 0, NULL, "show this help", NULL},
+    {"version", 'V', NULL, OPT_VERSION, 0, 0, 0, NULL, "show the version", NULL},
+};
+#define NOPTS (sizeof opts / sizeof opts[0])
+
+static const char intro[] =
+    "Usage: packcode-server [OPTIONS]\n"
+    "\n"
+    "Serve packcode's consumer and verification endpoints: the landing page a\n"
+    "phone opens when it scans a pack's QR code, exactly-once point claims into\n"
+    "member accounts, verification lookups that consume nothing, member\n"
+    "balances, and health and metrics endpoints; and the admin API (products,\n"
+    "batches, recalls, points, codes that look cloned, stats), behind bearer\n"
+    "tokens made with 'packcode-gen token add'. docs/api.md is the contract.\n"
+    "\n"
+    "A code whose check character or signature is wrong is answered from the\n"
+    "keyring alone, without touching the database. Batches, products and admin\n"
+    "tokens are cached and refreshed when they change (LISTEN packcode_catalog).\n"
+    "Claims that arrive together commit together, and none is acknowledged\n"
+    "before its transaction has committed.\n";
+
+static const char outro[] =
+    "  PACKCODE_HOME           state directory: keyring, var/pg (default: .)\n"
+    "\n"
+    "Signals:\n"
+    "  SIGHUP                  reload the keyring and the TLS certificate and key\n"
+    "                          (if bad, that is logged and the old ones kept)\n"
+    "  SIGTERM, SIGINT         stop accepting connections, finish the requests in\n"
+    "                          flight, write the buffered scan records, exit 0\n"
+    "\n"
+    "Logs go to stderr, one line per event, key=value fields.\n"
+    "\n"
+    "Exit status: 0 after a graceful stop, 1 if start-up fails (one line on\n"
+    "stderr says why), 2 on a usage error.\n";
+
+#define HELP_COL   26
+#define HELP_WIDTH 79
+
+/* PACKCODE_NAME for --name. */
+static void env_name(const struct opt *o, char *out, size_t outlen)
+{
+	size_t n = (size_t)snprintf(out, outlen, "PACKCODE_");
+	for (const char *p = o->name; *p && n + 1 < outlen; p++)
+		out[n++] = *p == '-' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+	out[n] = '\0';
+}
+
+/* Print text from column col, wrapped at HELP_WIDTH, lines after the first indented to col. */
+static void wrap(const char *text, int col)
+{
+	int at = col;
+	for (const char *p = text; *p;) {
+		size_t w = strcspn(p, " ");
+		if (at > col && at + 1 + (int)w > HELP_WIDTH) {
+			printf("\n%*s", col, "");
+			at = col;
+		} else if (at > col) {
+			putchar(' ');
+			at++;
+		}
+		printf("%.*s", (int)w, p);
+		at += (int)w;
+		p += w;
+		p += strspn(p, " ");
+	}
+	putchar('\n');
+}
+
+void options_help(void)
+{
+	char env[64], text[1024];
+	fputs(intro, stdout);
+	for (size_t i = 0; i < NOPTS; i++) {
+		const struct opt *o = &opts[i];
+		if (o->section)
+			printf("\n%s:\n", o->section);
+		int n = o->short_name ? printf("  -%c, --%s", o->short_name, o->name)
+		                      : printf("      --%s", o->name);
+		if (o->arg)
+			n += printf(" %s", o->arg);
+		if (n >= HELP_COL - 1)
+			printf("\n%*s", HELP_COL, "");
+		else
+			printf("%*s", HELP_COL - n, "");
+		size_t t = (size_t)snprintf(text, sizeof text, "%s", o->help);
+		if (o->kind == OPT_INT || o->kind == OPT_SECONDS)
+			t += (size_t)snprintf(text + t, sizeof text - t, " (%lld to %lld%s", o->min,
+			                      o->max, o->def ? "" : ")");
+		if (o->def)
+			snprintf(text + t, sizeof text - t, "%sdefault %s)",
+			         o->kind == OPT_INT || o->kind == OPT_SECONDS ? "; " : " (", o->def);
+		wrap(text, HELP_COL);
+	}
+	printf("\nEnvironment (the command line wins):\n");
+	for (size_t i = 0; i < NOPTS; i++) {
+		if (opts[i].kind == OPT_HELP || opts[i].kind == OPT_VERSION)
+			continue;
+		env_name(&opts[i], env, sizeof env);
+		int n = printf("  %s", env);
+		if (n >= HELP_COL - 1)
+			printf("\n%*s", HELP_COL, "");
+		else
+			printf("%*s", HELP_COL - n, "");
+		printf("as --%s\n", opts[i].name);
+	}
+	fputs(outro, stdout);
+}
+
+/* Set o from text, which came from `from` (--name or PACKCODE_NAME). 0, or a usage error. */
+static int set(const struct opt *o, const char *text, const char *from, struct server_config *cfg)
+{
+	char *base = (char *)cfg;
+	long long v;
+	enum log_level level;
+	switch (o->kind) {
+	case OPT_TEXT:
+		*(const char **)(base + o->field) = text;
+		return 0;
+	case OPT_INT:
+	case OPT_SECONDS:
+		if (cli_parse_int(text, o->min, o->max, &v) < 0)
+			return cli_usage(NULL, "%s must be %lld to %lld%s: %s", from, o->min, o->max,
+			                 o->kind == OPT_SECONDS ? " seconds" : "", text);
+		*(int *)(base + o->field) = (int)(o->kind == OPT_SECONDS ? v * 1000 : v);
+		return 0;
+	case OPT_RATE:
+		if (ratelimit_parse(text, (struct rl_rate *)(base + o->field)) < 0)
+			return cli_usage(NULL, "%s: a rate limit is RATE/BURST (per second) or 0: %s",
+			                 from, text);
+		return 0;
+	case OPT_LEVEL:
+		if (log_level_parse(text, &level) < 0)
+			return cli_usage(NULL, "%s: unknown log level: %s", from, text);
+		log_set_level(level);
+		return 0;
+	case OPT_DB:
+		if (!*text)
+			return cli_usage(NULL, "%s needs a connection string", from);
+		setenv("PACKCODE_DB", text, 1); /* lib/db.c reads it */
+		return 0;
+	case OPT_HELP:
+	case OPT_VERSION:
+		break;
+	}
+	return 0;
+}
+
+enum options_result options_parse(int argc, char **argv, struct server_config *cfg)
+{
+	struct option longs[NOPTS + 1];
+	char shorts[2 * NOPTS + 1], env[64], from[80];
+	size_t ns = 0;
+	const char *e;
+
+	/* the defaults, then the environment */
+	for (size_t i = 0; i < NOPTS; i++) {
+		const struct opt *o = &opts[i];
+		longs[i] = (struct option){o->name, o->arg ? required_argument : no_argument, NULL,
+		                           (int)(256 + i)};
+		if (o->short_name) {
+			shorts[ns++] = o->short_name;
+			if (o->arg)
+				shorts[ns++] = ':';
+		}
+		if (o->kind == OPT_HELP || o->kind == OPT_VERSION || o->kind == OPT_DB)
+			continue; /* PACKCODE_DB is lib/db.c's to read */
+		if (o->def && o->def[0] != '$' && set(o, o->def, "default", cfg))
+			return OPTIONS_USAGE;
+		env_name(o, env, sizeof env);
+		if ((e = getenv(env)) && *e && set(o, e, env, cfg))
+			return OPTIONS_USAGE;
+	}
+	longs[NOPTS] = (struct option){0};
+	shorts[ns] = '\0';
+
+	int c;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+		const struct opt *o = NULL;
+		if (c >= 256 && c < 256 + (int)NOPTS)
+			o = &opts[c - 256];
+		for (size_t i = 0; !o && c != '?' && i < NOPTS; i++)
+			if (opts[i].short_name == c)
+				o = &opts[i];
+		if (!o)
+			return cli_usage(NULL, "unknown option or missing value: %s",
+			                 argv[optind - 1]);
+		if (o->kind == OPT_HELP) {
+			options_help();
+			return OPTIONS_EXIT;
+		}
+		if (o->kind == OPT_VERSION) {
+			puts("packcode-server " PACKAGE_VERSION);
+			return OPTIONS_EXIT;
+		}
+		snprintf(from, sizeof from, "--%s", o->name);
+		if (set(o, optarg, from, cfg))
+			return OPTIONS_USAGE;
+	}
+	if (optind < argc)
+		return cli_usage(NULL, "unexpected argument: %s", argv[optind]);
+	if (!cfg->keyring_path)
+		cfg->keyring_path = keyring_default_path();
+	if (!cfg->tls_cert != !cfg->tls_key)
+		return cli_usage(NULL, "--tls-cert and --tls-key go together");
+	return OPTIONS_RUN;
+}
