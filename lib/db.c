@@ -519,7 +519,7 @@ static void remove_unfinished(const struct db_embedded_paths *p)
 		if (strncmp(e->d_name, "data.tmp.", 9) != 0)
 			continue;
 		snprintf(path, sizeof path, "%s/%s", p->pgdir, e->d_name);
-		log_warn("event=db_remove_unfinished dir=%s", path);
+		log_warn("event=db_remove_unfinished dir=%s", LOG_Q(path));
 		rm_rf(path);
 	}
 	closedir(d);
@@ -536,7 +536,7 @@ static int create_cluster(const struct pg_runner *u, const struct db_embedded_pa
 	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", p->datadir, (long)getpid());
 	if (make_dir(tmp, 0700, NULL, err, errlen) < 0 || runner_own(u, tmp, err, errlen) < 0)
 		goto fail;
-	log_debug("event=db_initdb datadir=%s", p->datadir);
+	log_debug("event=db_initdb datadir=%s", LOG_Q(p->datadir));
 	char *const argv[] = {initdb,
 	                      "-D",
 	                      tmp,
@@ -587,7 +587,7 @@ static int start_cluster(const struct pg_runner *u, const struct db_embedded_pat
 	         p->rundir);
 	if (write_file(u, conf, text, 0, err, errlen) < 0)
 		return -1;
-	log_debug("event=db_start datadir=%s", p->datadir);
+	log_debug("event=db_start datadir=%s", LOG_Q(p->datadir));
 	char *const argv[] = {pg_ctl, "-D", (char *)p->datadir, "-l", (char *)p->logfile,
 	                      "-w",   "-t", PG_CTL_WAIT,        "-s", "start",
 	                      NULL};
@@ -726,7 +726,7 @@ int db_embedded_stop(char *err, size_t errlen)
 	if (state_of(&p) == DB_EMBEDDED_RUNNING) {
 		if (check_program(&p, "pg_ctl", pg_ctl, err, errlen) < 0)
 			goto out;
-		log_debug("event=db_stop datadir=%s", p.datadir);
+		log_debug("event=db_stop datadir=%s", LOG_Q(p.datadir));
 		char *const argv[] = {pg_ctl, "-D",        p.datadir, "-m",   "fast", "-w",
 		                      "-t",   PG_CTL_WAIT, "-s",      "stop", NULL};
 		if (run_step(&u, &p, "pg_ctl stop", argv, PG_CTL_TIMEOUT_S, err, errlen) < 0)

@@ -31,4 +31,13 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
  */
 const char *log_quote(const char *s, char *out, size_t outlen);
 
+/*
+ * log_quote into a buffer of the calling block, for a field of one log line:
+ * log_warn("event=x reason=%s", LOG_Q(message)). Every value that is not a
+ * number or a fixed word goes through it (or log_quote): a value holding a
+ * quote, a space or a newline cannot break the line's key=value fields.
+ */
+#define LOG_QUOTE_MAX 300
+#define LOG_Q(s)      log_quote((s), (char[LOG_QUOTE_MAX]){0}, LOG_QUOTE_MAX)
+
 #endif

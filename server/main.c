@@ -203,7 +203,7 @@ static void worker_reload(struct worker *w)
 	char err[KEYRING_ERR_LEN];
 	struct keyring *kr = keyring_load(w->srv->cfg.keyring_path, err, sizeof err);
 	if (!kr) {
-		log_error("event=keyring_reload_failed worker=%d reason=\"%s\"", w->id, err);
+		log_error("event=keyring_reload_failed worker=%d reason=%s", w->id, LOG_Q(err));
 		return;
 	}
 	keyring_free(w->keyring);
@@ -343,13 +343,13 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		char err[KEYRING_ERR_LEN];
 		if (atomic_load(&s->tls)) {
 			if (tls_reload(s, err, sizeof err) < 0)
-				log_error("event=tls_reload_failed reason=\"%s\"", err);
+				log_error("event=tls_reload_failed reason=%s", LOG_Q(err));
 			else
 				log_info("event=tls_reloaded");
 		}
 		struct keyring *kr = keyring_load(s->cfg.keyring_path, err, sizeof err);
 		if (!kr) {
-			log_error("event=keyring_reload_failed reason=\"%s\"", err);
+			log_error("event=keyring_reload_failed reason=%s", LOG_Q(err));
 			return;
 		}
 		keyring_free(kr);

@@ -106,8 +106,8 @@ int tls_start(struct server *s, char *err, size_t errlen)
 	if (!ctx)
 		return -1;
 	if (stat(s->cfg.tls_key, &st) == 0 && (st.st_mode & 077))
-		log_warn("event=tls_key_not_private path=%s mode=%04o (chmod 600 it)",
-		         s->cfg.tls_key, (unsigned)(st.st_mode & 0777));
+		log_warn("event=tls_key_not_private path=%s mode=%04o hint=\"chmod 600 it\"",
+		         LOG_Q(s->cfg.tls_key), (unsigned)(st.st_mode & 0777));
 	atomic_store(&s->tls, ctx);
 	return 0;
 }

@@ -48,9 +48,7 @@ static void reload_done(void *arg, const struct pool_result *r)
 	struct listen_cache *c = arg;
 	c->loading = 0;
 	if (r->status != POOL_OK) {
-		char q[300];
-		log_warn("event=cache_reload_failed cache=%s reason=%s", c->name,
-		         log_quote(r->message, q, sizeof q));
+		log_warn("event=cache_reload_failed cache=%s reason=%s", c->name, LOG_Q(r->message));
 	} else if (c->apply(c->arg, r->res) < 0) {
 		log_error("event=cache_reload_failed cache=%s reason=%s", c->name,
 		          "\"malformed row or out of memory\"");

@@ -174,16 +174,13 @@ static void conn_broken(struct conn *c, const char *why)
 	c->pg = NULL;
 
 	if (was_ready) {
-		char q[300];
 		log_warn("event=db_disconnected pool=%s conn=%d reason=%s", p->name, c->idx,
-		         log_quote(msg, q, sizeof q));
+		         LOG_Q(msg));
 		c->backoff_ms = 0; /* one immediate retry: the server may just have restarted us */
 	}
 	if (was_connecting) {
 		if (!p->ever_failed && p->nready == 0) {
-			char q[300];
-			log_error("event=db_unavailable pool=%s reason=%s", p->name,
-			          log_quote(msg, q, sizeof q));
+			log_error("event=db_unavailable pool=%s reason=%s", p->name, LOG_Q(msg));
 		}
 		p->ever_failed = 1;
 		if (c->backoff_ms < BACKOFF_MIN_MS)

@@ -146,10 +146,8 @@ static int db_failed(struct admin_req *a, const struct pool_result *res)
 		http_reply_error(r, 504, "timeout",
 		                 "the query took too long: narrow it (fewer days, one batch)");
 	} else {
-		char q[300];
 		log_error("event=admin_query_failed route=%s actor=%s sqlstate=%s message=%s",
-		          http_route_id(r), a->who.name, res->sqlstate,
-		          log_quote(res->message, q, sizeof q));
+		          http_route_id(r), LOG_Q(a->who.name), res->sqlstate, LOG_Q(res->message));
 		http_reply_error(r, 500, "internal", "the request failed; nothing was changed");
 	}
 	return -1;
@@ -157,7 +155,8 @@ static int db_failed(struct admin_req *a, const struct pool_result *res)
 
 static void log_action(const struct admin_req *a, const char *action, const char *outcome)
 {
-	log_info("event=admin_action actor=%s action=%s outcome=%s", a->who.name, action, outcome);
+	log_info("event=admin_action actor=%s action=%s outcome=%s", LOG_Q(a->who.name), action,
+	         outcome);
 }
 
 /* ---- products ------------------------------------------------------------------ */
