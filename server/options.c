@@ -54,7 +54,7 @@ static const struct opt opts[] = {
      NULL},
     {"keyring", 'k', "FILE", OPT_TEXT, F(keyring_path), 0, 0, "$PACKCODE_HOME/keyring",
      "the keyring; must be mode 0600", NULL},
-    {"threads", 't', "N", OPT_INT, F(threads), 1, 64, "1",
+    {"threads", 't', "N", OPT_INT, F(threads), 1, SERVER_THREADS_MAX, "1",
      "event loops, each with its own listener and pool", NULL},
     {"pool", 'p', "N", OPT_INT, F(pool_size), 2, 256, "4",
      "database connections per thread, one of them the scan writer's", NULL},

@@ -22,6 +22,7 @@
 
 #define SERVER_BODY_MAX   (16 * 1024)
 #define SERVER_ROUTES_MAX 128 /* rows of the route table */
+#define SERVER_THREADS_MAX 64 /* --threads */
 
 struct server_config {
 	const char *listen; /* "HOST:PORT" */

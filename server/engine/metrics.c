@@ -6,7 +6,6 @@
 
 #include <stddef.h>
 
-#include "server.h"
 
 static const int statuses[METRICS_NSTATUS] = {200, 201, 303, 400, 401, 403, 404, 405,
                                               409, 410, 413, 414, 415, 422, 429, 431,
@@ -63,12 +62,11 @@ static unsigned long long load(const atomic_ullong *c)
 	return atomic_load_explicit(c, memory_order_relaxed);
 }
 
-static long long sum_int(struct server *s, size_t offset)
+static long long sum_int(const struct metrics_view *s, size_t offset)
 {
 	long long v = 0;
 	for (int i = 0; i < s->nworkers; i++) {
-		const atomic_int *p =
-		    (const atomic_int *)((const char *)&s->workers[i].metrics + offset);
+		const atomic_int *p = (const atomic_int *)((const char *)s->workers[i] + offset);
 		v += atomic_load_explicit(p, memory_order_relaxed);
 	}
 	return v;
@@ -78,14 +76,14 @@ static long long sum_int(struct server *s, size_t offset)
 	({                                                                                         \
 		unsigned long long v_ = 0;                                                         \
 		for (int i_ = 0; i_ < s->nworkers; i_++)                                           \
-			v_ += load(&s->workers[i_].metrics.field);                                 \
+			v_ += load(&s->workers[i_]->field);                                        \
 		v_;                                                                                \
 	})
 
 /* Rate limits, forged codes, connections (the edge: conn.c, ratelimit.c). */
-static void metrics_render_edge(struct server *s, struct evbuffer *out)
+static void metrics_render_edge(const struct metrics_view *s, struct evbuffer *out)
 {
-	const struct metrics_labels *l = &s->labels;
+	const struct metrics_labels *l = s->labels;
 	evbuffer_add_printf(out, "# HELP packcode_rate_limited_total Requests refused with 429 by "
 	                         "a rate limit, per client address or per member.\n"
 	                         "# TYPE packcode_rate_limited_total counter\n");
@@ -116,9 +114,9 @@ static void metrics_render_edge(struct server *s, struct evbuffer *out)
 	                    SUM(connections_refused), SUM(request_timeouts));
 }
 
-void metrics_render(struct server *s, size_t batches, struct evbuffer *out)
+void metrics_render(const struct metrics_view *s, struct evbuffer *out)
 {
-	const struct metrics_labels *l = &s->labels;
+	const struct metrics_labels *l = s->labels;
 	evbuffer_add_printf(out, "# HELP packcode_http_requests_total HTTP requests by route and "
 	                         "status.\n# TYPE packcode_http_requests_total counter\n");
 	for (int r = 0; r < l->nroutes; r++)
@@ -223,6 +221,6 @@ void metrics_render(struct server *s, size_t batches, struct evbuffer *out)
 	                    "# HELP packcode_worker_threads Event loops serving requests.\n"
 	                    "# TYPE packcode_worker_threads gauge\n"
 	                    "packcode_worker_threads %d\n",
-	                    batches, s->nworkers);
+	                    s->batches, s->nworkers);
 	metrics_render_edge(s, out);
 }

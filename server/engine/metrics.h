@@ -49,18 +49,21 @@ struct metrics {
 	atomic_int connections; /* open now */
 };
 
-struct server;
-
 /* Indexes out of range are counted nowhere. */
 void metrics_request(struct metrics *m, int route, int status, long long us);
 void metrics_claim(struct metrics *m, int outcome);
 void metrics_add(atomic_ullong *counter, unsigned long long n);
 void metrics_auth_failure(struct metrics *m, enum metrics_auth why);
 
-/*
- * The Prometheus exposition of every worker's counters, each series once:
- * labels from s->labels.
- */
-void metrics_render(struct server *s, size_t batches, struct evbuffer *out);
+/* What /metrics shows: every worker's counters under their labels, and gauges. */
+struct metrics_view {
+	const struct metrics *const *workers;
+	int nworkers;
+	const struct metrics_labels *labels;
+	size_t batches; /* in the cached catalog */
+};
+
+/* The Prometheus text exposition of v, each series exactly once. */
+void metrics_render(const struct metrics_view *v, struct evbuffer *out);
 
 #endif

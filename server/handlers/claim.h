@@ -14,9 +14,9 @@
 #include <stddef.h>
 
 #include "code.h"
+#include "handlers/member.h"
 #include "engine/timefmt.h"
 
-#define MEMBER_MAX    64
 #define PIN_INPUT_MAX 16
 
 enum claim_outcome {

@@ -41,12 +41,18 @@ void health_ready(struct request *r)
 
 void health_metrics(struct request *r)
 {
+	struct server *s = r->w->srv;
+	const struct metrics *workers[SERVER_THREADS_MAX];
+	struct metrics_view v = {workers, s->nworkers, &s->labels,
+	                         cat_snapshot_size(worker_catalog(r->w))};
+	for (int i = 0; i < s->nworkers && i < SERVER_THREADS_MAX; i++)
+		workers[i] = &s->workers[i].metrics;
 	struct evbuffer *b = evbuffer_new();
 	if (!b) {
 		http_reply_error(r, 500, "internal", "out of memory");
 		return;
 	}
-	metrics_render(r->w->srv, cat_snapshot_size(worker_catalog(r->w)), b);
+	metrics_render(&v, b);
 	http_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", b);
 	evbuffer_free(b);
 }

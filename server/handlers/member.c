@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine/catalog.h"
+#include "engine/timefmt.h"
 #include "edge/http.h"
 #include "log.h"
 #include "server.h"

@@ -7,7 +7,8 @@
 
 #include <stddef.h>
 
-#include "handlers/claim.h"
+
+#define MEMBER_MAX 64 /* characters of a member id */
 
 struct request;
 
