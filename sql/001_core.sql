@@ -1,4 +1,4 @@
--- 001_core.sql: the data model of DESIGN.md.
+-- 001_core.sql: the core data model (docs/architecture.md, "The database").
 -- Constraints carry the invariants: a serial is redeemed once (redemptions
 -- primary key), batches never overlap (exclusion constraint), the ledger is
 -- append-only (trigger), a balance never goes negative (check). Nothing here

@@ -1,6 +1,6 @@
 /*
- * test_code.c: the six properties of the code format (DESIGN.md) and the test
- * vectors of docs/code-format.md.
+ * test_code.c: the six properties of the code format and its test vectors
+ * (docs/code-format.md).
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,6 +1,6 @@
 /*
  * test_keyring.c: the keyring file: round trip, refusal of loose permissions
- * and malformed text, rotation and revocation (property 5 of DESIGN.md).
+ * and malformed text, rotation and revocation (property 5 of docs/code-format.md).
  */
 #include <setjmp.h>
 #include <stdarg.h>
