@@ -84,8 +84,13 @@ static int token_add(PGconn *db, const char *name)
 	PGresult *r = run(db, STMT_TOKEN_ADD, 3, params, 2, (int)sizeof hash);
 	if (!r)
 		goto out;
-	if (strcmp(PQgetvalue(r, 0, 0), "added") != 0) {
-		cli_error("token", "\"%s\" already has a live token: revoke it first", name);
+	const char *outcome = PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "";
+	if (strcmp(outcome, "added") != 0) {
+		if (strcmp(outcome, "name_taken") == 0)
+			cli_error("token", "\"%s\" already has a live token: revoke it first",
+			          name);
+		else
+			cli_error("token", "token_add() gave no outcome");
 		goto out;
 	}
 	fprintf(stderr, "token for %s created; it is shown only now:\n", name);
@@ -117,7 +122,7 @@ static int token_revoke(PGconn *db, const char *name)
 	PGresult *r = run(db, STMT_TOKEN_REVOKE, 2, params, -1, 0);
 	if (!r)
 		return 1;
-	int revoked = strcmp(PQgetvalue(r, 0, 0), "revoked") == 0;
+	int revoked = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "revoked") == 0;
 	PQclear(r);
 	if (!revoked)
 		return cli_error("token", "no active token named \"%s\"", name);
