@@ -317,7 +317,7 @@ static void worker_free(struct worker *w)
 			close(w->control[i]);
 	if (w->tick_ev)
 		event_free(w->tick_ev);
-	cat_view_release(&w->view);
+	catalog_view_release(&w->view);
 	keyring_free(w->keyring);
 	ratelimit_free(w->ratelimit);
 	if (w->listen_fd >= 0)

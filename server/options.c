@@ -24,7 +24,7 @@ enum kind {
 	OPT_TEXT,    /* const char * */
 	OPT_INT,     /* int in [min, max] */
 	OPT_SECONDS, /* int milliseconds, given in whole seconds in [min, max] */
-	OPT_RATE,    /* struct rl_rate: RATE/BURST or 0 */
+	OPT_RATE,    /* struct ratelimit_rate: RATE/BURST or 0 */
 	OPT_LEVEL,   /* the log level */
 	OPT_DB,      /* the database: PACKCODE_DB, which lib/db.c reads */
 	OPT_HELP,
@@ -73,13 +73,13 @@ static const struct opt opts[] = {
      "Facing the internet"},
     {"tls-key", 0, "FILE", OPT_TEXT, F(tls_key), 0, 0, NULL, "the certificate's PEM private key",
      NULL},
-    {"rate-lookups", 0, "R/B", OPT_RATE, F(rates[RL_LOOKUPS]), 0, 0, "20/200",
+    {"rate-lookups", 0, "R/B", OPT_RATE, F(rates[RATELIMIT_LOOKUPS]), 0, 0, "20/200",
      "per client address: verification lookups, landing pages and member pages, R a second "
      "with bursts of B; over it, 429 with Retry-After",
      NULL},
-    {"rate-claims", 0, "R/B", OPT_RATE, F(rates[RL_CLAIMS]), 0, 0, "5/50",
+    {"rate-claims", 0, "R/B", OPT_RATE, F(rates[RATELIMIT_CLAIMS]), 0, 0, "5/50",
      "per client address: claims, API and form", NULL},
-    {"rate-member-claims", 0, "R/B", OPT_RATE, F(rates[RL_MEMBER_CLAIMS]), 0, 0, "0.2/30",
+    {"rate-member-claims", 0, "R/B", OPT_RATE, F(rates[RATELIMIT_MEMBER_CLAIMS]), 0, 0, "0.2/30",
      "per member: claims that reach the database (a genuine code, its PIN given); R may be a "
      "fraction (0.2/30: 30 at once, then 12 a minute). A limit of 0 turns it off. IPv6 "
      "clients count by /64. Each thread keeps its own buckets: a client whose connections "
@@ -220,7 +220,7 @@ static int set(const struct opt *o, const char *text, const char *from, struct s
 		*(int *)(base + o->field) = (int)(o->kind == OPT_SECONDS ? v * 1000 : v);
 		return 0;
 	case OPT_RATE:
-		if (ratelimit_parse(text, (struct rl_rate *)(base + o->field)) < 0)
+		if (ratelimit_parse(text, (struct ratelimit_rate *)(base + o->field)) < 0)
 			return cli_usage(NULL, "%s: a rate limit is RATE/BURST (per second) or 0: %s",
 			                 from, text);
 		return 0;

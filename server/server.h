@@ -35,7 +35,7 @@ struct server_config {
 	int drain_ms;       /* SIGTERM: give requests in flight this long */
 	int query_timeout_ms;
 	/* the edge: what faces the internet (conn.c, ratelimit.c, tls.c) */
-	struct rl_rate rates[RL_KIND_COUNT];
+	struct ratelimit_rate rates[RATELIMIT_KIND_COUNT];
 	int max_connections;    /* over it, a new connection is closed at once */
 	int request_timeout_ms; /* to read a request whole, from its first byte */
 	int idle_timeout_s;     /* evhttp's: silence while reading, idle keep-alive */
@@ -58,7 +58,7 @@ struct worker {
 	struct evhttp_bound_socket *bound;
 	struct pool *pool;
 	struct keyring *keyring;
-	struct cat_view view;
+	struct catalog_view view;
 	struct claims *claims;
 	struct lookups *lookups;
 	struct scanlog *scanlog;
@@ -92,7 +92,7 @@ struct server {
 };
 
 /* The catalog snapshot for this request (borrowed; valid until the callback returns). */
-static inline struct cat_snapshot *worker_catalog(struct worker *w)
+static inline struct catalog_snapshot *worker_catalog(struct worker *w)
 {
 	return catalog_view(w->srv->catalog, &w->view);
 }

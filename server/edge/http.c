@@ -230,7 +230,7 @@ static int over_limit(struct request *r)
 	enum route_limit limit = r->route->limit;
 	if (limit == ROUTE_LIMIT_NONE)
 		return 0;
-	int wait = ratelimit_take(w->ratelimit, limit == ROUTE_LIMIT_CLAIMS ? RL_CLAIMS : RL_LOOKUPS,
+	int wait = ratelimit_take(w->ratelimit, limit == ROUTE_LIMIT_CLAIMS ? RATELIMIT_CLAIMS : RATELIMIT_LOOKUPS,
 	                          r->addr_key, r->start_us);
 	if (!wait)
 		return 0;
@@ -279,13 +279,13 @@ static size_t scan_headers(struct evhttp_request *req, const char **twice)
 	return n;
 }
 
-void http_reply_unauthorized(struct request *r, enum auth_result why)
+void http_reply_unauthorized(struct request *r, enum tokens_auth why)
 {
 	metrics_auth_failure(&r->w->metrics,
-	                     why == AUTH_MISSING ? METRICS_AUTH_MISSING : METRICS_AUTH_INVALID);
-	http_header(r, "WWW-Authenticate", why == AUTH_MISSING ? WWW_AUTH_MISSING : WWW_AUTH_INVALID);
+	                     why == TOKENS_MISSING ? METRICS_AUTH_MISSING : METRICS_AUTH_INVALID);
+	http_header(r, "WWW-Authenticate", why == TOKENS_MISSING ? WWW_AUTH_MISSING : WWW_AUTH_INVALID);
 	http_reply_error(r, 401, "unauthorized",
-	                 why == AUTH_MISSING
+	                 why == TOKENS_MISSING
 	                     ? "an admin token is required: Authorization: Bearer TOKEN"
 	                     : "the admin token is not valid (unknown or revoked)");
 }
@@ -306,9 +306,9 @@ static int authenticate(struct request *r)
 		dup |= authz != NULL;
 		authz = kv->value;
 	}
-	enum auth_result why =
-	    dup ? AUTH_INVALID : tokens_authenticate(r->w->srv->tokens, authz, &r->admin);
-	if (why == AUTH_OK)
+	enum tokens_auth why =
+	    dup ? TOKENS_INVALID : tokens_authenticate(r->w->srv->tokens, authz, &r->admin);
+	if (why == TOKENS_OK)
 		return 0;
 	http_reply_unauthorized(r, why);
 	return -1;

@@ -38,7 +38,7 @@ struct request {
 	size_t path_len;
 	const char *query;                      /* after the '?', "" if none */
 	struct route_capture cap[ROUTE_CAPTURES_MAX]; /* the pattern's captures, raw */
-	struct admin_identity admin;            /* ROUTE_AUTH_ADMIN: whose token */
+	struct tokens_identity admin;            /* ROUTE_AUTH_ADMIN: whose token */
 	enum lang lang;                   /* from Accept-Language, for the HTML routes */
 	char client[HTTP_CLIENT_MAX];     /* peer address, "" if unknown */
 	uint64_t addr_key;                /* its rate-limit key (ratelimit_addr_key) */
@@ -80,7 +80,7 @@ void http_reply_text(struct request *r, int status, const char *content_type,
  */
 void http_reply_too_many(struct request *r, int retry_after, const char *message);
 /* 401 with WWW-Authenticate for an admin token missing or invalid (counted). */
-void http_reply_unauthorized(struct request *r, enum auth_result why);
+void http_reply_unauthorized(struct request *r, enum tokens_auth why);
 /* Add a response header before replying. */
 void http_header(struct request *r, const char *name, const char *value);
 

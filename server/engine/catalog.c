@@ -18,29 +18,29 @@
 #include "log.h"
 #include "statements.h"
 
-struct cat_snapshot {
+struct catalog_snapshot {
 	atomic_int refs;
 	size_t n;
-	struct cat_batch *batches;
+	struct catalog_batch *batches;
 	char *strings;
 	char **json; /* each batch's rendered fragment */
 };
 
 struct catalog {
 	pthread_mutex_t lock;
-	struct cat_snapshot *current;
+	struct catalog_snapshot *current;
 	atomic_ulong gen;
 	struct listen_cache cache; /* the control loop's side: reloads */
 };
 
-struct cat_snapshot *cat_snapshot_ref(struct cat_snapshot *s)
+struct catalog_snapshot *catalog_snapshot_ref(struct catalog_snapshot *s)
 {
 	if (s)
 		atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
 	return s;
 }
 
-void cat_snapshot_unref(struct cat_snapshot *s)
+void catalog_snapshot_unref(struct catalog_snapshot *s)
 {
 	if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
 		return;
@@ -52,12 +52,12 @@ void cat_snapshot_unref(struct cat_snapshot *s)
 	free(s);
 }
 
-size_t cat_snapshot_size(const struct cat_snapshot *s)
+size_t catalog_snapshot_size(const struct catalog_snapshot *s)
 {
 	return s ? s->n : 0;
 }
 
-const struct cat_batch *cat_find(const struct cat_snapshot *s, uint64_t serial)
+const struct catalog_batch *catalog_find(const struct catalog_snapshot *s, uint64_t serial)
 {
 	size_t lo = 0, hi = s ? s->n : 0;
 	while (lo < hi) {
@@ -69,7 +69,7 @@ const struct cat_batch *cat_find(const struct cat_snapshot *s, uint64_t serial)
 	}
 	if (lo == 0)
 		return NULL;
-	const struct cat_batch *b = &s->batches[lo - 1];
+	const struct catalog_batch *b = &s->batches[lo - 1];
 	return serial <= b->serial_last ? b : NULL;
 }
 
@@ -89,7 +89,7 @@ const char *batch_status_name(enum batch_status s)
 }
 
 /* The batch's part of a lookup reply, rendered once per snapshot. NULL if out of memory. */
-static char *render_json(const struct cat_batch *b)
+static char *render_json(const struct catalog_batch *b)
 {
 	json_t *product =
 	    json_pack("{s:s,s:s?,s:s,s:s,s:i}", "sku", b->sku, "gtin", b->gtin[0] ? b->gtin : NULL,
@@ -134,11 +134,11 @@ static enum batch_status status_parse(const char *s)
 }
 
 /* Build a snapshot from the rows of CATALOG_SQL; NULL if out of memory. */
-struct cat_snapshot *cat_snapshot_from_result(const PGresult *r)
+struct catalog_snapshot *catalog_snapshot_from_result(const PGresult *r)
 {
 	static const int string_cols[] = {6, 7, 8, 9, 10, 11, 12};
 	size_t n = (size_t)PQntuples(r), bytes = 0;
-	struct cat_snapshot *s = calloc(1, sizeof *s);
+	struct catalog_snapshot *s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
 	atomic_init(&s->refs, 1);
@@ -149,13 +149,13 @@ struct cat_snapshot *cat_snapshot_from_result(const PGresult *r)
 	s->strings = malloc(bytes ? bytes : 1);
 	s->json = calloc(n ? n : 1, sizeof *s->json);
 	if (!s->batches || !s->strings || !s->json) {
-		cat_snapshot_unref(s);
+		catalog_snapshot_unref(s);
 		return NULL;
 	}
 	char *p = s->strings;
 	const char *fields[7];
 	for (size_t i = 0; i < n; i++) {
-		struct cat_batch *b = &s->batches[i];
+		struct catalog_batch *b = &s->batches[i];
 		int row = (int)i;
 		b->id = strtoll(PQgetvalue(r, row, 0), NULL, 10);
 		b->key_id = (unsigned)strtoul(PQgetvalue(r, row, 1), NULL, 10);
@@ -183,7 +183,7 @@ struct cat_snapshot *cat_snapshot_from_result(const PGresult *r)
 	for (size_t i = 0; i < n; i++) {
 		s->json[i] = render_json(&s->batches[i]);
 		if (!s->json[i]) {
-			cat_snapshot_unref(s);
+			catalog_snapshot_unref(s);
 			return NULL;
 		}
 		s->batches[i].json = s->json[i];
@@ -191,14 +191,14 @@ struct cat_snapshot *cat_snapshot_from_result(const PGresult *r)
 	return s;
 }
 
-static void publish(struct catalog *c, struct cat_snapshot *s)
+static void publish(struct catalog *c, struct catalog_snapshot *s)
 {
 	pthread_mutex_lock(&c->lock);
-	struct cat_snapshot *old = c->current;
+	struct catalog_snapshot *old = c->current;
 	c->current = s;
 	atomic_fetch_add_explicit(&c->gen, 1, memory_order_release);
 	pthread_mutex_unlock(&c->lock);
-	cat_snapshot_unref(old);
+	catalog_snapshot_unref(old);
 }
 
 struct catalog *catalog_new(PGconn *db, char *err, size_t errlen)
@@ -215,7 +215,7 @@ struct catalog *catalog_new(PGconn *db, char *err, size_t errlen)
 		snprintf(err, errlen, "loading batches: %s", PQresultErrorMessage(r));
 		goto fail;
 	}
-	c->current = cat_snapshot_from_result(r);
+	c->current = catalog_snapshot_from_result(r);
 	if (!c->current) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -232,7 +232,7 @@ fail:
 /* The listener's: the loaded rows become the current snapshot. */
 static int apply(void *arg, const PGresult *rows)
 {
-	struct cat_snapshot *s = cat_snapshot_from_result(rows);
+	struct catalog_snapshot *s = catalog_snapshot_from_result(rows);
 	if (!s)
 		return -1;
 	publish(arg, s);
@@ -253,27 +253,27 @@ void catalog_free(struct catalog *c)
 {
 	if (!c)
 		return;
-	cat_snapshot_unref(c->current);
+	catalog_snapshot_unref(c->current);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
-struct cat_snapshot *catalog_view(struct catalog *c, struct cat_view *v)
+struct catalog_snapshot *catalog_view(struct catalog *c, struct catalog_view *v)
 {
 	unsigned long gen = atomic_load_explicit(&c->gen, memory_order_acquire);
 	if (v->snap && gen == v->gen)
 		return v->snap;
 	pthread_mutex_lock(&c->lock);
-	struct cat_snapshot *old = v->snap;
-	v->snap = cat_snapshot_ref(c->current);
+	struct catalog_snapshot *old = v->snap;
+	v->snap = catalog_snapshot_ref(c->current);
 	v->gen = atomic_load_explicit(&c->gen, memory_order_relaxed);
 	pthread_mutex_unlock(&c->lock);
-	cat_snapshot_unref(old);
+	catalog_snapshot_unref(old);
 	return v->snap;
 }
 
-void cat_view_release(struct cat_view *v)
+void catalog_view_release(struct catalog_view *v)
 {
-	cat_snapshot_unref(v->snap);
+	catalog_snapshot_unref(v->snap);
 	v->snap = NULL;
 }

@@ -15,7 +15,7 @@
 
 enum batch_status { BATCH_MINTING, BATCH_ACTIVE, BATCH_RECALLED, BATCH_VOID };
 
-struct cat_batch {
+struct catalog_batch {
 	int64_t id;
 	unsigned key_id;
 	uint64_t serial_first, serial_last;
@@ -28,14 +28,14 @@ struct cat_batch {
 	const char *json;
 };
 
-struct cat_snapshot;
+struct catalog_snapshot;
 
 /* "active", "recalled", "minting", "void" */
 const char *batch_status_name(enum batch_status s);
 
-struct cat_snapshot *cat_snapshot_ref(struct cat_snapshot *s);
-void cat_snapshot_unref(struct cat_snapshot *s);
-size_t cat_snapshot_size(const struct cat_snapshot *s);
+struct catalog_snapshot *catalog_snapshot_ref(struct catalog_snapshot *s);
+void catalog_snapshot_unref(struct catalog_snapshot *s);
+size_t catalog_snapshot_size(const struct catalog_snapshot *s);
 
 /*
  * A snapshot from the rows of the catalog query (columns: id, key_id,
@@ -43,10 +43,10 @@ size_t cat_snapshot_size(const struct cat_snapshot *s);
  * sku, gtin, name, brand, points; ordered by serial_first). NULL if out of
  * memory. For the catalog itself and its tests.
  */
-struct cat_snapshot *cat_snapshot_from_result(const PGresult *r);
+struct catalog_snapshot *catalog_snapshot_from_result(const PGresult *r);
 
 /* The batch holding serial, or NULL. Batches never overlap (the schema enforces it). */
-const struct cat_batch *cat_find(const struct cat_snapshot *s, uint64_t serial);
+const struct catalog_batch *catalog_find(const struct catalog_snapshot *s, uint64_t serial);
 
 struct catalog;
 
@@ -63,12 +63,12 @@ int catalog_listen(struct catalog *c, struct listener *l);
 void catalog_free(struct catalog *c);
 
 /* Per-thread cached view: cheap to call on every request. */
-struct cat_view {
-	struct cat_snapshot *snap;
+struct catalog_view {
+	struct catalog_snapshot *snap;
 	unsigned long gen;
 };
-/* The current snapshot (borrowed from the view; cat_snapshot_ref it to keep it). */
-struct cat_snapshot *catalog_view(struct catalog *c, struct cat_view *v);
-void cat_view_release(struct cat_view *v);
+/* The current snapshot (borrowed from the view; catalog_snapshot_ref it to keep it). */
+struct catalog_snapshot *catalog_view(struct catalog *c, struct catalog_view *v);
+void catalog_view_release(struct catalog_view *v);
 
 #endif

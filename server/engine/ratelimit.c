@@ -26,12 +26,12 @@ struct slot {
 };
 
 struct table {
-	struct rl_rate rate;
+	struct ratelimit_rate rate;
 	struct slot *slots; /* RATELIMIT_SETS * RATELIMIT_WAYS; NULL: not limited */
 };
 
 struct ratelimit {
-	struct table t[RL_KIND_COUNT];
+	struct table t[RATELIMIT_KIND_COUNT];
 };
 
 /* ---- keys -------------------------------------------------------------------- */
@@ -139,13 +139,13 @@ uint64_t ratelimit_addr_key(const struct sockaddr *sa)
 
 /* ---- tables ------------------------------------------------------------------ */
 
-struct ratelimit *ratelimit_new(const struct rl_rate rates[RL_KIND_COUNT])
+struct ratelimit *ratelimit_new(const struct ratelimit_rate rates[RATELIMIT_KIND_COUNT])
 {
 	pthread_once(&secret_once, secret_init);
 	struct ratelimit *rl = calloc(1, sizeof *rl);
 	if (!rl)
 		return NULL;
-	for (int k = 0; k < RL_KIND_COUNT; k++) {
+	for (int k = 0; k < RATELIMIT_KIND_COUNT; k++) {
 		rl->t[k].rate = rates[k];
 		if (rates[k].rate <= 0)
 			continue;
@@ -163,7 +163,7 @@ void ratelimit_free(struct ratelimit *rl)
 {
 	if (!rl)
 		return;
-	for (int k = 0; k < RL_KIND_COUNT; k++)
+	for (int k = 0; k < RATELIMIT_KIND_COUNT; k++)
 		free(rl->t[k].slots);
 	free(rl);
 }
@@ -176,7 +176,7 @@ static size_t set_of(uint64_t key)
 	return (size_t)(h >> 32) & (RATELIMIT_SETS - 1);
 }
 
-int ratelimit_take(struct ratelimit *rl, enum rl_kind kind, uint64_t key, long long now_us)
+int ratelimit_take(struct ratelimit *rl, enum ratelimit_kind kind, uint64_t key, long long now_us)
 {
 	struct table *t = &rl->t[kind];
 	if (!t->slots)
@@ -211,7 +211,7 @@ int ratelimit_take(struct ratelimit *rl, enum rl_kind kind, uint64_t key, long l
 	return wait < 1 ? 1 : wait > 86400 ? 86400 : (int)wait;
 }
 
-int ratelimit_parse(const char *spec, struct rl_rate *out)
+int ratelimit_parse(const char *spec, struct ratelimit_rate *out)
 {
 	char *end;
 	if (strcmp(spec, "0") == 0) {

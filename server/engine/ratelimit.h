@@ -18,22 +18,22 @@
 #define RATELIMIT_SETS 2048 /* buckets per table: RATELIMIT_SETS * RATELIMIT_WAYS */
 
 /* A limit: rate tokens per second, at most burst saved up; rate 0 is no limit. */
-struct rl_rate {
+struct ratelimit_rate {
 	double rate;
 	double burst;
 };
 
-enum rl_kind {
-	RL_CLAIMS,        /* claims per client address (API and form) */
-	RL_LOOKUPS,       /* lookups, landing pages and member pages per client address */
-	RL_MEMBER_CLAIMS, /* claims per member that would reach the database */
-	RL_KIND_COUNT
+enum ratelimit_kind {
+	RATELIMIT_CLAIMS,        /* claims per client address (API and form) */
+	RATELIMIT_LOOKUPS,       /* lookups, landing pages and member pages per client address */
+	RATELIMIT_MEMBER_CLAIMS, /* claims per member that would reach the database */
+	RATELIMIT_KIND_COUNT
 };
 
 struct ratelimit;
 
 /* Tables for the kinds whose rate is not 0; NULL when out of memory. */
-struct ratelimit *ratelimit_new(const struct rl_rate rates[RL_KIND_COUNT]);
+struct ratelimit *ratelimit_new(const struct ratelimit_rate rates[RATELIMIT_KIND_COUNT]);
 void ratelimit_free(struct ratelimit *rl);
 
 /*
@@ -41,7 +41,7 @@ void ratelimit_free(struct ratelimit *rl);
  * 0 if there was one (or kind is not limited), else the whole seconds until
  * there will be one (at least 1).
  */
-int ratelimit_take(struct ratelimit *rl, enum rl_kind kind, uint64_t key, long long now_us);
+int ratelimit_take(struct ratelimit *rl, enum ratelimit_kind kind, uint64_t key, long long now_us);
 
 /* The bucket key of a client address: IPv4 (also IPv4-mapped IPv6) or the IPv6 /64. */
 uint64_t ratelimit_addr_key(const struct sockaddr *sa);
@@ -49,6 +49,6 @@ uint64_t ratelimit_addr_key(const struct sockaddr *sa);
 uint64_t ratelimit_str_key(const char *s, size_t len);
 
 /* Parse "RATE/BURST" (RATE per second, may be fractional; BURST >= 1) or "0". 0 or -1. */
-int ratelimit_parse(const char *spec, struct rl_rate *out);
+int ratelimit_parse(const char *spec, struct ratelimit_rate *out);
 
 #endif

@@ -149,7 +149,7 @@ int scanlog_stuck(const struct scanlog *s)
 	return !pool_healthy(s->pool);
 }
 
-void scanlog_add(struct scanlog *s, const struct scan_client *who, enum scan_kind kind,
+void scanlog_add(struct scanlog *s, const struct scanlog_client *who, enum scanlog_kind kind,
                  const char *code, uint64_t serial, const char *outcome, const char *member)
 {
 	char at[40], shown[65], num[24];

@@ -13,13 +13,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum scan_kind { SCAN_LANDING, SCAN_LOOKUP, SCAN_CLAIM };
+enum scanlog_kind { SCANLOG_LANDING, SCANLOG_LOOKUP, SCANLOG_CLAIM };
 
 struct worker;
 struct scanlog;
 
 /* Who scanned: the client's address and User-Agent, printable, "" if unknown. */
-struct scan_client {
+struct scanlog_client {
 	const char *address;
 	const char *user_agent;
 };
@@ -28,7 +28,7 @@ struct scanlog *scanlog_new(struct worker *w);
 void scanlog_free(struct scanlog *s);
 
 /* code: canonical, or as typed (made printable, cut to 64); member may be NULL. */
-void scanlog_add(struct scanlog *s, const struct scan_client *who, enum scan_kind kind,
+void scanlog_add(struct scanlog *s, const struct scanlog_client *who, enum scanlog_kind kind,
                  const char *code, uint64_t serial, const char *outcome, const char *member);
 
 /* Send what is buffered if nothing is being written (the worker's tick calls this). */

@@ -15,14 +15,14 @@
 #define TOKEN_NAME_MAX  64
 #define TOKEN_INPUT_MAX 256 /* longer is not one of ours (ours are 47 characters) */
 
-enum auth_result {
-	AUTH_OK,
-	AUTH_MISSING, /* no Authorization header, or not a Bearer one */
-	AUTH_INVALID, /* a Bearer token that is malformed, unknown or revoked */
+enum tokens_auth {
+	TOKENS_OK,
+	TOKENS_MISSING, /* no Authorization header, or not a Bearer one */
+	TOKENS_INVALID, /* a Bearer token that is malformed, unknown or revoked */
 };
 
 /* Who made an admin request: the audit trail's actor. */
-struct admin_identity {
+struct tokens_identity {
 	long long token_id;
 	char name[TOKEN_NAME_MAX + 1];
 };
@@ -37,12 +37,12 @@ struct tokens;
 int tokens_bearer(const char *header, const char **token, size_t *len);
 
 /*
- * Check an Authorization header value (NULL when absent). On AUTH_OK, who
+ * Check an Authorization header value (NULL when absent). On TOKENS_OK, who
  * says whose token it is, and its use is noted (last_used_at, written by the
  * control loop at most once a minute per token). Thread-safe.
  */
-enum auth_result tokens_authenticate(struct tokens *t, const char *authorization,
-                                     struct admin_identity *who);
+enum tokens_auth tokens_authenticate(struct tokens *t, const char *authorization,
+                                     struct tokens_identity *who);
 
 /* An empty table (for tests): tokens_set fills it. */
 struct tokens *tokens_new_empty(void);

@@ -51,7 +51,7 @@ enum admin_op {
 struct admin_req {
 	struct request *r;
 	enum admin_op op;
-	struct admin_identity who;
+	struct tokens_identity who;
 	char tok[24];       /* the token's id, the audit row's actor */
 	const char *client; /* the client address for the audit row, or NULL */
 	int limit;
@@ -140,7 +140,7 @@ static int db_failed(struct admin_req *a, const struct pool_result *res)
 		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
 	} else if (strcmp(res->sqlstate, "28000") == 0) {
 		/* revoked after this server last loaded the tokens: the database knew */
-		http_reply_unauthorized(r, AUTH_INVALID);
+		http_reply_unauthorized(r, TOKENS_INVALID);
 	} else if (strcmp(res->sqlstate, "57014") == 0) {
 		/* statement_timeout: a read over too many rows (suspicious codes, stats) */
 		http_reply_error(r, 504, "timeout",

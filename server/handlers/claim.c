@@ -38,7 +38,7 @@ struct claims {
 struct claim {
 	struct batch_item item; /* first: items are cast back */
 	struct request *r;
-	struct code_check c;
+	struct lookup_check c;
 	char input[CODE_INPUT_MAX + 1]; /* the code as typed, printable, for the scan record */
 	char member[MEMBER_MAX + 1];
 	int pin_state;
@@ -114,7 +114,7 @@ static void claim_finish(struct claim *cl, struct claim_result *res)
 	struct worker *w = cl->r->w;
 	const char *shown = cl->c.verdict == VERDICT_TYPO ? cl->input : cl->c.v.fields.text;
 	if (res->outcome != CLAIM_BAD_REQUEST)
-		scanlog_add(w->scanlog, &(struct scan_client){cl->r->client, cl->r->user_agent}, SCAN_CLAIM, shown, code_check_serial(&cl->c),
+		scanlog_add(w->scanlog, &(struct scanlog_client){cl->r->client, cl->r->user_agent}, SCANLOG_CLAIM, shown, lookup_check_serial(&cl->c),
 		            claim_outcome_label(res->outcome),
 		            cl->member);
 	metrics_claim(&w->metrics, res->outcome);
@@ -123,7 +123,7 @@ static void claim_finish(struct claim *cl, struct claim_result *res)
 	snprintf(res->member, sizeof res->member, "%s", cl->member);
 	res->batch = cl->c.batch;
 	cl->done(cl->arg, res);
-	code_check_release(&cl->c);
+	lookup_check_release(&cl->c);
 	free(cl);
 }
 
@@ -302,7 +302,7 @@ void claim_start(struct request *r, const char *code, size_t codelen, const char
 	cl->c.verdict = VERDICT_TYPO;
 	text_printable(code, codelen, cl->input, sizeof cl->input);
 
-	code_check(w, code, codelen, &cl->c);
+	lookup_check(w, code, codelen, &cl->c);
 	if (member_normalize(member, memberlen, cl->member) < 0) {
 		struct claim_result res = {
 		    .outcome = CLAIM_BAD_REQUEST,
@@ -353,7 +353,7 @@ void claim_start(struct request *r, const char *code, size_t codelen, const char
 		cl->pin_state = code_pin_equal(cl->c.v.pin, digits) ? PIN_RIGHT : PIN_WRONG;
 	}
 	/* only claims that would reach the database count against the member */
-	int wait = ratelimit_take(w->ratelimit, RL_MEMBER_CLAIMS,
+	int wait = ratelimit_take(w->ratelimit, RATELIMIT_MEMBER_CLAIMS,
 	                          ratelimit_str_key(cl->member, strlen(cl->member)), r->start_us);
 	if (wait > 0) {
 		struct claim_result res = {.outcome = CLAIM_RATE_LIMITED, .retry_after = wait};

@@ -38,7 +38,7 @@ enum claim_outcome {
 	CLAIM_OUTCOME_COUNT
 };
 
-struct cat_batch;
+struct catalog_batch;
 struct request;
 struct worker;
 
@@ -47,7 +47,7 @@ struct claim_result {
 	const char *message;     /* CLAIM_BAD_REQUEST: what is wrong */
 	char code[CODE_LEN + 1]; /* canonical code, "" for a typo */
 	char member[MEMBER_MAX + 1];
-	const struct cat_batch *batch; /* when known; valid during the callback */
+	const struct catalog_batch *batch; /* when known; valid during the callback */
 	int points;
 	long long balance;
 	char claimed_at[TIMEFMT_ISO_LEN];

@@ -291,7 +291,7 @@ static void verdict_card(struct evbuffer *b, const struct request *r, const char
 	evbuffer_add_printf(b, "</p></section>");
 }
 
-static void product_card(struct evbuffer *b, const struct request *r, const struct cat_batch *bt)
+static void product_card(struct evbuffer *b, const struct request *r, const struct catalog_batch *bt)
 {
 	evbuffer_add_printf(b, "<section class=\"card\"><h2>");
 	html(b, tx(r, T_PRODUCT));
@@ -329,7 +329,7 @@ static void code_line(struct evbuffer *b, const struct request *r, const char *c
 
 /* The claim form; error (a T_ text) shown above the fields, or T_COUNT for none. */
 static void claim_form(struct evbuffer *b, const struct request *r, const char *code,
-                       const struct cat_batch *bt, enum text error, const char *member)
+                       const struct catalog_batch *bt, enum text error, const char *member)
 {
 	evbuffer_add_printf(b, "<form class=\"card\" method=\"post\" action=\"/c/");
 	html(b, code);
@@ -374,7 +374,7 @@ static void send_page(struct request *r, int status, struct evbuffer *b)
 
 struct landing {
 	struct request *r;
-	struct code_check c;
+	struct lookup_check c;
 };
 
 /* The verdict card for a code that is not genuine (any verdict but GENUINE). */
@@ -399,11 +399,11 @@ static void bad_verdict(struct evbuffer *b, const struct request *r, enum verdic
 	}
 }
 
-static void landing_facts(void *arg, enum pool_status st, const struct code_facts *f)
+static void landing_facts(void *arg, enum pool_status st, const struct lookup_facts_row *f)
 {
 	struct landing *l = arg;
 	struct request *r = l->r;
-	const struct cat_batch *bt = l->c.batch;
+	const struct catalog_batch *bt = l->c.batch;
 	struct evbuffer *b = evbuffer_new();
 	char t[80];
 
@@ -443,11 +443,11 @@ static void landing_facts(void *arg, enum pool_status st, const struct code_fact
 		claim_form(b, r, l->c.v.fields.text, bt, T_COUNT, NULL);
 	code_line(b, r, l->c.v.fields.text);
 	page_end(b);
-	send_page(r, verdict_http_status(l->c.verdict), b);
+	send_page(r, lookup_http_status(l->c.verdict), b);
 out:
 	if (!b)
 		http_reply_error(r, 503, "unavailable", "out of memory");
-	code_check_release(&l->c);
+	lookup_check_release(&l->c);
 	free(l);
 }
 
@@ -459,14 +459,14 @@ void landing_handle(struct request *r, const char *code, size_t len, const char 
 		return;
 	}
 	l->r = r;
-	code_check(r->w, code, len, &l->c);
+	lookup_check(r->w, code, len, &l->c);
 	if (gtin && l->c.batch && l->c.batch->gtin[0] && strcmp(gtin, l->c.batch->gtin) != 0) {
 		/* a code of ours on a Digital Link of another product: not what we printed */
-		code_check_release(&l->c);
+		lookup_check_release(&l->c);
 		l->c.verdict = VERDICT_FORGED;
 	}
 	const char *shown = l->c.verdict == VERDICT_TYPO ? code : l->c.v.fields.text;
-	scanlog_add(r->w->scanlog, &(struct scan_client){r->client, r->user_agent}, SCAN_LANDING, shown, code_check_serial(&l->c),
+	scanlog_add(r->w->scanlog, &(struct scanlog_client){r->client, r->user_agent}, SCANLOG_LANDING, shown, lookup_check_serial(&l->c),
 	            verdict_name(l->c.verdict), NULL);
 	if (l->c.batch && lookup_facts(r->w, l->c.v.serial, landing_facts, l) == 0)
 		return;
@@ -483,9 +483,9 @@ void landing_handle(struct request *r, const char *code, size_t len, const char 
 		if (l->c.verdict != VERDICT_TYPO)
 			code_line(b, r, l->c.v.fields.text);
 		page_end(b);
-		send_page(r, verdict_http_status(l->c.verdict), b);
+		send_page(r, lookup_http_status(l->c.verdict), b);
 	}
-	code_check_release(&l->c);
+	lookup_check_release(&l->c);
 	free(l);
 }
 

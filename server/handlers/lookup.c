@@ -30,11 +30,11 @@ struct lookups {
 struct fact_req {
 	struct batch_item item; /* first: items are cast back */
 	uint64_t serial;
-	facts_fn fn;
+	lookup_facts_fn fn;
 	void *arg;
 };
 
-void code_check(struct worker *w, const char *in, size_t len, struct code_check *out)
+void lookup_check(struct worker *w, const char *in, size_t len, struct lookup_check *out)
 {
 	memset(out, 0, sizeof *out);
 	out->verdict = keyring_verify(w->keyring, in, len, &out->v);
@@ -42,8 +42,8 @@ void code_check(struct worker *w, const char *in, size_t len, struct code_check 
 		metrics_add(&w->metrics.forged, 1);
 	if (out->verdict != VERDICT_GENUINE && out->verdict != VERDICT_REVOKED)
 		return;
-	out->snap = cat_snapshot_ref(worker_catalog(w));
-	const struct cat_batch *b = cat_find(out->snap, out->v.serial);
+	out->snap = catalog_snapshot_ref(worker_catalog(w));
+	const struct catalog_batch *b = catalog_find(out->snap, out->v.serial);
 	if (!b || b->key_id != out->v.fields.key_id) {
 		/* signed by us, but no print run of that key holds it: never minted */
 		out->verdict = VERDICT_FORGED;
@@ -59,19 +59,19 @@ void code_check(struct worker *w, const char *in, size_t len, struct code_check 
 		out->verdict = VERDICT_VOID;
 }
 
-void code_check_release(struct code_check *c)
+void lookup_check_release(struct lookup_check *c)
 {
-	cat_snapshot_unref(c->snap);
+	catalog_snapshot_unref(c->snap);
 	c->snap = NULL;
 	c->batch = NULL;
 }
 
-uint64_t code_check_serial(const struct code_check *c)
+uint64_t lookup_check_serial(const struct lookup_check *c)
 {
 	return c->batch ? c->v.serial : 0;
 }
 
-int verdict_http_status(enum verdict v)
+int lookup_http_status(enum verdict v)
 {
 	switch (v) {
 	case VERDICT_GENUINE:
@@ -108,7 +108,7 @@ static void facts_done(void *ctx, struct batch_item **items, size_t n, const str
 		log_error("event=lookup_failed sqlstate=%s", r->sqlstate);
 	for (size_t i = 0; i < n; i++) {
 		struct fact_req *q = (struct fact_req *)items[i];
-		struct code_facts f = {0};
+		struct lookup_facts_row f = {0};
 		if (st == POOL_OK) {
 			int row = (int)i; /* lookup_codes keeps input order */
 			f.claimed = !PQgetisnull(r->res, row, 2);
@@ -159,7 +159,7 @@ size_t lookups_pending(const struct lookups *l)
 	return batch_pending(l->batcher);
 }
 
-int lookup_facts(struct worker *w, uint64_t serial, facts_fn fn, void *arg)
+int lookup_facts(struct worker *w, uint64_t serial, lookup_facts_fn fn, void *arg)
 {
 	struct fact_req *q = calloc(1, sizeof *q);
 	if (!q)
@@ -178,11 +178,11 @@ int lookup_facts(struct worker *w, uint64_t serial, facts_fn fn, void *arg)
 
 struct lookup_req {
 	struct request *r;
-	struct code_check c;
+	struct lookup_check c;
 };
 
 /* The reply for a code the keyring and catalog judged alone: typo or not genuine. */
-static json_t *verdict_json(const struct code_check *c, const char *input)
+static json_t *verdict_json(const struct lookup_check *c, const char *input)
 {
 	json_t *o = json_object();
 	if (c->verdict == VERDICT_TYPO) {
@@ -201,7 +201,7 @@ static json_t *verdict_json(const struct code_check *c, const char *input)
 	return o;
 }
 
-static void lookup_facts_done(void *arg, enum pool_status st, const struct code_facts *f)
+static void lookup_facts_done(void *arg, enum pool_status st, const struct lookup_facts_row *f)
 {
 	struct lookup_req *l = arg;
 	struct request *r = l->r;
@@ -228,18 +228,18 @@ static void lookup_facts_done(void *arg, enum pool_status st, const struct code_
 	    l->c.verdict == VERDICT_GENUINE ? "true" : "false", l->c.batch->json, f->scan_count + 1,
 	    f->first_scan[0] ? f->first_scan : now, f->claimed ? "true" : "false",
 	    f->claimed ? "\"" : "", f->claimed ? f->claimed_at : "null", f->claimed ? "\"" : "");
-	http_reply_json_out(r, verdict_http_status(l->c.verdict));
+	http_reply_json_out(r, lookup_http_status(l->c.verdict));
 out:
-	code_check_release(&l->c);
+	lookup_check_release(&l->c);
 	free(l);
 }
 
 void lookup_handle(struct request *r, const char *code, size_t len)
 {
-	struct code_check c;
-	code_check(r->w, code, len, &c);
+	struct lookup_check c;
+	lookup_check(r->w, code, len, &c);
 	const char *shown = c.verdict == VERDICT_TYPO ? code : c.v.fields.text;
-	scanlog_add(r->w->scanlog, &(struct scan_client){r->client, r->user_agent}, SCAN_LOOKUP, shown, code_check_serial(&c),
+	scanlog_add(r->w->scanlog, &(struct scanlog_client){r->client, r->user_agent}, SCANLOG_LOOKUP, shown, lookup_check_serial(&c),
 	            verdict_name(c.verdict), NULL);
 	if (c.verdict == VERDICT_FORGED) {
 		/* the commonest answer to an attack: the canonical code needs no escaping */
@@ -248,26 +248,26 @@ void lookup_handle(struct request *r, const char *code, size_t len)
 		    "{\"code\":\"%s\",\"verdict\":\"not_genuine\",\"genuine\":false}\n",
 		    c.v.fields.text);
 		http_reply_json_out(r, 404);
-		code_check_release(&c);
+		lookup_check_release(&c);
 		return;
 	}
 	if (!c.batch) {
 		/* a typo: the keyring said it all */
-		http_reply_json(r, verdict_http_status(c.verdict), verdict_json(&c, code));
-		code_check_release(&c);
+		http_reply_json(r, lookup_http_status(c.verdict), verdict_json(&c, code));
+		lookup_check_release(&c);
 		return;
 	}
 	struct lookup_req *l = calloc(1, sizeof *l);
 	if (!l) {
 		http_reply_error(r, 503, "unavailable", "out of memory");
-		code_check_release(&c);
+		lookup_check_release(&c);
 		return;
 	}
 	l->r = r;
 	l->c = c; /* the snapshot reference moves with it */
 	if (lookup_facts(r->w, l->c.v.serial, lookup_facts_done, l) < 0) {
 		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
-		code_check_release(&l->c);
+		lookup_check_release(&l->c);
 		free(l);
 	}
 }

@@ -17,25 +17,25 @@
 #include "engine/timefmt.h"
 #include "verdict.h"
 
-struct cat_batch;
-struct cat_snapshot;
+struct catalog_batch;
+struct catalog_snapshot;
 struct request;
 struct worker;
 
-struct code_check {
+struct lookup_check {
 	enum verdict verdict;
 	struct verification v;         /* v.fields.text: the canonical code unless a typo */
-	const struct cat_batch *batch; /* the batch, when the serial is in one of this key */
-	struct cat_snapshot *snap;     /* a reference keeping batch valid */
+	const struct catalog_batch *batch; /* the batch, when the serial is in one of this key */
+	struct catalog_snapshot *snap;     /* a reference keeping batch valid */
 };
 
-/* Judge a code from the keyring and the catalog alone. Release with code_check_release. */
-void code_check(struct worker *w, const char *in, size_t len, struct code_check *out);
-void code_check_release(struct code_check *c);
+/* Judge a code from the keyring and the catalog alone. Release with lookup_check_release. */
+void lookup_check(struct worker *w, const char *in, size_t len, struct lookup_check *out);
+void lookup_check_release(struct lookup_check *c);
 /* The serial to record in scans: 0 unless the code is ours. */
-uint64_t code_check_serial(const struct code_check *c);
+uint64_t lookup_check_serial(const struct lookup_check *c);
 
-struct code_facts {
+struct lookup_facts_row {
 	int claimed;
 	char claimed_at[TIMEFMT_ISO_LEN];
 	long long scan_count;             /* recorded scans, not counting this one */
@@ -43,7 +43,7 @@ struct code_facts {
 };
 
 /* status is POOL_OK (f filled), POOL_UNAVAILABLE or POOL_SQL_ERROR. */
-typedef void (*facts_fn)(void *arg, enum pool_status status, const struct code_facts *f);
+typedef void (*lookup_facts_fn)(void *arg, enum pool_status status, const struct lookup_facts_row *f);
 
 struct lookups;
 struct lookups *lookups_new(struct worker *w);
@@ -51,10 +51,10 @@ void lookups_free(struct lookups *l);
 size_t lookups_pending(const struct lookups *l);
 
 /* Fetch the facts for serial; -1 (fn not called) when the database is unavailable. */
-int lookup_facts(struct worker *w, uint64_t serial, facts_fn fn, void *arg);
+int lookup_facts(struct worker *w, uint64_t serial, lookup_facts_fn fn, void *arg);
 
 /* HTTP status of a verdict: 200 genuine, 400 typo, 404 not genuine, 410 revoked/void/recalled. */
-int verdict_http_status(enum verdict v);
+int lookup_http_status(enum verdict v);
 
 /* GET /api/v1/codes/{code} */
 void lookup_handle(struct request *r, const char *code, size_t len);

@@ -91,7 +91,7 @@ static void member_done(void *arg, const struct pool_result *res)
 		http_reply_error(r, 404, "unknown_member", "no such member: nothing claimed yet");
 		goto out;
 	}
-	struct cat_snapshot *snap = worker_catalog(r->w);
+	struct catalog_snapshot *snap = worker_catalog(r->w);
 	json_t *o = json_object(), *entries = json_array();
 	json_object_set_new(o, "member", json_string(m->member));
 	json_object_set_new(o, "balance", json_integer(strtoll(PQgetvalue(pg, 0, 0), NULL, 10)));
@@ -112,8 +112,8 @@ static void member_done(void *arg, const struct pool_result *res)
 		json_object_set_new(e, "balance_after",
 		                    json_integer(strtoll(PQgetvalue(pg, i, 3), NULL, 10)));
 		if (!PQgetisnull(pg, i, 5)) {
-			const struct cat_batch *b =
-			    cat_find(snap, strtoull(PQgetvalue(pg, i, 5), NULL, 10));
+			const struct catalog_batch *b =
+			    catalog_find(snap, strtoull(PQgetvalue(pg, i, 5), NULL, 10));
 			if (b)
 				json_object_set_new(
 				    e, "product",

@@ -45,7 +45,7 @@ static PGresult *result(const char *rows[][5], int n)
 	return r;
 }
 
-static struct cat_snapshot *snap;
+static struct catalog_snapshot *snap;
 
 static int setup(void **state)
 {
@@ -56,7 +56,7 @@ static int setup(void **state)
 	};
 	(void)state;
 	PGresult *r = result(rows, 3);
-	snap = cat_snapshot_from_result(r);
+	snap = catalog_snapshot_from_result(r);
 	PQclear(r);
 	return snap ? 0 : -1;
 }
@@ -64,39 +64,39 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	cat_snapshot_unref(snap);
+	catalog_snapshot_unref(snap);
 	return 0;
 }
 
 static void test_serials_inside_ranges_find_their_batch(void **state)
 {
 	(void)state;
-	assert_int_equal(cat_find(snap, 1)->id, 1);
-	assert_int_equal(cat_find(snap, 100)->id, 1);
-	assert_int_equal(cat_find(snap, 101)->id, 2);
-	assert_int_equal(cat_find(snap, 500)->id, 3);
-	assert_int_equal(cat_find(snap, 999)->id, 3);
+	assert_int_equal(catalog_find(snap, 1)->id, 1);
+	assert_int_equal(catalog_find(snap, 100)->id, 1);
+	assert_int_equal(catalog_find(snap, 101)->id, 2);
+	assert_int_equal(catalog_find(snap, 500)->id, 3);
+	assert_int_equal(catalog_find(snap, 999)->id, 3);
 }
 
 static void test_serials_between_or_beyond_ranges_find_nothing(void **state)
 {
 	(void)state;
-	assert_null(cat_find(snap, 0));
-	assert_null(cat_find(snap, 102));
-	assert_null(cat_find(snap, 499));
-	assert_null(cat_find(snap, 1000));
-	assert_null(cat_find(snap, UINT64_MAX));
-	assert_null(cat_find(NULL, 5));
+	assert_null(catalog_find(snap, 0));
+	assert_null(catalog_find(snap, 102));
+	assert_null(catalog_find(snap, 499));
+	assert_null(catalog_find(snap, 1000));
+	assert_null(catalog_find(snap, UINT64_MAX));
+	assert_null(catalog_find(NULL, 5));
 }
 
 static void test_status_and_pin_are_read(void **state)
 {
 	(void)state;
-	assert_int_equal(cat_find(snap, 50)->status, BATCH_ACTIVE);
-	assert_false(cat_find(snap, 50)->pin_required);
-	assert_int_equal(cat_find(snap, 101)->status, BATCH_RECALLED);
-	assert_true(cat_find(snap, 101)->pin_required);
-	assert_int_equal(cat_find(snap, 600)->status, BATCH_MINTING);
+	assert_int_equal(catalog_find(snap, 50)->status, BATCH_ACTIVE);
+	assert_false(catalog_find(snap, 50)->pin_required);
+	assert_int_equal(catalog_find(snap, 101)->status, BATCH_RECALLED);
+	assert_true(catalog_find(snap, 101)->pin_required);
+	assert_int_equal(catalog_find(snap, 600)->status, BATCH_MINTING);
 }
 
 static void test_rendered_batch_json_is_valid_and_escaped(void **state)
@@ -104,7 +104,7 @@ static void test_rendered_batch_json_is_valid_and_escaped(void **state)
 	char doc[2048];
 	json_error_t err;
 	(void)state;
-	snprintf(doc, sizeof doc, "{%s}", cat_find(snap, 7)->json);
+	snprintf(doc, sizeof doc, "{%s}", catalog_find(snap, 7)->json);
 	json_t *j = json_loads(doc, 0, &err);
 	assert_non_null(j);
 	assert_string_equal(
@@ -121,12 +121,12 @@ static void test_empty_catalog_finds_nothing(void **state)
 {
 	(void)state;
 	PGresult *r = result(NULL, 0);
-	struct cat_snapshot *s = cat_snapshot_from_result(r);
+	struct catalog_snapshot *s = catalog_snapshot_from_result(r);
 	PQclear(r);
 	assert_non_null(s);
-	assert_int_equal(cat_snapshot_size(s), 0);
-	assert_null(cat_find(s, 1));
-	cat_snapshot_unref(s);
+	assert_int_equal(catalog_snapshot_size(s), 0);
+	assert_null(catalog_find(s, 1));
+	catalog_snapshot_unref(s);
 }
 
 int main(void)

@@ -18,8 +18,8 @@
 
 static struct ratelimit *limiter(double rate, double burst)
 {
-	struct rl_rate rates[RL_KIND_COUNT] = {{0, 0}};
-	rates[RL_LOOKUPS] = (struct rl_rate){rate, burst};
+	struct ratelimit_rate rates[RATELIMIT_KIND_COUNT] = {{0, 0}};
+	rates[RATELIMIT_LOOKUPS] = (struct ratelimit_rate){rate, burst};
 	struct ratelimit *rl = ratelimit_new(rates);
 	assert_non_null(rl);
 	return rl;
@@ -45,9 +45,9 @@ static void test_burst_then_refused_with_retry_after(void **state)
 	long long t = 100 * SEC;
 	(void)state;
 	for (int i = 0; i < 5; i++)
-		assert_int_equal(ratelimit_take(rl, RL_LOOKUPS, 42, t), 0);
+		assert_int_equal(ratelimit_take(rl, RATELIMIT_LOOKUPS, 42, t), 0);
 	/* empty: one token comes back in half a second, said as a whole second */
-	assert_int_equal(ratelimit_take(rl, RL_LOOKUPS, 42, t), 1);
+	assert_int_equal(ratelimit_take(rl, RATELIMIT_LOOKUPS, 42, t), 1);
 	ratelimit_free(rl);
 }
 
@@ -57,16 +57,16 @@ static void test_bucket_refills_at_the_rate(void **state)
 	long long t = 100 * SEC;
 	(void)state;
 	for (int i = 0; i < 5; i++)
-		assert_int_equal(ratelimit_take(rl, RL_LOOKUPS, 7, t), 0);
-	assert_int_not_equal(ratelimit_take(rl, RL_LOOKUPS, 7, t), 0);
+		assert_int_equal(ratelimit_take(rl, RATELIMIT_LOOKUPS, 7, t), 0);
+	assert_int_not_equal(ratelimit_take(rl, RATELIMIT_LOOKUPS, 7, t), 0);
 	t += SEC; /* two tokens */
-	assert_int_equal(ratelimit_take(rl, RL_LOOKUPS, 7, t), 0);
-	assert_int_equal(ratelimit_take(rl, RL_LOOKUPS, 7, t), 0);
-	assert_int_not_equal(ratelimit_take(rl, RL_LOOKUPS, 7, t), 0);
+	assert_int_equal(ratelimit_take(rl, RATELIMIT_LOOKUPS, 7, t), 0);
+	assert_int_equal(ratelimit_take(rl, RATELIMIT_LOOKUPS, 7, t), 0);
+	assert_int_not_equal(ratelimit_take(rl, RATELIMIT_LOOKUPS, 7, t), 0);
 	t += 3600 * SEC; /* never more than the burst */
 	for (int i = 0; i < 5; i++)
-		assert_int_equal(ratelimit_take(rl, RL_LOOKUPS, 7, t), 0);
-	assert_int_not_equal(ratelimit_take(rl, RL_LOOKUPS, 7, t), 0);
+		assert_int_equal(ratelimit_take(rl, RATELIMIT_LOOKUPS, 7, t), 0);
+	assert_int_not_equal(ratelimit_take(rl, RATELIMIT_LOOKUPS, 7, t), 0);
 	ratelimit_free(rl);
 }
 
@@ -74,10 +74,10 @@ static void test_slow_rate_says_how_many_seconds(void **state)
 {
 	struct ratelimit *rl = limiter(0.1, 1); /* one per 10 s */
 	(void)state;
-	assert_int_equal(ratelimit_take(rl, RL_LOOKUPS, 1, 5 * SEC), 0);
-	assert_int_equal(ratelimit_take(rl, RL_LOOKUPS, 1, 5 * SEC), 10);
-	assert_int_equal(ratelimit_take(rl, RL_LOOKUPS, 1, 12 * SEC), 3);
-	assert_int_equal(ratelimit_take(rl, RL_LOOKUPS, 1, 15 * SEC), 0);
+	assert_int_equal(ratelimit_take(rl, RATELIMIT_LOOKUPS, 1, 5 * SEC), 0);
+	assert_int_equal(ratelimit_take(rl, RATELIMIT_LOOKUPS, 1, 5 * SEC), 10);
+	assert_int_equal(ratelimit_take(rl, RATELIMIT_LOOKUPS, 1, 12 * SEC), 3);
+	assert_int_equal(ratelimit_take(rl, RATELIMIT_LOOKUPS, 1, 15 * SEC), 0);
 	ratelimit_free(rl);
 }
 
@@ -85,22 +85,22 @@ static void test_clients_have_their_own_buckets(void **state)
 {
 	struct ratelimit *rl = limiter(1, 1);
 	(void)state;
-	assert_int_equal(ratelimit_take(rl, RL_LOOKUPS, v4("192.0.2.1"), SEC), 0);
-	assert_int_not_equal(ratelimit_take(rl, RL_LOOKUPS, v4("192.0.2.1"), SEC), 0);
-	assert_int_equal(ratelimit_take(rl, RL_LOOKUPS, v4("192.0.2.2"), SEC), 0);
+	assert_int_equal(ratelimit_take(rl, RATELIMIT_LOOKUPS, v4("192.0.2.1"), SEC), 0);
+	assert_int_not_equal(ratelimit_take(rl, RATELIMIT_LOOKUPS, v4("192.0.2.1"), SEC), 0);
+	assert_int_equal(ratelimit_take(rl, RATELIMIT_LOOKUPS, v4("192.0.2.2"), SEC), 0);
 	ratelimit_free(rl);
 }
 
 static void test_kinds_are_separate_and_zero_is_unlimited(void **state)
 {
-	struct rl_rate rates[RL_KIND_COUNT] = {{0, 0}};
-	rates[RL_CLAIMS] = (struct rl_rate){1, 1};
+	struct ratelimit_rate rates[RATELIMIT_KIND_COUNT] = {{0, 0}};
+	rates[RATELIMIT_CLAIMS] = (struct ratelimit_rate){1, 1};
 	struct ratelimit *rl = ratelimit_new(rates);
 	(void)state;
-	assert_int_equal(ratelimit_take(rl, RL_CLAIMS, 9, SEC), 0);
-	assert_int_not_equal(ratelimit_take(rl, RL_CLAIMS, 9, SEC), 0);
+	assert_int_equal(ratelimit_take(rl, RATELIMIT_CLAIMS, 9, SEC), 0);
+	assert_int_not_equal(ratelimit_take(rl, RATELIMIT_CLAIMS, 9, SEC), 0);
 	for (int i = 0; i < 1000; i++) /* lookups are not limited */
-		assert_int_equal(ratelimit_take(rl, RL_LOOKUPS, 9, SEC), 0);
+		assert_int_equal(ratelimit_take(rl, RATELIMIT_LOOKUPS, 9, SEC), 0);
 	ratelimit_free(rl);
 }
 
@@ -119,13 +119,13 @@ static void test_table_stays_bounded_and_evicts_the_oldest(void **state)
 	struct ratelimit *rl = limiter(1, 1);
 	long long t = SEC;
 	(void)state;
-	assert_int_equal(ratelimit_take(rl, RL_LOOKUPS, 0xabc, t), 0);
-	assert_int_not_equal(ratelimit_take(rl, RL_LOOKUPS, 0xabc, t), 0);
+	assert_int_equal(ratelimit_take(rl, RATELIMIT_LOOKUPS, 0xabc, t), 0);
+	assert_int_not_equal(ratelimit_take(rl, RATELIMIT_LOOKUPS, 0xabc, t), 0);
 	/* far more clients than slots: each still gets its burst, O(1) each */
 	for (uint64_t k = 1; k <= 8 * RATELIMIT_SETS * RATELIMIT_WAYS; k++)
-		assert_int_equal(ratelimit_take(rl, RL_LOOKUPS, k << 20, ++t), 0);
+		assert_int_equal(ratelimit_take(rl, RATELIMIT_LOOKUPS, k << 20, ++t), 0);
 	/* 0xabc was the least recently used of its set: evicted, so a full bucket again */
-	assert_int_equal(ratelimit_take(rl, RL_LOOKUPS, 0xabc, t), 0);
+	assert_int_equal(ratelimit_take(rl, RATELIMIT_LOOKUPS, 0xabc, t), 0);
 	ratelimit_free(rl);
 }
 
@@ -142,7 +142,7 @@ static void test_member_keys_are_stable_and_distinct(void **state)
 
 static void test_parse_rate_and_burst(void **state)
 {
-	struct rl_rate r;
+	struct ratelimit_rate r;
 	(void)state;
 	assert_int_equal(ratelimit_parse("20/200", &r), 0);
 	assert_true(r.rate == 20 && r.burst == 200);

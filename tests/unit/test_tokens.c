@@ -85,14 +85,14 @@ static void test_other_schemes_are_not_bearer(void **state)
 static void test_each_live_token_maps_to_its_name(void **state)
 {
 	struct tokens *t = three();
-	struct admin_identity who;
+	struct tokens_identity who;
 	(void)state;
-	assert_int_equal(tokens_authenticate(t, "Bearer pct_ops", &who), AUTH_OK);
+	assert_int_equal(tokens_authenticate(t, "Bearer pct_ops", &who), TOKENS_OK);
 	assert_string_equal(who.name, "ops");
 	assert_int_equal(who.token_id, 7);
-	assert_int_equal(tokens_authenticate(t, "Bearer pct_shop", &who), AUTH_OK);
+	assert_int_equal(tokens_authenticate(t, "Bearer pct_shop", &who), TOKENS_OK);
 	assert_string_equal(who.name, "shop");
-	assert_int_equal(tokens_authenticate(t, "Bearer pct_crm", &who), AUTH_OK);
+	assert_int_equal(tokens_authenticate(t, "Bearer pct_crm", &who), TOKENS_OK);
 	assert_string_equal(who.name, "crm");
 	assert_int_equal(who.token_id, 9);
 	tokens_free(t);
@@ -101,43 +101,43 @@ static void test_each_live_token_maps_to_its_name(void **state)
 static void test_unknown_or_altered_token_is_invalid(void **state)
 {
 	struct tokens *t = three();
-	struct admin_identity who;
+	struct tokens_identity who;
 	(void)state;
-	assert_int_equal(tokens_authenticate(t, "Bearer pct_op", &who), AUTH_INVALID);
-	assert_int_equal(tokens_authenticate(t, "Bearer pct_opsx", &who), AUTH_INVALID);
-	assert_int_equal(tokens_authenticate(t, "Bearer PCT_OPS", &who), AUTH_INVALID);
-	assert_int_equal(tokens_authenticate(t, "Bearer ", &who), AUTH_INVALID);
+	assert_int_equal(tokens_authenticate(t, "Bearer pct_op", &who), TOKENS_INVALID);
+	assert_int_equal(tokens_authenticate(t, "Bearer pct_opsx", &who), TOKENS_INVALID);
+	assert_int_equal(tokens_authenticate(t, "Bearer PCT_OPS", &who), TOKENS_INVALID);
+	assert_int_equal(tokens_authenticate(t, "Bearer ", &who), TOKENS_INVALID);
 	tokens_free(t);
 }
 
 static void test_missing_header_or_other_scheme_is_missing(void **state)
 {
 	struct tokens *t = three();
-	struct admin_identity who;
+	struct tokens_identity who;
 	(void)state;
-	assert_int_equal(tokens_authenticate(t, NULL, &who), AUTH_MISSING);
-	assert_int_equal(tokens_authenticate(t, "Basic pct_ops", &who), AUTH_MISSING);
+	assert_int_equal(tokens_authenticate(t, NULL, &who), TOKENS_MISSING);
+	assert_int_equal(tokens_authenticate(t, "Basic pct_ops", &who), TOKENS_MISSING);
 	tokens_free(t);
 }
 
 static void test_control_bytes_or_overlong_token_is_invalid(void **state)
 {
 	struct tokens *t = three();
-	struct admin_identity who;
+	struct tokens_identity who;
 	char longer[TOKEN_INPUT_MAX + 16] = "Bearer ";
 	(void)state;
-	assert_int_equal(tokens_authenticate(t, "Bearer pct_\x01ops", &who), AUTH_INVALID);
-	assert_int_equal(tokens_authenticate(t, "Bearer pct_ops\x7f", &who), AUTH_INVALID);
-	assert_int_equal(tokens_authenticate(t, "Bearer pct_ o", &who), AUTH_INVALID);
+	assert_int_equal(tokens_authenticate(t, "Bearer pct_\x01ops", &who), TOKENS_INVALID);
+	assert_int_equal(tokens_authenticate(t, "Bearer pct_ops\x7f", &who), TOKENS_INVALID);
+	assert_int_equal(tokens_authenticate(t, "Bearer pct_ o", &who), TOKENS_INVALID);
 	memset(longer + 7, 'a', TOKEN_INPUT_MAX + 1);
-	assert_int_equal(tokens_authenticate(t, longer, &who), AUTH_INVALID);
+	assert_int_equal(tokens_authenticate(t, longer, &who), TOKENS_INVALID);
 	tokens_free(t);
 }
 
 static void test_token_gone_from_a_reload_is_refused(void **state)
 {
 	struct tokens *t = three();
-	struct admin_identity who;
+	struct tokens_identity who;
 	PGresult *r = result();
 	(void)state;
 	row(r, 0, "7", "ops", "pct_ops");
@@ -145,8 +145,8 @@ static void test_token_gone_from_a_reload_is_refused(void **state)
 	assert_int_equal(tokens_set(t, r), 0);
 	PQclear(r);
 	assert_int_equal(tokens_count(t), 2);
-	assert_int_equal(tokens_authenticate(t, "Bearer pct_shop", &who), AUTH_INVALID);
-	assert_int_equal(tokens_authenticate(t, "Bearer pct_crm", &who), AUTH_OK);
+	assert_int_equal(tokens_authenticate(t, "Bearer pct_shop", &who), TOKENS_INVALID);
+	assert_int_equal(tokens_authenticate(t, "Bearer pct_crm", &who), TOKENS_OK);
 	assert_string_equal(who.name, "crm");
 	tokens_free(t);
 }
@@ -154,16 +154,16 @@ static void test_token_gone_from_a_reload_is_refused(void **state)
 static void test_empty_table_refuses_everything(void **state)
 {
 	struct tokens *t = tokens_new_empty();
-	struct admin_identity who;
+	struct tokens_identity who;
 	(void)state;
-	assert_int_equal(tokens_authenticate(t, "Bearer pct_ops", &who), AUTH_INVALID);
+	assert_int_equal(tokens_authenticate(t, "Bearer pct_ops", &who), TOKENS_INVALID);
 	tokens_free(t);
 }
 
 static void test_malformed_row_leaves_the_table_as_it_was(void **state)
 {
 	struct tokens *t = three();
-	struct admin_identity who;
+	struct tokens_identity who;
 	PGresult *r = result();
 	(void)state;
 	row(r, 0, "10", "new", "pct_new");
@@ -171,7 +171,7 @@ static void test_malformed_row_leaves_the_table_as_it_was(void **state)
 	assert_int_equal(tokens_set(t, r), -1);
 	PQclear(r);
 	assert_int_equal(tokens_count(t), 3);
-	assert_int_equal(tokens_authenticate(t, "Bearer pct_shop", &who), AUTH_OK);
+	assert_int_equal(tokens_authenticate(t, "Bearer pct_shop", &who), TOKENS_OK);
 	tokens_free(t);
 }
 
