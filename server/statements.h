@@ -81,10 +81,7 @@
 	"SET TimeZone = 'UTC'; LISTEN packcode_catalog; "                                          \
 	"PREPARE catalog_load AS " STATEMENT_CATALOG_LOAD "; "                                     \
 	"PREPARE tokens_load AS " STATEMENT_TOKENS_LOAD "; "                                       \
-	"PREPARE tokens_used(bigint[], double precision[]) AS "                                    \
-	"  UPDATE admin_tokens t SET last_used_at = to_timestamp(u.at) "                           \
-	"    FROM unnest($1::bigint[], $2::double precision[]) AS u(id, at) "                      \
-	"   WHERE t.id = u.id AND (t.last_used_at IS NULL OR t.last_used_at < to_timestamp(u.at))"
+	"PREPARE tokens_used(bigint[], double precision[]) AS SELECT token_used($1, $2)"
 
 #define STATEMENTS_SCAN_COPY                                                                       \
 	"COPY scans (at, serial, code, kind, outcome, client, user_agent, member) FROM STDIN"

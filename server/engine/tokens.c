@@ -84,8 +84,8 @@ static int parse_hash(const char *s, unsigned char out[HASH_LEN])
 	return 0;
 }
 
-enum auth_result tokens_authenticate(struct tokens *t, const char *authorization,
-                                     struct admin_identity *who)
+enum tokens_auth tokens_authenticate(struct tokens *t, const char *authorization,
+                                     struct tokens_identity *who)
 {
 	const char *tok;
 	size_t len;
@@ -93,14 +93,14 @@ enum auth_result tokens_authenticate(struct tokens *t, const char *authorization
 	unsigned int hl = 0;
 
 	if (!authorization || tokens_bearer(authorization, &tok, &len) < 0)
-		return AUTH_MISSING;
+		return TOKENS_MISSING;
 	if (len == 0 || len > TOKEN_INPUT_MAX)
-		return AUTH_INVALID;
+		return TOKENS_INVALID;
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)tok[i] <= 0x20 || (unsigned char)tok[i] >= 0x7f)
-			return AUTH_INVALID;
+			return TOKENS_INVALID;
 	if (!EVP_Digest(tok, len, hash, &hl, EVP_sha256(), NULL) || hl != HASH_LEN)
-		return AUTH_INVALID;
+		return TOKENS_INVALID;
 
 	/* every live hash is compared, in constant time, whatever matched before */
 	size_t match = 0;
@@ -120,7 +120,7 @@ enum auth_result tokens_authenticate(struct tokens *t, const char *authorization
 	}
 	pthread_mutex_unlock(&t->lock);
 	OPENSSL_cleanse(hash, sizeof hash);
-	return found ? AUTH_OK : AUTH_INVALID;
+	return found ? TOKENS_OK : TOKENS_INVALID;
 }
 
 struct tokens *tokens_new_empty(void)
@@ -202,8 +202,15 @@ fail:
 
 /* ---- the control loop: reloads ---- */
 
+static void write_used(struct tokens *t);
+
+/*
+ * The reloaded rows replace the table; uses not written yet go out first,
+ * or a token revoked right after its last use would lose that use.
+ */
 static int apply(void *arg, const PGresult *rows)
 {
+	write_used(arg);
 	return tokens_set(arg, rows);
 }
 
