@@ -26,7 +26,8 @@ static void reply(struct evhttp_request *req, void *arg)
 	(void)arg;
 	struct evbuffer *out = evhttp_request_get_output_buffer(req);
 	evbuffer_add(out, body, sizeof body - 1);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+	                  "application/json");
 	evhttp_send_reply(req, 404, NULL, NULL);
 }
 

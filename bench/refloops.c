@@ -40,8 +40,9 @@ static void *hmac_loop(void *arg)
 	(void)arg;
 	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	EVP_MAC_CTX *c = EVP_MAC_CTX_new(mac);
-	OSSL_PARAM p[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
-			  OSSL_PARAM_construct_end()};
+	OSSL_PARAM p[] = {
+	    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+	    OSSL_PARAM_construct_end()};
 	if (!c || !EVP_MAC_init(c, key, sizeof key, p))
 		abort();
 	double end = now() + seconds;
@@ -71,7 +72,7 @@ static void write_png(const QRcode *q, const char *path)
 		abort();
 	png_init_io(png, f);
 	png_set_IHDR(png, info, (png_uint_32)size, (png_uint_32)size, 1, PNG_COLOR_TYPE_GRAY,
-		     PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+	             PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
 	png_write_info(png, info);
 	for (int y = 0; y < size; y++) {
 		int my = y / px - quiet;
@@ -117,7 +118,7 @@ int main(int argc, char **argv)
 	if (argc < 4 || (strcmp(argv[1], "hmac") && strcmp(argv[1], "qrpng")) ||
 	    (strcmp(argv[1], "qrpng") == 0 && argc != 6)) {
 		fprintf(stderr, "usage: refloops hmac SECONDS THREADS\n"
-				"       refloops qrpng SECONDS THREADS DIR URL\n");
+		                "       refloops qrpng SECONDS THREADS DIR URL\n");
 		return 2;
 	}
 	seconds = atof(argv[2]);

@@ -14,36 +14,40 @@
 #include "url.h"
 
 static const char help[] =
-	"Usage: packcode-gen render [options] CODE\n"
-	"\n"
-	"Draw the QR of CODE's landing URL: on the terminal by default, or into a\n"
-	"PNG or SVG file. The URL is HTTPS://HOST/C/CODE, or with --gtin the GS1\n"
-	"Digital Link https://HOST/01/GTIN/21/CODE, as mint would print it. CODE is\n"
-	"checked for typos (its check character) but not against the keyring.\n"
-	"\n"
-	"Options:\n"
-	"  --host HOST         host of the landing URL (default: $PACKCODE_HOST)\n"
-	"  --gtin GTIN         use the GS1 Digital Link form for this GTIN\n"
-	"  --format FMT        text (default), png or svg\n"
-	"  -o, --out FILE      where to write the png or svg\n"
-	"  --ecc L|M|Q|H       error correction (default M)\n"
-	"  --module-px N       PNG pixels per module (default 8)\n"
-	"  --module-mm X       SVG millimetres per module (default 0.5)\n"
-	"  --quiet-zone N      quiet zone in modules (default 4)\n"
-	"\n"
-	"Prints the URL on the first line of standard output, then (text) the QR.\n";
+    "Usage: packcode-gen render [options] CODE\n"
+    "\n"
+    "Draw the QR of CODE's landing URL: on the terminal by default, or into a\n"
+    "PNG or SVG file. The URL is HTTPS://HOST/C/CODE, or with --gtin the GS1\n"
+    "Digital Link https://HOST/01/GTIN/21/CODE, as mint would print it. CODE is\n"
+    "checked for typos (its check character) but not against the keyring.\n"
+    "\n"
+    "Options:\n"
+    "  --host HOST         host of the landing URL (default: $PACKCODE_HOST)\n"
+    "  --gtin GTIN         use the GS1 Digital Link form for this GTIN\n"
+    "  --format FMT        text (default), png or svg\n"
+    "  -o, --out FILE      where to write the png or svg\n"
+    "  --ecc L|M|Q|H       error correction (default M)\n"
+    "  --module-px N       PNG pixels per module (default 8)\n"
+    "  --module-mm X       SVG millimetres per module (default 0.5)\n"
+    "  --quiet-zone N      quiet zone in modules (default 4)\n"
+    "\n"
+    "Prints the URL on the first line of standard output, then (text) the QR.\n";
 
 static void draw_text(const QRcode *q, unsigned quiet)
 {
 	int w = q->width, total = w + 2 * (int)quiet;
 	/* dark(x, y): inside the symbol and the module's low bit set */
 #define DARK(x, y)                                                                                 \
-	((x) >= (int)quiet && (y) >= (int)quiet && (x) < (int)quiet + w && (y) < (int)quiet + w &&   \
+	((x) >= (int)quiet && (y) >= (int)quiet && (x) < (int)quiet + w && (y) < (int)quiet + w && \
 	 (q->data[((y) - (int)quiet) * w + ((x) - (int)quiet)] & 1))
 	for (int y = 0; y < total; y += 2) {
 		for (int x = 0; x < total; x++) {
 			int top = !DARK(x, y), bottom = y + 1 < total ? !DARK(x, y + 1) : 0;
-			fputs(top && bottom ? "\u2588" : top ? "\u2580" : bottom ? "\u2584" : " ", stdout);
+			fputs(top && bottom ? "\u2588"
+			      : top         ? "\u2580"
+			      : bottom      ? "\u2584"
+			                    : " ",
+			      stdout);
 		}
 		fputc('\n', stdout);
 	}
@@ -54,16 +58,16 @@ int cmd_render(int argc, char **argv)
 {
 	enum { O_HOST = 256, O_GTIN, O_FORMAT, O_ECC, O_MODULE_PX, O_MODULE_MM, O_QUIET_ZONE };
 	static const struct option opts[] = {
-		{"host", required_argument, NULL, O_HOST},
-		{"gtin", required_argument, NULL, O_GTIN},
-		{"format", required_argument, NULL, O_FORMAT},
-		{"out", required_argument, NULL, 'o'},
-		{"ecc", required_argument, NULL, O_ECC},
-		{"module-px", required_argument, NULL, O_MODULE_PX},
-		{"module-mm", required_argument, NULL, O_MODULE_MM},
-		{"quiet-zone", required_argument, NULL, O_QUIET_ZONE},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"host", required_argument, NULL, O_HOST},
+	    {"gtin", required_argument, NULL, O_GTIN},
+	    {"format", required_argument, NULL, O_FORMAT},
+	    {"out", required_argument, NULL, 'o'},
+	    {"ecc", required_argument, NULL, O_ECC},
+	    {"module-px", required_argument, NULL, O_MODULE_PX},
+	    {"module-mm", required_argument, NULL, O_MODULE_MM},
+	    {"quiet-zone", required_argument, NULL, O_QUIET_ZONE},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	struct qr_style st = qr_style_default;
 	const char *host = getenv("PACKCODE_HOST"), *format = "text", *out = NULL;
@@ -82,7 +86,8 @@ int cmd_render(int argc, char **argv)
 				return cli_usage("render", "--gtin: %s", err);
 			break;
 		case O_FORMAT:
-			if (strcmp(optarg, "text") && strcmp(optarg, "png") && strcmp(optarg, "svg"))
+			if (strcmp(optarg, "text") && strcmp(optarg, "png") &&
+			    strcmp(optarg, "svg"))
 				return cli_usage("render", "--format must be text, png or svg");
 			format = optarg;
 			break;
@@ -129,7 +134,7 @@ int cmd_render(int argc, char **argv)
 	if (code_parse(code, strlen(code), &f) != CODE_SHAPE_OK)
 		return cli_error("render", "\"%s\" is not a code: check the characters", code);
 	int n = gtin[0] ? url_digital_link(url, sizeof url, host, gtin, f.text, NULL, NULL)
-			: url_short(url, sizeof url, host, f.text);
+	                : url_short(url, sizeof url, host, f.text);
 	if (n < 0)
 		return cli_error("render", "the URL is too long");
 	QRcode *q = qr_encode(url, st.ecc);
@@ -140,7 +145,7 @@ int cmd_render(int argc, char **argv)
 	if (strcmp(format, "text") == 0)
 		draw_text(q, st.quiet);
 	else if ((strcmp(format, "png") == 0 ? qr_write_png : qr_write_svg)(q, &st, out, err,
-									       sizeof err) < 0)
+	                                                                    sizeof err) < 0)
 		rc = cli_error("render", "%s", err);
 	QRcode_free(q);
 	return rc;

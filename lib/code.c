@@ -23,12 +23,12 @@
 
 const char code_alphabet[32] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-#define DATA_CHARS (CODE_LEN - 1)
-#define FEISTEL_ROUNDS 8
-#define HALF_BITS 20
-#define HALF_MASK ((1u << HALF_BITS) - 1)
-#define TAG_BITS 48
-#define PSERIAL_BITS 40
+#define DATA_CHARS      (CODE_LEN - 1)
+#define FEISTEL_ROUNDS  8
+#define HALF_BITS       20
+#define HALF_MASK       ((1u << HALF_BITS) - 1)
+#define TAG_BITS        48
+#define PSERIAL_BITS    40
 #define BLOCKS_PER_CALL 256
 
 struct code_signer {
@@ -156,7 +156,7 @@ void code_group(const char code[CODE_LEN], char out[CODE_GROUPED_LEN + 1])
 static void pack(unsigned key_id, uint64_t pserial, uint64_t tag, char code[CODE_LEN + 1])
 {
 	unsigned __int128 bits = (unsigned __int128)key_id << (TAG_BITS + PSERIAL_BITS) |
-				 (unsigned __int128)pserial << TAG_BITS | tag;
+	                         (unsigned __int128)pserial << TAG_BITS | tag;
 	unsigned char vals[DATA_CHARS];
 	for (int i = DATA_CHARS - 1; i >= 0; i--) {
 		vals[i] = (unsigned char)bits & 31;
@@ -169,15 +169,14 @@ static void pack(unsigned key_id, uint64_t pserial, uint64_t tag, char code[CODE
 
 /* ---- keys ----------------------------------------------------------------- */
 
-static int derive(const uint8_t secret[CODE_SECRET_LEN], const char *label,
-		  unsigned char out[32])
+static int derive(const uint8_t secret[CODE_SECRET_LEN], const char *label, unsigned char out[32])
 {
 	size_t len = 0;
 	return EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, secret, CODE_SECRET_LEN,
-			 (const unsigned char *)label, strlen(label), out, 32, &len) &&
-			       len == 32
-		       ? 0
-		       : -1;
+	                 (const unsigned char *)label, strlen(label), out, 32, &len) &&
+	               len == 32
+	           ? 0
+	           : -1;
 }
 
 struct code_signer *code_signer_new(unsigned key_id, const uint8_t secret[CODE_SECRET_LEN])
@@ -316,9 +315,9 @@ int code_unpermute(struct code_signer *s, uint64_t pserial, uint64_t *out)
 static int mac(struct code_signer *s, uint64_t serial, uint64_t *tag, char pin[CODE_PIN_DIGITS + 1])
 {
 	unsigned char msg[6] = {
-		(unsigned char)s->key_id,     (unsigned char)(serial >> 32),
-		(unsigned char)(serial >> 24), (unsigned char)(serial >> 16),
-		(unsigned char)(serial >> 8),  (unsigned char)serial,
+	    (unsigned char)s->key_id,      (unsigned char)(serial >> 32),
+	    (unsigned char)(serial >> 24), (unsigned char)(serial >> 16),
+	    (unsigned char)(serial >> 8),  (unsigned char)serial,
 	};
 	unsigned char d[SHA256_DIGEST_LENGTH];
 	SHA256_CTX c = s->inner;
@@ -346,8 +345,8 @@ static int mac(struct code_signer *s, uint64_t serial, uint64_t *tag, char pin[C
 	return 0;
 }
 
-int code_encode_many(struct code_signer *s, uint64_t first, size_t n,
-		     char (*codes)[CODE_LEN + 1], char (*pins)[CODE_PIN_DIGITS + 1])
+int code_encode_many(struct code_signer *s, uint64_t first, size_t n, char (*codes)[CODE_LEN + 1],
+                     char (*pins)[CODE_PIN_DIGITS + 1])
 {
 	uint64_t p[BLOCKS_PER_CALL];
 
@@ -371,20 +370,20 @@ int code_encode_many(struct code_signer *s, uint64_t first, size_t n,
 }
 
 int code_encode(struct code_signer *s, uint64_t serial, char code[CODE_LEN + 1],
-		char pin[CODE_PIN_DIGITS + 1])
+                char pin[CODE_PIN_DIGITS + 1])
 {
-	return code_encode_many(s, serial, 1, (char(*)[CODE_LEN + 1])code,
-				(char(*)[CODE_PIN_DIGITS + 1])pin);
+	return code_encode_many(s, serial, 1, (char(*)[CODE_LEN + 1]) code,
+	                        (char(*)[CODE_PIN_DIGITS + 1]) pin);
 }
 
 int code_authenticate(struct code_signer *s, const struct code_fields *f, uint64_t *serial,
-		      char pin[CODE_PIN_DIGITS + 1])
+                      char pin[CODE_PIN_DIGITS + 1])
 {
 	uint64_t sn, tag;
 	unsigned char a[6], b[6];
 
-	if (f->key_id != s->key_id || code_unpermute(s, f->pserial, &sn) < 0 || sn < CODE_SERIAL_MIN ||
-	    mac(s, sn, &tag, pin) < 0)
+	if (f->key_id != s->key_id || code_unpermute(s, f->pserial, &sn) < 0 ||
+	    sn < CODE_SERIAL_MIN || mac(s, sn, &tag, pin) < 0)
 		return -1;
 	for (int i = 0; i < 6; i++) {
 		a[i] = (unsigned char)(tag >> (8 * i));

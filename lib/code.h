@@ -12,23 +12,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CODE_LEN 20           /* characters, check character included */
-#define CODE_GROUPED_LEN 23   /* "XXXXX-XXXXX-XXXXX-XXXXX" */
-#define CODE_INPUT_MAX 64     /* longer input is malformed without a look */
-#define CODE_KEY_ID_MIN 1
-#define CODE_KEY_ID_MAX 127
-#define CODE_SERIAL_MIN 1ULL
-#define CODE_SERIAL_MAX ((1ULL << 40) - 1)
-#define CODE_PIN_DIGITS 8
-#define CODE_SECRET_LEN 32    /* bytes of a key's secret */
+#define CODE_LEN         20 /* characters, check character included */
+#define CODE_GROUPED_LEN 23 /* "XXXXX-XXXXX-XXXXX-XXXXX" */
+#define CODE_INPUT_MAX   64 /* longer input is malformed without a look */
+#define CODE_KEY_ID_MIN  1
+#define CODE_KEY_ID_MAX  127
+#define CODE_SERIAL_MIN  1ULL
+#define CODE_SERIAL_MAX  ((1ULL << 40) - 1)
+#define CODE_PIN_DIGITS  8
+#define CODE_SECRET_LEN  32 /* bytes of a key's secret */
 
 extern const char code_alphabet[32];
 
 /* What the characters alone say about a string, before any key is used. */
 enum code_shape {
-	CODE_SHAPE_OK,          /* well formed, check character right */
-	CODE_SHAPE_MALFORMED,   /* wrong length or a character outside the alphabet */
-	CODE_SHAPE_BAD_CHECK,   /* well formed, check character wrong: a typo */
+	CODE_SHAPE_OK,        /* well formed, check character right */
+	CODE_SHAPE_MALFORMED, /* wrong length or a character outside the alphabet */
+	CODE_SHAPE_BAD_CHECK, /* well formed, check character wrong: a typo */
 };
 
 /* The fields of a well-formed code; serial is still permuted. */
@@ -68,10 +68,10 @@ unsigned code_signer_key_id(const struct code_signer *s);
  * cipher work on many blocks per call. Returns 0, or -1 if a serial is out of
  * range or OpenSSL fails.
  */
-int code_encode_many(struct code_signer *s, uint64_t first, size_t n,
-		     char (*codes)[CODE_LEN + 1], char (*pins)[CODE_PIN_DIGITS + 1]);
+int code_encode_many(struct code_signer *s, uint64_t first, size_t n, char (*codes)[CODE_LEN + 1],
+                     char (*pins)[CODE_PIN_DIGITS + 1]);
 int code_encode(struct code_signer *s, uint64_t serial, char code[CODE_LEN + 1],
-		char pin[CODE_PIN_DIGITS + 1]);
+                char pin[CODE_PIN_DIGITS + 1]);
 
 /*
  * Authenticate parsed fields under this signer's key. On success stores the
@@ -79,7 +79,7 @@ int code_encode(struct code_signer *s, uint64_t serial, char code[CODE_LEN + 1],
  * this key did not sign. Compares the tag in constant time.
  */
 int code_authenticate(struct code_signer *s, const struct code_fields *f, uint64_t *serial,
-		      char pin[CODE_PIN_DIGITS + 1]);
+                      char pin[CODE_PIN_DIGITS + 1]);
 
 /* The keyed permutation alone, exposed for tests: 0 or -1. */
 int code_permute(struct code_signer *s, uint64_t serial, uint64_t *out);

@@ -147,16 +147,17 @@ static int check_socket_path(const struct db_embedded_paths *p, char *err, size_
 	size_t max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
 	if (n > max) {
 		errbuf_set(err, errlen,
-		       "the embedded cluster's socket %s/%s would be %zu bytes, over the %zu a "
-		       "unix socket path allows: set PACKCODE_HOME to a shorter directory, or "
-		       "PACKCODE_DB",
-		       p->rundir, SOCKET_NAME, n, max);
+		           "the embedded cluster's socket %s/%s would be %zu bytes, over the %zu a "
+		           "unix socket path allows: set PACKCODE_HOME to a shorter directory, or "
+		           "PACKCODE_DB",
+		           p->rundir, SOCKET_NAME, n, max);
 		return -1;
 	}
 	/* it goes into postgresql.conf and a conninfo: keep quoting trivial */
 	if (strpbrk(p->rundir, "'\"\\\n\r")) {
 		errbuf_set(err, errlen,
-		       "PACKCODE_HOME %s has a quote, backslash or newline in its path", p->pgdir);
+		           "PACKCODE_HOME %s has a quote, backslash or newline in its path",
+		           p->pgdir);
 		return -1;
 	}
 	return 0;
@@ -171,9 +172,10 @@ static int runner_init(struct pg_runner *u, char *err, size_t errlen)
 		return 0;
 	struct passwd *pw = getpwnam("postgres");
 	if (!pw) {
-		errbuf_set(err, errlen,
-		       "running as root, PostgreSQL must run as user 'postgres', which does not "
-		       "exist: create it, or run as another user, or set PACKCODE_DB");
+		errbuf_set(
+		    err, errlen,
+		    "running as root, PostgreSQL must run as user 'postgres', which does not "
+		    "exist: create it, or run as another user, or set PACKCODE_DB");
 		return -1;
 	}
 	u->switch_user = 1;
@@ -192,7 +194,8 @@ static int runner_init(struct pg_runner *u, char *err, size_t errlen)
 static int runner_own(const struct pg_runner *u, const char *path, char *err, size_t errlen)
 {
 	if (u->switch_user && chown(path, u->uid, u->gid) < 0) {
-		errbuf_set(err, errlen, "cannot give %s to user postgres: %s", path, strerror(errno));
+		errbuf_set(err, errlen, "cannot give %s to user postgres: %s", path,
+		           strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -297,7 +300,8 @@ static int run_prog(const struct pg_runner *u, const char *cwd, char *const argv
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
 			close(pfd[0]);
-			errbuf_set(err, errlen, "%s did not finish within %d s", argv[0], timeout_s);
+			errbuf_set(err, errlen, "%s did not finish within %d s", argv[0],
+			           timeout_s);
 			return -1;
 		}
 		char buf[1024];
@@ -339,16 +343,16 @@ static int run_step(const struct pg_runner *u, const struct db_embedded_paths *p
 	telling_line(out, line, sizeof line);
 	if (rc == EXIT_CANNOT_ENTER) {
 		errbuf_set(err, errlen,
-		       "%s cannot enter %s (%s): a parent directory is not searchable by it; "
-		       "set PACKCODE_HOME to a directory it can reach, or use PACKCODE_DB",
-		       u->switch_user ? "user postgres (PostgreSQL does not run as root)"
-		                      : "this user",
-		       p->pgdir, line);
+		           "%s cannot enter %s (%s): a parent directory is not searchable by it; "
+		           "set PACKCODE_HOME to a directory it can reach, or use PACKCODE_DB",
+		           u->switch_user ? "user postgres (PostgreSQL does not run as root)"
+		                          : "this user",
+		           p->pgdir, line);
 		return -1;
 	}
 	errbuf_set(err, errlen, "%s failed (exit %d): %s; see %s", what, rc, line,
-	       strcmp(what, "initdb") == 0 ? "PACKCODE_PG_BINDIR and the message above"
-	                                   : p->logfile);
+	           strcmp(what, "initdb") == 0 ? "PACKCODE_PG_BINDIR and the message above"
+	                                       : p->logfile);
 	return -1;
 }
 
@@ -359,9 +363,9 @@ static int check_program(const struct db_embedded_paths *p, const char *name, ch
 		return -1;
 	if (access(path, X_OK) < 0) {
 		errbuf_set(err, errlen,
-		       "cannot run %s: %s (set PACKCODE_PG_BINDIR to PostgreSQL's bin "
-		       "directory, or use PACKCODE_DB)",
-		       path, strerror(errno));
+		           "cannot run %s: %s (set PACKCODE_PG_BINDIR to PostgreSQL's bin "
+		           "directory, or use PACKCODE_DB)",
+		           path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -485,7 +489,8 @@ static int lock_cluster(const struct db_embedded_paths *p, char *err, size_t err
 {
 	int fd = open(p->lockfile, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		errbuf_set(err, errlen, "cannot open lock file %s: %s", p->lockfile, strerror(errno));
+		errbuf_set(err, errlen, "cannot open lock file %s: %s", p->lockfile,
+		           strerror(errno));
 		return -1;
 	}
 	for (int waited_ms = 0;; waited_ms += 50) {
@@ -496,8 +501,8 @@ static int lock_cluster(const struct db_embedded_paths *p, char *err, size_t err
 			break;
 		}
 		if (waited_ms >= LOCK_WAIT_S * 1000) {
-			errbuf_set(err, errlen, "another process held %s for over %d s", p->lockfile,
-			       LOCK_WAIT_S);
+			errbuf_set(err, errlen, "another process held %s for over %d s",
+			           p->lockfile, LOCK_WAIT_S);
 			break;
 		}
 		struct timespec ts = {0, 50 * 1000 * 1000};
@@ -557,7 +562,8 @@ static int create_cluster(const struct pg_runner *u, const struct db_embedded_pa
 	               1, err, errlen) < 0)
 		goto fail;
 	if (rename(tmp, p->datadir) < 0) {
-		errbuf_set(err, errlen, "cannot rename %s to %s: %s", tmp, p->datadir, strerror(errno));
+		errbuf_set(err, errlen, "cannot rename %s to %s: %s", tmp, p->datadir,
+		           strerror(errno));
 		goto fail;
 	}
 	return 0;
@@ -650,7 +656,7 @@ static int ensure_database(const struct db_embedded_paths *p, char *err, size_t 
 		r = PQexec(c, "CREATE DATABASE " PG_USER);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			errbuf_set(err, errlen, "cannot create database " PG_USER ": %s",
-			       db_error_line(r, c, line, sizeof line));
+			           db_error_line(r, c, line, sizeof line));
 			goto out;
 		}
 	}
@@ -690,13 +696,13 @@ int db_embedded_start(char *err, size_t errlen)
 	int have = is_cluster(p.datadir);
 	if (have < 0) {
 		errbuf_set(err, errlen, "cannot look into %s: %s (is it another user's cluster?)",
-		       p.datadir, strerror(errno));
+		           p.datadir, strerror(errno));
 		goto out;
 	}
 	if (!have) {
 		if (access(p.datadir, F_OK) == 0) {
 			errbuf_set(err, errlen, "%s exists but is not a PostgreSQL data directory",
-			       p.datadir);
+			           p.datadir);
 			goto out;
 		}
 		if (create_cluster(&u, &p, err, errlen) < 0)
@@ -867,7 +873,7 @@ static int apply_one(PGconn *c, const struct db_migration *m, int *ran, char *er
 			if (pos)
 				snprintf(at, sizeof at, " at line %d", line_at(m->sql, pos));
 			errbuf_set(err, errlen, "migration %s failed%s: %s", m->name, at,
-			       db_error_line(r, c, line, sizeof line));
+			           db_error_line(r, c, line, sizeof line));
 			goto fail;
 		}
 		PQclear(r);
@@ -903,7 +909,7 @@ int db_migrate_report(PGconn *c, void (*applied_one)(const struct db_migration *
 	*applied = 0;
 	if (n < 0) {
 		errbuf_set(err, errlen, "cannot read schema_migrations: %s",
-		       db_error_line(NULL, c, line, sizeof line));
+		           db_error_line(NULL, c, line, sizeof line));
 		return -1;
 	}
 	if (n == db_migrations_count)
@@ -958,9 +964,10 @@ PGconn *db_connect(char *err, size_t errlen)
 		goto fail;
 	}
 	if (n < db_migrations_count) {
-		errbuf_set(err, errlen,
-		       "database has %d of %d migrations applied: run 'packcode-gen db migrate'", n,
-		       db_migrations_count);
+		errbuf_set(
+		    err, errlen,
+		    "database has %d of %d migrations applied: run 'packcode-gen db migrate'", n,
+		    db_migrations_count);
 		goto fail;
 	}
 	return c;

@@ -102,7 +102,7 @@ static int parse_time(const char *s, time_t *out)
 	char tail = 0;
 	if (strlen(s) != 20 ||
 	    sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &tail) != 6 ||
+	           &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &tail) != 6 ||
 	    s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[19] != 'Z')
 		return -1;
 	if (tm.tm_year < 1970 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
@@ -129,7 +129,8 @@ static int parse_line(char *line, struct keyring_key *k, char *err, size_t errle
 		fields[n++] = t;
 	}
 	if (n != 4) {
-		errbuf_set(err, errlen, "expected 4 fields (id status created secret), found %d", n);
+		errbuf_set(err, errlen, "expected 4 fields (id status created secret), found %d",
+		           n);
 		return -1;
 	}
 	char *end = NULL;
@@ -155,7 +156,8 @@ static int parse_line(char *line, struct keyring_key *k, char *err, size_t errle
 	for (int i = 0; i < CODE_SECRET_LEN; i++) {
 		int hi = hex_digit(fields[3][2 * i]), lo = hex_digit(fields[3][2 * i + 1]);
 		if (hi < 0 || lo < 0) {
-			errbuf_set(err, errlen, "secret must be %d hex digits", 2 * CODE_SECRET_LEN);
+			errbuf_set(err, errlen, "secret must be %d hex digits",
+			           2 * CODE_SECRET_LEN);
 			return -1;
 		}
 		k->secret[i] = (uint8_t)(hi << 4 | lo);
@@ -194,7 +196,8 @@ struct keyring *keyring_parse(const char *text, size_t len, char *err, size_t er
 		if (*p == '\0' || *p == '#')
 			continue;
 		if (kr->n == CODE_KEY_ID_MAX) {
-			errbuf_set(err, errlen, "line %zu: more than %d keys", lineno, CODE_KEY_ID_MAX);
+			errbuf_set(err, errlen, "line %zu: more than %d keys", lineno,
+			           CODE_KEY_ID_MAX);
 			goto fail;
 		}
 		struct keyring_key *k = &kr->keys[kr->n];
@@ -233,9 +236,11 @@ struct keyring *keyring_load(const char *path, char *err, size_t errlen)
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		if (errno == ENOENT)
-			errbuf_set(err, errlen, "no keyring at %s (create one with: packcode-gen keygen)", path);
+			errbuf_set(err, errlen,
+			           "no keyring at %s (create one with: packcode-gen keygen)", path);
 		else
-			errbuf_set(err, errlen, "cannot open keyring %s: %s", path, strerror(errno));
+			errbuf_set(err, errlen, "cannot open keyring %s: %s", path,
+			           strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -243,13 +248,15 @@ struct keyring *keyring_load(const char *path, char *err, size_t errlen)
 		goto out;
 	}
 	if (st.st_mode & 077) {
-		errbuf_set(err, errlen,
-		       "keyring %s is accessible by group or others (mode %04o); run: chmod 600 %s",
-		       path, (unsigned)(st.st_mode & 07777), path);
+		errbuf_set(
+		    err, errlen,
+		    "keyring %s is accessible by group or others (mode %04o); run: chmod 600 %s",
+		    path, (unsigned)(st.st_mode & 07777), path);
 		goto out;
 	}
 	if (st.st_size > KEYRING_MAX_BYTES) {
-		errbuf_set(err, errlen, "keyring %s is larger than %d bytes", path, KEYRING_MAX_BYTES);
+		errbuf_set(err, errlen, "keyring %s is larger than %d bytes", path,
+		           KEYRING_MAX_BYTES);
 		goto out;
 	}
 	buf = malloc((size_t)st.st_size + 1);
@@ -257,7 +264,8 @@ struct keyring *keyring_load(const char *path, char *err, size_t errlen)
 		errbuf_set(err, errlen, "out of memory");
 		goto out;
 	}
-	while (len < (size_t)st.st_size && (got = read(fd, buf + len, (size_t)st.st_size - len)) > 0)
+	while (len < (size_t)st.st_size &&
+	       (got = read(fd, buf + len, (size_t)st.st_size - len)) > 0)
 		len += (size_t)got;
 	if (got < 0) {
 		errbuf_set(err, errlen, "cannot read keyring %s: %s", path, strerror(errno));
@@ -290,7 +298,7 @@ int keyring_save(const struct keyring *kr, const char *path, char *err, size_t e
 		return -1;
 	}
 	const char *head = "# packcode keyring: SECRET. Mode 0600, never share, never commit.\n"
-			   "# id status created secret(hex)\n";
+	                   "# id status created secret(hex)\n";
 	if (write(fd, head, strlen(head)) != (ssize_t)strlen(head))
 		goto fail;
 	for (size_t i = 0; i < kr->n; i++) {
@@ -299,7 +307,8 @@ int keyring_save(const struct keyring *kr, const char *path, char *err, size_t e
 		char when[32];
 		gmtime_r(&k->created, &tm);
 		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-		int n = snprintf(line, sizeof line, "%u %s %s ", k->id, key_status_name(k->status), when);
+		int n = snprintf(line, sizeof line, "%u %s %s ", k->id, key_status_name(k->status),
+		                 when);
 		for (int j = 0; j < CODE_SECRET_LEN; j++)
 			n += snprintf(line + n, sizeof line - (size_t)n, "%02x", k->secret[j]);
 		line[n++] = '\n';
@@ -332,7 +341,8 @@ int keyring_generate(struct keyring *kr, unsigned *id, char *err, size_t errlen)
 		if (kr->keys[i].id >= next)
 			next = kr->keys[i].id + 1;
 	if (kr->n == CODE_KEY_ID_MAX || next > CODE_KEY_ID_MAX) {
-		errbuf_set(err, errlen, "the keyring is full (key ids go up to %d)", CODE_KEY_ID_MAX);
+		errbuf_set(err, errlen, "the keyring is full (key ids go up to %d)",
+		           CODE_KEY_ID_MAX);
 		return -1;
 	}
 	struct keyring_key *k = &kr->keys[kr->n];
@@ -352,7 +362,8 @@ int keyring_generate(struct keyring *kr, unsigned *id, char *err, size_t errlen)
 	return 0;
 }
 
-enum verdict keyring_verify(struct keyring *kr, const char *in, size_t len, struct verification *out)
+enum verdict keyring_verify(struct keyring *kr, const char *in, size_t len,
+                            struct verification *out)
 {
 	memset(out, 0, sizeof *out);
 	if (code_parse(in, len, &out->fields) != CODE_SHAPE_OK)

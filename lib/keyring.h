@@ -69,7 +69,8 @@ struct keyring_key *keyring_active(struct keyring *kr);
 struct code_signer *keyring_signer(struct keyring_key *k);
 
 /* Verdict on a code from the keyring alone; pin is filled for signed codes. */
-enum verdict keyring_verify(struct keyring *kr, const char *in, size_t len, struct verification *out);
+enum verdict keyring_verify(struct keyring *kr, const char *in, size_t len,
+                            struct verification *out);
 
 const char *key_status_name(enum key_status s);
 int key_status_parse(const char *name, enum key_status *out);

@@ -213,7 +213,7 @@ static int check_args(const QRcode *q, const struct qr_style *st, const char *pa
 	if (!(st->module_mm >= 0 && st->module_mm <= QR_MODULE_MM_MAX) ||
 	    (need_mm && st->module_mm == 0)) {
 		errbuf_set(err, errlen, "module size must be more than 0 and at most %g mm",
-		       QR_MODULE_MM_MAX);
+		           QR_MODULE_MM_MAX);
 		return -1;
 	}
 	return 0;

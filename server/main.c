@@ -34,8 +34,8 @@
 #include "server.h"
 #include "statements.h"
 
-#define PROG    "packcode-server"
-#define TICK_MS 100
+#define PROG           "packcode-server"
+#define TICK_MS        100
 #define CACHE_RELOAD_S 60 /* the catalog and tokens, besides on NOTIFY */
 /* Draining: a worker exits once no request has come for this long (a client
  * may be sending one on a kept-alive connection as the last reply leaves). */

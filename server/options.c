@@ -184,7 +184,8 @@ void options_help(void)
 			                      o->max, o->def ? "" : ")");
 		if (o->def)
 			snprintf(text + t, sizeof text - t, "%sdefault %s)",
-			         o->kind == OPT_INT || o->kind == OPT_SECONDS ? "; " : " (", o->def);
+			         o->kind == OPT_INT || o->kind == OPT_SECONDS ? "; " : " (",
+			         o->def);
 		wrap(text, HELP_COL);
 	}
 	printf("\nEnvironment (the command line wins):\n");
@@ -215,13 +216,14 @@ static int set(const struct opt *o, const char *text, const char *from, struct s
 	case OPT_INT:
 	case OPT_SECONDS:
 		if (cli_parse_int(text, o->min, o->max, &v) < 0)
-			return cli_usage(NULL, "%s must be %lld to %lld%s: %s", from, o->min, o->max,
-			                 o->kind == OPT_SECONDS ? " seconds" : "", text);
+			return cli_usage(NULL, "%s must be %lld to %lld%s: %s", from, o->min,
+			                 o->max, o->kind == OPT_SECONDS ? " seconds" : "", text);
 		*(int *)(base + o->field) = (int)(o->kind == OPT_SECONDS ? v * 1000 : v);
 		return 0;
 	case OPT_RATE:
 		if (ratelimit_parse(text, (struct ratelimit_rate *)(base + o->field)) < 0)
-			return cli_usage(NULL, "%s: a rate limit is RATE/BURST (per second) or 0: %s",
+			return cli_usage(NULL,
+			                 "%s: a rate limit is RATE/BURST (per second) or 0: %s",
 			                 from, text);
 		return 0;
 	case OPT_LEVEL:

@@ -20,15 +20,10 @@
  * expressions, so a test can put its own in their place.
  */
 #define ROUTE_ROW(id, methods, pattern, limit, auth, scope, flags, handler, page)                  \
-	{#id,                                                                                      \
-	 ROUTE_##methods,                                                                          \
-	 pattern,                                                                                  \
-	 ROUTE_LIMIT_##limit,                                                                      \
-	 ROUTE_AUTH_##auth,                                                                        \
-	 scope,                                                                                    \
-	 flags,                                                                                    \
-	 handler,                                                                                  \
-	 page}
+	{                                                                                          \
+#id, ROUTE_##methods, pattern, ROUTE_LIMIT_##limit, ROUTE_AUTH_##auth, scope,      \
+		    flags, handler, page                                                           \
+	}
 extern const struct route routes[];
 extern const size_t routes_count;
 

@@ -20,9 +20,9 @@
 #include "engine/pool.h"
 #include "engine/ratelimit.h"
 
-#define SERVER_BODY_MAX   (16 * 1024)
-#define SERVER_ROUTES_MAX 128 /* rows of the route table */
-#define SERVER_THREADS_MAX 64 /* --threads */
+#define SERVER_BODY_MAX    (16 * 1024)
+#define SERVER_ROUTES_MAX  128 /* rows of the route table */
+#define SERVER_THREADS_MAX 64  /* --threads */
 
 struct server_config {
 	const char *listen; /* "HOST:PORT" */
@@ -87,7 +87,7 @@ struct server {
 	/* the SSL_CTX (NULL: plain HTTP); SIGHUP swaps in a new one, old ones live on */
 	struct ssl_ctx_st *_Atomic tls;
 	struct tls_retired *tls_retired;
-	atomic_int connections; /* open, over all workers (the cap) */
+	atomic_int connections;      /* open, over all workers (the cap) */
 	atomic_int listeners_closed; /* workers that stopped accepting (SIGTERM) */
 };
 

@@ -230,8 +230,9 @@ static int over_limit(struct request *r)
 	enum route_limit limit = r->route->limit;
 	if (limit == ROUTE_LIMIT_NONE)
 		return 0;
-	int wait = ratelimit_take(w->ratelimit, limit == ROUTE_LIMIT_CLAIMS ? RATELIMIT_CLAIMS : RATELIMIT_LOOKUPS,
-	                          r->addr_key, r->start_us);
+	int wait = ratelimit_take(
+	    w->ratelimit, limit == ROUTE_LIMIT_CLAIMS ? RATELIMIT_CLAIMS : RATELIMIT_LOOKUPS,
+	    r->addr_key, r->start_us);
 	if (!wait)
 		return 0;
 	metrics_add(&w->metrics.rate_limited[r->slot][0], 1);
@@ -283,7 +284,8 @@ void http_reply_unauthorized(struct request *r, enum tokens_auth why)
 {
 	metrics_auth_failure(&r->w->metrics,
 	                     why == TOKENS_MISSING ? METRICS_AUTH_MISSING : METRICS_AUTH_INVALID);
-	http_header(r, "WWW-Authenticate", why == TOKENS_MISSING ? WWW_AUTH_MISSING : WWW_AUTH_INVALID);
+	http_header(r, "WWW-Authenticate",
+	            why == TOKENS_MISSING ? WWW_AUTH_MISSING : WWW_AUTH_INVALID);
 	http_reply_error(r, 401, "unauthorized",
 	                 why == TOKENS_MISSING
 	                     ? "an admin token is required: Authorization: Bearer TOKEN"
@@ -386,7 +388,8 @@ static void dispatch(struct evhttp_request *req, void *arg)
 		char allow[64];
 		router_allow(m.allow, allow, sizeof allow);
 		http_header(r, "Allow", allow);
-		http_reply_error(r, 405, "method_not_allowed", "method not allowed on this resource");
+		http_reply_error(r, 405, "method_not_allowed",
+		                 "method not allowed on this resource");
 		return;
 	}
 	m.row->handler(r);

@@ -36,9 +36,9 @@ struct request {
 	long long start_us;
 	const char *path; /* the path, raw, up to the query: path[0..path_len) */
 	size_t path_len;
-	const char *query;                      /* after the '?', "" if none */
+	const char *query;                            /* after the '?', "" if none */
 	struct route_capture cap[ROUTE_CAPTURES_MAX]; /* the pattern's captures, raw */
-	struct tokens_identity admin;            /* ROUTE_AUTH_ADMIN: whose token */
+	struct tokens_identity admin;                 /* ROUTE_AUTH_ADMIN: whose token */
 	enum lang lang;                   /* from Accept-Language, for the HTML routes */
 	char client[HTTP_CLIENT_MAX];     /* peer address, "" if unknown */
 	uint64_t addr_key;                /* its rate-limit key (ratelimit_addr_key) */

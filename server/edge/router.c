@@ -16,11 +16,9 @@ static const struct {
 	unsigned bit;
 	const char *name;
 } method_names[] = {
-    {EVHTTP_REQ_GET, "GET"},         {EVHTTP_REQ_HEAD, "HEAD"},
-    {EVHTTP_REQ_POST, "POST"},       {EVHTTP_REQ_PUT, "PUT"},
-    {EVHTTP_REQ_DELETE, "DELETE"},   {EVHTTP_REQ_OPTIONS, "OPTIONS"},
-    {EVHTTP_REQ_PATCH, "PATCH"},     {EVHTTP_REQ_TRACE, "TRACE"},
-    {EVHTTP_REQ_CONNECT, "CONNECT"},
+    {EVHTTP_REQ_GET, "GET"},     {EVHTTP_REQ_HEAD, "HEAD"},     {EVHTTP_REQ_POST, "POST"},
+    {EVHTTP_REQ_PUT, "PUT"},     {EVHTTP_REQ_DELETE, "DELETE"}, {EVHTTP_REQ_OPTIONS, "OPTIONS"},
+    {EVHTTP_REQ_PATCH, "PATCH"}, {EVHTTP_REQ_TRACE, "TRACE"},   {EVHTTP_REQ_CONNECT, "CONNECT"},
 };
 
 /* 1 if path[0..len) fits pattern; captures in m. */
@@ -114,8 +112,10 @@ int router_check(const struct route *table, size_t n, char *err, size_t errlen)
 		const char *p = row->pattern;
 		int caps = 0;
 		if (!row->id || !row->methods || !row->handler || !p || p[0] != '/') {
-			snprintf(err, errlen, "route %zu: needs an id, methods, a handler and a "
-			                      "pattern starting with /", i);
+			snprintf(err, errlen,
+			         "route %zu: needs an id, methods, a handler and a "
+			         "pattern starting with /",
+			         i);
 			return -1;
 		}
 		for (const char *s = p; (s = strchr(s, '{')); s++)
@@ -123,14 +123,15 @@ int router_check(const struct route *table, size_t n, char *err, size_t errlen)
 		caps += strstr(p, "**") != NULL;
 		const char *rest = strstr(p, "**");
 		if (caps > ROUTE_CAPTURES_MAX || (rest && (rest[-1] != '/' || rest[2] != '\0'))) {
-			snprintf(err, errlen,
-			         "route %s %s: at most %d captures, and ** only as the last segment",
-			         row->id, p, ROUTE_CAPTURES_MAX);
+			snprintf(
+			    err, errlen,
+			    "route %s %s: at most %d captures, and ** only as the last segment",
+			    row->id, p, ROUTE_CAPTURES_MAX);
 			return -1;
 		}
 		if (row->auth == ROUTE_AUTH_ADMIN && !row->scope) {
-			snprintf(err, errlen, "route %s %s: an admin route declares its scope", row->id,
-			         p);
+			snprintf(err, errlen, "route %s %s: an admin route declares its scope",
+			         row->id, p);
 			return -1;
 		}
 	}

@@ -48,7 +48,8 @@ static void reload_done(void *arg, const struct pool_result *r)
 	struct listen_cache *c = arg;
 	c->loading = 0;
 	if (r->status != POOL_OK) {
-		log_warn("event=cache_reload_failed cache=%s reason=%s", c->name, LOG_Q(r->message));
+		log_warn("event=cache_reload_failed cache=%s reason=%s", c->name,
+		         LOG_Q(r->message));
 	} else if (c->apply(c->arg, r->res) < 0) {
 		log_error("event=cache_reload_failed cache=%s reason=%s", c->name,
 		          "\"malformed row or out of memory\"");

@@ -6,10 +6,8 @@
 
 #include <stddef.h>
 
-
-static const int statuses[METRICS_NSTATUS] = {200, 201, 303, 400, 401, 403, 404, 405,
-                                              409, 410, 413, 414, 415, 422, 429, 431,
-                                              500, 503, 504, 0,   0,   0};
+static const int statuses[METRICS_NSTATUS] = {200, 201, 303, 400, 401, 403, 404, 405, 409, 410, 413,
+                                              414, 415, 422, 429, 431, 500, 503, 504, 0,   0,   0};
 #define OTHER_STATUS (METRICS_NSTATUS - 1)
 
 /* Upper bounds of the latency buckets, in microseconds. */
@@ -93,7 +91,8 @@ static void metrics_render_edge(const struct metrics_view *s, struct evbuffer *o
 				evbuffer_add_printf(
 				    out,
 				    "packcode_rate_limited_total{route=\"%s\",by=\"%s\"} %llu\n",
-				    l->route[r], by ? "member" : "address", SUM(rate_limited[r][by]));
+				    l->route[r], by ? "member" : "address",
+				    SUM(rate_limited[r][by]));
 	evbuffer_add_printf(out,
 	                    "# HELP packcode_forged_total Well-formed codes not signed by our keys "
 	                    "(or in no print run), answered without the database.\n"
@@ -200,7 +199,8 @@ void metrics_render(const struct metrics_view *s, struct evbuffer *out)
 	                    "# TYPE packcode_admin_auth_failures_total counter\n"
 	                    "packcode_admin_auth_failures_total{reason=\"missing\"} %llu\n"
 	                    "packcode_admin_auth_failures_total{reason=\"invalid\"} %llu\n",
-	                    SUM(auth_failures[METRICS_AUTH_MISSING]), SUM(auth_failures[METRICS_AUTH_INVALID]));
+	                    SUM(auth_failures[METRICS_AUTH_MISSING]),
+	                    SUM(auth_failures[METRICS_AUTH_INVALID]));
 	evbuffer_add_printf(out,
 	                    "# HELP packcode_pool_connections Database connections by state.\n"
 	                    "# TYPE packcode_pool_connections gauge\n"

@@ -12,7 +12,6 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
-
 #define METRICS_NSTATUS  22
 #define METRICS_NBUCKETS 12
 #define METRICS_ROUTES   48 /* route ids (the route table's, and "other") */
@@ -44,7 +43,7 @@ struct metrics {
 	atomic_int pool_size, pool_connected, pool_busy, pool_waiting;
 	/* the edge */
 	atomic_ullong rate_limited[METRICS_ROUTES][2]; /* [route][0 by address, 1 by member] */
-	atomic_ullong forged;                       /* codes judged not genuine by the keyring */
+	atomic_ullong forged;                          /* codes judged not genuine by the keyring */
 	atomic_ullong connections_refused, request_timeouts;
 	atomic_int connections; /* open now */
 };

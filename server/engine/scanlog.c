@@ -207,8 +207,8 @@ static void write_done(struct scanlog *s)
 static void failed(struct scanlog *s, const char *what, const struct pool_result *r)
 {
 	if (!s->warned)
-		log_warn("event=scan_write_failed step=%s rows=%zu sqlstate=%s reason=%s",
-		         what, s->out.n, r->sqlstate, LOG_Q(r->message));
+		log_warn("event=scan_write_failed step=%s rows=%zu sqlstate=%s reason=%s", what,
+		         s->out.n, r->sqlstate, LOG_Q(r->message));
 	s->warned = 1;
 }
 

@@ -23,11 +23,11 @@
 #include "log.h"
 #include "statements.h"
 
-#define HASH_LEN        32
-#define TICK_S          1  /* last_used_at is written this often (for tokens used since) */
-#define WRITE_EVERY_S   60 /* but for the same token at most this often */
-#define FLUSH_MAX       64 /* tokens per last_used_at write */
-#define NOTIFY_PAYLOAD  "admin_tokens"
+#define HASH_LEN       32
+#define TICK_S         1  /* last_used_at is written this often (for tokens used since) */
+#define WRITE_EVERY_S  60 /* but for the same token at most this often */
+#define FLUSH_MAX      64 /* tokens per last_used_at write */
+#define NOTIFY_PAYLOAD "admin_tokens"
 struct token {
 	long long id;
 	unsigned char hash[HASH_LEN];

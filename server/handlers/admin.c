@@ -487,10 +487,10 @@ static void add_product(struct admin_req *a)
 		goto fail;
 	}
 	snprintf(pts, sizeof pts, "%d", p->points);
-	struct pool_query q = {
-	    .stmt = "admin_product_add",
-	    .nparams = 7,
-	    .values = {a->tok, a->client, p->sku, p->gtin[0] ? p->gtin : NULL, p->name, p->brand, pts}};
+	struct pool_query q = {.stmt = "admin_product_add",
+	                       .nparams = 7,
+	                       .values = {a->tok, a->client, p->sku, p->gtin[0] ? p->gtin : NULL,
+	                                  p->name, p->brand, pts}};
 	submit(a, &q, product_added);
 	return;
 fail:
@@ -544,10 +544,10 @@ static void set_batch_status(struct admin_req *a)
 		reply_bad(a->r, why, err);
 		goto fail;
 	}
-	struct pool_query q = {
-	    .stmt = "admin_batch_status",
-	    .nparams = 5,
-	    .values = {a->tok, a->client, id, a->op == OP_RECALL ? "recall" : "unrecall", a->in.text}};
+	struct pool_query q = {.stmt = "admin_batch_status",
+	                       .nparams = 5,
+	                       .values = {a->tok, a->client, id,
+	                                  a->op == OP_RECALL ? "recall" : "unrecall", a->in.text}};
 	submit(a, &q, batch_status_done);
 	return;
 fail:
@@ -589,8 +589,9 @@ static void change_points(struct admin_req *a)
 	}
 	snprintf(pts, sizeof pts, "%lld", a->in.points);
 	const char *text = a->in.has_text ? a->in.text : NULL;
-	struct pool_query q = {
-	    .stmt = "admin_adjust", .nparams = 5, .values = {a->tok, a->client, a->member, pts, text}};
+	struct pool_query q = {.stmt = "admin_adjust",
+	                       .nparams = 5,
+	                       .values = {a->tok, a->client, a->member, pts, text}};
 	if (a->op == OP_SPEND)
 		q = (struct pool_query){.stmt = "admin_spend",
 		                        .nparams = 6,

@@ -114,9 +114,9 @@ static void claim_finish(struct claim *cl, struct claim_result *res)
 	struct worker *w = cl->r->w;
 	const char *shown = cl->c.verdict == VERDICT_TYPO ? cl->input : cl->c.v.fields.text;
 	if (res->outcome != CLAIM_BAD_REQUEST)
-		scanlog_add(w->scanlog, &(struct scanlog_client){cl->r->client, cl->r->user_agent}, SCANLOG_CLAIM, shown, lookup_check_serial(&cl->c),
-		            claim_outcome_label(res->outcome),
-		            cl->member);
+		scanlog_add(w->scanlog, &(struct scanlog_client){cl->r->client, cl->r->user_agent},
+		            SCANLOG_CLAIM, shown, lookup_check_serial(&cl->c),
+		            claim_outcome_label(res->outcome), cl->member);
 	metrics_claim(&w->metrics, res->outcome);
 	snprintf(res->code, sizeof res->code, "%s",
 	         cl->c.verdict == VERDICT_TYPO ? "" : cl->c.v.fields.text);

@@ -291,7 +291,8 @@ static void verdict_card(struct evbuffer *b, const struct request *r, const char
 	evbuffer_add_printf(b, "</p></section>");
 }
 
-static void product_card(struct evbuffer *b, const struct request *r, const struct catalog_batch *bt)
+static void product_card(struct evbuffer *b, const struct request *r,
+                         const struct catalog_batch *bt)
 {
 	evbuffer_add_printf(b, "<section class=\"card\"><h2>");
 	html(b, tx(r, T_PRODUCT));
@@ -466,8 +467,9 @@ void landing_handle(struct request *r, const char *code, size_t len, const char 
 		l->c.verdict = VERDICT_FORGED;
 	}
 	const char *shown = l->c.verdict == VERDICT_TYPO ? code : l->c.v.fields.text;
-	scanlog_add(r->w->scanlog, &(struct scanlog_client){r->client, r->user_agent}, SCANLOG_LANDING, shown, lookup_check_serial(&l->c),
-	            verdict_name(l->c.verdict), NULL);
+	scanlog_add(r->w->scanlog, &(struct scanlog_client){r->client, r->user_agent},
+	            SCANLOG_LANDING, shown, lookup_check_serial(&l->c), verdict_name(l->c.verdict),
+	            NULL);
 	if (l->c.batch && lookup_facts(r->w, l->c.v.serial, landing_facts, l) == 0)
 		return;
 	if (l->c.batch) {

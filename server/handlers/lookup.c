@@ -239,8 +239,8 @@ void lookup_handle(struct request *r, const char *code, size_t len)
 	struct lookup_check c;
 	lookup_check(r->w, code, len, &c);
 	const char *shown = c.verdict == VERDICT_TYPO ? code : c.v.fields.text;
-	scanlog_add(r->w->scanlog, &(struct scanlog_client){r->client, r->user_agent}, SCANLOG_LOOKUP, shown, lookup_check_serial(&c),
-	            verdict_name(c.verdict), NULL);
+	scanlog_add(r->w->scanlog, &(struct scanlog_client){r->client, r->user_agent},
+	            SCANLOG_LOOKUP, shown, lookup_check_serial(&c), verdict_name(c.verdict), NULL);
 	if (c.verdict == VERDICT_FORGED) {
 		/* the commonest answer to an attack: the canonical code needs no escaping */
 		evbuffer_add_printf(
@@ -278,8 +278,9 @@ void lookup_route(struct request *r)
 	char code[LOOKUP_SEGMENT_MAX + 1];
 	long n = http_decode(r->cap[0].s, r->cap[0].len, 0, code, sizeof code);
 	if (n < 0 || n > CODE_INPUT_MAX) {
-		json_t *o = json_pack("{s:s,s:s,s:s}", "verdict", "typo", "error", "bad_request",
-		                      "message", "a code has at most 20 characters (64 with separators)");
+		json_t *o =
+		    json_pack("{s:s,s:s,s:s}", "verdict", "typo", "error", "bad_request", "message",
+		              "a code has at most 20 characters (64 with separators)");
 		http_reply_json(r, 400, o);
 		return;
 	}

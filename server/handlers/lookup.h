@@ -24,7 +24,7 @@ struct worker;
 
 struct lookup_check {
 	enum verdict verdict;
-	struct verification v;         /* v.fields.text: the canonical code unless a typo */
+	struct verification v;             /* v.fields.text: the canonical code unless a typo */
 	const struct catalog_batch *batch; /* the batch, when the serial is in one of this key */
 	struct catalog_snapshot *snap;     /* a reference keeping batch valid */
 };
@@ -43,7 +43,8 @@ struct lookup_facts_row {
 };
 
 /* status is POOL_OK (f filled), POOL_UNAVAILABLE or POOL_SQL_ERROR. */
-typedef void (*lookup_facts_fn)(void *arg, enum pool_status status, const struct lookup_facts_row *f);
+typedef void (*lookup_facts_fn)(void *arg, enum pool_status status,
+                                const struct lookup_facts_row *f);
 
 struct lookups;
 struct lookups *lookups_new(struct worker *w);

@@ -175,7 +175,8 @@ void member_route(struct request *r)
 {
 	char member[MEMBER_SEGMENT_MAX + 1];
 	const struct route_capture *c = &r->cap[0];
-	long n = memchr(c->s, '/', c->len) ? -1 : http_decode(c->s, c->len, 0, member, sizeof member);
+	long n =
+	    memchr(c->s, '/', c->len) ? -1 : http_decode(c->s, c->len, 0, member, sizeof member);
 	if (n < 0) {
 		http_reply_error(r, 400, "bad_request", "malformed member id");
 		return;

@@ -7,7 +7,6 @@
 
 #include <stddef.h>
 
-
 #define MEMBER_MAX 64 /* characters of a member id */
 
 struct request;

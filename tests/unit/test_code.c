@@ -80,7 +80,7 @@ static void test_serial_out_of_range_is_refused(void **state)
 	char code[CODE_LEN + 1];
 	assert_int_equal(code_encode(s, 0, code, NULL), -1);
 	assert_int_equal(code_encode(s, CODE_SERIAL_MAX + 1, code, NULL), -1);
-	char (*many)[CODE_LEN + 1] = malloc(4 * sizeof *many);
+	char(*many)[CODE_LEN + 1] = malloc(4 * sizeof *many);
 	assert_int_equal(code_encode_many(s, CODE_SERIAL_MAX - 1, 3, many, NULL), -1);
 	assert_int_equal(code_encode_many(s, CODE_SERIAL_MAX - 1, 2, many, NULL), 0);
 	free(many);
@@ -94,8 +94,8 @@ static void test_batched_encoding_equals_one_at_a_time(void **state)
 	(void)state;
 	enum { N = 1000 };
 	struct code_signer *s = code_signer_new(5, secret_b);
-	char (*codes)[CODE_LEN + 1] = malloc(N * sizeof *codes);
-	char (*pins)[CODE_PIN_DIGITS + 1] = malloc(N * sizeof *pins);
+	char(*codes)[CODE_LEN + 1] = malloc(N * sizeof *codes);
+	char(*pins)[CODE_PIN_DIGITS + 1] = malloc(N * sizeof *pins);
 	assert_int_equal(code_encode_many(s, 5000, N, codes, pins), 0);
 	for (int i = 0; i < N; i++) {
 		char code[CODE_LEN + 1], pin[CODE_PIN_DIGITS + 1];
@@ -301,9 +301,16 @@ static void test_wrong_lengths_and_bytes_are_malformed(void **state)
 {
 	(void)state;
 	struct code_fields f;
-	const char *bad[] = {"", "0", "0000000000000000000", "000000000000000000000",
-			     "00000000000000000000-0", "0000000000000000000*", "0000000000\x00" "000000000",
-			     "00000\xc3\xa9" "000000000000000"};
+	const char *bad[] = {"",
+	                     "0",
+	                     "0000000000000000000",
+	                     "000000000000000000000",
+	                     "00000000000000000000-0",
+	                     "0000000000000000000*",
+	                     "0000000000\x00"
+	                     "000000000",
+	                     "00000\xc3\xa9"
+	                     "000000000000000"};
 	size_t lens[] = {0, 1, 19, 21, 22, 20, 20, 21};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_equal(code_parse(bad[i], lens[i], &f), CODE_SHAPE_MALFORMED);
@@ -322,7 +329,8 @@ static void test_codes_fit_gs1_serial_ai21(void **state)
 		char code[CODE_LEN + 1];
 		assert_int_equal(code_encode(s, serial, code, NULL), 0);
 		assert_true(strlen(code) <= 20);
-		assert_int_equal(strspn(code, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"), strlen(code));
+		assert_int_equal(strspn(code, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+		                 strlen(code));
 	}
 	code_signer_free(s);
 }
@@ -354,20 +362,20 @@ static void test_pins_are_eight_digits_and_differ(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_vectors_from_the_spec),
-		cmocka_unit_test(test_encoded_codes_authenticate_to_their_serial),
-		cmocka_unit_test(test_serial_out_of_range_is_refused),
-		cmocka_unit_test(test_batched_encoding_equals_one_at_a_time),
-		cmocka_unit_test(test_ten_million_guesses_are_all_rejected),
-		cmocka_unit_test(test_codes_do_not_verify_under_another_key),
-		cmocka_unit_test(test_consecutive_serials_look_unrelated),
-		cmocka_unit_test(test_permutation_inverts),
-		cmocka_unit_test(test_every_substitution_is_a_typo),
-		cmocka_unit_test(test_every_adjacent_transposition_is_a_typo),
-		cmocka_unit_test(test_typed_forms_are_read_as_the_same_code),
-		cmocka_unit_test(test_wrong_lengths_and_bytes_are_malformed),
-		cmocka_unit_test(test_codes_fit_gs1_serial_ai21),
-		cmocka_unit_test(test_pins_are_eight_digits_and_differ),
+	    cmocka_unit_test(test_vectors_from_the_spec),
+	    cmocka_unit_test(test_encoded_codes_authenticate_to_their_serial),
+	    cmocka_unit_test(test_serial_out_of_range_is_refused),
+	    cmocka_unit_test(test_batched_encoding_equals_one_at_a_time),
+	    cmocka_unit_test(test_ten_million_guesses_are_all_rejected),
+	    cmocka_unit_test(test_codes_do_not_verify_under_another_key),
+	    cmocka_unit_test(test_consecutive_serials_look_unrelated),
+	    cmocka_unit_test(test_permutation_inverts),
+	    cmocka_unit_test(test_every_substitution_is_a_typo),
+	    cmocka_unit_test(test_every_adjacent_transposition_is_a_typo),
+	    cmocka_unit_test(test_typed_forms_are_read_as_the_same_code),
+	    cmocka_unit_test(test_wrong_lengths_and_bytes_are_malformed),
+	    cmocka_unit_test(test_codes_fit_gs1_serial_ai21),
+	    cmocka_unit_test(test_pins_are_eight_digits_and_differ),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -157,18 +157,18 @@ static void test_malformed_keyring_text_is_refused(void **state)
 	keyring_free(kr);
 
 	const char *bad[] = {
-		"1 active 2026-01-02T03:04:05Z\n",
-		"0 active 2026-01-02T03:04:05Z %s\n",
-		"128 active 2026-01-02T03:04:05Z %s\n",
-		"x active 2026-01-02T03:04:05Z %s\n",
-		"1 sleeping 2026-01-02T03:04:05Z %s\n",
-		"1 active 2026-13-02T03:04:05Z %s\n",
-		"1 active yesterday %s\n",
-		"1 active 2026-01-02T03:04:05Z %s extra\n",
-		"1 active 2026-01-02T03:04:05Z %s\n1 revoked 2026-01-02T03:04:05Z %s\n",
-		"1 active 2026-01-02T03:04:05Z %s\n2 active 2026-01-02T03:04:05Z %s\n",
-		"1 active 2026-01-02T03:04:05Z %.62s\n",
-		"1 active 2026-01-02T03:04:05Z %.62szz\n",
+	    "1 active 2026-01-02T03:04:05Z\n",
+	    "0 active 2026-01-02T03:04:05Z %s\n",
+	    "128 active 2026-01-02T03:04:05Z %s\n",
+	    "x active 2026-01-02T03:04:05Z %s\n",
+	    "1 sleeping 2026-01-02T03:04:05Z %s\n",
+	    "1 active 2026-13-02T03:04:05Z %s\n",
+	    "1 active yesterday %s\n",
+	    "1 active 2026-01-02T03:04:05Z %s extra\n",
+	    "1 active 2026-01-02T03:04:05Z %s\n1 revoked 2026-01-02T03:04:05Z %s\n",
+	    "1 active 2026-01-02T03:04:05Z %s\n2 active 2026-01-02T03:04:05Z %s\n",
+	    "1 active 2026-01-02T03:04:05Z %.62s\n",
+	    "1 active 2026-01-02T03:04:05Z %.62szz\n",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		snprintf(buf, sizeof buf, bad[i], hex, hex);
@@ -182,13 +182,13 @@ static void test_malformed_keyring_text_is_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_saved_keyring_loads_back_identically),
-		cmocka_unit_test(test_keyring_file_is_created_private),
-		cmocka_unit_test(test_readable_keyring_is_refused),
-		cmocka_unit_test(test_missing_keyring_says_how_to_make_one),
-		cmocka_unit_test(test_new_key_takes_over_and_old_codes_still_verify),
-		cmocka_unit_test(test_unknown_key_id_is_not_genuine),
-		cmocka_unit_test(test_malformed_keyring_text_is_refused),
+	    cmocka_unit_test(test_saved_keyring_loads_back_identically),
+	    cmocka_unit_test(test_keyring_file_is_created_private),
+	    cmocka_unit_test(test_readable_keyring_is_refused),
+	    cmocka_unit_test(test_missing_keyring_says_how_to_make_one),
+	    cmocka_unit_test(test_new_key_takes_over_and_old_codes_still_verify),
+	    cmocka_unit_test(test_unknown_key_id_is_not_genuine),
+	    cmocka_unit_test(test_malformed_keyring_text_is_refused),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

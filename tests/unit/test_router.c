@@ -118,8 +118,15 @@ static void test_admin_routes_by_path(void **state)
 static void test_unknown_admin_paths_fall_back(void **state)
 {
 	static const char *const paths[] = {
-	    "",       "products/", "batches//recall", "batches/1/recall/x", "members/x/delete",
-	    "../products", "codes", "codes/suspicious/1", "stats/x",
+	    "",
+	    "products/",
+	    "batches//recall",
+	    "batches/1/recall/x",
+	    "members/x/delete",
+	    "../products",
+	    "codes",
+	    "codes/suspicious/1",
+	    "stats/x",
 	};
 	char path[128];
 	(void)state;
