@@ -7,22 +7,26 @@
 #define PACKCODE_SERVER_STATEMENTS_H
 
 /*
- * Run on every worker connection after it connects. Generic plans: the
- * statements are written so that one plan fits every call (index probes), and
- * a custom plan per call would re-plan (and re-inline lookup_codes) each time.
+ * Run on every worker connection after it connects. The plan cache mode is
+ * the database's choice (sql/007_citus.sql, packcode_plan_cache_mode): on a
+ * single PostgreSQL generic plans, the statements being written so that one
+ * plan fits every call (index probes) where a custom plan per call would
+ * re-plan each time; on Citus custom ones, which are what let Citus send a
+ * statement only to the shards its values name. member_get names its member
+ * to both tables, so that Citus runs it on that member's one shard.
  */
 #define STATEMENTS_SETUP                                                                           \
 	"SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET statement_timeout = '10s'; "             \
-	"SET plan_cache_mode = force_generic_plan; "                                               \
+	"SELECT set_config('plan_cache_mode', packcode_plan_cache_mode(), false); "                \
 	"PREPARE ping AS SELECT 1; "                                                               \
 	"PREPARE claim_many(bigint[], bigint[], text[], smallint[]) AS "                           \
 	"  SELECT * FROM claim_many($1, $2, $3, $4); "                                             \
 	"PREPARE lookup_codes(bigint[]) AS SELECT * FROM lookup_codes($1); "                       \
 	"PREPARE member_get(text, integer, bigint) AS "                                            \
 	"  SELECT m.balance, l.id, l.delta, l.balance_after, l.kind, l.serial, l.created_at "      \
-	"    FROM members m LEFT JOIN LATERAL ("                                                   \
+	"    FROM members m LEFT JOIN ("                                                           \
 	"      SELECT id, delta, balance_after, kind, serial, created_at FROM ledger "             \
-	"       WHERE member = m.member AND ($3 IS NULL OR id < $3) "                              \
+	"       WHERE member = $1 AND ($3 IS NULL OR id < $3) "                                    \
 	"       ORDER BY id DESC LIMIT $2) l ON true "                                             \
 	"   WHERE m.member = $1 ORDER BY l.id DESC; " STATEMENTS_ADMIN
 
@@ -57,11 +61,12 @@
 /*
  * The scan writer's own connection (one per worker). Scan records are
  * statistics, not money: their commits do not wait for the disk (a crash
- * may lose the last fraction of a second of them).
+ * may lose the last fraction of a second of them). Plans as above.
  */
 #define STATEMENTS_SCAN_SETUP                                                                      \
 	"SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET statement_timeout = '30s'; "             \
-	"SET synchronous_commit = off; SET plan_cache_mode = force_generic_plan; "                 \
+	"SET synchronous_commit = off; "                                                           \
+	"SELECT set_config('plan_cache_mode', packcode_plan_cache_mode(), false); "                \
 	"PREPARE scan_stats(bigint[], bigint[], timestamptz[], timestamptz[]) AS "                 \
 	"  SELECT scan_stats($1, $2, $3, $4)"
 

@@ -1,0 +1,586 @@
+-- 007_citus.sql: every function runs on a Citus coordinator as on a single
+-- PostgreSQL (docs/scaling.md), and packcode_distribute() distributes a
+-- migrated database once. Citus plans a statement by the shards its
+-- distribution-column values name, so a hot statement names them itself
+-- (serial = ANY (...), member = ...) instead of reaching a table through a
+-- correlated subquery; no stable function is called where Citus refuses one
+-- in a modification (a CASE, an upsert's SET: the time is taken once, into a
+-- variable); the functions over distributed tables are PL/pgSQL (Citus plans
+-- neither a SQL function's parameters nor a SQL function the planner
+-- inlines). Where the best form differs, the writes of claims and scan
+-- counts take one of two paths by packcode_distributed(): the set-based
+-- statements of 002_server.sql on a single PostgreSQL, one row (one shard) a
+-- statement on Citus. Results, locks and their order are those of the
+-- functions replaced.
+
+-- True once packcode_distribute() has run (redemptions is a Citus table).
+CREATE FUNCTION packcode_distributed() RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    d boolean := false;
+BEGIN
+    IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition
+                                 WHERE logicalrelid = ''redemptions''::regclass)' INTO d;
+    END IF;
+    RETURN d;
+END $$;
+
+-- The plan_cache_mode packcode-server sets on its connections
+-- (server/statements.h). A single PostgreSQL: force_generic_plan, every
+-- statement is written so that one plan fits every call. Citus: auto,
+-- because Citus prunes shards with the parameters' values (a custom plan)
+-- and cannot plan a generic one of anything but a one-table lookup by
+-- distribution column.
+CREATE FUNCTION packcode_plan_cache_mode() RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN packcode_distributed() THEN 'auto' ELSE 'force_generic_plan' END
+$$;
+
+-- Claim codes: as in 002_server.sql (arguments, outcomes, one row per claim,
+-- locks in one global order: pin_failures and redemptions by ascending
+-- serial, then members by ascending member), in one transaction. On a
+-- single PostgreSQL the writes are the few set-based statements of
+-- 002_server.sql. Distributed, they are one statement per row, each on the
+-- one shard of its serial or its member, in that same order (so concurrent
+-- calls cannot deadlock across shards either), over one connection per node;
+-- Citus commits a call that wrote to two nodes with two-phase commit.
+-- Steps 1 and 2 are shared (batches and products are coordinator tables; the
+-- time is taken once: Citus refuses now() in a CASE of a modification).
+CREATE OR REPLACE FUNCTION claim_many(p_serials bigint[], p_batches bigint[], p_members text[],
+                                      p_pins smallint[])
+RETURNS TABLE (ord integer, outcome text, points integer, balance bigint,
+               claimed_at timestamptz, retry_after integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+    n integer := coalesce(cardinality(p_serials), 0);
+    t timestamptz := now();
+    o_outcome text[];
+    o_points integer[];
+    o_balance bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    o_at timestamptz[] := array_fill(NULL::timestamptz, ARRAY[n]);
+    o_retry integer[] := array_fill(NULL::integer, ARRAY[n]);
+    won bigint[];
+    prev bigint;
+    bal bigint;
+    k integer;
+    own record;
+    pol record;
+    forgotten timestamptz;
+    lock_end timestamptz;
+    r record;
+    f record;
+BEGIN
+    IF coalesce(cardinality(p_batches), 0) <> n OR coalesce(cardinality(p_members), 0) <> n
+       OR coalesce(cardinality(p_pins), 0) <> n THEN
+        RAISE EXCEPTION 'claim_many: arrays of different lengths' USING ERRCODE = '22023';
+    END IF;
+    IF n = 0 THEN
+        RETURN;
+    END IF;
+    -- 1. Each claim against its batch (batches and products are the
+    -- coordinator's own tables); NULL means "go on", 'pin' "check the throttle".
+    SELECT array_agg(CASE WHEN (j.bt).id IS NULL THEN 'not_genuine'
+                          WHEN (j.bt).status = 'recalled' THEN 'recalled'
+                          WHEN (j.bt).status <> 'active' THEN 'void_batch'
+                          WHEN (j.bt).pin_required AND j.p = 0 THEN 'pin_required'
+                          WHEN (j.bt).pin_required THEN 'pin' END ORDER BY j.i),
+           array_agg((SELECT pr.points FROM products pr WHERE pr.sku = (j.bt).product_sku)
+                     ORDER BY j.i)
+      INTO o_outcome, o_points
+      FROM (SELECT u.i, u.p,
+                   (SELECT bt FROM batches bt
+                     WHERE bt.id = u.b AND u.s BETWEEN bt.serial_first AND bt.serial_last) AS bt
+              FROM unnest(p_serials, p_batches, p_pins) WITH ORDINALITY AS u(s, b, p, i)) j;
+
+    -- 2. PINs, ascending serial, one row each (one shard each): wrong ones
+    -- are counted; a locked code refuses even the right one.
+    IF 'pin' = ANY (o_outcome) THEN
+        SELECT * INTO pol FROM pin_policy();
+        -- computed here: Citus takes no stable function in an upsert's SET
+        forgotten := t - pol.window_len;
+        lock_end := t + pol.lock_len;
+        FOR r IN SELECT u.i::integer AS i, u.s, u.p
+                   FROM unnest(p_serials, p_pins) WITH ORDINALITY AS u(s, p, i)
+                  WHERE o_outcome[u.i] = 'pin'
+                  ORDER BY u.s, u.i LOOP
+            o_outcome[r.i] := NULL;
+            IF r.p = 2 THEN
+                INSERT INTO pin_failures AS pf (serial, failures, last_failure)
+                VALUES (r.s, 1, t)
+                ON CONFLICT (serial) DO UPDATE SET
+                    failures = CASE
+                        WHEN pf.locked_until > t THEN pf.failures
+                        WHEN pf.last_failure < forgotten THEN 1
+                        ELSE pf.failures + 1 END,
+                    last_failure = t
+                RETURNING pf.failures, pf.locked_until INTO f;
+                IF f.locked_until > t THEN
+                    o_outcome[r.i] := 'throttled';
+                    o_retry[r.i] := ceil(extract(epoch FROM f.locked_until - t))::integer;
+                ELSIF f.failures >= pol.max_failures THEN
+                    UPDATE pin_failures SET failures = 0, locked_until = lock_end
+                     WHERE serial = r.s;
+                    o_outcome[r.i] := 'throttled';
+                    o_retry[r.i] := ceil(extract(epoch FROM pol.lock_len))::integer;
+                ELSE
+                    o_outcome[r.i] := 'pin_wrong';
+                END IF;
+            ELSE
+                SELECT pf.locked_until INTO f FROM pin_failures pf WHERE pf.serial = r.s;
+                IF FOUND AND f.locked_until > t THEN
+                    o_outcome[r.i] := 'throttled';
+                    o_retry[r.i] := ceil(extract(epoch FROM f.locked_until - t))::integer;
+                END IF;
+            END IF;
+        END LOOP;
+    END IF;
+
+    IF NOT packcode_distributed() THEN
+        -- A single PostgreSQL: steps 3 and 4 exactly as in 002_server.sql,
+        -- a few set-based statements whatever the number of claims.
+        -- 3. The one-time redemption, ascending serial: the first claim of a serial wins it.
+        WITH ins AS (
+            INSERT INTO redemptions AS rd (serial, batch_id, member, points)
+            SELECT DISTINCT ON (u.s) u.s, u.b, u.m, o_points[u.i]
+              FROM unnest(p_serials, p_batches, p_members) WITH ORDINALITY AS u(s, b, m, i)
+             WHERE o_outcome[u.i] IS NULL
+             ORDER BY u.s, u.i
+            ON CONFLICT (serial) DO NOTHING
+            RETURNING rd.serial)
+        SELECT array_agg(ins.serial) INTO won FROM ins;
+        FOR r IN SELECT u.i::integer AS i, u.s
+                   FROM unnest(p_serials) WITH ORDINALITY AS u(s, i)
+                  WHERE o_outcome[u.i] IS NULL
+                  ORDER BY u.s, u.i LOOP
+            IF r.s IS DISTINCT FROM prev AND r.s = ANY (won) THEN
+                o_outcome[r.i] := 'awarded';
+                o_at[r.i] := now();
+            END IF;
+            prev := r.s;
+        END LOOP;
+        -- The others lost to an earlier claim: theirs (repeat) or someone else's.
+        -- A new statement: it sees claims committed by others while we waited.
+        -- (Index probes by scalar subquery: a cached plan must never scan the table.)
+        FOR r IN SELECT u.i::integer AS i, u.m,
+                        (SELECT rd FROM redemptions rd WHERE rd.serial = u.s) AS rd
+                   FROM unnest(p_serials, p_members) WITH ORDINALITY AS u(s, m, i)
+                  WHERE o_outcome[u.i] IS NULL LOOP
+            o_outcome[r.i] := CASE WHEN (r.rd).member = r.m THEN 'repeat' ELSE 'claimed' END;
+            o_points[r.i] := CASE WHEN (r.rd).member = r.m THEN (r.rd).points END;
+            o_at[r.i] := (r.rd).claimed_at;
+        END LOOP;
+
+        -- 4. Balances (ascending member) and ledger rows, in the same transaction.
+        FOR r IN
+            WITH a AS (
+                SELECT u.i::integer AS i, u.m, u.s, o_points[u.i] AS pts
+                  FROM unnest(p_members, p_serials) WITH ORDINALITY AS u(m, s, i)
+                 WHERE o_outcome[u.i] = 'awarded'),
+            up AS (
+                INSERT INTO members AS mb (member, balance)
+                SELECT a.m, sum(a.pts) FROM a GROUP BY a.m ORDER BY a.m
+                ON CONFLICT (member) DO UPDATE SET balance = mb.balance + excluded.balance
+                RETURNING mb.member, mb.balance),
+            rows AS (
+                SELECT a.i, a.m, a.s, a.pts,
+                       up.balance - coalesce(sum(a.pts) OVER (PARTITION BY a.m ORDER BY a.i
+                                       ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING), 0) AS after
+                  FROM a JOIN up ON up.member = a.m),
+            lg AS (
+                INSERT INTO ledger (member, delta, balance_after, kind, serial)
+                SELECT rows.m, rows.pts, rows.after, 'claim', rows.s FROM rows ORDER BY rows.m, rows.i)
+            SELECT rows.i, rows.after FROM rows LOOP
+            o_balance[r.i] := r.after;
+        END LOOP;
+        FOR r IN SELECT u.i::integer AS i,
+                        (SELECT mb.balance FROM members mb WHERE mb.member = u.m) AS balance
+                   FROM unnest(p_members) WITH ORDINALITY AS u(m, i)
+                  WHERE o_outcome[u.i] = 'repeat' LOOP
+            o_balance[r.i] := r.balance;
+        END LOOP;
+    ELSE
+        -- Citus: one statement per row. (A set-based INSERT ... SELECT would
+        -- stream its rows to each shard they touch over a connection of its
+        -- own, opened for the call and closed after it.)
+        -- 3. The one-time redemption, ascending serial, one row (one shard) a
+        -- statement: the first claim of a serial wins it; the others lost to an
+        -- earlier claim, theirs (repeat) or someone else's. Reading the owner is a
+        -- new statement: it sees the claim that was committed while we waited.
+        FOR r IN SELECT u.i::integer AS i, u.s, u.b, u.m
+                   FROM unnest(p_serials, p_batches, p_members) WITH ORDINALITY AS u(s, b, m, i)
+                  WHERE o_outcome[u.i] IS NULL
+                  ORDER BY u.s, u.i LOOP
+            IF r.s IS DISTINCT FROM prev THEN
+                prev := r.s;
+                INSERT INTO redemptions (serial, batch_id, member, points, claimed_at)
+                VALUES (r.s, r.b, r.m, o_points[r.i], t)
+                ON CONFLICT (serial) DO NOTHING;
+                IF FOUND THEN
+                    o_outcome[r.i] := 'awarded';
+                    o_at[r.i] := t;
+                    CONTINUE;
+                END IF;
+            END IF;
+            SELECT x.member, x.points, x.claimed_at INTO own FROM redemptions x WHERE x.serial = r.s;
+            o_outcome[r.i] := CASE WHEN own.member = r.m THEN 'repeat' ELSE 'claimed' END;
+            o_points[r.i] := CASE WHEN own.member = r.m THEN own.points END;
+            o_at[r.i] := own.claimed_at;
+        END LOOP;
+
+        -- 4. Balances, ascending member, one row (one shard) a statement, and
+        -- each claim's ledger row on its member's shard: balance_after is the
+        -- new balance less what the member's later claims of this call add.
+        FOR r IN SELECT u.m, sum(o_points[u.i]) AS pts, array_agg(u.i::integer ORDER BY u.i) AS idx
+                   FROM unnest(p_members) WITH ORDINALITY AS u(m, i)
+                  WHERE o_outcome[u.i] = 'awarded'
+                  GROUP BY u.m ORDER BY u.m LOOP
+            INSERT INTO members AS mb (member, balance) VALUES (r.m, r.pts)
+            ON CONFLICT (member) DO UPDATE SET balance = mb.balance + excluded.balance
+            RETURNING mb.balance INTO bal;
+            bal := bal - r.pts;
+            FOREACH k IN ARRAY r.idx LOOP
+                bal := bal + o_points[k];
+                o_balance[k] := bal;
+                INSERT INTO ledger (member, delta, balance_after, kind, serial, created_at)
+                VALUES (r.m, o_points[k], bal, 'claim', p_serials[k], t);
+            END LOOP;
+        END LOOP;
+        FOR r IN SELECT u.i::integer AS i, u.m
+                   FROM unnest(p_members) WITH ORDINALITY AS u(m, i)
+                  WHERE o_outcome[u.i] = 'repeat' LOOP
+            SELECT x.balance INTO bal FROM members x WHERE x.member = r.m;
+            o_balance[r.i] := bal;
+        END LOOP;
+    END IF;
+
+    RETURN QUERY
+        SELECT u.i::integer, u.oc,
+               CASE WHEN u.oc IN ('awarded', 'repeat') THEN u.pt END, u.bl, u.at, u.ra
+          FROM unnest(o_outcome, o_points, o_balance, o_at, o_retry)
+               WITH ORDINALITY AS u(oc, pt, bl, at, ra, i)
+         ORDER BY u.i;
+END $$;
+
+-- One claim in its own transaction (the pgbench reference's statement), as in
+-- 002_server.sql: each statement names its one row, so on Citus each runs on
+-- one shard, the redemption's or the member's.
+CREATE OR REPLACE FUNCTION claim(p_serial bigint, p_batch bigint, p_member text,
+                                 p_pin smallint DEFAULT 0)
+RETURNS TABLE (ord integer, outcome text, points integer, balance bigint,
+               claimed_at timestamptz, retry_after integer)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    t timestamptz := now();
+    b record;
+    rd record;
+    bal bigint;
+BEGIN
+    SELECT bt.status, bt.pin_required, pr.points AS pts INTO b
+      FROM batches bt JOIN products pr ON pr.sku = bt.product_sku
+     WHERE bt.id = p_batch AND p_serial BETWEEN bt.serial_first AND bt.serial_last;
+    IF NOT FOUND OR b.status <> 'active' OR b.pin_required THEN
+        RETURN QUERY SELECT * FROM claim_many(ARRAY[p_serial], ARRAY[p_batch], ARRAY[p_member],
+                                              ARRAY[p_pin]);
+        RETURN;
+    END IF;
+    INSERT INTO redemptions (serial, batch_id, member, points, claimed_at)
+    VALUES (p_serial, p_batch, p_member, b.pts, t)
+    ON CONFLICT (serial) DO NOTHING;
+    IF FOUND THEN
+        INSERT INTO members AS mb (member, balance) VALUES (p_member, b.pts)
+        ON CONFLICT (member) DO UPDATE SET balance = mb.balance + excluded.balance
+        RETURNING mb.balance INTO bal;
+        INSERT INTO ledger (member, delta, balance_after, kind, serial, created_at)
+        VALUES (p_member, b.pts, bal, 'claim', p_serial, t);
+        RETURN QUERY SELECT 1, 'awarded'::text, b.pts, bal, t, NULL::integer;
+        RETURN;
+    END IF;
+    SELECT r.member, r.points, r.claimed_at INTO rd FROM redemptions r WHERE r.serial = p_serial;
+    IF rd.member = p_member THEN
+        SELECT m.balance INTO bal FROM members m WHERE m.member = p_member;
+        RETURN QUERY SELECT 1, 'repeat'::text, rd.points, bal, rd.claimed_at, NULL::integer;
+    ELSE
+        RETURN QUERY SELECT 1, 'claimed'::text, NULL::integer, NULL::bigint, rd.claimed_at,
+                            NULL::integer;
+    END IF;
+END $$;
+
+-- What the database knows about codes, as in 002_server.sql: one row per
+-- input serial, in input order. The serials are named to each table
+-- (serial = ANY: an index probe per serial whatever plan is kept), the two
+-- co-located tables joined on serial: on Citus one task per shard the
+-- serials fall in, one for a single code. PL/pgSQL: Citus refuses a SQL
+-- function over distributed tables that the planner inlines.
+CREATE OR REPLACE FUNCTION lookup_codes(p_serials bigint[])
+RETURNS TABLE (ord integer, serial bigint, claimed_at timestamptz, scan_count bigint,
+               first_scan timestamptz)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN QUERY
+        SELECT u.i::integer, u.s, f.claimed_at, coalesce(f.scan_count, 0), f.first_scan
+          FROM unnest(p_serials) WITH ORDINALITY AS u(s, i)
+          LEFT JOIN (SELECT coalesce(r.serial, c.serial) AS serial, r.claimed_at, c.scan_count,
+                            c.first_scan
+                       FROM (SELECT x.serial, x.claimed_at FROM redemptions x
+                              WHERE x.serial = ANY (p_serials)) r
+                       FULL JOIN (SELECT y.serial, y.scan_count, y.first_scan FROM code_stats y
+                                   WHERE y.serial = ANY (p_serials)) c ON c.serial = r.serial) f
+            ON f.serial = u.s
+         ORDER BY u.i;
+END $$;
+
+-- The per-code scan summary, as in 002_server.sql: one set-based upsert on a
+-- single PostgreSQL; distributed, one row (one shard) a statement. Ascending
+-- serial either way, so that concurrent scan writers cannot deadlock.
+CREATE OR REPLACE FUNCTION scan_stats(p_serials bigint[], p_counts bigint[], p_first timestamptz[],
+                                      p_last timestamptz[])
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    IF NOT packcode_distributed() THEN
+        INSERT INTO code_stats AS cs (serial, scan_count, first_scan, last_scan)
+        SELECT u.s, u.n, u.f, u.l
+          FROM unnest(p_serials, p_counts, p_first, p_last) AS u(s, n, f, l)
+         ORDER BY u.s
+        ON CONFLICT (serial) DO UPDATE SET
+            scan_count = cs.scan_count + excluded.scan_count,
+            first_scan = least(cs.first_scan, excluded.first_scan),
+            last_scan = greatest(cs.last_scan, excluded.last_scan);
+        RETURN;
+    END IF;
+    FOR r IN SELECT u.s, u.n, u.f, u.l
+               FROM unnest(p_serials, p_counts, p_first, p_last) AS u(s, n, f, l)
+              ORDER BY u.s LOOP
+        INSERT INTO code_stats AS cs (serial, scan_count, first_scan, last_scan)
+        VALUES (r.s, r.n, r.f, r.l)
+        ON CONFLICT (serial) DO UPDATE SET
+            scan_count = cs.scan_count + excluded.scan_count,
+            first_scan = least(cs.first_scan, excluded.first_scan),
+            last_scan = greatest(cs.last_scan, excluded.last_scan);
+    END LOOP;
+END $$;
+
+-- Move a batch to another status, as in 006_write_path.sql; the time is
+-- taken once (Citus refuses now() inside a CASE of a modification).
+CREATE OR REPLACE FUNCTION batch_set_status(p_actor text, p_client inet, p_batch bigint,
+                                            p_status text, p_reason text, p_from text DEFAULT NULL)
+RETURNS TABLE (outcome text, status text, previous text, changed_at timestamptz)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    t timestamptz := now();
+    cur text;
+    act text;
+    at timestamptz;
+BEGIN
+    IF p_status IS NULL OR p_status NOT IN ('active', 'recalled', 'void') THEN
+        RAISE EXCEPTION 'a batch cannot be set to %', p_status USING ERRCODE = '22023';
+    END IF;
+    -- the row lock first: the move is checked and made under it
+    SELECT b.status INTO cur FROM batches b WHERE b.id = p_batch FOR UPDATE;
+    act := CASE WHEN cur = 'minting' AND p_status = 'active' THEN 'batch.activate'
+                WHEN cur IN ('minting', 'active') AND p_status = 'void' THEN 'batch.void'
+                WHEN cur = 'active' AND p_status = 'recalled' THEN 'batch.recall'
+                WHEN cur = 'recalled' AND p_status = 'active' THEN 'batch.unrecall' END;
+    IF cur IS NULL OR act IS NULL OR cur <> coalesce(p_from, cur) THEN
+        RETURN QUERY SELECT CASE WHEN cur IS NULL THEN 'unknown_batch' ELSE 'wrong_status' END,
+                            cur, NULL::text, NULL::timestamptz;
+        RETURN;
+    END IF;
+    UPDATE batches b
+       SET status = p_status, status_changed_at = t, status_reason = p_reason,
+           printed_at = CASE WHEN act = 'batch.activate' THEN t
+                             WHEN act = 'batch.void' THEN NULL
+                             ELSE b.printed_at END
+     WHERE b.id = p_batch
+    RETURNING b.status_changed_at INTO at;
+    PERFORM audit_append(p_actor, p_client, act, p_batch::text,
+                         jsonb_build_object('reason', p_reason, 'from', cur, 'to', p_status));
+    RETURN QUERY SELECT 'done'::text, p_status, cur, at;
+END $$;
+
+-- Print runs, newest first, with their counts: as in 004_admin_api.sql (the
+-- page first, then only its batches counted, each from one index range),
+-- in PL/pgSQL. The page's ids and serial ranges go to the counts as arrays:
+-- claims by batch_id = ANY (an index-only probe per batch), scans over each
+-- batch's serial range of code_stats. On Citus the counts are one query
+-- over every shard each (batch_id is not the distribution column, a serial
+-- range spans all shards): an admin read, not a hot path.
+CREATE OR REPLACE FUNCTION admin_batches(p_before bigint, p_product text, p_limit integer)
+RETURNS TABLE (id bigint, sku text, product_name text, key_id smallint, count bigint,
+               status text, created_at timestamptz, printed_at timestamptz,
+               status_changed_at timestamptz, status_reason text, factory text, line text,
+               pin_required boolean, claims bigint, scans bigint, codes_scanned bigint)
+LANGUAGE plpgsql STABLE SET enable_seqscan = off SET jit = off AS $$
+#variable_conflict use_column
+DECLARE
+    ids bigint[];
+    firsts bigint[];
+    lasts bigint[];
+BEGIN
+    SELECT array_agg(b.id), array_agg(b.serial_first), array_agg(b.serial_last)
+      INTO ids, firsts, lasts
+      FROM (SELECT b.id, b.serial_first, b.serial_last FROM batches b
+             WHERE b.id < coalesce(p_before, 9223372036854775807)
+               AND (p_product IS NULL OR b.product_sku = p_product)
+             ORDER BY b.id DESC
+             LIMIT p_limit) b;
+    IF ids IS NULL THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+        WITH c AS MATERIALIZED (
+            SELECT r.batch_id, count(*) AS n FROM redemptions r
+             WHERE r.batch_id = ANY (ids) GROUP BY r.batch_id),
+        s AS MATERIALIZED (
+            SELECT u.id, coalesce(sum(cs.scan_count), 0)::bigint AS scans, count(*) AS codes
+              FROM unnest(ids, firsts, lasts) AS u(id, f, l)
+              JOIN code_stats cs ON cs.serial BETWEEN u.f AND u.l
+             GROUP BY u.id)
+        SELECT b.id, b.product_sku, p.name, b.key_id, b.serial_last - b.serial_first + 1,
+               b.status, b.created_at, b.printed_at, b.status_changed_at, b.status_reason,
+               b.factory, b.line, b.pin_required, coalesce(c.n, 0), coalesce(s.scans, 0),
+               coalesce(s.codes, 0)
+          FROM batches b
+          JOIN products p ON p.sku = b.product_sku
+          LEFT JOIN c ON c.batch_id = b.id
+          LEFT JOIN s ON s.id = b.id
+         WHERE b.id = ANY (ids)
+         ORDER BY b.id DESC;
+END $$;
+
+-- The codes that look cloned: as in 005_admin_reads.sql, in PL/pgSQL, the
+-- batch's serial range looked up first. On Citus the scans of each shard are
+-- grouped by serial on that shard, beside its redemptions (co-located).
+CREATE OR REPLACE FUNCTION admin_suspicious_codes(p_days integer, p_min_clients integer,
+                                                  p_batch bigint, p_limit integer)
+RETURNS TABLE (serial bigint, code text, batch_id bigint, sku text, product_name text,
+               scans bigint, clients bigint, refused_claims bigint, scans_after_claim bigint,
+               first_scan timestamptz, last_scan timestamptz, claimed_at timestamptz,
+               claimed_by text)
+LANGUAGE plpgsql STABLE SET jit = off AS $$
+#variable_conflict use_column
+DECLARE
+    since timestamptz := now() - make_interval(days => p_days);
+    lo bigint := 1;
+    hi bigint := 1099511627775;
+BEGIN
+    IF p_batch IS NOT NULL THEN
+        SELECT bb.serial_first, bb.serial_last INTO lo, hi FROM batches bb WHERE bb.id = p_batch;
+        IF NOT FOUND THEN
+            RETURN;
+        END IF;
+    END IF;
+    RETURN QUERY
+        WITH s AS (
+            SELECT sc.serial,
+                   min(sc.code) AS code,
+                   count(*) AS scans,
+                   count(DISTINCT sc.client) AS clients,
+                   count(*) FILTER (WHERE sc.kind = 'claim' AND sc.outcome = 'already_claimed')
+                       AS refused_claims,
+                   count(*) FILTER (WHERE sc.at > r.claimed_at AND
+                                          NOT (sc.kind = 'claim' AND sc.outcome IN ('awarded', 'repeat')))
+                       AS scans_after_claim,
+                   min(sc.at) AS first_scan,
+                   max(sc.at) AS last_scan,
+                   min(r.claimed_at) AS claimed_at,
+                   min(r.member) AS claimed_by
+              FROM scans sc
+              LEFT JOIN redemptions r ON r.serial = sc.serial
+             WHERE sc.at >= since
+               AND sc.serial > 0
+               AND sc.serial BETWEEN lo AND hi
+             GROUP BY sc.serial)
+        SELECT s.serial, s.code, b.id, b.product_sku, p.name, s.scans, s.clients,
+               s.refused_claims, s.scans_after_claim, s.first_scan, s.last_scan, s.claimed_at,
+               s.claimed_by
+          FROM s
+          JOIN batches b ON s.serial BETWEEN b.serial_first AND b.serial_last
+          JOIN products p ON p.sku = b.product_sku
+         WHERE s.clients >= p_min_clients OR s.refused_claims > 0
+         ORDER BY s.refused_claims DESC, s.clients DESC, s.scans DESC, s.serial
+         LIMIT p_limit;
+END $$;
+
+-- The service at a glance: as in 005_admin_reads.sql, in PL/pgSQL.
+CREATE OR REPLACE FUNCTION admin_stats(p_days integer) RETURNS jsonb
+LANGUAGE plpgsql STABLE SET jit = off AS $$
+DECLARE
+    since timestamptz := now() - make_interval(days => p_days);
+    claimed bigint;
+    members_n bigint;
+    held bigint;
+    scans jsonb;
+BEGIN
+    SELECT count(*) INTO claimed FROM redemptions;
+    SELECT count(*), coalesce(sum(balance), 0) INTO members_n, held FROM members;
+    SELECT coalesce(jsonb_object_agg(k.kind, k.outcomes), '{}') INTO scans
+      FROM (SELECT o.kind, jsonb_object_agg(o.outcome, o.n) AS outcomes
+              FROM (SELECT sc.kind, sc.outcome, count(*) AS n FROM scans sc
+                     WHERE sc.at >= since GROUP BY sc.kind, sc.outcome) o
+             GROUP BY o.kind) k;
+    RETURN jsonb_build_object(
+        'days', p_days,
+        'products', (SELECT count(*) FROM products),
+        'batches', (SELECT coalesce(jsonb_object_agg(b.status, b.n), '{}')
+                      FROM (SELECT status, count(*) AS n FROM batches GROUP BY status) b),
+        'codes_minted', (SELECT coalesce(sum(serial_last - serial_first + 1), 0) FROM batches
+                          WHERE status IN ('active', 'recalled')),
+        'codes_claimed', claimed,
+        'members', members_n,
+        'points_held', held,
+        'scans', scans);
+END $$;
+
+-- Distribute this database over its Citus cluster (docs/scaling.md): run once
+-- on the coordinator, after the migrations, by packcode-gen db distribute.
+-- Refused without Citus (a single PostgreSQL needs nothing); a second run
+-- changes nothing. One transaction: all of it or none of it.
+--   by serial, co-located:  redemptions, code_stats, pin_failures, scans
+--   by member, co-located:  members, ledger, spends
+--   the coordinator's own:  products, batches, serial_allocator, admin_tokens,
+--                           audit (never distributed: small, written only by
+--                           the coordinator's functions, their triggers kept)
+-- ledger and spends lose their append-only triggers (Citus distributes no
+-- table with triggers); their UPDATE, DELETE and TRUNCATE are revoked from
+-- everyone, their owner included, instead. Migrations after this one must
+-- keep to what Citus can run on these tables (docs/operations.md).
+CREATE FUNCTION packcode_distribute() RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    coordinator boolean;
+    owner text;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
+        RAISE EXCEPTION 'this database has no Citus: a single PostgreSQL needs no distribution'
+            USING ERRCODE = '0A000',
+                  HINT = 'on a Citus coordinator: CREATE EXTENSION citus, add the workers, then distribute';
+    END IF;
+    IF packcode_distributed() THEN
+        RETURN 'already distributed';
+    END IF;
+    EXECUTE 'SELECT citus_is_coordinator()' INTO coordinator;
+    IF NOT coordinator THEN
+        RAISE EXCEPTION 'this node is not the Citus coordinator'
+            USING ERRCODE = '0A000',
+                  HINT = 'SELECT citus_set_coordinator_host(...) on the coordinator, and run it there';
+    END IF;
+
+    DROP TRIGGER ledger_append_only ON ledger;
+    DROP TRIGGER spends_append_only ON spends;
+    SELECT pg_get_userbyid(c.relowner) INTO owner FROM pg_class c WHERE c.oid = 'ledger'::regclass;
+    EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON ledger, spends FROM PUBLIC, %I', owner);
+
+    -- one connection per node for the whole transaction
+    PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    PERFORM create_distributed_table('redemptions', 'serial');
+    PERFORM create_distributed_table('code_stats', 'serial', colocate_with => 'redemptions');
+    PERFORM create_distributed_table('pin_failures', 'serial', colocate_with => 'redemptions');
+    PERFORM create_distributed_table('scans', 'serial', colocate_with => 'redemptions');
+    PERFORM create_distributed_table('members', 'member');
+    PERFORM create_distributed_table('ledger', 'member', colocate_with => 'members');
+    PERFORM create_distributed_table('spends', 'member', colocate_with => 'members');
+    RETURN 'distributed: redemptions, code_stats, pin_failures, scans by serial; '
+           'members, ledger, spends by member';
+END $$;
