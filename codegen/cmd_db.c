@@ -1,7 +1,8 @@
 /*
- * cmd_db.c: packcode-gen db start|stop|status|migrate: the embedded cluster
- * and the schema. start and stop apply only to the embedded cluster; status
- * and migrate work on whichever database is in use.
+ * cmd_db.c: packcode-gen db start|stop|status|migrate|distribute: the
+ * embedded cluster and the schema. start and stop apply only to the embedded
+ * cluster; status and migrate work on whichever database is in use;
+ * distribute only on a Citus coordinator (sql/007_citus.sql).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "cli.h"
 #include "config.h"
 #include "db.h"
+#include "statements.h"
 
 #define EXIT_NOT_RUNNING 3 /* as pg_ctl status */
 
@@ -19,6 +21,7 @@ static const char help[] =
     "       packcode-gen db stop\n"
     "       packcode-gen db status\n"
     "       packcode-gen db migrate\n"
+    "       packcode-gen db distribute\n"
     "\n"
     "Manage the database. Without PACKCODE_DB, packcode uses an embedded\n"
     "PostgreSQL cluster of its own under $PACKCODE_HOME/var/pg, created (initdb)\n"
@@ -37,6 +40,9 @@ static const char help[] =
     "            has not applied yet, each in its own transaction, and print them.\n"
     "            Safe to run twice and concurrently. Required once for a database\n"
     "            given with PACKCODE_DB (the embedded one is migrated automatically).\n"
+    "  distribute  on a Citus coordinator (PACKCODE_DB), once, after migrate:\n"
+    "            distribute the tables over the cluster's workers (docs/scaling.md).\n"
+    "            Refused on a database without Citus; a second run changes nothing.\n"
     "\n"
     "Files (the embedded cluster):\n"
     "  var/pg/data                  the data directory (PGDATA)\n"
@@ -192,6 +198,23 @@ static int do_migrate(void)
 	return 0;
 }
 
+static int do_distribute(void)
+{
+	char err[DB_ERR_LEN];
+	PGconn *c = db_connect(err, sizeof err);
+	if (!c)
+		return cli_error("db", "distribute: %s", err);
+	int rc = 0;
+	PGresult *r = PQexecParams(c, STMT_DB_DISTRIBUTE, 0, NULL, NULL, NULL, NULL, 0);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		printf("%s\n", PQgetvalue(r, 0, 0));
+	else
+		rc = cli_error("db", "distribute: %s", db_error_line(r, c, err, sizeof err));
+	PQclear(r);
+	PQfinish(c);
+	return rc;
+}
+
 int cmd_db(int argc, char **argv)
 {
 	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
@@ -205,7 +228,7 @@ int cmd_db(int argc, char **argv)
 		return cli_usage("db", "unknown option or missing value: \"%s\"", argv[optind - 1]);
 	}
 	if (argc - optind != 1)
-		return cli_usage("db", "expected one of start, stop, status, migrate");
+		return cli_usage("db", "expected one of start, stop, status, migrate, distribute");
 	const char *action = argv[optind];
 	if (strcmp(action, "start") == 0)
 		return do_start();
@@ -215,5 +238,7 @@ int cmd_db(int argc, char **argv)
 		return do_status();
 	if (strcmp(action, "migrate") == 0)
 		return do_migrate();
+	if (strcmp(action, "distribute") == 0)
+		return do_distribute();
 	return cli_usage("db", "unknown action \"%s\"", action);
 }

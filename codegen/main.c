@@ -27,6 +27,7 @@ static const char usage[] =
     "Database:\n"
     "  db start|stop|status   the embedded PostgreSQL cluster in $PACKCODE_HOME/var/pg\n"
     "  db migrate             apply the schema migrations not yet applied\n"
+    "  db distribute          on a Citus coordinator: distribute the tables, once\n"
     "\n"
     "Products and print runs:\n"
     "  product add            register a product (SKU, GTIN, name, points)\n"

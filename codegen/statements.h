@@ -15,6 +15,11 @@
 #define STMT_BEGIN  "BEGIN"
 #define STMT_COMMIT "COMMIT"
 
+/* ---- the database (cmd_db.c) ---- */
+
+/* On a Citus coordinator, once: distribute the tables (sql/007_citus.sql). What it did. */
+#define STMT_DB_DISTRIBUTE "SELECT packcode_distribute()"
+
 /* ---- products (cmd_product.c) ---- */
 
 /* $1 actor, $2 sku, $3 gtin (GTIN-14 or NULL), $4 name, $5 brand, $6 points.
