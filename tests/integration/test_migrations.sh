@@ -1,7 +1,8 @@
 #!/bin/bash
 # test_migrations.sh: `db migrate` on an external database (PACKCODE_DB):
 # applies every migration once, a second run changes nothing, concurrent runs
-# on a fresh database both succeed, and an unmigrated database is refused.
+# on a fresh database both succeed, an unmigrated database is refused, and
+# db distribute refuses a database without Citus.
 PC_TIMEOUT=180
 . "$(dirname "$0")/harness.sh"
 
@@ -54,6 +55,15 @@ cmp -s "$PC_TMP/schema.before" "$PC_TMP/schema.after" || fail "second migrate ch
 cmp -s "$PC_TMP/data.before" "$PC_TMP/data.after" || fail "second migrate changed rows"
 grep -q "CREATE TABLE public.products" "$PC_TMP/schema.before" || fail "pg_dump shows no products table"
 note "second migrate changed nothing"
+
+# distribute is for a Citus coordinator only: refused here, and nothing changed;
+# the server keeps its generic plans (sql/007_citus.sql)
+expect_error 1 "distribute: this database has no Citus: a single PostgreSQL needs no distribution" \
+	pcgen db distribute
+snapshot refused
+cmp -s "$PC_TMP/schema.before" "$PC_TMP/schema.refused" || fail "a refused distribute changed the schema"
+[ "$(pc_psql "SELECT packcode_plan_cache_mode()")" = force_generic_plan ] || fail "plan cache mode"
+note "db distribute refused without Citus"
 
 # Two (three) concurrent migrates on a fresh database: all succeed, each
 # migration applied exactly once between them.
