@@ -62,6 +62,18 @@ table_state() {
 	sql "$q, 'ledger_sum=' || (SELECT coalesce(sum(delta), 0) FROM ledger))"
 }
 
+# server_lock_waits: how many of packcode-server's sessions wait on a row
+# lock. On Citus the wait is on a worker: citus_lock_waits (as the superuser)
+# has a row per session waiting anywhere in the cluster.
+server_lock_waits() {
+	if [ -n "${PC_CITUS:-}" ]; then
+		citus_sql "$PC_PGPORT" "$PC_CITUS_DB" "SELECT count(*) FROM citus_lock_waits"
+	else
+		sql "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+		     AND application_name LIKE 'packcode-server%'"
+	fi
+}
+
 # lock_member MEMBER: hold MEMBER's row FOR UPDATE in a psql session of its
 # own, so that a claim for MEMBER waits inside claim_many (and the claims
 # sent meanwhile queue up behind it); returns once the lock is held.

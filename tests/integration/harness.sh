@@ -8,6 +8,8 @@
 # Set before sourcing:  PC_TIMEOUT  seconds for the whole test (default 240)
 #                       PC_NO_PG=1  start no server (the test uses the embedded one)
 #                       PC_PG_FSYNC=on  a durable server (benchmarks; tests run with fsync off)
+# PACKCODE_TEST_CITUS=DIR (make check-citus): a database of the test's own on
+# the Citus cluster in DIR instead of a private server (tests/citus/citus_lib.sh).
 # Exit status: 0 pass, 1 fail, 77 skip (a tool is missing; a failure under CI=true).
 
 # The whole test runs under timeout(1), in its own process group, so a hang
@@ -66,7 +68,8 @@ pc_cleanup() {
 	set +e
 	trap - EXIT INT TERM HUP
 	if [ "$rc" != 0 ]; then
-		for log in $(find "$PC_TMP" -maxdepth 1 -name pg.log) $(find "$PC_TMP" -path '*/var/pg/log/postgresql.log'); do
+		for log in $(find "$PC_TMP" -maxdepth 1 -name pg.log) $(find "$PC_TMP" -path '*/var/pg/log/postgresql.log') \
+			${PC_CITUS:+"$PC_PGLOG"}; do
 			echo "--- last lines of $log:" >&2
 			tail -n 15 "$log" >&2
 		done
@@ -81,6 +84,7 @@ pc_cleanup() {
 		head -n 60 "$log" >&2
 		rc=1
 	done
+	[ -z "${PC_CITUS:-}" ] || pc_citus_drop
 	rm -rf "$PC_TMP"
 	exit "$rc"
 }
@@ -103,6 +107,10 @@ unset PGHOST PGPORT PGDATABASE PGUSER PGPASSWORD PGSERVICE PGOPTIONS
 
 # ---- the throwaway server ----
 PC_PGSOCK=$PC_TMP/pgsock
+PC_PGPORT=
+PC_PGDATA=$PC_TMP/pgdata
+PC_PGLOG=$PC_TMP/pg.log
+PC_PG_OPTS="-c listen_addresses='' -c unix_socket_directories=$PC_PGSOCK -c fsync=${PC_PG_FSYNC:-off}"
 pc_pg_start() {
 	mkdir -m 700 "$PC_TMP/pgdata" "$PC_PGSOCK"
 	touch "$PC_TMP/pg.log"
@@ -110,21 +118,22 @@ pc_pg_start() {
 	(cd "$PC_TMP" && as_pg timeout --foreground 120 initdb -D "$PC_TMP/pgdata" -U packcode -E UTF8 \
 		--locale=C --auth-local=trust --auth-host=reject >"$PC_TMP/initdb.log" 2>&1) ||
 		{ cat "$PC_TMP/initdb.log" >&2; fail "initdb failed"; }
-	(cd "$PC_TMP" && as_pg timeout --foreground 90 pg_ctl -D "$PC_TMP/pgdata" -l "$PC_TMP/pg.log" -w -t 60 \
-		-o "-c listen_addresses='' -c unix_socket_directories=$PC_PGSOCK -c fsync=${PC_PG_FSYNC:-off}" \
-		start >/dev/null) || fail "pg_ctl start failed"
+	(cd "$PC_TMP" && as_pg timeout --foreground 90 pg_ctl -D "$PC_PGDATA" -l "$PC_PGLOG" -w -t 60 \
+		-o "$PC_PG_OPTS" start >/dev/null) || fail "pg_ctl start failed"
 	pc_createdb packcode
 	export PACKCODE_DB="host=$PC_PGSOCK dbname=packcode user=packcode"
 }
 
 # The conninfo of database NAME on the throwaway server.
-pc_dbinfo() { printf 'host=%s dbname=%s user=packcode' "$PC_PGSOCK" "$1"; }
+pc_dbinfo() { printf 'host=%s %sdbname=%s user=packcode' "$PC_PGSOCK" "${PC_PGPORT:+port=$PC_PGPORT }" "$1"; }
 pc_createdb() {
 	timeout --foreground 30 psql -X -q -d "$(pc_dbinfo postgres)" -v ON_ERROR_STOP=1 \
 		-c "CREATE DATABASE \"$1\"" >/dev/null || fail "cannot create database $1"
 }
 
-if [ -z "${PC_NO_PG:-}" ]; then
+if [ -n "${PACKCODE_TEST_CITUS:-}" ]; then
+	. "$abs_top_srcdir/tests/citus/citus_lib.sh"
+elif [ -z "${PC_NO_PG:-}" ]; then
 	pc_pg_start
 else
 	unset PACKCODE_DB

@@ -49,9 +49,11 @@ ok() { note "ok - $*"; }
 
 sql() { pc_psql "$1"; }
 
-# setup: migrate, a keyring, product TEA (10 points, GTIN 06901234567892).
+# setup: migrate (and distribute, on Citus), a keyring, product TEA (10
+# points, GTIN 06901234567892).
 setup() {
 	pcgen db migrate >/dev/null || fail "db migrate failed"
+	[ -z "${PC_CITUS:-}" ] || pcgen db distribute >/dev/null || fail "db distribute failed"
 	pcgen keygen >/dev/null || fail "keygen failed"
 	pcgen product add --sku TEA --name "Green tea" --brand "Packcode Tea" --points 10 \
 		--gtin 06901234567892 >/dev/null || fail "product add failed"
@@ -90,15 +92,15 @@ elsewhere() {
 	tail -n +2 "$dir/codes.csv" | cut -d, -f1
 }
 
-# The harness's PostgreSQL, stopped and started again (the outage test).
+# The harness's PostgreSQL (on Citus, the coordinator), stopped and started
+# again (the outage tests).
 pg_stop() {
-	as_pg timeout --foreground 60 pg_ctl -D "$PC_TMP/pgdata" -m "${1:-fast}" -w stop >/dev/null ||
+	as_pg timeout --foreground 60 pg_ctl -D "$PC_PGDATA" -m "${1:-fast}" -w stop >/dev/null ||
 		fail "pg_ctl stop failed"
 }
 pg_start_again() {
-	(cd "$PC_TMP" && as_pg timeout --foreground 90 pg_ctl -D "$PC_TMP/pgdata" -l "$PC_TMP/pg.log" \
-		-w -t 60 -o "-c listen_addresses='' -c unix_socket_directories=$PC_PGSOCK -c fsync=off" \
-		start >/dev/null) || fail "pg_ctl start failed"
+	(cd "$PC_TMP" && as_pg timeout --foreground 90 pg_ctl -D "$PC_PGDATA" -l "$PC_PGLOG" \
+		-w -t 60 -o "$PC_PG_OPTS" start >/dev/null) || fail "pg_ctl start failed"
 }
 
 server_start() {

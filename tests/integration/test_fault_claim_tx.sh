@@ -1,8 +1,9 @@
 #!/bin/bash
 # test_fault_claim_tx.sh: a claim whose transaction fails halfway leaves no
-# trace. A trigger installed here raises an error after claim_many has
-# inserted the redemption, the member's balance and the ledger row, for
-# members named victim*. The claim is answered 500 (docs/api.md: a database
+# trace. A check constraint added here refuses the ledger row of members
+# named victim*, after claim_many has inserted the redemption and the
+# member's balance (a constraint rather than a trigger: Citus has no
+# triggers on distributed tables, and the test runs there too). The claim is answered 500 (docs/api.md: a database
 # error that is not about availability) and afterwards there is no
 # redemption, ledger row, member row or balance change for it. In a group
 # commit batch the failing claim takes the whole claim_many statement down
@@ -28,10 +29,8 @@ expect 200 "victim's first claim"
 claim "$(code 2)" blocker
 expect 200 "blocker's first claim"
 
-sql "CREATE FUNCTION fail_victim() RETURNS trigger LANGUAGE plpgsql AS \$\$
-     BEGIN RAISE EXCEPTION 'injected failure for %', NEW.member; END \$\$;
-     CREATE TRIGGER fail_victim AFTER INSERT ON ledger FOR EACH ROW
-       WHEN (NEW.member LIKE 'victim%') EXECUTE FUNCTION fail_victim()"
+# NOT VALID: victim's first claim is in the ledger already
+sql "ALTER TABLE ledger ADD CONSTRAINT fail_victim CHECK (member NOT LIKE 'victim%') NOT VALID"
 
 money() {
 	sql "SELECT (SELECT count(*) FROM redemptions) || '/' || (SELECT count(*) FROM ledger) || '/' ||
@@ -66,8 +65,7 @@ curl -s --max-time 30 -o "$T/blocker.body" -w '%{http_code}' -H 'Content-Type: a
 	-d "{\"code\":\"$(code 5)\",\"member\":\"blocker\"}" "$BASE/api/v1/claims" >"$T/blocker.status" &
 BLOCKED=$!
 i=0
-until [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
-                AND application_name LIKE 'packcode-server%'")" = 1 ]; do
+until [ "$(server_lock_waits)" = 1 ]; do
 	i=$((i + 1))
 	[ $i -gt 100 ] && fail "blocker's claim does not wait on the lock"
 	sleep 0.1
@@ -109,8 +107,8 @@ no_trace $((F + 19)) victim "the failed claim of the batch"
 ledger_check "after the failed batch"
 ok "a batch of 20 with one failing claim: 19 awarded and recorded, the failing one 500 and no trace"
 
-# ---- the trigger gone, the same claims go through: nothing was left to say "repeat" ----
-sql "DROP TRIGGER fail_victim ON ledger"
+# ---- the fault gone, the same claims go through: nothing was left to say "repeat" ----
+sql "ALTER TABLE ledger DROP CONSTRAINT fail_victim"
 claim "$(code 3)" victim
 expect 200 "the failed claim, retried"
 [ "$(field .repeat)" = false ] && [ "$(field .balance)" = 20 ] || fail "retried claim: $(cat "$T/body")"

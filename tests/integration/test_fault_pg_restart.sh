@@ -101,7 +101,7 @@ back_in_service() {
 # 1. pg_ctl restart -m fast under load
 load fast 10
 sleep 2
-as_pg timeout --foreground 60 pg_ctl -D "$PC_TMP/pgdata" -m fast -w restart >/dev/null ||
+as_pg timeout --foreground 60 pg_ctl -D "$PC_PGDATA" -m fast -w restart >/dev/null ||
 	fail "pg_ctl restart -m fast failed"
 back_in_service "restart -m fast"
 load_check fast
@@ -110,7 +110,7 @@ service_check fast
 # 2. pg_ctl restart -m immediate under load (PostgreSQL recovers from its WAL)
 load immediate 10
 sleep 2
-as_pg timeout --foreground 60 pg_ctl -D "$PC_TMP/pgdata" -m immediate -w restart >/dev/null ||
+as_pg timeout --foreground 60 pg_ctl -D "$PC_PGDATA" -m immediate -w restart >/dev/null ||
 	fail "pg_ctl restart -m immediate failed"
 back_in_service "restart -m immediate"
 load_check immediate

@@ -93,8 +93,7 @@ curl -s --max-time 30 -o "$T/slow.body" -w '%{http_code}' -H 'Content-Type: appl
 	-d "{\"code\":\"$(code 29991)\",\"member\":\"slow\"}" "$BASE/api/v1/claims" >"$T/slow.status" &
 SLOW=$!
 i=0
-until [ "$(sql "SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event_type = 'Lock'
-                AND application_name LIKE 'packcode-server%'")" = t ]; do
+until [ "$(server_lock_waits)" -gt 0 ]; do
 	i=$((i + 1))
 	[ $i -gt 100 ] && fail "slow's claim does not wait on the lock"
 	sleep 0.1
