@@ -1,0 +1,146 @@
+#!/bin/bash
+# check_citus.sh: `make check-citus`. Starts a Citus cluster on this machine
+# (a coordinator and two workers on 127.0.0.1, three private data
+# directories), runs the integration tests listed below against it (each in
+# a database of its own: tests/citus/citus_lib.sh) and stops it, whatever
+# happens. Citus comes from ../shared/citus/install.sh beside the project
+# (CI has it, installed as root, idempotently); where that is absent this
+# prints "skipped" and passes. The whole run is bounded (CITUS_TIMEOUT
+# seconds, default 900); each test keeps its own limit (harness.sh).
+#
+# Environment: top_builddir, top_srcdir (set by make), CITUS_TESTS (a
+# space-separated subset of the list below, for a quicker run).
+set -u -o pipefail
+
+if [ -z "${PC_CITUS_UNDER_TIMEOUT:-}" ]; then
+	export PC_CITUS_UNDER_TIMEOUT=1
+	exec timeout -k 30 "${CITUS_TIMEOUT:-900}" bash "$0" "$@"
+fi
+
+me=check-citus
+say() { printf '%s: %s\n' "$me" "$*"; }
+die() {
+	printf '%s: FAIL: %s\n' "$me" "$*" >&2
+	exit 1
+}
+
+[ -n "${top_builddir:-}" ] || die "top_builddir is not set: run 'make check-citus'"
+B=$(cd "$top_builddir" && pwd)
+S=$(cd "${top_srcdir:-$top_builddir}" && pwd)
+INSTALL=$S/../shared/citus/install.sh
+
+# The tests, in the order they run: the consumer and admin API, the
+# exactly-once race and the random workload, recalls reaching the servers,
+# the faults; then the plans of the hot statements (one task each).
+ALL_TESTS="integration/test_server_api.sh integration/test_server_admin.sh
+integration/test_server_admin_reads.sh integration/test_server_concurrency.sh
+integration/test_fault_kill.sh integration/test_fault_pg_restart.sh
+integration/test_fault_claim_tx.sh integration/test_fault_sigterm.sh
+integration/test_bad_input.sh citus/test_citus_plans.sh"
+
+if [ ! -f "$INSTALL" ]; then
+	say "skipped: no $INSTALL (Citus for the tests is not beside this project)"
+	exit 0
+fi
+PG_BINDIR=${PACKCODE_PG_BINDIR:-$(sed -n 's/^#define PG_BINDIR "\(.*\)"$/\1/p' "$B/config.h")}
+export PATH="$PG_BINDIR:$PATH"
+if [ "$(id -u)" = 0 ]; then
+	sh "$INSTALL" >/dev/null || die "$INSTALL failed"
+	id postgres >/dev/null 2>&1 || die "running as root and there is no postgres user"
+	as_pg() { runuser -u postgres -- "$@"; }
+	pg_own() { chown postgres: "$@"; }
+else
+	as_pg() { "$@"; }
+	pg_own() { :; }
+fi
+[ -f "$("$PG_BINDIR/pg_config" --pkglibdir 2>/dev/null || echo "$PG_BINDIR/../lib")/citus.so" ] ||
+	die "Citus is not installed in $PG_BINDIR/..: run $INSTALL as root"
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/pc-citus.XXXXXX")
+chmod 755 "$W"
+cleanup() {
+	local rc=$? d
+	set +e
+	trap - EXIT INT TERM HUP
+	for d in coord worker1 worker2; do
+		[ -f "$W/$d/postmaster.pid" ] &&
+			as_pg timeout --foreground 60 pg_ctl -D "$W/$d" -m immediate -w stop >/dev/null 2>&1
+	done
+	rm -rf "$W"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'die "interrupted (timed out after ${CITUS_TIMEOUT:-900} s?)"' INT TERM HUP
+
+# Three free TCP ports on 127.0.0.1.
+PORTS=$(python3 -c '
+import socket
+ss = [socket.socket() for _ in range(3)]
+for s in ss:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))
+') || die "cannot find free ports"
+
+START=$(date +%s)
+mkdir -m 700 "$W/sock"
+pg_own "$W/sock"
+set -- $PORTS
+i=0
+for d in coord worker1 worker2; do
+	i=$((i + 1))
+	port=$(echo "$PORTS" | cut -d' ' -f$i)
+	mkdir -m 700 "$W/$d"
+	touch "$W/$d.log"
+	pg_own "$W/$d" "$W/$d.log"
+	(cd "$W" && as_pg timeout --foreground 120 initdb -D "$W/$d" -U packcode -E UTF8 --locale=C \
+		--auth-local=trust --auth-host=trust >"$W/initdb.log" 2>&1) ||
+		{ cat "$W/initdb.log" >&2; die "initdb $d failed"; }
+	# host connections: 127.0.0.1 only (the nodes' own), trusted like the socket
+	cat >>"$W/$d/postgresql.conf" <<EOF
+shared_preload_libraries = 'citus'
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$W/sock'
+fsync = off
+max_connections = 200
+max_prepared_transactions = 200
+max_worker_processes = 32
+shared_buffers = 64MB
+citus.shard_count = ${CITUS_SHARD_COUNT:-32}
+EOF
+	(cd "$W" && as_pg timeout --foreground 90 pg_ctl -D "$W/$d" -l "$W/$d.log" -w -t 60 start \
+		>/dev/null) || { tail -n 20 "$W/$d.log" >&2; die "$d did not start"; }
+done
+printf 'CITUS_DIR=%s\nCITUS_PORTS="%s"\n' "$W" "$PORTS" >"$W/cluster.env"
+V=$(psql -X -At -d "host=$W/sock port=$1 dbname=postgres user=packcode" \
+	-c "SELECT current_setting('server_version')" 2>&1) || die "coordinator: $V"
+# the role the tests connect as (citus_lib.sh): it owns their databases, no more
+for p in $PORTS; do
+	psql -X -q -d "host=$W/sock port=$p dbname=postgres user=packcode" -v ON_ERROR_STOP=1 \
+		-c "CREATE ROLE packcode_app LOGIN" || die "cannot create the role packcode_app"
+done
+say "Citus cluster: coordinator 127.0.0.1:$1, workers 127.0.0.1:$2 and :$3 (PostgreSQL $V)"
+
+export PACKCODE_TEST_CITUS=$W top_builddir=$B top_srcdir=$S
+passed=0
+failed=0
+failures=""
+for t in ${CITUS_TESTS:-$ALL_TESTS}; do
+	case $t in */*) ;; *) t=integration/$t ;; esac
+	log=$B/tests/citus/$(basename "$t" .sh).log
+	mkdir -p "$(dirname "$log")"
+	t0=$(date +%s)
+	bash "$S/tests/$t" >"$log" 2>&1
+	rc=$?
+	case $rc in
+	0) res=PASS passed=$((passed + 1)) ;;
+	77) res=SKIP ;;
+	*) res=FAIL failed=$((failed + 1)) failures="$failures ${t##*/}" ;;
+	esac
+	printf '%s: %s (%ss)\n' "$res" "${t##*/}" "$(($(date +%s) - t0))"
+	if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
+		tail -n 40 "$log"
+	fi
+done
+say "$passed passed, $failed failed on Citus in $(($(date +%s) - START)) s${failures:+ (failed:$failures)}"
+[ "$failed" = 0 ]

@@ -1,0 +1,133 @@
+#!/bin/bash
+# test_citus_plans.sh (make check-citus only): on Citus the hot statements run
+# on one shard each, as docs/scaling.md says. In a session prepared with the
+# server's own setup (server/statements.h, printed by statements_dump), with
+# Citus logging every command it sends to a worker:
+# - a lookup (the landing page's and the API's lookup_codes) of one code is
+#   one command, on the shards of that code's serial (redemptions and
+#   code_stats, co-located);
+# - a claim is two halves: the redemption on the serial's shard, the member
+#   and the ledger on the member's; when those are on two nodes the claim is
+#   one transaction committed with two-phase commit (PREPARE, COMMIT PREPARED);
+# - a member page (member_get) is one task on the member's shard (EXPLAIN).
+# And the distribution itself: which tables are distributed by what, the
+# append-only rule of ledger and spends (privileges, as no trigger can be
+# kept on a distributed table) against the role that owns them, and
+# a second packcode-gen db distribute a no-op.
+PC_TIMEOUT=180
+. "$(dirname "$0")/../integration/harness.sh"
+. "$(dirname "$0")/../integration/server_lib.sh"
+[ -n "${PC_CITUS:-}" ] || skip "needs a Citus cluster (make check-citus)"
+DUMP=$abs_top_builddir/tests/citus/statements_dump
+[ -x "$DUMP" ] || fail "$DUMP is not built"
+
+setup
+mint 20
+S=$FIRST
+B=$BATCH
+
+# ---- the distribution ----
+# table:distribution column:co-location group, the groups numbered 1, 2 in order of appearance
+got=$(sql "SELECT string_agg(t || ':' || col || ':' || dense_rank, ' ' ORDER BY t)
+           FROM (SELECT logicalrelid::text AS t, column_to_column_name(logicalrelid, partkey) AS col,
+                        dense_rank() OVER (ORDER BY colocationid)
+                   FROM pg_dist_partition WHERE logicalrelid::text NOT LIKE 'scans\\_%') d")
+want="code_stats:serial:1 ledger:member:2 members:member:2 pin_failures:serial:1 redemptions:serial:1"
+want="$want scans:serial:1 spends:member:2"
+[ "$got" = "$want" ] || fail "distribution: $got"
+[ "$(sql "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid IN
+          ('products'::regclass, 'batches'::regclass, 'serial_allocator'::regclass,
+           'admin_tokens'::regclass, 'audit'::regclass)")" = 0 ] || fail "a coordinator table was distributed"
+[ "$(sql "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgrelid IN
+          ('ledger'::regclass, 'spends'::regclass)")" = 0 ] || fail "a trigger is left on ledger or spends"
+got=$(sql "SELECT string_agg(t.tgname, ' ' ORDER BY t.tgname) FROM pg_trigger t
+           JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal
+            AND c.relnamespace = 'public'::regnamespace")
+[ "$got" = "admin_tokens_changed audit_append_only batches_changed products_changed" ] ||
+	fail "the coordinator tables' triggers: $got"
+run pcgen db distribute
+[ "$rc" = 0 ] && [ "$out" = "already distributed" ] || fail "a second distribute: $rc $out $err"
+ok "distributed by serial and by member, co-located; catalog, tokens and audit on the coordinator"
+
+# append-only: the tests' role owns ledger and spends and is no superuser
+# (citus_lib.sh): it may insert into them, not update, delete or truncate
+sql "INSERT INTO members VALUES ('append', 5)"
+sql "INSERT INTO ledger (member, delta, balance_after, kind) VALUES ('append', 5, 5, 'adjust')"
+[ "$(sql "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")" = f ] || fail "the tests' role is a superuser"
+for q in "UPDATE ledger SET delta = 6" "DELETE FROM ledger" "TRUNCATE ledger" "UPDATE spends SET points = 1" \
+	"DELETE FROM spends" "TRUNCATE spends"; do
+	run sql "$q"
+	[ "$rc" != 0 ] && grep -q 'permission denied' <<<"$err" || fail "'$q' by the owner: $rc $err"
+done
+run sql "UPDATE audit SET actor = 'x'"
+[ "$rc" != 0 ] && grep -q 'append-only' <<<"$err" || fail "audit UPDATE: $rc $err"
+ok "ledger and spends: UPDATE, DELETE, TRUNCATE refused to their owner; audit keeps its trigger"
+
+# ---- the hot statements, as the server prepares them ----
+"$DUMP" >"$T/setup.sql"
+# node (port) and shard of a distribution value
+shard() { sql "SELECT get_shard_id_for_distribution_column('$1', $2)"; }
+node() { sql "SELECT nodeport FROM pg_dist_shard_placement WHERE shardid = $1"; }
+RS=$(shard redemptions "$S")
+CS=$(shard code_stats "$S")
+# a member whose shard is on the other node than the serial's: a two-node claim
+for i in $(seq 1 50); do
+	M=member$i
+	MS=$(shard members "'$M'")
+	[ "$(node "$MS")" != "$(node "$RS")" ] && break
+done
+LS=$(shard ledger "'$M'")
+[ "$(node "$MS")" != "$(node "$RS")" ] || fail "no member on the other node"
+
+# session: the server's setup, then each statement with Citus's remote commands logged
+explain() {
+	{
+		cat "$T/setup.sql"
+		echo "SET citus.log_remote_commands = on; SET client_min_messages = log;"
+		echo "$1"
+	} | timeout --foreground 60 psql -X -q -v ON_ERROR_STOP=1 -d "$PACKCODE_DB" >"$T/plan.out" 2>&1 ||
+		fail "$1: $(cat "$T/plan.out")"
+}
+# the shard tables named by the commands sent to workers, one a line, sorted
+shards() { grep -o 'issuing .*' "$T/plan.out" | grep -oE 'public\.[a-z_]+_[0-9]+' | sort -u; }
+commands() { grep -c 'issuing ' "$T/plan.out"; }
+
+explain "EXECUTE lookup_codes('{$S}');"
+[ "$(shards)" = "$(printf 'public.code_stats_%s\npublic.redemptions_%s' "$CS" "$RS")" ] ||
+	fail "a lookup touched $(shards | tr '\n' ' ')"
+[ "$(commands)" = 1 ] || fail "a lookup sent $(commands) commands: $(grep issuing "$T/plan.out")"
+ok "a lookup (landing page, API) of one code: one command, on its serial's shards"
+
+explain "EXECUTE claim_many('{$S}', '{$B}', '{$M}', '{0}');"
+grep -q 'awarded' "$T/plan.out" || fail "the claim: $(cat "$T/plan.out")"
+[ "$(shards)" = "$(printf 'public.ledger_%s\npublic.members_%s\npublic.redemptions_%s' "$LS" "$MS" "$RS")" ] ||
+	fail "a claim touched $(shards | tr '\n' ' ')"
+grep 'issuing INSERT INTO public.redemptions' "$T/plan.out" | grep -q "redemptions_$RS " ||
+	fail "the redemption half is not on the serial's shard"
+[ "$(grep -c 'issuing PREPARE TRANSACTION' "$T/plan.out")" = 2 ] &&
+	[ "$(grep -c 'issuing COMMIT PREPARED' "$T/plan.out")" = 2 ] ||
+	fail "a claim over two nodes is not one two-phase commit: $(grep issuing "$T/plan.out")"
+ok "a claim: the redemption on its serial's shard, member and ledger on the member's; one 2PC transaction"
+
+explain "EXPLAIN EXECUTE member_get('$M', 20, NULL);"
+grep -q 'Task Count: 1$' "$T/plan.out" || fail "member page: $(cat "$T/plan.out")"
+grep -qE "members_$MS |members_$MS\$" "$T/plan.out" && grep -q "ledger_$LS" "$T/plan.out" ||
+	fail "member page not on the member's shard: $(cat "$T/plan.out")"
+explain "EXECUTE member_get('$M', 20, NULL);"
+[ "$(commands)" = 1 ] || fail "a member page sent $(commands) commands"
+ok "a member page: one task, on the member's shard"
+
+# the same through the server: 200s, not 500s
+server_start
+CODE=$(sed -n 2p "$CODES")
+page "/c/$CODE"
+[ "$STATUS" = 200 ] || fail "landing page: $STATUS"
+req GET "/api/v1/codes/$CODE"
+expect 200 lookup
+claim "$CODE" "$M"
+expect 200 claim
+req GET "/api/v1/members/$M"
+expect 200 "member page"
+[ "$(field .balance)" = 20 ] || fail "balance: $(cat "$T/body")"
+server_stop
+ok "landing page, lookup, claim and member page over HTTP"
