@@ -2,11 +2,13 @@
 # test.sh: install what is missing, build packcode and run every test, the way
 # CI does (.ci/run calls this). Steps: a gcc build and `make check`; a clang
 # build with AddressSanitizer + UndefinedBehaviorSanitizer and `make check`;
-# `make distcheck`; every libFuzzer target for FUZZ_SECONDS (default 60).
+# `make distcheck`; every libFuzzer target for FUZZ_SECONDS (default 60);
+# and `make check-citus` (skipped without ../shared/citus/install.sh).
 # Ends with one line "N passed, N failed"; exits 1 if anything failed.
 #
 # Environment: JOBS (default: cores), FUZZ_SECONDS, SKIP_DISTCHECK=1,
-# SKIP_SANITIZERS=1, SKIP_FUZZ=1 (for quicker local runs; CI sets none).
+# SKIP_SANITIZERS=1, SKIP_FUZZ=1, SKIP_CITUS=1 (for quicker local runs; CI
+# sets none).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -80,6 +82,17 @@ autoreconf -fi >/dev/null 2>&1 || { autoreconf -fi; echo "0 passed, 1 failed"; e
 
 say "gcc build, make check"
 build_and_check build/gcc CC=gcc
+
+# ---- Citus: the integration tests against a coordinator and two workers
+# (make check-citus, tests/citus/check_citus.sh). It says "skipped" and passes
+# where ../shared/citus/install.sh is not beside the project.
+if [ "${SKIP_CITUS:-0}" != 1 ]; then
+	say "gcc build, make check-citus"
+	step check-citus sh -c "cd build/gcc && { make -s check-citus >check-citus.out 2>&1; rc=\$?; }; \
+		grep -E '^(PASS|FAIL|SKIP):|^check-citus:' check-citus.out; \
+		[ \$rc = 0 ] || tail -n 80 check-citus.out; exit \$rc"
+fi
+# ---- end of the Citus step
 
 if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
 	say "clang build with ASan+UBSan, make check"
