@@ -7,17 +7,18 @@
 #define PACKCODE_SERVER_STATEMENTS_H
 
 /*
- * Run on every worker connection after it connects. The plan cache mode is
- * the database's choice (sql/007_citus.sql, packcode_plan_cache_mode): on a
- * single PostgreSQL generic plans, the statements being written so that one
- * plan fits every call (index probes) where a custom plan per call would
- * re-plan each time; on Citus custom ones, which are what let Citus send a
- * statement only to the shards its values name. member_get names its member
- * to both tables, so that Citus runs it on that member's one shard.
+ * Run on every worker connection after it connects. The plan cache mode (and
+ * on Citus the connections per node) are the database's choice
+ * (sql/007_citus.sql, packcode_session): on a single PostgreSQL generic
+ * plans, the statements being written so that one plan fits every call
+ * (index probes) where a custom plan per call would re-plan each time; on
+ * Citus custom ones, which are what let Citus send a statement only to the
+ * shards its values name. member_get names its member to both tables, so
+ * that Citus runs it on that member's one shard.
  */
 #define STATEMENTS_SETUP                                                                           \
 	"SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET statement_timeout = '10s'; "             \
-	"SELECT set_config('plan_cache_mode', packcode_plan_cache_mode(), false); "                \
+	"SELECT packcode_session(); "                                                              \
 	"PREPARE ping AS SELECT 1; "                                                               \
 	"PREPARE claim_many(bigint[], bigint[], text[], smallint[]) AS "                           \
 	"  SELECT * FROM claim_many($1, $2, $3, $4); "                                             \
@@ -61,12 +62,12 @@
 /*
  * The scan writer's own connection (one per worker). Scan records are
  * statistics, not money: their commits do not wait for the disk (a crash
- * may lose the last fraction of a second of them). Plans as above.
+ * may lose the last fraction of a second of them). Settings as above.
  */
 #define STATEMENTS_SCAN_SETUP                                                                      \
 	"SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET statement_timeout = '30s'; "             \
 	"SET synchronous_commit = off; "                                                           \
-	"SELECT set_config('plan_cache_mode', packcode_plan_cache_mode(), false); "                \
+	"SELECT packcode_session(); "                                                              \
 	"PREPARE scan_stats(bigint[], bigint[], timestamptz[], timestamptz[]) AS "                 \
 	"  SELECT scan_stats($1, $2, $3, $4)"
 

@@ -25,15 +25,26 @@ BEGIN
     RETURN d;
 END $$;
 
--- The plan_cache_mode packcode-server sets on its connections
--- (server/statements.h). A single PostgreSQL: force_generic_plan, every
--- statement is written so that one plan fits every call. Citus: auto,
--- because Citus prunes shards with the parameters' values (a custom plan)
--- and cannot plan a generic one of anything but a one-table lookup by
--- distribution column.
-CREATE FUNCTION packcode_plan_cache_mode() RETURNS text LANGUAGE sql STABLE AS $$
-    SELECT CASE WHEN packcode_distributed() THEN 'auto' ELSE 'force_generic_plan' END
-$$;
+-- The settings of a packcode-server connection, chosen by the database
+-- (server/statements.h runs this first). A single PostgreSQL: generic
+-- plans, every statement being written so that one plan fits every call.
+-- Citus: custom plans (plan_cache_mode auto), because Citus prunes shards
+-- only with the parameters' values and cannot plan a generic one of
+-- anything but a one-table lookup by distribution column; and one
+-- connection per worker node for everything the session sends, a
+-- multi-shard COPY of scans or read included (max_adaptive_executor_pool_size
+-- 1: Citus would otherwise open one per shard, and close them after).
+-- Returns which: 'single' or 'citus'.
+CREATE FUNCTION packcode_session() RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    IF packcode_distributed() THEN
+        PERFORM set_config('plan_cache_mode', 'auto', false);
+        PERFORM set_config('citus.max_adaptive_executor_pool_size', '1', false);
+        RETURN 'citus';
+    END IF;
+    PERFORM set_config('plan_cache_mode', 'force_generic_plan', false);
+    RETURN 'single';
+END $$;
 
 -- Claim codes: as in 002_server.sql (arguments, outcomes, one row per claim,
 -- locks in one global order: pin_failures and redemptions by ascending

@@ -1,14 +1,19 @@
 /*
- * statements_dump.c: prints packcode-server's connection setup, every
- * statement it prepares (server/statements.h), as one psql script, so that
+ * statements_dump.c: prints a packcode-server connection's setup, every
+ * statement it prepares (server/statements.h), as a psql script, so that
  * tests/citus/test_citus_plans.sh explains exactly what the server runs.
+ * No argument: a worker connection's; "scan": the scan writer's, with its COPY.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "statements.h"
 
-int main(void)
+int main(int argc, char **argv)
 {
-	puts(STATEMENTS_SETUP ";");
+	if (argc > 1 && strcmp(argv[1], "scan") == 0)
+		puts(STATEMENTS_SCAN_SETUP ";\n" STATEMENTS_SCAN_COPY ";");
+	else
+		puts(STATEMENTS_SETUP ";");
 	return 0;
 }

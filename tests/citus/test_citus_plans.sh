@@ -92,6 +92,9 @@ explain() {
 shards() { grep -o 'issuing .*' "$T/plan.out" | grep -oE 'public\.[a-z_]+_[0-9]+' | sort -u; }
 commands() { grep -c 'issuing ' "$T/plan.out"; }
 
+explain "SHOW plan_cache_mode; SHOW citus.max_adaptive_executor_pool_size;"
+[ "$(grep -cxE ' (auto|1)' "$T/plan.out")" = 2 ] || fail "the server's session settings: $(cat "$T/plan.out")"
+
 explain "EXECUTE lookup_codes('{$S}');"
 [ "$(shards)" = "$(printf 'public.code_stats_%s\npublic.redemptions_%s' "$CS" "$RS")" ] ||
 	fail "a lookup touched $(shards | tr '\n' ' ')"
@@ -116,6 +119,27 @@ grep -qE "members_$MS |members_$MS\$" "$T/plan.out" && grep -q "ledger_$LS" "$T/
 explain "EXECUTE member_get('$M', 20, NULL);"
 [ "$(commands)" = 1 ] || fail "a member page sent $(commands) commands"
 ok "a member page: one task, on the member's shard"
+
+# the scan writer: its COPY of a batch of scans over 64 serials (most
+# shards), then scan_stats, each over one connection per node
+day="$(date -u +%F) 00:00:00+00"
+{
+	echo "SET citus.log_remote_commands = on; SET client_min_messages = log;"
+	"$DUMP" scan
+	for i in $(seq 1 64); do
+		printf '%s\t%s\tC%s\tlookup\tgenuine\t\\N\t\\N\t\\N\n' "$day" "$((S + i))" "$i"
+	done
+	echo '\.'
+	echo "EXECUTE scan_stats('{$S,$((S + 1)),$((S + 40))}', '{1,1,1}',
+	      '{\"$day\",\"$day\",\"$day\"}', '{\"$day\",\"$day\",\"$day\"}');"
+} >"$T/scan.sql"
+timeout --foreground 60 psql -X -q -v ON_ERROR_STOP=1 -d "$PACKCODE_DB" -f "$T/scan.sql" >"$T/plan.out" 2>&1 ||
+	fail "scans: $(cat "$T/plan.out")"
+[ "$(grep -c 'issuing COPY public.scans' "$T/plan.out")" -gt 2 ] || fail "the COPY: $(grep issuing "$T/plan.out")"
+conns=$(grep -o 'on server .*connectionId: [0-9]*' "$T/plan.out" | sort -u | wc -l)
+[ "$conns" = 2 ] || fail "the scan writer used $conns connections: $(grep -o 'on server .*' "$T/plan.out" | sort | uniq -c)"
+[ "$(sql "SELECT count(*) FROM scans WHERE code LIKE 'C%'")" = 64 ] || fail "scans not written"
+ok "the scan writer: COPY to every shard and scan_stats over one connection per node"
 
 # the same through the server: 200s, not 500s
 server_start

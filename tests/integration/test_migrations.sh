@@ -62,7 +62,8 @@ expect_error 1 "distribute: this database has no Citus: a single PostgreSQL need
 	pcgen db distribute
 snapshot refused
 cmp -s "$PC_TMP/schema.before" "$PC_TMP/schema.refused" || fail "a refused distribute changed the schema"
-[ "$(pc_psql "SELECT packcode_plan_cache_mode()")" = force_generic_plan ] || fail "plan cache mode"
+[ "$(pc_psql "SELECT packcode_session(); SHOW plan_cache_mode" | paste -sd' ')" = "single force_generic_plan" ] ||
+	fail "a server session's settings: $(pc_psql "SELECT packcode_session(); SHOW plan_cache_mode")"
 note "db distribute refused without Citus"
 
 # Two (three) concurrent migrates on a fresh database: all succeed, each
