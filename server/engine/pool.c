@@ -315,6 +315,13 @@ static void query_done(struct conn *c)
 		r.status = POOL_SQL_ERROR;
 		r.sqlstate = st ? st : "";
 		r.message = PQresultErrorMessage(c->err);
+		/* class 08 on a live connection: the database lost a connection of
+		 * its own (on Citus, to a worker node): unavailable, like ours */
+		if (strncmp(r.sqlstate, "08", 2) == 0) {
+			r.status = POOL_UNAVAILABLE;
+			log_warn("event=db_node_unavailable pool=%s conn=%d sqlstate=%s reason=%s",
+			         p->name, c->idx, r.sqlstate, LOG_Q(r.message));
+		}
 	} else {
 		r.res = c->ok;
 	}

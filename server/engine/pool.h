@@ -17,14 +17,15 @@
 
 enum pool_status {
 	POOL_OK,          /* res holds the (last) result: tuples or command ok */
-	POOL_UNAVAILABLE, /* no connection, connection lost, timed out or queue full */
+	POOL_UNAVAILABLE, /* no connection, connection lost, timed out or queue full, or an
+	                     error of class 08: the database lost a node (Citus) */
 	POOL_SQL_ERROR,   /* the statement failed: sqlstate and message say why */
 };
 
 struct pool_result {
 	enum pool_status status;
 	PGresult *res;        /* POOL_OK only; the pool clears it after the callback */
-	const char *sqlstate; /* POOL_SQL_ERROR: five characters, or "" */
+	const char *sqlstate; /* POOL_SQL_ERROR (and class 08): five characters, or "" */
 	const char *message;  /* never NULL */
 };
 
