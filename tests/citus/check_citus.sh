@@ -36,7 +36,7 @@ ALL_TESTS="integration/test_server_api.sh integration/test_server_admin.sh
 integration/test_server_admin_reads.sh integration/test_server_concurrency.sh
 integration/test_fault_kill.sh integration/test_fault_pg_restart.sh
 integration/test_fault_claim_tx.sh integration/test_fault_sigterm.sh
-integration/test_bad_input.sh citus/test_citus_plans.sh"
+integration/test_bad_input.sh citus/test_citus_worker_restart.sh citus/test_citus_plans.sh"
 
 if [ ! -f "$INSTALL" ]; then
 	say "skipped: no $INSTALL (Citus for the tests is not beside this project)"
