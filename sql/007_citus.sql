@@ -46,6 +46,21 @@ BEGIN
     RETURN 'single';
 END $$;
 
+-- The one INSERT into audit, as in 006_write_path.sql, in PL/pgSQL: on Citus
+-- audit is a reference table, and Citus cannot plan a SQL function's
+-- parameters.
+CREATE OR REPLACE FUNCTION audit_append(p_actor text, p_client inet, p_action text, p_target text,
+                                        p_detail jsonb)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    a bigint;
+BEGIN
+    INSERT INTO audit (actor, action, target, detail, client)
+    VALUES (p_actor, p_action, p_target, p_detail, p_client)
+    RETURNING id INTO a;
+    RETURN a;
+END $$;
+
 -- Claim codes: as in 002_server.sql (arguments, outcomes, one row per claim,
 -- locks in one global order: pin_failures and redemptions by ascending
 -- serial, then members by ascending member), in one transaction. On a
@@ -551,13 +566,17 @@ END $$;
 -- changes nothing. One transaction: all of it or none of it.
 --   by serial, co-located:  redemptions, code_stats, pin_failures, scans
 --   by member, co-located:  members, ledger, spends
---   the coordinator's own:  products, batches, serial_allocator, admin_tokens,
---                           audit (never distributed: small, written only by
---                           the coordinator's functions, their triggers kept)
--- ledger and spends lose their append-only triggers (Citus distributes no
--- table with triggers); their UPDATE, DELETE and TRUNCATE are revoked from
--- everyone, their owner included, instead. Migrations after this one must
--- keep to what Citus can run on these tables (docs/operations.md).
+--   a reference table:      audit (a copy on every node: every change that
+--                           writes it is then a two-phase commit, so an
+--                           admin change on a member's shard and its audit
+--                           row commit together or not at all)
+--   the coordinator's own:  products, batches, serial_allocator, admin_tokens
+--                           (small, read and written only by the coordinator's
+--                           functions; their NOTIFY triggers kept)
+-- ledger, spends and audit lose their append-only triggers (Citus
+-- distributes no table with triggers); their UPDATE, DELETE and TRUNCATE are
+-- revoked from everyone, their owner included, instead. Migrations after
+-- this one must keep to what Citus can run on these tables (docs/scaling.md).
 CREATE FUNCTION packcode_distribute() RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     coordinator boolean;
@@ -580,8 +599,10 @@ BEGIN
 
     DROP TRIGGER ledger_append_only ON ledger;
     DROP TRIGGER spends_append_only ON spends;
+    DROP TRIGGER audit_append_only ON audit;
     SELECT pg_get_userbyid(c.relowner) INTO owner FROM pg_class c WHERE c.oid = 'ledger'::regclass;
-    EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON ledger, spends FROM PUBLIC, %I', owner);
+    EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON ledger, spends, audit FROM PUBLIC, %I',
+                   owner);
 
     -- one connection per node for the whole transaction
     PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
@@ -592,6 +613,7 @@ BEGIN
     PERFORM create_distributed_table('members', 'member');
     PERFORM create_distributed_table('ledger', 'member', colocate_with => 'members');
     PERFORM create_distributed_table('spends', 'member', colocate_with => 'members');
+    PERFORM create_reference_table('audit');
     RETURN 'distributed: redemptions, code_stats, pin_failures, scans by serial; '
-           'members, ledger, spends by member';
+           'members, ledger, spends by member; audit on every node';
 END $$;

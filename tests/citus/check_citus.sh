@@ -29,11 +29,12 @@ B=$(cd "$top_builddir" && pwd)
 S=$(cd "${top_srcdir:-$top_builddir}" && pwd)
 INSTALL=$S/../shared/citus/install.sh
 
-# The tests, in the order they run: the consumer and admin API, the
-# exactly-once race and the random workload, recalls reaching the servers,
-# the faults; then the plans of the hot statements (one task each).
+# The tests, in the order they run: the consumer and admin API (recalls
+# reaching the servers within a second among them), packcode-gen's audited
+# changes, the exactly-once race and the random workload, the faults (a
+# worker's among them); then the plans of the hot statements (one task each).
 ALL_TESTS="integration/test_server_api.sh integration/test_server_admin.sh
-integration/test_server_admin_reads.sh integration/test_server_concurrency.sh
+integration/test_server_admin_reads.sh integration/test_cli_audit.sh integration/test_server_concurrency.sh
 integration/test_fault_kill.sh integration/test_fault_pg_restart.sh
 integration/test_fault_claim_tx.sh integration/test_fault_sigterm.sh
 integration/test_bad_input.sh citus/test_citus_worker_restart.sh citus/test_citus_plans.sh"

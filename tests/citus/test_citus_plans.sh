@@ -9,10 +9,12 @@
 # - a claim is two halves: the redemption on the serial's shard, the member
 #   and the ledger on the member's; when those are on two nodes the claim is
 #   one transaction committed with two-phase commit (PREPARE, COMMIT PREPARED);
-# - a member page (member_get) is one task on the member's shard (EXPLAIN).
+# - a member page (member_get) is one task on the member's shard (EXPLAIN);
+# - an admin change of a member and its audit row are one 2PC transaction;
+# - the scan writer's COPY and scan_stats use one connection per node.
 # And the distribution itself: which tables are distributed by what, the
-# append-only rule of ledger and spends (privileges, as no trigger can be
-# kept on a distributed table) against the role that owns them, and
+# append-only rule of ledger, spends and audit (privileges, as no trigger
+# can be kept on a distributed table) against the role that owns them, and
 # a second packcode-gen db distribute a no-op.
 PC_TIMEOUT=180
 . "$(dirname "$0")/../integration/harness.sh"
@@ -27,41 +29,42 @@ S=$FIRST
 B=$BATCH
 
 # ---- the distribution ----
-# table:distribution column:co-location group, the groups numbered 1, 2 in order of appearance
+# table:distribution column (- for a reference table):co-location group,
+# the groups numbered in the order packcode_distribute() made them
 got=$(sql "SELECT string_agg(t || ':' || col || ':' || dense_rank, ' ' ORDER BY t)
-           FROM (SELECT logicalrelid::text AS t, column_to_column_name(logicalrelid, partkey) AS col,
+           FROM (SELECT logicalrelid::text AS t,
+                        coalesce(column_to_column_name(logicalrelid, partkey), '-') AS col,
                         dense_rank() OVER (ORDER BY colocationid)
                    FROM pg_dist_partition WHERE logicalrelid::text NOT LIKE 'scans\\_%') d")
-want="code_stats:serial:1 ledger:member:2 members:member:2 pin_failures:serial:1 redemptions:serial:1"
-want="$want scans:serial:1 spends:member:2"
+want="audit:-:3 code_stats:serial:1 ledger:member:2 members:member:2 pin_failures:serial:1"
+want="$want redemptions:serial:1 scans:serial:1 spends:member:2"
 [ "$got" = "$want" ] || fail "distribution: $got"
 [ "$(sql "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid IN
           ('products'::regclass, 'batches'::regclass, 'serial_allocator'::regclass,
-           'admin_tokens'::regclass, 'audit'::regclass)")" = 0 ] || fail "a coordinator table was distributed"
-[ "$(sql "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgrelid IN
-          ('ledger'::regclass, 'spends'::regclass)")" = 0 ] || fail "a trigger is left on ledger or spends"
+           'admin_tokens'::regclass)")" = 0 ] || fail "a coordinator table was distributed"
 got=$(sql "SELECT string_agg(t.tgname, ' ' ORDER BY t.tgname) FROM pg_trigger t
            JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal
             AND c.relnamespace = 'public'::regnamespace")
-[ "$got" = "admin_tokens_changed audit_append_only batches_changed products_changed" ] ||
+[ "$got" = "admin_tokens_changed batches_changed products_changed" ] ||
 	fail "the coordinator tables' triggers: $got"
 run pcgen db distribute
 [ "$rc" = 0 ] && [ "$out" = "already distributed" ] || fail "a second distribute: $rc $out $err"
-ok "distributed by serial and by member, co-located; catalog, tokens and audit on the coordinator"
+ok "distributed by serial and by member, co-located; audit on every node; catalog and tokens on the coordinator, their NOTIFY triggers kept"
 
-# append-only: the tests' role owns ledger and spends and is no superuser
-# (citus_lib.sh): it may insert into them, not update, delete or truncate
+# append-only: the tests' role owns ledger, spends and audit and is no
+# superuser (citus_lib.sh): it may insert into them, not update, delete or
+# truncate them
 sql "INSERT INTO members VALUES ('append', 5)"
 sql "INSERT INTO ledger (member, delta, balance_after, kind) VALUES ('append', 5, 5, 'adjust')"
 [ "$(sql "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")" = f ] || fail "the tests' role is a superuser"
-for q in "UPDATE ledger SET delta = 6" "DELETE FROM ledger" "TRUNCATE ledger" "UPDATE spends SET points = 1" \
-	"DELETE FROM spends" "TRUNCATE spends"; do
-	run sql "$q"
-	[ "$rc" != 0 ] && grep -q 'permission denied' <<<"$err" || fail "'$q' by the owner: $rc $err"
+for t in ledger spends audit; do
+	for q in "UPDATE $t SET created_at = now()" "DELETE FROM $t" "TRUNCATE $t"; do
+		[ $t = audit ] && q=${q/created_at/at}
+		run sql "$q"
+		[ "$rc" != 0 ] && grep -q 'permission denied' <<<"$err" || fail "'$q' by the owner: $rc $err"
+	done
 done
-run sql "UPDATE audit SET actor = 'x'"
-[ "$rc" != 0 ] && grep -q 'append-only' <<<"$err" || fail "audit UPDATE: $rc $err"
-ok "ledger and spends: UPDATE, DELETE, TRUNCATE refused to their owner; audit keeps its trigger"
+ok "ledger, spends, audit: UPDATE, DELETE, TRUNCATE refused to their owner"
 
 # ---- the hot statements, as the server prepares them ----
 "$DUMP" >"$T/setup.sql"
@@ -120,6 +123,16 @@ explain "EXECUTE member_get('$M', 20, NULL);"
 [ "$(commands)" = 1 ] || fail "a member page sent $(commands) commands"
 ok "a member page: one task, on the member's shard"
 
+pcgen token add --name ops >/dev/null
+TOKEN=$(sql "SELECT id FROM admin_tokens WHERE name = 'ops'")
+explain "EXECUTE admin_adjust($TOKEN, NULL, '$M', 5, 'plans');"
+grep -q 'adjusted' "$T/plan.out" || fail "the adjustment: $(cat "$T/plan.out")"
+[ "$(grep -c 'issuing PREPARE TRANSACTION' "$T/plan.out")" = 2 ] &&
+	[ "$(grep -c 'issuing COMMIT PREPARED' "$T/plan.out")" = 2 ] ||
+	fail "an admin change and its audit row are not one two-phase commit: $(grep issuing "$T/plan.out")"
+grep -q "issuing INSERT INTO public.members_$MS " "$T/plan.out" || fail "the adjustment is not on the member's shard"
+ok "an admin change on a member's shard and its audit row (every node): one 2PC transaction"
+
 # the scan writer: its COPY of a batch of scans over 64 serials (most
 # shards), then scan_stats, each over one connection per node
 day="$(date -u +%F) 00:00:00+00"
@@ -152,6 +165,6 @@ claim "$CODE" "$M"
 expect 200 claim
 req GET "/api/v1/members/$M"
 expect 200 "member page"
-[ "$(field .balance)" = 20 ] || fail "balance: $(cat "$T/body")"
+[ "$(field .balance)" = 25 ] || fail "balance: $(cat "$T/body")" # 10 + 5 adjusted + 10
 server_stop
 ok "landing page, lookup, claim and member page over HTTP"
