@@ -51,7 +51,7 @@ static const char help[] =
     "               pin (with --pin), seq (1..N, print order), batch, sku, gtin,\n"
     "               and png/svg (image paths relative to DIR) when asked for\n"
     "  batch.json   batch id, product, serial range, count, key id, created, the\n"
-    "               files and the label layout\n"
+    "               QR's error correction, the files and the label layout\n"
     "  png/CODE.png, svg/CODE.svg   one QR image per code, with --format\n"
     "  labels.pdf   label sheets for a digital label press, with --format pdf\n"
     "  labels.zpl   one label per code for a Zebra-compatible thermal printer,\n"
@@ -65,7 +65,9 @@ static const char help[] =
     "QR content: for a product with a GTIN, a GS1 Digital Link URL\n"
     "https://HOST/01/GTIN-14/21/CODE that retail checkouts can read; otherwise,\n"
     "or with --short, HTTPS://HOST/C/CODE in upper case, which QR encodes in\n"
-    "alphanumeric mode (version 3 at ECC M for a host of up to 20 characters).\n"
+    "alphanumeric mode (version 3, 29x29 modules, at ECC M for a host of up to\n"
+    "30 characters, at ECC Q for up to 16). The short form takes ECC Q when Q\n"
+    "keeps the symbol M would have: the same size, more damage survived.\n"
     "\n"
     "Options:\n"
     "  --product SKU       the product (see 'packcode-gen product add')\n"
@@ -82,8 +84,9 @@ static const char help[] =
     "  --factory NAME      factory, recorded with the batch\n"
     "  --line NAME         production line, recorded with the batch\n"
     "  --region NAME       sales region, recorded with the batch\n"
-    "  --ecc L|M|Q|H       QR error correction, for every format (default M: about\n"
-    "                      15% damage)\n"
+    "  --ecc L|M|Q|H       QR error correction, for every format (default M, about\n"
+    "                      15% damage; Q, about 25%, for the short form where it\n"
+    "                      fits the same version)\n"
     "  --module-px N       PNG pixels per QR module (default 8)\n"
     "  --module-mm X       SVG millimetres per QR module (default 0.5)\n"
     "  --quiet-zone N      quiet zone in modules (default 4, as ISO/IEC 18004 asks)\n"
@@ -122,7 +125,7 @@ static const char help[] =
 struct options {
 	const char *sku, *out, *host, *lot, *expiry, *factory, *line, *region;
 	uint64_t count;
-	int csv, png, svg, pdf, zpl, short_url, pin, quiet;
+	int csv, png, svg, pdf, zpl, short_url, pin, quiet, ecc_given;
 	unsigned threads;
 	struct qr_style style;
 	const char *sheet_name;   /* as given: "A4", "Letter", "WxH" */
@@ -374,6 +377,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case O_ECC:
 			if (qr_ecc_parse(optarg, &o->style.ecc) < 0)
 				return cli_usage("mint", "--ecc must be L, M, Q or H");
+			o->ecc_given = 1;
 			break;
 		case O_MODULE_PX:
 			if (cli_parse_u64(optarg, 1, 100, &v) < 0)
@@ -718,13 +722,17 @@ static int url_template(struct mint *m, const struct product *p)
 }
 
 /*
- * The labels' layout, from the URL with the marker: no code's symbol is
- * larger. 0, or 2 after a usage error (labels too small for the symbol).
+ * The batch's QR level and its labels' layout, from the URL with the marker:
+ * no code's symbol is larger. A short URL gets ECC Q where Q keeps M's
+ * symbol version (measured to decode better at the same size), unless --ecc
+ * chose. 0, or 2 after a usage error (labels too small for the symbol).
  */
-static int print_setup(struct mint *m, struct options *o)
+static int qr_setup(struct mint *m, struct options *o, int short_form)
 {
 	char url[2 * URL_MAX + sizeof marker], err[256];
 	snprintf(url, sizeof url, "%s%s%s", m->url_head, marker, m->url_tail);
+	if (short_form && !o->ecc_given)
+		o->style.ecc = qr_ecc_same_version(url, QR_ECC_M, QR_ECC_Q);
 	if (o->pdf) {
 		QRcode *q = qr_encode(url, o->style.ecc);
 		int rc = q ? pdf_check(&o->pdf_opt, q->width, err, sizeof err) : -1;
@@ -1158,6 +1166,7 @@ static int write_batch_json(const struct mint *m, const struct product *p, const
 		                              "label_dots", (int)z->width, (int)z->height,
 		                              "magnification", (int)z->magnification));
 	}
+	json_object_set_new(j, "qr_ecc", json_string(qr_ecc_name(o->style.ecc)));
 	json_object_set_new(j, "files", files);
 	snprintf(path, sizeof path, "%s/batch.json", m->stage);
 	int rc = json_dump_file(j, path, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -1327,7 +1336,7 @@ int cmd_mint(int argc, char **argv)
 		goto out;
 	if (url_template(&m, &p) < 0)
 		goto out;
-	if ((o.pdf || o.zpl) && print_setup(&m, &o) != 0) {
+	if (qr_setup(&m, &o, o.short_url || !p.gtin[0]) != 0) {
 		rc = 2;
 		goto out;
 	}

@@ -16,6 +16,9 @@ know nothing of packcode, and compare them with its codes.csv and batch.json.
                            is E + "A," + the code's URL (after ^FH escapes),
                            the grouped code as a font-0 field, the PIN, the
                            label size of batch.json
+  print_check.py qr PNG    a QR PNG as mint draws it (8 px a module, quiet
+                           zone 4): prints its width in modules and the error
+                           correction level read from its format information
 
 Exit 0 with one line per file checked, or 1 naming the first difference.
 """
@@ -23,10 +26,12 @@ import csv
 import json
 import os
 import re
+import struct
 import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
+import zlib
 
 DPI = 300
 PX = DPI / 25.4  # pixels per mm
@@ -251,7 +256,48 @@ def check_zpl(d):
     print(f"print_check: labels.zpl: {len(labels)} labels, each ^BQ holding its CSV URL, in order")
 
 
+def read_png_1bit(path):
+    """Width, height and rows (bytes, 1 bit a pixel, 1 = white) of a 1-bit gray PNG."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        die(f"{path} is not a PNG")
+    pos, idat, w = 8, b"", None
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            w, h, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", body)
+            if (depth, color, interlace) != (1, 0, 0):
+                die(f"{path} is not 1-bit gray, non-interlaced")
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    raw, stride = zlib.decompress(idat), (w + 7) // 8 + 1
+    rows = [raw[y * stride:(y + 1) * stride] for y in range(h)]
+    if any(r[0] != 0 for r in rows):
+        die(f"{path}: row filters other than none")
+    return w, h, [r[1:] for r in rows]
+
+
+def check_qr(path, px=8, quiet=4):
+    """ISO/IEC 18004 format information, read as a reader does (ZXing's order)."""
+    w, _, rows = read_png_1bit(path)
+    modules = w // px - 2 * quiet
+
+    def dark(x, y):
+        cx, cy = (quiet + x) * px + px // 2, (quiet + y) * px + px // 2
+        return not (rows[cy][cx // 8] >> (7 - cx % 8)) & 1
+
+    bits = 0
+    for x, y in [(0, 8), (1, 8), (2, 8), (3, 8), (4, 8), (5, 8), (7, 8), (8, 8), (8, 7),
+                 (8, 5), (8, 4), (8, 3), (8, 2), (8, 1), (8, 0)]:
+        bits = bits << 1 | dark(x, y)
+    level = "MLHQ"[(bits ^ 0x5412) >> 13]
+    print(f"{modules} {level}")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in ("pdf", "zpl"):
-        die("usage: print_check.py pdf|zpl DIR")
-    (check_pdf if sys.argv[1] == "pdf" else check_zpl)(sys.argv[2])
+    if len(sys.argv) != 3 or sys.argv[1] not in ("pdf", "zpl", "qr"):
+        die("usage: print_check.py pdf|zpl DIR, or print_check.py qr PNG")
+    {"pdf": check_pdf, "zpl": check_zpl, "qr": check_qr}[sys.argv[1]](sys.argv[2])

@@ -52,6 +52,9 @@ run pcgen mint --product SOAP --count 5 --out "$dst/pinzpl" --host $HOST --pin -
 	--pin-style field --zpl-dpi 300 --zpl-label 609x406 --zpl-magnification 5 --label 50x70
 [ "$rc" = 0 ] || fail "mint --pin --pin-style field exited $rc: $err"
 check zpl "$dst/pinzpl" || fail "the PIN batch's ZPL"
+# a product without a GTIN: the short form, at Q (it keeps version 3), in ^BQ and its data
+[ "$(grep -c '\^BQN,2,5,Q^FDQA,HTTPS://PACK.EXAMPLE.COM/C/[0-9A-Z]\{20\}^FS' "$dst/pinzpl/labels.zpl")" = 5 ] ||
+	fail "the short form's ZPL is not at ECC Q: $(grep -m1 BQ "$dst/pinzpl/labels.zpl")"
 check pdf "$dst/pinzpl" || fail "the PIN batch's field-style sheet"
 [ "$(pdftotext "$dst/pinzpl/labels.pdf" - | grep -c '^PIN: [0-9]\{8\}$')" = 5 ] || fail "no PIN: fields"
 note "PIN batches: boxed PINs on Letter, PIN fields on sheets and in ZPL at 300 dpi"
