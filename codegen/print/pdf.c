@@ -5,7 +5,7 @@
  * interpolation: its edges are as sharp as vectors at any resolution, and it
  * costs about 500 bytes and 0.1 ms a label, where one rectangle per run of
  * modules cost seven times the bytes and fifteen times the time. cairo keeps
- * some 160 bytes per image until its file is finished, which is why a long
+ * some 150 bytes per image until its file is finished, which is why a long
  * run is cut into files of pages_per_file pages: memory stays flat.
  */
 #include "pdf.h"
