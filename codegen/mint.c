@@ -1424,6 +1424,8 @@ out:
 		           interrupted ? "interrupted" : "mint failed");
 	PQfinish(db);
 	keyring_free(kr);
+	if (o.pdf)
+		pdf_release();
 	pthread_mutex_destroy(&m.lock);
 	pthread_cond_destroy(&m.cond);
 	return rc;

@@ -14,6 +14,7 @@
 #include <cairo.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fontconfig/fontconfig.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,8 +62,16 @@ static double measure_char_em(void)
 int pdf_check(struct pdf_options *o, int qr_width, char *err, size_t errlen)
 {
 	const struct label_sheet *s = &o->sheet;
-	if (label_content_layout(s->label_w, s->label_h, o->pin, measure_char_em(), &o->content,
-	                         err, errlen) < 0)
+	double char_em = measure_char_em();
+	if (!(char_em > 0)) {
+		errbuf_set(err, errlen,
+		           "no font for the labels' text: fontconfig finds no \"%s\" "
+		           "(Debian: fonts-dejavu-core)",
+		           FONT);
+		return -1;
+	}
+	if (label_content_layout(s->label_w, s->label_h, o->pin, char_em, &o->content, err,
+	                         errlen) < 0)
 		return -1;
 	double module = o->content.qr_side / (qr_width + 2 * o->quiet);
 	if (module < PDF_MODULE_MIN) {
@@ -373,4 +382,10 @@ void pdf_labels_free(struct pdf_labels *p)
 	if (p->fd >= 0)
 		close(p->fd);
 	free(p);
+}
+
+void pdf_release(void)
+{
+	cairo_debug_reset_static_data();
+	FcFini();
 }

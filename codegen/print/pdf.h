@@ -63,4 +63,11 @@ int pdf_labels_close(struct pdf_labels *p, char *err, size_t errlen);
 /* Close without finishing (after a failure); accepts NULL. */
 void pdf_labels_free(struct pdf_labels *p);
 
+/*
+ * Free what cairo and fontconfig keep for the life of the process (fonts,
+ * caches), so that a leak checker sees only real leaks. Last, once no cairo
+ * object is left.
+ */
+void pdf_release(void);
+
 #endif
