@@ -84,7 +84,7 @@ done
 sleep 1 # all 20 are queued behind the blocked transaction
 [ "$(sql "SELECT count(*) FROM redemptions WHERE serial BETWEEN $((F + 9)) AND $((F + 28))")" = 0 ] ||
 	fail "claims went out before the blocked one finished: no batch to test"
-unlock_member
+unlock
 wait $BLOCKED
 # shellcheck disable=SC2086
 wait $pids

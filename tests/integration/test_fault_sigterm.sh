@@ -105,7 +105,7 @@ sleep 1.5
 kill -0 "$SERVER_PID" 2>/dev/null || fail "the server exited with a claim in flight"
 STATUS=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$BASE/healthz" || true)
 [ "$STATUS" = 000 ] || fail "still accepting connections while draining: $STATUS"
-unlock_member # the held claim, and those queued behind it, go on
+unlock # the held claim, and those queued behind it, go on
 sigterm_check "a claim held up" "$T0" "$BEFORE" 2
 wait $SLOW || true
 [ "$(cat "$T/slow.status")" = 200 ] || fail "the held claim: $(cat "$T/slow.status") $(cat "$T/slow.body")"
