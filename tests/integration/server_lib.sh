@@ -191,10 +191,11 @@ claim() {
 }
 
 # claim_bg NAME CODE MEMBER: the claim sent in the background (a client that
-# waits up to 30 s); its status goes to $T/NAME.status, its body to
-# $T/NAME.body; BG_PID is the curl's pid, to wait for.
+# waits up to 30 s); its status goes to $T/NAME.status, its headers to
+# $T/NAME.headers, its body to $T/NAME.body; BG_PID is the curl's pid.
 claim_bg() {
-	curl -s --max-time 30 -o "$T/$1.body" -w '%{http_code}' -H 'Content-Type: application/json' \
+	curl -s --max-time 30 -D "$T/$1.headers" -o "$T/$1.body" -w '%{http_code}' \
+		-H 'Content-Type: application/json' \
 		--data-binary "$(jq -cn --arg c "$2" --arg m "$3" '{code: $c, member: $m}')" \
 		"$BASE/api/v1/claims" >"$T/$1.status" &
 	BG_PID=$!
