@@ -88,11 +88,8 @@ export PACKCODE_HOME=$PC_TMP/home3
 mkdir "$PACKCODE_HOME"
 "$PACKCODE_GEN" db start >"$PC_TMP/k.out" 2>&1 &
 kpid=$!
-for _ in $(seq 1 200); do
-	ls -d "$PACKCODE_HOME"/var/pg/data.tmp.* >/dev/null 2>&1 && break
-	sleep 0.05
-done
-ls -d "$PACKCODE_HOME"/var/pg/data.tmp.* >/dev/null 2>&1 || fail "never saw initdb's data.tmp"
+data_tmp() { ls -d "$PACKCODE_HOME"/var/pg/data.tmp.* >/dev/null 2>&1; }
+wait_until 10 "initdb's data.tmp" data_tmp
 kill -KILL "$kpid"
 wait "$kpid" 2>/dev/null || true
 run pcgen db status
