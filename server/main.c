@@ -40,6 +40,8 @@
 /* Draining: a worker exits once no request has come for this long (a client
  * may be sending one on a kept-alive connection as the last reply leaves). */
 #define DRAIN_QUIET_MS 200
+/* After the drain timed out: how long the replies it forced get to leave. */
+#define DRAIN_FLUSH_MS 200
 
 /*
  * Room for --max-connections file descriptors: raise the soft limit towards
@@ -165,10 +167,19 @@ static void worker_exit_if_done(struct worker *w)
 			return;
 		}
 	}
-	if (clock_ms() > w->drain_deadline_ms) {
+	if (clock_ms() > w->drain_deadline_ms && !w->drain_expired) {
 		log_warn("event=drain_timeout worker=%d requests=%d scans=%zu", w->id, w->inflight,
 		         scanlog_pending(w->scanlog));
-		event_base_loopexit(w->base, NULL);
+		/*
+		 * What still waits on the database is answered now, 503 (its query
+		 * cancelled: a claim not committed is rolled back, and a retry is
+		 * safe either way), and the loop runs a moment more so the replies
+		 * leave before the connections close.
+		 */
+		w->drain_expired = 1;
+		pool_close(w->pool);
+		struct timeval flush = {0, DRAIN_FLUSH_MS * 1000};
+		event_base_loopexit(w->base, &flush);
 	}
 }
 

@@ -69,6 +69,7 @@ struct worker {
 	int inflight;              /* requests received and not yet answered */
 	long long last_request_ms; /* when the last request arrived (CLOCK_MONOTONIC) */
 	int draining;
+	int drain_expired; /* the drain timed out: the pool was closed */
 	long long drain_deadline_ms;
 };
 
