@@ -582,8 +582,8 @@ void pool_close(struct pool *p)
 			char err[256];
 			PGcancel *cancel = PQgetCancel(c->pg);
 			if (cancel && !PQcancel(cancel, err, sizeof err))
-				log_warn("event=db_cancel_failed pool=%s conn=%d reason=%s", p->name,
-				         c->idx, LOG_Q(err));
+				log_warn("event=db_cancel_failed pool=%s conn=%d reason=%s",
+				         p->name, c->idx, LOG_Q(err));
 			PQfreeCancel(cancel);
 		}
 		if (c->state != CONN_DOWN)
