@@ -11,7 +11,7 @@ libcairo2-dev fonts-dejavu-core
 postgresql-15 postgresql-client-15
 clang libclang-rt-14-dev clang-format
 zbar-tools librsvg2-bin poppler-utils curl jq python3 python3-cryptography openssl
-wrk qrencode time"
+wrk qrencode time iproute2 python3-prometheus-client"
 
 missing=""
 for p in $PACKAGES; do
