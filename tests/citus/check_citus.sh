@@ -34,9 +34,10 @@ INSTALL=$S/../shared/citus/install.sh
 # changes, the exactly-once race and the random workload, the faults (a
 # worker's among them); then the plans of the hot statements (one task each).
 ALL_TESTS="integration/test_server_api.sh integration/test_server_admin.sh
-integration/test_server_admin_reads.sh integration/test_cli_audit.sh integration/test_server_concurrency.sh
-integration/test_fault_kill.sh integration/test_fault_pg_restart.sh
-integration/test_fault_claim_tx.sh integration/test_fault_sigterm.sh
+integration/test_server_admin_reads.sh integration/test_cli_audit.sh
+integration/test_server_concurrency.sh integration/test_fault_kill.sh
+integration/test_fault_pg_restart.sh integration/test_fault_claim_tx.sh
+integration/test_fault_sigterm.sh integration/test_fault_drain_timeout.sh
 integration/test_bad_input.sh citus/test_citus_worker_restart.sh citus/test_citus_plans.sh"
 
 if [ ! -f "$INSTALL" ]; then
