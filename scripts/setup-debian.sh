@@ -5,8 +5,9 @@
 # runs its own private clusters, so that is switched off before installing.
 set -eu
 
-PACKAGES="gcc make autoconf automake pkg-config
+PACKAGES="gcc g++ make autoconf automake pkg-config
 libqrencode-dev libssl-dev libpq-dev libevent-dev libjansson-dev libpng-dev libcmocka-dev
+libphonenumber-dev
 postgresql-15 postgresql-client-15
 clang libclang-rt-14-dev clang-format
 zbar-tools librsvg2-bin curl jq python3 python3-cryptography openssl

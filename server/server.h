@@ -40,6 +40,7 @@ struct server_config {
 	int request_timeout_ms; /* to read a request whole, from its first byte */
 	int idle_timeout_s;     /* evhttp's: silence while reading, idle keep-alive */
 	const char *tls_cert, *tls_key;
+	const char *default_country; /* the region of phone numbers typed without one */
 };
 
 struct claims;

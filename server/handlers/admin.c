@@ -559,11 +559,11 @@ static void change_points(struct admin_req *a)
 	size_t len;
 	char err[256], seg[3 * MEMBER_MAX + 1], pts[24];
 	const char *key = NULL;
+	enum phone_result bad = PHONE_OK;
 	long n = http_percent_decode(a->r->cap[0].s, a->r->cap[0].len, seg, sizeof seg);
-	if (n < 0 || member_normalize(seg, (size_t)n, a->member) < 0) {
-		http_reply_error(a->r, 400, "bad_member",
-		                 "a member is a phone number in E.164 (+ and 8 to 15 digits) or an "
-		                 "id of at most 64 letters, digits and . _ : @ -");
+	if (n < 0 || member_id_normalize(seg, (size_t)n, a->r->w->srv->cfg.default_country,
+	                                 a->member, &bad) < 0) {
+		http_reply_error(a->r, 400, "bad_member", member_id_message(bad));
 		goto fail;
 	}
 	if (a->op == OP_SPEND) {

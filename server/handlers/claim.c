@@ -303,11 +303,14 @@ void claim_start(struct request *r, const char *code, size_t codelen, const char
 	text_printable(code, codelen, cl->input, sizeof cl->input);
 
 	lookup_check(w, code, codelen, &cl->c);
-	if (member_normalize(member, memberlen, cl->member) < 0) {
+	enum phone_result why;
+	if (member_id_normalize(member, memberlen, w->srv->cfg.default_country, cl->member, &why) <
+	    0) {
 		struct claim_result res = {
 		    .outcome = CLAIM_BAD_REQUEST,
-		    .message = "a member is a phone number in E.164 (+ and 8 to 15 digits) or "
-		               "an id of at most 64 letters, digits and . _ : @ -",
+		    .message = member_id_message(why),
+		    .member_why = why,
+		    .bad_member = 1,
 		};
 		cl->member[0] = '\0';
 		claim_finish(cl, &res);
