@@ -19,8 +19,8 @@ static int alnum(unsigned char c)
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-int member_id_normalize(const char *in, size_t len, const char *region,
-                        char out[MEMBER_ID_MAX + 1], enum phone_result *why)
+int member_id_normalize(const char *in, size_t len, const char *region, char out[MEMBER_ID_MAX + 1],
+                        enum phone_result *why)
 {
 	enum phone_result dummy;
 	if (!why)

@@ -21,8 +21,8 @@
  * ([A-Za-z0-9][A-Za-z0-9._:@-]{0,63}, not digits alone), or the reason a
  * phone number was refused. Leading and trailing blanks are ignored.
  */
-int member_id_normalize(const char *in, size_t len, const char *region,
-                        char out[MEMBER_ID_MAX + 1], enum phone_result *why);
+int member_id_normalize(const char *in, size_t len, const char *region, char out[MEMBER_ID_MAX + 1],
+                        enum phone_result *why);
 
 /* The refusal for people, in English: what a member id must be, or why the number is wrong. */
 const char *member_id_message(enum phone_result why);

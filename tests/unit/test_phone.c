@@ -22,7 +22,7 @@ static enum phone_result norm(const char *in, const char *region)
 static void test_national_and_international_spellings_agree(void **state)
 {
 	(void)state;
-	const char *const cn[] = {"13900000000", "139 0000 0000", "+86 139-0000-0000",
+	const char *const cn[] = {"13900000000",     "139 0000 0000", "+86 139-0000-0000",
 	                          "008613900000000", "8613900000000", "+86 (139) 0000.0000"};
 	for (size_t i = 0; i < sizeof cn / sizeof cn[0]; i++) {
 		assert_int_equal(norm(cn[i], "CN"), PHONE_OK);
@@ -62,7 +62,10 @@ static void test_each_refusal_has_its_reason(void **state)
 static void test_nul_inside_is_no_number(void **state)
 {
 	(void)state;
-	assert_int_equal(phone_normalize("139\0" "00000000", 12, "CN", out), PHONE_NOT_A_NUMBER);
+	assert_int_equal(phone_normalize("139\0"
+	                                 "00000000",
+	                                 12, "CN", out),
+	                 PHONE_NOT_A_NUMBER);
 }
 
 static void test_what_looks_like_a_number(void **state)
@@ -74,7 +77,9 @@ static void test_what_looks_like_a_number(void **state)
 	assert_false(phone_looks_like("crm:42", 6));
 	assert_false(phone_looks_like("alice@example.com", 17));
 	assert_false(phone_looks_like(" - ", 3));
-	assert_false(phone_looks_like("139\0" "1", 5));
+	assert_false(phone_looks_like("139\0"
+	                              "1",
+	                              5));
 }
 
 int main(void)
