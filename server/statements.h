@@ -15,9 +15,11 @@
 	"SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET statement_timeout = '10s'; "             \
 	"SET plan_cache_mode = force_generic_plan; "                                               \
 	"PREPARE ping AS SELECT 1; "                                                               \
-	"PREPARE claim_many(bigint[], bigint[], text[], smallint[]) AS "                           \
-	"  SELECT * FROM claim_many($1, $2, $3, $4); "                                             \
-	"PREPARE lookup_codes(bigint[]) AS SELECT * FROM lookup_codes($1); "                       \
+	"PREPARE claim_many(bigint[], bigint[], text[], smallint[], inet[]) AS "                   \
+	"  SELECT * FROM claim_many($1, $2, $3, $4, $5); "                                         \
+	"PREPARE code_facts(bigint[], bigint[]) AS SELECT * FROM code_facts($1, $2); "             \
+	"PREPARE report_file(bigint, bigint, text, text, inet, text) AS "                          \
+	"  SELECT * FROM report_file($1, $2, $3, $4, $5, $6); "                                    \
 	"PREPARE member_get(text, integer, bigint) AS "                                            \
 	"  SELECT m.balance, l.id, l.delta, l.balance_after, l.kind, l.serial, l.created_at "      \
 	"    FROM members m LEFT JOIN LATERAL ("                                                   \
@@ -62,8 +64,9 @@
 #define STATEMENTS_SCAN_SETUP                                                                      \
 	"SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET statement_timeout = '30s'; "             \
 	"SET synchronous_commit = off; SET plan_cache_mode = force_generic_plan; "                 \
-	"PREPARE scan_stats(bigint[], bigint[], timestamptz[], timestamptz[]) AS "                 \
-	"  SELECT scan_stats($1, $2, $3, $4)"
+	"PREPARE scan_stats(bigint[], bigint[], timestamptz[], timestamptz[], bigint[], "          \
+	"bigint[], "                                                                               \
+	"  boolean[]) AS SELECT scan_summary($1, $2, $3, $4, $5, $6, $7)"
 
 /*
  * The control thread's connection (engine/listen.c): LISTEN, and the caches'

@@ -39,46 +39,6 @@ const char *http_route_id(const struct request *r)
 
 /* ---- requests and replies -------------------------------------------------- */
 
-/* The language of the page: the best of Accept-Language among en and zh. */
-static enum lang pick_lang(const char *accept)
-{
-	double best_q = -1;
-	enum lang best = LANG_EN;
-	if (!accept)
-		return LANG_EN;
-	const char *p = accept;
-	while (*p) {
-		while (*p == ' ' || *p == ',')
-			p++;
-		const char *tag = p;
-		size_t taglen = strcspn(p, ";,");
-		p += taglen;
-		double q = 1.0;
-		if (*p == ';') {
-			const char *qs = strstr(p, "q=");
-			const char *next = strchr(p, ',');
-			if (qs && (!next || qs < next))
-				q = strtod(qs + 2, NULL);
-			p = next ? next : p + strlen(p);
-		}
-		while (taglen && tag[taglen - 1] == ' ')
-			taglen--;
-		enum lang l;
-		if (taglen >= 2 && strncasecmp(tag, "zh", 2) == 0 && (taglen == 2 || tag[2] == '-'))
-			l = LANG_ZH;
-		else if (taglen >= 2 && strncasecmp(tag, "en", 2) == 0 &&
-		         (taglen == 2 || tag[2] == '-'))
-			l = LANG_EN;
-		else
-			continue;
-		if (q > best_q) {
-			best_q = q;
-			best = l;
-		}
-	}
-	return best;
-}
-
 static struct request *request_new(struct worker *w, struct evhttp_request *req)
 {
 	struct request *r = calloc(1, sizeof *r);
@@ -190,8 +150,8 @@ void http_reply_html(struct request *r, int status, struct evbuffer *body)
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
 	evhttp_add_header(h, "Content-Type", "text/html; charset=utf-8");
 	evhttp_add_header(h, "Cache-Control", "no-store");
-	evhttp_add_header(h, "Content-Language", r->lang == LANG_ZH ? "zh-CN" : "en");
-	evhttp_add_header(h, "Vary", "Accept-Language");
+	evhttp_add_header(h, "Content-Language", negotiate_lang_tag(r->lang));
+	evhttp_add_header(h, "Vary", "Accept, Accept-Language");
 	evbuffer_add_buffer(evhttp_request_get_output_buffer(r->req), body);
 	finish(r, status);
 }
@@ -375,9 +335,11 @@ static void dispatch(struct evhttp_request *req, void *arg)
 	r->route = m.row;
 	r->slot = s->route_slot[m.row - s->routes];
 	memcpy(r->cap, m.cap, sizeof r->cap);
-	if (m.row->flags & ROUTE_PAGE)
-		r->lang = pick_lang(
-		    evhttp_find_header(evhttp_request_get_input_headers(req), "Accept-Language"));
+	if (m.row->flags & ROUTE_PAGE) {
+		const struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+		r->lang = negotiate_lang(evhttp_find_header(in, "Accept-Language"));
+		r->want_json = negotiate_json(evhttp_find_header(in, "Accept"));
+	}
 	if (over_limit(r))
 		return;
 	if (m.row->auth == ROUTE_AUTH_ADMIN && authenticate(r) < 0)

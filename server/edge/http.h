@@ -17,10 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "edge/negotiate.h"
 #include "edge/router.h"
 #include "engine/tokens.h"
-
-enum lang { LANG_EN, LANG_ZH };
 
 #define HTTP_CLIENT_MAX 64
 #define HTTP_UA_MAX     256
@@ -40,6 +39,7 @@ struct request {
 	struct route_capture cap[ROUTE_CAPTURES_MAX]; /* the pattern's captures, raw */
 	struct tokens_identity admin;                 /* ROUTE_AUTH_ADMIN: whose token */
 	enum lang lang;                   /* from Accept-Language, for the HTML routes */
+	int want_json;                    /* the HTML routes: Accept prefers JSON (an API client) */
 	char client[HTTP_CLIENT_MAX];     /* peer address, "" if unknown */
 	uint64_t addr_key;                /* its rate-limit key (ratelimit_addr_key) */
 	char user_agent[HTTP_UA_MAX + 1]; /* printable ASCII only, cut at 256 */
