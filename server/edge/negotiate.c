@@ -102,8 +102,11 @@ const char *negotiate_lang_tag(enum lang l)
 	return "en";
 }
 
-/* The q that Accept gives type/sub: that of its most specific matching range, -1 if none. */
-static double media_q(const char *accept, const char *type, const char *sub)
+/*
+ * The q that Accept gives type/sub: that of its most specific matching range,
+ * -1 if none; *specific: 3 type/sub, 2 type/any, 1 any/any, 0 none.
+ */
+static double media_q(const char *accept, const char *type, const char *sub, int *specific)
 {
 	double q, best = -1;
 	int spec = 0;
@@ -116,14 +119,15 @@ static double media_q(const char *accept, const char *type, const char *sub)
 		else if (n == tl + 2 && strncasecmp(range, type, tl) == 0 && range[tl] == '/' &&
 		         range[tl + 1] == '*')
 			s = 2;
-		else if (n == tl + 1 + sl && strncasecmp(range, type, tl) == 0 && range[tl] == '/' &&
-		         strncasecmp(range + tl + 1, sub, sl) == 0)
+		else if (n == tl + 1 + sl && strncasecmp(range, type, tl) == 0 &&
+		         range[tl] == '/' && strncasecmp(range + tl + 1, sub, sl) == 0)
 			s = 3;
 		if (s > spec || (s == spec && s && q > best)) {
 			spec = s;
 			best = q;
 		}
 	}
+	*specific = spec;
 	return best;
 }
 
@@ -131,7 +135,9 @@ int negotiate_json(const char *accept)
 {
 	if (!accept || !*accept)
 		return 0;
-	double json = media_q(accept, "application", "json");
-	double html = media_q(accept, "text", "html");
-	return json > 0 && json > html;
+	int js, hs;
+	double json = media_q(accept, "application", "json", &js);
+	double html = media_q(accept, "text", "html", &hs);
+	/* on a tie, the type named more specifically wins (axios: json, text/plain, any) */
+	return json > 0 && (json > html || (json == html && js > hs));
 }

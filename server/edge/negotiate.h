@@ -21,7 +21,8 @@ const char *negotiate_lang_tag(enum lang l);
 
 /*
  * 1 if Accept prefers application/json to text/html (each judged by its most
- * specific range, q-values honoured); 0 for a browser, no Accept or a tie.
+ * specific range, q-values honoured; on equal q the one named more
+ * specifically); 0 for a browser, no Accept, any type alone, or a true tie.
  */
 int negotiate_json(const char *accept);
 
