@@ -11,7 +11,8 @@ libphonenumber-dev
 postgresql-15 postgresql-client-15
 clang libclang-rt-14-dev clang-format
 zbar-tools librsvg2-bin curl jq python3 python3-cryptography openssl
-wrk qrencode time iproute2 python3-prometheus-client"
+wrk qrencode time iproute2 python3-prometheus-client
+chromium chromium-driver python3-selenium fonts-noto-cjk fontconfig"
 
 missing=""
 for p in $PACKAGES; do

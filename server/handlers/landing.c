@@ -49,7 +49,7 @@ static const char css[] =
     "label{display:block;margin:.5rem 0 .25rem;font-weight:600}"
     "input{box-sizing:border-box;width:100%;font-size:1.1rem;padding:.6rem;border:1px solid "
     "#d4d4d8;border-radius:8px}"
-    "small{display:block;color:#71717a}"
+    "small{display:block;color:#71717a;margin-top:.25rem}"
     "button{margin-top:1rem;width:100%;font-size:1.1rem;padding:.75rem;border:0;"
     "border-radius:8px;background:#16a34a;color:#fff}"
     ".report button{background:#fff;color:#b91c1c;border:2px solid #dc2626}"

@@ -1,7 +1,8 @@
 /*
  * landing_text.c: the pages' texts. %s and %d are filled in order by
  * landing.c, each value escaped. Chinese texts use Chinese punctuation
- * (，。：；（）) and no plural; English has a singular for counts of 1.
+ * (，。：；（）) and no plural, and no space after a time (it ends with its
+ * time zone in full-width parentheses); English has a singular for counts of 1.
  */
 #include "handlers/landing_text.h"
 
@@ -24,7 +25,7 @@ static const char *const texts[T_COUNT][4] = {
                        "此碼由品牌方簽發。", NULL},
     [T_MINE] = {"Genuine, points claimed", "正品，积分已领取", "正品，積分已領取", NULL},
     [T_MINE_SUB] = {"The points of this code were claimed from this phone on %s.",
-                    "此码的积分已于 %s 在这部手机上领取。", "此碼的積分已於 %s 在這支手機上領取。",
+                    "此码的积分已于 %s在这部手机上领取。", "此碼的積分已於 %s在這支手機上領取。",
                     NULL},
     [T_COPIED] = {"Checked by %d people", "已有 %d 人查验过此码", "已有 %d 人查驗過此碼",
                   "Checked by %d person"},
@@ -34,8 +35,8 @@ static const char *const texts[T_COUNT][4] = {
     [T_TAKEN_PAGE] = {"Points already claimed", "积分已被领取", "積分已被領取", NULL},
     [T_TAKEN_PAGE_SUB] = {"Its points were already claimed on %s — if you just bought it, "
                           "report it.",
-                          "此码的积分已于 %s 被领取。如果您刚买下这件商品，请举报。",
-                          "此碼的積分已於 %s 被領取。如果您剛買下這件商品，請檢舉。", NULL},
+                          "此码的积分已于 %s被领取。如果您刚买下这件商品，请举报。",
+                          "此碼的積分已於 %s被領取。如果您剛買下這件商品，請檢舉。", NULL},
     [T_REPORT] = {"Report this code", "举报此码", "檢舉此碼", NULL},
     [T_REPORT_HINT] = {"The brand is told that this code may have been copied.",
                        "品牌方将收到此码可能被复制的通知。", "品牌方將收到此碼可能被複製的通知。",
@@ -88,14 +89,14 @@ static const char *const texts[T_COUNT][4] = {
                        "您目前的積分餘額為 %d。", "Your balance is now %d point."},
     [T_REPEAT] = {"Already yours", "您已领取过", "您已領取過", NULL},
     [T_REPEAT_SUB] = {"You claimed this code on %s. Your balance is %d points.",
-                      "您已于 %s 领取此码，当前积分余额为 %d。",
-                      "您已於 %s 領取此碼，目前積分餘額為 %d。",
+                      "您已于 %s领取此码，当前积分余额为 %d。",
+                      "您已於 %s領取此碼，目前積分餘額為 %d。",
                       "You claimed this code on %s. Your balance is %d point."},
     [T_TAKEN] = {"Already claimed", "积分已被领取", "積分已被領取", NULL},
     [T_TAKEN_SUB] = {"Another member claimed this code on %s — if you just bought it, report "
                      "it.",
-                     "此码已于 %s 被其他会员领取。如果您刚买下这件商品，请举报。",
-                     "此碼已於 %s 被其他會員領取。如果您剛買下這件商品，請檢舉。", NULL},
+                     "此码已于 %s被其他会员领取。如果您刚买下这件商品，请举报。",
+                     "此碼已於 %s被其他會員領取。如果您剛買下這件商品，請檢舉。", NULL},
     [T_PIN_REQUIRED] = {"Enter the PIN printed inside the pack.", "请输入包装内的验证码。",
                         "請輸入包裝內的驗證碼。", NULL},
     [T_PIN_WRONG] = {"That PIN is not right. Check it and try again.",

@@ -65,8 +65,8 @@ static void test_browsers_get_html(void **state)
 	assert_false(negotiate_json("*/*"));
 	assert_false(negotiate_json("text/html,application/xhtml+xml,application/xml;q=0.9,"
 	                            "image/avif,image/webp,*/*;q=0.8"));
-	assert_false(negotiate_json("text/html, application/json"));       /* a tie */
-	assert_false(negotiate_json("application/json;q=0, text/html"));   /* q=0: not that */
+	assert_false(negotiate_json("text/html, application/json"));     /* a tie */
+	assert_false(negotiate_json("application/json;q=0, text/html")); /* q=0: not that */
 	assert_false(negotiate_json("text/html,application/json;q=0.9"));
 }
 
@@ -87,7 +87,8 @@ static void test_link_previews_and_crawlers_are_no_scans(void **state)
 	assert_true(lookup_preview_bot("WhatsApp/2.23.20.0 A"));
 	assert_true(lookup_preview_bot("facebookexternalhit/1.1 "
 	                               "(+http://www.facebook.com/externalhit_uatext.php)"));
-	assert_true(lookup_preview_bot("Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"));
+	assert_true(
+	    lookup_preview_bot("Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"));
 	assert_true(lookup_preview_bot("Twitterbot/1.0"));
 	assert_true(lookup_preview_bot("TelegramBot (like TwitterBot)"));
 	assert_true(lookup_preview_bot("Mozilla/5.0 (compatible; Googlebot/2.1; "
