@@ -48,6 +48,7 @@ struct lookups;
 struct tokens;
 struct scanlog;
 struct route;
+struct listener;
 
 struct worker {
 	struct server *srv;
@@ -70,11 +71,18 @@ struct worker {
 	int inflight;              /* requests received and not yet answered */
 	long long last_request_ms; /* when the last request arrived (CLOCK_MONOTONIC) */
 	int draining;
+	int drain_expired; /* the drain timed out: the pool was closed */
 	long long drain_deadline_ms;
 };
 
+#define SERVER_SIGNALS 3 /* TERM, INT, HUP */
+
 struct server {
 	struct server_config cfg;
+	/* the control thread's: its loop, the LISTEN connection, the signals */
+	struct event_base *control;
+	struct listener *listener;
+	struct event *signals[SERVER_SIGNALS];
 	/* the route table (routes.c) and each row's metrics slot (http_routes) */
 	const struct route *routes;
 	size_t nroutes;
