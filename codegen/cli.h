@@ -38,5 +38,6 @@ int cmd_batches(int argc, char **argv);
 int cmd_mint(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_member(int argc, char **argv);
 
 #endif

@@ -36,6 +36,7 @@ static const char usage[] =
     "\n"
     "Administration:\n"
     "  token add|list|revoke  bearer tokens for the server's admin API\n"
+    "  member show|check      a member and its balance; members stored in an old form\n"
     "\n"
     "Codes:\n"
     "  verify CODE...         genuine, typo, not genuine or revoked; with a database\n"
@@ -63,9 +64,10 @@ static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
 } commands[] = {
-    {"keygen", cmd_keygen}, {"keys", cmd_keys},       {"key", cmd_key},   {"verify", cmd_verify},
-    {"db", cmd_db},         {"product", cmd_product}, {"mint", cmd_mint}, {"batches", cmd_batches},
-    {"render", cmd_render}, {"token", cmd_token},
+    {"keygen", cmd_keygen}, {"keys", cmd_keys},       {"key", cmd_key},
+    {"verify", cmd_verify}, {"db", cmd_db},           {"product", cmd_product},
+    {"mint", cmd_mint},     {"batches", cmd_batches}, {"render", cmd_render},
+    {"token", cmd_token},   {"member", cmd_member},
 };
 
 int main(int argc, char **argv)

@@ -94,4 +94,8 @@
 	                                        " WHERE int8range(b.serial_first, b.serial_last, " \
 	                                        "'[]') @> $1::bigint"
 
+/* Members (cmd_member.c): one, and all of them for 'member check'. */
+#define STMT_MEMBER_GET  "SELECT balance FROM members WHERE member = $1"
+#define STMT_MEMBER_LIST "SELECT member, balance FROM members ORDER BY member"
+
 #endif

@@ -2,7 +2,7 @@
 # test_server_phone_pin.sh: packcode-server over real HTTP, from several
 # client addresses (127.0.0.N):
 # 1. phone numbers: four spellings are one member wherever a member comes in
-#    (claims API, landing form, member and admin paths); an impossible
+#    (claims API, landing form, member and admin paths, packcode-gen); an impossible
 #    number is refused with the reason; ids that are no number keep working;
 #    --default-country reads national numbers (and refuses an unknown region);
 # 2. wrong PINs back off per code, per address and per member: a stranger's
@@ -162,6 +162,18 @@ expect 429 "a failing member, from an address that failed too (its own wait over
 body_claim 127.0.0.41 "$P4" eve "$(pin 4)"
 expect 200 "the failing member with the right PIN from a clean address"
 ok "the wait grows: 0 0 0 10 20 40 s, capped at 3600 s; a failing member waits on failing addresses only"
+
+# packcode-gen takes members the same way; 'member check' finds those stored in an old form
+run pcgen member show '139 0000 0000'
+[ "$rc" = 0 ] && [ "$out" = "+8613900000000	55 points" ] || fail "member show: $rc $out $err"
+expect_error 2 'too few digits' pcgen member show 12345
+sql "INSERT INTO members (member, balance) VALUES ('13900000000', 7), ('12345', 1)" >/dev/null
+run pcgen member check
+[ "$rc" = 0 ] && grep -q '^13900000000	+8613900000000	7$' <<<"$out" &&
+	grep -q '^12345	refused: .*too few digits' <<<"$out" && ! grep -q '^+8613900000000' <<<"$out" ||
+	fail "member check: $out"
+sql "DELETE FROM members WHERE member IN ('13900000000', '12345')" >/dev/null
+ok "packcode-gen member show normalises as the server; member check lists members stored in an old form"
 
 # --default-country TW: national numbers are Taiwan's
 server_stop
