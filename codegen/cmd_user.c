@@ -134,8 +134,8 @@ static long ask_password(const char *name, char *pw, size_t size)
 	return n;
 }
 
-static int user_add(PGconn *db, const char *name, const char *scopes, const char *brands,
-                    int totp, int from_stdin)
+static int user_add(PGconn *db, const char *name, const char *scopes, const char *brands, int totp,
+                    int from_stdin)
 {
 	char pw[PASSWORD_MAX + 2], hash[PASSWORD_HASH_MAX], who[CLI_ACTOR_LEN], err[128],
 	    uri[TOTP_URI_MAX];
@@ -145,7 +145,8 @@ static int user_add(PGconn *db, const char *name, const char *scopes, const char
 	long n = from_stdin ? read_line(stdin, pw, sizeof pw) : ask_password(name, pw, sizeof pw);
 	if (n < 0) {
 		if (from_stdin)
-			cli_error("user", "no password on standard input (one line, at most %d bytes)",
+			cli_error("user",
+			          "no password on standard input (one line, at most %d bytes)",
 			          PASSWORD_MAX);
 		goto out;
 	}
@@ -162,12 +163,8 @@ static int user_add(PGconn *db, const char *name, const char *scopes, const char
 		cli_error("user", "the random number generator failed");
 		goto out;
 	}
-	const char *params[] = {cli_actor(who, sizeof who),
-	                        name,
-	                        hash,
-	                        totp ? (const char *)secret : NULL,
-	                        scopes,
-	                        brands};
+	const char *params[] = {cli_actor(who, sizeof who),         name,   hash,
+	                        totp ? (const char *)secret : NULL, scopes, brands};
 	r = run(db, STMT_STAFF_ADD, 6, params, totp ? 3 : -1, (int)sizeof secret);
 	if (!r)
 		goto out;
@@ -178,7 +175,8 @@ static int user_add(PGconn *db, const char *name, const char *scopes, const char
 	fprintf(stderr, "user %s added (scopes %s; brands %s)\n", name, scopes,
 	        brands ? brands : "all");
 	if (totp) {
-		fprintf(stderr, "its TOTP secret, shown only now (add it to an authenticator app):\n");
+		fprintf(stderr,
+		        "its TOTP secret, shown only now (add it to an authenticator app):\n");
 		printf("%s\n", uri);
 	}
 	rc = 0;
@@ -238,12 +236,9 @@ static int name_ok(const char *name)
 int cmd_user(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"scopes", required_argument, NULL, 's'},
-	    {"brands", required_argument, NULL, 'b'},
-	    {"totp", no_argument, NULL, 't'},
-	    {"password-stdin", no_argument, NULL, 'p'},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
+	    {"scopes", required_argument, NULL, 's'}, {"brands", required_argument, NULL, 'b'},
+	    {"totp", no_argument, NULL, 't'},         {"password-stdin", no_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},         {0},
 	};
 	const char *scopes = NULL, *brands = NULL, *name = NULL;
 	char err[DB_ERR_LEN], list[SCOPE_LIST_MAX];
@@ -286,10 +281,12 @@ int cmd_user(int argc, char **argv)
 	if (name && !name_ok(name))
 		return cli_usage("user", "a name is 1 to 64 letters, digits and ._@- (not first)");
 	if (!add && (scopes || brands || totp || from_stdin))
-		return cli_usage("user", "--scopes, --brands, --totp and --password-stdin are for add");
+		return cli_usage("user",
+		                 "--scopes, --brands, --totp and --password-stdin are for add");
 	if (add && !scopes)
-		return cli_usage("user", "add needs --scopes (read, catalog, operate, points, claims, "
-		                         "pii, export, admin, or all)");
+		return cli_usage("user",
+		                 "add needs --scopes (read, catalog, operate, points, claims, "
+		                 "pii, export, admin, or all)");
 	if (scopes && scope_parse(scopes, &bits, err, sizeof err) < 0)
 		return cli_usage("user", "%s", err);
 	if (brands && cli_brands_check(brands, err, sizeof err) < 0)

@@ -8,7 +8,7 @@
 #include <string.h>
 
 static const char *const names[SCOPE_COUNT] = {"read",   "catalog", "operate", "points",
-                                                "claims", "pii",     "export",  "admin"};
+                                               "claims", "pii",     "export",  "admin"};
 
 unsigned scope_bit(const char *name, size_t len)
 {
@@ -37,8 +37,9 @@ int scope_parse(const char *list, unsigned *out, char *err, size_t errlen)
 		size_t n = strcspn(p, ",");
 		unsigned bit = scope_bit(p, n);
 		if (!bit) {
-			snprintf(err, errlen, "unknown scope \"%.*s\" (scopes: read, catalog, operate, "
-			                      "points, claims, pii, export, admin; or all)",
+			snprintf(err, errlen,
+			         "unknown scope \"%.*s\" (scopes: read, catalog, operate, "
+			         "points, claims, pii, export, admin; or all)",
 			         (int)(n > 32 ? 32 : n), p);
 			return -1;
 		}

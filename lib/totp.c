@@ -76,9 +76,10 @@ int totp_uri(const unsigned char *secret, size_t len, const char *issuer, const 
 	char b32[128];
 	if (!totp_base32(secret, len, b32, sizeof b32))
 		return -1;
-	int n = snprintf(out, outlen,
-	                 "otpauth://totp/%s:%s?secret=%s&issuer=%s&algorithm=SHA1&digits=%d&period=%d",
-	                 issuer, account, b32, issuer, TOTP_DIGITS, TOTP_PERIOD);
+	int n =
+	    snprintf(out, outlen,
+	             "otpauth://totp/%s:%s?secret=%s&issuer=%s&algorithm=SHA1&digits=%d&period=%d",
+	             issuer, account, b32, issuer, TOTP_DIGITS, TOTP_PERIOD);
 	OPENSSL_cleanse(b32, sizeof b32);
 	return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }

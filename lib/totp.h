@@ -26,7 +26,8 @@ unsigned totp_code(const unsigned char *secret, size_t len, uint64_t step);
 int totp_verify(const unsigned char *secret, size_t len, const char *code, time_t now,
                 int64_t *step);
 
-/* in[0..len) in RFC 4648 base32 without padding, NUL-terminated: its length, or 0 if it does not fit. */
+/* in[0..len) in RFC 4648 base32 without padding, NUL-terminated: its length, or 0 if it does not
+ * fit. */
 size_t totp_base32(const unsigned char *in, size_t len, char *out, size_t outlen);
 
 /*

@@ -141,8 +141,9 @@ static void finished(void *arg, const struct pool_result *res)
 			http_header(r, "Retry-After", num);
 		}
 		if (strcmp(outcome, "locked") == 0)
-			http_reply_error(r, 429, "locked",
-			                 "too many failed sign-ins: the account is locked for a while");
+			http_reply_error(
+			    r, 429, "locked",
+			    "too many failed sign-ins: the account is locked for a while");
 		else
 			http_reply_error(r, 401, "sign_in_failed",
 			                 "the name, password or code is wrong");
@@ -169,8 +170,8 @@ out:
 static void finish(struct sign_in *si)
 {
 	struct request *r = si->r;
-	if (si->ok && secret_new(SESSION_PREFIX, si->session, sizeof si->session,
-	                         si->session_hash) < 0) {
+	if (si->ok &&
+	    secret_new(SESSION_PREFIX, si->session, sizeof si->session, si->session_hash) < 0) {
 		http_reply_error(r, 500, "internal", "no random numbers");
 		sign_in_free(si);
 		return;
@@ -178,12 +179,12 @@ static void finish(struct sign_in *si)
 	snprintf(si->session_hex, sizeof si->session_hex, "\\x");
 	for (int i = 0; i < SECRET_HASH_LEN; i++)
 		snprintf(si->session_hex + 2 + 2 * i, 3, "%02x", si->session_hash[i]);
-	struct pool_query q = {
-	    .stmt = "staff_sign_in_finish",
-	    .nparams = 7,
-	    .values = {si->staff_id[0] ? si->staff_id : NULL, si->in.name, si->client,
-	               si->ok ? "true" : "false", si->ok ? NULL : si->why,
-	               si->ok ? si->session_hex : NULL, si->step[0] ? si->step : NULL}};
+	struct pool_query q = {.stmt = "staff_sign_in_finish",
+	                       .nparams = 7,
+	                       .values = {si->staff_id[0] ? si->staff_id : NULL, si->in.name,
+	                                  si->client, si->ok ? "true" : "false",
+	                                  si->ok ? NULL : si->why, si->ok ? si->session_hex : NULL,
+	                                  si->step[0] ? si->step : NULL}};
 	if (pool_submit(r->w->pool, &q, finished, si) < 0) {
 		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
 		sign_in_free(si);
@@ -235,12 +236,14 @@ static void got_account(void *arg, const struct pool_result *res)
 		int retry = atoi(PQgetvalue(pg, 0, 3));
 		if (retry > 0) {
 			/* locked: no password is even looked at */
-			log_info("event=staff_sign_in outcome=locked name=%s locked_for=%d client=%s",
-			         LOG_Q(si->in.name), retry, LOG_Q(r->client));
+			log_info(
+			    "event=staff_sign_in outcome=locked name=%s locked_for=%d client=%s",
+			    LOG_Q(si->in.name), retry, LOG_Q(r->client));
 			snprintf(num, sizeof num, "%d", retry);
 			http_header(r, "Retry-After", num);
-			http_reply_error(r, 429, "locked",
-			                 "too many failed sign-ins: the account is locked for a while");
+			http_reply_error(
+			    r, 429, "locked",
+			    "too many failed sign-ins: the account is locked for a while");
 			goto fail;
 		}
 		const char *hex = PQgetvalue(pg, 0, 2);
@@ -362,10 +365,10 @@ static void me_done(void *arg, const struct pool_result *res)
 		goto out;
 	json_t *o = json_object(), *brands = json_array();
 	for (int i = 0; i < PQntuples(res->res); i++)
-		json_array_append_new(brands, json_pack("{s:I,s:s}", "id",
-		                                        (json_int_t)strtoll(PQgetvalue(res->res, i, 0),
-		                                                            NULL, 10),
-		                                        "name", PQgetvalue(res->res, i, 1)));
+		json_array_append_new(
+		    brands, json_pack("{s:I,s:s}", "id",
+		                      (json_int_t)strtoll(PQgetvalue(res->res, i, 0), NULL, 10),
+		                      "name", PQgetvalue(res->res, i, 1)));
 	json_object_set_new(o, "kind",
 	                    json_string(who->kind == TOKENS_SESSION ? "staff" : "token"));
 	json_object_set_new(o, "name", json_string(who->name));
@@ -401,9 +404,8 @@ void staff_route_me(struct request *r)
 		n += (size_t)snprintf(brands + n, sizeof brands - n, "%s%lld", i ? "," : "{",
 		                      who->brands[i]);
 	snprintf(brands + n, sizeof brands - n, "}");
-	struct pool_query q = {.stmt = "admin_me_brands",
-	                       .nparams = 1,
-	                       .values = {who->nbrands < 0 ? NULL : brands}};
+	struct pool_query q = {
+	    .stmt = "admin_me_brands", .nparams = 1, .values = {who->nbrands < 0 ? NULL : brands}};
 	if (pool_submit(r->w->pool, &q, me_done, a) < 0) {
 		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
 		free(a);

@@ -69,9 +69,8 @@ static void test_password_rules(void **state)
 	assert_int_equal(password_check("ten chars!", 10, err, sizeof err), 0);
 	assert_int_equal(password_check("with a\nnewline", 14, err, sizeof err), -1);
 	assert_int_equal(password_check("with\0a nul byte", 15, err, sizeof err), -1);
-	assert_int_equal(password_check("日本語のパスワード", strlen("日本語のパスワード"), err,
-	                                sizeof err),
-	                 0);
+	assert_int_equal(
+	    password_check("日本語のパスワード", strlen("日本語のパスワード"), err, sizeof err), 0);
 }
 
 int main(void)

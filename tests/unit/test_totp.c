@@ -22,8 +22,8 @@ static void test_rfc6238_sha1_vectors(void **state)
 	static const struct {
 		long long t;
 		unsigned code;
-	} v[] = {{59, 287082},         {1111111109, 81804}, {1111111111, 50471},
-	         {1234567890, 5924},   {2000000000, 279037}, {20000000000LL, 353130}};
+	} v[] = {{59, 287082},       {1111111109, 81804},  {1111111111, 50471},
+	         {1234567890, 5924}, {2000000000, 279037}, {20000000000LL, 353130}};
 	(void)state;
 	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
 		assert_int_equal(totp_code(rfc_secret, 20, (uint64_t)(v[i].t / 30)), v[i].code);
