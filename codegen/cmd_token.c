@@ -52,9 +52,9 @@ static const char help[] =
 static PGresult *run(PGconn *db, const char *sql, int n, const char *const *params, int bin_param,
                      int bin_len)
 {
-	int formats[4] = {0}, lens[4] = {0};
+	int formats[6] = {0}, lens[6] = {0};
 	char line[DB_ERR_LEN];
-	if (bin_param >= 0 && bin_param < 4) {
+	if (bin_param >= 0 && bin_param < 6) {
 		formats[bin_param] = 1;
 		lens[bin_param] = bin_len;
 	}
