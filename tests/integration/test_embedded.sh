@@ -34,6 +34,14 @@ sock="host=$home/var/pg/run dbname=packcode user=packcode"
 	fail "the embedded cluster is not migrated"
 [ "$(PACKCODE_DB=$sock pc_psql "SELECT name FROM products")" = "Embedded one" ] ||
 	fail "the product is not in the embedded cluster"
+# sized for this machine: a quarter of its memory in shared buffers (128 MB
+# to 8 GB), checkpoints on time rather than forced by WAL, compressed WAL
+mem_mb=$(($(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024))
+want=$((mem_mb / 4 < 128 ? 128 : mem_mb / 4 > 8192 ? 8192 : mem_mb / 4))
+[ "$(PACKCODE_DB=$sock pc_psql "SELECT setting::bigint * 8 / 1024 FROM pg_settings WHERE name = 'shared_buffers'")" = "$want" ] ||
+	fail "shared_buffers is not ${want}MB: $(PACKCODE_DB=$sock pc_psql "SHOW shared_buffers")"
+[ "$(PACKCODE_DB=$sock pc_psql "SELECT current_setting('max_wal_size') || ' ' || current_setting('checkpoint_timeout') || ' ' || current_setting('wal_compression') || ' ' || current_setting('random_page_cost') || ' ' || current_setting('synchronous_commit')")" = "8GB 15min pglz 1.1 on" ] ||
+	fail "the embedded cluster is not tuned: $(PACKCODE_DB=$sock pc_psql "SELECT current_setting('max_wal_size'), current_setting('checkpoint_timeout'), current_setting('wal_compression')")"
 
 run pcgen db status
 [ "$rc" = 0 ] || fail "db status of a running cluster exited $rc"
