@@ -6,7 +6,7 @@
 set -eu
 
 PACKAGES="gcc g++ make autoconf automake pkg-config
-libqrencode-dev libssl-dev libpq-dev libevent-dev libjansson-dev libpng-dev libcmocka-dev
+libqrencode-dev libssl-dev libpq-dev libevent-dev libjansson-dev libpng-dev libcmocka-dev libsodium-dev
 libcairo2-dev fonts-dejavu-core libphonenumber-dev
 postgresql-15 postgresql-client-15
 clang libclang-rt-14-dev clang-format

@@ -110,8 +110,15 @@ static void test_admin_routes_by_path(void **state)
 	assert_string_equal(get("/api/v1/admin/audit"), "admin_audit");
 	assert_string_equal(get("/api/v1/admin/codes/suspicious"), "admin_suspicious");
 	assert_string_equal(get("/api/v1/admin/stats"), "admin_stats");
+	assert_string_equal(get("/api/v1/admin/batches/12"), "admin_batch");
+	assert_string_equal(post("/api/v1/admin/session"), "admin_session");
+	assert_int_equal(m.row->auth, ROUTE_AUTH_NONE);
+	assert_string_equal(reach(EVHTTP_REQ_DELETE, "/api/v1/admin/session"), "admin_session");
+	assert_int_equal(m.row->auth, ROUTE_AUTH_ADMIN);
+	assert_string_equal(get("/api/v1/admin/me"), "admin_me");
 	for (size_t i = 0; i < N; i++)
-		if (strncmp(table[i].pattern, "/api/v1/admin/", 14) == 0) {
+		if (strncmp(table[i].pattern, "/api/v1/admin/", 14) == 0 &&
+		    strcmp(table[i].pattern, "/api/v1/admin/session") != 0) {
 			assert_int_equal(table[i].auth, ROUTE_AUTH_ADMIN);
 			assert_non_null(table[i].scope);
 		}
