@@ -72,7 +72,7 @@ END $$;
 -- Steps 1 and 2 are shared (batches and products are coordinator tables; the
 -- time is taken once: Citus refuses now() in a CASE of a modification).
 CREATE OR REPLACE FUNCTION claim_many(p_serials bigint[], p_batches bigint[], p_members text[],
-                                      p_pins smallint[])
+                                      p_pins smallint[], p_clients inet[] DEFAULT NULL)
 RETURNS TABLE (ord integer, outcome text, points integer, balance bigint,
                claimed_at timestamptz, retry_after integer)
 LANGUAGE plpgsql AS $$
@@ -84,6 +84,8 @@ DECLARE
     o_balance bigint[] := array_fill(NULL::bigint, ARRAY[n]);
     o_at timestamptz[] := array_fill(NULL::timestamptz, ARRAY[n]);
     o_retry integer[] := array_fill(NULL::integer, ARRAY[n]);
+    clients inet[] := coalesce(p_clients, array_fill(NULL::inet, ARRAY[n]));
+    dist boolean := packcode_distributed();
     won bigint[];
     prev bigint;
     bal bigint;
@@ -91,12 +93,18 @@ DECLARE
     own record;
     pol record;
     forgotten timestamptz;
-    lock_end timestamptz;
+    m_until timestamptz;
+    a_until timestamptz;
+    a_last timestamptz;
+    fc integer;
+    fm integer;
+    fa integer;
+    wait interval;
     r record;
     f record;
 BEGIN
     IF coalesce(cardinality(p_batches), 0) <> n OR coalesce(cardinality(p_members), 0) <> n
-       OR coalesce(cardinality(p_pins), 0) <> n THEN
+       OR coalesce(cardinality(p_pins), 0) <> n OR coalesce(cardinality(clients), 0) <> n THEN
         RAISE EXCEPTION 'claim_many: arrays of different lengths' USING ERRCODE = '22023';
     END IF;
     IF n = 0 THEN
@@ -117,50 +125,110 @@ BEGIN
                      WHERE bt.id = u.b AND u.s BETWEEN bt.serial_first AND bt.serial_last) AS bt
               FROM unnest(p_serials, p_batches, p_pins) WITH ORDINALITY AS u(s, b, p, i)) j;
 
-    -- 2. PINs, ascending serial, one row each (one shard each): wrong ones
-    -- are counted; a locked code refuses even the right one.
+    -- 2. PINs, with backoff per code, address and member (007_consumer.sql).
+    -- An address that must wait is refused unjudged; so is a member that
+    -- must wait, from an address with failures of its own. The rest: a right
+    -- PIN goes on, a wrong one is counted against every subject once, in
+    -- ascending subject order (no deadlock). A single PostgreSQL: the
+    -- statements of 007_consumer.sql. Citus (pin_backoff distributed by
+    -- subject): one subject (one shard) a statement, the time taken once.
     IF 'pin' = ANY (o_outcome) THEN
-        SELECT * INTO pol FROM pin_policy();
-        -- computed here: Citus takes no stable function in an upsert's SET
-        forgotten := t - pol.window_len;
-        lock_end := t + pol.lock_len;
-        FOR r IN SELECT u.i::integer AS i, u.s, u.p
-                   FROM unnest(p_serials, p_pins) WITH ORDINALITY AS u(s, p, i)
-                  WHERE o_outcome[u.i] = 'pin'
-                  ORDER BY u.s, u.i LOOP
-            o_outcome[r.i] := NULL;
-            IF r.p = 2 THEN
-                INSERT INTO pin_failures AS pf (serial, failures, last_failure)
-                VALUES (r.s, 1, t)
-                ON CONFLICT (serial) DO UPDATE SET
-                    failures = CASE
-                        WHEN pf.locked_until > t THEN pf.failures
-                        WHEN pf.last_failure < forgotten THEN 1
-                        ELSE pf.failures + 1 END,
-                    last_failure = t
-                RETURNING pf.failures, pf.locked_until INTO f;
-                IF f.locked_until > t THEN
-                    o_outcome[r.i] := 'throttled';
-                    o_retry[r.i] := ceil(extract(epoch FROM f.locked_until - t))::integer;
-                ELSIF f.failures >= pol.max_failures THEN
-                    UPDATE pin_failures SET failures = 0, locked_until = lock_end
-                     WHERE serial = r.s;
-                    o_outcome[r.i] := 'throttled';
-                    o_retry[r.i] := ceil(extract(epoch FROM pol.lock_len))::integer;
-                ELSE
-                    o_outcome[r.i] := 'pin_wrong';
-                END IF;
+        SELECT * INTO pol FROM pin_backoff_policy();
+        forgotten := t - pol.forget;
+        FOR r IN
+            SELECT u.i::integer AS i, u.p, 'member:' || u.m AS ms, pin_backoff_addr(u.c) AS ads
+              FROM unnest(p_pins, p_members, clients) WITH ORDINALITY AS u(p, m, c, i)
+             WHERE o_outcome[u.i] = 'pin' LOOP
+            SELECT b.blocked_until INTO m_until FROM pin_backoff b WHERE b.subject = r.ms;
+            a_until := NULL;
+            a_last := NULL;
+            IF r.ads IS NOT NULL THEN
+                SELECT b.blocked_until, b.last_failure INTO a_until, a_last
+                  FROM pin_backoff b WHERE b.subject = r.ads;
+            END IF;
+            IF a_until > t THEN
+                o_outcome[r.i] := 'throttled';
+                o_retry[r.i] := ceil(extract(epoch FROM a_until - t))::integer;
+            ELSIF m_until > t AND a_last > forgotten THEN
+                o_outcome[r.i] := 'throttled';
+                o_retry[r.i] := ceil(extract(epoch FROM m_until - t))::integer;
+            ELSIF r.p = 2 THEN
+                o_outcome[r.i] := 'pin_wrong';
             ELSE
-                SELECT pf.locked_until INTO f FROM pin_failures pf WHERE pf.serial = r.s;
-                IF FOUND AND f.locked_until > t THEN
-                    o_outcome[r.i] := 'throttled';
-                    o_retry[r.i] := ceil(extract(epoch FROM f.locked_until - t))::integer;
-                END IF;
+                o_outcome[r.i] := NULL;
             END IF;
         END LOOP;
+
+        IF 'pin_wrong' = ANY (o_outcome) THEN
+            IF dist THEN
+                FOR f IN
+                    SELECT x.subject, count(*) AS n
+                      FROM (SELECT 'code:' || u.s AS subject
+                              FROM unnest(p_serials) WITH ORDINALITY AS u(s, i)
+                             WHERE o_outcome[u.i] = 'pin_wrong'
+                            UNION ALL
+                            SELECT 'member:' || u.m FROM unnest(p_members) WITH ORDINALITY AS u(m, i)
+                             WHERE o_outcome[u.i] = 'pin_wrong'
+                            UNION ALL
+                            SELECT pin_backoff_addr(u.c) FROM unnest(clients) WITH ORDINALITY AS u(c, i)
+                             WHERE o_outcome[u.i] = 'pin_wrong' AND u.c IS NOT NULL) x
+                     GROUP BY x.subject
+                     ORDER BY x.subject LOOP
+                    INSERT INTO pin_backoff AS b (subject, failures, last_failure, blocked_until)
+                    VALUES (f.subject, f.n, t, t)
+                    ON CONFLICT (subject) DO UPDATE SET
+                        failures = CASE WHEN b.last_failure < forgotten THEN excluded.failures
+                                        ELSE b.failures + excluded.failures END,
+                        last_failure = t;
+                END LOOP;
+            ELSE
+                INSERT INTO pin_backoff AS b (subject, failures, last_failure, blocked_until)
+                SELECT x.subject, count(*), now(), now()
+                  FROM (SELECT 'code:' || u.s AS subject
+                          FROM unnest(p_serials) WITH ORDINALITY AS u(s, i)
+                         WHERE o_outcome[u.i] = 'pin_wrong'
+                        UNION ALL
+                        SELECT 'member:' || u.m FROM unnest(p_members) WITH ORDINALITY AS u(m, i)
+                         WHERE o_outcome[u.i] = 'pin_wrong'
+                        UNION ALL
+                        SELECT pin_backoff_addr(u.c) FROM unnest(clients) WITH ORDINALITY AS u(c, i)
+                         WHERE o_outcome[u.i] = 'pin_wrong' AND u.c IS NOT NULL) x
+                 GROUP BY x.subject
+                 ORDER BY x.subject
+                ON CONFLICT (subject) DO UPDATE SET
+                    failures = CASE WHEN b.last_failure < now() - pol.forget THEN excluded.failures
+                                    ELSE b.failures + excluded.failures END,
+                    last_failure = now();
+            END IF;
+            -- The wait of each failing claim: from the most failures of its
+            -- code, address and member; the address and the member wait it.
+            FOR r IN
+                SELECT u.i::integer AS i, 'code:' || u.s AS cs, 'member:' || u.m AS ms,
+                       pin_backoff_addr(u.c) AS ads
+                  FROM unnest(p_serials, p_members, clients) WITH ORDINALITY AS u(s, m, c, i)
+                 WHERE o_outcome[u.i] = 'pin_wrong' LOOP
+                SELECT b.failures INTO fc FROM pin_backoff b WHERE b.subject = r.cs;
+                SELECT b.failures INTO fm FROM pin_backoff b WHERE b.subject = r.ms;
+                fa := 0;
+                IF r.ads IS NOT NULL THEN
+                    SELECT b.failures INTO fa FROM pin_backoff b WHERE b.subject = r.ads;
+                END IF;
+                wait := pin_backoff_wait(greatest(fc, fm, coalesce(fa, 0)));
+                IF wait > interval '0' THEN
+                    m_until := t + wait;
+                    UPDATE pin_backoff b SET blocked_until = greatest(b.blocked_until, m_until)
+                     WHERE b.subject = r.ms;
+                    IF r.ads IS NOT NULL THEN
+                        UPDATE pin_backoff b SET blocked_until = greatest(b.blocked_until, m_until)
+                         WHERE b.subject = r.ads;
+                    END IF;
+                    o_retry[r.i] := ceil(extract(epoch FROM wait))::integer;
+                END IF;
+            END LOOP;
+        END IF;
     END IF;
 
-    IF NOT packcode_distributed() THEN
+    IF NOT dist THEN
         -- A single PostgreSQL: steps 3 and 4 exactly as in 002_server.sql,
         -- a few set-based statements whatever the number of claims.
         -- 3. The one-time redemption, ascending serial: the first claim of a serial wins it.
@@ -387,6 +455,130 @@ BEGIN
     END LOOP;
 END $$;
 
+-- The scan writer's summary (007_consumer.sql): scan_stats, then the
+-- scanners. A single PostgreSQL: the set-based upserts of 007_consumer.sql.
+-- Citus: one (serial, scanner) row a statement on its serial's shard
+-- (code_scanners is co-located with code_stats), then each serial's new
+-- scanners added to code_stats, both in ascending order; the time taken once.
+CREATE OR REPLACE FUNCTION scan_summary(p_serials bigint[], p_counts bigint[],
+                                        p_first timestamptz[], p_last timestamptz[],
+                                        p_s_serials bigint[], p_scanners bigint[],
+                                        p_claimed boolean[])
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    t timestamptz := now();
+    stale timestamptz := now() - (SELECT window_len FROM scanner_policy());
+    counted boolean;
+    newly bigint[] := '{}';
+    r record;
+BEGIN
+    PERFORM scan_stats(p_serials, p_counts, p_first, p_last);
+    IF NOT packcode_distributed() THEN
+        WITH up AS (
+            INSERT INTO code_scanners AS cs (serial, scanner, counted_at, last_seen, claimed)
+            SELECT u.s, u.sc, now(), now(), bool_or(u.c)
+              FROM unnest(p_s_serials, p_scanners, p_claimed) AS u(s, sc, c)
+             GROUP BY u.s, u.sc
+             ORDER BY u.s, u.sc
+            ON CONFLICT (serial, scanner) DO UPDATE SET
+                counted_at = CASE WHEN cs.last_seen < now() - (SELECT window_len FROM scanner_policy())
+                                  THEN now() ELSE cs.counted_at END,
+                last_seen = now(),
+                claimed = cs.claimed OR excluded.claimed
+            RETURNING cs.serial, cs.counted_at = now() AS counted)
+        INSERT INTO code_stats AS st (serial, scan_count, first_scan, last_scan, scanners)
+        SELECT up.serial, 0, now(), now(), count(*) FROM up WHERE up.counted
+         GROUP BY up.serial ORDER BY up.serial
+        ON CONFLICT (serial) DO UPDATE SET scanners = st.scanners + excluded.scanners;
+        RETURN;
+    END IF;
+    FOR r IN SELECT u.s, u.sc, bool_or(u.c) AS c
+               FROM unnest(p_s_serials, p_scanners, p_claimed) AS u(s, sc, c)
+              GROUP BY u.s, u.sc
+              ORDER BY u.s, u.sc LOOP
+        INSERT INTO code_scanners AS cs (serial, scanner, counted_at, last_seen, claimed)
+        VALUES (r.s, r.sc, t, t, r.c)
+        ON CONFLICT (serial, scanner) DO UPDATE SET
+            counted_at = CASE WHEN cs.last_seen < stale THEN t ELSE cs.counted_at END,
+            last_seen = t,
+            claimed = cs.claimed OR excluded.claimed
+        RETURNING cs.counted_at = t INTO counted;
+        IF counted THEN
+            newly := newly || r.s;
+        END IF;
+    END LOOP;
+    FOR r IN SELECT u.s, count(*) AS n FROM unnest(newly) AS u(s) GROUP BY u.s ORDER BY u.s LOOP
+        INSERT INTO code_stats AS st (serial, scan_count, first_scan, last_scan, scanners)
+        VALUES (r.s, 0, t, t, r.n)
+        ON CONFLICT (serial) DO UPDATE SET scanners = st.scanners + excluded.scanners;
+    END LOOP;
+END $$;
+
+-- What the landing page and the API know about codes (007_consumer.sql):
+-- one row per input serial, in input order, in the form of lookup_codes
+-- above: redemptions and code_stats (co-located) in one subquery, the
+-- scanners in another, each naming its serials (on Citus a single code's
+-- facts are two commands on its serial's shards). PL/pgSQL, as Citus needs.
+CREATE OR REPLACE FUNCTION code_facts(p_serials bigint[], p_scanners bigint[])
+RETURNS TABLE (ord integer, serial bigint, claimed_at timestamptz, scan_count bigint,
+               first_scan timestamptz, scanners bigint, known boolean, claimed_here boolean)
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+    since timestamptz := now() - (SELECT window_len FROM scanner_policy());
+BEGIN
+    RETURN QUERY
+        SELECT u.i::integer, u.s, f.claimed_at, coalesce(f.scan_count, 0), f.first_scan,
+               coalesce(f.scanners, 0), coalesce(x.last_seen >= since, false),
+               coalesce(x.claimed, false)
+          FROM unnest(p_serials, p_scanners) WITH ORDINALITY AS u(s, sc, i)
+          LEFT JOIN (SELECT coalesce(r.serial, c.serial) AS serial, r.claimed_at, c.scan_count,
+                            c.first_scan, c.scanners
+                       FROM (SELECT y.serial, y.claimed_at FROM redemptions y
+                              WHERE y.serial = ANY (p_serials)) r
+                       FULL JOIN (SELECT z.serial, z.scan_count, z.first_scan, z.scanners
+                                    FROM code_stats z
+                                   WHERE z.serial = ANY (p_serials)) c ON c.serial = r.serial) f
+            ON f.serial = u.s
+          LEFT JOIN (SELECT w.serial, w.scanner, w.last_seen, w.claimed FROM code_scanners w
+                      WHERE w.serial = ANY (p_serials) AND w.scanner = ANY (p_scanners)) x
+            ON x.serial = u.s AND x.scanner = u.sc
+         ORDER BY u.i;
+END $$;
+
+-- File a report (007_consumer.sql). reports stays a coordinator table
+-- (few rows, written alone, announced by NOTIFY); the claim and the
+-- scanners it records are read first, each on its serial's shard (Citus
+-- takes no subquery in an INSERT's VALUES).
+CREATE OR REPLACE FUNCTION report_file(p_serial bigint, p_batch bigint, p_code text,
+                                       p_reason text, p_client inet, p_user_agent text)
+RETURNS TABLE (outcome text, id bigint, at timestamptz)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    old record;
+    rid bigint;
+    rat timestamptz;
+    cat timestamptz;
+    scn bigint;
+BEGIN
+    SELECT r.id, r.at INTO old FROM reports r
+     WHERE r.serial = p_serial AND r.client IS NOT DISTINCT FROM p_client
+       AND r.at > now() - interval '1 day'
+     ORDER BY r.at LIMIT 1;
+    IF FOUND THEN
+        RETURN QUERY SELECT 'repeat'::text, old.id, old.at;
+        RETURN;
+    END IF;
+    SELECT r.claimed_at INTO cat FROM redemptions r WHERE r.serial = p_serial;
+    SELECT c.scanners INTO scn FROM code_stats c WHERE c.serial = p_serial;
+    INSERT INTO reports (serial, batch_id, code, reason, claimed_at, scanners, client, user_agent)
+    VALUES (p_serial, p_batch, p_code, p_reason, cat, scn, p_client, p_user_agent)
+    RETURNING reports.id, reports.at INTO rid, rat;
+    PERFORM pg_notify('packcode_reports', rid::text);
+    RETURN QUERY SELECT 'filed'::text, rid, rat;
+END $$;
+
 -- Move a batch to another status, as in 006_write_path.sql; the time is
 -- taken once (Citus refuses now() inside a CASE of a modification).
 CREATE OR REPLACE FUNCTION batch_set_status(p_actor text, p_client inet, p_batch bigint,
@@ -433,7 +625,8 @@ END $$;
 -- batch's serial range of code_stats. On Citus the counts are one query
 -- over every shard each (batch_id is not the distribution column, a serial
 -- range spans all shards): an admin read, not a hot path.
-CREATE OR REPLACE FUNCTION admin_batches(p_before bigint, p_product text, p_limit integer)
+CREATE OR REPLACE FUNCTION admin_batches(p_before bigint, p_product text, p_limit integer,
+                                         p_brands bigint[])
 RETURNS TABLE (id bigint, sku text, product_name text, key_id smallint, count bigint,
                status text, created_at timestamptz, printed_at timestamptz,
                status_changed_at timestamptz, status_reason text, factory text, line text,
@@ -450,6 +643,9 @@ BEGIN
       FROM (SELECT b.id, b.serial_first, b.serial_last FROM batches b
              WHERE b.id < coalesce(p_before, 9223372036854775807)
                AND (p_product IS NULL OR b.product_sku = p_product)
+               AND (p_brands IS NULL OR b.product_sku IN (
+                       SELECT pp.sku FROM products pp JOIN brands br ON br.name = pp.brand
+                        WHERE br.id = ANY (p_brands)))
              ORDER BY b.id DESC
              LIMIT p_limit) b;
     IF ids IS NULL THEN
@@ -480,7 +676,8 @@ END $$;
 -- batch's serial range looked up first. On Citus the scans of each shard are
 -- grouped by serial on that shard, beside its redemptions (co-located).
 CREATE OR REPLACE FUNCTION admin_suspicious_codes(p_days integer, p_min_clients integer,
-                                                  p_batch bigint, p_limit integer)
+                                                  p_batch bigint, p_limit integer,
+                                                  p_brands bigint[])
 RETURNS TABLE (serial bigint, code text, batch_id bigint, sku text, product_name text,
                scans bigint, clients bigint, refused_claims bigint, scans_after_claim bigint,
                first_scan timestamptz, last_scan timestamptz, claimed_at timestamptz,
@@ -525,35 +722,62 @@ BEGIN
           FROM s
           JOIN batches b ON s.serial BETWEEN b.serial_first AND b.serial_last
           JOIN products p ON p.sku = b.product_sku
-         WHERE s.clients >= p_min_clients OR s.refused_claims > 0
+         WHERE (s.clients >= p_min_clients OR s.refused_claims > 0)
+           AND brand_allowed(p_brands, p.brand)
          ORDER BY s.refused_claims DESC, s.clients DESC, s.scans DESC, s.serial
          LIMIT p_limit;
 END $$;
 
--- The service at a glance: as in 005_admin_reads.sql, in PL/pgSQL.
-CREATE OR REPLACE FUNCTION admin_stats(p_days integer) RETURNS jsonb
+-- The service at a glance: as in 008_staff.sql (for an identity limited to
+-- brands: their products, print runs, claims and the scans of their codes;
+-- members who claimed one of their codes; no points_held), in PL/pgSQL. The
+-- brands' batches are picked first on the coordinator; the distributed
+-- tables are then counted by batch_id = ANY and by the batches' serial ranges.
+CREATE OR REPLACE FUNCTION admin_stats(p_days integer, p_brands bigint[]) RETURNS jsonb
 LANGUAGE plpgsql STABLE SET jit = off AS $$
 DECLARE
     since timestamptz := now() - make_interval(days => p_days);
+    ids bigint[];
+    firsts bigint[];
+    lasts bigint[];
     claimed bigint;
     members_n bigint;
     held bigint;
     scans jsonb;
 BEGIN
-    SELECT count(*) INTO claimed FROM redemptions;
-    SELECT count(*), coalesce(sum(balance), 0) INTO members_n, held FROM members;
-    SELECT coalesce(jsonb_object_agg(k.kind, k.outcomes), '{}') INTO scans
-      FROM (SELECT o.kind, jsonb_object_agg(o.outcome, o.n) AS outcomes
-              FROM (SELECT sc.kind, sc.outcome, count(*) AS n FROM scans sc
-                     WHERE sc.at >= since GROUP BY sc.kind, sc.outcome) o
-             GROUP BY o.kind) k;
+    SELECT coalesce(array_agg(b.id), '{}'), coalesce(array_agg(b.serial_first), '{}'),
+           coalesce(array_agg(b.serial_last), '{}')
+      INTO ids, firsts, lasts
+      FROM batches b JOIN products p ON p.sku = b.product_sku
+     WHERE brand_allowed(p_brands, p.brand);
+    IF p_brands IS NULL THEN
+        SELECT count(*) INTO claimed FROM redemptions;
+        SELECT count(*), coalesce(sum(balance), 0) INTO members_n, held FROM members;
+        SELECT coalesce(jsonb_object_agg(k.kind, k.outcomes), '{}') INTO scans
+          FROM (SELECT o.kind, jsonb_object_agg(o.outcome, o.n) AS outcomes
+                  FROM (SELECT sc.kind, sc.outcome, count(*) AS n FROM scans sc
+                         WHERE sc.at >= since GROUP BY sc.kind, sc.outcome) o
+                 GROUP BY o.kind) k;
+    ELSE
+        SELECT count(*), count(DISTINCT r.member) INTO claimed, members_n
+          FROM redemptions r WHERE r.batch_id = ANY (ids);
+        -- batches do not overlap: a scan joins one range at most
+        SELECT coalesce(jsonb_object_agg(k.kind, k.outcomes), '{}') INTO scans
+          FROM (SELECT o.kind, jsonb_object_agg(o.outcome, o.n) AS outcomes
+                  FROM (SELECT sc.kind, sc.outcome, count(*) AS n
+                          FROM unnest(firsts, lasts) AS u(f, l)
+                          JOIN scans sc ON sc.serial BETWEEN u.f AND u.l
+                         WHERE sc.at >= since GROUP BY sc.kind, sc.outcome) o
+                 GROUP BY o.kind) k;
+    END IF;
     RETURN jsonb_build_object(
         'days', p_days,
-        'products', (SELECT count(*) FROM products),
+        'products', (SELECT count(*) FROM products p WHERE brand_allowed(p_brands, p.brand)),
         'batches', (SELECT coalesce(jsonb_object_agg(b.status, b.n), '{}')
-                      FROM (SELECT status, count(*) AS n FROM batches GROUP BY status) b),
+                      FROM (SELECT status, count(*) AS n FROM batches WHERE id = ANY (ids)
+                             GROUP BY status) b),
         'codes_minted', (SELECT coalesce(sum(serial_last - serial_first + 1), 0) FROM batches
-                          WHERE status IN ('active', 'recalled')),
+                          WHERE id = ANY (ids) AND status IN ('active', 'recalled')),
         'codes_claimed', claimed,
         'members', members_n,
         'points_held', held,
@@ -564,15 +788,20 @@ END $$;
 -- on the coordinator, after the migrations, by packcode-gen db distribute.
 -- Refused without Citus (a single PostgreSQL needs nothing); a second run
 -- changes nothing. One transaction: all of it or none of it.
---   by serial, co-located:  redemptions, code_stats, pin_failures, scans
+--   by serial, co-located:  redemptions, code_stats, pin_failures, scans,
+--                           code_scanners
 --   by member, co-located:  members, ledger, spends
+--   by subject:             pin_backoff (code:, member: and addr: subjects
+--                           hashed over all shards; each row alone)
 --   a reference table:      audit (a copy on every node: every change that
 --                           writes it is then a two-phase commit, so an
 --                           admin change on a member's shard and its audit
 --                           row commit together or not at all)
---   the coordinator's own:  products, batches, serial_allocator, admin_tokens
---                           (small, read and written only by the coordinator's
---                           functions; their NOTIFY triggers kept)
+--   the coordinator's own:  products, batches, serial_allocator, admin_tokens,
+--                           brands, staff, staff_sessions, reports (small,
+--                           read and written only by the coordinator's
+--                           functions, never joined to a distributed table in
+--                           a write; their NOTIFY triggers kept)
 -- ledger, spends and audit lose their append-only triggers (Citus
 -- distributes no table with triggers); their UPDATE, DELETE and TRUNCATE are
 -- revoked from everyone, their owner included, instead. Migrations after
@@ -610,10 +839,12 @@ BEGIN
     PERFORM create_distributed_table('code_stats', 'serial', colocate_with => 'redemptions');
     PERFORM create_distributed_table('pin_failures', 'serial', colocate_with => 'redemptions');
     PERFORM create_distributed_table('scans', 'serial', colocate_with => 'redemptions');
+    PERFORM create_distributed_table('code_scanners', 'serial', colocate_with => 'redemptions');
     PERFORM create_distributed_table('members', 'member');
     PERFORM create_distributed_table('ledger', 'member', colocate_with => 'members');
     PERFORM create_distributed_table('spends', 'member', colocate_with => 'members');
     PERFORM create_reference_table('audit');
-    RETURN 'distributed: redemptions, code_stats, pin_failures, scans by serial; '
-           'members, ledger, spends by member; audit on every node';
+    PERFORM create_distributed_table('pin_backoff', 'subject');
+    RETURN 'distributed: redemptions, code_stats, pin_failures, scans, code_scanners by serial; '
+           'members, ledger, spends by member; pin_backoff by subject; audit on every node';
 END $$;
