@@ -518,7 +518,8 @@ END $$;
 -- one row per input serial, in input order, in the form of lookup_codes
 -- above: redemptions and code_stats (co-located) in one subquery, the
 -- scanners in another, each naming its serials (on Citus a single code's
--- facts are two commands on its serial's shards). PL/pgSQL, as Citus needs.
+-- facts are one command on its serial's co-located shards). PL/pgSQL, as
+-- Citus needs.
 CREATE OR REPLACE FUNCTION code_facts(p_serials bigint[], p_scanners bigint[])
 RETURNS TABLE (ord integer, serial bigint, claimed_at timestamptz, scan_count bigint,
                first_scan timestamptz, scanners bigint, known boolean, claimed_here boolean)
@@ -688,6 +689,9 @@ DECLARE
     since timestamptz := now() - make_interval(days => p_days);
     lo bigint := 1;
     hi bigint := 1099511627775;
+    -- the brands' names, taken first: brand_allowed() inlined into the
+    -- distributed query would be sent to the workers, which have no brands
+    allowed text[] := (SELECT array_agg(br.name) FROM brands br WHERE br.id = ANY (p_brands));
 BEGIN
     IF p_batch IS NOT NULL THEN
         SELECT bb.serial_first, bb.serial_last INTO lo, hi FROM batches bb WHERE bb.id = p_batch;
@@ -723,7 +727,7 @@ BEGIN
           JOIN batches b ON s.serial BETWEEN b.serial_first AND b.serial_last
           JOIN products p ON p.sku = b.product_sku
          WHERE (s.clients >= p_min_clients OR s.refused_claims > 0)
-           AND brand_allowed(p_brands, p.brand)
+           AND (p_brands IS NULL OR p.brand = ANY (allowed))
          ORDER BY s.refused_claims DESC, s.clients DESC, s.scans DESC, s.serial
          LIMIT p_limit;
 END $$;
@@ -844,7 +848,7 @@ BEGIN
     PERFORM create_distributed_table('ledger', 'member', colocate_with => 'members');
     PERFORM create_distributed_table('spends', 'member', colocate_with => 'members');
     PERFORM create_reference_table('audit');
-    PERFORM create_distributed_table('pin_backoff', 'subject');
+    PERFORM create_distributed_table('pin_backoff', 'subject', colocate_with => 'none');
     RETURN 'distributed: redemptions, code_stats, pin_failures, scans, code_scanners by serial; '
            'members, ledger, spends by member; pin_backoff by subject; audit on every node';
 END $$;

@@ -38,7 +38,10 @@ integration/test_server_admin_reads.sh integration/test_cli_audit.sh
 integration/test_server_concurrency.sh integration/test_fault_kill.sh
 integration/test_fault_pg_restart.sh integration/test_fault_claim_tx.sh
 integration/test_fault_sigterm.sh integration/test_fault_drain_timeout.sh
-integration/test_bad_input.sh citus/test_citus_worker_restart.sh citus/test_citus_plans.sh"
+integration/test_bad_input.sh integration/test_server_phone_pin.sh
+integration/test_server_landing.sh integration/test_server_scopes.sh
+integration/test_server_brands.sh integration/test_server_staff.sh
+citus/test_citus_worker_restart.sh citus/test_citus_plans.sh"
 
 if [ ! -f "$INSTALL" ]; then
 	say "skipped: no $INSTALL (Citus for the tests is not beside this project)"

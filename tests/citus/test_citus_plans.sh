@@ -3,15 +3,15 @@
 # on one shard each, as docs/scaling.md says. In a session prepared with the
 # server's own setup (server/statements.h, printed by statements_dump), with
 # Citus logging every command it sends to a worker:
-# - a lookup (the landing page's and the API's lookup_codes) of one code is
-#   one command, on the shards of that code's serial (redemptions and
-#   code_stats, co-located);
+# - a lookup (the landing page's and the API's code_facts) of one code is
+#   one command, on the shards of that code's serial (redemptions,
+#   code_stats and code_scanners, co-located);
 # - a claim is two halves: the redemption on the serial's shard, the member
 #   and the ledger on the member's; when those are on two nodes the claim is
 #   one transaction committed with two-phase commit (PREPARE, COMMIT PREPARED);
 # - a member page (member_get) is one task on the member's shard (EXPLAIN);
 # - an admin change of a member and its audit row are one 2PC transaction;
-# - the scan writer's COPY and scan_stats use one connection per node.
+# - the scan writer's COPY and scan_summary use one connection per node.
 # And the distribution itself: which tables are distributed by what, the
 # append-only rule of ledger, spends and audit (privileges, as no trigger
 # can be kept on a distributed table) against the role that owns them, and
@@ -36,20 +36,22 @@ got=$(sql "SELECT string_agg(t || ':' || col || ':' || dense_rank, ' ' ORDER BY 
                         coalesce(column_to_column_name(logicalrelid, partkey), '-') AS col,
                         dense_rank() OVER (ORDER BY colocationid)
                    FROM pg_dist_partition WHERE logicalrelid::text NOT LIKE 'scans\\_%') d")
-want="audit:-:3 code_stats:serial:1 ledger:member:2 members:member:2 pin_failures:serial:1"
-want="$want redemptions:serial:1 scans:serial:1 spends:member:2"
+want="audit:-:3 code_scanners:serial:1 code_stats:serial:1 ledger:member:2 members:member:2"
+want="$want pin_backoff:subject:4 pin_failures:serial:1 redemptions:serial:1 scans:serial:1"
+want="$want spends:member:2"
 [ "$got" = "$want" ] || fail "distribution: $got"
 [ "$(sql "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid IN
           ('products'::regclass, 'batches'::regclass, 'serial_allocator'::regclass,
-           'admin_tokens'::regclass)")" = 0 ] || fail "a coordinator table was distributed"
+           'admin_tokens'::regclass, 'brands'::regclass, 'staff'::regclass,
+           'staff_sessions'::regclass, 'reports'::regclass)")" = 0 ] || fail "a coordinator table was distributed"
 got=$(sql "SELECT string_agg(t.tgname, ' ' ORDER BY t.tgname) FROM pg_trigger t
            JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal
             AND c.relnamespace = 'public'::regnamespace")
-[ "$got" = "admin_tokens_changed batches_changed products_changed" ] ||
+[ "$got" = "admin_tokens_changed batches_changed products_changed staff_changed staff_sessions_changed" ] ||
 	fail "the coordinator tables' triggers: $got"
 run pcgen db distribute
 [ "$rc" = 0 ] && [ "$out" = "already distributed" ] || fail "a second distribute: $rc $out $err"
-ok "distributed by serial and by member, co-located; audit on every node; catalog and tokens on the coordinator, their NOTIFY triggers kept"
+ok "distributed by serial and by member, co-located, pin_backoff by subject; audit on every node; catalog, tokens, brands, staff and reports on the coordinator, their NOTIFY triggers kept"
 
 # append-only: the tests' role owns ledger, spends and audit and is no
 # superuser (citus_lib.sh): it may insert into them, not update, delete or
@@ -98,13 +100,14 @@ commands() { grep -c 'issuing ' "$T/plan.out"; }
 explain "SHOW plan_cache_mode; SHOW citus.max_adaptive_executor_pool_size;"
 [ "$(grep -cxE ' (auto|1)' "$T/plan.out")" = 2 ] || fail "the server's session settings: $(cat "$T/plan.out")"
 
-explain "EXECUTE lookup_codes('{$S}');"
-[ "$(shards)" = "$(printf 'public.code_stats_%s\npublic.redemptions_%s' "$CS" "$RS")" ] ||
+explain "EXECUTE code_facts('{$S}', '{7}');"
+CSC=$(shard code_scanners "$S")
+[ "$(shards)" = "$(printf 'public.code_scanners_%s\npublic.code_stats_%s\npublic.redemptions_%s' "$CSC" "$CS" "$RS")" ] ||
 	fail "a lookup touched $(shards | tr '\n' ' ')"
 [ "$(commands)" = 1 ] || fail "a lookup sent $(commands) commands: $(grep issuing "$T/plan.out")"
 ok "a lookup (landing page, API) of one code: one command, on its serial's shards"
 
-explain "EXECUTE claim_many('{$S}', '{$B}', '{$M}', '{0}');"
+explain "EXECUTE claim_many('{$S}', '{$B}', '{$M}', '{0}', NULL);"
 grep -q 'awarded' "$T/plan.out" || fail "the claim: $(cat "$T/plan.out")"
 [ "$(shards)" = "$(printf 'public.ledger_%s\npublic.members_%s\npublic.redemptions_%s' "$LS" "$MS" "$RS")" ] ||
 	fail "a claim touched $(shards | tr '\n' ' ')"
@@ -134,7 +137,7 @@ grep -q "issuing INSERT INTO public.members_$MS " "$T/plan.out" || fail "the adj
 ok "an admin change on a member's shard and its audit row (every node): one 2PC transaction"
 
 # the scan writer: its COPY of a batch of scans over 64 serials (most
-# shards), then scan_stats, each over one connection per node
+# shards), then scan_summary (the scan_stats statement), each over one connection per node
 day="$(date -u +%F) 00:00:00+00"
 {
 	echo "SET citus.log_remote_commands = on; SET client_min_messages = log;"
@@ -144,7 +147,8 @@ day="$(date -u +%F) 00:00:00+00"
 	done
 	echo '\.'
 	echo "EXECUTE scan_stats('{$S,$((S + 1)),$((S + 40))}', '{1,1,1}',
-	      '{\"$day\",\"$day\",\"$day\"}', '{\"$day\",\"$day\",\"$day\"}');"
+	      '{\"$day\",\"$day\",\"$day\"}', '{\"$day\",\"$day\",\"$day\"}',
+	      '{$S,$((S + 1)),$((S + 40))}', '{7,7,8}', '{f,f,f}');"
 } >"$T/scan.sql"
 timeout --foreground 60 psql -X -q -v ON_ERROR_STOP=1 -d "$PACKCODE_DB" -f "$T/scan.sql" >"$T/plan.out" 2>&1 ||
 	fail "scans: $(cat "$T/plan.out")"
@@ -152,7 +156,7 @@ timeout --foreground 60 psql -X -q -v ON_ERROR_STOP=1 -d "$PACKCODE_DB" -f "$T/s
 conns=$(grep -o 'on server .*connectionId: [0-9]*' "$T/plan.out" | sort -u | wc -l)
 [ "$conns" = 2 ] || fail "the scan writer used $conns connections: $(grep -o 'on server .*' "$T/plan.out" | sort | uniq -c)"
 [ "$(sql "SELECT count(*) FROM scans WHERE code LIKE 'C%'")" = 64 ] || fail "scans not written"
-ok "the scan writer: COPY to every shard and scan_stats over one connection per node"
+ok "the scan writer: COPY to every shard and scan_summary over one connection per node"
 
 # the same through the server: 200s, not 500s
 server_start
