@@ -34,9 +34,10 @@
 #include "server.h"
 #include "statements.h"
 
-#define PROG           "packcode-server"
-#define TICK_MS        100
-#define CACHE_RELOAD_S 60 /* the catalog and tokens, besides on NOTIFY */
+#define PROG            "packcode-server"
+#define TICK_MS         100
+#define CACHE_RELOAD_S  60  /* the catalog and tokens, besides on NOTIFY */
+#define KEYRING_POLL_MS 250 /* the keyring file's stamp, looked at this often */
 /* Draining: a worker exits once no request has come for this long (a client
  * may be sending one on a kept-alive connection as the last reply leaves). */
 #define DRAIN_QUIET_MS 200
@@ -198,23 +199,32 @@ static void worker_stop(struct worker *w)
 	worker_exit_if_done(w);
 }
 
-static void worker_reload(struct worker *w)
+/*
+ * Read the keyring again: always (force: SIGHUP), or only if the file
+ * changed since this worker read it (the control loop saw it change).
+ */
+static void worker_reload(struct worker *w, int force)
 {
 	char err[KEYRING_ERR_LEN];
-	struct keyring *kr = keyring_load(w->srv->cfg.keyring_path, err, sizeof err);
-	if (!kr) {
+	const char *path = w->srv->cfg.keyring_path;
+	enum keyfile_refresh r;
+	if (force)
+		r = keyfile_load(&w->keys, path, err, sizeof err) < 0 ? KEYFILE_FAILED
+		                                                      : KEYFILE_RELOADED;
+	else
+		r = keyfile_refresh(&w->keys, path, clock_ms(), 0, err, sizeof err);
+	if (r == KEYFILE_FAILED)
 		log_error("event=keyring_reload_failed worker=%d reason=%s", w->id, LOG_Q(err));
-		return;
-	}
-	keyring_free(w->keyring);
-	w->keyring = kr;
-	log_info("event=keyring_reloaded worker=%d keys=%zu", w->id, kr->n);
+	else if (r == KEYFILE_RELOADED)
+		log_info("event=keyring_reloaded worker=%d keys=%zu why=%s", w->id, w->keys.kr->n,
+		         force ? "signal" : "file_changed");
 }
 
 /*
  * The control loop's commands, one byte each on the worker's pipe: 'S' stop,
- * 'R' reload the keyring. A pipe rather than event_active() across threads,
- * so that the workers' loops need no locks (no evthread_use_pthreads).
+ * 'R' reload the keyring (SIGHUP), 'K' the keyring file changed. A pipe
+ * rather than event_active() across threads, so that the workers' loops need
+ * no locks (no evthread_use_pthreads).
  */
 static void on_control(evutil_socket_t fd, short what, void *arg)
 {
@@ -225,8 +235,8 @@ static void on_control(evutil_socket_t fd, short what, void *arg)
 	for (ssize_t i = 0; i < n; i++) {
 		if (cmd[i] == 'S')
 			worker_stop(w);
-		else if (cmd[i] == 'R')
-			worker_reload(w);
+		else if (cmd[i] == 'R' || cmd[i] == 'K')
+			worker_reload(w, cmd[i] == 'R');
 	}
 }
 
@@ -245,8 +255,7 @@ static int worker_init(struct worker *w, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create an event loop");
 		return -1;
 	}
-	w->keyring = keyring_load(s->cfg.keyring_path, kerr, sizeof kerr);
-	if (!w->keyring) {
+	if (keyfile_load(&w->keys, s->cfg.keyring_path, kerr, sizeof kerr) < 0) {
 		snprintf(err, errlen, "%s", kerr);
 		return -1;
 	}
@@ -318,7 +327,7 @@ static void worker_free(struct worker *w)
 	if (w->tick_ev)
 		event_free(w->tick_ev);
 	catalog_view_release(&w->view);
-	keyring_free(w->keyring);
+	keyfile_release(&w->keys);
 	ratelimit_free(w->ratelimit);
 	if (w->listen_fd >= 0)
 		close(w->listen_fd);
@@ -334,6 +343,41 @@ static void *worker_run(void *arg)
 }
 
 /* ---- the control loop ---------------------------------------------------------------- */
+
+/*
+ * The keyring file, watched: a new key or a revocation reaches every worker
+ * within KEYRING_POLL_MS without a signal. Keyring changes replace the file
+ * by a rename, so a stat poll (a new inode, size or time) sees them, as it
+ * sees a file edited in place or a directory swapped under a symlink.
+ */
+struct keyring_watch {
+	struct server *srv;
+	struct keyfile_stamp seen; /* the file as last looked at */
+};
+
+static void on_keyring_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct keyring_watch *kw = arg;
+	struct server *s = kw->srv;
+	struct keyfile_stamp now;
+	char err[KEYRING_ERR_LEN];
+	(void)fd;
+	(void)what;
+	keyfile_stamp(s->cfg.keyring_path, &now);
+	if (keyfile_stamp_equal(&now, &kw->seen))
+		return;
+	kw->seen = now;
+	/* checked once here, so that a bad file is logged once, not by every worker */
+	struct keyring *kr = keyring_load(s->cfg.keyring_path, err, sizeof err);
+	if (!kr) {
+		log_error("event=keyring_reload_failed reason=%s", LOG_Q(err));
+		return;
+	}
+	log_info("event=keyring_changed keys=%zu", kr->n);
+	keyring_free(kr);
+	for (int i = 0; i < s->nworkers; i++)
+		worker_send(&s->workers[i], 'K');
+}
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -387,7 +431,8 @@ int main(int argc, char **argv)
 	char err[DB_ERR_LEN];
 	int rc = 1;
 	struct event_base *control = NULL;
-	struct event *sigs[4] = {0};
+	struct event *sigs[4] = {0}, *keyring_poll = NULL;
+	struct keyring_watch kw = {.srv = &srv};
 	struct listener *listener = NULL;
 	PGconn *db = NULL;
 
@@ -405,6 +450,7 @@ int main(int argc, char **argv)
 	fit_fd_limit(cfg);
 
 	/* refuse a bad keyring before touching anything else */
+	keyfile_stamp(cfg->keyring_path, &kw.seen);
 	struct keyring *kr = keyring_load(cfg->keyring_path, err, sizeof err);
 	if (!kr)
 		return cli_error(NULL, "%s", err);
@@ -462,6 +508,12 @@ int main(int argc, char **argv)
 		cli_error(NULL, "cannot start the control loop");
 		goto out;
 	}
+	keyring_poll = event_new(control, -1, EV_PERSIST, on_keyring_poll, &kw);
+	struct timeval poll_every = {0, KEYRING_POLL_MS * 1000};
+	if (!keyring_poll || event_add(keyring_poll, &poll_every) < 0) {
+		cli_error(NULL, "cannot start the control loop");
+		goto out;
+	}
 	int signos[] = {SIGTERM, SIGINT, SIGHUP};
 	for (int i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(control, signos[i], on_signal, &srv);
@@ -494,6 +546,8 @@ out:
 	for (int i = 0; i < 4; i++)
 		if (sigs[i])
 			event_free(sigs[i]);
+	if (keyring_poll)
+		event_free(keyring_poll);
 	listener_free(listener);
 	catalog_free(srv.catalog);
 	tokens_free(srv.tokens);

@@ -15,7 +15,7 @@
 #include <event2/http.h>
 
 #include "engine/catalog.h"
-#include "keyring.h"
+#include "engine/keyfile.h"
 #include "engine/metrics.h"
 #include "engine/pool.h"
 #include "engine/ratelimit.h"
@@ -57,14 +57,14 @@ struct worker {
 	int listen_fd;
 	struct evhttp_bound_socket *bound;
 	struct pool *pool;
-	struct keyring *keyring;
+	struct keyfile keys; /* the keyring, and the file's stamp when read */
 	struct catalog_view view;
 	struct claims *claims;
 	struct lookups *lookups;
 	struct scanlog *scanlog;
 	struct ratelimit *ratelimit;
 	struct metrics metrics;
-	int control[2]; /* the control loop writes commands ('S', 'R') to [1] */
+	int control[2]; /* the control loop writes commands ('S', 'R', 'K') to [1] */
 	struct event *control_ev, *tick_ev;
 	int inflight;              /* requests received and not yet answered */
 	long long last_request_ms; /* when the last request arrived (CLOCK_MONOTONIC) */

@@ -44,7 +44,8 @@ struct worker;
 
 struct claim_result {
 	enum claim_outcome outcome;
-	const char *message;     /* CLAIM_BAD_REQUEST: what is wrong */
+	const char *message;     /* CLAIM_BAD_REQUEST: what is wrong; CLAIM_UNAVAILABLE: not set
+	                            for the database, set when the code's key is unknown here */
 	char code[CODE_LEN + 1]; /* canonical code, "" for a typo */
 	char member[MEMBER_MAX + 1];
 	const struct catalog_batch *batch; /* when known; valid during the callback */
