@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "edge/cidr.h"
 #include "engine/ratelimit.h"
 #include "keyring.h"
 #include "log.h"
@@ -27,6 +28,7 @@ enum kind {
 	OPT_RATE,    /* struct ratelimit_rate: RATE/BURST or 0 */
 	OPT_LEVEL,   /* the log level */
 	OPT_DB,      /* the database: PACKCODE_DB, which lib/db.c reads */
+	OPT_CIDRS,   /* repeatable: CIDR blocks (comma-separated too) into cfg->trusted */
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -93,6 +95,13 @@ static const struct opt opts[] = {
      NULL},
     {"idle-timeout", 0, "S", OPT_INT, F(idle_timeout_s), 1, 3600, "30",
      "close a connection silent for S seconds", NULL},
+    {"trusted-proxy", 0, "CIDR", OPT_CIDRS, 0, 0, 0, NULL,
+     "a proxy or load balancer in front: an address or block (10.0.0.0/8, 2001:db8::/32); "
+     "repeatable, or comma-separated. Only for a peer in one of them is X-Forwarded-For "
+     "(without it, Forwarded) read, from the right: the first address that is no trusted "
+     "proxy is the client's, for rate limits, scan records and audit rows. From any other "
+     "peer these headers are ignored",
+     NULL},
     {"log-level", 0, "LEVEL", OPT_LEVEL, 0, 0, 0, "info", "debug, info, warn or error", "Other"},
     {"help", 'h', NULL, OPT_HELP, 0, 0, 0, NULL, "show this help", NULL},
     {"version", 'V', NULL, OPT_VERSION, 0, 0, 0, NULL, "show the version", NULL},
@@ -132,8 +141,41 @@ static const char outro[] =
     "Exit status: 0 after a graceful stop, 1 if start-up fails (one line on\n"
     "stderr says why), 2 on a usage error.\n";
 
-#define HELP_COL   26
-#define HELP_WIDTH 79
+#define HELP_COL    26
+#define HELP_WIDTH  79
+#define TRUSTED_MAX 64 /* --trusted-proxy blocks */
+
+static struct cidr trusted[TRUSTED_MAX];
+static int trusted_from_cli; /* the first --trusted-proxy replaces the environment's */
+
+/* Add the comma-separated blocks of text to cfg->trusted. 0, or a usage error. */
+static int add_cidrs(const char *text, const char *from, struct server_config *cfg)
+{
+	if (from[0] == '-' && !trusted_from_cli) {
+		trusted_from_cli = 1;
+		cfg->ntrusted = 0;
+	}
+	for (const char *p = text;;) {
+		char one[80];
+		size_t n = strcspn(p, ",");
+		while (n && p[n - 1] == ' ')
+			n--;
+		snprintf(one, sizeof one, "%.*s", (int)(n < sizeof one ? n : sizeof one - 1), p);
+		if (n >= sizeof one || cidr_parse(one, &trusted[cfg->ntrusted]) < 0)
+			return cli_usage(NULL,
+			                 "%s: not an address or CIDR block (10.0.0.0/8, "
+			                 "2001:db8::/32): %.*s",
+			                 from, (int)n, p);
+		if (++cfg->ntrusted == TRUSTED_MAX && p[strcspn(p, ",")])
+			return cli_usage(NULL, "%s: at most %d blocks", from, TRUSTED_MAX);
+		p += strcspn(p, ",");
+		if (!*p)
+			break;
+		p += 1 + strspn(p + 1, " ");
+	}
+	cfg->trusted = trusted;
+	return 0;
+}
 
 /* PACKCODE_NAME for --name. */
 static void env_name(const struct opt *o, char *out, size_t outlen)
@@ -239,6 +281,10 @@ static int set(const struct opt *o, const char *text, const char *from, struct s
 			return cli_usage(NULL, "%s needs a connection string", from);
 		setenv("PACKCODE_DB", text, 1); /* lib/db.c reads it */
 		return 0;
+	case OPT_CIDRS:
+		if (cfg->ntrusted == TRUSTED_MAX && !(from[0] == '-' && !trusted_from_cli))
+			return cli_usage(NULL, "%s: at most %d blocks", from, TRUSTED_MAX);
+		return add_cidrs(text, from, cfg);
 	case OPT_HELP:
 	case OPT_VERSION:
 		break;

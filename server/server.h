@@ -24,6 +24,8 @@
 #define SERVER_ROUTES_MAX  128 /* rows of the route table */
 #define SERVER_THREADS_MAX 64  /* --threads */
 
+struct cidr;
+
 struct server_config {
 	const char *listen; /* "HOST:PORT" */
 	const char *keyring_path;
@@ -40,6 +42,8 @@ struct server_config {
 	int request_timeout_ms; /* to read a request whole, from its first byte */
 	int idle_timeout_s;     /* evhttp's: silence while reading, idle keep-alive */
 	const char *tls_cert, *tls_key;
+	const struct cidr *trusted; /* --trusted-proxy: peers whose forwarded headers count */
+	size_t ntrusted;
 };
 
 struct claims;

@@ -1,7 +1,8 @@
 /*
  * http.c: one evhttp per worker on its own SO_REUSEPORT socket; requests
  * matched against the route table (router.c) and checked in the row's
- * order: rate limit, authentication, method; request limits; replies.
+ * order: rate limit, authentication, method; request limits; replies. The
+ * client address is the peer's, or behind a trusted proxy the forwarded one.
  * Anything malformed is refused here, before a handler, with a JSON error
  * and no side effect; so is a client over its rate limit, with nothing
  * more than a table lookup (ratelimit.c). The edge calls handlers only
@@ -18,7 +19,9 @@
 #include <strings.h>
 
 #include "clock.h"
+#include "edge/cidr.h"
 #include "edge/conn.h"
+#include "edge/forwarded.h"
 #include "edge/tls.h"
 #include "engine/ratelimit.h"
 #include "engine/tokens.h"
@@ -29,6 +32,7 @@
 #define HEADERS_MAX       8192 /* request line and headers; beyond, libevent answers 400 (HTML) */
 #define HEADER_COUNT_MAX  64
 #define LIBEVENT_BODY_CAP (256 * 1024) /* beyond this libevent itself answers 413 (HTML) */
+#define FORWARDED_VALUES  16           /* occurrences of X-Forwarded-For (or Forwarded) read */
 #define WWW_AUTH_MISSING  "Bearer realm=\"packcode-admin\""
 #define WWW_AUTH_INVALID  "Bearer realm=\"packcode-admin\", error=\"invalid_token\""
 
@@ -79,6 +83,58 @@ static enum lang pick_lang(const char *accept)
 	return best;
 }
 
+/* The values of every header called name, in order: how many (at most max). */
+static size_t header_values(struct evhttp_request *req, const char *name, const char **v,
+                            size_t max)
+{
+	size_t n = 0;
+	struct evkeyval *kv;
+	TAILQ_FOREACH(kv, evhttp_request_get_input_headers(req), next)
+	{
+		if (n < max && strcasecmp(kv->key, name) == 0)
+			v[n++] = kv->value;
+	}
+	return n;
+}
+
+/*
+ * The client's address (r->client, and its rate-limit key): the peer's, or,
+ * when the peer is a trusted proxy, the one its forwarded headers give.
+ */
+static void client_address(struct request *r, struct evhttp_connection *conn)
+{
+	const struct server_config *cfg = &r->w->srv->cfg;
+	const struct sockaddr *sa = evhttp_connection_get_addr(conn);
+	char *text = NULL;
+	ev_uint16_t port;
+	struct cidr_addr peer, client;
+	evhttp_connection_get_peer(conn, &text, &port);
+	if (cidr_addr_from_sockaddr(sa, &peer) < 0 &&
+	    (!text || cidr_addr_parse(text, strlen(text), &peer) < 0)) {
+		if (text)
+			snprintf(r->client, sizeof r->client, "%s", text);
+		r->addr_key = ratelimit_addr_key(sa);
+		return;
+	}
+	client = peer;
+	if (cfg->ntrusted) {
+		const char *v[FORWARDED_VALUES];
+		enum forwarded_kind kind = FORWARDED_XFF;
+		size_t n = header_values(r->req, "X-Forwarded-For", v, FORWARDED_VALUES);
+		if (!n) {
+			kind = FORWARDED_RFC7239;
+			n = header_values(r->req, "Forwarded", v, FORWARDED_VALUES);
+		}
+		forwarded_client(cfg->trusted, cfg->ntrusted, &peer, kind, v, n, &client);
+	}
+	char shown[CIDR_TEXT_MAX];
+	struct sockaddr_storage ss;
+	cidr_addr_format(&client, shown);
+	snprintf(r->client, sizeof r->client, "%s", shown);
+	cidr_addr_to_sockaddr(&client, &ss);
+	r->addr_key = ratelimit_addr_key((struct sockaddr *)&ss);
+}
+
 static struct request *request_new(struct worker *w, struct evhttp_request *req)
 {
 	struct request *r = calloc(1, sizeof *r);
@@ -89,14 +145,8 @@ static struct request *request_new(struct worker *w, struct evhttp_request *req)
 	r->query = "";
 	r->start_us = clock_us();
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
-	if (conn) {
-		char *addr = NULL;
-		ev_uint16_t port;
-		evhttp_connection_get_peer(conn, &addr, &port);
-		if (addr)
-			snprintf(r->client, sizeof r->client, "%s", addr);
-		r->addr_key = ratelimit_addr_key(evhttp_connection_get_addr(conn));
-	}
+	if (conn)
+		client_address(r, conn);
 	const struct evkeyvalq *h = evhttp_request_get_input_headers(req);
 	const char *ua = evhttp_find_header(h, "User-Agent");
 	if (ua)
