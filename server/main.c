@@ -27,6 +27,7 @@
 #include "engine/scanlog.h"
 #include "engine/tokens.h"
 #include "handlers/claim.h"
+#include "handlers/health.h"
 #include "handlers/lookup.h"
 #include "log.h"
 #include "options.h"
@@ -185,6 +186,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	atomic_store_explicit(&w->metrics.pool_connected, ps.connected, memory_order_relaxed);
 	atomic_store_explicit(&w->metrics.pool_busy, ps.busy, memory_order_relaxed);
 	atomic_store_explicit(&w->metrics.pool_waiting, ps.waiting, memory_order_relaxed);
+	health_tick(w);
 	worker_exit_if_done(w);
 }
 
@@ -437,7 +439,6 @@ int main(int argc, char **argv)
 	PGconn *db = NULL;
 
 	cli_set_prog(PROG);
-	cfg->query_timeout_ms = 15000;
 	switch (options_parse(argc, argv, cfg)) {
 	case OPTIONS_RUN:
 		break;

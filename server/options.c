@@ -69,6 +69,10 @@ static const struct opt opts[] = {
      "lookup queries in flight per thread: lookups arriving meanwhile go out together", NULL},
     {"drain-timeout", 0, "S", OPT_SECONDS, F(drain_ms), 0, 3600, "10",
      "on SIGTERM, wait at most S seconds for requests in flight", NULL},
+    {"query-timeout", 0, "S", OPT_SECONDS, F(query_timeout_ms), 1, 3600, "15",
+     "a query running (or waiting for a connection) longer fails, 503, and its connection is "
+     "dropped: a database that stops answering costs a request at most S seconds",
+     NULL},
     {"tls-cert", 0, "FILE", OPT_TEXT, F(tls_cert), 0, 0, NULL,
      "serve HTTPS (TLS 1.2 or 1.3) on the listener with this PEM certificate chain; needs "
      "--tls-key. HTTPS replies carry Strict-Transport-Security: max-age=31536000",

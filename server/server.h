@@ -74,6 +74,10 @@ struct worker {
 	long long last_request_ms; /* when the last request arrived (CLOCK_MONOTONIC) */
 	int draining;
 	long long drain_deadline_ms;
+	/* /readyz answers from these (health.c): the last ping of the database */
+	int ready;              /* the last ping was answered, in time */
+	long long ping_sent_ms; /* a ping in flight since then; 0: none */
+	long long ping_done_ms; /* when the last one was answered or failed */
 };
 
 struct server {
