@@ -91,21 +91,27 @@ static int split_listen(const char *spec, char *host, size_t hostlen, char *port
 	return host[0] && cli_parse_int(port, 0, 65535, &p) == 0 ? 0 : -1;
 }
 
-/* One SO_REUSEPORT socket per worker on the same address; -1 with err. */
-static int open_listeners(struct server *s, char *err, size_t errlen)
+/*
+ * One SO_REUSEPORT socket per worker on spec (--listen, or --admin-listen
+ * when admin), into each worker's listen_fd or admin_fd; the address bound
+ * into *bound. -1 with err.
+ */
+static int open_listeners(struct server *s, const char *spec, int admin,
+                          struct sockaddr_storage *bound, char *err, size_t errlen)
 {
+	const char *opt = admin ? "--admin-listen" : "--listen";
 	char host[256], port[16];
 	struct addrinfo hints = {.ai_family = AF_UNSPEC,
 	                         .ai_socktype = SOCK_STREAM,
 	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *ai = NULL;
-	if (split_listen(s->cfg.listen, host, sizeof host, port, sizeof port) < 0) {
-		snprintf(err, errlen, "--listen %s: expected HOST:PORT", s->cfg.listen);
+	if (split_listen(spec, host, sizeof host, port, sizeof port) < 0) {
+		snprintf(err, errlen, "%s %s: expected HOST:PORT", opt, spec);
 		return -1;
 	}
 	int rc = getaddrinfo(host, port, &hints, &ai);
 	if (rc) {
-		snprintf(err, errlen, "--listen %s: %s", s->cfg.listen, gai_strerror(rc));
+		snprintf(err, errlen, "%s %s: %s", opt, spec, gai_strerror(rc));
 		return -1;
 	}
 	struct sockaddr_storage addr;
@@ -120,8 +126,7 @@ static int open_listeners(struct server *s, char *err, size_t errlen)
 		if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
 		    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
 		    bind(fd, (struct sockaddr *)&addr, alen) < 0 || listen(fd, 1024) < 0) {
-			snprintf(err, errlen, "cannot listen on %s: %s", s->cfg.listen,
-			         strerror(errno));
+			snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
 			if (fd >= 0)
 				close(fd);
 			return -1;
@@ -135,13 +140,34 @@ static int open_listeners(struct server *s, char *err, size_t errlen)
 			getnameinfo((struct sockaddr *)&addr, l, h, sizeof h, p, sizeof p,
 			            NI_NUMERICHOST | NI_NUMERICSERV);
 			snprintf(name, sizeof name, family == AF_INET6 ? "[%s]:%s" : "%s:%s", h, p);
-			log_info("event=listening addr=%s threads=%d pool=%d tls=%s", name,
-			         s->nworkers, s->cfg.pool_size,
-			         atomic_load(&s->tls) ? "on" : "off");
+			if (admin)
+				log_info("event=admin_listening addr=%s", name);
+			else
+				log_info("event=listening addr=%s threads=%d pool=%d tls=%s", name,
+				         s->nworkers, s->cfg.pool_size,
+				         atomic_load(&s->tls) ? "on" : "off");
 		}
-		s->workers[i].listen_fd = fd;
+		if (admin)
+			s->workers[i].admin_fd = fd;
+		else
+			s->workers[i].listen_fd = fd;
 	}
+	*bound = addr;
 	return 0;
+}
+
+/* 1 if a and b are the same address and port. */
+static int same_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+	return x->sin6_port == y->sin6_port &&
+	       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
 }
 
 /* ---- workers ----------------------------------------------------------------------- */
@@ -320,7 +346,9 @@ static void worker_free(struct worker *w)
 	scanlog_free(w->scanlog);
 	if (w->http)
 		evhttp_free(w->http);
-	w->http = NULL;
+	if (w->admin_http)
+		evhttp_free(w->admin_http);
+	w->http = w->admin_http = NULL;
 	if (w->control_ev)
 		event_free(w->control_ev);
 	for (int i = 0; i < 2; i++)
@@ -333,6 +361,8 @@ static void worker_free(struct worker *w)
 	ratelimit_free(w->ratelimit);
 	if (w->listen_fd >= 0)
 		close(w->listen_fd);
+	if (w->admin_fd >= 0)
+		close(w->admin_fd);
 	if (w->base)
 		event_base_free(w->base);
 }
@@ -488,11 +518,18 @@ int main(int argc, char **argv)
 	for (int i = 0; i < srv.nworkers; i++) {
 		srv.workers[i].srv = &srv;
 		srv.workers[i].id = i;
-		srv.workers[i].listen_fd = -1;
+		srv.workers[i].listen_fd = srv.workers[i].admin_fd = -1;
 		srv.workers[i].control[0] = srv.workers[i].control[1] = -1;
 	}
-	if (open_listeners(&srv, err, sizeof err) < 0) {
+	struct sockaddr_storage public_addr, admin_addr;
+	if (open_listeners(&srv, cfg->listen, 0, &public_addr, err, sizeof err) < 0 ||
+	    (cfg->admin_listen &&
+	     open_listeners(&srv, cfg->admin_listen, 1, &admin_addr, err, sizeof err) < 0)) {
 		cli_error(NULL, "%s", err);
+		goto out;
+	}
+	if (cfg->admin_listen && same_address(&public_addr, &admin_addr)) {
+		cli_error(NULL, "--admin-listen %s is the address of --listen", cfg->admin_listen);
 		goto out;
 	}
 	for (int i = 0; i < srv.nworkers; i++)

@@ -50,6 +50,12 @@ struct opt {
 static const struct opt opts[] = {
     {"listen", 'l', "HOST:PORT", OPT_TEXT, F(listen), 0, 0, "127.0.0.1:8080",
      "address to listen on; PORT 0 picks a free port, logged at start-up", "Options"},
+    {"admin-listen", 0, "HOST:PORT", OPT_TEXT, F(admin_listen), 0, 0, NULL,
+     "a second listener, for operations: /metrics and the admin API are served there only "
+     "(404 on --listen), /healthz and /readyz on both, nothing else. Its connections do not "
+     "count against the connection caps, so a flood on --listen cannot take them from health "
+     "checks and scrapes. HTTPS when --listen is. Bind it to a private address",
+     NULL},
     {"db", 'd', "CONNINFO", OPT_DB, 0, 0, 0, NULL,
      "libpq connection string or URI of the database; if unset, the embedded cluster in "
      "$PACKCODE_HOME/var/pg, created, started and migrated as needed",

@@ -27,7 +27,8 @@
 struct cidr;
 
 struct server_config {
-	const char *listen; /* "HOST:PORT" */
+	const char *listen;       /* "HOST:PORT" */
+	const char *admin_listen; /* "HOST:PORT" of the operations listener, or NULL */
 	const char *keyring_path;
 	char conninfo[4096];
 	int threads;
@@ -57,9 +58,9 @@ struct worker {
 	int id;
 	pthread_t thread;
 	struct event_base *base;
-	struct evhttp *http;
-	int listen_fd;
-	struct evhttp_bound_socket *bound;
+	struct evhttp *http, *admin_http; /* the public listener's; --admin-listen's or NULL */
+	int listen_fd, admin_fd;
+	struct evhttp_bound_socket *bound, *admin_bound;
 	struct pool *pool;
 	struct keyfile keys; /* the keyring, and the file's stamp when read */
 	struct catalog_view view;
@@ -95,8 +96,9 @@ struct server {
 	/* the SSL_CTX (NULL: plain HTTP); SIGHUP swaps in a new one, old ones live on */
 	struct ssl_ctx_st *_Atomic tls;
 	struct tls_retired *tls_retired;
-	atomic_int connections;      /* open, over all workers (the cap) */
-	atomic_int listeners_closed; /* workers that stopped accepting (SIGTERM) */
+	atomic_int connections;       /* open, over all workers (the cap) */
+	atomic_int admin_connections; /* open on the admin listener (its own cap) */
+	atomic_int listeners_closed;  /* workers that stopped accepting (SIGTERM) */
 };
 
 /* The catalog snapshot for this request (borrowed; valid until the callback returns). */

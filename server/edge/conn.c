@@ -28,6 +28,8 @@
 #include "log.h"
 #include "server.h"
 
+#define ADMIN_CONNECTIONS_MAX 64 /* open on the admin listener, over all threads */
+
 struct conn {
 	struct worker *w;
 	struct bufferevent *bev;
@@ -35,7 +37,7 @@ struct conn {
 	struct evbuffer_cb_entry *in_cb, *out_cb;
 	struct event timer; /* attach now, then the request deadline */
 	long long since_ms; /* when the request being read started */
-	unsigned reading : 1, armed : 1, refused : 1;
+	unsigned admin : 1, reading : 1, armed : 1, refused : 1;
 };
 
 static void arm(struct conn *c, long long ms)
@@ -54,11 +56,15 @@ static void conn_free(struct conn *c)
 	if (c->out_cb)
 		evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->out_cb);
 	event_del(&c->timer);
-	atomic_fetch_sub_explicit(&w->srv->connections, 1, memory_order_relaxed);
-	atomic_store_explicit(&w->metrics.connections,
-	                      atomic_load_explicit(&w->metrics.connections, memory_order_relaxed) -
-	                          1,
-	                      memory_order_relaxed);
+	if (c->admin) {
+		atomic_fetch_sub_explicit(&w->srv->admin_connections, 1, memory_order_relaxed);
+	} else {
+		atomic_fetch_sub_explicit(&w->srv->connections, 1, memory_order_relaxed);
+		atomic_store_explicit(
+		    &w->metrics.connections,
+		    atomic_load_explicit(&w->metrics.connections, memory_order_relaxed) - 1,
+		    memory_order_relaxed);
+	}
 	free(c);
 }
 
@@ -138,7 +144,8 @@ static void conn_attach(evutil_socket_t fd, short what, void *arg)
 	evhttp_connection_set_closecb(c->evcon, conn_closed, c);
 	bufferevent_decref(c->bev); /* evhttp's reference keeps it now */
 	if (c->refused) {
-		metrics_add(&w->metrics.connections_refused, 1);
+		if (!c->admin)
+			metrics_add(&w->metrics.connections_refused, 1);
 		evhttp_connection_free(c->evcon);
 		return;
 	}
@@ -157,15 +164,15 @@ static void conn_attach(evutil_socket_t fd, short what, void *arg)
 }
 
 /* evhttp's bevcb: a new connection's bufferevent, without its socket yet. */
-static struct bufferevent *conn_new(struct event_base *base, void *arg)
+static struct bufferevent *conn_new(struct event_base *base, struct worker *w, int admin)
 {
-	struct worker *w = arg;
 	struct server *s = w->srv;
 	struct conn *c = calloc(1, sizeof *c);
 	SSL *ssl = NULL;
 	if (!c)
 		goto fail;
 	c->w = w;
+	c->admin = admin;
 	SSL_CTX *tls = atomic_load(&s->tls);
 	if (tls) {
 		ssl = SSL_new(tls);
@@ -181,12 +188,17 @@ static struct bufferevent *conn_new(struct event_base *base, void *arg)
 	}
 	if (!c->bev)
 		goto fail;
-	int n = atomic_fetch_add_explicit(&s->connections, 1, memory_order_relaxed);
-	atomic_store_explicit(&w->metrics.connections,
-	                      atomic_load_explicit(&w->metrics.connections, memory_order_relaxed) +
-	                          1,
-	                      memory_order_relaxed);
-	c->refused = n >= s->cfg.max_connections;
+	if (admin) {
+		int n = atomic_fetch_add_explicit(&s->admin_connections, 1, memory_order_relaxed);
+		c->refused = n >= ADMIN_CONNECTIONS_MAX;
+	} else {
+		int n = atomic_fetch_add_explicit(&s->connections, 1, memory_order_relaxed);
+		atomic_store_explicit(
+		    &w->metrics.connections,
+		    atomic_load_explicit(&w->metrics.connections, memory_order_relaxed) + 1,
+		    memory_order_relaxed);
+		c->refused = n >= s->cfg.max_connections;
+	}
 	bufferevent_incref(c->bev); /* ours until conn_attach has run */
 	event_assign(&c->timer, base, -1, 0, conn_attach, c);
 	event_active(&c->timer, EV_TIMEOUT, 1);
@@ -202,7 +214,19 @@ fail:
 	return NULL;
 }
 
+static struct bufferevent *conn_new_public(struct event_base *base, void *arg)
+{
+	return conn_new(base, arg, 0);
+}
+
+static struct bufferevent *conn_new_admin(struct event_base *base, void *arg)
+{
+	return conn_new(base, arg, 1);
+}
+
 void conn_setup(struct worker *w)
 {
-	evhttp_set_bevcb(w->http, conn_new, w);
+	evhttp_set_bevcb(w->http, conn_new_public, w);
+	if (w->admin_http)
+		evhttp_set_bevcb(w->admin_http, conn_new_admin, w);
 }

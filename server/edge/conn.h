@@ -7,13 +7,17 @@
  * Here a request must arrive whole within --request-timeout of its first
  * byte (a connection's first request: of the accept, TLS handshake
  * included); past that the connection is closed without a reply.
+ *
+ * Connections of the admin listener are guarded the same way but counted
+ * apart (a cap of their own), so that a flood of the public listener cannot
+ * take their places.
  */
 #ifndef PACKCODE_SERVER_CONN_H
 #define PACKCODE_SERVER_CONN_H
 
 struct worker;
 
-/* Make w->http create its connections here (evhttp_set_bevcb). */
+/* Make w->http (and w->admin_http) create their connections here (evhttp_set_bevcb). */
 void conn_setup(struct worker *w);
 
 #endif

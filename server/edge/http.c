@@ -1,8 +1,9 @@
 /*
- * http.c: one evhttp per worker on its own SO_REUSEPORT socket; requests
- * matched against the route table (router.c) and checked in the row's
- * order: rate limit, authentication, method; request limits; replies. The
- * client address is the peer's, or behind a trusted proxy the forwarded one.
+ * http.c: one evhttp per worker on its own SO_REUSEPORT socket (and one
+ * more for --admin-listen); requests matched against the route table
+ * (router.c: the rows of their listener) and checked in the row's order:
+ * rate limit, authentication, method; request limits; replies. The client
+ * address is the peer's, or behind a trusted proxy the forwarded one.
  * Anything malformed is refused here, before a handler, with a JSON error
  * and no side effect; so is a client over its rate limit, with nothing
  * more than a table lookup (ratelimit.c). The edge calls handlers only
@@ -375,13 +376,13 @@ static int member_session(struct request *r)
 }
 
 /*
- * Every request: the limits libevent does not keep, then the route table.
- * A matched row's checks run in its order: the client's rate limit, then
- * who it is, then the method, then the handler.
+ * Every request: the limits libevent does not keep, then the route table
+ * (the rows of the listener it came in on). A matched row's checks run in
+ * its order: the client's rate limit, then who it is, then the method, then
+ * the handler.
  */
-static void dispatch(struct evhttp_request *req, void *arg)
+static void dispatch(struct evhttp_request *req, struct worker *w, enum router_listener on)
 {
-	struct worker *w = arg;
 	struct server *s = w->srv;
 	const char *uri = evhttp_request_get_uri(req);
 	size_t plen = strcspn(uri, "?#");
@@ -417,7 +418,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
 		return;
 	}
 	enum router_result found = router_match(s->routes, s->nroutes, uri, plen,
-	                                        (unsigned)evhttp_request_get_command(req), &m);
+	                                        (unsigned)evhttp_request_get_command(req), on, &m);
 	if (found == ROUTER_NOT_FOUND) {
 		http_reply_error(r, 404, "not_found", "no such resource");
 		return;
@@ -443,6 +444,17 @@ static void dispatch(struct evhttp_request *req, void *arg)
 		return;
 	}
 	m.row->handler(r);
+}
+
+static void dispatch_public(struct evhttp_request *req, void *arg)
+{
+	struct worker *w = arg;
+	dispatch(req, w, w->admin_http ? ROUTER_PUBLIC : ROUTER_ONLY);
+}
+
+static void dispatch_admin(struct evhttp_request *req, void *arg)
+{
+	dispatch(req, arg, ROUTER_ADMIN);
 }
 
 int http_routes(struct server *s, const struct route *table, size_t n, char *err, size_t errlen)
@@ -478,24 +490,40 @@ int http_routes(struct server *s, const struct route *table, size_t n, char *err
 	return 0;
 }
 
+/* An evhttp with the request limits, dispatching to cb. */
+static struct evhttp *new_evhttp(struct worker *w, void (*cb)(struct evhttp_request *, void *))
+{
+	struct evhttp *http = evhttp_new(w->base);
+	if (!http)
+		return NULL;
+	evhttp_set_max_headers_size(http, HEADERS_MAX);
+	evhttp_set_max_body_size(http, LIBEVENT_BODY_CAP);
+	evhttp_set_timeout(http, w->srv->cfg.idle_timeout_s);
+	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+	                                     EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	                                     EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH |
+	                                     EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT);
+	evhttp_set_gencb(http, cb, w);
+	return http;
+}
+
 int http_worker_start(struct worker *w)
 {
-	w->http = evhttp_new(w->base);
-	if (!w->http)
+	if (!(w->http = new_evhttp(w, dispatch_public)))
 		return -1;
-	evhttp_set_max_headers_size(w->http, HEADERS_MAX);
-	evhttp_set_max_body_size(w->http, LIBEVENT_BODY_CAP);
-	evhttp_set_timeout(w->http, w->srv->cfg.idle_timeout_s);
+	if (w->admin_fd >= 0 && !(w->admin_http = new_evhttp(w, dispatch_admin)))
+		return -1;
 	conn_setup(w);
-	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-	                                        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-	                                        EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH |
-	                                        EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT);
-	evhttp_set_gencb(w->http, dispatch, w);
 	w->bound = evhttp_accept_socket_with_handle(w->http, w->listen_fd);
 	if (!w->bound)
 		return -1;
 	w->listen_fd = -1; /* evhttp owns it now */
+	if (w->admin_http) {
+		w->admin_bound = evhttp_accept_socket_with_handle(w->admin_http, w->admin_fd);
+		if (!w->admin_bound)
+			return -1;
+		w->admin_fd = -1;
+	}
 	return 0;
 }
 
@@ -504,6 +532,10 @@ void http_worker_stop_accepting(struct worker *w)
 	if (w->http && w->bound) {
 		evhttp_del_accept_socket(w->http, w->bound);
 		w->bound = NULL;
+	}
+	if (w->admin_http && w->admin_bound) {
+		evhttp_del_accept_socket(w->admin_http, w->admin_bound);
+		w->admin_bound = NULL;
 	}
 }
 
