@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "db.h"
+#include "edge/conn.h"
 #include "edge/http.h"
 #include "edge/tls.h"
 #include "engine/listen.h"
@@ -532,6 +533,10 @@ int main(int argc, char **argv)
 		cli_error(NULL, "--admin-listen %s is the address of --listen", cfg->admin_listen);
 		goto out;
 	}
+	if (conn_start(&srv) < 0) {
+		cli_error(NULL, "out of memory");
+		goto out;
+	}
 	for (int i = 0; i < srv.nworkers; i++)
 		if (worker_init(&srv.workers[i], err, sizeof err) < 0) {
 			cli_error(NULL, "%s", err);
@@ -592,6 +597,7 @@ out:
 	for (int i = 0; srv.workers && i < srv.nworkers; i++)
 		worker_free(&srv.workers[i]);
 	free(srv.workers);
+	conn_stop(&srv);
 	if (control)
 		event_base_free(control);
 	tls_stop(&srv);

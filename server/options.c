@@ -99,6 +99,12 @@ static const struct opt opts[] = {
      NULL},
     {"max-connections", 0, "N", OPT_INT, F(max_connections), 1, 1000000, "10000",
      "open connections over all threads; beyond it a new connection is closed at once", NULL},
+    {"max-connections-per-address", 0, "N", OPT_INT, F(max_per_address), 1, 1000000, "256",
+     "open connections from one client address (IPv4, or IPv6 by /64) over all threads; "
+     "beyond it a new connection from there is closed at once. Trusted proxies are exempt",
+     NULL},
+    {"first-byte-timeout", 0, "S", OPT_SECONDS, F(first_byte_ms), 1, 3600, "5",
+     "close a new connection that has sent nothing within S seconds", NULL},
     {"request-timeout", 0, "S", OPT_SECONDS, F(request_timeout_ms), 1, 3600, "20",
      "a request (line, headers, body; the TLS handshake for a connection's first) must "
      "arrive whole within S seconds of its first byte, or the connection is closed",

@@ -40,6 +40,8 @@ struct server_config {
 	/* the edge: what faces the internet (conn.c, ratelimit.c, tls.c) */
 	struct ratelimit_rate rates[RATELIMIT_KIND_COUNT];
 	int max_connections;    /* over it, a new connection is closed at once */
+	int max_per_address;    /* open connections from one address (IPv4, IPv6 /64) */
+	int first_byte_ms;      /* a new connection must send its first byte within this */
 	int request_timeout_ms; /* to read a request whole, from its first byte */
 	int idle_timeout_s;     /* evhttp's: silence while reading, idle keep-alive */
 	const char *tls_cert, *tls_key;
@@ -98,7 +100,9 @@ struct server {
 	struct tls_retired *tls_retired;
 	atomic_int connections;       /* open, over all workers (the cap) */
 	atomic_int admin_connections; /* open on the admin listener (its own cap) */
-	atomic_int listeners_closed;  /* workers that stopped accepting (SIGTERM) */
+	atomic_uint *per_address;     /* open connections by a keyed hash of the address (conn.c) */
+	unsigned long long per_address_key;
+	atomic_int listeners_closed; /* workers that stopped accepting (SIGTERM) */
 };
 
 /* The catalog snapshot for this request (borrowed; valid until the callback returns). */

@@ -46,7 +46,9 @@ struct metrics {
 	atomic_ullong forged;                          /* codes judged not genuine by the keyring */
 	atomic_ullong unknown_key; /* codes of a key id the keyring does not hold: 503 */
 	atomic_ullong connections_refused, request_timeouts;
-	atomic_int connections; /* open now */
+	atomic_ullong connections_refused_address; /* over --max-connections-per-address */
+	atomic_ullong malformed;                   /* requests refused for their framing */
+	atomic_int connections;                    /* open now */
 };
 
 /* Indexes out of range are counted nowhere. */
