@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "db.h"
 #include "qr.h"
 #include "statements.h"
@@ -697,11 +698,10 @@ out:
 	return NULL;
 }
 
+/* Seconds on the one clock (clock.h), for progress and rates. */
 static double now(void)
 {
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+	return (double)clock_us() / 1e6;
 }
 
 static void progress(const struct mint *m, uint64_t done, double t0, int final)

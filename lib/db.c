@@ -572,11 +572,48 @@ fail:
 	return -1;
 }
 
+/*
+ * The embedded cluster's sizing, from the machine it runs on (db.h): a
+ * quarter of the memory for shared buffers (at least PostgreSQL's 128 MB,
+ * at most 8 GB), the rest counted as the OS cache; WAL room and a
+ * checkpoint interval wide enough that checkpoints come on time, not forced
+ * by WAL volume (each forced one makes every page dirtied next cost a full
+ * image in the WAL); compressed full-page images; random reads priced for
+ * SSDs. synchronous_commit stays on: a claim is durable when acknowledged.
+ */
+void db_tuning(char *out, size_t outlen)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+	long long mb = pages > 0 && page > 0 ? (long long)pages * page / (1024 * 1024) : 1024;
+	long long shared = mb / 4, maint = mb / 16;
+	if (shared < 128)
+		shared = 128;
+	if (shared > 8192)
+		shared = 8192;
+	if (maint < 64)
+		maint = 64;
+	if (maint > 1024)
+		maint = 1024;
+	snprintf(out, outlen,
+	         "shared_buffers = '%lldMB'\n"
+	         "effective_cache_size = '%lldMB'\n"
+	         "maintenance_work_mem = '%lldMB'\n"
+	         "max_wal_size = '8GB'\n"
+	         "min_wal_size = '1GB'\n"
+	         "checkpoint_timeout = '15min'\n"
+	         "checkpoint_completion_target = 0.9\n"
+	         "wal_compression = on\n"
+	         "random_page_cost = 1.1\n"
+	         "effective_io_concurrency = 200\n"
+	         "synchronous_commit = on\n",
+	         shared, mb - shared > shared ? mb - shared : shared, maint);
+}
+
 static int start_cluster(const struct pg_runner *u, const struct db_embedded_paths *p, char *err,
                          size_t errlen)
 {
 	char pg_ctl[DB_PATH_MAX], logdir[DB_PATH_MAX], conf[DB_PATH_MAX + 16];
-	char text[DB_PATH_MAX + 256];
+	char text[DB_PATH_MAX + 1024], tuning[640];
 	if (check_program(p, "pg_ctl", pg_ctl, err, errlen) < 0 ||
 	    join(logdir, p->pgdir, "log", err, errlen) < 0 ||
 	    make_dir(p->rundir, 0700, NULL, err, errlen) < 0 ||
@@ -585,12 +622,16 @@ static int start_cluster(const struct pg_runner *u, const struct db_embedded_pat
 		return -1;
 	/* where the socket goes is only known now: the home may have moved */
 	snprintf(conf, sizeof conf, "%s/packcode.conf", p->datadir);
+	db_tuning(tuning, sizeof tuning);
 	snprintf(text, sizeof text,
-	         "# written by packcode at each start of the embedded cluster: do not edit\n"
+	         "# written by packcode at each start of the embedded cluster: do not edit;\n"
+	         "# ALTER SYSTEM (postgresql.auto.conf, read after this) overrides it\n"
 	         "listen_addresses = ''\n"
 	         "port = " PG_PORT "\n"
-	         "unix_socket_directories = '\"%s\"'\n",
-	         p->rundir);
+	         "unix_socket_directories = '\"%s\"'\n"
+	         "# sized for this machine (docs/operations.md, \"Tuning\")\n"
+	         "%s",
+	         p->rundir, tuning);
 	if (write_file(u, conf, text, 0, err, errlen) < 0)
 		return -1;
 	log_debug("event=db_start datadir=%s", LOG_Q(p->datadir));

@@ -89,4 +89,11 @@ struct db_embedded_paths {
 };
 int db_embedded_paths(struct db_embedded_paths *p, char *err, size_t errlen);
 
+/*
+ * The PostgreSQL settings the embedded cluster runs with, sized for this
+ * machine's memory (postgresql.conf lines). The same advice for an external
+ * PostgreSQL is in docs/operations.md.
+ */
+void db_tuning(char *out, size_t outlen);
+
 #endif

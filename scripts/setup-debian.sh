@@ -10,7 +10,7 @@ libqrencode-dev libssl-dev libpq-dev libevent-dev libjansson-dev libpng-dev libc
 postgresql-15 postgresql-client-15
 clang libclang-rt-14-dev clang-format
 zbar-tools librsvg2-bin curl jq python3 python3-cryptography openssl
-wrk qrencode time"
+wrk qrencode time iproute2 python3-prometheus-client"
 
 missing=""
 for p in $PACKAGES; do

@@ -43,6 +43,8 @@
 /* Draining: a worker exits once no request has come for this long (a client
  * may be sending one on a kept-alive connection as the last reply leaves). */
 #define DRAIN_QUIET_MS 200
+/* After the drain timed out: how long the replies it forced get to leave. */
+#define DRAIN_FLUSH_MS 200
 
 /*
  * Room for --max-connections file descriptors: raise the soft limit towards
@@ -194,10 +196,19 @@ static void worker_exit_if_done(struct worker *w)
 			return;
 		}
 	}
-	if (clock_ms() > w->drain_deadline_ms) {
+	if (clock_ms() > w->drain_deadline_ms && !w->drain_expired) {
 		log_warn("event=drain_timeout worker=%d requests=%d scans=%zu", w->id, w->inflight,
 		         scanlog_pending(w->scanlog));
-		event_base_loopexit(w->base, NULL);
+		/*
+		 * What still waits on the database is answered now, 503 (its query
+		 * cancelled: a claim not committed is rolled back, and a retry is
+		 * safe either way), and the loop runs a moment more so the replies
+		 * leave before the connections close.
+		 */
+		w->drain_expired = 1;
+		pool_close(w->pool);
+		struct timeval flush = {0, DRAIN_FLUSH_MS * 1000};
+		event_base_loopexit(w->base, &flush);
 	}
 }
 
@@ -383,23 +394,17 @@ static void *worker_run(void *arg)
  * by a rename, so a stat poll (a new inode, size or time) sees them, as it
  * sees a file edited in place or a directory swapped under a symlink.
  */
-struct keyring_watch {
-	struct server *srv;
-	struct keyfile_stamp seen; /* the file as last looked at */
-};
-
 static void on_keyring_poll(evutil_socket_t fd, short what, void *arg)
 {
-	struct keyring_watch *kw = arg;
-	struct server *s = kw->srv;
+	struct server *s = arg;
 	struct keyfile_stamp now;
 	char err[KEYRING_ERR_LEN];
 	(void)fd;
 	(void)what;
 	keyfile_stamp(s->cfg.keyring_path, &now);
-	if (keyfile_stamp_equal(&now, &kw->seen))
+	if (keyfile_stamp_equal(&now, &s->keyring_seen))
 		return;
-	kw->seen = now;
+	s->keyring_seen = now;
 	/* checked once here, so that a bad file is logged once, not by every worker */
 	struct keyring *kr = keyring_load(s->cfg.keyring_path, err, sizeof err);
 	if (!kr) {
@@ -457,17 +462,146 @@ static PGconn *open_database(struct server *s, char *err, size_t errlen)
 	return db;
 }
 
+/*
+ * Everything before the threads: the database and its caches, the routes,
+ * the workers with their listeners, loops and pools. 0, or -1 with err
+ * (what was made is freed by server_close).
+ */
+static int server_open(struct server *s, char *err, size_t errlen)
+{
+	char why[DB_ERR_LEN - 16]; /* room for the prefix in err */
+	PGconn *db = open_database(s, why, sizeof why);
+	if (db) {
+		s->catalog = catalog_new(db, why, sizeof why);
+		if (s->catalog)
+			s->tokens = tokens_new(db, why, sizeof why);
+		PQfinish(db);
+	}
+	if (!s->catalog || !s->tokens) {
+		snprintf(err, errlen, "database: %s", why);
+		return -1;
+	}
+	if (http_routes(s, routes, routes_count, err, errlen) < 0)
+		return -1;
+	s->labels.noutcomes = CLAIM_OUTCOME_COUNT;
+	for (int o = 0; o < CLAIM_OUTCOME_COUNT; o++)
+		s->labels.outcome[o] = claim_outcome_label((enum claim_outcome)o);
+
+	s->nworkers = s->cfg.threads;
+	s->workers = calloc((size_t)s->nworkers, sizeof *s->workers);
+	if (!s->workers) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < s->nworkers; i++) {
+		s->workers[i].srv = s;
+		s->workers[i].id = i;
+		s->workers[i].listen_fd = s->workers[i].admin_fd = -1;
+		s->workers[i].control[0] = s->workers[i].control[1] = -1;
+	}
+	struct sockaddr_storage public_addr, admin_addr;
+	if (open_listeners(s, s->cfg.listen, 0, &public_addr, err, errlen) < 0 ||
+	    (s->cfg.admin_listen &&
+	     open_listeners(s, s->cfg.admin_listen, 1, &admin_addr, err, errlen) < 0))
+		return -1;
+	if (s->cfg.admin_listen && same_address(&public_addr, &admin_addr)) {
+		snprintf(err, errlen, "--admin-listen %s is the address of --listen",
+		         s->cfg.admin_listen);
+		return -1;
+	}
+	if (conn_start(s) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < s->nworkers; i++)
+		if (worker_init(&s->workers[i], err, errlen) < 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * The control thread's loop: the LISTEN connection, the keyring file's
+ * watch and the signals. 0 or -1 with err.
+ */
+static int control_open(struct server *s, char *err, size_t errlen)
+{
+	static const int signos[] = {SIGTERM, SIGINT, SIGHUP};
+	struct timeval poll_every = {0, KEYRING_POLL_MS * 1000};
+	s->control = event_base_new();
+	s->listener = listener_new(STATEMENTS_LISTEN_SETUP, CACHE_RELOAD_S);
+	if (!s->control || !s->listener || catalog_listen(s->catalog, s->listener) < 0 ||
+	    tokens_listen(s->tokens, s->listener, s->control) < 0 ||
+	    listener_start(s->listener, s->control, s->cfg.conninfo) < 0 ||
+	    !(s->keyring_poll = event_new(s->control, -1, EV_PERSIST, on_keyring_poll, s)) ||
+	    event_add(s->keyring_poll, &poll_every) < 0) {
+		snprintf(err, errlen, "cannot start the control loop");
+		return -1;
+	}
+	for (int i = 0; i < SERVER_SIGNALS; i++) {
+		s->signals[i] = evsignal_new(s->control, signos[i], on_signal, s);
+		if (!s->signals[i] || event_add(s->signals[i], NULL) < 0) {
+			snprintf(err, errlen, "cannot install signal handlers");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Start the workers, run the control loop until a stop signal, join them. 0 or 1. */
+static int server_run(struct server *s)
+{
+	int started = 0, rc = 1;
+	for (; started < s->nworkers; started++)
+		if (pthread_create(&s->workers[started].thread, NULL, worker_run,
+		                   &s->workers[started]) != 0)
+			break;
+	if (started < s->nworkers) {
+		cli_error(NULL, "cannot start worker threads");
+		for (int i = 0; i < started; i++)
+			worker_send(&s->workers[i], 'S');
+	} else {
+		log_info("event=ready threads=%d", s->nworkers);
+		/* run until a stop signal sets s->stopping */
+		while (!s->stopping && event_base_loop(s->control, EVLOOP_ONCE) == 0)
+			;
+		rc = 0;
+	}
+	for (int i = 0; i < started; i++)
+		pthread_join(s->workers[i].thread, NULL);
+	log_info("event=stopped");
+	return rc;
+}
+
+/*
+ * The control thread's side, after the workers are joined: the listener
+ * before the caches it feeds (its failed reloads call back into them), then
+ * each worker (worker_free says in which order), then the loop and TLS.
+ */
+static void server_close(struct server *s)
+{
+	for (int i = 0; i < SERVER_SIGNALS; i++)
+		if (s->signals[i])
+			event_free(s->signals[i]);
+	if (s->keyring_poll)
+		event_free(s->keyring_poll);
+	listener_free(s->listener);
+	catalog_free(s->catalog);
+	tokens_free(s->tokens);
+	for (int i = 0; s->workers && i < s->nworkers; i++)
+		worker_free(&s->workers[i]);
+	free(s->workers);
+	conn_stop(s);
+	if (s->control)
+		event_base_free(s->control);
+	tls_stop(s);
+}
+
 int main(int argc, char **argv)
 {
 	struct server srv = {0};
 	struct server_config *cfg = &srv.cfg;
 	char err[DB_ERR_LEN];
 	int rc = 1;
-	struct event_base *control = NULL;
-	struct event *sigs[4] = {0}, *keyring_poll = NULL;
-	struct keyring_watch kw = {.srv = &srv};
-	struct listener *listener = NULL;
-	PGconn *db = NULL;
 
 	cli_set_prog(PROG);
 	switch (options_parse(argc, argv, cfg)) {
@@ -482,7 +616,7 @@ int main(int argc, char **argv)
 	fit_fd_limit(cfg);
 
 	/* refuse a bad keyring before touching anything else */
-	keyfile_stamp(cfg->keyring_path, &kw.seen);
+	keyfile_stamp(cfg->keyring_path, &srv.keyring_seen);
 	struct keyring *kr = keyring_load(cfg->keyring_path, err, sizeof err);
 	if (!kr)
 		return cli_error(NULL, "%s", err);
@@ -490,116 +624,12 @@ int main(int argc, char **argv)
 	if (cfg->tls_cert && tls_start(&srv, err, sizeof err) < 0)
 		return cli_error(NULL, "%s", err);
 
-	if (!(db = open_database(&srv, err, sizeof err))) {
-		cli_error(NULL, "database: %s", err);
-		goto out;
-	}
-	srv.catalog = catalog_new(db, err, sizeof err);
-	if (srv.catalog)
-		srv.tokens = tokens_new(db, err, sizeof err);
-	PQfinish(db);
-	if (!srv.catalog || !srv.tokens) {
-		cli_error(NULL, "database: %s", err);
-		goto out;
-	}
-
-	if (http_routes(&srv, routes, routes_count, err, sizeof err) < 0) {
-		cli_error(NULL, "routes: %s", err);
-		goto out;
-	}
-	srv.labels.noutcomes = CLAIM_OUTCOME_COUNT;
-	for (int o = 0; o < CLAIM_OUTCOME_COUNT; o++)
-		srv.labels.outcome[o] = claim_outcome_label((enum claim_outcome)o);
-	srv.nworkers = cfg->threads;
-	srv.workers = calloc((size_t)srv.nworkers, sizeof *srv.workers);
-	if (!srv.workers) {
-		cli_error(NULL, "out of memory");
-		goto out;
-	}
-	for (int i = 0; i < srv.nworkers; i++) {
-		srv.workers[i].srv = &srv;
-		srv.workers[i].id = i;
-		srv.workers[i].listen_fd = srv.workers[i].admin_fd = -1;
-		srv.workers[i].control[0] = srv.workers[i].control[1] = -1;
-	}
-	struct sockaddr_storage public_addr, admin_addr;
-	if (open_listeners(&srv, cfg->listen, 0, &public_addr, err, sizeof err) < 0 ||
-	    (cfg->admin_listen &&
-	     open_listeners(&srv, cfg->admin_listen, 1, &admin_addr, err, sizeof err) < 0)) {
+	if (server_open(&srv, err, sizeof err) < 0)
 		cli_error(NULL, "%s", err);
-		goto out;
-	}
-	if (cfg->admin_listen && same_address(&public_addr, &admin_addr)) {
-		cli_error(NULL, "--admin-listen %s is the address of --listen", cfg->admin_listen);
-		goto out;
-	}
-	if (conn_start(&srv) < 0) {
-		cli_error(NULL, "out of memory");
-		goto out;
-	}
-	for (int i = 0; i < srv.nworkers; i++)
-		if (worker_init(&srv.workers[i], err, sizeof err) < 0) {
-			cli_error(NULL, "%s", err);
-			goto out;
-		}
-
-	control = event_base_new();
-	listener = listener_new(STATEMENTS_LISTEN_SETUP, CACHE_RELOAD_S);
-	if (!control || !listener || catalog_listen(srv.catalog, listener) < 0 ||
-	    tokens_listen(srv.tokens, listener, control) < 0 ||
-	    listener_start(listener, control, cfg->conninfo) < 0) {
-		cli_error(NULL, "cannot start the control loop");
-		goto out;
-	}
-	keyring_poll = event_new(control, -1, EV_PERSIST, on_keyring_poll, &kw);
-	struct timeval poll_every = {0, KEYRING_POLL_MS * 1000};
-	if (!keyring_poll || event_add(keyring_poll, &poll_every) < 0) {
-		cli_error(NULL, "cannot start the control loop");
-		goto out;
-	}
-	int signos[] = {SIGTERM, SIGINT, SIGHUP};
-	for (int i = 0; i < 3; i++) {
-		sigs[i] = evsignal_new(control, signos[i], on_signal, &srv);
-		if (!sigs[i] || event_add(sigs[i], NULL) < 0) {
-			cli_error(NULL, "cannot install signal handlers");
-			goto out;
-		}
-	}
-
-	int started = 0;
-	for (; started < srv.nworkers; started++)
-		if (pthread_create(&srv.workers[started].thread, NULL, worker_run,
-		                   &srv.workers[started]) != 0)
-			break;
-	if (started < srv.nworkers) {
-		cli_error(NULL, "cannot start worker threads");
-		for (int i = 0; i < started; i++)
-			worker_send(&srv.workers[i], 'S');
-	} else {
-		log_info("event=ready threads=%d", srv.nworkers);
-		/* run until a stop signal sets srv.stopping */
-		while (!srv.stopping && event_base_loop(control, EVLOOP_ONCE) == 0)
-			;
-		rc = 0;
-	}
-	for (int i = 0; i < started; i++)
-		pthread_join(srv.workers[i].thread, NULL);
-	log_info("event=stopped");
-out:
-	for (int i = 0; i < 4; i++)
-		if (sigs[i])
-			event_free(sigs[i]);
-	if (keyring_poll)
-		event_free(keyring_poll);
-	listener_free(listener);
-	catalog_free(srv.catalog);
-	tokens_free(srv.tokens);
-	for (int i = 0; srv.workers && i < srv.nworkers; i++)
-		worker_free(&srv.workers[i]);
-	free(srv.workers);
-	conn_stop(&srv);
-	if (control)
-		event_base_free(control);
-	tls_stop(&srv);
+	else if (control_open(&srv, err, sizeof err) < 0)
+		cli_error(NULL, "%s", err);
+	else
+		rc = server_run(&srv);
+	server_close(&srv);
 	return rc;
 }

@@ -54,6 +54,7 @@ struct lookups;
 struct tokens;
 struct scanlog;
 struct route;
+struct listener;
 
 struct worker {
 	struct server *srv;
@@ -76,6 +77,7 @@ struct worker {
 	int inflight;              /* requests received and not yet answered */
 	long long last_request_ms; /* when the last request arrived (CLOCK_MONOTONIC) */
 	int draining;
+	int drain_expired; /* the drain timed out: the pool was closed */
 	long long drain_deadline_ms;
 	/* /readyz answers from these (health.c): the last ping of the database */
 	int ready;              /* the last ping was answered, in time */
@@ -83,8 +85,16 @@ struct worker {
 	long long ping_done_ms; /* when the last one was answered or failed */
 };
 
+#define SERVER_SIGNALS 3 /* TERM, INT, HUP */
+
 struct server {
 	struct server_config cfg;
+	/* the control thread's: its loop, the LISTEN connection, the signals */
+	struct event_base *control;
+	struct listener *listener;
+	struct event *signals[SERVER_SIGNALS];
+	struct event *keyring_poll;        /* the keyring file's stamp, looked at (main.c) */
+	struct keyfile_stamp keyring_seen; /* as last looked at */
 	/* the route table (routes.c) and each row's metrics slot (http_routes) */
 	const struct route *routes;
 	size_t nroutes;

@@ -173,7 +173,7 @@ static void conn_broken(struct conn *c, const char *why)
 	PQfinish(c->pg);
 	c->pg = NULL;
 
-	if (was_ready) {
+	if (was_ready && !p->closing) {
 		log_warn("event=db_disconnected pool=%s conn=%d reason=%s", p->name, c->idx,
 		         LOG_Q(msg));
 		c->backoff_ms = 0; /* one immediate retry: the server may just have restarted us */
@@ -190,7 +190,8 @@ static void conn_broken(struct conn *c, const char *why)
 		job_fail(p, j, "database connection lost");
 	if (!healthy(p))
 		fail_waiting(p, "database unavailable");
-	retry_later(c);
+	if (!p->closing)
+		retry_later(c);
 }
 
 static void conn_retry(evutil_socket_t fd, short what, void *arg)
@@ -214,6 +215,8 @@ static void notice(void *arg, const char *message)
 
 static void conn_start(struct conn *c)
 {
+	if (c->pool->closing)
+		return;
 	struct pool *p = c->pool;
 	const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
 	const char *vals[] = {p->conninfo, p->name, "5", NULL};
@@ -567,26 +570,42 @@ fail:
 	return NULL;
 }
 
+void pool_close(struct pool *p)
+{
+	if (!p || p->closing)
+		return;
+	p->closing = 1;
+	for (int i = 0; p->conns && i < p->cfg.size; i++) {
+		struct conn *c = &p->conns[i];
+		if (c->job && c->pg) {
+			/* a transaction not committed yet is rolled back, not left to finish */
+			char err[256];
+			PGcancel *cancel = PQgetCancel(c->pg);
+			if (cancel && !PQcancel(cancel, err, sizeof err))
+				log_warn("event=db_cancel_failed pool=%s conn=%d reason=%s",
+				         p->name, c->idx, LOG_Q(err));
+			PQfreeCancel(cancel);
+		}
+		if (c->state != CONN_DOWN)
+			conn_broken(c, "shutting down"); /* fails its job */
+		if (c->retry)
+			evtimer_del(c->retry);
+	}
+	fail_waiting(p, "shutting down");
+}
+
 /*
- * Every job still here is failed ("shutting down") before anything is
- * freed, and its callback may not queue more (enqueue refuses once closing):
- * when pool_free returns no callback of this pool is pending or will run.
- * So a pool's users (batchers, handlers, caches) are freed after it.
+ * pool_close first: every job still here is failed ("shutting down") before
+ * anything is freed, and its callback may not queue more (enqueue refuses
+ * once closing): when pool_free returns no callback of this pool is pending
+ * or will run. So a pool's users (batchers, handlers, caches) are freed
+ * after it.
  */
 void pool_free(struct pool *p)
 {
 	if (!p)
 		return;
-	p->closing = 1;
-	for (int i = 0; p->conns && i < p->cfg.size; i++) {
-		struct conn *c = &p->conns[i];
-		if (c->job) {
-			struct job *j = c->job;
-			c->job = NULL;
-			job_fail(p, j, "shutting down");
-		}
-	}
-	fail_waiting(p, "shutting down");
+	pool_close(p);
 	for (int i = 0; p->conns && i < p->cfg.size; i++) {
 		struct conn *c = &p->conns[i];
 		clear_results(c);

@@ -69,7 +69,14 @@ struct pool_stats {
 struct pool;
 
 struct pool *pool_new(struct event_base *base, const struct pool_config *cfg);
-/* Close every connection; queries still pending get POOL_UNAVAILABLE first. */
+/*
+ * Stop using the database, from the loop, before pool_free: the queries
+ * running are cancelled (the server rolls back what it had not committed)
+ * and every job, running or waiting, fails now with POOL_UNAVAILABLE
+ * ("shutting down"); no new one is taken. Callbacks run before it returns.
+ */
+void pool_close(struct pool *p);
+/* Close every connection (pool_close first, if it was not); NULL is fine. */
 void pool_free(struct pool *p);
 
 /*

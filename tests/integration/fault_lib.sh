@@ -65,25 +65,39 @@ table_state() {
 # lock_member MEMBER: hold MEMBER's row FOR UPDATE in a psql session of its
 # own, so that a claim for MEMBER waits inside claim_many (and the claims
 # sent meanwhile queue up behind it); returns once the lock is held.
-# unlock_member commits that session and waits for it.
-lock_member() {
+# lock_table TABLE: the same with the whole table (ACCESS EXCLUSIVE: even
+# reads of it wait). unlock commits that session and waits for it.
+lock_member() { lock_hold "$1's row" "SELECT member FROM members WHERE member = '$1' FOR UPDATE"; }
+lock_table() { lock_hold "table $1" "LOCK TABLE $1 IN ACCESS EXCLUSIVE MODE"; }
+lock_hold() {
 	mkfifo "$T/locker"
-	psql -X -q -d "$PACKCODE_DB" <"$T/locker" >"$T/locker.out" 2>&1 &
+	PGAPPNAME=packcode-test-locker psql -X -q -d "$PACKCODE_DB" <"$T/locker" >"$T/locker.out" 2>&1 &
 	LOCKER=$!
 	exec 3>"$T/locker"
-	echo "BEGIN; SELECT member FROM members WHERE member = '$1' FOR UPDATE;" >&3
-	local i=0
-	until [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'
-	                AND query LIKE '%FOR UPDATE%'")" = 1 ]; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && fail "cannot lock $1's row: $(cat "$T/locker.out")"
-		sleep 0.1
-	done
-	return 0
+	echo "BEGIN; $2;" >&3
+	wait_until 10 "the lock on $1" lock_held
 }
-unlock_member() {
+lock_held() {
+	gone "$LOCKER" && fail "the locking session ended: $(cat "$T/locker.out")"
+	# past BEGIN, the lock statement done (idle in its transaction)
+	[ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'
+	          AND application_name = 'packcode-test-locker' AND query NOT ILIKE 'BEGIN%'")" = 1 ]
+}
+unlock() {
 	echo "COMMIT;" >&3
 	exec 3>&-
 	wait $LOCKER || fail "the locking session: $(cat "$T/locker.out")"
 	rm -f "$T/locker"
+}
+
+# waiting_on_locks N: true when N (or more, with "N+") of the server's
+# database sessions wait on a lock.
+waiting_on_locks() {
+	local n
+	n=$(sql "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+	         AND application_name LIKE 'packcode-server%'")
+	case $1 in
+	*+) [ "$n" -ge "${1%+}" ] ;;
+	*) [ "$n" = "$1" ] ;;
+	esac || { echo "$n sessions wait on a lock"; return 1; }
 }

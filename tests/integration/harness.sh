@@ -110,11 +110,26 @@ pc_pg_start() {
 	(cd "$PC_TMP" && as_pg timeout --foreground 120 initdb -D "$PC_TMP/pgdata" -U packcode -E UTF8 \
 		--locale=C --auth-local=trust --auth-host=reject >"$PC_TMP/initdb.log" 2>&1) ||
 		{ cat "$PC_TMP/initdb.log" >&2; fail "initdb failed"; }
+	pg_start_again
+	pc_createdb packcode
+	export PACKCODE_DB="host=$PC_PGSOCK dbname=packcode user=packcode"
+}
+
+# pg_start_again: start the throwaway server's cluster (made by pc_pg_start),
+# the one place that says how it runs. pg_stop [MODE]: stop it (-m MODE,
+# default fast). pg_restart MODE: pg_ctl restart -m MODE. Each waits (-w).
+pg_start_again() {
 	(cd "$PC_TMP" && as_pg timeout --foreground 90 pg_ctl -D "$PC_TMP/pgdata" -l "$PC_TMP/pg.log" -w -t 60 \
 		-o "-c listen_addresses='' -c unix_socket_directories=$PC_PGSOCK -c fsync=${PC_PG_FSYNC:-off}" \
 		start >/dev/null) || fail "pg_ctl start failed"
-	pc_createdb packcode
-	export PACKCODE_DB="host=$PC_PGSOCK dbname=packcode user=packcode"
+}
+pg_stop() {
+	as_pg timeout --foreground 60 pg_ctl -D "$PC_TMP/pgdata" -m "${1:-fast}" -w stop >/dev/null ||
+		fail "pg_ctl stop -m ${1:-fast} failed"
+}
+pg_restart() {
+	as_pg timeout --foreground 60 pg_ctl -D "$PC_TMP/pgdata" -m "$1" -w restart >/dev/null ||
+		fail "pg_ctl restart -m $1 failed"
 }
 
 # The conninfo of database NAME on the throwaway server.
@@ -132,8 +147,45 @@ fi
 
 # ---- helpers ----
 
+# wait_until SECONDS WHAT COMMAND...: run COMMAND until it succeeds, every
+# 10 ms at first and backing off to every 100 ms; once SECONDS (fractions
+# allowed) have passed without success, fail the test: "timed out after
+# SECONDS s waiting for WHAT", with what COMMAND printed on stdout on its last
+# try (a condition can print what it saw instead). COMMAND runs in this shell
+# (it may set variables: STATUS, ...) with its stdout in a file; it may call
+# fail itself to stop waiting for what will never come. Sets WAITED_MS, how
+# long it took. The one way a test waits for something: never a fixed sleep.
+wait_until() {
+	local secs=$1 what=$2 start deadline nap=0.01 i=${1%%.*} f=
+	shift 2
+	case $secs in *.*) f=${secs#*.} ;; esac
+	f=${f}000000
+	start=${EPOCHREALTIME/[.,]/}
+	deadline=$((start + ${i:-0} * 1000000 + 10#${f:0:6}))
+	while :; do
+		if "$@" >"$PC_TMP/wait_until.out"; then
+			WAITED_MS=$(((${EPOCHREALTIME/[.,]/} - start) / 1000))
+			return 0
+		fi
+		[ "${EPOCHREALTIME/[.,]/}" -lt $deadline ] || break
+		sleep $nap
+		case $nap in 0.01) nap=0.02 ;; 0.02) nap=0.05 ;; *) nap=0.1 ;; esac
+	done
+	local last
+	last=$(head -c 600 "$PC_TMP/wait_until.out")
+	fail "timed out after $secs s waiting for $what${last:+ (last try: $last)}"
+}
+
 # pc_psql SQL: run SQL on $PACKCODE_DB, unaligned tuples only, stop at the first error.
 pc_psql() { timeout --foreground 60 psql -X -q -At -v ON_ERROR_STOP=1 -d "$PACKCODE_DB" -c "$1"; }
+
+# sql_is VALUE SQL: pc_psql SQL prints VALUE (a condition to wait for; prints
+# what it got otherwise).
+sql_is() {
+	local got
+	got=$(pc_psql "$2")
+	[ "$got" = "$1" ] || { echo "got '$got', not '$1'"; return 1; }
+}
 
 # pcgen ARGS: packcode-gen, bounded in time.
 pcgen() { timeout --foreground 120 "$PACKCODE_GEN" "$@"; }

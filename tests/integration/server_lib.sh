@@ -25,17 +25,20 @@ export PACKCODE_RATE_MEMBER_CLAIMS=1000000/1000000
 SCHEME=http
 CURL_ARGS=()
 
-# Stop the server (if still running) before the harness stops PostgreSQL.
-server_cleanup() {
+# server_kill: SIGKILL the server (if still running) and reap it.
+server_kill() {
 	if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
 		kill -KILL "$SERVER_PID" 2>/dev/null
-		wait "$SERVER_PID" 2>/dev/null
+		wait "$SERVER_PID" 2>/dev/null || true
 	fi
+	SERVER_PID=
+	return 0
 }
+# Stop the server (if still running) before the harness stops PostgreSQL.
 server_exit() {
 	local rc=$?
 	set +e
-	server_cleanup
+	server_kill
 	if [ "$rc" != 0 ] && [ -f "$T/server.log" ]; then
 		echo "--- last lines of the server log:" >&2
 		tail -n 30 "$T/server.log" >&2
@@ -90,51 +93,65 @@ elsewhere() {
 	tail -n +2 "$dir/codes.csv" | cut -d, -f1
 }
 
-# The harness's PostgreSQL, stopped and started again (the outage test).
-pg_stop() {
-	as_pg timeout --foreground 60 pg_ctl -D "$PC_TMP/pgdata" -m "${1:-fast}" -w stop >/dev/null ||
-		fail "pg_ctl stop failed"
-}
-pg_start_again() {
-	(cd "$PC_TMP" && as_pg timeout --foreground 90 pg_ctl -D "$PC_TMP/pgdata" -l "$PC_TMP/pg.log" \
-		-w -t 60 -o "-c listen_addresses='' -c unix_socket_directories=$PC_PGSOCK -c fsync=off" \
-		start >/dev/null) || fail "pg_ctl start failed"
-}
+# code N [FILE]: line N of FILE, by default $T/codes, where a test keeps its
+# first print run's codes (cp "$CODES" "$T/codes": $CODES follows the last mint).
+code() { sed -n "${1}p" "${2:-$T/codes}"; }
 
+# gone PID: true once process PID has exited (and the shell has reaped it).
+gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# server_start ARGS...: packcode-server ARGS on a free port of 127.0.0.1, its
+# log in $T/server.log; returns once /readyz answers 200. Sets SERVER_PID,
+# PORT and BASE.
 server_start() {
 	: >"$T/server.log"
 	"$SERVER" --listen 127.0.0.1:0 "$@" >>"$T/server.log" 2>&1 &
 	SERVER_PID=$!
-	local i=0
-	while ! grep -q 'event=listening' "$T/server.log"; do
-		i=$((i + 1))
-		[ $i -gt 150 ] && fail "server did not start: $(cat "$T/server.log")"
-		kill -0 "$SERVER_PID" 2>/dev/null || fail "server exited: $(cat "$T/server.log")"
-		sleep 0.1
-	done
+	wait_until 15 "the server to listen" server_listening
 	PORT=$(sed -n 's/.*event=listening addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/server.log" | tail -n 1)
 	BASE="$SCHEME://127.0.0.1:$PORT"
-	i=0
-	until [ "$(curl -s "${CURL_ARGS[@]}" --max-time 5 -o /dev/null -w '%{http_code}' "$BASE/readyz")" = 200 ]; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && fail "server not ready"
-		sleep 0.1
-	done
+	wait_until 15 "the server to be ready (/readyz 200)" http_is 200 /readyz
+}
+server_listening() {
+	gone "$SERVER_PID" && fail "the server exited: $(cat "$T/server.log")"
+	grep -q 'event=listening' "$T/server.log"
+}
+
+# server_wait_exit SECONDS WHAT: wait for the server to exit (WHAT names why
+# it should: "the server to exit after SIGTERM"); sets SERVER_RC to its exit
+# status and clears SERVER_PID.
+server_wait_exit() {
+	wait_until "$1" "$2" gone "$SERVER_PID"
+	SERVER_RC=0
+	wait "$SERVER_PID" || SERVER_RC=$?
+	SERVER_PID=
 }
 
 # server_stop: SIGTERM; the server must exit 0 within 15 s.
 server_stop() {
 	kill -TERM "$SERVER_PID"
-	local i=0 rc=0
-	while kill -0 "$SERVER_PID" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 150 ] && fail "server did not stop on SIGTERM"
-		sleep 0.1
-	done
-	wait "$SERVER_PID" || rc=$?
-	SERVER_PID=
-	[ $rc -eq 0 ] || fail "server exited $rc on SIGTERM"
+	server_wait_exit 15 "the server to exit after SIGTERM"
+	[ $SERVER_RC -eq 0 ] || fail "server exited $SERVER_RC on SIGTERM"
 }
+
+# http_status PATH [CURL-ARGS...]: print the status of a GET of PATH (000: no
+# reply within 5 s). http_is STATUS PATH [CURL-ARGS...]: it is STATUS (a
+# condition to wait for; prints the status it got otherwise).
+http_status() {
+	local path=$1
+	shift
+	curl -s "${CURL_ARGS[@]}" --max-time 5 -o /dev/null -w '%{http_code}' "$@" "$BASE$path" || true
+}
+http_is() {
+	local want=$1 got
+	shift
+	got=$(http_status "$@")
+	[ "$got" = "$want" ] || { echo "$1: $got"; return 1; }
+}
+
+# metric SERIES: its value in a fresh /metrics ('packcode_connections',
+# 'packcode_claims_total{outcome="awarded"}'); empty if absent.
+metric() { curl -s "${CURL_ARGS[@]}" --max-time 10 "$BASE/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
 # req METHOD PATH [CONTENT-TYPE BODY]: sets STATUS; the body is in $T/body.
 req() {
@@ -144,6 +161,15 @@ req() {
 	else
 		STATUS=$(curl -s "${CURL_ARGS[@]}" --max-time 10 -o "$T/body" -w '%{http_code}' -X "$1" "$BASE$2")
 	fi
+}
+
+# answers STATUS METHOD PATH [CONTENT-TYPE BODY]: req, and the reply is
+# STATUS (a condition to wait for; prints what came otherwise).
+answers() {
+	local want=$1
+	shift
+	req "$@"
+	[ "$STATUS" = "$want" ] || { echo "$STATUS $(head -c 300 "$T/body")"; return 1; }
 }
 
 # page PATH [CURL-ARGS...]: GET (or what the arguments say) into $T/page; sets STATUS.
@@ -164,14 +190,60 @@ claim() {
 	req POST /api/v1/claims application/json "$body"
 }
 
-# header NAME: that header of a fresh claim reply, for CODE MEMBER [PIN] in $2...
+# claim_bg NAME CODE MEMBER: the claim sent in the background (a client that
+# waits up to 30 s); its status goes to $T/NAME.status, its headers to
+# $T/NAME.headers, its body to $T/NAME.body; BG_PID is the curl's pid.
+claim_bg() {
+	curl -s --max-time 30 -D "$T/$1.headers" -o "$T/$1.body" -w '%{http_code}' \
+		-H 'Content-Type: application/json' \
+		--data-binary "$(jq -cn --arg c "$2" --arg m "$3" '{code: $c, member: $m}')" \
+		"$BASE/api/v1/claims" >"$T/$1.status" &
+	BG_PID=$!
+}
+
+# scans_since BEFORE N: at least N scan records written since the scans
+# table held BEFORE (the server writes them every 100 ms).
+scans_since() {
+	local n
+	n=$(sql "SELECT count(*) FROM scans")
+	[ $((n - $1)) -ge "$2" ] || { echo "$((n - $1)) scans written"; return 1; }
+}
+
+# requests_read N: N connections to the server (or more) and each read to the
+# end (nothing waits in its receive queue): the requests on them are being
+# handled (a claim is queued for the database). Prints what it saw.
+requests_read() {
+	command -v ss >/dev/null || fail "no ss (iproute2)"
+	ss -Htn state established "( sport = :$PORT )" >"$T/ss.out" || fail "ss failed"
+	awk -v n="$1" '{ all++ } $1 == 0 { read++ }
+		END { printf "%d connections, %d read to the end\n", all, read; exit !(all >= n && read == all) }' \
+		"$T/ss.out"
+}
+
+# from ADDRESS PATH [CURL-ARGS...]: a request sent from ADDRESS (a loopback
+# address, 127.0.0.N); sets STATUS; body in $T/body, headers in $T/h.
+from() {
+	local ip=$1 path=$2
+	shift 2
+	STATUS=$(curl -s "${CURL_ARGS[@]}" --max-time 10 --interface "$ip" -D "$T/h" -o "$T/body" \
+		-w '%{http_code}' "$@" "$BASE$path") || true
+}
+# hdr NAME [FILE]: header NAME of the reply whose headers are in FILE (default
+# $T/h); the last one if repeated.
+hdr() { tr -d '\r' <"${2:-$T/h}" | sed -n "s/^$1: //Ip" | tail -n 1; }
+
+# claim_header NAME CODE MEMBER [PIN]: header NAME of a fresh claim's reply.
 claim_header() {
 	local name=$1 body
 	shift
-	body=$(jq -cn --arg c "$1" --arg m "$2" --arg p "${3:-}" '{code: $c, member: $m, pin: $p}')
-	curl -s --max-time 10 -o /dev/null -D "$T/headers" -H 'Content-Type: application/json' \
+	if [ $# -ge 3 ]; then
+		body=$(jq -cn --arg c "$1" --arg m "$2" --arg p "$3" '{code: $c, member: $m, pin: $p}')
+	else
+		body=$(jq -cn --arg c "$1" --arg m "$2" '{code: $c, member: $m}')
+	fi
+	curl -s "${CURL_ARGS[@]}" --max-time 10 -o /dev/null -D "$T/headers" -H 'Content-Type: application/json' \
 		--data-binary "$body" "$BASE/api/v1/claims"
-	tr -d '\r' <"$T/headers" | sed -n "s/^$name: //Ip"
+	hdr "$name" "$T/headers"
 }
 
 # field FILTER: from the last JSON body.

@@ -34,6 +34,14 @@ sock="host=$home/var/pg/run dbname=packcode user=packcode"
 	fail "the embedded cluster is not migrated"
 [ "$(PACKCODE_DB=$sock pc_psql "SELECT name FROM products")" = "Embedded one" ] ||
 	fail "the product is not in the embedded cluster"
+# sized for this machine: a quarter of its memory in shared buffers (128 MB
+# to 8 GB), checkpoints on time rather than forced by WAL, compressed WAL
+mem_mb=$(($(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024))
+want=$((mem_mb / 4 < 128 ? 128 : mem_mb / 4 > 8192 ? 8192 : mem_mb / 4))
+[ "$(PACKCODE_DB=$sock pc_psql "SELECT setting::bigint * 8 / 1024 FROM pg_settings WHERE name = 'shared_buffers'")" = "$want" ] ||
+	fail "shared_buffers is not ${want}MB: $(PACKCODE_DB=$sock pc_psql "SHOW shared_buffers")"
+[ "$(PACKCODE_DB=$sock pc_psql "SELECT current_setting('max_wal_size') || ' ' || current_setting('checkpoint_timeout') || ' ' || current_setting('wal_compression') || ' ' || current_setting('random_page_cost') || ' ' || current_setting('synchronous_commit')")" = "8GB 15min pglz 1.1 on" ] ||
+	fail "the embedded cluster is not tuned: $(PACKCODE_DB=$sock pc_psql "SELECT current_setting('max_wal_size'), current_setting('checkpoint_timeout'), current_setting('wal_compression')")"
 
 run pcgen db status
 [ "$rc" = 0 ] || fail "db status of a running cluster exited $rc"
@@ -88,11 +96,8 @@ export PACKCODE_HOME=$PC_TMP/home3
 mkdir "$PACKCODE_HOME"
 "$PACKCODE_GEN" db start >"$PC_TMP/k.out" 2>&1 &
 kpid=$!
-for _ in $(seq 1 200); do
-	ls -d "$PACKCODE_HOME"/var/pg/data.tmp.* >/dev/null 2>&1 && break
-	sleep 0.05
-done
-ls -d "$PACKCODE_HOME"/var/pg/data.tmp.* >/dev/null 2>&1 || fail "never saw initdb's data.tmp"
+data_tmp() { ls -d "$PACKCODE_HOME"/var/pg/data.tmp.* >/dev/null 2>&1; }
+wait_until 10 "initdb's data.tmp" data_tmp
 kill -KILL "$kpid"
 wait "$kpid" 2>/dev/null || true
 run pcgen db status

@@ -18,7 +18,6 @@ setup
 mint 100
 F=$FIRST
 cp "$CODES" "$T/codes"
-code() { sed -n "${1}p" "$T/codes"; }
 # one worker thread and one claim transaction at a time: claims that arrive
 # while one runs are the next batch
 server_start --threads 1 --pool 4 --claim-batches 1
@@ -62,29 +61,23 @@ ok "a claim failing halfway: 500, no redemption, ledger row, member or balance c
 # Hold blocker's member row: blocker's next claim waits on it inside claim_many,
 # and the 20 claims sent meanwhile queue up behind it as one batch.
 lock_member blocker
-curl -s --max-time 30 -o "$T/blocker.body" -w '%{http_code}' -H 'Content-Type: application/json' \
-	-d "{\"code\":\"$(code 5)\",\"member\":\"blocker\"}" "$BASE/api/v1/claims" >"$T/blocker.status" &
-BLOCKED=$!
-i=0
-until [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
-                AND application_name LIKE 'packcode-server%'")" = 1 ]; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && fail "blocker's claim does not wait on the lock"
-	sleep 0.1
-done
+claim_bg blocker "$(code 5)" blocker
+BLOCKED=$BG_PID
+wait_until 10 "blocker's claim to wait on the lock" waiting_on_locks 1
 # 20 claims: codes 10..29 for m10..m29, and code 20 for victim in the middle
 pids=
 for n in $(seq 10 29); do
 	m=m$n
 	[ $n = 20 ] && m=victim
-	curl -s --max-time 30 -o "$T/c$n.body" -w '%{http_code}' -H 'Content-Type: application/json' \
-		-d "{\"code\":\"$(code $n)\",\"member\":\"$m\"}" "$BASE/api/v1/claims" >"$T/c$n.status" &
-	pids="$pids $!"
+	claim_bg "c$n" "$(code $n)" "$m"
+	pids="$pids $BG_PID"
 done
-sleep 1 # all 20 are queued behind the blocked transaction
+# all 20 are queued behind the blocked transaction once the server has read
+# them: 21 connections (blocker's and theirs) with nothing left unread
+wait_until 10 "the server to read the 20 claims" requests_read 21
 [ "$(sql "SELECT count(*) FROM redemptions WHERE serial BETWEEN $((F + 9)) AND $((F + 28))")" = 0 ] ||
 	fail "claims went out before the blocked one finished: no batch to test"
-unlock_member
+unlock
 wait $BLOCKED
 # shellcheck disable=SC2086
 wait $pids

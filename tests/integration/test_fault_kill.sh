@@ -37,16 +37,12 @@ server_start --threads 2 --pool 4
 "$LOADGEN" --port "$PORT" -c 64 --out "$T/load.out" "$T/load" >"$T/load.txt" 2>&1 &
 LOAD=$!
 # kill it in the middle: once a few thousand claims have committed
-i=0
-until [ "$(sql "SELECT count(*) >= 2000 FROM redemptions")" = t ]; do
-	i=$((i + 1))
-	[ $i -gt 300 ] && fail "claims do not get committed: $(tail -n 5 "$T/server.log")"
-	kill -0 $LOAD 2>/dev/null || fail "the load finished before the kill: $(cat "$T/load.txt")"
-	sleep 0.1
-done
-kill -KILL "$SERVER_PID"
-wait "$SERVER_PID" 2>/dev/null || true
-SERVER_PID=
+committed_2000() {
+	gone $LOAD && fail "the load finished before the kill: $(cat "$T/load.txt")"
+	[ "$(sql "SELECT count(*) >= 2000 FROM redemptions")" = t ] || { tail -n 5 "$T/server.log"; return 1; }
+}
+wait_until 30 "2000 claims to commit" committed_2000
+server_kill
 cp "$T/server.log" "$T/server1.log"
 wait $LOAD || true # it saw broken connections: exit status 1
 echo "# before the kill and after: $(cat "$T/load.txt")"

@@ -32,10 +32,14 @@ awk 'NR <= 20000 { claim[NR] = $1 } NR > 20000 && NR <= 25000 { look[NR - 20000]
 server_start --threads 2 --pool 4
 : >"$T/acked_codes"
 
-# load PHASE SECONDS: clients in the background, 32 connections
+# load PHASE SECONDS: clients in the background, 32 connections; returns
+# once the load is under way (500 requests answered and recorded as scans).
 load() {
+	local before
+	before=$(sql "SELECT count(*) FROM scans")
 	"$LOADGEN" --port "$PORT" -c 32 -d "$2" --cycle --out "$T/$1.out" "$T/load" >"$T/$1.txt" 2>&1 &
 	LOAD=$!
+	wait_until 10 "the $1 load to be under way" scans_since "$before" 500
 }
 
 # load_check PHASE: the load ran through the fault: no broken connection, no
@@ -73,68 +77,75 @@ service_check() {
 # 8 s (reconnection backs off 2 s at most; the rest is a loaded CI machine).
 FRESH=30000
 back_in_service() {
-	local t0 t1 code pools
+	local t0 t1 c
 	t0=$(date +%s%N)
-	within() { [ $(($(date +%s%N) - t0)) -lt 8000000000 ] || fail "$1: not back within 8 s"; }
-	until [ "$(curl -s --max-time 2 -o /dev/null -w '%{http_code}' "$BASE/readyz")" = 200 ]; do
-		within "$1: /readyz"
-		sleep 0.1
-	done
-	code=$(sed -n "${FRESH}p" "$T/codes")
+	# within WHAT COMMAND...: COMMAND succeeds within what is left of the 8 s
+	within() {
+		local left=$((8000 - ($(date +%s%N) - t0) / 1000000))
+		[ $left -gt 0 ] || left=0
+		wait_until "$((left / 1000)).$(printf '%03d' $((left % 1000)))" "$1 (8 s after PostgreSQL was back)" \
+			"${@:2}"
+	}
+	within "$1: /readyz 200" http_is 200 /readyz
+	c=$(code $FRESH)
 	FRESH=$((FRESH - 1))
-	until claim "$code" fresh && [ "$STATUS" = 200 ]; do
-		[ "$STATUS" = 503 ] || fail "$1: a claim after the restart: $STATUS $(cat "$T/body")"
-		within "$1: claims"
-		sleep 0.1
-	done
+	within "$1: a claim awarded" claim_awarded "$c" "$1"
 	t1=$(date +%s%N)
-	printf '%s\t%s\n' "$code" fresh >>"$T/acked_codes"
-	until pools=$(curl -s --max-time 2 "$BASE/metrics" |
-		sed -n 's/^packcode_pool_connections{state="\(configured\|connected\)"} //p' | uniq | wc -l) &&
-		[ "$pools" = 1 ]; do
-		within "$1: every pool connection"
-		sleep 0.1
-	done
+	printf '%s\t%s\n' "$c" fresh >>"$T/acked_codes"
+	within "$1: every pool connection up" pools_up
 	ok "$1: ready and claiming again $(((t1 - t0) / 1000000)) ms after PostgreSQL was back; all connections up after $((($(date +%s%N) - t0) / 1000000)) ms"
 }
+# claim_awarded CODE WHAT: a claim of CODE for member fresh is awarded (200);
+# while PostgreSQL is on its way back it may be 503, nothing else.
+claim_awarded() {
+	claim "$1" fresh
+	[ "$STATUS" = 200 ] && return 0
+	[ "$STATUS" = 503 ] || fail "$2: a claim after the restart: $STATUS $(cat "$T/body")"
+	echo "503"
+	return 1
+}
+# pools_up: every configured pool connection is connected.
+pools_up() {
+	local pools
+	pools=$(curl -s --max-time 2 "$BASE/metrics" |
+		sed -n 's/^packcode_pool_connections{state="\(configured\|connected\)"} //p' | uniq | wc -l) &&
+		[ "$pools" = 1 ]
+}
+# unavailable_total: the 503s answered so far to claims, lookups and landing pages.
+unavailable_total() {
+	curl -s --max-time 5 "$BASE/metrics" |
+		awk '$1 ~ /^packcode_http_requests_total\{route="(claim|lookup|landing)",status="503"\}$/ { n += $2 }
+			END { print n + 0 }'
+}
+unavailable_since() { local n; n=$(unavailable_total); [ $((n - $1)) -ge "$2" ] || { echo "$((n - $1)) 503s"; return 1; }; }
 
 # 1. pg_ctl restart -m fast under load
 load fast 10
-sleep 2
-as_pg timeout --foreground 60 pg_ctl -D "$PC_TMP/pgdata" -m fast -w restart >/dev/null ||
-	fail "pg_ctl restart -m fast failed"
+pg_restart fast
 back_in_service "restart -m fast"
 load_check fast
 service_check fast
 
 # 2. pg_ctl restart -m immediate under load (PostgreSQL recovers from its WAL)
 load immediate 10
-sleep 2
-as_pg timeout --foreground 60 pg_ctl -D "$PC_TMP/pgdata" -m immediate -w restart >/dev/null ||
-	fail "pg_ctl restart -m immediate failed"
+pg_restart immediate
 back_in_service "restart -m immediate"
 load_check immediate
 service_check immediate
 
 # 3. a longer outage, probed while PostgreSQL is down
 load down 12
-sleep 2
+DOWN0=$(unavailable_total)
 pg_stop immediate
-i=0
-until [ "$(curl -s --max-time 2 -o "$T/body" -w '%{http_code}' "$BASE/readyz")" = 503 ]; do
-	i=$((i + 1))
-	[ $i -gt 50 ] && fail "/readyz still 200 with PostgreSQL down"
-	sleep 0.1
-done
+wait_until 5 "/readyz to answer 503 with PostgreSQL down" answers 503 GET /readyz
 jq -e '.error == "unavailable"' "$T/body" >/dev/null || fail "readyz 503 body: $(cat "$T/body")"
 req GET /healthz
 expect 200 "healthz while PostgreSQL is down"
-code=$(sed -n 2p "$T/codes")
 for what in claim lookup landing; do
 	case $what in
-	claim) args=(-H 'Content-Type: application/json' -d "{\"code\":\"$(sed -n 29000p "$T/codes")\",\"member\":\"x\"}" "$BASE/api/v1/claims") ;;
-	lookup) args=("$BASE/api/v1/codes/$(sed -n 20001p "$T/codes")") ;;
-	landing) args=("$BASE/c/$(sed -n 25001p "$T/codes")") ;;
+	claim) args=(-H 'Content-Type: application/json' -d "{\"code\":\"$(code 29000)\",\"member\":\"x\"}" "$BASE/api/v1/claims") ;;
+	lookup) args=("$BASE/api/v1/codes/$(code 20001)") ;;
+	landing) args=("$BASE/c/$(code 25001)") ;;
 	esac
 	out=$(curl -s --max-time 5 -o "$T/body" -D "$T/headers" -w '%{http_code} %{time_total}' "${args[@]}" || true)
 	[ "${out% *}" = 503 ] || fail "$what while PostgreSQL is down: $out $(head -c 300 "$T/body")"
@@ -144,7 +155,8 @@ done
 jq -e '.error == "unavailable"' "$T/body" >/dev/null 2>&1 && fail "the landing 503 should be a page"
 grep -qi '<html' "$T/body" || fail "the landing 503 is not a page"
 ok "PostgreSQL down: /readyz, claims, lookups and landing pages answer 503 at once; /healthz 200"
-sleep 1
+# the outage lasts until the load has met it: 503s beyond the three above
+wait_until 10 "the load to get 503s while PostgreSQL is down" unavailable_since "$DOWN0" 13
 pg_start_again
 back_in_service "stop -m immediate, start"
 load_check down
@@ -153,13 +165,9 @@ grep -q '	503	' "$T/down.out" || fail "no 503 in the load while PostgreSQL was d
 
 # the catalog's LISTEN connection reconnected too: a print run made now is served
 mint 5
-NEW=$(head -n 1 "$CODES")
-i=0
-until claim "$NEW" late && [ "$STATUS" = 200 ]; do
-	i=$((i + 1))
-	[ $i -gt 50 ] && fail "a batch minted after the restarts is not served: $STATUS $(cat "$T/body")"
-	sleep 0.1
-done
+NEW=$(code 1 "$CODES")
+wait_until 5 "a batch minted after the restarts to be served" answers 200 POST /api/v1/claims \
+	application/json "$(jq -cn --arg c "$NEW" '{code: $c, member: "late"}')"
 ok "the catalog follows new print runs after the restarts"
 kill -0 "$SERVER_PID" || fail "the server died"
 

@@ -15,7 +15,6 @@ PC_TIMEOUT=180
 setup
 mint 30000
 cp "$CODES" "$T/codes"
-code() { sed -n "${1}p" "$T/codes"; }
 awk 'NR <= 20000 { claim[NR] = $1 } NR > 20000 && NR <= 25000 { look[NR - 20000] = $1 }
 	NR > 25000 && NR < 29990 { land[NR - 25000] = $1 }
 	END {
@@ -32,16 +31,10 @@ DRAIN=8
 # the SIGTERM sent at T0 (ns), then check the clients' replies and the scans
 # (EXTRA: requests answered outside loadgen).
 sigterm_check() {
-	local what=$1 t0=$2 before=$3 extra=$4 i=0 rc=0 ms t1 lost answered scans
-	while kill -0 "$SERVER_PID" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt $((DRAIN * 10 + 50)) ] && fail "$what: the server did not exit after SIGTERM"
-		sleep 0.1
-	done
+	local what=$1 t0=$2 before=$3 extra=$4 ms t1 lost answered scans
+	server_wait_exit $((DRAIN + 5)) "$what: the server to exit after SIGTERM"
 	t1=$(date +%s%N)
-	wait "$SERVER_PID" || rc=$?
-	SERVER_PID=
-	[ $rc = 0 ] || fail "$what: exit status $rc after SIGTERM"
+	[ $SERVER_RC = 0 ] || fail "$what: exit status $SERVER_RC after SIGTERM"
 	ms=$(((t1 - t0) / 1000000))
 	[ $ms -lt $((DRAIN * 1000)) ] || fail "$what: draining took $ms ms, --drain-timeout is $DRAIN s"
 	if grep -q 'event=drain_timeout\|event=scans_not_written' "$T/server.log"; then
@@ -73,7 +66,7 @@ for round in 1 2 3 4 5 6 7 8; do
 	BEFORE=$(sql "SELECT count(*) FROM scans")
 	"$LOADGEN" --port "$PORT" -c 64 -d 60 --cycle --out "$T/load.out" "$T/load" >"$T/load.txt" 2>&1 &
 	LOAD=$!
-	sleep 1
+	wait_until 10 "the load to be under way" scans_since "$BEFORE" 200
 	T0=$(date +%s%N)
 	kill -TERM "$SERVER_PID"
 	sigterm_check "plain load $round" "$T0" "$BEFORE" 0
@@ -88,24 +81,20 @@ expect 200 "slow's first claim"
 lock_member slow
 "$LOADGEN" --port "$PORT" -c 64 -d 60 --cycle --out "$T/load.out" "$T/load" >"$T/load.txt" 2>&1 &
 LOAD=$!
-sleep 2
-curl -s --max-time 30 -o "$T/slow.body" -w '%{http_code}' -H 'Content-Type: application/json' \
-	-d "{\"code\":\"$(code 29991)\",\"member\":\"slow\"}" "$BASE/api/v1/claims" >"$T/slow.status" &
-SLOW=$!
-i=0
-until [ "$(sql "SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event_type = 'Lock'
-                AND application_name LIKE 'packcode-server%'")" = t ]; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && fail "slow's claim does not wait on the lock"
-	sleep 0.1
-done
+wait_until 10 "the load to be under way" scans_since "$BEFORE" 200
+claim_bg slow "$(code 29991)" slow
+SLOW=$BG_PID
+wait_until 10 "slow's claim to wait on the lock" waiting_on_locks 1+
 T0=$(date +%s%N)
 kill -TERM "$SERVER_PID"
+# The behaviour under test, not a wait for something: with the claim held
+# 1.5 s past SIGTERM, the server must go on draining (not exit) and refuse
+# new connections meanwhile.
 sleep 1.5
 kill -0 "$SERVER_PID" 2>/dev/null || fail "the server exited with a claim in flight"
 STATUS=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$BASE/healthz" || true)
 [ "$STATUS" = 000 ] || fail "still accepting connections while draining: $STATUS"
-unlock_member # the held claim, and those queued behind it, go on
+unlock # the held claim, and those queued behind it, go on
 sigterm_check "a claim held up" "$T0" "$BEFORE" 2
 wait $SLOW || true
 [ "$(cat "$T/slow.status")" = 200 ] || fail "the held claim: $(cat "$T/slow.status") $(cat "$T/slow.body")"

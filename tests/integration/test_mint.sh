@@ -164,10 +164,8 @@ note "a failing disk: no files, batch void"
 timeout --foreground 120 "$PACKCODE_GEN" mint --product TEA --count 200000 --out "$dst/x" --host $HOST --format png \
 	>"$PC_TMP/int.out" 2>"$PC_TMP/int.err" &
 pid=$!
-for _ in $(seq 100); do
-	[ -n "$(ls -A "$dst" | grep minting)" ] && [ -n "$(ls "$dst"/.x.minting-*/png 2>/dev/null | head -1)" ] && break
-	sleep 0.1
-done
+drawing() { [ -n "$(ls -A "$dst" | grep minting)" ] && [ -n "$(ls "$dst"/.x.minting-*/png 2>/dev/null | head -1)" ]; }
+wait_until 10 "the mint to draw its first images" drawing
 kill -INT $pid
 set +e
 wait $pid

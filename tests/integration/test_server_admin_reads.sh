@@ -16,63 +16,50 @@ PC_TIMEOUT=120
 setup
 mint 10
 B1=$BATCH
-cp "$CODES" "$T/codes1"
+cp "$CODES" "$T/codes"
 mint 5
 B2=$BATCH
-code1() { sed -n "${1}p" "$T/codes1"; }
 TOK=$(pcgen token add --name inspector 2>/dev/null) || fail "token add"
 
 server_start --threads 2 --pool 4
 
-# from N PATH [CURL-ARGS...]: a request from 127.0.0.N.
-from() {
-	local n=$1 path=$2
-	shift 2
-	STATUS=$(curl -s --max-time 10 --interface "127.0.0.$n" -o "$T/body" -w '%{http_code}' \
-		"$@" "$BASE$path") || true
-}
 # suspicious QUERY: the admin listing into $T/body; sets STATUS.
 suspicious() {
 	STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' \
 		-H "Authorization: Bearer $TOK" "$BASE/api/v1/admin/codes/suspicious$1")
 }
-from 2 /healthz
+from 127.0.0.2 /healthz
 [ "$STATUS" = 200 ] || skip "cannot connect from 127.0.0.2 (no loopback /8 here)"
 
-CLONED=$(code1 1) # looked up from four addresses
-CLAIMED=$(code1 2) # claimed by alice, then tried by bob from elsewhere
-QUIET=$(code1 3)  # scanned three times, all from one address
-OTHER=$(sed -n 1p "$CODES") # batch B2: three addresses
+CLONED=$(code 1) # looked up from four addresses
+CLAIMED=$(code 2) # claimed by alice, then tried by bob from elsewhere
+QUIET=$(code 3)  # scanned three times, all from one address
+OTHER=$(code 1 "$CODES") # batch B2: three addresses
 for n in 2 3 4 5; do
-	from $n "/api/v1/codes/$CLONED"
+	from 127.0.0.$n "/api/v1/codes/$CLONED"
 	expect 200 "lookup of $CLONED from 127.0.0.$n"
 done
 for n in 1 1 1; do
-	from $n "/c/$QUIET"
+	from 127.0.0.$n "/c/$QUIET"
 	expect 200 "landing of $QUIET"
 done
 for n in 6 7 8; do
-	from $n "/api/v1/codes/$OTHER"
+	from 127.0.0.$n "/api/v1/codes/$OTHER"
 	expect 200 "lookup of $OTHER"
 done
-from 2 /api/v1/claims -H 'Content-Type: application/json' \
+from 127.0.0.2 /api/v1/claims -H 'Content-Type: application/json' \
 	--data-binary "{\"code\":\"$CLAIMED\",\"member\":\"alice\"}"
 expect 200 "alice claims"
-from 9 "/c/$CLAIMED"
+from 127.0.0.9 "/c/$CLAIMED"
 expect 200 "a landing page after the claim"
-from 9 /api/v1/claims -H 'Content-Type: application/json' \
+from 127.0.0.9 /api/v1/claims -H 'Content-Type: application/json' \
 	--data-binary "{\"code\":\"$CLAIMED\",\"member\":\"bob\"}"
 expect 409 "bob claims a claimed code"
-from 3 /api/v1/codes/08NDYQW9146XWQN1ANSB
+from 127.0.0.3 /api/v1/codes/08NDYQW9146XWQN1ANSB
 expect 404 "a forged code"
 
 # the scans are written off the request path: wait for all 14
-i=0
-until [ "$(sql "SELECT count(*) FROM scans")" = 14 ]; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && fail "scans not written: $(sql "SELECT count(*) FROM scans")"
-	sleep 0.1
-done
+wait_until 10 "the 14 scans to be written" sql_is 14 "SELECT count(*) FROM scans"
 [ "$(sql "SELECT count(*) FROM scans WHERE serial > 0")" = 13 ] || fail "13 scans of genuine codes"
 
 suspicious ""

@@ -15,9 +15,8 @@ cp "$CODES" "$T/codes"
 mint 20 --pin
 B2=$BATCH F2=$FIRST
 cp "$CODES" "$T/pincodes"
-code() { sed -n "${1}p" "$T/codes"; }
-pincode() { sed -n "${1}p" "$T/pincodes" | cut -d, -f1; }
-pin() { sed -n "${1}p" "$T/pincodes" | cut -d, -f2; }
+pincode() { code "$1" "$T/pincodes" | cut -d, -f1; }
+pin() { code "$1" "$T/pincodes" | cut -d, -f2; }
 # a well-formed code signed by a key that is not ours
 FORGED=$(elsewhere "$T/other-keyring" 1 1)
 # signed by our key, but no print run of ours holds its serial
@@ -50,7 +49,8 @@ GROUPED=$(printf '%s' "$C1" | tr 'A-Z' 'a-z' | sed 's/\(.....\)/\1-/g; s/-$//')
 req GET "/api/v1/codes/$GROUPED"
 expect 200 "grouped lower-case lookup"
 [ "$(field .code)" = "$C1" ] || fail "canonical code in reply"
-sleep 0.4 # scan records are written every 100 ms
+# the two lookups' scan records, written off the request path every 100 ms
+wait_until 5 "the scans of the 2 lookups" sql_is 2 "SELECT coalesce(sum(scan_count), 0) FROM code_stats WHERE serial = $F1"
 req GET "/api/v1/codes/$C1"
 [ "$(field .scan_count)" = 3 ] || fail "scan count after 3 lookups: $(field .scan_count)"
 req GET "/api/v1/codes/$TYPO"
@@ -188,7 +188,8 @@ ok "landing: en/zh, verdicts, claim form, PIN form, Digital Link, no scripts or 
 
 # every interpolated value is escaped
 sql "UPDATE products SET name = '<script>alert(1)</script>&\"''' WHERE sku = 'TEA'"
-sleep 1.2
+page_has() { page "$1"; grep -qF -- "$2" "$T/page"; }
+wait_until 1.2 "the landing page to show the new product name" page_has "/c/$(code 12)" '&lt;script&gt;alert(1)'
 page "/c/$(code 12)"
 ! grep -q '<script>alert' "$T/page" || fail "product name not escaped"
 grep -q '&lt;script&gt;alert(1)&lt;/script&gt;&amp;&quot;&#39;' "$T/page" || fail "escaped name missing"
@@ -201,13 +202,11 @@ sql "UPDATE batches SET status = 'recalled' WHERE id = $B1"
 claim "$C13" "alice@example"
 expect 410 "claim in a batch just recalled"
 [ "$(field .outcome)" = recalled ] || fail "recalled outcome"
-sleep 1
-req GET "/api/v1/codes/$C13"
-expect 410 "lookup of a recalled code within a second"
+wait_until 1 "a lookup of a code just recalled to answer 410" answers 410 GET "/api/v1/codes/$C13"
 [ "$(field .verdict)" = recalled ] || fail "recalled verdict"
 sql "UPDATE batches SET status = 'active' WHERE id = $B1"
-sleep 1
-ok "recall honoured within a second"
+wait_until 1 "a lookup of a code no longer recalled to answer 200" answers 200 GET "/api/v1/codes/$C13"
+ok "recall honoured within a second, and its end"
 
 # ---- scans ----
 server_stop # flushes the buffered scan records
@@ -236,12 +235,7 @@ grep -q '^packcode_claims_total{outcome="awarded"}' "$T/body" || fail "claims me
 pcgen keygen >/dev/null
 pcgen key revoke 1 >/dev/null
 kill -HUP "$SERVER_PID"
-i=0
-until grep -q 'event=keyring_reloaded' "$T/server.log"; do
-	i=$((i + 1))
-	[ $i -gt 50 ] && fail "no keyring reload after SIGHUP"
-	sleep 0.1
-done
+wait_until 5 "the keyring reload after SIGHUP" grep -q 'event=keyring_reloaded' "$T/server.log"
 claim "$(code 14)" "alice@example"
 expect 410 "claim of a revoked key's code"
 [ "$(field .outcome)" = revoked_key ] || fail "revoked outcome"

@@ -23,14 +23,9 @@ ok "no database configured: the server made ./var/pg, started and migrated it"
 # the same cluster serves packcode-gen: a print run, then a claim over HTTP
 pcgen product add --sku TEA --name "Green tea" --points 7 >/dev/null || fail "product add"
 pcgen mint --product TEA --count 3 --out "$APP/run" --host pack.example -q || fail "mint"
-C=$(sed -n 2p "$APP/run/codes.csv" | cut -d, -f1)
+C=$(code 2 "$APP/run/codes.csv" | cut -d, -f1)
 # the new batch reaches the server's catalog by NOTIFY, within a second
-i=0
-until req GET "/api/v1/codes/$C" && [ "$STATUS" = 200 ]; do
-	i=$((i + 1))
-	[ $i -gt 10 ] && fail "new batch not seen within a second: $STATUS"
-	sleep 0.1
-done
+wait_until 1 "the new batch to be served (lookup 200)" answers 200 GET "/api/v1/codes/$C"
 claim "$C" "+8613800138000"
 expect 200 "claim on the embedded database"
 [ "$(field .points)" = 7 ] || fail "points"

@@ -14,35 +14,29 @@ cp "$CODES" "$T/codes"
 awk '{ printf "POST\t/api/v1/claims\tapplication/json\t{\"code\":\"%s\",\"member\":\"m%d\"}\n", $1, NR % 97 }' \
 	"$T/codes" >"$T/load"
 server_start --pool 4
+# claims answered 503 so far
+unavailable() { metric 'packcode_http_requests_total{route="claim",status="503"}'; }
+unavailable_since() { local n; n=$(unavailable); [ $((${n:-0} - $1)) -ge "$2" ] || { echo "${n:-0} 503s"; return 1; }; }
 
+SCANS0=$(sql "SELECT count(*) FROM scans")
 "$LOADGEN" --port "$PORT" -c 32 -d 9 --cycle --out "$T/load.out" "$T/load" >"$T/load.txt" 2>&1 &
 LOAD=$!
-sleep 2
+wait_until 10 "the load to be under way" scans_since "$SCANS0" 500
+DOWN0=$(unavailable)
 pg_stop fast
-i=0
-until [ "$(curl -s --max-time 5 -o "$T/body" -w '%{http_code}' "$BASE/readyz")" = 503 ]; do
-	i=$((i + 1))
-	[ $i -gt 50 ] && fail "readyz still ok with PostgreSQL down"
-	sleep 0.1
-done
+wait_until 5 "/readyz to answer 503 with PostgreSQL down" answers 503 GET /readyz
 jq -e '.error == "unavailable"' "$T/body" >/dev/null || fail "readyz 503 body"
-claim "$(sed -n 59000p "$T/codes")" someone
+claim "$(code 59000)" someone
 expect 503 "claim while PostgreSQL is down"
 [ "$(field .error)" = unavailable ] || fail "503 body"
-RA=$(curl -s -o /dev/null -D - -H 'Content-Type: application/json' \
-	-d "{\"code\":\"$(sed -n 59001p "$T/codes")\",\"member\":\"x1\"}" "$BASE/api/v1/claims" |
-	tr -d '\r' | sed -n 's/^Retry-After: //Ip')
+RA=$(claim_header Retry-After "$(code 59001)" x1)
 [ "$RA" = 1 ] || fail "Retry-After on 503: '$RA'"
 ok "PostgreSQL down: claims and /readyz answer 503 at once"
-sleep 2
+# the outage lasts until the load has met it: 503s beyond the two above
+wait_until 10 "the load to get 503s while PostgreSQL is down" unavailable_since "${DOWN0:-0}" 12
 pg_start_again
-i=0
-until [ "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$BASE/readyz")" = 200 ]; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && fail "no reconnect within 10 s of PostgreSQL's return"
-	sleep 0.1
-done
-ok "reconnected by itself after $((i / 10)).$((i % 10)) s"
+wait_until 10 "/readyz 200 again after PostgreSQL's return (a reconnect)" http_is 200 /readyz
+ok "reconnected by itself after $((WAITED_MS / 1000)).$((WAITED_MS % 1000 / 100)) s"
 wait $LOAD || true
 echo "# $(cat "$T/load.txt")"
 kill -0 "$SERVER_PID" || fail "the server died"
