@@ -80,7 +80,7 @@ struct worker {
 	int drain_expired; /* the drain timed out: the pool was closed */
 	long long drain_deadline_ms;
 	/* /readyz answers from these (health.c): the last ping of the database */
-	int ready;              /* the last ping was answered, in time */
+	int ready;              /* the last ping was answered well */
 	long long ping_sent_ms; /* a ping in flight since then; 0: none */
 	long long ping_done_ms; /* when the last one was answered or failed */
 };

@@ -3,9 +3,11 @@
  * to the database on the worker's own pool, so a worker that cannot reach
  * it says so; but /readyz answers from the last one, refreshed once a
  * second (health_tick), never a query per request: a load balancer's
- * checks cost nothing, and a database that stops answering (a frozen
- * host) shows as not ready once a ping is PING_TIMEOUT_MS late. A draining
- * worker is not ready whatever the database says.
+ * checks cost nothing. Ready means the last answer was good and is at most
+ * STALE_MS old, so a database that stops answering (a frozen host, a hung
+ * network) shows as not ready within STALE_MS of its last answer, however
+ * long the ping in flight would wait. A draining worker is not ready
+ * whatever the database says.
  */
 #include "handlers/health.h"
 
@@ -19,8 +21,8 @@
 #include "engine/pool.h"
 #include "server.h"
 
-#define PING_EVERY_MS   1000 /* a ping at most this often */
-#define PING_TIMEOUT_MS 800  /* unanswered this long: not ready (so within 2 s of a freeze) */
+#define PING_EVERY_MS 1000 /* the next ping this long after the last answer */
+#define STALE_MS      1500 /* no answer for this long: not ready (within 2 s of a freeze) */
 
 void health_live(struct request *r)
 {
@@ -35,18 +37,10 @@ static void ping_done(void *arg, const struct pool_result *res)
 	w->ping_done_ms = clock_ms();
 }
 
-/* The ping in flight is late: the database does not answer, as far as we can tell. */
-static int ping_late(const struct worker *w, long long now)
-{
-	return w->ping_sent_ms && now - w->ping_sent_ms > PING_TIMEOUT_MS;
-}
-
 void health_tick(struct worker *w)
 {
 	static const struct pool_query ping = {.stmt = "ping", .nparams = 0};
 	long long now = clock_ms();
-	if (ping_late(w, now))
-		w->ready = 0;
 	if (w->ping_sent_ms || (w->ping_done_ms && now - w->ping_done_ms < PING_EVERY_MS))
 		return;
 	w->ping_sent_ms = now;
@@ -63,7 +57,7 @@ void health_ready(struct request *r)
 	struct worker *w = r->w;
 	if (w->draining)
 		http_reply_error(r, 503, "draining", "shutting down");
-	else if (w->ready && !ping_late(w, clock_ms()))
+	else if (w->ready && clock_ms() - w->ping_done_ms <= STALE_MS)
 		http_reply_json(r, 200, json_pack("{s:s}", "status", "ready"));
 	else if (!w->ping_done_ms)
 		http_reply_error(r, 503, "unavailable",

@@ -14,7 +14,7 @@ void health_live(struct request *r);
 void health_ready(struct request *r);
 void health_metrics(struct request *r);
 
-/* The worker's timer (every 100 ms): ping the database once a second, mark a late ping. */
+/* The worker's timer (every 100 ms): ping the database a second after its last answer. */
 void health_tick(struct worker *w);
 
 #endif
