@@ -10,7 +10,8 @@ libqrencode-dev libssl-dev libpq-dev libevent-dev libjansson-dev libpng-dev libc
 postgresql-15 postgresql-client-15
 clang libclang-rt-14-dev clang-format
 zbar-tools librsvg2-bin curl jq python3 python3-cryptography openssl
-wrk qrencode time iproute2 python3-prometheus-client"
+wrk qrencode time iproute2 python3-prometheus-client
+haproxy"
 
 missing=""
 for p in $PACKAGES; do
@@ -31,4 +32,8 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# haproxy: test_server_scaleout.sh runs its own; the system's service is not wanted
+if command -v systemctl >/dev/null && systemctl is-enabled haproxy >/dev/null 2>&1; then
+	systemctl disable --now haproxy >/dev/null 2>&1 || true
+fi
 echo "setup-debian.sh: done"
