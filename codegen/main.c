@@ -31,7 +31,7 @@ static const char usage[] =
     "Products and print runs:\n"
     "  product add            register a product (SKU, GTIN, name, points)\n"
     "  product list           list products\n"
-    "  mint                   mint a print run: codes.csv, batch.json, PNG/SVG QR images\n"
+    "  mint                   mint a print run: CSV, QR images, PDF label sheets, ZPL\n"
     "  batches                list print runs and their state\n"
     "\n"
     "Administration:\n"

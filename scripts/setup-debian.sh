@@ -7,9 +7,10 @@ set -eu
 
 PACKAGES="gcc make autoconf automake pkg-config
 libqrencode-dev libssl-dev libpq-dev libevent-dev libjansson-dev libpng-dev libcmocka-dev
+libcairo2-dev fonts-dejavu-core
 postgresql-15 postgresql-client-15
 clang libclang-rt-14-dev clang-format
-zbar-tools librsvg2-bin curl jq python3 python3-cryptography openssl
+zbar-tools librsvg2-bin poppler-utils curl jq python3 python3-cryptography openssl
 wrk qrencode time iproute2 python3-prometheus-client
 haproxy"
 
