@@ -19,6 +19,7 @@
 #include "engine/ratelimit.h"
 #include "keyring.h"
 #include "log.h"
+#include "phone.h"
 #include "server.h"
 
 enum kind {
@@ -118,6 +119,10 @@ static const struct opt opts[] = {
      "proxy is the client's, for rate limits, scan records and audit rows. From any other "
      "peer these headers are ignored",
      NULL},
+    {"default-country", 0, "CC", OPT_TEXT, F(default_country), 0, 0, "CN",
+     "the region (ISO 3166 two letters) of phone numbers typed without a country code: "
+     "13900000000 is +8613900000000 with CN",
+     "Members"},
     {"log-level", 0, "LEVEL", OPT_LEVEL, 0, 0, 0, "info", "debug, info, warn or error", "Other"},
     {"help", 'h', NULL, OPT_HELP, 0, 0, 0, NULL, "show this help", NULL},
     {"version", 'V', NULL, OPT_VERSION, 0, 0, 0, NULL, "show the version", NULL},
@@ -366,5 +371,10 @@ enum options_result options_parse(int argc, char **argv, struct server_config *c
 		cfg->keyring_path = keyring_default_path();
 	if (!cfg->tls_cert != !cfg->tls_key)
 		return cli_usage(NULL, "--tls-cert and --tls-key go together");
+	if (!phone_region_known(cfg->default_country))
+		return cli_usage(NULL,
+		                 "--default-country %s: not a region with phone numbers (CN, TW, "
+		                 "US, ...)",
+		                 cfg->default_country);
 	return OPTIONS_RUN;
 }

@@ -45,13 +45,16 @@ struct server_config {
 	int request_timeout_ms; /* to read a request whole, from its first byte */
 	int idle_timeout_s;     /* evhttp's: silence while reading, idle keep-alive */
 	const char *tls_cert, *tls_key;
-	const struct cidr *trusted; /* --trusted-proxy: peers whose forwarded headers count */
+	const char *default_country; /* the region of phone numbers typed without one */
+	const struct cidr *trusted;  /* --trusted-proxy: peers whose forwarded headers count */
 	size_t ntrusted;
 };
 
 struct claims;
 struct lookups;
 struct tokens;
+struct offload;
+struct offload_port;
 struct scanlog;
 struct route;
 struct listener;
@@ -71,6 +74,7 @@ struct worker {
 	struct lookups *lookups;
 	struct scanlog *scanlog;
 	struct ratelimit *ratelimit;
+	struct offload_port *offload; /* this loop's side of srv->offload */
 	struct metrics metrics;
 	int control[2]; /* the control loop writes commands ('S', 'R', 'K') to [1] */
 	struct event *control_ev, *tick_ev;
@@ -99,9 +103,12 @@ struct server {
 	const struct route *routes;
 	size_t nroutes;
 	unsigned char route_slot[SERVER_ROUTES_MAX];
+	unsigned route_scope[SERVER_ROUTES_MAX]; /* the scope bit an admin row needs; 0: none */
 	struct metrics_labels labels;
 	struct catalog *catalog;
-	struct tokens *tokens; /* the admin API's (tokens.h) */
+	struct tokens *tokens;   /* the admin API's bearer tokens (tokens.h) */
+	struct tokens *sessions; /* and its staff sessions */
+	struct offload *offload; /* argon2id off the loops (offload.h) */
 	int nworkers;
 	struct worker *workers;
 	int stopping; /* the control loop's: a stop signal arrived */
