@@ -458,8 +458,11 @@ END $$;
 -- The scan writer's summary (007_consumer.sql): scan_stats, then the
 -- scanners. A single PostgreSQL: the set-based upserts of 007_consumer.sql.
 -- Citus: one (serial, scanner) row a statement on its serial's shard
--- (code_scanners is co-located with code_stats), then each serial's new
--- scanners added to code_stats, both in ascending order; the time taken once.
+-- (code_scanners is co-located with code_stats), then one code_stats upsert
+-- per serial adding its scans and its new scanners together (the scan
+-- writer's round trips are what bound it on Citus), each table in ascending
+-- serial order (concurrent writers lock code_scanners, then code_stats, in
+-- one order); the time taken once.
 CREATE OR REPLACE FUNCTION scan_summary(p_serials bigint[], p_counts bigint[],
                                         p_first timestamptz[], p_last timestamptz[],
                                         p_s_serials bigint[], p_scanners bigint[],
@@ -472,8 +475,8 @@ DECLARE
     newly bigint[] := '{}';
     r record;
 BEGIN
-    PERFORM scan_stats(p_serials, p_counts, p_first, p_last);
     IF NOT packcode_distributed() THEN
+        PERFORM scan_stats(p_serials, p_counts, p_first, p_last);
         WITH up AS (
             INSERT INTO code_scanners AS cs (serial, scanner, counted_at, last_seen, claimed)
             SELECT u.s, u.sc, now(), now(), bool_or(u.c)
@@ -507,10 +510,23 @@ BEGIN
             newly := newly || r.s;
         END IF;
     END LOOP;
-    FOR r IN SELECT u.s, count(*) AS n FROM unnest(newly) AS u(s) GROUP BY u.s ORDER BY u.s LOOP
+    FOR r IN SELECT coalesce(a.s, b.s) AS s, coalesce(a.n, 0) AS n, coalesce(a.f, t) AS f,
+                    coalesce(a.l, t) AS l, coalesce(b.k, 0) AS k
+               FROM (SELECT u.s, sum(u.n)::bigint AS n, min(u.f) AS f, max(u.l) AS l
+                       FROM unnest(p_serials, p_counts, p_first, p_last) AS u(s, n, f, l)
+                      GROUP BY u.s) a
+               FULL JOIN (SELECT v.s, count(*) AS k FROM unnest(newly) AS v(s) GROUP BY v.s) b
+                 ON b.s = a.s
+              ORDER BY 1 LOOP
         INSERT INTO code_stats AS st (serial, scan_count, first_scan, last_scan, scanners)
-        VALUES (r.s, 0, t, t, r.n)
-        ON CONFLICT (serial) DO UPDATE SET scanners = st.scanners + excluded.scanners;
+        VALUES (r.s, r.n, r.f, r.l, r.k)
+        ON CONFLICT (serial) DO UPDATE SET
+            scan_count = st.scan_count + excluded.scan_count,
+            first_scan = CASE WHEN excluded.scan_count > 0
+                              THEN least(st.first_scan, excluded.first_scan) ELSE st.first_scan END,
+            last_scan = CASE WHEN excluded.scan_count > 0
+                             THEN greatest(st.last_scan, excluded.last_scan) ELSE st.last_scan END,
+            scanners = st.scanners + excluded.scanners;
     END LOOP;
 END $$;
 
