@@ -93,6 +93,18 @@ static const struct opt opts[] = {
      NULL},
     {"idle-timeout", 0, "S", OPT_INT, F(idle_timeout_s), 1, 3600, "30",
      "close a connection silent for S seconds", NULL},
+    {"webhook-concurrency", 0, "N", OPT_INT, F(webhook_concurrency), 0, 256, "32",
+     "webhook deliveries this server sends at once (servers share the work); 0: it sends "
+     "none",
+     "Webhooks"},
+    {"webhook-timeout", 0, "S", OPT_SECONDS, F(webhook_timeout_ms), 1, 60, "10",
+     "a delivery attempt gets S seconds, from connecting to the receiver's whole reply", NULL},
+    {"webhook-tries", 0, "N", OPT_INT, F(webhook_tries), 1, 100, "12",
+     "after N failed tries a delivery is failed: listed, counted, replayable", NULL},
+    {"webhook-retry", 0, "S", OPT_SECONDS, F(webhook_retry_ms), 1, 3600, "10",
+     "retry a failed delivery after about S seconds, then twice as long each time (half of "
+     "it at random), at most an hour",
+     NULL},
     {"log-level", 0, "LEVEL", OPT_LEVEL, 0, 0, 0, "info", "debug, info, warn or error", "Other"},
     {"help", 'h', NULL, OPT_HELP, 0, 0, 0, NULL, "show this help", NULL},
     {"version", 'V', NULL, OPT_VERSION, 0, 0, 0, NULL, "show the version", NULL},

@@ -40,6 +40,11 @@ struct server_config {
 	int request_timeout_ms; /* to read a request whole, from its first byte */
 	int idle_timeout_s;     /* evhttp's: silence while reading, idle keep-alive */
 	const char *tls_cert, *tls_key;
+	/* webhooks (engine/webhooks.c) */
+	int webhook_concurrency;
+	int webhook_timeout_ms;
+	int webhook_tries;
+	int webhook_retry_ms;
 };
 
 struct claims;
@@ -48,6 +53,7 @@ struct tokens;
 struct scanlog;
 struct route;
 struct listener;
+struct webhooks;
 
 struct worker {
 	struct server *srv;
@@ -88,7 +94,9 @@ struct server {
 	unsigned char route_slot[SERVER_ROUTES_MAX];
 	struct metrics_labels labels;
 	struct catalog *catalog;
-	struct tokens *tokens; /* the admin API's (tokens.h) */
+	struct tokens *tokens;     /* the admin API's (tokens.h) */
+	struct webhooks *webhooks; /* the control thread's dispatcher */
+	struct metrics_webhooks webhook_metrics;
 	int nworkers;
 	struct worker *workers;
 	int stopping; /* the control loop's: a stop signal arrived */

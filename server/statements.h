@@ -55,6 +55,17 @@
 	"PREPARE admin_stats(integer) AS SELECT admin_stats($1)"
 
 /*
+ * The webhook dispatcher's own connection (engine/webhooks.c, one per
+ * server, in the control thread): claim due deliveries, record attempts.
+ */
+#define STATEMENTS_WEBHOOKS_SETUP                                                                  \
+	"SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET statement_timeout = '20s'; "             \
+	"PREPARE webhook_claim(integer, integer) AS SELECT * FROM webhook_claim($1, $2); "         \
+	"PREPARE webhook_record(bigint[], bigint[], integer[], text[], integer[], integer[], "     \
+	"  text[], integer[], integer) AS "                                                        \
+	"  SELECT * FROM webhook_record($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+
+/*
  * The scan writer's own connection (one per worker). Scan records are
  * statistics, not money: their commits do not wait for the disk (a crash
  * may lose the last fraction of a second of them).
