@@ -11,6 +11,7 @@
 #include "handlers/landing.h"
 #include "handlers/lookup.h"
 #include "handlers/member.h"
+#include "handlers/webhooks.h"
 
 const struct route routes[] = {
 #define ROUTE(...) ROUTE_ROW(__VA_ARGS__),

@@ -24,7 +24,8 @@
 	"      SELECT id, delta, balance_after, kind, serial, created_at FROM ledger "             \
 	"       WHERE member = m.member AND ($3 IS NULL OR id < $3) "                              \
 	"       ORDER BY id DESC LIMIT $2) l ON true "                                             \
-	"   WHERE m.member = $1 ORDER BY l.id DESC; " STATEMENTS_ADMIN
+	"   WHERE m.member = $1 ORDER BY l.id DESC; " STATEMENTS_ADMIN                             \
+	"; " STATEMENTS_ADMIN_WEBHOOKS
 
 /*
  * The admin API (server/admin.c): each change is one call of a function of
@@ -53,6 +54,23 @@
 	"PREPARE admin_suspicious(integer, integer, bigint, integer) AS "                          \
 	"  SELECT * FROM admin_suspicious_codes($1, $2, $3, $4); "                                 \
 	"PREPARE admin_stats(integer) AS SELECT admin_stats($1)"
+
+/*
+ * The admin API's webhook subscriptions (handlers/webhooks.c; the functions
+ * of sql/007_webhooks.sql): changes take the token id and the client
+ * address first, like the others; $4 of webhook_add is a text[] of event
+ * types the handler has checked.
+ */
+#define STATEMENTS_ADMIN_WEBHOOKS                                                                  \
+	"PREPARE admin_webhooks AS SELECT * FROM admin_webhooks(); "                               \
+	"PREPARE admin_webhook_add(bigint, inet, text, text[], text) AS "                          \
+	"  SELECT * FROM admin_webhook_add($1, $2, $3, $4, $5); "                                  \
+	"PREPARE admin_webhook_delete(bigint, inet, bigint) AS "                                   \
+	"  SELECT * FROM admin_webhook_delete($1, $2, $3); "                                       \
+	"PREPARE admin_webhook_deliveries(bigint, bigint, text, integer) AS "                      \
+	"  SELECT * FROM admin_webhook_deliveries($1, $2, $3, $4); "                               \
+	"PREPARE admin_webhook_replay(bigint, inet, bigint, bigint) AS "                           \
+	"  SELECT * FROM admin_webhook_replay($1, $2, $3, $4)"
 
 /*
  * The webhook dispatcher's own connection (engine/webhooks.c, one per

@@ -6,8 +6,8 @@
 
 #include <stddef.h>
 
-static const int statuses[METRICS_NSTATUS] = {200, 201, 303, 400, 401, 403, 404, 405, 409, 410, 413,
-                                              414, 415, 422, 429, 431, 500, 503, 504, 0,   0,   0};
+static const int statuses[METRICS_NSTATUS] = {200, 201, 202, 204, 303, 400, 401, 403, 404, 405, 409,
+                                              410, 413, 414, 415, 422, 429, 431, 500, 503, 504, 0};
 #define OTHER_STATUS (METRICS_NSTATUS - 1)
 
 /* Upper bounds of the latency buckets, in microseconds. */
