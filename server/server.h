@@ -20,9 +20,10 @@
 #include "engine/pool.h"
 #include "engine/ratelimit.h"
 
-#define SERVER_BODY_MAX    (16 * 1024)
-#define SERVER_ROUTES_MAX  128 /* rows of the route table */
-#define SERVER_THREADS_MAX 64  /* --threads */
+#define SERVER_BODY_MAX     (16 * 1024)
+#define SERVER_ROUTES_MAX   128 /* rows of the route table */
+#define SERVER_THREADS_MAX  64  /* --threads */
+#define SERVER_CORS_ORIGINS 16  /* --cors-origin */
 
 struct server_config {
 	const char *listen; /* "HOST:PORT" */
@@ -40,6 +41,9 @@ struct server_config {
 	int request_timeout_ms; /* to read a request whole, from its first byte */
 	int idle_timeout_s;     /* evhttp's: silence while reading, idle keep-alive */
 	const char *tls_cert, *tls_key;
+	/* the admin API from browsers: the origins allowed (edge/cors.c) */
+	const char *cors_origins[SERVER_CORS_ORIGINS];
+	int ncors_origins;
 	/* webhooks (engine/webhooks.c) */
 	int webhook_concurrency;
 	int webhook_timeout_ms;
