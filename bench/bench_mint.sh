@@ -6,6 +6,7 @@
 #   mint to CSV + PNG, all cores    vs  bare QRcode_encodeString + libpng     goal >= 0.9
 #   mint to CSV + PNG               vs  the qrencode tool once per code       goal >= 10x
 #   peak memory minting 10,000,000 codes to CSV                              goal < 64 MiB
+#   peak memory minting 100,000 codes to PDF label sheets                    goal < 64 MiB
 #
 # CSV minting is measured on tmpfs (/dev/shm: what the CPU can do) and on the
 # build's disk with its fsync (what the disk lets through: a CSV row is about
@@ -108,6 +109,17 @@ kb=$(cat "$PC_TMP/rss")
 mib=$(calc "print $kb / 1024")
 printf '  %-44s %12.1f MiB  (%.1f s, %s MB of CSV)  goal < 64 MiB  %s\n' "peak memory, 10,000,000 codes to CSV on disk" \
 	"$mib" "$(calc "print $t1 - $t0")" "$size" "$(goal rss "$mib" '<' 64)"
+
+# peak memory of 100,000 codes to PDF label sheets (A4, 24 labels a page, 1000 pages a file)
+t0=$(date +%s.%N)
+/usr/bin/time -f %M -o "$PC_TMP/rss" "$PACKCODE_GEN" mint --product B --count 100000 --out "$PC_TMP/pdf" \
+	--host $HOST -q --format pdf || fail "mint of 100,000 labels failed"
+t1=$(date +%s.%N)
+size=$(du -cm "$PC_TMP"/pdf/*.pdf | tail -1 | cut -f1)
+rm -rf "$PC_TMP/pdf"
+mib=$(calc "print $(cat "$PC_TMP/rss") / 1024")
+printf '  %-44s %12.1f MiB  (%.1f s, %s MB of PDF)  goal < 64 MiB  %s\n' "peak memory, 100,000 codes to PDF labels" \
+	"$mib" "$(calc "print $t1 - $t0")" "$size" "$(goal pdf_rss "$mib" '<' 64)"
 
 if [ -n "$missed" ]; then
 	echo "bench_mint: missed:$missed"

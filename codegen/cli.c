@@ -6,7 +6,10 @@
 
 #include <pwd.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
+
+#include "product.h"
 
 const char *cli_keyring_path;
 
@@ -28,4 +31,20 @@ const char *cli_actor(char *out, size_t outlen)
 	else
 		snprintf(out, outlen, "cli:%lu", (unsigned long)uid);
 	return out;
+}
+
+int cli_brands_check(const char *list, char *err, size_t errlen)
+{
+	int n = 0;
+	for (const char *p = list;; n++) {
+		size_t len = strcspn(p, ",");
+		if (len == 0 || len > PRODUCT_BRAND_MAX * 4 || n == 32) {
+			snprintf(err, errlen,
+			         "--brands is 1 to 32 brand names separated by commas, none empty");
+			return -1;
+		}
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
 }

@@ -27,6 +27,12 @@ struct keyring *cli_load_keyring(const char *cmd);
 #define CLI_ACTOR_LEN 100 /* audit.actor holds up to 100 characters */
 const char *cli_actor(char *out, size_t outlen);
 
+/*
+ * A --brands list: brand names separated by commas, none empty, none longer
+ * than a brand name may be, at most 32. 0, or -1 with err.
+ */
+int cli_brands_check(const char *list, char *err, size_t errlen);
+
 /* The commands. */
 int cmd_keygen(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
@@ -38,5 +44,7 @@ int cmd_batches(int argc, char **argv);
 int cmd_mint(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_member(int argc, char **argv);
+int cmd_user(int argc, char **argv);
 
 #endif

@@ -26,7 +26,8 @@ static const char help[] =
     "  --gtin GTIN         use the GS1 Digital Link form for this GTIN\n"
     "  --format FMT        text (default), png or svg\n"
     "  -o, --out FILE      where to write the png or svg\n"
-    "  --ecc L|M|Q|H       error correction (default M)\n"
+    "  --ecc L|M|Q|H       error correction (default M; for the short URL Q where Q\n"
+    "                      fits the same version, as mint chooses)\n"
     "  --module-px N       PNG pixels per module (default 8)\n"
     "  --module-mm X       SVG millimetres per module (default 0.5)\n"
     "  --quiet-zone N      quiet zone in modules (default 4)\n"
@@ -73,7 +74,7 @@ int cmd_render(int argc, char **argv)
 	const char *host = getenv("PACKCODE_HOST"), *format = "text", *out = NULL;
 	char gtin[GTIN_LEN + 1] = "", err[256], url[URL_MAX];
 	uint64_t v;
-	int c;
+	int c, ecc_given = 0;
 	char *end;
 
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
@@ -97,6 +98,7 @@ int cmd_render(int argc, char **argv)
 		case O_ECC:
 			if (qr_ecc_parse(optarg, &st.ecc) < 0)
 				return cli_usage("render", "--ecc must be L, M, Q or H");
+			ecc_given = 1;
 			break;
 		case O_MODULE_PX:
 			if (cli_parse_u64(optarg, 1, 100, &v) < 0)
@@ -137,6 +139,8 @@ int cmd_render(int argc, char **argv)
 	                : url_short(url, sizeof url, host, f.text);
 	if (n < 0)
 		return cli_error("render", "the URL is too long");
+	if (!gtin[0] && !ecc_given)
+		st.ecc = qr_ecc_same_version(url, QR_ECC_M, QR_ECC_Q);
 	QRcode *q = qr_encode(url, st.ecc);
 	if (!q)
 		return cli_error("render", "cannot encode a QR for %s", url);

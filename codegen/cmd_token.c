@@ -5,19 +5,20 @@
  * writes its audit row (actor cli:USER) in the same transaction.
  */
 #include <getopt.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "db.h"
+#include "scope.h"
+#include "secret.h"
 #include "statements.h"
 
 #define TOKEN_PREFIX "pct_"
 
 static const char help[] =
-    "Usage: packcode-gen token add --name NAME\n"
+    "Usage: packcode-gen token add --name NAME [--scopes LIST] [--brands LIST]\n"
     "       packcode-gen token list\n"
     "       packcode-gen token revoke NAME\n"
     "\n"
@@ -26,29 +27,22 @@ static const char help[] =
     "  add      create a token for NAME (a person or a partner system: letters,\n"
     "           digits and ._@- up to 64) and print it once on standard output.\n"
     "           Only its SHA-256 hash is stored: it cannot be shown again.\n"
-    "  list     list tokens: name, created, last used, revoked\n"
+    "  list     list tokens: name, created, last used, revoked, scopes, brands\n"
     "  revoke   revoke NAME's token: servers refuse it within a second\n"
+    "\n"
+    "Options of add:\n"
+    "  --scopes LIST   what the token may do, comma-separated: read, catalog\n"
+    "                  (products, print runs), operate (recall, activate, void),\n"
+    "                  points (adjust, spend), claims, pii (unmasked member data,\n"
+    "                  every read audited), export, admin (staff, tokens, keys);\n"
+    "                  or all. Default: all (as tokens made before scopes had);\n"
+    "                  give a partner system only what it needs.\n"
+    "  --brands LIST   limit the token to these brands (names, comma-separated):\n"
+    "                  it then sees and changes only their products, batches,\n"
+    "                  scans, claims and stats. Default: every brand.\n"
     "\n"
     "Every change is recorded in the audit table with the operating-system user\n"
     "who made it. Use the token as 'Authorization: Bearer TOKEN'.\n";
-
-/* 32 random bytes as base64url without padding, after a recognisable prefix. */
-static int make_token(char *out, size_t outlen, unsigned char hash[32])
-{
-	unsigned char raw[32], b64[64];
-	unsigned int hl = 0;
-	if (RAND_priv_bytes(raw, sizeof raw) != 1)
-		return -1;
-	int n = EVP_EncodeBlock(b64, raw, sizeof raw);
-	while (n > 0 && b64[n - 1] == '=')
-		n--;
-	for (int i = 0; i < n; i++)
-		b64[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
-	if (snprintf(out, outlen, "%s%.*s", TOKEN_PREFIX, n, b64) >= (int)outlen)
-		return -1;
-	OPENSSL_cleanse(raw, sizeof raw);
-	return EVP_Digest(out, strlen(out), hash, &hl, EVP_sha256(), NULL) && hl == 32 ? 0 : -1;
-}
 
 /*
  * Run one statement of statements.h with n text parameters, but for
@@ -58,9 +52,9 @@ static int make_token(char *out, size_t outlen, unsigned char hash[32])
 static PGresult *run(PGconn *db, const char *sql, int n, const char *const *params, int bin_param,
                      int bin_len)
 {
-	int formats[4] = {0}, lens[4] = {0};
+	int formats[6] = {0}, lens[6] = {0};
 	char line[DB_ERR_LEN];
-	if (bin_param >= 0 && bin_param < 4) {
+	if (bin_param >= 0 && bin_param < 6) {
 		formats[bin_param] = 1;
 		lens[bin_param] = bin_len;
 	}
@@ -73,15 +67,16 @@ static PGresult *run(PGconn *db, const char *sql, int n, const char *const *para
 	return r;
 }
 
-static int token_add(PGconn *db, const char *name)
+static int token_add(PGconn *db, const char *name, const char *scopes, const char *brands)
 {
 	char token[128], who[CLI_ACTOR_LEN];
 	unsigned char hash[32];
 	int rc = 1;
-	if (make_token(token, sizeof token, hash) < 0)
+	if (secret_new(TOKEN_PREFIX, token, sizeof token, hash) < 0)
 		return cli_error("token", "the random number generator failed");
-	const char *params[] = {cli_actor(who, sizeof who), name, (const char *)hash};
-	PGresult *r = run(db, STMT_TOKEN_ADD, 3, params, 2, (int)sizeof hash);
+	const char *params[] = {cli_actor(who, sizeof who), name, (const char *)hash, scopes,
+	                        brands};
+	PGresult *r = run(db, STMT_TOKEN_ADD, 5, params, 2, (int)sizeof hash);
 	if (!r)
 		goto out;
 	const char *outcome = PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "";
@@ -93,7 +88,8 @@ static int token_add(PGconn *db, const char *name)
 			cli_error("token", "token_add() gave no outcome");
 		goto out;
 	}
-	fprintf(stderr, "token for %s created; it is shown only now:\n", name);
+	fprintf(stderr, "token for %s created (scopes %s; brands %s); it is shown only now:\n",
+	        name, scopes, brands ? brands : "all");
 	printf("%s\n", token);
 	rc = 0;
 out:
@@ -107,10 +103,12 @@ static int token_list(PGconn *db)
 	PGresult *r = run(db, STMT_TOKEN_LIST, 0, NULL, -1, 0);
 	if (!r)
 		return 1;
-	printf("%-24s %-21s %-21s %s\n", "NAME", "CREATED", "LAST USED", "REVOKED");
+	printf("%-24s %-21s %-21s %-21s %-28s %s\n", "NAME", "CREATED", "LAST USED", "REVOKED",
+	       "SCOPES", "BRANDS");
 	for (int i = 0; i < PQntuples(r); i++)
-		printf("%-24s %-21s %-21s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-		       PQgetvalue(r, i, 2), PQgetvalue(r, i, 3));
+		printf("%-24s %-21s %-21s %-21s %-28s %s\n", PQgetvalue(r, i, 0),
+		       PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
+		       PQgetvalue(r, i, 4), PQgetvalue(r, i, 5));
 	PQclear(r);
 	return 0;
 }
@@ -134,17 +132,26 @@ int cmd_token(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"name", required_argument, NULL, 'n'},
+	    {"scopes", required_argument, NULL, 's'},
+	    {"brands", required_argument, NULL, 'b'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
-	const char *name = NULL;
-	char err[DB_ERR_LEN];
+	const char *name = NULL, *scopes = NULL, *brands = NULL;
+	char err[DB_ERR_LEN], list[SCOPE_LIST_MAX];
+	unsigned bits = SCOPE_ALL;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			name = optarg;
+			break;
+		case 's':
+			scopes = optarg;
+			break;
+		case 'b':
+			brands = optarg;
 			break;
 		case 'h':
 			fputs(help, stdout);
@@ -165,6 +172,12 @@ int cmd_token(int argc, char **argv)
 		return cli_usage("token", "unknown action \"%s\"", verb);
 	if (needs_name && !name)
 		return cli_usage("token", "%s needs a name", verb);
+	if ((scopes || brands) && strcmp(verb, "add") != 0)
+		return cli_usage("token", "--scopes and --brands are for add");
+	if (scopes && scope_parse(scopes, &bits, err, sizeof err) < 0)
+		return cli_usage("token", "%s", err);
+	if (brands && cli_brands_check(brands, err, sizeof err) < 0)
+		return cli_usage("token", "%s", err);
 	if (needs_name && (strlen(name) < 1 || strlen(name) > 64 ||
 	                   strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	                                "0123456789._@-") != strlen(name) ||
@@ -176,7 +189,7 @@ int cmd_token(int argc, char **argv)
 	if (!db)
 		return cli_error("token", "%s", err);
 	if (strcmp(verb, "add") == 0)
-		rc = token_add(db, name);
+		rc = token_add(db, name, scope_format(bits, list, sizeof list), brands);
 	else if (strcmp(verb, "revoke") == 0)
 		rc = token_revoke(db, name);
 	else

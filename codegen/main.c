@@ -31,11 +31,15 @@ static const char usage[] =
     "Products and print runs:\n"
     "  product add            register a product (SKU, GTIN, name, points)\n"
     "  product list           list products\n"
-    "  mint                   mint a print run: codes.csv, batch.json, PNG/SVG QR images\n"
+    "  mint                   mint a print run: CSV, QR images, PDF label sheets, ZPL\n"
     "  batches                list print runs and their state\n"
     "\n"
     "Administration:\n"
-    "  token add|list|revoke  bearer tokens for the server's admin API\n"
+    "  token add|list|revoke  bearer tokens for the server's admin API, with\n"
+    "                         scopes and brands\n"
+    "  user add|list|disable  staff accounts that sign in to the admin API\n"
+    "                         (password, optional TOTP), with scopes and brands\n"
+    "  member show|check      a member and its balance; members stored in an old form\n"
     "\n"
     "Codes:\n"
     "  verify CODE...         genuine, typo, not genuine or revoked; with a database\n"
@@ -65,7 +69,7 @@ static const struct {
 } commands[] = {
     {"keygen", cmd_keygen}, {"keys", cmd_keys},       {"key", cmd_key},   {"verify", cmd_verify},
     {"db", cmd_db},         {"product", cmd_product}, {"mint", cmd_mint}, {"batches", cmd_batches},
-    {"render", cmd_render}, {"token", cmd_token},
+    {"render", cmd_render}, {"token", cmd_token},     {"user", cmd_user}, {"member", cmd_member},
 };
 
 int main(int argc, char **argv)

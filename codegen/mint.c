@@ -30,11 +30,14 @@
 #include "cli.h"
 #include "clock.h"
 #include "db.h"
+#include "print/pdf.h"
+#include "print/zpl.h"
 #include "qr.h"
 #include "statements.h"
 #include "url.h"
 
 #define CHUNK       8192 /* codes a worker signs and formats at once */
+#define PRINT_CHUNK 256  /* the same with labels (PDF, ZPL): their slots hold more */
 #define MAX_THREADS 64
 
 static const char help[] =
@@ -48,8 +51,12 @@ static const char help[] =
     "               (XXXXX-XXXXX-XXXXX-XXXXX, for people), url (the QR content),\n"
     "               pin (with --pin), seq (1..N, print order), batch, sku, gtin,\n"
     "               and png/svg (image paths relative to DIR) when asked for\n"
-    "  batch.json   batch id, product, serial range, count, key id, created\n"
+    "  batch.json   batch id, product, serial range, count, key id, created, the\n"
+    "               QR's error correction, the files and the label layout\n"
     "  png/CODE.png, svg/CODE.svg   one QR image per code, with --format\n"
+    "  labels.pdf   label sheets for a digital label press, with --format pdf\n"
+    "  labels.zpl   one label per code for a Zebra-compatible thermal printer,\n"
+    "               with --format zpl\n"
     "\n"
     "The batch is one database row (a serial range), not N rows. DIR must not\n"
     "exist or be empty. Files appear in DIR only when all of them are complete;\n"
@@ -59,15 +66,17 @@ static const char help[] =
     "QR content: for a product with a GTIN, a GS1 Digital Link URL\n"
     "https://HOST/01/GTIN-14/21/CODE that retail checkouts can read; otherwise,\n"
     "or with --short, HTTPS://HOST/C/CODE in upper case, which QR encodes in\n"
-    "alphanumeric mode (version 3 at ECC M for a host of up to 20 characters).\n"
+    "alphanumeric mode (version 3, 29x29 modules, at ECC M for a host of up to\n"
+    "30 characters, at ECC Q for up to 16). The short form takes ECC Q when Q\n"
+    "keeps the symbol M would have: the same size, more damage survived.\n"
     "\n"
     "Options:\n"
     "  --product SKU       the product (see 'packcode-gen product add')\n"
     "  --count N           number of codes, 1 to 1099511627775\n"
     "  --out DIR           output directory (created; must not hold files)\n"
     "  --host HOST         host of the landing URLs (default: $PACKCODE_HOST)\n"
-    "  --format LIST       comma-separated: csv, png, svg (default: csv; the CSV is\n"
-    "                      always written)\n"
+    "  --format LIST       comma-separated: csv, png, svg, pdf, zpl (default: csv;\n"
+    "                      the CSV is always written)\n"
     "  --short             short URLs HTTPS://HOST/C/CODE even with a GTIN\n"
     "  --pin               also mint an 8-digit inner claim PIN per code (its own\n"
     "                      CSV column, for printing hidden); claims then need it\n"
@@ -76,22 +85,57 @@ static const char help[] =
     "  --factory NAME      factory, recorded with the batch\n"
     "  --line NAME         production line, recorded with the batch\n"
     "  --region NAME       sales region, recorded with the batch\n"
-    "  --ecc L|M|Q|H       QR error correction (default M: about 15% damage)\n"
+    "  --ecc L|M|Q|H       QR error correction, for every format (default M, about\n"
+    "                      15% damage; Q, about 25%, for the short form where it\n"
+    "                      fits the same version)\n"
     "  --module-px N       PNG pixels per QR module (default 8)\n"
     "  --module-mm X       SVG millimetres per QR module (default 0.5)\n"
     "  --quiet-zone N      quiet zone in modules (default 4, as ISO/IEC 18004 asks)\n"
     "  --threads N         worker threads (default: all cores)\n"
     "  -q, --quiet         no progress and no summary\n"
     "\n"
+    "Label sheets (--format pdf): one label per code in CSV order, row by row,\n"
+    "page after page. Each label holds the QR, the grouped code under it and,\n"
+    "in a --pin batch, the PIN; crop marks continue each label's edges beyond\n"
+    "its corners. Sizes are in millimetres; the grid is centred on the sheet.\n"
+    "  --sheet SIZE        A4 (default), Letter, or WxH such as 330x480\n"
+    "  --label WxH         label size (default: what --grid leaves, else 40x40)\n"
+    "  --grid CxR          labels across and down (default: as many as fit)\n"
+    "  --margin MM         paper kept free at the sheet's edges (default 10)\n"
+    "  --gap MM|XxY        between labels, across and down (default 4)\n"
+    "  --pin-style STYLE   scratch (default): the PIN in a box to be covered by a\n"
+    "                      scratch-off; field: a plain \"PIN: 12345678\" line\n"
+    "  --no-crop-marks     for stock that is already die-cut\n"
+    "  --pages-per-file N  start a new file every N pages, labels-0001.pdf and on\n"
+    "                      (default 1000; 0: one labels.pdf whatever the count).\n"
+    "                      A run that fits one file is labels.pdf.\n"
+    "\n"
+    "Thermal labels (--format zpl): labels.zpl holds one ^XA...^XZ label per code\n"
+    "in CSV order. The printer draws the QR itself (^BQ, model 2, the --ecc\n"
+    "level) from the URL; the grouped code is printed under it in font 0, and\n"
+    "the PIN under that (--pin-style as above). Sizes are in printer dots.\n"
+    "  --zpl-dpi N         the printer's resolution: 203 (default), 300 or 600\n"
+    "  --zpl-label WxH     label size (default 2x2 inches: 406x406 at 203 dpi)\n"
+    "  --zpl-magnification N  dots per QR module, 1 to 10 (default: the largest\n"
+    "                      that fits the label with the quiet zone and the text)\n"
+    "\n"
     "Progress is shown on a terminal. Exit status 0 on success, 1 on failure or\n"
-    "interruption (nothing in DIR, batch void), 2 on a usage error.\n";
+    "interruption (nothing in DIR, batch void), 2 on a usage error (labels too\n"
+    "small for their QR or text included).\n";
 
 struct options {
 	const char *sku, *out, *host, *lot, *expiry, *factory, *line, *region;
 	uint64_t count;
-	int csv, png, svg, short_url, pin, quiet;
+	int csv, png, svg, pdf, zpl, short_url, pin, quiet, ecc_given;
 	unsigned threads;
 	struct qr_style style;
+	const char *sheet_name;   /* as given: "A4", "Letter", "WxH" */
+	const char *pdf_option;   /* a PDF option given, to refuse it without --format pdf */
+	const char *zpl_option;   /* the same for ZPL */
+	const char *pin_option;   /* --pin-style, to refuse it without --pin */
+	enum label_pin pin_style; /* SCRATCH or FIELD, for a PIN batch */
+	struct pdf_options pdf_opt;
+	struct zpl_options zpl_opt;
 };
 
 struct product {
@@ -99,12 +143,23 @@ struct product {
 	long points;
 };
 
-/* A chunk of formatted CSV rows on its way from a worker to the writer. */
+/* One code's label on its way to the PDF: the writer draws what a worker encoded. */
+struct label {
+	char code[CODE_LEN + 1];
+	char pin[CODE_PIN_DIGITS + 1];
+	QRcode *qr;
+};
+
+/* A chunk of formatted CSV rows (and labels) on its way from a worker to the writer. */
 struct slot {
 	uint64_t chunk; /* which chunk this slot holds */
 	int ready;      /* formatted and waiting for the writer */
 	char *buf;
 	size_t len;
+	char *zpl; /* --format zpl: the chunk's labels as ZPL */
+	size_t zpl_len;
+	struct label *labels; /* --format pdf: the chunk's labels, in order */
+	size_t nlabels;
 };
 
 struct mint {
@@ -116,7 +171,11 @@ struct mint {
 	char url_tail[URL_MAX]; /* and after it */
 	char row_tail[512];     /* ",batch,sku,gtin" */
 	uint64_t nchunks;
+	size_t chunk;   /* codes per chunk: CHUNK, or PRINT_CHUNK with labels */
 	size_t row_max; /* bytes one CSV row can take */
+	size_t zpl_max; /* bytes one ZPL label can take */
+	int zpl_fd;     /* labels.zpl, or -1 */
+	struct pdf_labels *pdf;
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -152,6 +211,10 @@ static int parse_formats(const char *list, struct options *o)
 			o->png = 1;
 		else if (strcmp(t, "svg") == 0)
 			o->svg = 1;
+		else if (strcmp(t, "pdf") == 0)
+			o->pdf = 1;
+		else if (strcmp(t, "zpl") == 0)
+			o->zpl = 1;
 		else
 			return -1;
 	}
@@ -196,7 +259,18 @@ static int parse_options(int argc, char **argv, struct options *o)
 		O_MODULE_PX,
 		O_MODULE_MM,
 		O_QUIET_ZONE,
-		O_THREADS
+		O_THREADS,
+		O_SHEET,
+		O_LABEL,
+		O_GRID,
+		O_MARGIN,
+		O_GAP,
+		O_PIN_STYLE,
+		O_NO_CROP_MARKS,
+		O_PAGES_PER_FILE,
+		O_ZPL_DPI,
+		O_ZPL_LABEL,
+		O_ZPL_MAGNIFICATION
 	};
 	static const struct option opts[] = {
 	    {"product", required_argument, NULL, O_PRODUCT},
@@ -216,6 +290,17 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"module-mm", required_argument, NULL, O_MODULE_MM},
 	    {"quiet-zone", required_argument, NULL, O_QUIET_ZONE},
 	    {"threads", required_argument, NULL, O_THREADS},
+	    {"sheet", required_argument, NULL, O_SHEET},
+	    {"label", required_argument, NULL, O_LABEL},
+	    {"grid", required_argument, NULL, O_GRID},
+	    {"margin", required_argument, NULL, O_MARGIN},
+	    {"gap", required_argument, NULL, O_GAP},
+	    {"pin-style", required_argument, NULL, O_PIN_STYLE},
+	    {"no-crop-marks", no_argument, NULL, O_NO_CROP_MARKS},
+	    {"pages-per-file", required_argument, NULL, O_PAGES_PER_FILE},
+	    {"zpl-dpi", required_argument, NULL, O_ZPL_DPI},
+	    {"zpl-label", required_argument, NULL, O_ZPL_LABEL},
+	    {"zpl-magnification", required_argument, NULL, O_ZPL_MAGNIFICATION},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
@@ -227,6 +312,16 @@ static int parse_options(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof *o);
 	o->csv = 1;
 	o->style = qr_style_default;
+	o->sheet_name = "A4";
+	o->pin_style = LABEL_PIN_SCRATCH;
+	struct label_sheet *sh = &o->pdf_opt.sheet;
+	label_parse_paper(o->sheet_name, &sh->width, &sh->height);
+	sh->margin = LABEL_DEFAULT_MARGIN;
+	sh->gap_x = sh->gap_y = LABEL_DEFAULT_GAP;
+	o->pdf_opt.crop_marks = 1;
+	o->pdf_opt.pages_per_file = PDF_PAGES_PER_FILE;
+	o->zpl_opt.dpi = 203;
+	double unused;
 	o->host = getenv("PACKCODE_HOST");
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	o->threads = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (unsigned)cpus;
@@ -250,7 +345,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case O_FORMAT:
 			if (parse_formats(optarg, o) < 0)
 				return cli_usage(
-				    "mint", "--format takes csv, png and svg, comma-separated");
+				    "mint",
+				    "--format takes csv, png, svg, pdf and zpl, comma-separated");
 			break;
 		case O_SHORT:
 			o->short_url = 1;
@@ -282,6 +378,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case O_ECC:
 			if (qr_ecc_parse(optarg, &o->style.ecc) < 0)
 				return cli_usage("mint", "--ecc must be L, M, Q or H");
+			o->ecc_given = 1;
 			break;
 		case O_MODULE_PX:
 			if (cli_parse_u64(optarg, 1, 100, &v) < 0)
@@ -304,6 +401,80 @@ static int parse_options(int argc, char **argv, struct options *o)
 			if (cli_parse_u64(optarg, 1, MAX_THREADS, &v) < 0)
 				return cli_usage("mint", "--threads must be 1 to %d", MAX_THREADS);
 			o->threads = (unsigned)v;
+			break;
+		case O_SHEET:
+			if (label_parse_paper(optarg, &sh->width, &sh->height) < 0)
+				return cli_usage("mint",
+				                 "--sheet must be A4, Letter or WxH in mm "
+				                 "(%g to %g)",
+				                 LABEL_PAPER_MIN, LABEL_PAPER_MAX);
+			o->sheet_name = optarg;
+			o->pdf_option = "--sheet";
+			break;
+		case O_LABEL:
+			if (label_parse_size(optarg, 0, LABEL_SIZE_MIN, LABEL_PAPER_MAX,
+			                     &sh->label_w, &sh->label_h) < 0)
+				return cli_usage("mint", "--label must be WxH in mm (at least %g)",
+				                 LABEL_SIZE_MIN);
+			o->pdf_option = "--label";
+			break;
+		case O_GRID:
+			if (label_parse_grid(optarg, &sh->cols, &sh->rows) < 0)
+				return cli_usage("mint", "--grid must be CxR, 1 to %d each",
+				                 LABEL_GRID_MAX);
+			o->pdf_option = "--grid";
+			break;
+		case O_MARGIN:
+			if (strpbrk(optarg, "xX") ||
+			    label_parse_size(optarg, 1, 0, 200, &sh->margin, &unused) < 0)
+				return cli_usage("mint", "--margin must be 0 to 200 mm");
+			o->pdf_option = "--margin";
+			break;
+		case O_GAP:
+			if (label_parse_size(optarg, 1, 0, 200, &sh->gap_x, &sh->gap_y) < 0)
+				return cli_usage("mint", "--gap must be MM or XxY in mm, 0 to 200");
+			o->pdf_option = "--gap";
+			break;
+		case O_PIN_STYLE:
+			if (strcmp(optarg, "scratch") == 0)
+				o->pin_style = LABEL_PIN_SCRATCH;
+			else if (strcmp(optarg, "field") == 0)
+				o->pin_style = LABEL_PIN_FIELD;
+			else
+				return cli_usage("mint", "--pin-style must be scratch or field");
+			o->pin_option = "--pin-style";
+			break;
+		case O_NO_CROP_MARKS:
+			o->pdf_opt.crop_marks = 0;
+			o->pdf_option = "--no-crop-marks";
+			break;
+		case O_PAGES_PER_FILE:
+			if (cli_parse_u64(optarg, 0, 1000000, &v) < 0)
+				return cli_usage("mint", "--pages-per-file must be 0 (one file) to "
+				                         "1000000");
+			o->pdf_opt.pages_per_file = (unsigned)v;
+			o->pdf_option = "--pages-per-file";
+			break;
+		case O_ZPL_DPI:
+			if (cli_parse_u64(optarg, 203, 600, &v) < 0 ||
+			    (v != 203 && v != 300 && v != 600))
+				return cli_usage("mint", "--zpl-dpi must be 203, 300 or 600");
+			o->zpl_opt.dpi = (unsigned)v;
+			o->zpl_option = "--zpl-dpi";
+			break;
+		case O_ZPL_LABEL:
+			if (zpl_parse_dots(optarg, &o->zpl_opt.width, &o->zpl_opt.height) < 0)
+				return cli_usage("mint",
+				                 "--zpl-label must be WxH in dots (%d to %d)",
+				                 ZPL_DOTS_MIN, ZPL_DOTS_MAX);
+			o->zpl_option = "--zpl-label";
+			break;
+		case O_ZPL_MAGNIFICATION:
+			if (cli_parse_u64(optarg, 1, ZPL_MAG_MAX, &v) < 0)
+				return cli_usage("mint", "--zpl-magnification must be 1 to %d",
+				                 ZPL_MAG_MAX);
+			o->zpl_opt.magnification = (unsigned)v;
+			o->zpl_option = "--zpl-magnification";
 			break;
 		case 'q':
 			o->quiet = 1;
@@ -329,6 +500,26 @@ static int parse_options(int argc, char **argv, struct options *o)
 	if (host_valid(o->host) < 0)
 		return cli_usage("mint", "--host \"%s\" is not a host name (no scheme, no path)",
 		                 o->host);
+	if (o->pdf_option && !o->pdf)
+		return cli_usage("mint", "%s is for label sheets: add pdf to --format",
+		                 o->pdf_option);
+	if (o->zpl_option && !o->zpl)
+		return cli_usage("mint", "%s is for thermal labels: add zpl to --format",
+		                 o->zpl_option);
+	if (o->pin_option && (!o->pin || !(o->pdf || o->zpl)))
+		return cli_usage("mint", "--pin-style is for the labels of a --pin batch "
+		                         "(--format pdf or zpl)");
+	if (o->pdf) {
+		char err[256];
+		if (label_sheet_layout(sh, err, sizeof err) < 0)
+			return cli_usage("mint", "%s", err);
+		o->pdf_opt.pin = o->pin ? o->pin_style : LABEL_PIN_NONE;
+		o->pdf_opt.quiet = o->style.quiet;
+	}
+	if (o->zpl) {
+		o->zpl_opt.pin = o->pin ? o->pin_style : LABEL_PIN_NONE;
+		o->zpl_opt.quiet = o->style.quiet;
+	}
 	return -1;
 }
 
@@ -507,13 +698,15 @@ static size_t csv_field(char *out, size_t outlen, const char *s)
 	return o;
 }
 
+/* Where the code goes in a URL template: a code of Zs takes the most room in a QR. */
+static const char marker[] = "ZZZZZZZZZZZZZZZZZZZZ";
+
 /*
  * The URL of every code is the same but for the code: build it once around a
  * marker and keep what comes before and after, so rows are built by memcpy.
  */
 static int url_template(struct mint *m, const struct product *p)
 {
-	static const char marker[] = "ZZZZZZZZZZZZZZZZZZZZ";
 	char url[URL_MAX], *at;
 	const struct options *o = m->o;
 	int n = o->short_url || !p->gtin[0] ? url_short(url, sizeof url, o->host, marker)
@@ -526,6 +719,46 @@ static int url_template(struct mint *m, const struct product *p)
 	*at = '\0';
 	snprintf(m->url_head, sizeof m->url_head, "%s", url);
 	snprintf(m->url_tail, sizeof m->url_tail, "%s", at + strlen(marker));
+	return 0;
+}
+
+/*
+ * The batch's QR level and its labels' layout, from the URL with the marker:
+ * no code's symbol is larger. A short URL gets ECC Q where Q keeps M's
+ * symbol version (measured to decode better at the same size), unless --ecc
+ * chose. 0, or 2 after a usage error (labels too small for the symbol).
+ */
+static int qr_setup(struct mint *m, struct options *o, int short_form)
+{
+	char url[2 * URL_MAX + sizeof marker], err[256];
+	snprintf(url, sizeof url, "%s%s%s", m->url_head, marker, m->url_tail);
+	if (short_form && !o->ecc_given)
+		o->style.ecc = qr_ecc_same_version(url, QR_ECC_M, QR_ECC_Q);
+	if (o->pdf) {
+		QRcode *q = qr_encode(url, o->style.ecc);
+		int rc = q ? pdf_check(&o->pdf_opt, q->width, err, sizeof err) : -1;
+		if (!q)
+			snprintf(err, sizeof err, "cannot encode the URL as a QR");
+		QRcode_free(q);
+		if (rc < 0)
+			return cli_usage("mint", "%s", err);
+	}
+	if (o->zpl) {
+		/* the printer chooses the symbol: room for it in one mode, 8-bit unless the
+		 * whole URL is in QR's alphanumeric set (the short form) */
+		int alnum =
+		    strspn(url, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:") == strlen(url);
+		QRcode *q =
+		    alnum ? qr_encode(url, o->style.ecc) : qr_encode_8bit(url, o->style.ecc);
+		o->zpl_opt.ecc = o->style.ecc;
+		int rc = q ? zpl_layout(&o->zpl_opt, q->width, err, sizeof err) : -1;
+		if (!q)
+			snprintf(err, sizeof err, "cannot encode the URL as a QR");
+		QRcode_free(q);
+		if (rc < 0)
+			return cli_usage("mint", "%s", err);
+		m->zpl_max = ZPL_LABEL_MAX;
+	}
 	return 0;
 }
 
@@ -585,7 +818,8 @@ static void fail_worker(struct mint *m, const char *msg)
 	pthread_mutex_unlock(&m->lock);
 }
 
-static int draw(struct mint *m, const char *code, const char *url)
+/* PNG and SVG images of one code; with keep, its symbol is kept there for the PDF. */
+static int draw(struct mint *m, const char *code, const char *url, QRcode **keep)
 {
 	char path[4200], err[256];
 	QRcode *q = qr_encode(url, m->o->style.ecc);
@@ -606,10 +840,56 @@ static int draw(struct mint *m, const char *code, const char *url)
 		if (qr_write_svg(q, &m->o->style, path, err, sizeof err) < 0)
 			rc = -1;
 	}
-	QRcode_free(q);
+	if (keep)
+		*keep = q;
+	else
+		QRcode_free(q);
 	if (rc < 0)
 		fail_worker(m, err);
 	return rc;
+}
+
+/*
+ * A chunk's labels, after its rows: ZPL text, and for the PDF each code with
+ * its symbol (encoded here, in parallel; the writer only draws). 0, or -1
+ * after fail_worker.
+ */
+static int label_chunk(struct mint *m, struct slot *sl, char (*codes)[CODE_LEN + 1],
+                       char (*pins)[CODE_PIN_DIGITS + 1], size_t n)
+{
+	const struct options *o = m->o;
+	size_t head = strlen(m->url_head), tail = strlen(m->url_tail);
+	char url[URL_MAX], grouped[CODE_GROUPED_LEN + 1], *z = sl->zpl;
+	for (size_t i = 0; i < n && !interrupted; i++) {
+		memcpy(url, m->url_head, head);
+		memcpy(url + head, codes[i], CODE_LEN);
+		memcpy(url + head + CODE_LEN, m->url_tail, tail + 1);
+		if (o->zpl) {
+			code_group(codes[i], grouped);
+			size_t k = zpl_label(&o->zpl_opt, url, grouped, pins ? pins[i] : NULL, z,
+			                     m->zpl_max);
+			if (!k) {
+				fail_worker(m, "a ZPL label does not fit its buffer");
+				return -1;
+			}
+			z += k;
+		}
+		if (o->pdf) {
+			struct label *l = &sl->labels[i];
+			memcpy(l->code, codes[i], sizeof l->code);
+			if (pins)
+				memcpy(l->pin, pins[i], sizeof l->pin);
+			if (!l->qr && !(l->qr = qr_encode(url, o->style.ecc))) {
+				char msg[URL_MAX + 32];
+				snprintf(msg, sizeof msg, "cannot encode a QR for %s", url);
+				fail_worker(m, msg);
+				return -1;
+			}
+		}
+	}
+	sl->zpl_len = (size_t)(z - sl->zpl);
+	sl->nlabels = o->pdf ? n : 0;
+	return 0;
 }
 
 static void *worker(void *arg)
@@ -617,8 +897,8 @@ static void *worker(void *arg)
 	struct mint *m = arg;
 	const struct options *o = m->o;
 	struct code_signer *s = code_signer_new(m->key->id, m->key->secret);
-	char(*codes)[CODE_LEN + 1] = malloc(CHUNK * sizeof *codes);
-	char(*pins)[CODE_PIN_DIGITS + 1] = o->pin ? malloc(CHUNK * sizeof *pins) : NULL;
+	char(*codes)[CODE_LEN + 1] = malloc(m->chunk * sizeof *codes);
+	char(*pins)[CODE_PIN_DIGITS + 1] = o->pin ? malloc(m->chunk * sizeof *pins) : NULL;
 	size_t head = strlen(m->url_head), tail = strlen(m->url_tail), rtail = strlen(m->row_tail);
 
 	if (!s || !codes || (o->pin && !pins)) {
@@ -640,8 +920,8 @@ static void *worker(void *arg)
 		struct slot *sl = &m->slots[c % m->nslots];
 		pthread_mutex_unlock(&m->lock);
 
-		uint64_t first = (uint64_t)c * CHUNK;
-		size_t n = o->count - first < CHUNK ? (size_t)(o->count - first) : CHUNK;
+		uint64_t first = c * m->chunk;
+		size_t n = o->count - first < m->chunk ? (size_t)(o->count - first) : m->chunk;
 		if (code_encode_many(s, m->first_serial + first, n, codes, pins) < 0) {
 			fail_worker(m, "signing failed (OpenSSL)");
 			break;
@@ -662,7 +942,7 @@ static void *worker(void *arg)
 				char u[URL_MAX];
 				memcpy(u, url, (size_t)(d - url));
 				u[d - url] = '\0';
-				if (draw(m, codes[i], u) < 0)
+				if (draw(m, codes[i], u, sl->labels ? &sl->labels[i].qr : NULL) < 0)
 					goto out;
 			}
 			if (pins) {
@@ -684,6 +964,8 @@ static void *worker(void *arg)
 			}
 			*d++ = '\n';
 		}
+		if ((o->pdf || o->zpl) && label_chunk(m, sl, codes, pins, n) < 0)
+			break;
 		pthread_mutex_lock(&m->lock);
 		sl->chunk = c;
 		sl->len = (size_t)(d - sl->buf);
@@ -716,6 +998,40 @@ static void progress(const struct mint *m, uint64_t done, double t0, int final)
 		        "\r\033[Kminting: %llu/%llu codes (%.0f%%), %.0f codes/s, %.0f s left",
 		        (unsigned long long)done, (unsigned long long)m->o->count, pct, rate,
 		        rate > 0 ? (double)(m->o->count - done) / rate : 0);
+}
+
+/* Free the symbols a slot still holds (the writer drew none of them). */
+static void free_labels(struct slot *sl, size_t from)
+{
+	for (size_t i = from; sl->labels && i < sl->nlabels; i++) {
+		QRcode_free(sl->labels[i].qr);
+		sl->labels[i].qr = NULL;
+	}
+}
+
+/* A chunk's labels after its rows: ZPL as it is, PDF labels drawn. 0, or -1 with m->error. */
+static int write_labels(struct mint *m, struct slot *sl)
+{
+	if (m->zpl_fd >= 0 && write_all(m->zpl_fd, sl->zpl, sl->zpl_len) < 0) {
+		snprintf(m->error, sizeof m->error, "cannot write labels.zpl: %s", strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < sl->nlabels; i++) {
+		struct label *l = &sl->labels[i];
+		char grouped[CODE_GROUPED_LEN + 1];
+		code_group(l->code, grouped);
+		int rc = interrupted
+		             ? -1
+		             : pdf_labels_add(m->pdf, l->qr, grouped, m->o->pin ? l->pin : NULL,
+		                              m->error, sizeof m->error);
+		QRcode_free(l->qr);
+		l->qr = NULL;
+		if (rc < 0) {
+			free_labels(sl, i + 1);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -752,6 +1068,8 @@ static int write_chunks(struct mint *m, int fd)
 			         strerror(errno));
 			return -1;
 		}
+		if ((m->zpl_fd >= 0 || m->pdf) && write_labels(m, sl) < 0)
+			return -1;
 		written += (off_t)sl->len;
 		if (written - flushed >= WRITEBACK) {
 			sync_file_range(fd, flushed, written - flushed, SYNC_FILE_RANGE_WRITE);
@@ -764,8 +1082,9 @@ static int write_chunks(struct mint *m, int fd)
 		pthread_mutex_unlock(&m->lock);
 		if (show && now() - last > 0.2) {
 			last = now();
-			progress(m, (c + 1) * CHUNK < m->o->count ? (c + 1) * CHUNK : m->o->count,
-			         t0, 0);
+			progress(
+			    m, (c + 1) * m->chunk < m->o->count ? (c + 1) * m->chunk : m->o->count,
+			    t0, 0);
 		}
 	}
 	if (show)
@@ -817,6 +1136,37 @@ static int write_batch_json(const struct mint *m, const struct product *p, const
 		json_array_append_new(files, json_string("png/"));
 	if (o->svg)
 		json_array_append_new(files, json_string("svg/"));
+	if (o->pdf) {
+		char name[64];
+		const struct label_sheet *sh = &o->pdf_opt.sheet;
+		for (unsigned i = 0, n = pdf_files(&o->pdf_opt, o->count); i < n; i++) {
+			pdf_file_name(&o->pdf_opt, o->count, i, name, sizeof name);
+			json_array_append_new(files, json_string(name));
+		}
+		/* where the labels are, for the press's die and for checking a proof */
+		json_object_set_new(
+		    j, "pdf",
+		    json_pack(
+		        "{s:[f,f], s:[f,f], s:[i,i], s:[f,f], s:[f,f], s:I, s:s, s:b}", "sheet_mm",
+		        sh->width, sh->height, "label_mm", sh->label_w, sh->label_h, "grid",
+		        (int)sh->cols, (int)sh->rows, "first_label_mm", sh->x0, sh->y0, "gap_mm",
+		        sh->gap_x, sh->gap_y, "pages",
+		        (json_int_t)((o->count + label_per_page(sh) - 1) / label_per_page(sh)),
+		        "pin",
+		        o->pdf_opt.pin == LABEL_PIN_FIELD     ? "field"
+		        : o->pdf_opt.pin == LABEL_PIN_SCRATCH ? "scratch"
+		                                              : "none",
+		        "crop_marks", o->pdf_opt.crop_marks));
+	}
+	if (o->zpl) {
+		const struct zpl_options *z = &o->zpl_opt;
+		json_array_append_new(files, json_string("labels.zpl"));
+		json_object_set_new(j, "zpl",
+		                    json_pack("{s:i, s:[i,i], s:i}", "dpi", (int)z->dpi,
+		                              "label_dots", (int)z->width, (int)z->height,
+		                              "magnification", (int)z->magnification));
+	}
+	json_object_set_new(j, "qr_ecc", json_string(qr_ecc_name(o->style.ecc)));
 	json_object_set_new(j, "files", files);
 	snprintf(path, sizeof path, "%s/batch.json", m->stage);
 	int rc = json_dump_file(j, path, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -824,14 +1174,56 @@ static int write_batch_json(const struct mint *m, const struct product *p, const
 	return rc == 0 ? fsync_path(path) : -1;
 }
 
-static int generate(struct mint *m)
+/* labels.zpl and the PDF, opened before the workers start. 0, or -1 after saying why. */
+static int open_labels(struct mint *m, const struct product *p)
+{
+	char path[4200], title[300], err[512];
+	if (m->o->zpl) {
+		snprintf(path, sizeof path, "%s/labels.zpl", m->stage);
+		if ((m->zpl_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
+			return cli_error("mint", "cannot write %s: %s", path, strerror(errno)), -1;
+	}
+	if (m->o->pdf) {
+		snprintf(title, sizeof title, "packcode batch %llu: %llu labels of %s",
+		         (unsigned long long)m->batch_id, (unsigned long long)m->o->count, p->sku);
+		m->pdf =
+		    pdf_labels_open(&m->o->pdf_opt, m->stage, m->o->count, title, err, sizeof err);
+		if (!m->pdf)
+			return cli_error("mint", "%s", err), -1;
+	}
+	return 0;
+}
+
+/* Close what open_labels opened; when ok, finish it and say why it failed. 0, or -1. */
+static int close_labels(struct mint *m, int ok)
+{
+	int rc = 0;
+	if (m->zpl_fd >= 0) {
+		if (close(m->zpl_fd) < 0 && ok) {
+			snprintf(m->error, sizeof m->error, "cannot write labels.zpl: %s",
+			         strerror(errno));
+			rc = -1;
+		}
+		m->zpl_fd = -1;
+	}
+	if (m->pdf) {
+		if (ok && rc == 0 && pdf_labels_close(m->pdf, m->error, sizeof m->error) < 0)
+			rc = -1;
+		pdf_labels_free(m->pdf);
+		m->pdf = NULL;
+	}
+	return rc;
+}
+
+static int generate(struct mint *m, const struct product *p)
 {
 	pthread_t threads[MAX_THREADS];
 	char path[4200];
 	unsigned started = 0;
 	int rc = -1;
 
-	m->nchunks = (m->o->count + CHUNK - 1) / CHUNK;
+	m->chunk = m->o->pdf || m->o->zpl ? PRINT_CHUNK : CHUNK;
+	m->nchunks = (m->o->count + m->chunk - 1) / m->chunk;
 	/* code, grouped, url, pin, seq, tail, two image paths, separators */
 	m->row_max = CODE_LEN + CODE_GROUPED_LEN + strlen(m->url_head) + CODE_LEN +
 	             strlen(m->url_tail) + CODE_PIN_DIGITS + 20 + strlen(m->row_tail) +
@@ -840,11 +1232,17 @@ static int generate(struct mint *m)
 	m->slots = calloc(m->nslots, sizeof *m->slots);
 	if (!m->slots)
 		return cli_error("mint", "out of memory"), -1;
-	for (unsigned i = 0; i < m->nslots; i++)
-		if (!(m->slots[i].buf = malloc((size_t)CHUNK * m->row_max))) {
+	for (unsigned i = 0; i < m->nslots; i++) {
+		struct slot *sl = &m->slots[i];
+		if (!(sl->buf = malloc(m->chunk * m->row_max)) ||
+		    (m->o->zpl && !(sl->zpl = malloc(m->chunk * m->zpl_max))) ||
+		    (m->o->pdf && !(sl->labels = calloc(m->chunk, sizeof *sl->labels)))) {
 			cli_error("mint", "out of memory");
 			goto out;
 		}
+	}
+	if (open_labels(m, p) < 0)
+		goto out;
 	snprintf(path, sizeof path, "%s/codes.csv", m->stage);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0 || csv_header(m, fd) < 0) {
@@ -878,6 +1276,8 @@ static int generate(struct mint *m)
 		wrc = -1;
 	}
 	close(fd);
+	if (close_labels(m, wrc == 0 && !atomic_load(&m->failed) && !interrupted) < 0)
+		wrc = -1;
 	if (interrupted)
 		cli_error("mint", "interrupted");
 	else if (wrc < 0 || atomic_load(&m->failed))
@@ -885,8 +1285,17 @@ static int generate(struct mint *m)
 	else
 		rc = 0;
 out:
-	for (unsigned i = 0; i < m->nslots; i++)
-		free(m->slots[i].buf);
+	close_labels(m, 0);
+	for (unsigned i = 0; i < m->nslots; i++) {
+		struct slot *sl = &m->slots[i];
+		free(sl->buf);
+		free(sl->zpl);
+		if (sl->labels) {
+			sl->nlabels = m->chunk;
+			free_labels(sl, 0);
+		}
+		free(sl->labels);
+	}
 	free(m->slots);
 	m->slots = NULL;
 	return rc;
@@ -895,7 +1304,7 @@ out:
 int cmd_mint(int argc, char **argv)
 {
 	struct options o;
-	struct mint m = {.o = &o};
+	struct mint m = {.o = &o, .zpl_fd = -1};
 	struct product p = {0};
 	struct keyring *kr = NULL;
 	PGconn *db = NULL;
@@ -927,6 +1336,10 @@ int cmd_mint(int argc, char **argv)
 		goto out;
 	if (url_template(&m, &p) < 0)
 		goto out;
+	if (qr_setup(&m, &o, o.short_url || !p.gtin[0]) != 0) {
+		rc = 2;
+		goto out;
+	}
 	if (make_stage(&m) < 0)
 		goto out;
 	staged = 1;
@@ -946,7 +1359,7 @@ int cmd_mint(int argc, char **argv)
 		csv_field(sku, sizeof sku, p.sku);
 		snprintf(m.row_tail + n, sizeof m.row_tail - n, "%s,%s", sku, p.gtin);
 	}
-	if (generate(&m) < 0)
+	if (generate(&m, &p) < 0)
 		goto restore;
 	if (write_batch_json(&m, &p, created) < 0) {
 		cli_error("mint", "cannot write batch.json: %s", strerror(errno));
@@ -982,6 +1395,22 @@ int cmd_mint(int argc, char **argv)
 			printf("  %s/png/ (%llu images)\n", o.out, (unsigned long long)o.count);
 		if (o.svg)
 			printf("  %s/svg/ (%llu images)\n", o.out, (unsigned long long)o.count);
+		if (o.pdf) {
+			const struct label_sheet *sh = &o.pdf_opt.sheet;
+			unsigned nf = pdf_files(&o.pdf_opt, o.count);
+			char first[64], last[64];
+			pdf_file_name(&o.pdf_opt, o.count, 0, first, sizeof first);
+			pdf_file_name(&o.pdf_opt, o.count, nf - 1, last, sizeof last);
+			printf("  %s/%s%s%s (%llu pages of %ux%u labels of %.4gx%.4g mm on %s)\n",
+			       o.out, first, nf > 1 ? " to " : "", nf > 1 ? last : "",
+			       (unsigned long long)((o.count + label_per_page(sh) - 1) /
+			                            label_per_page(sh)),
+			       sh->cols, sh->rows, sh->label_w, sh->label_h, o.sheet_name);
+		}
+		if (o.zpl)
+			printf("  %s/labels.zpl (%llu labels of %ux%u dots at %u dpi)\n", o.out,
+			       (unsigned long long)o.count, o.zpl_opt.width, o.zpl_opt.height,
+			       o.zpl_opt.dpi);
 	}
 	rc = 0;
 restore:
@@ -995,6 +1424,8 @@ out:
 		           interrupted ? "interrupted" : "mint failed");
 	PQfinish(db);
 	keyring_free(kr);
+	if (o.pdf)
+		pdf_release();
 	pthread_mutex_destroy(&m.lock);
 	pthread_cond_destroy(&m.cond);
 	return rc;

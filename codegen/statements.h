@@ -57,21 +57,49 @@
 
 /* ---- admin API tokens (cmd_token.c) ---- */
 
-/* $1 actor, $2 name, $3 SHA-256 of the token (binary). outcome: added | name_taken */
-#define STMT_TOKEN_ADD "SELECT outcome FROM token_add($1, NULL, $2, $3::bytea)"
+/* $1 actor, $2 name, $3 SHA-256 of the token (binary), $4 scopes "read,points", $5 brand
+ * names "A,B" or NULL for every brand. outcome: added | name_taken (22023: unknown brand) */
+#define STMT_TOKEN_ADD                                                                             \
+	"SELECT outcome FROM token_add($1, NULL, $2, $3::bytea, string_to_array($4, ','), "        \
+	"string_to_array($5, ','))"
+
+/* brand_ids as "A,B" (names), or "all" */
+#define STMT_BRAND_NAMES(col)                                                                      \
+	"coalesce((SELECT string_agg(CASE WHEN b.name = '' THEN '\"\"' ELSE b.name END, ',' "      \
+	"ORDER BY b.name) FROM brands b WHERE b.id = ANY (" col ")), 'all')"
 
 /* $1 actor, $2 name. outcome: revoked | unknown_token */
 #define STMT_TOKEN_REVOKE "SELECT outcome FROM token_revoke($1, NULL, $2)"
 
-/* name, created, last used ('-'), revoked ('-') */
+/* name, created, last used ('-'), revoked ('-'), scopes, brands */
+#define STMT_TOKEN_LIST_COLS                                                                       \
+	"name, " STMT_UTC("created_at") ", coalesce(" STMT_UTC(                                    \
+	    "last_used_at") ", '-'), "                                                             \
+	                    "coalesce(" STMT_UTC("revoked_at") ", '-'), "
 #define STMT_TOKEN_LIST                                                                            \
-	"SELECT name, " STMT_UTC(                                                                  \
-	    "created_at") ", "                                                                     \
-	                  "       coalesce(" STMT_UTC(                                             \
-	                      "last_used_at") ", '-'), "                                           \
-	                                      "       coalesce(" STMT_UTC(                         \
-	                                          "revoked_at") ", '-') "                          \
-	                                                        "  FROM admin_tokens ORDER BY id"
+	"SELECT " STMT_TOKEN_LIST_COLS "array_to_string(scopes, ','), " STMT_BRAND_NAMES(          \
+	    "brand_ids") " FROM admin_tokens ORDER BY id"
+
+/* ---- staff accounts (cmd_user.c) ---- */
+
+/* $1 actor, $2 name, $3 argon2id hash, $4 TOTP secret (binary) or NULL, $5 scopes, $6 brand
+ * names or NULL. outcome: added | name_taken (22023: unknown brand) */
+#define STMT_STAFF_ADD                                                                             \
+	"SELECT outcome FROM staff_add($1, NULL, $2, $3, $4::bytea, string_to_array($5, ','), "    \
+	"string_to_array($6, ','))"
+
+/* $1 actor, $2 name. outcome: disabled | unknown_staff | already_disabled; sessions revoked */
+#define STMT_STAFF_DISABLE "SELECT outcome, sessions FROM staff_disable($1, NULL, $2)"
+
+/* name, scopes, brands, totp (yes/no), created, disabled ('-'), locked until ('-') */
+#define STMT_STAFF_LOCKED "CASE WHEN locked_until > now() THEN " STMT_UTC("locked_until") " END"
+#define STMT_STAFF_LIST                                                                            \
+	"SELECT name, array_to_string(scopes, ','), " STMT_BRAND_NAMES(                            \
+	    "brand_ids") ", CASE WHEN totp_secret IS NULL THEN 'no' ELSE 'yes' END, "              \
+	                 "" STMT_UTC("created_at") ", coalesce(" STMT_UTC(                         \
+	                     "disabled_at") ", '-'), "                                             \
+	                                    "coalesce(" STMT_STAFF_LOCKED                          \
+	                                    ", '-') FROM staff ORDER BY name"
 
 /* ---- keys (cmd_keys.c) ---- */
 
@@ -93,5 +121,9 @@
 	                                        "$1::bigint "                                      \
 	                                        " WHERE int8range(b.serial_first, b.serial_last, " \
 	                                        "'[]') @> $1::bigint"
+
+/* Members (cmd_member.c): one, and all of them for 'member check'. */
+#define STMT_MEMBER_GET  "SELECT balance FROM members WHERE member = $1"
+#define STMT_MEMBER_LIST "SELECT member, balance FROM members ORDER BY member"
 
 #endif

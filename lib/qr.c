@@ -78,14 +78,15 @@ const char *qr_ecc_name(enum qr_ecc ecc)
 	return "?";
 }
 
+static const QRecLevel level[] = {
+    [QR_ECC_L] = QR_ECLEVEL_L,
+    [QR_ECC_M] = QR_ECLEVEL_M,
+    [QR_ECC_Q] = QR_ECLEVEL_Q,
+    [QR_ECC_H] = QR_ECLEVEL_H,
+};
+
 QRcode *qr_encode(const char *text, enum qr_ecc ecc)
 {
-	static const QRecLevel level[] = {
-	    [QR_ECC_L] = QR_ECLEVEL_L,
-	    [QR_ECC_M] = QR_ECLEVEL_M,
-	    [QR_ECC_Q] = QR_ECLEVEL_Q,
-	    [QR_ECC_H] = QR_ECLEVEL_H,
-	};
 	if (!text || (unsigned)ecc > QR_ECC_H) {
 		errno = EINVAL;
 		return NULL;
@@ -93,6 +94,24 @@ QRcode *qr_encode(const char *text, enum qr_ecc ecc)
 	/* With the 8-bit hint and case sensitivity, libqrencode splits the text
 	 * into numeric, alphanumeric and 8-bit stretches, whichever is shortest. */
 	return QRcode_encodeString(text, 0, level[ecc], QR_MODE_8, 1);
+}
+
+QRcode *qr_encode_8bit(const char *text, enum qr_ecc ecc)
+{
+	if (!text || (unsigned)ecc > QR_ECC_H) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return QRcode_encodeString8bit(text, 0, level[ecc]);
+}
+
+enum qr_ecc qr_ecc_same_version(const char *text, enum qr_ecc base, enum qr_ecc want)
+{
+	QRcode *a = qr_encode(text, base), *b = a ? qr_encode(text, want) : NULL;
+	enum qr_ecc ecc = b && b->version == a->version ? want : base;
+	QRcode_free(b);
+	QRcode_free(a);
+	return ecc;
 }
 
 /* ---- output: one buffer, one file ---------------------------------------- */

@@ -39,6 +39,20 @@ const char *qr_ecc_name(enum qr_ecc ecc);
 QRcode *qr_encode(const char *text, enum qr_ecc ecc);
 
 /*
+ * The whole text in 8-bit mode, as an encoder that does not split it into
+ * modes would (a printer's own): the largest version a reader may meet.
+ */
+QRcode *qr_encode_8bit(const char *text, enum qr_ecc ecc);
+
+/*
+ * want if text encodes at level want in the same symbol version (the same
+ * size) as at level base, else base; base also when text does not encode.
+ * Minting asks it once per batch: every short URL of a batch has the same
+ * length and mode, so one answer holds for all of them.
+ */
+enum qr_ecc qr_ecc_same_version(const char *text, enum qr_ecc base, enum qr_ecc want);
+
+/*
  * Write the symbol to path (created or truncated), of
  * (q->width + 2 * quiet) * module_px pixels square. 0, or -1 with err and no
  * file left under path. The caller frees q (QRcode_free).

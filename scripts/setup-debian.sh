@@ -5,13 +5,14 @@
 # runs its own private clusters, so that is switched off before installing.
 set -eu
 
-PACKAGES="gcc make autoconf automake pkg-config
-libqrencode-dev libssl-dev libpq-dev libevent-dev libjansson-dev libpng-dev libcmocka-dev
-libcurl4-openssl-dev
+PACKAGES="gcc g++ make autoconf automake pkg-config
+libqrencode-dev libssl-dev libpq-dev libevent-dev libjansson-dev libpng-dev libcmocka-dev libsodium-dev
+libcairo2-dev fonts-dejavu-core libphonenumber-dev libcurl4-openssl-dev
 postgresql-15 postgresql-client-15
 clang libclang-rt-14-dev clang-format
-zbar-tools librsvg2-bin curl jq python3 python3-cryptography openssl
-wrk qrencode time iproute2 python3-prometheus-client"
+zbar-tools librsvg2-bin poppler-utils curl jq python3 python3-cryptography openssl
+wrk qrencode time iproute2 python3-prometheus-client
+chromium chromium-driver python3-selenium fonts-noto-cjk fontconfig"
 
 missing=""
 for p in $PACKAGES; do

@@ -25,6 +25,7 @@
 #include "edge/tls.h"
 #include "engine/listen.h"
 #include "engine/scanlog.h"
+#include "engine/offload.h"
 #include "engine/tokens.h"
 #include "engine/webhooks.h"
 #include "handlers/claim.h"
@@ -37,7 +38,8 @@
 
 #define PROG           "packcode-server"
 #define TICK_MS        100
-#define CACHE_RELOAD_S 60 /* the catalog and tokens, besides on NOTIFY */
+#define CACHE_RELOAD_S 60 /* the catalog, tokens and sessions, besides on NOTIFY */
+#define OFFLOAD_QUEUE  16 /* sign-ins waiting for argon2id; more are refused (503) */
 /* Draining: a worker exits once no request has come for this long (a client
  * may be sending one on a kept-alive connection as the last reply leaves). */
 #define DRAIN_QUIET_MS 200
@@ -276,7 +278,8 @@ static int worker_init(struct worker *w, char *err, size_t errlen)
 	};
 	w->pool = pool_new(w->base, &pc);
 	if (!w->pool || !(w->claims = claims_new(w)) || !(w->lookups = lookups_new(w)) ||
-	    !(w->scanlog = scanlog_new(w)) || !(w->ratelimit = ratelimit_new(s->cfg.rates))) {
+	    !(w->scanlog = scanlog_new(w)) || !(w->ratelimit = ratelimit_new(s->cfg.rates)) ||
+	    !(w->offload = offload_port_new(s->offload, w->base))) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -311,8 +314,9 @@ static int worker_init(struct worker *w, char *err, size_t errlen)
  *      could; scans still buffered are counted as dropped);
  *   4. the HTTP layer: no request is pending any more, so closing the
  *      connections frees nobody's request under them;
- *   5. what nothing calls: timers, the control pipe, the catalog view, the
- *      keyring, the rate limits, the loop.
+ *   5. what nothing calls: timers, the control pipe, the offload port (its
+ *      helper was joined before), the catalog view, the keyring, the rate
+ *      limits, the loop.
  */
 static void worker_free(struct worker *w)
 {
@@ -331,6 +335,7 @@ static void worker_free(struct worker *w)
 			close(w->control[i]);
 	if (w->tick_ev)
 		event_free(w->tick_ev);
+	offload_port_free(w->offload);
 	catalog_view_release(&w->view);
 	keyring_free(w->keyring);
 	ratelimit_free(w->ratelimit);
@@ -406,11 +411,18 @@ static int server_open(struct server *s, char *err, size_t errlen)
 	if (db) {
 		s->catalog = catalog_new(db, why, sizeof why);
 		if (s->catalog)
-			s->tokens = tokens_new(db, why, sizeof why);
+			s->tokens = tokens_new(db, TOKENS_BEARER, why, sizeof why);
+		if (s->tokens)
+			s->sessions = tokens_new(db, TOKENS_SESSION, why, sizeof why);
 		PQfinish(db);
 	}
-	if (!s->catalog || !s->tokens) {
+	if (!s->catalog || !s->tokens || !s->sessions) {
 		snprintf(err, errlen, "database: %s", why);
+		return -1;
+	}
+	s->offload = offload_new(OFFLOAD_QUEUE);
+	if (!s->offload) {
+		snprintf(err, errlen, "cannot start the helper thread");
 		return -1;
 	}
 	if (http_routes(s, routes, routes_count, err, errlen) < 0)
@@ -465,6 +477,7 @@ static int control_open(struct server *s, char *err, size_t errlen)
 	if (!s->control || !s->listener || !s->webhooks ||
 	    catalog_listen(s->catalog, s->listener) < 0 ||
 	    tokens_listen(s->tokens, s->listener, s->control) < 0 ||
+	    tokens_listen(s->sessions, s->listener, s->control) < 0 ||
 	    webhooks_listen(s->webhooks, s->listener) < 0 ||
 	    listener_start(s->listener, s->control, s->cfg.conninfo) < 0 ||
 	    webhooks_start(s->webhooks) < 0) {
@@ -523,9 +536,10 @@ static int server_run(struct server *s)
 
 /*
  * The control thread's side, after the workers are joined: the listener
- * before the caches and the dispatcher it feeds (its failed reloads call
- * back into them); the dispatcher's own connection before its requests in
- * flight (webhooks_free); then each worker (worker_free says in which
+ * before the caches and the webhook dispatcher it feeds (its failed
+ * reloads call back into them); the dispatcher's own connection before its
+ * requests in flight (webhooks_free); the offload helper before the
+ * workers' ports it writes to, then each worker (worker_free says in which
  * order), then the loop and TLS.
  */
 static void server_close(struct server *s)
@@ -537,6 +551,8 @@ static void server_close(struct server *s)
 	webhooks_free(s->webhooks);
 	catalog_free(s->catalog);
 	tokens_free(s->tokens);
+	tokens_free(s->sessions);
+	offload_free(s->offload);
 	for (int i = 0; s->workers && i < s->nworkers; i++)
 		worker_free(&s->workers[i]);
 	free(s->workers);

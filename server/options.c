@@ -19,6 +19,7 @@
 #include "engine/ratelimit.h"
 #include "keyring.h"
 #include "log.h"
+#include "phone.h"
 #include "server.h"
 
 enum kind {
@@ -100,6 +101,10 @@ static const struct opt opts[] = {
      "the admin API: CORS preflights answered, Access-Control-Allow-Origin on its replies. "
      "Repeat for more origins (at most 16); none by default (CORS off)",
      NULL},
+    {"default-country", 0, "CC", OPT_TEXT, F(default_country), 0, 0, "CN",
+     "the region (ISO 3166 two letters) of phone numbers typed without a country code: "
+     "13900000000 is +8613900000000 with CN",
+     "Members"},
     {"webhook-concurrency", 0, "N", OPT_INT, F(webhook_concurrency), 0, 256, "32",
      "webhook deliveries this server sends at once (servers share the work); 0: it sends "
      "none",
@@ -349,5 +354,10 @@ enum options_result options_parse(int argc, char **argv, struct server_config *c
 		cfg->keyring_path = keyring_default_path();
 	if (!cfg->tls_cert != !cfg->tls_key)
 		return cli_usage(NULL, "--tls-cert and --tls-key go together");
+	if (!phone_region_known(cfg->default_country))
+		return cli_usage(NULL,
+		                 "--default-country %s: not a region with phone numbers (CN, TW, "
+		                 "US, ...)",
+		                 cfg->default_country);
 	return OPTIONS_RUN;
 }

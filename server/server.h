@@ -41,6 +41,7 @@ struct server_config {
 	int request_timeout_ms; /* to read a request whole, from its first byte */
 	int idle_timeout_s;     /* evhttp's: silence while reading, idle keep-alive */
 	const char *tls_cert, *tls_key;
+	const char *default_country; /* the region of phone numbers typed without one */
 	/* the admin API from browsers: the origins allowed (edge/cors.c) */
 	const char *cors_origins[SERVER_CORS_ORIGINS];
 	int ncors_origins;
@@ -54,6 +55,8 @@ struct server_config {
 struct claims;
 struct lookups;
 struct tokens;
+struct offload;
+struct offload_port;
 struct scanlog;
 struct route;
 struct listener;
@@ -74,6 +77,7 @@ struct worker {
 	struct lookups *lookups;
 	struct scanlog *scanlog;
 	struct ratelimit *ratelimit;
+	struct offload_port *offload; /* this loop's side of srv->offload */
 	struct metrics metrics;
 	int control[2]; /* the control loop writes commands ('S', 'R') to [1] */
 	struct event *control_ev, *tick_ev;
@@ -96,9 +100,12 @@ struct server {
 	const struct route *routes;
 	size_t nroutes;
 	unsigned char route_slot[SERVER_ROUTES_MAX];
+	unsigned route_scope[SERVER_ROUTES_MAX]; /* the scope bit an admin row needs; 0: none */
 	struct metrics_labels labels;
 	struct catalog *catalog;
-	struct tokens *tokens;     /* the admin API's (tokens.h) */
+	struct tokens *tokens;     /* the admin API's bearer tokens (tokens.h) */
+	struct tokens *sessions;   /* and its staff sessions */
+	struct offload *offload;   /* argon2id off the loops (offload.h) */
 	struct webhooks *webhooks; /* the control thread's dispatcher */
 	struct metrics_webhooks webhook_metrics;
 	int nworkers;

@@ -15,9 +15,11 @@
 	"SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET statement_timeout = '10s'; "             \
 	"SET plan_cache_mode = force_generic_plan; "                                               \
 	"PREPARE ping AS SELECT 1; "                                                               \
-	"PREPARE claim_many(bigint[], bigint[], text[], smallint[]) AS "                           \
-	"  SELECT * FROM claim_many($1, $2, $3, $4); "                                             \
-	"PREPARE lookup_codes(bigint[]) AS SELECT * FROM lookup_codes($1); "                       \
+	"PREPARE claim_many(bigint[], bigint[], text[], smallint[], inet[]) AS "                   \
+	"  SELECT * FROM claim_many($1, $2, $3, $4, $5); "                                         \
+	"PREPARE code_facts(bigint[], bigint[]) AS SELECT * FROM code_facts($1, $2); "             \
+	"PREPARE report_file(bigint, bigint, text, text, inet, text) AS "                          \
+	"  SELECT * FROM report_file($1, $2, $3, $4, $5, $6); "                                    \
 	"PREPARE member_get(text, integer, bigint) AS "                                            \
 	"  SELECT m.balance, l.id, l.delta, l.balance_after, l.kind, l.serial, l.created_at "      \
 	"    FROM members m LEFT JOIN LATERAL ("                                                   \
@@ -30,45 +32,69 @@
 /*
  * The admin API (server/admin.c): each change is one call of a function of
  * sql/004_admin_api.sql, which writes the change and its audit row in one
- * transaction; the first two parameters of a change are the token id and the
- * client address. Keyset pages: a read asks for one row more than it shows.
- * The reads of sql/005_admin_reads.sql: the suspicious codes and the stats.
+ * transaction; the first two parameters of a change are the identity (a
+ * token's id, or a staff session's id negated: admin_identity() of
+ * sql/008_staff.sql) and the client address. Keyset pages: a read asks for
+ * one row more than it shows. The reads of sql/005_admin_reads.sql: the
+ * suspicious codes and the stats. Every read takes the brand ids the
+ * identity is limited to, NULL for every brand (sql/008_staff.sql).
  */
 #define STATEMENTS_ADMIN                                                                           \
-	"PREPARE admin_products(text, integer) AS "                                                \
+	"PREPARE admin_products(text, integer, bigint[]) AS "                                      \
 	"  SELECT sku, gtin, name, brand, points, created_at FROM products "                       \
-	"   WHERE sku > coalesce($1, '') ORDER BY sku LIMIT $2; "                                  \
+	"   WHERE sku > coalesce($1, '') AND brand_allowed($3, brand) ORDER BY sku LIMIT $2; "     \
 	"PREPARE admin_product_add(bigint, inet, text, text, text, text, integer) AS "             \
 	"  SELECT * FROM admin_product_add($1, $2, $3, $4, $5, $6, $7); "                          \
-	"PREPARE admin_batches(bigint, text, integer) AS "                                         \
-	"  SELECT * FROM admin_batches($1, $2, $3); "                                              \
+	"PREPARE admin_batches(bigint, text, integer, bigint[]) AS "                               \
+	"  SELECT * FROM admin_batches($1, $2, $3, $4); "                                          \
+	"PREPARE admin_batch(bigint, bigint[]) AS "                                                \
+	"  SELECT * FROM admin_batches($1 + 1, NULL, 1, $2) WHERE id = $1; "                       \
 	"PREPARE admin_batch_status(bigint, inet, bigint, text, text) AS "                         \
 	"  SELECT * FROM admin_batch_status($1, $2, $3, $4, $5); "                                 \
 	"PREPARE admin_adjust(bigint, inet, text, bigint, text) AS "                               \
 	"  SELECT * FROM admin_adjust($1, $2, $3, $4, $5); "                                       \
 	"PREPARE admin_spend(bigint, inet, text, text, bigint, text) AS "                          \
 	"  SELECT * FROM admin_spend($1, $2, $3, $4, $5, $6); "                                    \
-	"PREPARE admin_audit(bigint, integer) AS "                                                 \
+	"PREPARE admin_audit(bigint, integer, text) AS "                                           \
 	"  SELECT id, at, actor, action, target, detail, host(client) FROM audit "                 \
-	"   WHERE id < coalesce($1, 9223372036854775807) ORDER BY id DESC LIMIT $2; "              \
-	"PREPARE admin_suspicious(integer, integer, bigint, integer) AS "                          \
-	"  SELECT * FROM admin_suspicious_codes($1, $2, $3, $4); "                                 \
-	"PREPARE admin_stats(integer) AS SELECT admin_stats($1)"
+	"   WHERE id < coalesce($1, 9223372036854775807) AND ($3::text IS NULL OR actor = $3) "    \
+	"   ORDER BY id DESC LIMIT $2; "                                                           \
+	"PREPARE admin_suspicious(integer, integer, bigint, integer, bigint[]) AS "                \
+	"  SELECT * FROM admin_suspicious_codes($1, $2, $3, $4, $5); "                             \
+	"PREPARE admin_stats(integer, bigint[]) AS SELECT admin_stats($1, $2); "                   \
+	"PREPARE admin_pii_read(bigint, inet, text, integer) AS "                                  \
+	"  SELECT audit_append(admin_actor($1), $2, 'member.pii_read', $3, "                       \
+	"                      jsonb_build_object('members', $4)); "                               \
+	"PREPARE admin_me_brands(bigint[]) AS "                                                    \
+	"  SELECT id, name FROM brands WHERE $1::bigint[] IS NULL OR id = ANY ($1) ORDER BY "      \
+	"name; " STATEMENTS_STAFF
+
+/*
+ * Staff sign-in and sign-out (server/handlers/staff.c, sql/008_staff.sql):
+ * the account's password hash is read, checked off the loop, and the
+ * outcome written (a session, or a failure counted towards the lock).
+ */
+#define STATEMENTS_STAFF                                                                           \
+	"PREPARE staff_sign_in_get(text) AS SELECT * FROM staff_sign_in_get($1); "                 \
+	"PREPARE staff_sign_in_finish(bigint, text, inet, boolean, text, bytea, bigint) AS "       \
+	"  SELECT * FROM staff_sign_in_finish($1, $2, $3, $4, $5, $6, $7); "                       \
+	"PREPARE staff_sign_out(bigint, inet) AS SELECT * FROM staff_sign_out($1, $2)"
 
 /*
  * The admin API's webhook subscriptions (handlers/webhooks.c; the functions
- * of sql/007_webhooks.sql): changes take the token id and the client
+ * of sql/009_webhooks.sql): changes take the identity and the client
  * address first, like the others; $4 of webhook_add is a text[] of event
- * types the handler has checked.
+ * types the handler has checked; reads take the identity's brands last
+ * (NULL: every brand).
  */
 #define STATEMENTS_ADMIN_WEBHOOKS                                                                  \
-	"PREPARE admin_webhooks AS SELECT * FROM admin_webhooks(); "                               \
+	"PREPARE admin_webhooks(bigint[]) AS SELECT * FROM admin_webhooks($1); "                   \
 	"PREPARE admin_webhook_add(bigint, inet, text, text[], text) AS "                          \
 	"  SELECT * FROM admin_webhook_add($1, $2, $3, $4, $5); "                                  \
 	"PREPARE admin_webhook_delete(bigint, inet, bigint) AS "                                   \
 	"  SELECT * FROM admin_webhook_delete($1, $2, $3); "                                       \
-	"PREPARE admin_webhook_deliveries(bigint, bigint, text, integer) AS "                      \
-	"  SELECT * FROM admin_webhook_deliveries($1, $2, $3, $4); "                               \
+	"PREPARE admin_webhook_deliveries(bigint, bigint, text, integer, bigint[]) AS "            \
+	"  SELECT * FROM admin_webhook_deliveries($1, $2, $3, $4, $5); "                           \
 	"PREPARE admin_webhook_replay(bigint, inet, bigint, bigint) AS "                           \
 	"  SELECT * FROM admin_webhook_replay($1, $2, $3, $4)"
 
@@ -91,8 +117,9 @@
 #define STATEMENTS_SCAN_SETUP                                                                      \
 	"SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET statement_timeout = '30s'; "             \
 	"SET synchronous_commit = off; SET plan_cache_mode = force_generic_plan; "                 \
-	"PREPARE scan_stats(bigint[], bigint[], timestamptz[], timestamptz[]) AS "                 \
-	"  SELECT scan_stats($1, $2, $3, $4)"
+	"PREPARE scan_stats(bigint[], bigint[], timestamptz[], timestamptz[], bigint[], "          \
+	"bigint[], "                                                                               \
+	"  boolean[]) AS SELECT scan_summary($1, $2, $3, $4, $5, $6, $7)"
 
 /*
  * The control thread's connection (engine/listen.c): LISTEN, and the caches'
@@ -105,11 +132,20 @@
 	"to_char(b.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "             \
 	"p.sku, coalesce(p.gtin, ''), p.name, p.brand, p.points "                                  \
 	"FROM batches b JOIN products p ON p.sku = b.product_sku ORDER BY b.serial_first"
-#define STATEMENT_TOKENS_LOAD "SELECT id, name, hash FROM admin_tokens WHERE revoked_at IS NULL"
+#define STATEMENT_TOKENS_LOAD                                                                      \
+	"SELECT id, name, hash, array_to_string(scopes, ','), array_to_string(brand_ids, ','), "   \
+	"NULL FROM admin_tokens WHERE revoked_at IS NULL"
+/* a session's id negated: the identity admin_identity() takes */
+#define STATEMENT_SESSIONS_LOAD                                                                    \
+	"SELECT -s.id, st.name, s.hash, array_to_string(st.scopes, ','), "                         \
+	"array_to_string(st.brand_ids, ','), floor(extract(epoch FROM s.expires_at))::bigint "     \
+	"FROM staff_sessions s JOIN staff st ON st.id = s.staff_id "                               \
+	"WHERE s.revoked_at IS NULL AND s.expires_at > now() AND st.disabled_at IS NULL"
 #define STATEMENTS_LISTEN_SETUP                                                                    \
 	"SET TimeZone = 'UTC'; LISTEN packcode_catalog; "                                          \
 	"PREPARE catalog_load AS " STATEMENT_CATALOG_LOAD "; "                                     \
 	"PREPARE tokens_load AS " STATEMENT_TOKENS_LOAD "; "                                       \
+	"PREPARE sessions_load AS " STATEMENT_SESSIONS_LOAD "; "                                   \
 	"PREPARE tokens_used(bigint[], double precision[]) AS SELECT token_used($1, $2)"
 
 #define STATEMENTS_SCAN_COPY                                                                       \

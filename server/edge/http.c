@@ -11,6 +11,7 @@
 #include "text.h"
 
 #include <arpa/inet.h>
+#include <openssl/crypto.h>
 #include <sys/queue.h> /* before keyvalq_struct.h: TAILQ_FIRST, TAILQ_NEXT */
 #include <event2/keyvalq_struct.h>
 #include <stdlib.h>
@@ -23,6 +24,9 @@
 #include "edge/tls.h"
 #include "engine/ratelimit.h"
 #include "engine/tokens.h"
+#include "log.h"
+#include "scope.h"
+#include "secret.h"
 #include "server.h"
 
 #define PATH_MAX_LEN      2048
@@ -33,52 +37,20 @@
 #define WWW_AUTH_MISSING  "Bearer realm=\"packcode-admin\""
 #define WWW_AUTH_INVALID  "Bearer realm=\"packcode-admin\", error=\"invalid_token\""
 
+const char *http_client_inet(const struct request *r)
+{
+	unsigned char buf[16];
+	if (inet_pton(AF_INET, r->client, buf) == 1 || inet_pton(AF_INET6, r->client, buf) == 1)
+		return r->client;
+	return NULL;
+}
+
 const char *http_route_id(const struct request *r)
 {
 	return r->route ? r->route->id : "other";
 }
 
 /* ---- requests and replies -------------------------------------------------- */
-
-/* The language of the page: the best of Accept-Language among en and zh. */
-static enum lang pick_lang(const char *accept)
-{
-	double best_q = -1;
-	enum lang best = LANG_EN;
-	if (!accept)
-		return LANG_EN;
-	const char *p = accept;
-	while (*p) {
-		while (*p == ' ' || *p == ',')
-			p++;
-		const char *tag = p;
-		size_t taglen = strcspn(p, ";,");
-		p += taglen;
-		double q = 1.0;
-		if (*p == ';') {
-			const char *qs = strstr(p, "q=");
-			const char *next = strchr(p, ',');
-			if (qs && (!next || qs < next))
-				q = strtod(qs + 2, NULL);
-			p = next ? next : p + strlen(p);
-		}
-		while (taglen && tag[taglen - 1] == ' ')
-			taglen--;
-		enum lang l;
-		if (taglen >= 2 && strncasecmp(tag, "zh", 2) == 0 && (taglen == 2 || tag[2] == '-'))
-			l = LANG_ZH;
-		else if (taglen >= 2 && strncasecmp(tag, "en", 2) == 0 &&
-		         (taglen == 2 || tag[2] == '-'))
-			l = LANG_EN;
-		else
-			continue;
-		if (q > best_q) {
-			best_q = q;
-			best = l;
-		}
-	}
-	return best;
-}
 
 static struct request *request_new(struct worker *w, struct evhttp_request *req)
 {
@@ -197,8 +169,8 @@ void http_reply_html(struct request *r, int status, struct evbuffer *body)
 	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
 	evhttp_add_header(h, "Content-Type", "text/html; charset=utf-8");
 	evhttp_add_header(h, "Cache-Control", "no-store");
-	evhttp_add_header(h, "Content-Language", r->lang == LANG_ZH ? "zh-CN" : "en");
-	evhttp_add_header(h, "Vary", "Accept-Language");
+	evhttp_add_header(h, "Content-Language", negotiate_lang_tag(r->lang));
+	evhttp_add_header(h, "Vary", "Accept, Accept-Language");
 	evbuffer_add_buffer(evhttp_request_get_output_buffer(r->req), body);
 	finish(r, status);
 }
@@ -295,19 +267,86 @@ void http_reply_unauthorized(struct request *r, enum tokens_auth why)
 	            why == TOKENS_MISSING ? WWW_AUTH_MISSING : WWW_AUTH_INVALID);
 	http_reply_error(r, 401, "unauthorized",
 	                 why == TOKENS_MISSING
-	                     ? "an admin token is required: Authorization: Bearer TOKEN"
-	                     : "the admin token is not valid (unknown or revoked)");
+	                     ? "an admin token (Authorization: Bearer TOKEN) or a staff session "
+	                       "is required"
+	                     : "the admin token or session is not valid (unknown, revoked or "
+	                       "expired)");
+}
+
+int http_session_cookie(struct request *r, const char **value, size_t *len)
+{
+	struct evkeyval *kv;
+	int found = 0;
+	TAILQ_FOREACH(kv, evhttp_request_get_input_headers(r->req), next)
+	{
+		if (strcasecmp(kv->key, "Cookie") != 0)
+			continue;
+		int n = http_cookie(kv->value, HTTP_SESSION_COOKIE, value, len);
+		if (n < 0 || (n && found))
+			return -1;
+		found |= n;
+	}
+	return found;
+}
+
+/* 1 if r changes something (needs a session's CSRF token): anything but GET and HEAD. */
+static int changes(const struct request *r)
+{
+	enum evhttp_cmd_type m = evhttp_request_get_command(r->req);
+	return m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD;
+}
+
+/* 1 if r carries the CSRF token of the session secret s[0..len). */
+static int csrf_ok(struct request *r, const char *s, size_t len)
+{
+	char want[SECRET_CSRF_LEN + 1];
+	const char *got =
+	    evhttp_find_header(evhttp_request_get_input_headers(r->req), HTTP_CSRF_HEADER);
+	if (!got || strlen(got) != SECRET_CSRF_LEN || secret_csrf(s, len, want) < 0)
+		return 0;
+	return CRYPTO_memcmp(got, want, SECRET_CSRF_LEN) == 0;
+}
+
+/* 403 for an identity that r's row does not allow: logged and counted. */
+static void refuse(struct request *r, enum metrics_auth why, const char *scope)
+{
+	char www[128], msg[160];
+	metrics_auth_failure(&r->w->metrics, why);
+	log_info("event=admin_refused reason=%s actor=%s kind=%s route=%s scope=%s client=%s",
+	         why == METRICS_AUTH_SCOPE ? "insufficient_scope" : "csrf", LOG_Q(r->admin.name),
+	         r->admin.kind == TOKENS_SESSION ? "staff" : "token", http_route_id(r),
+	         scope ? scope : "-", LOG_Q(r->client));
+	if (why == METRICS_AUTH_CSRF) {
+		http_reply_error(r, 403, "csrf",
+		                 "a change made with a session cookie needs its " HTTP_CSRF_HEADER
+		                 " header (from sign-in or /api/v1/admin/me)");
+		return;
+	}
+	snprintf(www, sizeof www,
+	         "Bearer realm=\"packcode-admin\", error=\"insufficient_scope\", scope=\"%s\"",
+	         scope);
+	snprintf(msg, sizeof msg, "this needs the %s scope, which the %s does not have", scope,
+	         r->admin.kind == TOKENS_SESSION ? "account" : "token");
+	http_header(r, "WWW-Authenticate", www);
+	json_t *o = json_pack("{s:s,s:s,s:s}", "error", "insufficient_scope", "message", msg,
+	                      "scope", scope);
+	http_reply_json(r, 403, o);
 }
 
 /*
- * The admin token of r, as its row needs: 0, or -1 with r answered 401.
- * Every live token holds every scope until tokens carry scopes.
+ * Who r is, as its row needs: a bearer token, or else a staff session
+ * cookie (with its CSRF token for a change); then the row's scope. 0, or
+ * -1 with r answered 401 or 403. A request whose method the row does not
+ * take is not held to the scope: it is answered 405 next.
  */
 static int authenticate(struct request *r)
 {
+	struct server *s = r->w->srv;
 	struct evkeyval *kv;
-	const char *authz = NULL;
+	const char *authz = NULL, *cookie = NULL;
+	size_t clen = 0;
 	int dup = 0;
+	enum tokens_auth why;
 	TAILQ_FOREACH(kv, evhttp_request_get_input_headers(r->req), next)
 	{
 		if (strcasecmp(kv->key, "Authorization") != 0)
@@ -315,12 +354,30 @@ static int authenticate(struct request *r)
 		dup |= authz != NULL;
 		authz = kv->value;
 	}
-	enum tokens_auth why =
-	    dup ? TOKENS_INVALID : tokens_authenticate(r->w->srv->tokens, authz, &r->admin);
-	if (why == TOKENS_OK)
+	if (authz || dup) {
+		why = dup ? TOKENS_INVALID : tokens_authenticate(s->tokens, authz, &r->admin);
+	} else {
+		int has = http_session_cookie(r, &cookie, &clen);
+		why = has == 0  ? TOKENS_MISSING
+		      : has < 0 ? TOKENS_INVALID
+		                : tokens_lookup(s->sessions, cookie, clen, &r->admin);
+	}
+	if (why != TOKENS_OK) {
+		http_reply_unauthorized(r, why);
+		return -1;
+	}
+	if (!(r->route->methods & (unsigned)evhttp_request_get_command(r->req)))
 		return 0;
-	http_reply_unauthorized(r, why);
-	return -1;
+	unsigned need = s->route_scope[r->route - s->routes];
+	if (need && !(r->admin.scopes & need)) {
+		refuse(r, METRICS_AUTH_SCOPE, r->route->scope);
+		return -1;
+	}
+	if (cookie && changes(r) && !csrf_ok(r, cookie, clen)) {
+		refuse(r, METRICS_AUTH_CSRF, NULL);
+		return -1;
+	}
+	return 0;
 }
 
 /* A member's session, as its row needs: 0, or -1 with r answered 401. */
@@ -411,9 +468,11 @@ static void dispatch(struct evhttp_request *req, void *arg)
 	r->route = m.row;
 	r->slot = s->route_slot[m.row - s->routes];
 	memcpy(r->cap, m.cap, sizeof r->cap);
-	if (m.row->flags & ROUTE_PAGE)
-		r->lang = pick_lang(
-		    evhttp_find_header(evhttp_request_get_input_headers(req), "Accept-Language"));
+	if (m.row->flags & ROUTE_PAGE) {
+		const struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+		r->lang = negotiate_lang(evhttp_find_header(in, "Accept-Language"));
+		r->want_json = negotiate_json(evhttp_find_header(in, "Accept"));
+	}
 	if (m.row->auth == ROUTE_AUTH_ADMIN &&
 	    cors_request(r, found == ROUTER_BAD_METHOD ? m.allow : m.row->methods))
 		return;
@@ -459,6 +518,15 @@ int http_routes(struct server *s, const struct route *table, size_t n, char *err
 			l->route[l->nroutes++] = table[i].id;
 		}
 		s->route_slot[i] = (unsigned char)slot;
+		s->route_scope[i] = 0;
+		if (table[i].scope && strcmp(table[i].scope, ROUTE_SCOPE_ANY) != 0) {
+			s->route_scope[i] = scope_bit(table[i].scope, strlen(table[i].scope));
+			if (!s->route_scope[i]) {
+				snprintf(err, errlen, "route %s: unknown scope \"%s\"", table[i].id,
+				         table[i].scope);
+				return -1;
+			}
+		}
 		if (table[i].limit != ROUTE_LIMIT_NONE)
 			l->route_limited[slot] |= 1;
 		if (table[i].flags & ROUTE_CLAIMS)

@@ -17,13 +17,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "edge/negotiate.h"
 #include "edge/router.h"
 #include "engine/tokens.h"
 
-enum lang { LANG_EN, LANG_ZH };
-
 #define HTTP_CLIENT_MAX 64
 #define HTTP_UA_MAX     256
+/* A staff session: the cookie that carries it, the header that carries its CSRF token. */
+#define HTTP_SESSION_COOKIE "pc_session"
+#define HTTP_CSRF_HEADER    "X-CSRF-Token"
 
 struct server;
 struct worker;
@@ -40,6 +42,7 @@ struct request {
 	struct route_capture cap[ROUTE_CAPTURES_MAX]; /* the pattern's captures, raw */
 	struct tokens_identity admin;                 /* ROUTE_AUTH_ADMIN: whose token */
 	enum lang lang;                   /* from Accept-Language, for the HTML routes */
+	int want_json;                    /* the HTML routes: Accept prefers JSON (an API client) */
 	char client[HTTP_CLIENT_MAX];     /* peer address, "" if unknown */
 	uint64_t addr_key;                /* its rate-limit key (ratelimit_addr_key) */
 	char user_agent[HTTP_UA_MAX + 1]; /* printable ASCII only, cut at 256 */
@@ -57,6 +60,9 @@ int http_routes(struct server *s, const struct route *table, size_t n, char *err
 int http_worker_start(struct worker *w);
 /* Stop accepting; connections with a request in flight stay until answered. */
 void http_worker_stop_accepting(struct worker *w);
+
+/* The client address if it is an IP address (for an inet parameter), else NULL. */
+const char *http_client_inet(const struct request *r);
 
 /* The route's id ("other" before one matched): for logs. */
 const char *http_route_id(const struct request *r);
@@ -82,6 +88,11 @@ void http_reply_text(struct request *r, int status, const char *content_type,
 void http_reply_too_many(struct request *r, int retry_after, const char *message);
 /* 401 with WWW-Authenticate for an admin token missing or invalid (counted). */
 void http_reply_unauthorized(struct request *r, enum tokens_auth why);
+/*
+ * The staff session cookie of r: 1 with value[0..len), 0 if none, -1 if it
+ * came more than once (in one Cookie header or several).
+ */
+int http_session_cookie(struct request *r, const char **value, size_t *len);
 /* Add a response header before replying. */
 void http_header(struct request *r, const char *name, const char *value);
 
@@ -111,6 +122,12 @@ int http_utf8_valid(const char *s, size_t len);
 int http_form_field(const char *body, size_t len, const char *name, char *out, size_t outlen);
 /* A query parameter as an integer in [1, max]: 1 found (*out set), 0 absent, -1 bad. */
 int http_query_int(const char *query, const char *name, long long max, long long *out);
+
+/*
+ * The value of cookie name in a Cookie header value ("a=1; b=2"): 1 with
+ * value[0..len) pointing into header, 0 if absent, -1 if it is there twice.
+ */
+int http_cookie(const char *header, const char *name, const char **value, size_t *len);
 
 /* Percent-decode a path segment into out: its length, or -1 (bad escape, NUL, too long). */
 long http_percent_decode(const char *in, size_t len, char *out, size_t outlen);

@@ -117,3 +117,27 @@ int http_query_int(const char *query, const char *name, long long max, long long
 	*out = v;
 	return 1;
 }
+
+int http_cookie(const char *header, const char *name, const char **value, size_t *len)
+{
+	size_t nlen = strlen(name);
+	int found = 0;
+	const char *p = header;
+	while (*p) {
+		while (*p == ' ' || *p == '\t' || *p == ';')
+			p++;
+		size_t pair = strcspn(p, ";");
+		const char *eq = memchr(p, '=', pair);
+		if (eq && (size_t)(eq - p) == nlen && memcmp(p, name, nlen) == 0) {
+			if (found)
+				return -1;
+			found = 1;
+			*value = eq + 1;
+			*len = pair - nlen - 1;
+			while (*len && ((*value)[*len - 1] == ' ' || (*value)[*len - 1] == '\t'))
+				(*len)--;
+		}
+		p += pair;
+	}
+	return found;
+}

@@ -31,6 +31,9 @@ enum route_limit {
 	ROUTE_LIMIT_CLAIMS,  /* claims, API and form */
 };
 
+/* The scope of an admin row that every identity may call (who am I, sign out). */
+#define ROUTE_SCOPE_ANY "any"
+
 /* Row flags. */
 #define ROUTE_PAGE     0x1u /* an HTML page: the language is picked from Accept-Language */
 #define ROUTE_CLAIMS   0x2u /* claims: also limited per member (counted by="member") */
@@ -42,7 +45,7 @@ struct route {
 	const char *pattern; /* "/api/v1/codes/{code?}" */
 	enum route_limit limit;
 	enum route_auth auth;
-	const char *scope; /* ROUTE_AUTH_ADMIN: the scope the token needs */
+	const char *scope; /* ROUTE_AUTH_ADMIN: the scope it needs, or ROUTE_SCOPE_ANY */
 	unsigned flags;
 	void (*handler)(struct request *r);
 	/* How the route answers 429 (a page for pages); NULL: the JSON error. */

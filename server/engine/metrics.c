@@ -218,15 +218,19 @@ void metrics_render(const struct metrics_view *s, struct evbuffer *out)
 	                    "# TYPE packcode_scans_dropped_total counter\n"
 	                    "packcode_scans_dropped_total %llu\n",
 	                    SUM(scans_written), SUM(scans_dropped));
-	evbuffer_add_printf(out,
-	                    "# HELP packcode_admin_auth_failures_total Admin API requests refused "
-	                    "for their token (401): missing, or invalid (unknown, malformed or "
-	                    "revoked).\n"
-	                    "# TYPE packcode_admin_auth_failures_total counter\n"
-	                    "packcode_admin_auth_failures_total{reason=\"missing\"} %llu\n"
-	                    "packcode_admin_auth_failures_total{reason=\"invalid\"} %llu\n",
-	                    SUM(auth_failures[METRICS_AUTH_MISSING]),
-	                    SUM(auth_failures[METRICS_AUTH_INVALID]));
+	evbuffer_add_printf(
+	    out,
+	    "# HELP packcode_admin_auth_failures_total Admin API requests refused "
+	    "for who sent them: 401 missing or invalid (unknown, malformed, "
+	    "revoked, expired) token or session; 403 scope (the route's scope "
+	    "not held) or csrf (a session's change without its CSRF token).\n"
+	    "# TYPE packcode_admin_auth_failures_total counter\n"
+	    "packcode_admin_auth_failures_total{reason=\"missing\"} %llu\n"
+	    "packcode_admin_auth_failures_total{reason=\"invalid\"} %llu\n"
+	    "packcode_admin_auth_failures_total{reason=\"scope\"} %llu\n"
+	    "packcode_admin_auth_failures_total{reason=\"csrf\"} %llu\n",
+	    SUM(auth_failures[METRICS_AUTH_MISSING]), SUM(auth_failures[METRICS_AUTH_INVALID]),
+	    SUM(auth_failures[METRICS_AUTH_SCOPE]), SUM(auth_failures[METRICS_AUTH_CSRF]));
 	evbuffer_add_printf(out,
 	                    "# HELP packcode_pool_connections Database connections by state.\n"
 	                    "# TYPE packcode_pool_connections gauge\n"

@@ -18,7 +18,13 @@
 #define METRICS_OUTCOMES         24 /* claim outcomes */
 #define METRICS_WEBHOOK_OUTCOMES 8  /* how a webhook delivery attempt ended */
 
-enum metrics_auth { METRICS_AUTH_MISSING, METRICS_AUTH_INVALID, METRICS_AUTH_COUNT };
+enum metrics_auth {
+	METRICS_AUTH_MISSING, /* 401: no credentials */
+	METRICS_AUTH_INVALID, /* 401: unknown, malformed, revoked or expired */
+	METRICS_AUTH_SCOPE,   /* 403: the identity lacks the route's scope */
+	METRICS_AUTH_CSRF,    /* 403: a session's change without its CSRF token */
+	METRICS_AUTH_COUNT
+};
 
 /*
  * The label values of the indexed counters, set once at start-up by whoever

@@ -4,7 +4,8 @@
  * Rows are appended as COPY text to a buffer; a flush sends the whole buffer
  * with one COPY scans FROM STDIN (the cheapest way into PostgreSQL, row for
  * row) on the worker's own scan connection (synchronous_commit off), then the
- * per-code summary, already aggregated here, with one scan_stats() call. One
+ * per-code summary, already aggregated here, and each code's scanners (who
+ * scanned it: scanlog_scanner) with one scan_summary() call. One
  * flush in flight per worker; rows arriving meanwhile wait for the next.
  */
 #include "engine/scanlog.h"
@@ -20,12 +21,15 @@
 
 #define FLUSH_ROWS 4096  /* write at once when this many wait */
 #define BUFFER_MAX 50000 /* beyond this, while the database is away, rows are dropped */
+#define NSTATS     7     /* scan_summary()'s parameters */
 
 static const char *const kind_names[] = {"landing", "lookup", "claim"};
 
-/* A serial scanned in this buffer, for code_stats. */
+/* A serial scanned in this buffer, for code_stats and code_scanners. */
 struct seen {
 	uint64_t serial;
+	int64_t scanner;
+	int claimed; /* an awarded claim (or its repeat): the claimer's scanner */
 	char at[32];
 };
 
@@ -45,7 +49,7 @@ struct scanlog {
 	struct rows cur; /* being filled */
 	struct rows out; /* being written */
 	int writing;
-	char *stats[4]; /* scan_stats() parameters while they are sent */
+	char *stats[NSTATS]; /* scan_summary() parameters while they are sent */
 	int warned;
 	int closing;
 };
@@ -134,7 +138,7 @@ void scanlog_free(struct scanlog *s)
 		metrics_add(&s->w->metrics.scans_dropped, s->cur.n);
 	rows_free(&s->cur);
 	rows_free(&s->out);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < NSTATS; i++)
 		free(s->stats[i]);
 	free(s);
 }
@@ -147,6 +151,20 @@ size_t scanlog_pending(const struct scanlog *s)
 int scanlog_stuck(const struct scanlog *s)
 {
 	return !pool_healthy(s->pool);
+}
+
+int64_t scanlog_scanner(const struct scanlog_client *who)
+{
+	/* FNV-1a, 64 bits: a name for the pair, not a secret */
+	uint64_t h = 14695981039346656037ULL;
+	const char *parts[2] = {who && who->address ? who->address : "",
+	                        who && who->user_agent ? who->user_agent : ""};
+	for (int i = 0; i < 2; i++) {
+		for (const unsigned char *p = (const unsigned char *)parts[i]; *p; p++)
+			h = (h ^ *p) * 1099511628211ULL;
+		h = (h ^ '\n') * 1099511628211ULL;
+	}
+	return (int64_t)(h >> 1); /* a bigint, never negative */
 }
 
 void scanlog_add(struct scanlog *s, const struct scanlog_client *who, enum scanlog_kind kind,
@@ -182,6 +200,10 @@ void scanlog_add(struct scanlog *s, const struct scanlog_client *who, enum scanl
 		}
 		if (rw->nseen < rw->capseen) {
 			rw->seen[rw->nseen].serial = serial;
+			rw->seen[rw->nseen].scanner = scanlog_scanner(who);
+			rw->seen[rw->nseen].claimed =
+			    kind == SCANLOG_CLAIM &&
+			    (strcmp(outcome, "awarded") == 0 || strcmp(outcome, "repeat") == 0);
 			memcpy(rw->seen[rw->nseen].at, at, sizeof rw->seen[rw->nseen].at);
 			rw->seen[rw->nseen].at[sizeof rw->seen[rw->nseen].at - 1] = '\0';
 			rw->nseen++;
@@ -195,7 +217,7 @@ void scanlog_add(struct scanlog *s, const struct scanlog_client *who, enum scanl
 static void write_done(struct scanlog *s)
 {
 	rows_free(&s->out);
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < NSTATS; i++) {
 		free(s->stats[i]);
 		s->stats[i] = NULL;
 	}
@@ -228,18 +250,31 @@ static int by_serial(const void *a, const void *b)
 	return strcmp(x->at, y->at);
 }
 
-/* Per serial: how many scans, the first and the last; as array literals. */
+/*
+ * Per serial: how many scans, the first and the last; then per scan its
+ * serial, scanner and whether it was an awarded claim (the database counts
+ * each pair once); as array literals.
+ */
 static int stats_params(struct scanlog *s)
 {
 	struct rows *o = &s->out;
 	size_t cap = o->nseen * 48 + 8;
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < NSTATS; i++)
 		if (!(s->stats[i] = malloc(cap)))
 			return -1;
 	qsort(o->seen, o->nseen, sizeof *o->seen, by_serial);
-	size_t len[4] = {0};
-	for (int i = 0; i < 4; i++)
+	size_t len[NSTATS] = {0};
+	for (int i = 0; i < NSTATS; i++)
 		s->stats[i][len[i]++] = '{';
+	for (size_t i = 0; i < o->nseen; i++) {
+		const char *sep = i ? "," : "";
+		len[4] += (size_t)snprintf(s->stats[4] + len[4], cap - len[4], "%s%llu", sep,
+		                           (unsigned long long)o->seen[i].serial);
+		len[5] += (size_t)snprintf(s->stats[5] + len[5], cap - len[5], "%s%lld", sep,
+		                           (long long)o->seen[i].scanner);
+		len[6] += (size_t)snprintf(s->stats[6] + len[6], cap - len[6], "%s%c", sep,
+		                           o->seen[i].claimed ? 't' : 'f');
+	}
 	for (size_t i = 0; i < o->nseen;) {
 		size_t j = i;
 		while (j < o->nseen && o->seen[j].serial == o->seen[i].serial)
@@ -254,7 +289,7 @@ static int stats_params(struct scanlog *s)
 		                           o->seen[j - 1].at);
 		i = j;
 	}
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < NSTATS; i++) {
 		s->stats[i][len[i]++] = '}';
 		s->stats[i][len[i]] = '\0';
 	}
@@ -276,12 +311,12 @@ static void copied(void *arg, const struct pool_result *r)
 		write_done(s);
 		return;
 	}
-	struct pool_query q = {.stmt = "scan_stats", .nparams = 4};
+	struct pool_query q = {.stmt = "scan_stats", .nparams = NSTATS};
 	if (s->closing || stats_params(s) < 0) {
 		write_done(s);
 		return;
 	}
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < NSTATS; i++)
 		q.values[i] = s->stats[i];
 	if (pool_submit(s->pool, &q, stats_done, s) < 0)
 		write_done(s);

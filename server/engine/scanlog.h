@@ -3,7 +3,7 @@
  *
  * Rows are buffered per worker and written off the request path on the
  * worker's own scan connection (one COPY per flush, then the code_stats
- * summary), every 100 ms or sooner when many are waiting; the buffer is
+ * summary and its scanners), every 100 ms or sooner when many are waiting; the buffer is
  * flushed on graceful shutdown. While the database is away rows accumulate
  * up to a bound, then are counted as dropped.
  */
@@ -23,6 +23,13 @@ struct scanlog_client {
 	const char *address;
 	const char *user_agent;
 };
+
+/*
+ * The scanner of a request: a hash of its address and User-Agent, the same
+ * person on the same phone as far as anyone can tell without sessions. The
+ * scans of a code are counted by scanner (code_stats.scanners).
+ */
+int64_t scanlog_scanner(const struct scanlog_client *who);
 
 struct scanlog *scanlog_new(struct worker *w);
 void scanlog_free(struct scanlog *s);

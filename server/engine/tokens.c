@@ -1,9 +1,10 @@
 /*
- * tokens.c: the admin API's live bearer tokens, as SHA-256 hashes, in one
- * small table behind a mutex (admin requests are few, so a lock per request
- * costs nothing). The control loop keeps it fresh as a cache of the one
- * LISTEN connection (listen.h: on NOTIFY admin_tokens, on reconnect, once a
- * minute) and writes last_used_at over the same connection, batched.
+ * tokens.c: the admin API's live bearer tokens or staff sessions, as
+ * SHA-256 hashes with their scopes and brands, in one small table behind a
+ * mutex (admin requests are few, so a lock per request costs nothing). The
+ * control loop keeps it fresh as a cache of the one LISTEN connection
+ * (listen.h: on NOTIFY, on reconnect, once a minute) and writes tokens'
+ * last_used_at over the same connection, batched.
  */
 #include "engine/tokens.h"
 
@@ -21,23 +22,23 @@
 #include "engine/listen.h"
 #include "hex.h"
 #include "log.h"
+#include "scope.h"
 #include "statements.h"
 
-#define HASH_LEN       32
-#define TICK_S         1  /* last_used_at is written this often (for tokens used since) */
-#define WRITE_EVERY_S  60 /* but for the same token at most this often */
-#define FLUSH_MAX      64 /* tokens per last_used_at write */
-#define NOTIFY_PAYLOAD "admin_tokens"
+#define HASH_LEN      32
+#define TICK_S        1  /* last_used_at is written this often (for tokens used since) */
+#define WRITE_EVERY_S 60 /* but for the same token at most this often */
+#define FLUSH_MAX     64 /* tokens per last_used_at write */
 struct token {
-	long long id;
+	struct tokens_identity who;
 	unsigned char hash[HASH_LEN];
-	char name[TOKEN_NAME_MAX + 1];
 	time_t used;       /* last use noted (wall clock); 0: not since start */
 	time_t written;    /* the last use sent to the database */
 	long long sent_at; /* when it was sent (monotonic seconds); 0: never */
 };
 
 struct tokens {
+	enum tokens_kind kind;
 	pthread_mutex_t lock;
 	struct token *v;
 	size_t n;
@@ -84,27 +85,24 @@ static int parse_hash(const char *s, unsigned char out[HASH_LEN])
 	return 0;
 }
 
-enum tokens_auth tokens_authenticate(struct tokens *t, const char *authorization,
-                                     struct tokens_identity *who)
+enum tokens_auth tokens_lookup(struct tokens *t, const char *secret, size_t len,
+                               struct tokens_identity *who)
 {
-	const char *tok;
-	size_t len;
 	unsigned char hash[HASH_LEN];
 	unsigned int hl = 0;
 
-	if (!authorization || tokens_bearer(authorization, &tok, &len) < 0)
-		return TOKENS_MISSING;
 	if (len == 0 || len > TOKEN_INPUT_MAX)
 		return TOKENS_INVALID;
 	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)tok[i] <= 0x20 || (unsigned char)tok[i] >= 0x7f)
+		if ((unsigned char)secret[i] <= 0x20 || (unsigned char)secret[i] >= 0x7f)
 			return TOKENS_INVALID;
-	if (!EVP_Digest(tok, len, hash, &hl, EVP_sha256(), NULL) || hl != HASH_LEN)
+	if (!EVP_Digest(secret, len, hash, &hl, EVP_sha256(), NULL) || hl != HASH_LEN)
 		return TOKENS_INVALID;
 
 	/* every live hash is compared, in constant time, whatever matched before */
 	size_t match = 0;
 	unsigned found = 0;
+	time_t now = time(NULL);
 	pthread_mutex_lock(&t->lock);
 	for (size_t i = 0; i < t->n; i++) {
 		unsigned eq = (unsigned)(CRYPTO_memcmp(hash, t->v[i].hash, HASH_LEN) == 0);
@@ -114,20 +112,83 @@ enum tokens_auth tokens_authenticate(struct tokens *t, const char *authorization
 	}
 	if (found) {
 		struct token *k = &t->v[match];
-		who->token_id = k->id;
-		snprintf(who->name, sizeof who->name, "%s", k->name);
-		k->used = time(NULL);
+		if (k->who.expires && k->who.expires <= (long long)now) {
+			found = 0; /* a session past its end: the next reload drops it */
+		} else {
+			*who = k->who;
+			k->used = now;
+		}
 	}
 	pthread_mutex_unlock(&t->lock);
 	OPENSSL_cleanse(hash, sizeof hash);
 	return found ? TOKENS_OK : TOKENS_INVALID;
 }
 
-struct tokens *tokens_new_empty(void)
+enum tokens_auth tokens_authenticate(struct tokens *t, const char *authorization,
+                                     struct tokens_identity *who)
+{
+	const char *tok;
+	size_t len;
+	if (!authorization || tokens_bearer(authorization, &tok, &len) < 0)
+		return TOKENS_MISSING;
+	return tokens_lookup(t, tok, len, who);
+}
+
+int tokens_add(struct tokens *t, const unsigned char hash[32], const struct tokens_identity *who)
+{
+	pthread_mutex_lock(&t->lock);
+	struct token *v = realloc(t->v, (t->n + 1) * sizeof *v);
+	if (!v) {
+		pthread_mutex_unlock(&t->lock);
+		return -1;
+	}
+	t->v = v;
+	memset(&v[t->n], 0, sizeof v[t->n]);
+	v[t->n].who = *who;
+	memcpy(v[t->n].hash, hash, HASH_LEN);
+	t->n++;
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+void tokens_remove(struct tokens *t, long long id)
+{
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i].who.id == id) {
+			t->v[i] = t->v[--t->n];
+			break;
+		}
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* "1,2,3" into who->brands; NULL (every brand) as -1. 0 or -1. */
+static int parse_brands(const PGresult *r, int row, struct tokens_identity *who)
+{
+	if (PQgetisnull(r, row, 4)) {
+		who->nbrands = -1;
+		return 0;
+	}
+	const char *p = PQgetvalue(r, row, 4);
+	who->nbrands = 0;
+	while (*p) {
+		char *end;
+		long long id = strtoll(p, &end, 10);
+		if (end == p || id < 1 || who->nbrands == TOKENS_BRANDS_MAX ||
+		    (*end && *end != ','))
+			return -1;
+		who->brands[who->nbrands++] = id;
+		p = *end ? end + 1 : end;
+	}
+	return who->nbrands ? 0 : -1;
+}
+
+struct tokens *tokens_new_empty(enum tokens_kind kind)
 {
 	struct tokens *t = calloc(1, sizeof *t);
 	if (!t)
 		return NULL;
+	t->kind = kind;
 	pthread_mutex_init(&t->lock, NULL);
 	return t;
 }
@@ -138,21 +199,32 @@ int tokens_set(struct tokens *t, const PGresult *r)
 	struct token *v = calloc(n ? n : 1, sizeof *v);
 	if (!v)
 		return -1;
+	if (PQnfields(r) != 6) {
+		free(v);
+		return -1;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const char *name = PQgetvalue(r, (int)i, 1);
+		struct tokens_identity *who = &v[i].who;
+		char err[128];
 		if (strlen(name) > TOKEN_NAME_MAX ||
-		    parse_hash(PQgetvalue(r, (int)i, 2), v[i].hash) < 0) {
+		    parse_hash(PQgetvalue(r, (int)i, 2), v[i].hash) < 0 ||
+		    scope_parse(PQgetvalue(r, (int)i, 3), &who->scopes, err, sizeof err) < 0 ||
+		    parse_brands(r, (int)i, who) < 0) {
 			free(v);
 			return -1;
 		}
-		v[i].id = strtoll(PQgetvalue(r, (int)i, 0), NULL, 10);
-		snprintf(v[i].name, sizeof v[i].name, "%s", name);
+		who->kind = t->kind;
+		who->id = strtoll(PQgetvalue(r, (int)i, 0), NULL, 10);
+		snprintf(who->name, sizeof who->name, "%s", name);
+		who->expires =
+		    PQgetisnull(r, (int)i, 5) ? 0 : strtoll(PQgetvalue(r, (int)i, 5), NULL, 10);
 	}
 	pthread_mutex_lock(&t->lock);
 	/* keep the use notes of tokens that stay (few tokens: a plain search) */
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < t->n; j++)
-			if (t->v[j].id == v[i].id) {
+			if (t->v[j].who.id == v[i].who.id) {
 				v[i].used = t->v[j].used;
 				v[i].written = t->v[j].written;
 				v[i].sent_at = t->v[j].sent_at;
@@ -174,25 +246,27 @@ size_t tokens_count(struct tokens *t)
 	return n;
 }
 
-struct tokens *tokens_new(PGconn *db, char *err, size_t errlen)
+struct tokens *tokens_new(PGconn *db, enum tokens_kind kind, char *err, size_t errlen)
 {
-	struct tokens *t = tokens_new_empty();
+	struct tokens *t = tokens_new_empty(kind);
+	const char *what = kind == TOKENS_SESSION ? "staff sessions" : "admin tokens";
 	PGresult *r = NULL;
 	if (!t) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	r = PQexec(db, STATEMENT_TOKENS_LOAD);
+	r = PQexec(db, kind == TOKENS_SESSION ? STATEMENT_SESSIONS_LOAD : STATEMENT_TOKENS_LOAD);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		snprintf(err, errlen, "loading admin tokens: %s", PQresultErrorMessage(r));
+		snprintf(err, errlen, "loading %s: %s", what, PQresultErrorMessage(r));
 		goto fail;
 	}
 	if (tokens_set(t, r) < 0) {
-		snprintf(err, errlen, "loading admin tokens: a malformed row");
+		snprintf(err, errlen, "loading %s: a malformed row", what);
 		goto fail;
 	}
 	PQclear(r);
-	log_info("event=tokens_loaded tokens=%zu", t->n);
+	log_info("event=tokens_loaded kind=%s rows=%zu",
+	         kind == TOKENS_SESSION ? "sessions" : "tokens", t->n);
 	return t;
 fail:
 	PQclear(r);
@@ -222,7 +296,7 @@ static void unsend(struct tokens *t)
 	pthread_mutex_lock(&t->lock);
 	for (size_t i = 0; i < t->nsent; i++)
 		for (size_t j = 0; j < t->n; j++)
-			if (t->v[j].id == t->sent_ids[i])
+			if (t->v[j].who.id == t->sent_ids[i])
 				t->v[j].written = t->v[j].sent_at = 0;
 	pthread_mutex_unlock(&t->lock);
 	t->nsent = 0;
@@ -243,7 +317,7 @@ static void write_used(struct tokens *t)
 {
 	long long now = clock_ms() / 1000;
 	size_t idl = 0, atl = 0;
-	if (t->writing || t->closing)
+	if (t->writing || t->closing || t->kind != TOKENS_BEARER)
 		return;
 	t->nsent = 0;
 	pthread_mutex_lock(&t->lock);
@@ -252,10 +326,10 @@ static void write_used(struct tokens *t)
 		if (k->used <= k->written || (k->sent_at && now - k->sent_at < WRITE_EVERY_S))
 			continue;
 		idl += (size_t)snprintf(t->ids_param + idl, sizeof t->ids_param - idl, "%s%lld",
-		                        t->nsent ? "," : "{", k->id);
+		                        t->nsent ? "," : "{", k->who.id);
 		atl += (size_t)snprintf(t->at_param + atl, sizeof t->at_param - atl, "%s%lld",
 		                        t->nsent ? "," : "{", (long long)k->used);
-		t->sent_ids[t->nsent++] = k->id;
+		t->sent_ids[t->nsent++] = k->who.id;
 		k->written = k->used;
 		k->sent_at = now;
 	}
@@ -282,6 +356,14 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 int tokens_listen(struct tokens *t, struct listener *l, struct event_base *base)
 {
+	if (t->kind == TOKENS_SESSION) {
+		t->cache = (struct listen_cache){.name = "sessions",
+		                                 .stmt = "sessions_load",
+		                                 .payloads = "staff_sessions staff",
+		                                 .apply = apply,
+		                                 .arg = t};
+		return listener_add(l, &t->cache);
+	}
 	t->cache = (struct listen_cache){.name = "tokens",
 	                                 .stmt = "tokens_load",
 	                                 .payloads = "admin_tokens",

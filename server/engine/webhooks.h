@@ -1,7 +1,7 @@
 /*
  * webhooks.h: the webhook dispatcher (docs/webhooks.md), in the control
  * thread. It claims due deliveries from the outbox (webhook_claim of
- * sql/007_webhooks.sql: FOR UPDATE SKIP LOCKED and a lease, so that the
+ * sql/009_webhooks.sql: FOR UPDATE SKIP LOCKED and a lease, so that the
  * servers share them and each is sent by one at a time), signs and sends
  * each (outbound.c), and records every attempt (webhook_record), a failed
  * one with its retry due after an exponential backoff with jitter. Woken

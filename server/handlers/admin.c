@@ -16,6 +16,7 @@
 #include <sys/queue.h>
 
 #include "log.h"
+#include "scope.h"
 #include "handlers/member.h"
 #include "server.h"
 #include "engine/timefmt.h"
@@ -45,6 +46,7 @@ enum admin_op {
 	OP_AUDIT,
 	OP_SUSPICIOUS,
 	OP_STATS,
+	OP_BATCH,
 };
 
 /* A request on its way to the database and back. */
@@ -52,8 +54,12 @@ struct admin_req {
 	struct request *r;
 	enum admin_op op;
 	struct tokens_identity who;
-	char tok[24];       /* the token's id, the audit row's actor */
-	const char *client; /* the client address for the audit row, or NULL */
+	char tok[24]; /* the identity for the SQL functions (admin_identity) */
+	char brands[TOKENS_BRANDS_MAX * 21 + 3]; /* "{1,2}": the brands it is limited to */
+	const char *brands_param;                /* brands, or NULL for every brand */
+	json_t *reply;                           /* a read waiting for its pii audit row */
+	int pii_members;                         /* unmasked member ids in it */
+	const char *client;                      /* the client address for the audit row, or NULL */
 	int limit;
 	int days, min_clients; /* the suspicious codes' window and threshold */
 	long long batch;
@@ -200,6 +206,12 @@ static void product_added(void *arg, const struct pool_result *res)
 		                 "gtin", json_string(p->gtin));
 		goto out;
 	}
+	if (strcmp(outcome, "forbidden_brand") == 0) {
+		reply_error_with(a->r, 403, "forbidden_brand",
+		                 "this identity may not add products under this brand", "brand",
+		                 json_string(p->brand));
+		goto out;
+	}
 	json_t *o = json_object();
 	json_object_set_new(o, "sku", json_string(p->sku));
 	json_object_set_new(o, "gtin", p->gtin[0] ? json_string(p->gtin) : json_null());
@@ -248,6 +260,23 @@ static void batches_done(void *arg, const struct pool_result *res)
 	free(a);
 }
 
+static void batch_done(void *arg, const struct pool_result *res)
+{
+	struct admin_req *a = arg;
+	char msg[64];
+	if (db_failed(a, res))
+		goto out;
+	if (PQntuples(res->res) != 1) {
+		/* none, or another brand's: the same answer */
+		snprintf(msg, sizeof msg, "no batch %lld", a->batch);
+		http_reply_error(a->r, 404, "unknown_batch", msg);
+		goto out;
+	}
+	http_reply_json(a->r, 200, batch_json(res->res, 0));
+out:
+	free(a);
+}
+
 static void batch_status_done(void *arg, const struct pool_result *res)
 {
 	struct admin_req *a = arg;
@@ -262,6 +291,12 @@ static void batch_status_done(void *arg, const struct pool_result *res)
 	if (strcmp(outcome, "unknown_batch") == 0) {
 		snprintf(msg, sizeof msg, "no batch %lld", a->batch);
 		http_reply_error(a->r, 404, "unknown_batch", msg);
+		goto out;
+	}
+	if (strcmp(outcome, "forbidden") == 0) {
+		snprintf(msg, sizeof msg, "batch %lld is of a brand this identity may not change",
+		         a->batch);
+		http_reply_error(a->r, 403, "forbidden_brand", msg);
 		goto out;
 	}
 	if (strcmp(outcome, "wrong_status") == 0) {
@@ -338,6 +373,68 @@ out:
 	free(a);
 }
 
+/* ---- member data: masked without the pii scope ----------------------------------- */
+
+/* A member id with its middle hidden ("+86*******8000"); short ones wholly. */
+static json_t *masked(const char *m)
+{
+	char out[MEMBER_MAX + 1];
+	size_t n = strnlen(m, MEMBER_MAX);
+	for (size_t i = 0; i < n; i++)
+		out[i] = n >= 8 && (i < 3 || i >= n - 4) ? m[i] : '*';
+	out[n] = '\0';
+	return json_string(out);
+}
+
+/*
+ * The member id in field name of object o (a string, or null): masked
+ * unless the identity holds the pii scope, and then counted, for the audit
+ * row that read will write.
+ */
+static void member_field(struct admin_req *a, json_t *o, const char *name)
+{
+	const char *m = json_string_value(json_object_get(o, name));
+	if (!m)
+		return;
+	if (a->who.scopes & SCOPE_PII)
+		a->pii_members++;
+	else
+		json_object_set_new(o, name, masked(m));
+}
+
+static void pii_audited(void *arg, const struct pool_result *res)
+{
+	struct admin_req *a = arg;
+	if (!db_failed(a, res)) {
+		http_reply_json(a->r, 200, a->reply);
+		a->reply = NULL;
+	}
+	json_decref(a->reply);
+	free(a);
+}
+
+static void submit(struct admin_req *a, struct pool_query *q, pool_cb cb);
+
+/*
+ * Reply o (200), once the read of unmasked member ids in it is audited
+ * (member.pii_read: who, which route, how many). Frees a.
+ */
+static void reply_read(struct admin_req *a, json_t *o)
+{
+	char n[16];
+	if (!a->pii_members) {
+		http_reply_json(a->r, 200, o);
+		free(a);
+		return;
+	}
+	a->reply = o;
+	snprintf(n, sizeof n, "%d", a->pii_members);
+	struct pool_query q = {.stmt = "admin_pii_read",
+	                       .nparams = 4,
+	                       .values = {a->tok, a->client, http_route_id(a->r), n}};
+	submit(a, &q, pii_audited);
+}
+
 /* ---- audit ------------------------------------------------------------------------------ */
 
 /* columns: id, at, actor, action, target, detail, client */
@@ -358,9 +455,24 @@ static json_t *audit_json(const PGresult *pg, int i)
 static void audit_done(void *arg, const struct pool_result *res)
 {
 	struct admin_req *a = arg;
-	if (!db_failed(a, res))
-		reply_page(a, res->res, "entries", audit_json, "next_before", int_or_null);
-	free(a);
+	if (db_failed(a, res)) {
+		free(a);
+		return;
+	}
+	int rows = PQntuples(res->res), shown = rows > a->limit ? a->limit : rows;
+	json_t *list = rows_json(res->res, shown, audit_json), *e;
+	size_t i;
+	json_array_foreach(list, i, e)
+	{
+		const char *action = json_string_value(json_object_get(e, "action"));
+		if (action && strncmp(action, "member.", 7) == 0)
+			member_field(a, e, "target");
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "entries", list);
+	json_object_set_new(o, "next_before",
+	                    rows > shown ? int_or_null(res->res, shown - 1, 0) : json_null());
+	reply_read(a, o);
 }
 
 /* ---- suspicious codes ---------------------------------------------------------------- */
@@ -391,11 +503,15 @@ static void suspicious_done(void *arg, const struct pool_result *res)
 	struct admin_req *a = arg;
 	if (db_failed(a, res))
 		goto out;
-	json_t *o = json_object();
+	json_t *o = json_object(),
+	       *codes = rows_json(res->res, PQntuples(res->res), suspicious_json), *c;
+	size_t i;
+	json_array_foreach(codes, i, c) member_field(a, c, "claimed_by");
 	json_object_set_new(o, "days", json_integer(a->days));
 	json_object_set_new(o, "min_clients", json_integer(a->min_clients));
-	json_object_set_new(o, "codes", rows_json(res->res, PQntuples(res->res), suspicious_json));
-	http_reply_json(a->r, 200, o);
+	json_object_set_new(o, "codes", codes);
+	reply_read(a, o);
+	return;
 out:
 	free(a);
 }
@@ -438,15 +554,6 @@ static const char *only_header(struct request *r, const char *name, int *dup)
 	return value;
 }
 
-/* The client address for the audit row, if it is one (inet); else NULL. */
-static const char *client_inet(const struct request *r)
-{
-	unsigned char buf[16];
-	if (inet_pton(AF_INET, r->client, buf) == 1 || inet_pton(AF_INET6, r->client, buf) == 1)
-		return r->client;
-	return NULL;
-}
-
 static void submit(struct admin_req *a, struct pool_query *q, pool_cb cb)
 {
 	if (pool_submit(a->r->w->pool, q, cb, a) < 0) {
@@ -468,8 +575,9 @@ static void list_products(struct admin_req *a, const char *query)
 	}
 	a->limit = (int)limit;
 	snprintf(lim, sizeof lim, "%lld", limit + 1);
-	struct pool_query q = {
-	    .stmt = "admin_products", .nparams = 2, .values = {has_after ? after : NULL, lim}};
+	struct pool_query q = {.stmt = "admin_products",
+	                       .nparams = 3,
+	                       .values = {has_after ? after : NULL, lim, a->brands_param}};
 	submit(a, &q, products_done);
 }
 
@@ -513,29 +621,50 @@ static void list_batches(struct admin_req *a, const char *query)
 	a->limit = (int)limit;
 	snprintf(lim, sizeof lim, "%lld", limit + 1);
 	snprintf(bef, sizeof bef, "%lld", before);
-	struct pool_query q = {.stmt = "admin_batches",
-	                       .nparams = 3,
-	                       .values = {before ? bef : NULL, has_product ? product : NULL, lim}};
+	struct pool_query q = {
+	    .stmt = "admin_batches",
+	    .nparams = 4,
+	    .values = {before ? bef : NULL, has_product ? product : NULL, lim, a->brands_param}};
 	submit(a, &q, batches_done);
 }
 
-static void set_batch_status(struct admin_req *a)
+/* The batch id captured as {id}: 0, or -1 with r answered 404 (not a batch id). */
+static int batch_id(struct admin_req *a, char id[24])
 {
-	size_t len;
-	char err[256], id[24];
 	const struct route_capture *c = &a->r->cap[0];
-	if (c->len >= sizeof id || strspn(c->s, "0123456789") < c->len) {
+	if (c->len >= 24 || strspn(c->s, "0123456789") < c->len) {
 		http_reply_error(a->r, 404, "unknown_batch", "a batch id is a number");
-		goto fail;
+		return -1;
 	}
 	memcpy(id, c->s, c->len);
 	id[c->len] = '\0';
 	a->batch = strtoll(id, NULL, 10);
 	if (a->batch < 1 || a->batch > ID_MAX) {
 		http_reply_error(a->r, 404, "unknown_batch", "no such batch");
-		goto fail;
+		return -1;
 	}
-	snprintf(id, sizeof id, "%lld", a->batch);
+	snprintf(id, 24, "%lld", a->batch);
+	return 0;
+}
+
+static void show_batch(struct admin_req *a)
+{
+	char id[24];
+	if (batch_id(a, id) < 0) {
+		free(a);
+		return;
+	}
+	struct pool_query q = {
+	    .stmt = "admin_batch", .nparams = 2, .values = {id, a->brands_param}};
+	submit(a, &q, batch_done);
+}
+
+static void set_batch_status(struct admin_req *a)
+{
+	size_t len;
+	char err[256], id[24];
+	if (batch_id(a, id) < 0)
+		goto fail;
 	const char *body = http_body(a->r, "application/json", &len);
 	if (!body)
 		goto fail;
@@ -559,11 +688,11 @@ static void change_points(struct admin_req *a)
 	size_t len;
 	char err[256], seg[3 * MEMBER_MAX + 1], pts[24];
 	const char *key = NULL;
+	enum phone_result bad = PHONE_OK;
 	long n = http_percent_decode(a->r->cap[0].s, a->r->cap[0].len, seg, sizeof seg);
-	if (n < 0 || member_normalize(seg, (size_t)n, a->member) < 0) {
-		http_reply_error(a->r, 400, "bad_member",
-		                 "a member is a phone number in E.164 (+ and 8 to 15 digits) or an "
-		                 "id of at most 64 letters, digits and . _ : @ -");
+	if (n < 0 || member_id_normalize(seg, (size_t)n, a->r->w->srv->cfg.default_country,
+	                                 a->member, &bad) < 0) {
+		http_reply_error(a->r, 400, "bad_member", member_id_message(bad));
 		goto fail;
 	}
 	if (a->op == OP_SPEND) {
@@ -616,8 +745,14 @@ static void list_audit(struct admin_req *a, const char *query)
 	a->limit = (int)limit;
 	snprintf(lim, sizeof lim, "%lld", limit + 1);
 	snprintf(bef, sizeof bef, "%lld", before);
+	/* an identity limited to brands sees its own actions only */
+	char actor[TOKEN_NAME_MAX + 8];
+	snprintf(actor, sizeof actor, "%s%s", a->who.kind == TOKENS_SESSION ? "staff:" : "",
+	         a->who.name);
 	struct pool_query q = {
-	    .stmt = "admin_audit", .nparams = 2, .values = {before ? bef : NULL, lim}};
+	    .stmt = "admin_audit",
+	    .nparams = 3,
+	    .values = {before ? bef : NULL, lim, a->who.nbrands < 0 ? NULL : actor}};
 	submit(a, &q, audit_done);
 }
 
@@ -642,8 +777,9 @@ static void list_suspicious(struct admin_req *a, const char *query)
 	snprintf(d, sizeof d, "%lld", days);
 	snprintf(cl, sizeof cl, "%lld", clients);
 	snprintf(b, sizeof b, "%lld", batch);
-	struct pool_query q = {
-	    .stmt = "admin_suspicious", .nparams = 4, .values = {d, cl, batch ? b : NULL, lim}};
+	struct pool_query q = {.stmt = "admin_suspicious",
+	                       .nparams = 5,
+	                       .values = {d, cl, batch ? b : NULL, lim, a->brands_param}};
 	submit(a, &q, suspicious_done);
 }
 
@@ -657,7 +793,7 @@ static void show_stats(struct admin_req *a, const char *query)
 		return;
 	}
 	snprintf(d, sizeof d, "%lld", days);
-	struct pool_query q = {.stmt = "admin_stats", .nparams = 1, .values = {d}};
+	struct pool_query q = {.stmt = "admin_stats", .nparams = 2, .values = {d, a->brands_param}};
 	submit(a, &q, stats_done);
 }
 
@@ -672,8 +808,16 @@ static struct admin_req *admin_start(struct request *r, enum admin_op op)
 	a->r = r;
 	a->op = op;
 	a->who = r->admin;
-	snprintf(a->tok, sizeof a->tok, "%lld", a->who.token_id);
-	a->client = client_inet(r);
+	snprintf(a->tok, sizeof a->tok, "%lld", a->who.id);
+	a->client = http_client_inet(r);
+	if (a->who.nbrands >= 0) {
+		size_t n = 0;
+		for (int i = 0; i < a->who.nbrands; i++)
+			n += (size_t)snprintf(a->brands + n, sizeof a->brands - n, "%s%lld",
+			                      i ? "," : "{", a->who.brands[i]);
+		snprintf(a->brands + n, sizeof a->brands - n, "}");
+		a->brands_param = a->brands;
+	}
 	return a;
 }
 
@@ -689,6 +833,7 @@ static struct admin_req *admin_start(struct request *r, enum admin_op op)
 ADMIN_ROUTE(admin_route_products, OP_PRODUCTS, list_products(a, r->query))
 ADMIN_ROUTE(admin_route_product_add, OP_PRODUCT_ADD, add_product(a))
 ADMIN_ROUTE(admin_route_batches, OP_BATCHES, list_batches(a, r->query))
+ADMIN_ROUTE(admin_route_batch, OP_BATCH, show_batch(a))
 ADMIN_ROUTE(admin_route_recall, OP_RECALL, set_batch_status(a))
 ADMIN_ROUTE(admin_route_unrecall, OP_UNRECALL, set_batch_status(a))
 ADMIN_ROUTE(admin_route_adjust, OP_ADJUST, change_points(a))

@@ -14,12 +14,14 @@
 #include <stddef.h>
 
 #include "edge/http.h"
+#include "password.h"
 #include "product.h"
 
 #define ADMIN_TEXT_MAX   200                  /* characters of a reason or a reference */
 #define ADMIN_TEXT_BYTES (4 * ADMIN_TEXT_MAX) /* UTF-8 */
 #define ADMIN_POINTS_MAX 1000000000LL         /* one adjustment or spend */
 #define ADMIN_KEY_MAX    64                   /* Idempotency-Key */
+#define ADMIN_NAME_MAX   64                   /* a staff account's or a token's name */
 
 /*
  * The route table's handlers (routes.c), one per endpoint; the edge has
@@ -35,6 +37,7 @@ void admin_route_spend(struct request *r);       /* POST members/{member}/spend 
 void admin_route_audit(struct request *r);       /* GET audit */
 void admin_route_suspicious(struct request *r);  /* GET codes/suspicious */
 void admin_route_stats(struct request *r);       /* GET stats */
+void admin_route_batch(struct request *r);       /* GET batches/{id} */
 void admin_route_not_found(struct request *r);   /* anything else under /api/v1/admin/ */
 
 /* ---- bodies, decoded without side effects (admin_input.c) ---- */
@@ -77,5 +80,19 @@ enum admin_decode admin_decode_spend(const char *body, size_t len, struct admin_
 
 /* An Idempotency-Key: 1 to 64 printable ASCII characters. 0 or -1. */
 int admin_idempotency_key_check(const char *key);
+
+/* A staff sign-in: {"name", "password", "totp" (optional: 6 digits)}. */
+struct admin_sign_in {
+	char name[ADMIN_NAME_MAX + 1];
+	char password[PASSWORD_MAX + 1];
+	size_t password_len;
+	char totp[8]; /* "" when absent */
+};
+/* The password is wiped from out when the body is refused. */
+enum admin_decode admin_decode_sign_in(const char *body, size_t len, struct admin_sign_in *out,
+                                       char *err, size_t errlen);
+
+/* A staff account's or a token's name: 1 to 64 of A-Z a-z 0-9 . _ @ -, not first. 0 or -1. */
+int admin_name_check(const char *name);
 
 #endif

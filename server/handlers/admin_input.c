@@ -190,3 +190,45 @@ int admin_idempotency_key_check(const char *key)
 			return -1;
 	return 0;
 }
+
+int admin_name_check(const char *name)
+{
+	size_t n = strlen(name);
+	if (n < 1 || n > ADMIN_NAME_MAX || strchr("._@-", name[0]))
+		return -1;
+	return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@-") ==
+	               n
+	           ? 0
+	           : -1;
+}
+
+enum admin_decode admin_decode_sign_in(const char *body, size_t len, struct admin_sign_in *out,
+                                       char *err, size_t errlen)
+{
+	enum admin_decode why = ADMIN_DECODE_BAD_REQUEST;
+	json_t *o = load_object(body, len, &why, err, errlen);
+	if (!o)
+		return why;
+	memset(out, 0, sizeof *out);
+	if (get_string(o, "name", 0, out->name, sizeof out->name, err, errlen) < 0 ||
+	    get_string(o, "password", 0, out->password, sizeof out->password, err, errlen) < 0)
+		goto out;
+	if (admin_name_check(out->name) < 0) {
+		snprintf(err, errlen, "a name is 1 to 64 letters, digits and ._@- (not first)");
+		goto out;
+	}
+	out->password_len = strlen(out->password);
+	int has = get_string(o, "totp", 1, out->totp, sizeof out->totp, err, errlen);
+	if (has < 0)
+		goto out;
+	if (has && (strlen(out->totp) != 6 || strspn(out->totp, "0123456789") != 6)) {
+		snprintf(err, errlen, "totp is the 6 digits of the authenticator app");
+		goto out;
+	}
+	why = ADMIN_DECODE_OK;
+out:
+	json_decref(o);
+	if (why != ADMIN_DECODE_OK)
+		memset(out->password, 0, sizeof out->password);
+	return why;
+}

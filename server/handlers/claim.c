@@ -162,6 +162,8 @@ static void claims_add(struct batch_params *bp, struct batch_item *item)
 	batch_param_int(bp, 1, cl->c.batch->id);
 	batch_param_str(bp, 2, cl->member);
 	batch_param_int(bp, 3, cl->pin_state);
+	/* the address the wrong PINs are counted against (sql/007_consumer.sql) */
+	batch_param_str(bp, 4, cl->r->client[0] ? cl->r->client : NULL);
 }
 
 static int retryable(const char *sqlstate)
@@ -244,7 +246,7 @@ static void claims_done(void *ctx, struct batch_item **items, size_t n, const st
 
 static const struct batch_ops claim_ops = {
     .stmt = "claim_many",
-    .ncols = 4,
+    .ncols = 5,
     .add = claims_add,
     .done = claims_done,
 };
@@ -303,11 +305,14 @@ void claim_start(struct request *r, const char *code, size_t codelen, const char
 	text_printable(code, codelen, cl->input, sizeof cl->input);
 
 	lookup_check(w, code, codelen, &cl->c);
-	if (member_normalize(member, memberlen, cl->member) < 0) {
+	enum phone_result why;
+	if (member_id_normalize(member, memberlen, w->srv->cfg.default_country, cl->member, &why) <
+	    0) {
 		struct claim_result res = {
 		    .outcome = CLAIM_BAD_REQUEST,
-		    .message = "a member is a phone number in E.164 (+ and 8 to 15 digits) or "
-		               "an id of at most 64 letters, digits and . _ : @ -",
+		    .message = member_id_message(why),
+		    .member_why = why,
+		    .bad_member = 1,
 		};
 		cl->member[0] = '\0';
 		claim_finish(cl, &res);
@@ -369,7 +374,11 @@ void claim_start(struct request *r, const char *code, size_t codelen, const char
 
 static void api_done(void *arg, const struct claim_result *res)
 {
-	struct request *r = arg;
+	claim_reply_json(arg, res);
+}
+
+void claim_reply_json(struct request *r, const struct claim_result *res)
+{
 	int status = claim_http_status(res->outcome);
 	char num[16];
 
@@ -418,6 +427,14 @@ static void api_done(void *arg, const struct claim_result *res)
 		json_object_set_new(o, "retry_after", json_integer(res->retry_after));
 		snprintf(num, sizeof num, "%d", res->retry_after > 0 ? res->retry_after : 1);
 		http_header(r, "Retry-After", num);
+		break;
+	case CLAIM_PIN_WRONG:
+		/* this failure made this address and member wait before their next PIN */
+		if (res->retry_after > 0) {
+			json_object_set_new(o, "retry_after", json_integer(res->retry_after));
+			snprintf(num, sizeof num, "%d", res->retry_after);
+			http_header(r, "Retry-After", num);
+		}
 		break;
 	default:
 		break;

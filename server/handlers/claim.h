@@ -30,7 +30,7 @@ enum claim_outcome {
 	CLAIM_REVOKED,
 	CLAIM_PIN_REQUIRED,
 	CLAIM_PIN_WRONG,
-	CLAIM_THROTTLED,    /* too many wrong PINs for this code */
+	CLAIM_THROTTLED,    /* this address (or member) failed PINs: it waits, whatever its PIN */
 	CLAIM_RATE_LIMITED, /* too many claims for this member (--rate-member-claims) */
 	CLAIM_BAD_REQUEST,
 	CLAIM_UNAVAILABLE, /* database unavailable: nothing happened, or retry is safe */
@@ -44,14 +44,17 @@ struct worker;
 
 struct claim_result {
 	enum claim_outcome outcome;
-	const char *message;     /* CLAIM_BAD_REQUEST: what is wrong */
+	const char *message; /* CLAIM_BAD_REQUEST: what is wrong */
+	int bad_member;      /* CLAIM_BAD_REQUEST: the member id is (why: member_why) */
+	enum phone_result member_why;
 	char code[CODE_LEN + 1]; /* canonical code, "" for a typo */
 	char member[MEMBER_MAX + 1];
 	const struct catalog_batch *batch; /* when known; valid during the callback */
 	int points;
 	long long balance;
 	char claimed_at[TIMEFMT_ISO_LEN];
-	int retry_after; /* seconds: CLAIM_THROTTLED, CLAIM_RATE_LIMITED, CLAIM_UNAVAILABLE */
+	int retry_after; /* seconds: THROTTLED, RATE_LIMITED, UNAVAILABLE; PIN_WRONG if it set a
+	                    wait */
 };
 
 typedef void (*claim_done_fn)(void *arg, const struct claim_result *res);
@@ -72,6 +75,8 @@ void claim_start(struct request *r, const char *code, size_t codelen, const char
 
 /* POST /api/v1/claims */
 void claim_handle_api(struct request *r);
+/* Answer r with res as POST /api/v1/claims does (JSON), finishing it. */
+void claim_reply_json(struct request *r, const struct claim_result *res);
 
 /* The body of POST /api/v1/claims, decoded (claim_request.c). */
 struct claim_request {

@@ -1,10 +1,12 @@
 /*
- * landing.c: the consumer landing page and the claim form's result page.
+ * landing.c: the consumer's pages: the home page's code field, the landing
+ * page of a code, the claim form's result, the report of a copied code.
  *
  * Pages are small (a few KB), self-contained (one inline <style>, no
  * scripts, no external assets; the CSP header allows that one stylesheet by
  * its hash and nothing else) and every value that comes from outside or
- * from the database goes through html() first.
+ * from the database goes through html() first. An API client that asks
+ * for JSON (Accept) gets JSON on every one of these routes.
  */
 #include "handlers/landing.h"
 
@@ -17,125 +19,25 @@
 #include "engine/catalog.h"
 #include "handlers/claim.h"
 #include "edge/http.h"
+#include "handlers/landing_text.h"
 #include "handlers/lookup.h"
 #include "engine/scanlog.h"
+#include "log.h"
 #include "server.h"
+#include "text.h"
 #include "url.h"
 
-enum text {
-	T_TITLE,
-	T_GENUINE,
-	T_GENUINE_SUB,
-	T_CLAIMED,
-	T_CLAIMED_SUB,
-	T_FORGED,
-	T_FORGED_SUB,
-	T_TYPO,
-	T_TYPO_SUB,
-	T_RECALLED,
-	T_RECALLED_SUB,
-	T_VOID,
-	T_VOID_SUB,
-	T_REVOKED,
-	T_REVOKED_SUB,
-	T_PRODUCT,
-	T_BRAND,
-	T_SKU,
-	T_SCANS,
-	T_SCANS_N,
-	T_FIRST,
-	T_CLAIM_H,
-	T_MEMBER,
-	T_MEMBER_HINT,
-	T_PIN,
-	T_PIN_HINT,
-	T_SUBMIT,
-	T_CODE,
-	T_AWARDED,
-	T_AWARDED_SUB,
-	T_REPEAT,
-	T_REPEAT_SUB,
-	T_TAKEN,
-	T_TAKEN_SUB,
-	T_PIN_REQUIRED,
-	T_PIN_WRONG,
-	T_THROTTLED,
-	T_THROTTLED_SUB,
-	T_LIMITED,
-	T_LIMITED_SUB,
-	T_BAD_MEMBER,
-	T_UNAVAILABLE,
-	T_UNAVAILABLE_SUB,
-	T_BACK,
-	T_POINTS,
-	T_COUNT
-};
-
-/* [T_...][lang]; %s and %d are filled in order, each value escaped. */
-static const char *const texts[T_COUNT][2] = {
-    [T_TITLE] = {"Product check", "产品验证"},
-    [T_GENUINE] = {"Genuine", "正品"},
-    [T_GENUINE_SUB] = {"This code was issued by the brand.", "此码由品牌方签发。"},
-    [T_CLAIMED] = {"Genuine, already claimed", "正品，积分已被领取"},
-    [T_CLAIMED_SUB] = {"The points of this code were claimed on %s.", "此码的积分已于 %s 领取。"},
-    [T_FORGED] = {"Not a genuine code", "非正品码"},
-    [T_FORGED_SUB] = {"The brand did not issue this code. The product may be counterfeit.",
-                      "品牌方未签发此码，该产品可能是假冒品。"},
-    [T_TYPO] = {"Check the characters", "请核对字符"},
-    [T_TYPO_SUB] = {"A character is mistyped or two are swapped. Compare the code with the pack.",
-                    "有字符输入错误或相邻字符顺序颠倒，请与包装上的码核对。"},
-    [T_RECALLED] = {"Batch recalled", "该批次已召回"},
-    [T_RECALLED_SUB] = {"This product's batch has been recalled. Please do not use it.",
-                        "该产品所属批次已被召回，请勿使用。"},
-    [T_VOID] = {"Not a valid code", "无效码"},
-    [T_VOID_SUB] = {"This code belongs to a print run that was never released.",
-                    "此码所属的印刷批次未曾投放。"},
-    [T_REVOKED] = {"Code no longer valid", "此码已失效"},
-    [T_REVOKED_SUB] = {"The key that signed this code has been revoked.",
-                       "签发此码的密钥已被吊销。"},
-    [T_PRODUCT] = {"Product", "产品"},
-    [T_BRAND] = {"Brand", "品牌"},
-    [T_SKU] = {"Item", "货号"},
-    [T_SCANS] = {"Scans", "扫码记录"},
-    [T_SCANS_N] = {"Scanned %d times", "已被扫描 %d 次"},
-    [T_FIRST] = {"first on %s", "首次扫描于 %s"},
-    [T_CLAIM_H] = {"Claim %d points", "领取 %d 积分"},
-    [T_MEMBER] = {"Phone number or member id", "手机号或会员号"},
-    [T_MEMBER_HINT] = {"Phone numbers with country code, e.g. +86 138 0013 8000",
-                       "手机号请带国家代码，例如 +86 138 0013 8000"},
-    [T_PIN] = {"PIN inside the pack", "包装内的验证码"},
-    [T_PIN_HINT] = {"Printed inside the cap or under the scratch-off layer",
-                    "印在瓶盖内侧或刮开涂层下"},
-    [T_SUBMIT] = {"Claim points", "领取积分"},
-    [T_CODE] = {"Code", "防伪码"},
-    [T_AWARDED] = {"%d points added", "已获得 %d 积分"},
-    [T_AWARDED_SUB] = {"Your balance is now %d points.", "您当前的积分余额为 %d。"},
-    [T_REPEAT] = {"Already yours", "您已领取过"},
-    [T_REPEAT_SUB] = {"You claimed this code on %s. Your balance is %d points.",
-                      "您已于 %s 领取此码。当前积分余额为 %d。"},
-    [T_TAKEN] = {"Already claimed", "积分已被领取"},
-    [T_TAKEN_SUB] = {"Another member claimed this code on %s.", "此码已于 %s 被其他会员领取。"},
-    [T_PIN_REQUIRED] = {"Enter the PIN printed inside the pack.", "请输入包装内的验证码。"},
-    [T_PIN_WRONG] = {"That PIN is not right. Check it and try again.",
-                     "验证码不正确，请核对后重试。"},
-    [T_THROTTLED] = {"Too many wrong PINs", "验证码错误次数过多"},
-    [T_THROTTLED_SUB] = {"Claims for this code are paused. Try again in %d minutes.",
-                         "此码的领取已暂停，请 %d 分钟后再试。"},
-    [T_LIMITED] = {"Too many attempts", "操作过于频繁"},
-    [T_LIMITED_SUB] = {"Please wait %d seconds, then try again.", "请等待 %d 秒后再试。"},
-    [T_BAD_MEMBER] = {"Enter a phone number starting with + and the country code, or your "
-                      "member id.",
-                      "请输入以 + 和国家代码开头的手机号，或您的会员号。"},
-    [T_UNAVAILABLE] = {"Please try again", "请稍后再试"},
-    [T_UNAVAILABLE_SUB] = {"The service is busy right now. Nothing was claimed.",
-                           "服务暂时繁忙，积分未领取。"},
-    [T_BACK] = {"Back to the product", "返回产品页"},
-    [T_POINTS] = {"points", "积分"},
-};
+/*
+ * Scanners (scanlog_scanner: address and User-Agent) beyond this many make a
+ * genuine unclaimed code's page warn that it may have been copied: a buyer
+ * scans in the shop and at home, on a phone whose address changes between
+ * networks, and shows a friend.
+ */
+#define LANDING_WARN_SCANNERS 3
 
 static const char css[] =
     "body{margin:0;background:#f4f4f5;color:#18181b;font:16px/1.5 system-ui,-apple-system,"
-    "'PingFang SC','Microsoft YaHei',sans-serif}"
+    "'PingFang SC','PingFang TC','Noto Sans CJK SC','Microsoft YaHei',sans-serif}"
     "main{max-width:30rem;margin:0 auto;padding:1rem}"
     ".card{background:#fff;border-radius:12px;padding:1rem 1.25rem;margin:0 0 1rem;"
     "box-shadow:0 1px 3px rgba(0,0,0,.08)}"
@@ -147,9 +49,10 @@ static const char css[] =
     "label{display:block;margin:.5rem 0 .25rem;font-weight:600}"
     "input{box-sizing:border-box;width:100%;font-size:1.1rem;padding:.6rem;border:1px solid "
     "#d4d4d8;border-radius:8px}"
-    "small{color:#71717a}"
+    "small{display:block;color:#71717a;margin-top:.25rem}"
     "button{margin-top:1rem;width:100%;font-size:1.1rem;padding:.75rem;border:0;"
     "border-radius:8px;background:#16a34a;color:#fff}"
+    ".report button{background:#fff;color:#b91c1c;border:2px solid #dc2626}"
     ".code{font-family:ui-monospace,monospace;letter-spacing:.05em;color:#52525b;"
     "text-align:center}"
     ".err{color:#b91c1c;font-weight:600}a{color:#15803d}";
@@ -218,12 +121,13 @@ static void html(struct evbuffer *b, const char *s)
 }
 
 /*
- * Append a text with its %s (escaped strings) and %d (numbers) filled from
- * args, in order: texts are ours, the values are not.
+ * Append text t in r's language with its %s (escaped s1) and %d (n1) filled
+ * in: texts are ours, the values are not. n1 picks the English singular.
  */
-static void fill(struct evbuffer *b, const char *fmt, const char *s1, long long n1)
+static void fill(struct evbuffer *b, const struct request *r, enum text t, const char *s1,
+                 long long n1)
 {
-	for (const char *p = fmt; *p; p++) {
+	for (const char *p = landing_text(t, r->lang, n1); *p; p++) {
 		if (p[0] == '%' && p[1] == 's') {
 			html(b, s1 ? s1 : "");
 			p++;
@@ -236,12 +140,13 @@ static void fill(struct evbuffer *b, const char *fmt, const char *s1, long long 
 	}
 }
 
-static const char *tx(const struct request *r, enum text t)
+static void text(struct evbuffer *b, const struct request *r, enum text t)
 {
-	return texts[t][r->lang == LANG_ZH ? 1 : 0];
+	fill(b, r, t, NULL, 0);
 }
 
-/* An ISO 8601 UTC time for people: UTC in English, Beijing time in Chinese. */
+/* An ISO 8601 UTC time for people: UTC in English, UTC+8 (Beijing, Taipei, Hong Kong) in Chinese.
+ */
 static void when(const struct request *r, const char *iso, char *out, size_t outlen)
 {
 	time_t t;
@@ -250,11 +155,12 @@ static void when(const struct request *r, const char *iso, char *out, size_t out
 		snprintf(out, outlen, "%s", iso ? iso : "");
 		return;
 	}
-	if (r->lang == LANG_ZH) {
+	if (r->lang != LANG_EN) {
 		t += 8 * 3600;
 		gmtime_r(&t, &tm);
-		snprintf(out, outlen, "%d年%d月%d日 %02d:%02d（北京时间）", tm.tm_year + 1900,
-		         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min);
+		snprintf(out, outlen, "%d年%d月%d日 %02d:%02d（%s）", tm.tm_year + 1900,
+		         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		         landing_text(T_TIMEZONE, r->lang, 0));
 	} else {
 		static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 		                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -271,8 +177,8 @@ static void page_start(struct evbuffer *b, const struct request *r)
 	    "<!doctype html><html lang=\"%s\"><head><meta charset=\"utf-8\">"
 	    "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
 	    "<meta name=\"robots\" content=\"noindex\"><title>",
-	    r->lang == LANG_ZH ? "zh-CN" : "en");
-	html(b, tx(r, T_TITLE));
+	    negotiate_lang_tag(r->lang));
+	text(b, r, T_TITLE);
 	evbuffer_add_printf(b, "</title><style>%s</style></head><body><main>", css);
 }
 
@@ -285,9 +191,9 @@ static void verdict_card(struct evbuffer *b, const struct request *r, const char
                          enum text head, enum text sub, const char *s1, long long n1)
 {
 	evbuffer_add_printf(b, "<section class=\"card v %s\"><h1>", cls);
-	fill(b, tx(r, head), s1, n1);
+	fill(b, r, head, s1, n1);
 	evbuffer_add_printf(b, "</h1><p>");
-	fill(b, tx(r, sub), s1, n1);
+	fill(b, r, sub, s1, n1);
 	evbuffer_add_printf(b, "</p></section>");
 }
 
@@ -295,21 +201,21 @@ static void product_card(struct evbuffer *b, const struct request *r,
                          const struct catalog_batch *bt)
 {
 	evbuffer_add_printf(b, "<section class=\"card\"><h2>");
-	html(b, tx(r, T_PRODUCT));
+	text(b, r, T_PRODUCT);
 	evbuffer_add_printf(b, "</h2><dl><dt>");
-	html(b, tx(r, T_PRODUCT));
+	text(b, r, T_PRODUCT);
 	evbuffer_add_printf(b, "</dt><dd>");
 	html(b, bt->name);
 	evbuffer_add_printf(b, "</dd>");
 	if (bt->brand[0]) {
 		evbuffer_add_printf(b, "<dt>");
-		html(b, tx(r, T_BRAND));
+		text(b, r, T_BRAND);
 		evbuffer_add_printf(b, "</dt><dd>");
 		html(b, bt->brand);
 		evbuffer_add_printf(b, "</dd>");
 	}
 	evbuffer_add_printf(b, "<dt>");
-	html(b, tx(r, T_SKU));
+	text(b, r, T_SKU);
 	evbuffer_add_printf(b, "</dt><dd>");
 	html(b, bt->sku);
 	evbuffer_add_printf(b, "</dd></dl></section>");
@@ -322,45 +228,84 @@ static void code_line(struct evbuffer *b, const struct request *r, const char *c
 		return;
 	code_group(code, grouped);
 	evbuffer_add_printf(b, "<p class=\"code\">");
-	html(b, tx(r, T_CODE));
+	text(b, r, T_CODE);
 	evbuffer_add_printf(b, " ");
 	html(b, grouped);
 	evbuffer_add_printf(b, "</p>");
 }
 
-/* The claim form; error (a T_ text) shown above the fields, or T_COUNT for none. */
+/*
+ * The field to type a code into, filled with typed (what the person typed,
+ * printable) so that a typo can be corrected where it is: a GET of
+ * /c/?code=..., which needs no script.
+ */
+static void code_form(struct evbuffer *b, const struct request *r, const char *typed)
+{
+	evbuffer_add_printf(b, "<form class=\"card\" method=\"get\" action=\"/c/\"><label "
+	                       "for=\"c\">");
+	text(b, r, T_HOME_FIELD);
+	evbuffer_add_printf(b, "</label><input id=\"c\" name=\"code\" required maxlength=\"64\" "
+	                       "autocomplete=\"off\" autocapitalize=\"characters\" "
+	                       "spellcheck=\"false\" value=\"");
+	html(b, typed ? typed : "");
+	evbuffer_add_printf(b, "\"><small>");
+	text(b, r, T_HOME_HINT);
+	evbuffer_add_printf(b, "</small><button type=\"submit\">");
+	text(b, r, T_CHECK);
+	evbuffer_add_printf(b, "</button></form>");
+}
+
+/* The claim form; error (a T_ text, filled with n) shown above the fields, or T_COUNT. */
 static void claim_form(struct evbuffer *b, const struct request *r, const char *code,
-                       const struct catalog_batch *bt, enum text error, const char *member)
+                       const struct catalog_batch *bt, enum text error, long long n,
+                       const char *member)
 {
 	evbuffer_add_printf(b, "<form class=\"card\" method=\"post\" action=\"/c/");
 	html(b, code);
 	evbuffer_add_printf(b, "/claim\"><h2>");
-	fill(b, tx(r, T_CLAIM_H), NULL, bt->points);
+	fill(b, r, T_CLAIM_H, NULL, bt->points);
 	evbuffer_add_printf(b, "</h2>");
 	if (error != T_COUNT) {
 		evbuffer_add_printf(b, "<p class=\"err\">");
-		html(b, tx(r, error));
+		fill(b, r, error, NULL, n);
 		evbuffer_add_printf(b, "</p>");
 	}
 	evbuffer_add_printf(b, "<label for=\"m\">");
-	html(b, tx(r, T_MEMBER));
-	evbuffer_add_printf(b, "</label><input id=\"m\" name=\"member\" required maxlength=\"64\" "
-	                       "autocomplete=\"tel\" value=\"");
+	text(b, r, T_MEMBER);
+	evbuffer_add_printf(b, "</label><input id=\"m\" name=\"member\" type=\"tel\" "
+	                       "inputmode=\"tel\" required maxlength=\"64\" autocomplete=\"tel\" "
+	                       "value=\"");
 	html(b, member ? member : "");
 	evbuffer_add_printf(b, "\"><small>");
-	html(b, tx(r, T_MEMBER_HINT));
+	text(b, r, T_MEMBER_HINT);
 	evbuffer_add_printf(b, "</small>");
 	if (bt->pin_required) {
 		evbuffer_add_printf(b, "<label for=\"p\">");
-		html(b, tx(r, T_PIN));
+		text(b, r, T_PIN);
 		evbuffer_add_printf(b, "</label><input id=\"p\" name=\"pin\" required "
 		                       "maxlength=\"16\" inputmode=\"numeric\" "
 		                       "autocomplete=\"off\"><small>");
-		html(b, tx(r, T_PIN_HINT));
+		text(b, r, T_PIN_HINT);
 		evbuffer_add_printf(b, "</small>");
 	}
 	evbuffer_add_printf(b, "<button type=\"submit\">");
-	html(b, tx(r, T_SUBMIT));
+	text(b, r, T_SUBMIT);
+	evbuffer_add_printf(b, "</button></form>");
+}
+
+/* The report button: a POST form (no script), reason "claimed" or "copied". */
+static void report_form(struct evbuffer *b, const struct request *r, const char *code,
+                        const char *reason)
+{
+	evbuffer_add_printf(b, "<form class=\"card report\" method=\"post\" action=\"/c/");
+	html(b, code);
+	evbuffer_add_printf(b,
+	                    "/report\"><input type=\"hidden\" name=\"reason\" value=\"%s\">"
+	                    "<small>",
+	                    reason);
+	text(b, r, T_REPORT_HINT);
+	evbuffer_add_printf(b, "</small><button type=\"submit\">");
+	text(b, r, T_REPORT);
 	evbuffer_add_printf(b, "</button></form>");
 }
 
@@ -371,12 +316,23 @@ static void send_page(struct request *r, int status, struct evbuffer *b)
 	evbuffer_free(b);
 }
 
-/* ---- GET /c/{code} ------------------------------------------------------------------ */
-
-struct landing {
-	struct request *r;
-	struct lookup_check c;
-};
+/* A page of one card (and the code field when typed is not NULL). */
+static void simple_page(struct request *r, int status, const char *cls, enum text head,
+                        enum text sub, long long n, const char *typed)
+{
+	struct evbuffer *b = evbuffer_new();
+	if (!b) {
+		http_reply_error(r, 503, "unavailable", "out of memory");
+		return;
+	}
+	page_start(b, r);
+	if (head != T_COUNT)
+		verdict_card(b, r, cls, head, sub, NULL, n);
+	if (typed)
+		code_form(b, r, typed);
+	page_end(b);
+	send_page(r, status, b);
+}
 
 /* The verdict card for a code that is not genuine (any verdict but GENUINE). */
 static void bad_verdict(struct evbuffer *b, const struct request *r, enum verdict v)
@@ -400,13 +356,54 @@ static void bad_verdict(struct evbuffer *b, const struct request *r, enum verdic
 	}
 }
 
+/* ---- GET / and /c/: the code field ---------------------------------------------------- */
+
+static void home(struct request *r)
+{
+	if (r->want_json) {
+		json_t *o = json_pack("{s:s}", "message",
+		                      "type the code printed on the pack: GET /c/{code} or "
+		                      "/api/v1/codes/{code}");
+		http_reply_json(r, 200, o);
+		return;
+	}
+	struct evbuffer *b = evbuffer_new();
+	if (!b) {
+		http_reply_error(r, 503, "unavailable", "out of memory");
+		return;
+	}
+	page_start(b, r);
+	evbuffer_add_printf(b, "<section class=\"card\"><h1>");
+	text(b, r, T_HOME);
+	evbuffer_add_printf(b, "</h1><p>");
+	text(b, r, T_HOME_SUB);
+	evbuffer_add_printf(b, "</p></section>");
+	code_form(b, r, "");
+	page_end(b);
+	send_page(r, 200, b);
+}
+
+void landing_route_home(struct request *r)
+{
+	home(r);
+}
+
+/* ---- GET /c/{code} ------------------------------------------------------------------ */
+
+struct landing {
+	struct request *r;
+	struct lookup_check c;
+	int is_scan;
+};
+
 static void landing_facts(void *arg, enum pool_status st, const struct lookup_facts_row *f)
 {
 	struct landing *l = arg;
 	struct request *r = l->r;
 	const struct catalog_batch *bt = l->c.batch;
+	const char *code = l->c.v.fields.text;
 	struct evbuffer *b = evbuffer_new();
-	char t[80];
+	char t[96], first[96];
 
 	if (!b)
 		goto out;
@@ -418,31 +415,39 @@ static void landing_facts(void *arg, enum pool_status st, const struct lookup_fa
 		send_page(r, 503, b);
 		goto out;
 	}
-	if (l->c.verdict != VERDICT_GENUINE) {
+	/* this scan counts (unless a HEAD or a bot): it is being recorded */
+	long long people = lookup_scanners_now(f, l->is_scan);
+	char now[TIMEFMT_ISO_LEN];
+	timefmt_now_iso(now);
+	when(r, f->first_scan[0] ? f->first_scan : now, first, sizeof first);
+	int genuine = l->c.verdict == VERDICT_GENUINE;
+	const char *report = NULL;
+	if (!genuine) {
 		bad_verdict(b, r, l->c.verdict);
+	} else if (f->claimed && f->claimed_here) {
+		when(r, f->claimed_at, t, sizeof t);
+		verdict_card(b, r, "ok", T_MINE, T_MINE_SUB, t, 0);
 	} else if (f->claimed) {
 		when(r, f->claimed_at, t, sizeof t);
-		verdict_card(b, r, "warn", T_CLAIMED, T_CLAIMED_SUB, t, 0);
+		verdict_card(b, r, "bad", T_TAKEN_PAGE, T_TAKEN_PAGE_SUB, t, 0);
+		report = "claimed";
+	} else if (people > LANDING_WARN_SCANNERS) {
+		verdict_card(b, r, "warn", T_COPIED, T_COPIED_SUB, first, people);
+		report = "copied";
 	} else {
 		verdict_card(b, r, "ok", T_GENUINE, T_GENUINE_SUB, NULL, 0);
 	}
+	if (report)
+		report_form(b, r, code, report);
 	product_card(b, r, bt);
-
-	/* this scan counts: it is being recorded */
-	char now[TIMEFMT_ISO_LEN];
-	timefmt_now_iso(now);
-	when(r, f->first_scan[0] ? f->first_scan : now, t, sizeof t);
 	evbuffer_add_printf(b, "<section class=\"card\"><h2>");
-	html(b, tx(r, T_SCANS));
+	text(b, r, T_SCANS);
 	evbuffer_add_printf(b, "</h2><p>");
-	fill(b, tx(r, T_SCANS_N), NULL, f->scan_count + 1);
-	evbuffer_add_printf(b, ", ");
-	fill(b, tx(r, T_FIRST), t, 0);
+	fill(b, r, T_SCANS_N, first, people > 0 ? people : 1);
 	evbuffer_add_printf(b, "</p></section>");
-
-	if (l->c.verdict == VERDICT_GENUINE && !f->claimed)
-		claim_form(b, r, l->c.v.fields.text, bt, T_COUNT, NULL);
-	code_line(b, r, l->c.v.fields.text);
+	if (genuine && !f->claimed)
+		claim_form(b, r, code, bt, T_COUNT, 0, NULL);
+	code_line(b, r, code);
 	page_end(b);
 	send_page(r, lookup_http_status(l->c.verdict), b);
 out:
@@ -454,12 +459,18 @@ out:
 
 void landing_handle(struct request *r, const char *code, size_t len, const char *gtin)
 {
+	if (r->want_json) {
+		lookup_answer(r, code, len, SCANLOG_LANDING, gtin);
+		return;
+	}
 	struct landing *l = calloc(1, sizeof *l);
 	if (!l) {
 		http_reply_error(r, 503, "unavailable", "out of memory");
 		return;
 	}
+	struct scanlog_client who = {r->client, r->user_agent};
 	l->r = r;
+	l->is_scan = lookup_is_scan(r);
 	lookup_check(r->w, code, len, &l->c);
 	if (gtin && l->c.batch && l->c.batch->gtin[0] && strcmp(gtin, l->c.batch->gtin) != 0) {
 		/* a code of ours on a Digital Link of another product: not what we printed */
@@ -467,10 +478,11 @@ void landing_handle(struct request *r, const char *code, size_t len, const char 
 		l->c.verdict = VERDICT_FORGED;
 	}
 	const char *shown = l->c.verdict == VERDICT_TYPO ? code : l->c.v.fields.text;
-	scanlog_add(r->w->scanlog, &(struct scanlog_client){r->client, r->user_agent},
-	            SCANLOG_LANDING, shown, lookup_check_serial(&l->c), verdict_name(l->c.verdict),
-	            NULL);
-	if (l->c.batch && lookup_facts(r->w, l->c.v.serial, landing_facts, l) == 0)
+	if (l->is_scan)
+		scanlog_add(r->w->scanlog, &who, SCANLOG_LANDING, shown, lookup_check_serial(&l->c),
+		            verdict_name(l->c.verdict), NULL);
+	if (l->c.batch &&
+	    lookup_facts(r->w, l->c.v.serial, scanlog_scanner(&who), landing_facts, l) == 0)
 		return;
 	if (l->c.batch) {
 		landing_facts(l, POOL_UNAVAILABLE, NULL);
@@ -480,10 +492,16 @@ void landing_handle(struct request *r, const char *code, size_t len, const char 
 	if (!b) {
 		http_reply_error(r, 503, "unavailable", "out of memory");
 	} else {
+		char typed[CODE_INPUT_MAX + 1];
 		page_start(b, r);
 		bad_verdict(b, r, l->c.verdict);
-		if (l->c.verdict != VERDICT_TYPO)
+		if (l->c.verdict == VERDICT_TYPO) {
+			/* what was typed stays in the field, to be corrected there */
+			text_printable(code, len, typed, sizeof typed);
+			code_form(b, r, typed);
+		} else {
 			code_line(b, r, l->c.v.fields.text);
+		}
 		page_end(b);
 		send_page(r, lookup_http_status(l->c.verdict), b);
 	}
@@ -498,15 +516,45 @@ struct form_claim {
 	char member[3 * MEMBER_MAX + 1]; /* as typed, to fill the form again */
 };
 
+/* The form's message for a member id that was refused. */
+static enum text bad_member_text(const struct claim_result *res)
+{
+	switch (res->member_why) {
+	case PHONE_NOT_A_NUMBER:
+		return T_PHONE_NOT_A_NUMBER;
+	case PHONE_BAD_COUNTRY:
+		return T_PHONE_BAD_COUNTRY;
+	case PHONE_TOO_SHORT:
+		return T_PHONE_TOO_SHORT;
+	case PHONE_TOO_LONG:
+		return T_PHONE_TOO_LONG;
+	case PHONE_BAD_LENGTH:
+		return T_PHONE_BAD_LENGTH;
+	case PHONE_NO_SUCH_RANGE:
+		return T_PHONE_NO_SUCH_RANGE;
+	case PHONE_OK:
+	case PHONE_RESULT_COUNT:
+		break;
+	}
+	return T_BAD_MEMBER;
+}
+
 static void form_done(void *arg, const struct claim_result *res)
 {
 	struct form_claim *fc = arg;
 	struct request *r = fc->r;
 	struct evbuffer *b = NULL;
-	char t[80], num[16];
+	char t[96], num[16];
 	int status = claim_http_status(res->outcome);
 	enum text form_error = T_COUNT;
+	long long form_n = 0;
+	const char *report = NULL;
 
+	if (r->want_json) {
+		claim_reply_json(r, res);
+		free(fc);
+		return;
+	}
 	if (res->outcome == CLAIM_RATE_LIMITED) {
 		http_reply_too_many(r, res->retry_after, NULL);
 		free(fc);
@@ -521,9 +569,9 @@ static void form_done(void *arg, const struct claim_result *res)
 	switch (res->outcome) {
 	case CLAIM_AWARDED:
 		evbuffer_add_printf(b, "<section class=\"card v ok\"><h1>");
-		fill(b, tx(r, T_AWARDED), NULL, res->points);
+		fill(b, r, T_AWARDED, NULL, res->points);
 		evbuffer_add_printf(b, "</h1><p>");
-		fill(b, tx(r, T_AWARDED_SUB), NULL, res->balance);
+		fill(b, r, T_AWARDED_SUB, NULL, res->balance);
 		evbuffer_add_printf(b, "</p></section>");
 		break;
 	case CLAIM_REPEAT:
@@ -532,7 +580,8 @@ static void form_done(void *arg, const struct claim_result *res)
 		break;
 	case CLAIM_ALREADY_CLAIMED:
 		when(r, res->claimed_at, t, sizeof t);
-		verdict_card(b, r, "warn", T_TAKEN, T_TAKEN_SUB, t, 0);
+		verdict_card(b, r, "bad", T_TAKEN, T_TAKEN_SUB, t, 0);
+		report = "claimed";
 		break;
 	case CLAIM_TYPO:
 		bad_verdict(b, r, VERDICT_TYPO);
@@ -553,34 +602,46 @@ static void form_done(void *arg, const struct claim_result *res)
 		form_error = T_PIN_REQUIRED;
 		break;
 	case CLAIM_PIN_WRONG:
-		form_error = T_PIN_WRONG;
+		form_error = res->retry_after > 0 ? T_PIN_WRONG_WAIT : T_PIN_WRONG;
+		form_n = res->retry_after;
+		if (res->retry_after > 0) {
+			snprintf(num, sizeof num, "%d", res->retry_after);
+			http_header(r, "Retry-After", num);
+		}
 		break;
 	case CLAIM_BAD_REQUEST:
-		form_error = T_BAD_MEMBER;
+		form_error = res->bad_member ? bad_member_text(res) : T_PIN_WRONG;
 		break;
-	case CLAIM_THROTTLED:
-		verdict_card(b, r, "warn", T_THROTTLED, T_THROTTLED_SUB, NULL,
-		             (res->retry_after + 59) / 60);
-		snprintf(num, sizeof num, "%d", res->retry_after > 0 ? res->retry_after : 1);
+	case CLAIM_THROTTLED: {
+		int secs = res->retry_after > 0 ? res->retry_after : 1;
+		if (secs < 120)
+			verdict_card(b, r, "warn", T_THROTTLED, T_THROTTLED_SUB, NULL, secs);
+		else
+			verdict_card(b, r, "warn", T_THROTTLED, T_THROTTLED_SUB_MIN, NULL,
+			             (secs + 59) / 60);
+		snprintf(num, sizeof num, "%d", secs);
 		http_header(r, "Retry-After", num);
 		break;
+	}
 	default:
 		verdict_card(b, r, "warn", T_UNAVAILABLE, T_UNAVAILABLE_SUB, NULL, 0);
 		if (status == 503)
 			http_header(r, "Retry-After", "1");
 		break;
 	}
+	if (report && res->code[0])
+		report_form(b, r, res->code, report);
 	if (res->batch)
 		product_card(b, r, res->batch);
 	if (form_error != T_COUNT && res->batch && res->code[0])
-		claim_form(b, r, res->code, res->batch, form_error, fc->member);
+		claim_form(b, r, res->code, res->batch, form_error, form_n, fc->member);
 	else if (form_error != T_COUNT)
 		verdict_card(b, r, "warn", T_TYPO, T_TYPO_SUB, NULL, 0);
 	if (res->code[0]) {
 		evbuffer_add_printf(b, "<p class=\"code\"><a href=\"/c/");
 		html(b, res->code);
 		evbuffer_add_printf(b, "\">");
-		html(b, tx(r, T_BACK));
+		text(b, r, T_BACK);
 		evbuffer_add_printf(b, "</a></p>");
 		code_line(b, r, res->code);
 	}
@@ -615,19 +676,131 @@ void landing_claim(struct request *r, const char *code, size_t len)
 	            form_done, fc);
 }
 
+/* ---- POST /c/{code}/report --------------------------------------------------------------- */
+
+struct report {
+	struct request *r;
+	struct lookup_check c;
+	char serial[24], batch[24];
+	char reason[16];
+};
+
+static void report_done(void *arg, const struct pool_result *res)
+{
+	struct report *rp = arg;
+	struct request *r = rp->r;
+	if (res->status != POOL_OK || PQntuples(res->res) != 1) {
+		if (res->status == POOL_SQL_ERROR)
+			log_error("event=report_failed sqlstate=%s", res->sqlstate);
+		if (r->want_json)
+			http_reply_error(r, 503, "unavailable", "database unavailable, try again");
+		else {
+			http_header(r, "Retry-After", "1");
+			simple_page(r, 503, "warn", T_UNAVAILABLE, T_UNAVAILABLE_SUB, 0, NULL);
+		}
+		goto out;
+	}
+	const char *outcome = PQgetvalue(res->res, 0, 0);
+	long long id = strtoll(PQgetvalue(res->res, 0, 1), NULL, 10);
+	char at[TIMEFMT_ISO_LEN];
+	timefmt_pg_to_iso(PQgetvalue(res->res, 0, 2), at);
+	log_info("event=report outcome=%s report=%lld serial=%s reason=%s", outcome, id, rp->serial,
+	         rp->reason);
+	if (r->want_json) {
+		json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:s}", "outcome", outcome, "code",
+		                      rp->c.v.fields.text, "report", (json_int_t)id, "reason",
+		                      rp->reason, "at", at);
+		http_reply_json(r, 200, o);
+		goto out;
+	}
+	struct evbuffer *b = evbuffer_new();
+	if (!b) {
+		http_reply_error(r, 503, "unavailable", "out of memory");
+		goto out;
+	}
+	page_start(b, r);
+	verdict_card(b, r, "ok", T_REPORTED, T_REPORTED_SUB, NULL, id);
+	product_card(b, r, rp->c.batch);
+	evbuffer_add_printf(b, "<p class=\"code\"><a href=\"/c/%s\">", rp->c.v.fields.text);
+	text(b, r, T_BACK);
+	evbuffer_add_printf(b, "</a></p>");
+	code_line(b, r, rp->c.v.fields.text);
+	page_end(b);
+	send_page(r, 200, b);
+out:
+	lookup_check_release(&rp->c);
+	free(rp);
+}
+
+void landing_report(struct request *r, const char *code, size_t len)
+{
+	size_t blen;
+	const char *body = http_body(r, "application/x-www-form-urlencoded", &blen);
+	if (!body)
+		return;
+	struct report *rp = calloc(1, sizeof *rp);
+	if (!rp) {
+		http_reply_error(r, 503, "unavailable", "out of memory");
+		return;
+	}
+	rp->r = r;
+	int n = http_form_field(body, blen, "reason", rp->reason, sizeof rp->reason);
+	if (n <= 0 || (strcmp(rp->reason, "claimed") != 0 && strcmp(rp->reason, "copied") != 0)) {
+		http_reply_error(r, 400, "bad_request", "a report's reason is claimed or copied");
+		free(rp);
+		return;
+	}
+	lookup_check(r->w, code, len, &rp->c);
+	if (rp->c.verdict != VERDICT_GENUINE) {
+		/* only a genuine code can have been copied: the verdict says the rest */
+		if (r->want_json) {
+			json_t *o =
+			    json_pack("{s:s,s:s}", "verdict", verdict_name(rp->c.verdict),
+			              "message", "only a genuine code can be reported as copied");
+			http_reply_json(r, lookup_http_status(rp->c.verdict), o);
+		} else {
+			struct evbuffer *b = evbuffer_new();
+			if (!b) {
+				http_reply_error(r, 503, "unavailable", "out of memory");
+			} else {
+				page_start(b, r);
+				bad_verdict(b, r, rp->c.verdict);
+				page_end(b);
+				send_page(r, lookup_http_status(rp->c.verdict), b);
+			}
+		}
+		lookup_check_release(&rp->c);
+		free(rp);
+		return;
+	}
+	snprintf(rp->serial, sizeof rp->serial, "%llu", (unsigned long long)rp->c.v.serial);
+	snprintf(rp->batch, sizeof rp->batch, "%lld", (long long)rp->c.batch->id);
+	struct pool_query q = {
+	    .stmt = "report_file",
+	    .nparams = 6,
+	    .values = {rp->serial, rp->batch, rp->c.v.fields.text, rp->reason,
+	               r->client[0] ? r->client : NULL, r->user_agent[0] ? r->user_agent : NULL},
+	};
+	if (pool_submit(r->w->pool, &q, report_done, rp) < 0) {
+		struct pool_result unavailable = {.status = POOL_UNAVAILABLE, .message = ""};
+		report_done(rp, &unavailable);
+	}
+}
+
 /* ---- 429 ----------------------------------------------------------------------------- */
 
 void landing_too_many(struct request *r, int retry_after)
 {
-	struct evbuffer *b = evbuffer_new();
-	if (!b) {
-		http_reply_error(r, 503, "unavailable", "out of memory");
+	if (r->want_json) {
+		char msg[96];
+		snprintf(msg, sizeof msg, "too many requests from this address: try again in %d s",
+		         retry_after);
+		http_reply_json(r, 429,
+		                json_pack("{s:s,s:s,s:i}", "error", "rate_limited", "message", msg,
+		                          "retry_after", retry_after));
 		return;
 	}
-	page_start(b, r);
-	verdict_card(b, r, "warn", T_LIMITED, T_LIMITED_SUB, NULL, retry_after);
-	page_end(b);
-	send_page(r, 429, b);
+	simple_page(r, 429, "warn", T_LIMITED, T_LIMITED_SUB, retry_after, NULL);
 }
 
 /* ---- routes ---------------------------------------------------------------------------- */
@@ -650,6 +823,17 @@ void landing_route_page(struct request *r)
 {
 	char code[LANDING_SEGMENT_MAX + 1];
 	size_t n = path_code(&r->cap[0], code, sizeof code);
+	if (n == 0 && r->cap[0].len == 0) {
+		/* /c/ alone is the code field; /c/?code=... is what was typed into it */
+		int got = http_form_field(r->query, strlen(r->query), "code", code, sizeof code);
+		if (got == 0 || (got == 1 && !code[0])) {
+			home(r);
+			return;
+		}
+		n = got == 1 ? strlen(code) : 0;
+		if (got < 0)
+			code[0] = '\0';
+	}
 	landing_handle(r, code, n, NULL);
 }
 
@@ -660,11 +844,22 @@ void landing_route_claim(struct request *r)
 	landing_claim(r, code, n);
 }
 
+void landing_route_report(struct request *r)
+{
+	char code[LANDING_SEGMENT_MAX + 1];
+	size_t n = path_code(&r->cap[0], code, sizeof code);
+	landing_report(r, code, n);
+}
+
 void landing_route_digital_link(struct request *r)
 {
 	struct dl_path dl;
 	if (dl_parse_path(r->path, r->path_len, &dl) < 0) {
-		http_reply_error(r, 404, "not_found", "not a GS1 Digital Link path of ours");
+		if (r->want_json)
+			http_reply_error(r, 404, "not_found",
+			                 "not a GS1 Digital Link path of ours");
+		else
+			simple_page(r, 404, "bad", T_NOT_FOUND, T_NOT_FOUND_SUB, 0, "");
 		return;
 	}
 	landing_handle(r, dl.code, strlen(dl.code), dl.gtin);

@@ -1,9 +1,11 @@
 /*
- * landing.h: the consumer's page: GET /c/{code} (and the GS1 Digital Link
- * path) and the claim form's POST /c/{code}/claim.
+ * landing.h: the consumer's pages: GET / and /c/ (a field for the code),
+ * GET /c/{code} (and the GS1 Digital Link path), the claim form's POST
+ * /c/{code}/claim and the report's POST /c/{code}/report.
  *
- * Server-rendered HTML for a phone, English or Chinese by Accept-Language,
- * no external assets and no JavaScript, every interpolated value escaped.
+ * Server-rendered HTML for a phone, English, Simplified or Traditional
+ * Chinese by Accept-Language, no external assets and no JavaScript, every
+ * interpolated value escaped; JSON for a client whose Accept asks for it.
  */
 #ifndef PACKCODE_SERVER_LANDING_H
 #define PACKCODE_SERVER_LANDING_H
@@ -15,14 +17,19 @@ struct request;
 /* A decoded path segment longer than this is refused. */
 #define LANDING_SEGMENT_MAX 200
 
-/* The route table's handlers: GET /c/{code?}, POST /c/{code?}/claim, GET /01/... */
+/* The route table's handlers: GET /, GET /c/{code?}, POST /c/{code?}/claim and
+ * /c/{code?}/report, GET /01/... */
+void landing_route_home(struct request *r);
 void landing_route_page(struct request *r);
 void landing_route_claim(struct request *r);
+void landing_route_report(struct request *r);
 void landing_route_digital_link(struct request *r);
 
 /* gtin: the GTIN-14 of a Digital Link path, or NULL for /c/{code}. */
 void landing_handle(struct request *r, const char *code, size_t len, const char *gtin);
 void landing_claim(struct request *r, const char *code, size_t len);
+/* A consumer's report that a genuine code looks copied (form field reason). */
+void landing_report(struct request *r, const char *code, size_t len);
 
 /* A 429 page: "too many attempts, wait retry_after seconds" (Retry-After is the caller's). */
 void landing_too_many(struct request *r, int retry_after);

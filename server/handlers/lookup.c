@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "engine/batch.h"
 #include "engine/catalog.h"
@@ -30,6 +31,7 @@ struct lookups {
 struct fact_req {
 	struct batch_item item; /* first: items are cast back */
 	uint64_t serial;
+	int64_t scanner;
 	lookup_facts_fn fn;
 	void *arg;
 };
@@ -93,6 +95,7 @@ int lookup_http_status(enum verdict v)
 static void facts_add(struct batch_params *bp, struct batch_item *item)
 {
 	batch_param_uint(bp, 0, ((struct fact_req *)item)->serial);
+	batch_param_int(bp, 1, ((struct fact_req *)item)->scanner);
 }
 
 static void facts_done(void *ctx, struct batch_item **items, size_t n, const struct pool_result *r)
@@ -110,13 +113,16 @@ static void facts_done(void *ctx, struct batch_item **items, size_t n, const str
 		struct fact_req *q = (struct fact_req *)items[i];
 		struct lookup_facts_row f = {0};
 		if (st == POOL_OK) {
-			int row = (int)i; /* lookup_codes keeps input order */
+			int row = (int)i; /* code_facts keeps input order */
 			f.claimed = !PQgetisnull(r->res, row, 2);
 			if (f.claimed)
 				timefmt_pg_to_iso(PQgetvalue(r->res, row, 2), f.claimed_at);
 			f.scan_count = strtoll(PQgetvalue(r->res, row, 3), NULL, 10);
 			if (!PQgetisnull(r->res, row, 4))
 				timefmt_pg_to_iso(PQgetvalue(r->res, row, 4), f.first_scan);
+			f.scanners = strtoll(PQgetvalue(r->res, row, 5), NULL, 10);
+			f.known = PQgetvalue(r->res, row, 6)[0] == 't';
+			f.claimed_here = PQgetvalue(r->res, row, 7)[0] == 't';
 		}
 		q->fn(q->arg, st, &f);
 		free(q);
@@ -124,8 +130,8 @@ static void facts_done(void *ctx, struct batch_item **items, size_t n, const str
 }
 
 static const struct batch_ops facts_ops = {
-    .stmt = "lookup_codes",
-    .ncols = 1,
+    .stmt = "code_facts",
+    .ncols = 2,
     .add = facts_add,
     .done = facts_done,
 };
@@ -159,12 +165,13 @@ size_t lookups_pending(const struct lookups *l)
 	return batch_pending(l->batcher);
 }
 
-int lookup_facts(struct worker *w, uint64_t serial, lookup_facts_fn fn, void *arg)
+int lookup_facts(struct worker *w, uint64_t serial, int64_t scanner, lookup_facts_fn fn, void *arg)
 {
 	struct fact_req *q = calloc(1, sizeof *q);
 	if (!q)
 		return -1;
 	q->serial = serial;
+	q->scanner = scanner;
 	q->fn = fn;
 	q->arg = arg;
 	if (batch_add(w->lookups->batcher, &q->item) < 0) {
@@ -174,11 +181,86 @@ int lookup_facts(struct worker *w, uint64_t serial, lookup_facts_fn fn, void *ar
 	return 0;
 }
 
+long long lookup_scanners_now(const struct lookup_facts_row *f, int is_scan)
+{
+	return f->scanners + (is_scan && !f->known);
+}
+
+/* ---- what is a scan ------------------------------------------------------------ */
+
+/*
+ * Link-preview fetchers and crawlers, by a token of their User-Agent (any
+ * case). A chat app fetching a shared link, a search engine: nobody looked
+ * at the pack. WeChat's own browser (MicroMessenger) is a person and counts.
+ */
+static const char *const preview_bots[] = {
+    "WhatsApp",
+    "facebookexternalhit",
+    "Facebot",
+    "meta-externalagent",
+    "Slackbot",
+    "Slack-ImgProxy",
+    "Twitterbot",
+    "TelegramBot",
+    "Discordbot",
+    "LinkedInBot",
+    "SkypeUriPreview",
+    "Googlebot",
+    "Google-InspectionTool",
+    "bingbot",
+    "Applebot",
+    "Baiduspider",
+    "Sogou",
+    "YandexBot",
+    "DuckDuckBot",
+    "Bytespider",
+    "redditbot",
+    "Pinterest",
+    "vkShare",
+    "Embedly",
+    "Iframely",
+    "WeChatShareExtension",
+    "Wechat-Spider",
+    "WeChatBot",
+    "QQ-URL-Manager",
+    "Line/",
+    "bot/",
+    "spider",
+    "crawler",
+    "preview",
+};
+
+static int contains_nocase(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (; *hay; hay++)
+		if (strncasecmp(hay, needle, n) == 0)
+			return 1;
+	return 0;
+}
+
+int lookup_preview_bot(const char *user_agent)
+{
+	if (!user_agent)
+		return 0;
+	for (size_t i = 0; i < sizeof preview_bots / sizeof preview_bots[0]; i++)
+		if (contains_nocase(user_agent, preview_bots[i]))
+			return 1;
+	return 0;
+}
+
+int lookup_is_scan(const struct request *r)
+{
+	return evhttp_request_get_command(r->req) != EVHTTP_REQ_HEAD &&
+	       !lookup_preview_bot(r->user_agent);
+}
+
 /* ---- GET /api/v1/codes/{code} ------------------------------------------------ */
 
 struct lookup_req {
 	struct request *r;
 	struct lookup_check c;
+	int is_scan;
 };
 
 /* The reply for a code the keyring and catalog judged alone: typo or not genuine. */
@@ -217,17 +299,22 @@ static void lookup_facts_done(void *arg, enum pool_status st, const struct looku
 	 * names, ISO times) and the batch's part is rendered by jansson once per
 	 * catalog snapshot: no JSON tree per reply on this hot path.
 	 */
-	char now[TIMEFMT_ISO_LEN];
-	timefmt_now_iso(now);
-	/* this lookup is a scan too: it is being recorded as we answer */
+	char now[TIMEFMT_ISO_LEN + 2];
+	now[0] = '"';
+	timefmt_now_iso(now + 1);
+	strcat(now, "\"");
+	/* this lookup is a scan too (unless a HEAD or a bot): it is being recorded as we answer */
 	evbuffer_add_printf(
 	    http_out(r),
 	    "{\"code\":\"%s\",\"verdict\":\"%s\",\"genuine\":%s,%s,\"scan_count\":%lld,"
-	    "\"first_scan\":\"%s\",\"claimed\":%s,\"claimed_at\":%s%s%s}\n",
+	    "\"scanners\":%lld,\"first_scan\":%s%s%s,\"claimed\":%s,\"claimed_at\":%s%s%s}\n",
 	    l->c.v.fields.text, verdict_name(l->c.verdict),
-	    l->c.verdict == VERDICT_GENUINE ? "true" : "false", l->c.batch->json, f->scan_count + 1,
-	    f->first_scan[0] ? f->first_scan : now, f->claimed ? "true" : "false",
-	    f->claimed ? "\"" : "", f->claimed ? f->claimed_at : "null", f->claimed ? "\"" : "");
+	    l->c.verdict == VERDICT_GENUINE ? "true" : "false", l->c.batch->json,
+	    f->scan_count + l->is_scan, lookup_scanners_now(f, l->is_scan),
+	    f->first_scan[0] ? "\"" : "",
+	    f->first_scan[0] ? f->first_scan : (l->is_scan ? now : "null"),
+	    f->first_scan[0] ? "\"" : "", f->claimed ? "true" : "false", f->claimed ? "\"" : "",
+	    f->claimed ? f->claimed_at : "null", f->claimed ? "\"" : "");
 	http_reply_json_out(r, lookup_http_status(l->c.verdict));
 out:
 	lookup_check_release(&l->c);
@@ -236,11 +323,24 @@ out:
 
 void lookup_handle(struct request *r, const char *code, size_t len)
 {
+	lookup_answer(r, code, len, SCANLOG_LOOKUP, NULL);
+}
+
+void lookup_answer(struct request *r, const char *code, size_t len, int kind, const char *gtin)
+{
 	struct lookup_check c;
+	struct scanlog_client who = {r->client, r->user_agent};
+	int is_scan = lookup_is_scan(r);
 	lookup_check(r->w, code, len, &c);
+	if (gtin && c.batch && c.batch->gtin[0] && strcmp(gtin, c.batch->gtin) != 0) {
+		/* a code of ours on a Digital Link of another product: not what we printed */
+		lookup_check_release(&c);
+		c.verdict = VERDICT_FORGED;
+	}
 	const char *shown = c.verdict == VERDICT_TYPO ? code : c.v.fields.text;
-	scanlog_add(r->w->scanlog, &(struct scanlog_client){r->client, r->user_agent},
-	            SCANLOG_LOOKUP, shown, lookup_check_serial(&c), verdict_name(c.verdict), NULL);
+	if (is_scan)
+		scanlog_add(r->w->scanlog, &who, (enum scanlog_kind)kind, shown,
+		            lookup_check_serial(&c), verdict_name(c.verdict), NULL);
 	if (c.verdict == VERDICT_FORGED) {
 		/* the commonest answer to an attack: the canonical code needs no escaping */
 		evbuffer_add_printf(
@@ -265,7 +365,8 @@ void lookup_handle(struct request *r, const char *code, size_t len)
 	}
 	l->r = r;
 	l->c = c; /* the snapshot reference moves with it */
-	if (lookup_facts(r->w, l->c.v.serial, lookup_facts_done, l) < 0) {
+	l->is_scan = is_scan;
+	if (lookup_facts(r->w, l->c.v.serial, scanlog_scanner(&who), lookup_facts_done, l) < 0) {
 		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
 		lookup_check_release(&l->c);
 		free(l);

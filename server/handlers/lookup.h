@@ -38,9 +38,15 @@ uint64_t lookup_check_serial(const struct lookup_check *c);
 struct lookup_facts_row {
 	int claimed;
 	char claimed_at[TIMEFMT_ISO_LEN];
-	long long scan_count;             /* recorded scans, not counting this one */
+	long long scan_count;             /* recorded scans (requests), not counting this one */
 	char first_scan[TIMEFMT_ISO_LEN]; /* "" if never scanned before */
+	long long scanners;               /* distinct scanners recorded (scanlog_scanner) */
+	int known;                        /* this request's scanner is one of them */
+	int claimed_here;                 /* this request's scanner claimed the code */
 };
+
+/* The scanners to show: the recorded ones, and this one if it is new and a scan. */
+long long lookup_scanners_now(const struct lookup_facts_row *f, int is_scan);
 
 /* status is POOL_OK (f filled), POOL_UNAVAILABLE or POOL_SQL_ERROR. */
 typedef void (*lookup_facts_fn)(void *arg, enum pool_status status,
@@ -51,14 +57,31 @@ struct lookups *lookups_new(struct worker *w);
 void lookups_free(struct lookups *l);
 size_t lookups_pending(const struct lookups *l);
 
-/* Fetch the facts for serial; -1 (fn not called) when the database is unavailable. */
-int lookup_facts(struct worker *w, uint64_t serial, lookup_facts_fn fn, void *arg);
+/*
+ * Fetch the facts for serial, as seen by scanner (scanlog_scanner); -1 (fn
+ * not called) when the database is unavailable.
+ */
+int lookup_facts(struct worker *w, uint64_t serial, int64_t scanner, lookup_facts_fn fn, void *arg);
+
+/*
+ * 1 if r is a scan, to record and count: not a HEAD, nor a link preview or
+ * a crawler (lookup_preview_bot). Its verdict is answered all the same.
+ */
+int lookup_is_scan(const struct request *r);
+/* 1 if user_agent is a known link-preview fetcher or crawler (WhatsApp, Slackbot, ...). */
+int lookup_preview_bot(const char *user_agent);
 
 /* HTTP status of a verdict: 200 genuine, 400 typo, 404 not genuine, 410 revoked/void/recalled. */
 int lookup_http_status(enum verdict v);
 
 /* GET /api/v1/codes/{code} */
 void lookup_handle(struct request *r, const char *code, size_t len);
+/*
+ * The same JSON answer for another route: the scan is recorded as kind
+ * (enum scanlog_kind), and a code of ours under another product's GTIN
+ * (gtin not NULL: a Digital Link) is not genuine.
+ */
+void lookup_answer(struct request *r, const char *code, size_t len, int kind, const char *gtin);
 
 /* A decoded path segment longer than this is refused. */
 #define LOOKUP_SEGMENT_MAX 200

@@ -1,5 +1,5 @@
 /*
- * member.c: member ids (E.164 phone numbers or external ids) and the member
+ * member.c: the member
  * endpoint: balance plus ledger entries, newest first, paged by ledger id
  * (keyset: ?before=ID), so a page never shifts while claims come in.
  */
@@ -17,53 +17,6 @@
 
 #define PAGE_DEFAULT 20
 #define PAGE_MAX     100
-
-static int id_char(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '.' || c == '_' || c == ':' || c == '@' || c == '-';
-}
-
-int member_normalize(const char *in, size_t len, char out[MEMBER_MAX + 1])
-{
-	while (len && (in[0] == ' ' || in[0] == '\t')) {
-		in++;
-		len--;
-	}
-	while (len && (in[len - 1] == ' ' || in[len - 1] == '\t'))
-		len--;
-	if (len == 0 || len > 3 * MEMBER_MAX)
-		return -1;
-	if (in[0] == '+') {
-		size_t o = 0;
-		out[o++] = '+';
-		for (size_t i = 1; i < len; i++) {
-			unsigned char c = (unsigned char)in[i];
-			if (c >= '0' && c <= '9') {
-				if (o > 15)
-					return -1;
-				out[o++] = (char)c;
-			} else if (c != ' ' && c != '-' && c != '.' && c != '(' && c != ')') {
-				return -1;
-			}
-		}
-		out[o] = '\0';
-		/* E.164: at most 15 digits; fewer than 8 is no mobile number anywhere */
-		return o - 1 >= 8 && out[1] != '0' ? 0 : -1;
-	}
-	if (len > MEMBER_MAX)
-		return -1;
-	unsigned char first = (unsigned char)in[0];
-	if (!id_char(first) || first == '.' || first == '_' || first == ':' || first == '@' ||
-	    first == '-')
-		return -1;
-	for (size_t i = 0; i < len; i++)
-		if (!id_char((unsigned char)in[i]))
-			return -1;
-	memcpy(out, in, len);
-	out[len] = '\0';
-	return 0;
-}
 
 struct member_req {
 	struct request *r;
@@ -143,10 +96,9 @@ void member_handle(struct request *r, const char *member, size_t len, const char
 		return;
 	}
 	m->r = r;
-	if (member_normalize(member, len, m->member) < 0) {
-		http_reply_error(r, 400, "bad_member",
-		                 "a member is a phone number in E.164 (+ and 8 to 15 digits) or an "
-		                 "id of at most 64 letters, digits and . _ : @ -");
+	enum phone_result why;
+	if (member_id_normalize(member, len, r->w->srv->cfg.default_country, m->member, &why) < 0) {
+		http_reply_error(r, 400, "bad_member", member_id_message(why));
 		free(m);
 		return;
 	}

@@ -7,17 +7,12 @@
 
 #include <stddef.h>
 
-#define MEMBER_MAX 64 /* characters of a member id */
+#include "member_id.h"
+
+/* A member id as stored: lib/member_id.h normalises them (phone numbers to E.164). */
+#define MEMBER_MAX MEMBER_ID_MAX
 
 struct request;
-
-/*
- * A member id as stored: "+" and 8..15 digits (spaces, hyphens, dots and
- * parentheses dropped from a number starting with "+"), or an external id
- * matching [A-Za-z0-9][A-Za-z0-9._:@-]{0,63}. 0, or -1 if it is neither
- * (non-UTF-8 and control bytes included).
- */
-int member_normalize(const char *in, size_t len, char out[MEMBER_MAX + 1]);
 
 /* GET /api/v1/members/{member}?limit=N&before=ID; member percent-decoded. */
 /* A decoded path segment longer than this is refused. */

@@ -29,7 +29,9 @@ struct webhook_req {
 	struct request *r;
 	enum webhook_op op;
 	struct tokens_identity who;
-	char tok[24];
+	char tok[24]; /* the identity for the SQL functions (admin_identity) */
+	char brands[TOKENS_BRANDS_MAX * 21 + 3]; /* "{1,2}": the brands it is limited to */
+	const char *brands_param;                /* brands, or NULL for every brand */
 	const char *client;
 	long long id, event;
 	int limit;
@@ -367,8 +369,8 @@ static void list_deliveries(struct webhook_req *a, const char *query)
 	snprintf(id, sizeof id, "%lld", a->id);
 	struct pool_query q = {
 	    .stmt = "admin_webhook_deliveries",
-	    .nparams = 4,
-	    .values = {id, before ? bef : NULL, has_status ? status : NULL, lim}};
+	    .nparams = 5,
+	    .values = {id, before ? bef : NULL, has_status ? status : NULL, lim, a->brands_param}};
 	submit(a, &q, deliveries_listed);
 	return;
 fail:
@@ -413,17 +415,26 @@ static struct webhook_req *start(struct request *r, enum webhook_op op)
 	a->r = r;
 	a->op = op;
 	a->who = r->admin;
-	snprintf(a->tok, sizeof a->tok, "%lld", a->who.token_id);
+	snprintf(a->tok, sizeof a->tok, "%lld", a->who.id);
 	a->client = client_inet(r);
+	if (a->who.nbrands >= 0) {
+		size_t n = (size_t)snprintf(a->brands, sizeof a->brands, "{");
+		for (int i = 0; i < a->who.nbrands; i++)
+			n += (size_t)snprintf(a->brands + n, sizeof a->brands - n, "%s%lld",
+			                      i ? "," : "", a->who.brands[i]);
+		snprintf(a->brands + n, sizeof a->brands - n, "}");
+		a->brands_param = a->brands;
+	}
 	return a;
 }
 
 void admin_route_webhooks(struct request *r)
 {
-	static const struct pool_query q = {.stmt = "admin_webhooks", .nparams = 0};
 	struct webhook_req *a = start(r, OP_LIST);
-	if (a)
-		submit(a, &q, listed);
+	if (!a)
+		return;
+	struct pool_query q = {.stmt = "admin_webhooks", .nparams = 1, .values = {a->brands_param}};
+	submit(a, &q, listed);
 }
 
 void admin_route_webhook_add(struct request *r)

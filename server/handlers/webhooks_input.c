@@ -1,7 +1,7 @@
 /*
  * webhooks_input.c: a webhook subscription's body, decoded and checked
  * without side effects (pure, for the unit tests and the fuzzer). What it
- * accepts meets the CHECK constraints of sql/007_webhooks.sql: an http(s)
+ * accepts meets the CHECK constraints of sql/009_webhooks.sql: an http(s)
  * URL without credentials, event type names, a printable secret.
  */
 #include "handlers/webhooks.h"

@@ -130,6 +130,28 @@ while IFS=, read -r code grouped url seq rest; do
 done <"$dst/short/codes.csv"
 note "--short: upper-case HTTPS://HOST/C/CODE"
 
+# ---- the short form at ECC Q where Q keeps version 3 (29x29) ----
+# pack.example.com (16 characters): the 47 alphanumerics fit version 3 at Q, so Q
+# it is; a 20-character host needs version 4 at Q, so M stays; --ecc chooses.
+# The level is read from the symbols' format information, not from mint.
+qr() { timeout --foreground 30 python3 "$abs_top_srcdir/tests/integration/print_check.py" qr "$1"; }
+ecc_of() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["qr_ecc"])' "$1/batch.json"; }
+code=$(awk -F, 'NR == 2 { print $1 }' "$dst/short/codes.csv")
+[ "$(ecc_of "$dst/short")" = Q ] || fail "short form with a 16-character host: ECC $(ecc_of "$dst/short")"
+[ "$(qr "$dst/short/png/$code.png")" = "29 Q" ] || fail "short PNG is $(qr "$dst/short/png/$code.png"), not version 3 at Q"
+run pcgen mint --product TEA --count 2 --out "$dst/short20" --host qr.packcode-demo.com --short --format png
+[ "$rc" = 0 ] || fail "mint --short with a 20-character host exited $rc: $err"
+code=$(awk -F, 'NR == 2 { print $1 }' "$dst/short20/codes.csv")
+[ "$(ecc_of "$dst/short20")" = M ] && [ "$(qr "$dst/short20/png/$code.png")" = "29 M" ] ||
+	fail "a 20-character host: $(ecc_of "$dst/short20"), $(qr "$dst/short20/png/$code.png")"
+[ "$(zbar "$dst/short20/png/$code.png")" = "HTTPS://QR.PACKCODE-DEMO.COM/C/$code" ] || fail "zbarimg of the M symbol"
+run pcgen mint --product TEA --count 2 --out "$dst/shortm" --host $HOST --short --format png --ecc M
+code=$(awk -F, 'NR == 2 { print $1 }' "$dst/shortm/codes.csv")
+[ "$rc" = 0 ] && [ "$(ecc_of "$dst/shortm")" = M ] && [ "$(qr "$dst/shortm/png/$code.png")" = "29 M" ] ||
+	fail "--short --ecc M did not keep M"
+[ "$(ecc_of "$dst/img")" = M ] || fail "Digital Link URLs are not at the default M"
+note "--short: ECC Q in version 3 where it fits (zbarimg reads it), M otherwise, --ecc wins"
+
 # ---- failures leave nothing behind ----
 batches=$(pc_psql "SELECT count(*) FROM batches")
 expect_error 1 'unknown product "NOPE"' pcgen mint --product NOPE --count 5 --out "$dst/x" --host $HOST

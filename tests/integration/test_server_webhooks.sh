@@ -12,8 +12,9 @@
 # outcome (metrics_check.py: no duplicate series). Then the admin API: the
 # subscriptions' refusals, the deliveries with their attempts, a delivery
 # failed after --webhook-tries and visible, replay re-sends (same id and
-# body), a deleted subscription gets nothing more, CORS for listed origins
-# only, and SIGTERM with a delivery in flight (drained, or aborted).
+# body), a deleted subscription gets nothing more, a brand-limited
+# subscription gets its brands' events only, CORS for listed origins only,
+# and SIGTERM with a delivery in flight (drained, or aborted).
 PC_TIMEOUT=300
 . "$(dirname "$0")/harness.sh"
 . "$(dirname "$0")/server_lib.sh"
@@ -361,6 +362,40 @@ wait_until 30 "the random receiver to get the new event" arrived random "$EV4"
 admin GET /api/v1/admin/webhooks
 [ "$(field "[.webhooks[].id] | index($W2)")" = null ] || fail "a deleted subscription is listed"
 ok "a deleted subscription is not listed and gets nothing more; delete twice is 404"
+
+# ---- brands: a subscription made by a brand-limited token gets its brands' events only ----
+pcgen product add --sku BEAN --name Beans --brand "Bean Co" --points 3 >/dev/null || fail "product BEAN"
+pcgen mint --product BEAN --count 2 --out "$T/bean" --host pack.example --short -q || fail "mint BEAN"
+BEAN=$(tail -n +2 "$T/bean/codes.csv" | head -n 1 | cut -d, -f1)
+TEA_ONLY=$(pcgen token add --name tea-hooks --brands "Packcode Tea" 2>/dev/null) || fail "token tea-hooks"
+receiver teaonly accept
+ALL_TOK=$TOK
+TOK=$TEA_ONLY
+admin POST /api/v1/admin/webhooks "{\"url\":\"http://127.0.0.1:$RPORT/\",\"events\":[\"claim.awarded\",\"product.created\"]}"
+expect 201 "a subscription of a brand-limited token"
+W5=$(field .id)
+admin GET /api/v1/admin/webhooks
+[ "$(field '[.webhooks[].id] | map(tostring) | join(",")')" = "$W5" ] || fail "a brand-limited token sees others' subscriptions: $(cat "$T/body")"
+admin DELETE "/api/v1/admin/webhooks/$W1"
+expect 404 "a brand-limited token deletes another's subscription"
+admin GET "/api/v1/admin/webhooks/$W1/deliveries"
+expect 404 "a brand-limited token reads another's deliveries"
+TOK=$ALL_TOK
+bean_listed() { http_is 200 "/api/v1/codes/$BEAN"; }
+wait_until 10 "the new print run in the catalog" bean_listed
+claim "$BEAN" m2
+expect 200 "a claim of another brand's code"
+claim "$(code 71)" m2
+expect 200 "a claim of a Packcode Tea code"
+EV_BEAN=$(sql "SELECT id FROM webhook_events WHERE type = 'claim.awarded' AND brand = 'Bean Co'")
+EV_TEA=$(sql "SELECT max(id) FROM webhook_events WHERE type = 'claim.awarded' AND brand = 'Packcode Tea'")
+[ -n "$EV_BEAN" ] && [ "$(sql "SELECT string_agg(webhook_id::text, ',' ORDER BY webhook_id) FROM webhook_deliveries WHERE event_id = $EV_BEAN")" = "$W1" ] ||
+	fail "another brand's event went to: $(sql "SELECT string_agg(webhook_id::text, ',') FROM webhook_deliveries WHERE event_id = $EV_BEAN")"
+wait_until 30 "the brand's event at its subscription" arrived teaonly "$EV_TEA"
+wait_until 30 "the other brand's event at the unlimited subscription" arrived random "$EV_BEAN"
+[ "$(jq -r .event_id "$T/teaonly.log" | sort -u | tr '\n' ' ')" = "$EV_TEA " ] ||
+	fail "the brand-limited subscription got: $(jq -r .event_id "$T/teaonly.log" | tr '\n' ' ')"
+ok "brands: a brand-limited token's subscription gets its brand's events only, and it sees and changes no other subscription"
 
 # ---- CORS: listed origins only ----
 cors https://console.example OPTIONS "/api/v1/admin/webhooks/$W1" -H 'Access-Control-Request-Method: DELETE' \

@@ -266,6 +266,42 @@ static void test_upper_case_short_url_with_20_char_host_is_version_3_at_m(void *
 	QRcode_free(ql);
 }
 
+/* pack.example.com (16 characters): 47 alphanumerics, exactly version 3's capacity at Q. */
+static void test_short_url_with_16_char_host_takes_q_in_version_3(void **state)
+{
+	char url[URL_MAX];
+	(void)state;
+	assert_int_equal(url_short(url, sizeof url, "pack.example.com", "7K3F9ABCDEFGHJKMNPQ4"),
+	                 47);
+	assert_int_equal(qr_ecc_same_version(url, QR_ECC_M, QR_ECC_Q), QR_ECC_Q);
+	QRcode *q = qr_encode(url, QR_ECC_Q);
+	assert_non_null(q);
+	assert_int_equal(q->width, 29);
+	QRcode_free(q);
+	/* H needs version 4: M stays */
+	assert_int_equal(qr_ecc_same_version(url, QR_ECC_M, QR_ECC_H), QR_ECC_M);
+}
+
+static void test_short_url_with_20_char_host_keeps_m_as_q_needs_version_4(void **state)
+{
+	(void)state;
+	assert_int_equal(qr_ecc_same_version(short_url, QR_ECC_M, QR_ECC_Q), QR_ECC_M);
+	assert_int_equal(qr_ecc_same_version(NULL, QR_ECC_M, QR_ECC_Q), QR_ECC_M);
+}
+
+/* What a printer that does not split modes draws: 51 bytes need version 4 at M. */
+static void test_8bit_encoding_takes_the_whole_text_as_bytes(void **state)
+{
+	(void)state;
+	QRcode *q = qr_encode_8bit(short_url, QR_ECC_M);
+	assert_non_null(q);
+	assert_int_equal(q->version, 4);
+	QRcode_free(q);
+	errno = 0;
+	assert_null(qr_encode_8bit(NULL, QR_ECC_M));
+	assert_int_equal(errno, EINVAL);
+}
+
 static void test_encode_rejects_text_too_long_for_any_version(void **state)
 {
 	char *big = malloc(8000);
@@ -562,6 +598,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_upper_case_short_url_with_20_char_host_is_version_3_at_m),
+	    cmocka_unit_test(test_short_url_with_16_char_host_takes_q_in_version_3),
+	    cmocka_unit_test(test_short_url_with_20_char_host_keeps_m_as_q_needs_version_4),
+	    cmocka_unit_test(test_8bit_encoding_takes_the_whole_text_as_bytes),
 	    cmocka_unit_test(test_encode_rejects_text_too_long_for_any_version),
 	    cmocka_unit_test(test_ecc_names_parse_in_either_case),
 	    cmocka_unit_test(test_default_style_is_m_8px_half_mm_quiet_4),

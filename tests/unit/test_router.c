@@ -71,6 +71,8 @@ static void test_consumer_routes_by_path(void **state)
 	assert_memory_equal(m.cap[0].s, "08ndyqw9146xwqn1ansb", 20);
 	assert_string_equal(post("/c/08NDYQW9146XWQN1ANSB/claim"), "landing_claim");
 	assert_int_equal(m.row->flags & ROUTE_CLAIMS, ROUTE_CLAIMS);
+	assert_string_equal(post("/c/08NDYQW9146XWQN1ANSB/report"), "landing_report");
+	assert_string_equal(get("/"), "landing"); /* the home page: a field for the code */
 	assert_string_equal(get("/01/04006381333931/21/08NDYQW9146XWQN1ANSB"), "landing");
 	assert_string_equal(post("/api/v1/claims"), "claim");
 	assert_string_equal(get("/api/v1/codes/08NDY-QW914"), "lookup");
@@ -108,8 +110,15 @@ static void test_admin_routes_by_path(void **state)
 	assert_string_equal(get("/api/v1/admin/audit"), "admin_audit");
 	assert_string_equal(get("/api/v1/admin/codes/suspicious"), "admin_suspicious");
 	assert_string_equal(get("/api/v1/admin/stats"), "admin_stats");
+	assert_string_equal(get("/api/v1/admin/batches/12"), "admin_batch");
+	assert_string_equal(post("/api/v1/admin/session"), "admin_session");
+	assert_int_equal(m.row->auth, ROUTE_AUTH_NONE);
+	assert_string_equal(reach(EVHTTP_REQ_DELETE, "/api/v1/admin/session"), "admin_session");
+	assert_int_equal(m.row->auth, ROUTE_AUTH_ADMIN);
+	assert_string_equal(get("/api/v1/admin/me"), "admin_me");
 	for (size_t i = 0; i < N; i++)
-		if (strncmp(table[i].pattern, "/api/v1/admin/", 14) == 0) {
+		if (strncmp(table[i].pattern, "/api/v1/admin/", 14) == 0 &&
+		    strcmp(table[i].pattern, "/api/v1/admin/session") != 0) {
 			assert_int_equal(table[i].auth, ROUTE_AUTH_ADMIN);
 			assert_non_null(table[i].scope);
 		}
@@ -159,7 +168,7 @@ static void test_known_path_wrong_method_is_405_with_allow(void **state)
 static void test_unknown_paths_are_404(void **state)
 {
 	(void)state;
-	assert_string_equal(get("/"), "404");
+	assert_string_equal(get("//"), "404");
 	assert_string_equal(get("/c"), "404");
 	assert_string_equal(get("/c/../../etc/passwd"), "404");
 	assert_string_equal(get("/c/X/other"), "404");

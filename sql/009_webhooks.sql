@@ -1,4 +1,4 @@
--- 007_webhooks.sql: webhooks from a transactional outbox (docs/webhooks.md).
+-- 009_webhooks.sql: webhooks from a transactional outbox (docs/webhooks.md).
 -- An event is written by the transaction that made the change it tells of
 -- (claim_many, batch_set_status, product_add, redefined below with their
 -- behaviour unchanged), together with one pending delivery per live
@@ -29,6 +29,9 @@ INSERT INTO webhook_event_types (name, subject, description) VALUES
 -- Subscriptions. The secret signs every delivery (HMAC-SHA256): it must be
 -- kept to sign, so it is stored as it is, and shown only when created.
 -- Deleted subscriptions stay (their deliveries are history) with deleted_at.
+-- brand_ids: the brands of the identity that made it (008_staff.sql; NULL:
+-- every brand): it receives only the events of those brands, and only
+-- identities of those brands (or of every brand) see and change it.
 CREATE TABLE webhooks (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     url         text NOT NULL
@@ -38,17 +41,21 @@ CREATE TABLE webhooks (
     secret      text NOT NULL CHECK (secret ~ '^[!-~]{16,128}$'),
     created_at  timestamptz NOT NULL DEFAULT now(),
     created_by  text NOT NULL CHECK (length(created_by) <= 100),
+    brand_ids   bigint[],
     deleted_at  timestamptz
 );
 
 -- The outbox: what happened, once, whoever it goes to. data is the event's
--- own part of the payload (docs/webhooks.md); subject orders it.
+-- own part of the payload (docs/webhooks.md); subject orders it; brand is
+-- the brand of the product it concerns ('' for none), which decides which
+-- subscriptions get it.
 -- No foreign keys on the outbox: webhook_emit is its only writer, and a
 -- claim transaction should not pay a check per award.
 CREATE TABLE webhook_events (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     type        text NOT NULL CHECK (length(type) <= 64),
     subject     text NOT NULL CHECK (length(subject) <= 200),
+    brand       text NOT NULL CHECK (length(brand) <= 200),
     data        jsonb NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now()
 );
@@ -111,33 +118,39 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- The outbox's one writer: events of p_type, one per (p_subjects[i],
--- p_data[i]) in array order (their ids follow it), each with a pending
--- delivery to every live subscription to p_type; one statement. Returns the
--- deliveries made (0, and no event, when nobody subscribes).
-CREATE FUNCTION webhook_emit(p_type text, p_subjects text[], p_data jsonb[]) RETURNS integer
+-- p_brands[i], p_data[i]) in array order (their ids follow it), each with a
+-- pending delivery to every live subscription to p_type whose brands allow
+-- the event's; one statement. Returns the deliveries made (0, and no event,
+-- when nobody subscribes).
+CREATE FUNCTION webhook_emit(p_type text, p_subjects text[], p_brands text[], p_data jsonb[])
+RETURNS integer
 LANGUAGE sql AS $$
     WITH hooks AS MATERIALIZED (
-        SELECT w.id FROM webhooks w WHERE w.deleted_at IS NULL AND p_type = ANY (w.events)),
+        SELECT w.id, w.brand_ids FROM webhooks w
+         WHERE w.deleted_at IS NULL AND p_type = ANY (w.events)),
     ev AS (
-        INSERT INTO webhook_events (type, subject, data)
-        SELECT p_type, u.s, u.d
-          FROM unnest(p_subjects, p_data) WITH ORDINALITY AS u(s, d, i)
+        INSERT INTO webhook_events (type, subject, brand, data)
+        SELECT p_type, u.s, coalesce(u.b, ''), u.d
+          FROM unnest(p_subjects, p_brands, p_data) WITH ORDINALITY AS u(s, b, d, i)
          WHERE EXISTS (SELECT 1 FROM hooks)
          ORDER BY u.i
-        RETURNING id, subject),
+        RETURNING id, subject, brand),
     dl AS (
         INSERT INTO webhook_deliveries (webhook_id, event_id, subject)
-        SELECT hooks.id, ev.id, ev.subject FROM ev CROSS JOIN hooks
+        SELECT hooks.id, ev.id, ev.subject
+          FROM ev JOIN hooks ON hooks.brand_ids IS NULL OR brand_allowed(hooks.brand_ids, ev.brand)
         RETURNING 1)
     SELECT count(*)::integer FROM dl
 $$;
 
--- ---- the emitters: 002's claim_many and claim, 006's product_add and
--- batch_set_status, each as it was plus its outbox insert (marked "outbox") ----
+-- ---- the emitters: claim_many (007_consumer), claim (002), product_add
+-- (008_staff) and batch_set_status (006), each as it was plus its outbox
+-- insert (marked "outbox") ----
 
--- claim_many of 002_server.sql, unchanged but for step 5.
+-- claim_many of 007_consumer.sql (PIN backoff, the clients' addresses),
+-- unchanged but for step 5.
 CREATE OR REPLACE FUNCTION claim_many(p_serials bigint[], p_batches bigint[], p_members text[],
-                                      p_pins smallint[])
+                                      p_pins smallint[], p_clients inet[] DEFAULT NULL)
 RETURNS TABLE (ord integer, outcome text, points integer, balance bigint,
                claimed_at timestamptz, retry_after integer)
 LANGUAGE plpgsql AS $$
@@ -148,21 +161,21 @@ DECLARE
     o_balance bigint[] := array_fill(NULL::bigint, ARRAY[n]);
     o_at timestamptz[] := array_fill(NULL::timestamptz, ARRAY[n]);
     o_retry integer[] := array_fill(NULL::integer, ARRAY[n]);
+    clients inet[] := coalesce(p_clients, array_fill(NULL::inet, ARRAY[n]));
     won bigint[];
     prev bigint;
     pol record;
     r record;
-    f record;
 BEGIN
     IF coalesce(cardinality(p_batches), 0) <> n OR coalesce(cardinality(p_members), 0) <> n
-       OR coalesce(cardinality(p_pins), 0) <> n THEN
+       OR coalesce(cardinality(p_pins), 0) <> n OR coalesce(cardinality(clients), 0) <> n THEN
         RAISE EXCEPTION 'claim_many: arrays of different lengths' USING ERRCODE = '22023';
     END IF;
     IF n = 0 THEN
         RETURN;
     END IF;
 
-    -- 1. Each claim against its batch; NULL means "go on", 'pin' "check the throttle".
+    -- 1. Each claim against its batch; NULL means "go on", 'pin' "check the backoff".
     SELECT array_agg(CASE WHEN (j.bt).id IS NULL THEN 'not_genuine'
                           WHEN (j.bt).status = 'recalled' THEN 'recalled'
                           WHEN (j.bt).status <> 'active' THEN 'void_batch'
@@ -176,43 +189,73 @@ BEGIN
                      WHERE bt.id = u.b AND u.s BETWEEN bt.serial_first AND bt.serial_last) AS bt
               FROM unnest(p_serials, p_batches, p_pins) WITH ORDINALITY AS u(s, b, p, i)) j;
 
-    -- 2. PINs, ascending serial: wrong ones are counted; a locked code refuses even the right one.
+    -- 2. PINs. An address that must wait is refused unjudged; so is a member
+    -- that must wait, from an address with failures of its own (a right PIN
+    -- from a clean address is never refused for a member others failed
+    -- under). The rest: a right PIN goes on, a wrong one is counted.
     IF 'pin' = ANY (o_outcome) THEN
-        SELECT * INTO pol FROM pin_policy();
-        FOR r IN SELECT u.i::integer AS i, u.s, u.p
-                   FROM unnest(p_serials, p_pins) WITH ORDINALITY AS u(s, p, i)
-                  WHERE o_outcome[u.i] = 'pin'
-                  ORDER BY u.s, u.i LOOP
-            o_outcome[r.i] := NULL;
-            IF r.p = 2 THEN
-                INSERT INTO pin_failures AS pf (serial, failures, last_failure)
-                VALUES (r.s, 1, now())
-                ON CONFLICT (serial) DO UPDATE SET
-                    failures = CASE
-                        WHEN pf.locked_until > now() THEN pf.failures
-                        WHEN pf.last_failure < now() - pol.window_len THEN 1
-                        ELSE pf.failures + 1 END,
-                    last_failure = now()
-                RETURNING pf.failures, pf.locked_until INTO f;
-                IF f.locked_until > now() THEN
-                    o_outcome[r.i] := 'throttled';
-                    o_retry[r.i] := ceil(extract(epoch FROM f.locked_until - now()))::integer;
-                ELSIF f.failures >= pol.max_failures THEN
-                    UPDATE pin_failures SET failures = 0, locked_until = now() + pol.lock_len
-                     WHERE serial = r.s;
-                    o_outcome[r.i] := 'throttled';
-                    o_retry[r.i] := ceil(extract(epoch FROM pol.lock_len))::integer;
-                ELSE
-                    o_outcome[r.i] := 'pin_wrong';
-                END IF;
+        SELECT * INTO pol FROM pin_backoff_policy();
+        FOR r IN
+            SELECT u.i::integer AS i, u.p,
+                   (SELECT b.blocked_until FROM pin_backoff b
+                     WHERE b.subject = 'member:' || u.m) AS m_until,
+                   (SELECT b.blocked_until FROM pin_backoff b
+                     WHERE b.subject = pin_backoff_addr(u.c)) AS a_until,
+                   (SELECT b.last_failure FROM pin_backoff b
+                     WHERE b.subject = pin_backoff_addr(u.c)) AS a_last
+              FROM unnest(p_pins, p_members, clients) WITH ORDINALITY AS u(p, m, c, i)
+             WHERE o_outcome[u.i] = 'pin' LOOP
+            IF r.a_until > now() THEN
+                o_outcome[r.i] := 'throttled';
+                o_retry[r.i] := ceil(extract(epoch FROM r.a_until - now()))::integer;
+            ELSIF r.m_until > now() AND r.a_last > now() - pol.forget THEN
+                o_outcome[r.i] := 'throttled';
+                o_retry[r.i] := ceil(extract(epoch FROM r.m_until - now()))::integer;
+            ELSIF r.p = 2 THEN
+                o_outcome[r.i] := 'pin_wrong';
             ELSE
-                SELECT pf.locked_until INTO f FROM pin_failures pf WHERE pf.serial = r.s;
-                IF FOUND AND f.locked_until > now() THEN
-                    o_outcome[r.i] := 'throttled';
-                    o_retry[r.i] := ceil(extract(epoch FROM f.locked_until - now()))::integer;
-                END IF;
+                o_outcome[r.i] := NULL;
             END IF;
         END LOOP;
+
+        IF 'pin_wrong' = ANY (o_outcome) THEN
+            -- Count the failures: every subject once, in ascending order (no deadlock).
+            INSERT INTO pin_backoff AS b (subject, failures, last_failure, blocked_until)
+            SELECT f.subject, count(*), now(), now()
+              FROM (SELECT 'code:' || u.s AS subject
+                      FROM unnest(p_serials) WITH ORDINALITY AS u(s, i)
+                     WHERE o_outcome[u.i] = 'pin_wrong'
+                    UNION ALL
+                    SELECT 'member:' || u.m FROM unnest(p_members) WITH ORDINALITY AS u(m, i)
+                     WHERE o_outcome[u.i] = 'pin_wrong'
+                    UNION ALL
+                    SELECT pin_backoff_addr(u.c) FROM unnest(clients) WITH ORDINALITY AS u(c, i)
+                     WHERE o_outcome[u.i] = 'pin_wrong' AND u.c IS NOT NULL) f
+             GROUP BY f.subject
+             ORDER BY f.subject
+            ON CONFLICT (subject) DO UPDATE SET
+                failures = CASE WHEN b.last_failure < now() - pol.forget THEN excluded.failures
+                                ELSE b.failures + excluded.failures END,
+                last_failure = now();
+            -- The wait of each failing claim: from the most failures of its
+            -- code, address and member; the address and the member wait it.
+            FOR r IN
+                SELECT u.i::integer AS i,
+                       pin_backoff_wait(greatest(
+                           (SELECT b.failures FROM pin_backoff b WHERE b.subject = 'code:' || u.s),
+                           (SELECT b.failures FROM pin_backoff b WHERE b.subject = 'member:' || u.m),
+                           coalesce((SELECT b.failures FROM pin_backoff b
+                                      WHERE b.subject = pin_backoff_addr(u.c)), 0))) AS wait,
+                       'member:' || u.m AS ms, pin_backoff_addr(u.c) AS ads
+                  FROM unnest(p_serials, p_members, clients) WITH ORDINALITY AS u(s, m, c, i)
+                 WHERE o_outcome[u.i] = 'pin_wrong' LOOP
+                IF r.wait > interval '0' THEN
+                    UPDATE pin_backoff b SET blocked_until = greatest(b.blocked_until, now() + r.wait)
+                     WHERE b.subject IN (r.ms, r.ads);
+                    o_retry[r.i] := ceil(extract(epoch FROM r.wait))::integer;
+                END IF;
+            END LOOP;
+        END IF;
     END IF;
 
     -- 3. The one-time redemption, ascending serial: the first claim of a serial wins it.
@@ -235,9 +278,6 @@ BEGIN
         END IF;
         prev := r.s;
     END LOOP;
-    -- The others lost to an earlier claim: theirs (repeat) or someone else's.
-    -- A new statement: it sees claims committed by others while we waited.
-    -- (Index probes by scalar subquery: a cached plan must never scan the table.)
     FOR r IN SELECT u.i::integer AS i, u.m,
                     (SELECT rd FROM redemptions rd WHERE rd.serial = u.s) AS rd
                FROM unnest(p_serials, p_members) WITH ORDINALITY AS u(s, m, i)
@@ -281,16 +321,19 @@ BEGIN
     -- transactions too); one statement for all of them, and none at all
     -- when no subscription wants them.
     IF 'awarded' = ANY (o_outcome) AND webhook_wanted('claim.awarded') THEN
-        PERFORM webhook_emit('claim.awarded', e.subjects, e.data)
+        PERFORM webhook_emit('claim.awarded', e.subjects, e.brands, e.data)
            FROM (SELECT array_agg('member:' || u.m ORDER BY u.m, u.i) AS subjects,
+                        array_agg(x.brand ORDER BY u.m, u.i) AS brands,
                         array_agg(jsonb_build_object(
                                       'member', u.m, 'serial', u.s, 'batch', u.b,
-                                      'sku', (SELECT bt.product_sku FROM batches bt
-                                               WHERE bt.id = u.b),
-                                      'points', o_points[u.i], 'balance', o_balance[u.i],
+                                      'sku', x.sku, 'points', o_points[u.i],
+                                      'balance', o_balance[u.i],
                                       'claimed_at', webhook_time(o_at[u.i]))
                                   ORDER BY u.m, u.i) AS data
                    FROM unnest(p_serials, p_batches, p_members) WITH ORDINALITY AS u(s, b, m, i)
+                   CROSS JOIN LATERAL (SELECT bt.product_sku AS sku, pr.brand
+                                         FROM batches bt JOIN products pr ON pr.sku = bt.product_sku
+                                        WHERE bt.id = u.b) x
                   WHERE o_outcome[u.i] = 'awarded') e;
     END IF;
 
@@ -316,7 +359,7 @@ DECLARE
     rd record;
     bal bigint;
 BEGIN
-    SELECT bt.status, bt.pin_required, bt.product_sku, pr.points AS pts INTO b
+    SELECT bt.status, bt.pin_required, bt.product_sku, pr.brand, pr.points AS pts INTO b
       FROM batches bt JOIN products pr ON pr.sku = bt.product_sku
      WHERE bt.id = p_batch AND p_serial BETWEEN bt.serial_first AND bt.serial_last;
     IF NOT FOUND OR b.status <> 'active' OR b.pin_required THEN
@@ -335,7 +378,7 @@ BEGIN
         VALUES (p_member, b.pts, bal, 'claim', p_serial);
         -- outbox
         IF webhook_wanted('claim.awarded') THEN
-            PERFORM webhook_emit('claim.awarded', ARRAY['member:' || p_member],
+            PERFORM webhook_emit('claim.awarded', ARRAY['member:' || p_member], ARRAY[b.brand],
                                  ARRAY[jsonb_build_object(
                                      'member', p_member, 'serial', p_serial, 'batch', p_batch,
                                      'sku', b.product_sku, 'points', b.pts, 'balance', bal,
@@ -355,7 +398,8 @@ BEGIN
     END IF;
 END $$;
 
--- product_add of 006_write_path.sql, unchanged but for its outbox insert.
+-- product_add of 008_staff.sql (which adds the product's brand), unchanged
+-- but for its outbox insert.
 CREATE OR REPLACE FUNCTION product_add(p_actor text, p_client inet, p_sku text, p_gtin text,
                                        p_name text, p_brand text, p_points integer)
 RETURNS TABLE (outcome text, created_at timestamptz)
@@ -363,15 +407,23 @@ LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
     at timestamptz;
+    bid bigint;
 BEGIN
-    INSERT INTO products (sku, gtin, name, brand, points)
-    VALUES (p_sku, p_gtin, p_name, coalesce(p_brand, ''), p_points)
-    ON CONFLICT DO NOTHING
-    RETURNING products.created_at INTO at;
-    IF at IS NULL THEN
+    BEGIN
+        INSERT INTO brands (name) VALUES (coalesce(p_brand, ''))
+        ON CONFLICT (name) DO NOTHING
+        RETURNING brands.id INTO bid;
+        INSERT INTO products (sku, gtin, name, brand, points)
+        VALUES (p_sku, p_gtin, p_name, coalesce(p_brand, ''), p_points)
+        RETURNING products.created_at INTO at;
+    EXCEPTION WHEN unique_violation THEN
         RETURN QUERY SELECT CASE WHEN EXISTS (SELECT 1 FROM products WHERE sku = p_sku)
                                  THEN 'sku_exists' ELSE 'gtin_exists' END, NULL::timestamptz;
         RETURN;
+    END;
+    IF bid IS NOT NULL THEN
+        PERFORM audit_append(p_actor, p_client, 'brand.add', coalesce(p_brand, ''),
+                             jsonb_build_object('brand_id', bid));
     END IF;
     PERFORM audit_append(p_actor, p_client, 'product.add', p_sku,
                          jsonb_build_object('gtin', p_gtin, 'name', p_name,
@@ -379,6 +431,7 @@ BEGIN
     -- outbox
     IF webhook_wanted('product.created') THEN
         PERFORM webhook_emit('product.created', ARRAY['product:' || p_sku],
+                             ARRAY[coalesce(p_brand, '')],
                              ARRAY[jsonb_build_object('sku', p_sku, 'gtin', p_gtin,
                                                       'name', p_name,
                                                       'brand', coalesce(p_brand, ''),
@@ -400,7 +453,8 @@ DECLARE
     cur text;
     act text;
     at timestamptz;
-    sku text;
+    b_sku text;
+    b_brand text;
     ev text;
 BEGIN
     IF p_status IS NULL OR p_status NOT IN ('active', 'recalled', 'void') THEN
@@ -423,7 +477,7 @@ BEGIN
                              WHEN act = 'batch.void' THEN NULL
                              ELSE b.printed_at END
      WHERE b.id = p_batch
-    RETURNING b.status_changed_at, b.product_sku INTO at, sku;
+    RETURNING b.status_changed_at, b.product_sku INTO at, b_sku;
     PERFORM audit_append(p_actor, p_client, act, p_batch::text,
                          jsonb_build_object('reason', p_reason, 'from', cur, 'to', p_status));
     -- outbox
@@ -432,8 +486,9 @@ BEGIN
                    WHEN 'batch.recall' THEN 'batch.recalled'
                    ELSE 'batch.unrecalled' END;
     IF webhook_wanted(ev) THEN
-        PERFORM webhook_emit(ev, ARRAY['batch:' || p_batch],
-                             ARRAY[jsonb_build_object('batch', p_batch, 'sku', sku,
+        SELECT p.brand INTO b_brand FROM products p WHERE p.sku = b_sku;
+        PERFORM webhook_emit(ev, ARRAY['batch:' || p_batch], ARRAY[b_brand],
+                             ARRAY[jsonb_build_object('batch', p_batch, 'sku', b_sku,
                                                       'status', p_status, 'previous', cur,
                                                       'reason', p_reason,
                                                       'changed_at', webhook_time(at))]);
@@ -443,11 +498,13 @@ END $$;
 
 -- ---- subscriptions: the write path (audited) and the admin API's wrappers ----
 
--- A new subscription. outcome: added | unknown_event (detail: the type no
--- row of webhook_event_types names) | too_many (100 live subscriptions).
--- Audited as webhook.add, target the id, detail {url, events}: never the secret.
+-- A new subscription, for the events of brands p_brand_ids (NULL: every
+-- brand). outcome: added | unknown_event (detail: the type no row of
+-- webhook_event_types names) | too_many (100 live subscriptions). Audited
+-- as webhook.add, target the id, detail {url, events, brand_ids}: never
+-- the secret.
 CREATE FUNCTION webhook_add(p_actor text, p_client inet, p_url text, p_events text[],
-                            p_secret text)
+                            p_secret text, p_brand_ids bigint[])
 RETURNS TABLE (outcome text, id bigint, created_at timestamptz, detail text)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -465,11 +522,12 @@ BEGIN
         RETURN QUERY SELECT 'too_many'::text, NULL::bigint, NULL::timestamptz, NULL::text;
         RETURN;
     END IF;
-    INSERT INTO webhooks (url, events, secret, created_by)
-    VALUES (p_url, p_events, p_secret, p_actor)
+    INSERT INTO webhooks (url, events, secret, created_by, brand_ids)
+    VALUES (p_url, p_events, p_secret, p_actor, p_brand_ids)
     RETURNING * INTO w;
     PERFORM audit_append(p_actor, p_client, 'webhook.add', w.id::text,
-                         jsonb_build_object('url', p_url, 'events', to_jsonb(p_events)));
+                         jsonb_build_object('url', p_url, 'events', to_jsonb(p_events),
+                                            'brand_ids', to_jsonb(p_brand_ids)));
     RETURN QUERY SELECT 'added'::text, w.id, w.created_at, NULL::text;
 END $$;
 
@@ -537,23 +595,43 @@ BEGIN
     RETURN QUERY SELECT 'queued'::text, d.status;
 END $$;
 
+-- Whether an identity limited to brands p_brands (NULL: every brand) may
+-- see and change subscription p_webhook: one made for those brands only.
+-- A subscription it may not see is, to it, no subscription at all.
+CREATE FUNCTION webhook_visible(p_webhook bigint, p_brands bigint[]) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM webhooks w
+                    WHERE w.id = p_webhook
+                      AND (p_brands IS NULL OR (w.brand_ids IS NOT NULL AND w.brand_ids <@ p_brands)))
+$$;
+
+-- The admin API's: the identity (admin_identity of 008_staff.sql) gives
+-- the actor and the brands; a subscription is made for the identity's
+-- brands, and one of other brands is unknown_webhook.
 CREATE FUNCTION admin_webhook_add(p_token bigint, p_client inet, p_url text, p_events text[],
                                   p_secret text)
 RETURNS TABLE (outcome text, id bigint, created_at timestamptz, detail text)
 LANGUAGE plpgsql AS $$
 DECLARE
-    who text := admin_actor(p_token);
+    who record;
 BEGIN
-    RETURN QUERY SELECT * FROM webhook_add(who, p_client, p_url, p_events, p_secret);
+    SELECT * INTO who FROM admin_identity(p_token);
+    RETURN QUERY SELECT * FROM webhook_add(who.actor, p_client, p_url, p_events, p_secret,
+                                           who.brand_ids);
 END $$;
 
 CREATE FUNCTION admin_webhook_delete(p_token bigint, p_client inet, p_webhook bigint)
 RETURNS TABLE (outcome text, cancelled bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
-    who text := admin_actor(p_token);
+    who record;
 BEGIN
-    RETURN QUERY SELECT * FROM webhook_delete(who, p_client, p_webhook);
+    SELECT * INTO who FROM admin_identity(p_token);
+    IF NOT webhook_visible(p_webhook, who.brand_ids) THEN
+        RETURN QUERY SELECT 'unknown_webhook'::text, NULL::bigint;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT * FROM webhook_delete(who.actor, p_client, p_webhook);
 END $$;
 
 CREATE FUNCTION admin_webhook_replay(p_token bigint, p_client inet, p_webhook bigint,
@@ -561,16 +639,21 @@ CREATE FUNCTION admin_webhook_replay(p_token bigint, p_client inet, p_webhook bi
 RETURNS TABLE (outcome text, previous text)
 LANGUAGE plpgsql AS $$
 DECLARE
-    who text := admin_actor(p_token);
+    who record;
 BEGIN
-    RETURN QUERY SELECT * FROM webhook_replay(who, p_client, p_webhook, p_event);
+    SELECT * INTO who FROM admin_identity(p_token);
+    IF NOT webhook_visible(p_webhook, who.brand_ids) THEN
+        RETURN QUERY SELECT 'unknown_webhook'::text, NULL::text;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT * FROM webhook_replay(who.actor, p_client, p_webhook, p_event);
 END $$;
 
 -- ---- reads ----
 
--- The live subscriptions (never their secrets), with their deliveries
--- pending and failed.
-CREATE FUNCTION admin_webhooks()
+-- The live subscriptions an identity of brands p_brands may see (never
+-- their secrets), with their deliveries pending and failed.
+CREATE FUNCTION admin_webhooks(p_brands bigint[])
 RETURNS TABLE (id bigint, url text, events text[], created_at timestamptz, created_by text,
                pending bigint, failed bigint)
 LANGUAGE sql STABLE AS $$
@@ -581,15 +664,17 @@ LANGUAGE sql STABLE AS $$
              WHERE d.webhook_id = w.id AND d.status = 'failed')
       FROM webhooks w
      WHERE w.deleted_at IS NULL
+       AND (p_brands IS NULL OR (w.brand_ids IS NOT NULL AND w.brand_ids <@ p_brands))
      ORDER BY w.id
 $$;
 
 -- A subscription's deliveries, newest event first (keyset: events below
 -- p_before), optionally of one status, each with its attempts as JSON.
--- No row at all: no such subscription (deleted ones included); one row with
--- a NULL event: it has none (of that status).
+-- No row at all: no such subscription (deleted ones included) that an
+-- identity of brands p_brands may see; one row with a NULL event: it has
+-- none (of that status).
 CREATE FUNCTION admin_webhook_deliveries(p_webhook bigint, p_before bigint, p_status text,
-                                         p_limit integer)
+                                         p_limit integer, p_brands bigint[])
 RETURNS TABLE (event_id bigint, type text, subject text, created_at timestamptz, status text,
                attempts integer, next_at timestamptz, done_at timestamptz, tries jsonb)
 LANGUAGE sql STABLE AS $$
@@ -611,6 +696,7 @@ LANGUAGE sql STABLE AS $$
            LIMIT p_limit) x ON true
       LEFT JOIN webhook_events ev ON ev.id = x.event_id
      WHERE w.id = p_webhook
+       AND (p_brands IS NULL OR (w.brand_ids IS NOT NULL AND w.brand_ids <@ p_brands))
      ORDER BY x.event_id DESC
 $$;
 

@@ -1,0 +1,162 @@
+/*
+ * landing_text.c: the pages' texts. %s and %d are filled in order by
+ * landing.c, each value escaped. Chinese texts use Chinese punctuation
+ * (，。：；（）) and no plural, and no space after a time (it ends with its
+ * time zone in full-width parentheses); English has a singular for counts of 1.
+ */
+#include "handlers/landing_text.h"
+
+#include <stddef.h>
+
+/* [T_...]: English, zh-CN, zh-Hant, English singular (NULL: the same as the plural) */
+static const char *const texts[T_COUNT][4] = {
+    [T_TITLE] = {"Product check", "产品验证", "產品驗證", NULL},
+    [T_HOME] = {"Check a product", "验证产品", "驗證產品", NULL},
+    [T_HOME_SUB] = {"Type the code printed on the pack, next to the QR code.",
+                    "请输入包装上二维码旁印刷的防伪码。", "請輸入包裝上 QR 碼旁印刷的防偽碼。",
+                    NULL},
+    [T_HOME_FIELD] = {"Code on the pack", "包装上的防伪码", "包裝上的防偽碼", NULL},
+    [T_HOME_HINT] = {"20 letters and digits; spaces and hyphens do not matter.",
+                     "共 20 位字母和数字，空格和连字符可省略。",
+                     "共 20 位字母和數字，空格和連字號可省略。", NULL},
+    [T_CHECK] = {"Check", "验证", "驗證", NULL},
+    [T_GENUINE] = {"Genuine", "正品", "正品", NULL},
+    [T_GENUINE_SUB] = {"This code was issued by the brand.", "此码由品牌方签发。",
+                       "此碼由品牌方簽發。", NULL},
+    [T_MINE] = {"Genuine, points claimed", "正品，积分已领取", "正品，積分已領取", NULL},
+    [T_MINE_SUB] = {"The points of this code were claimed from this phone on %s.",
+                    "此码的积分已于 %s在这部手机上领取。", "此碼的積分已於 %s在這支手機上領取。",
+                    NULL},
+    [T_COPIED] = {"Checked by %d people", "已有 %d 人查验过此码", "已有 %d 人查驗過此碼",
+                  "Checked by %d person"},
+    [T_COPIED_SUB] = {"First on %s: if that was not you, this code may have been copied.",
+                      "首次查验于 %s：如果那不是您，此码可能已被复制。",
+                      "首次查驗於 %s：如果那不是您，此碼可能已被複製。", NULL},
+    [T_TAKEN_PAGE] = {"Points already claimed", "积分已被领取", "積分已被領取", NULL},
+    [T_TAKEN_PAGE_SUB] = {"Its points were already claimed on %s — if you just bought it, "
+                          "report it.",
+                          "此码的积分已于 %s被领取。如果您刚买下这件商品，请举报。",
+                          "此碼的積分已於 %s被領取。如果您剛買下這件商品，請檢舉。", NULL},
+    [T_REPORT] = {"Report this code", "举报此码", "檢舉此碼", NULL},
+    [T_REPORT_HINT] = {"The brand is told that this code may have been copied.",
+                       "品牌方将收到此码可能被复制的通知。", "品牌方將收到此碼可能被複製的通知。",
+                       NULL},
+    [T_REPORTED] = {"Thank you", "感谢您的举报", "感謝您的檢舉", NULL},
+    [T_REPORTED_SUB] = {"The brand has been told about this code (report %d).",
+                        "品牌方已收到关于此码的举报（编号 %d）。",
+                        "品牌方已收到關於此碼的檢舉（編號 %d）。", NULL},
+    [T_FORGED] = {"Not a genuine code", "非正品码", "非正品碼", NULL},
+    [T_FORGED_SUB] = {"The brand did not issue this code. The product may be counterfeit.",
+                      "品牌方未签发此码，该产品可能是假冒品。",
+                      "品牌方未簽發此碼，該產品可能是仿冒品。", NULL},
+    [T_TYPO] = {"Check the characters", "请核对字符", "請核對字元", NULL},
+    [T_TYPO_SUB] = {"A character is mistyped or two are swapped. Compare the code with the pack.",
+                    "有字符输入错误或相邻字符顺序颠倒，请与包装上的码核对。",
+                    "有字元輸入錯誤或相鄰字元順序顛倒，請與包裝上的碼核對。", NULL},
+    [T_RECALLED] = {"Batch recalled", "该批次已召回", "該批次已召回", NULL},
+    [T_RECALLED_SUB] = {"This product's batch has been recalled. Please do not use it.",
+                        "该产品所属批次已被召回，请勿使用。", "該產品所屬批次已被召回，請勿使用。",
+                        NULL},
+    [T_VOID] = {"Not a valid code", "无效码", "無效碼", NULL},
+    [T_VOID_SUB] = {"This code belongs to a print run that was never released.",
+                    "此码所属的印刷批次未曾投放。", "此碼所屬的印刷批次未曾投放。", NULL},
+    [T_REVOKED] = {"Code no longer valid", "此码已失效", "此碼已失效", NULL},
+    [T_REVOKED_SUB] = {"The key that signed this code has been revoked.",
+                       "签发此码的密钥已被吊销。", "簽發此碼的金鑰已被撤銷。", NULL},
+    [T_NOT_FOUND] = {"No such page", "页面不存在", "頁面不存在", NULL},
+    [T_NOT_FOUND_SUB] = {"This address holds no code of ours. Type the code printed on the "
+                         "pack instead.",
+                         "此网址中没有我们的防伪码，请直接输入包装上印刷的防伪码。",
+                         "此網址中沒有我們的防偽碼，請直接輸入包裝上印刷的防偽碼。", NULL},
+    [T_PRODUCT] = {"Product", "产品", "產品", NULL},
+    [T_BRAND] = {"Brand", "品牌", "品牌", NULL},
+    [T_SKU] = {"Item", "货号", "貨號", NULL},
+    [T_SCANS] = {"Scans", "扫码记录", "掃碼紀錄", NULL},
+    [T_SCANS_N] = {"Scanned %d times, first on %s.", "已被扫描 %d 次，首次扫描于 %s。",
+                   "已被掃描 %d 次，首次掃描於 %s。", "Scanned %d time, first on %s."},
+    [T_CLAIM_H] = {"Claim %d points", "领取 %d 积分", "領取 %d 積分", "Claim %d point"},
+    [T_MEMBER] = {"Phone number or member id", "手机号或会员号", "手機號碼或會員編號", NULL},
+    [T_MEMBER_HINT] = {"As you dial it at home, or + and the country code from abroad.",
+                       "国内号码直接输入；其他国家或地区请以 + 和国家代码开头。",
+                       "本地號碼直接輸入；其他國家或地區請以 + 和國碼開頭。", NULL},
+    [T_PIN] = {"PIN inside the pack", "包装内的验证码", "包裝內的驗證碼", NULL},
+    [T_PIN_HINT] = {"Printed inside the cap or under the scratch-off layer",
+                    "印在瓶盖内侧或刮开涂层下", "印在瓶蓋內側或刮開塗層下", NULL},
+    [T_SUBMIT] = {"Claim points", "领取积分", "領取積分", NULL},
+    [T_CODE] = {"Code", "防伪码", "防偽碼", NULL},
+    [T_AWARDED] = {"%d points added", "已获得 %d 积分", "已獲得 %d 積分", "%d point added"},
+    [T_AWARDED_SUB] = {"Your balance is now %d points.", "您当前的积分余额为 %d。",
+                       "您目前的積分餘額為 %d。", "Your balance is now %d point."},
+    [T_REPEAT] = {"Already yours", "您已领取过", "您已領取過", NULL},
+    [T_REPEAT_SUB] = {"You claimed this code on %s. Your balance is %d points.",
+                      "您已于 %s领取此码，当前积分余额为 %d。",
+                      "您已於 %s領取此碼，目前積分餘額為 %d。",
+                      "You claimed this code on %s. Your balance is %d point."},
+    [T_TAKEN] = {"Already claimed", "积分已被领取", "積分已被領取", NULL},
+    [T_TAKEN_SUB] = {"Another member claimed this code on %s — if you just bought it, report "
+                     "it.",
+                     "此码已于 %s被其他会员领取。如果您刚买下这件商品，请举报。",
+                     "此碼已於 %s被其他會員領取。如果您剛買下這件商品，請檢舉。", NULL},
+    [T_PIN_REQUIRED] = {"Enter the PIN printed inside the pack.", "请输入包装内的验证码。",
+                        "請輸入包裝內的驗證碼。", NULL},
+    [T_PIN_WRONG] = {"That PIN is not right. Check it and try again.",
+                     "验证码不正确，请核对后重试。", "驗證碼不正確，請核對後重試。", NULL},
+    [T_PIN_WRONG_WAIT] = {"That PIN is not right. Check it, then try again in %d seconds.",
+                          "验证码不正确，请核对后在 %d 秒后重试。",
+                          "驗證碼不正確，請核對後在 %d 秒後重試。",
+                          "That PIN is not right. Check it, then try again in %d second."},
+    [T_THROTTLED] = {"Too many wrong PINs", "验证码错误次数过多", "驗證碼錯誤次數過多", NULL},
+    [T_THROTTLED_SUB] = {"Too many wrong PINs came from here. Try again in %d seconds.",
+                         "此处输入错误验证码的次数过多，请 %d 秒后再试。",
+                         "此處輸入錯誤驗證碼的次數過多，請 %d 秒後再試。",
+                         "Too many wrong PINs came from here. Try again in %d second."},
+    [T_THROTTLED_SUB_MIN] = {"Too many wrong PINs came from here. Try again in %d minutes.",
+                             "此处输入错误验证码的次数过多，请 %d 分钟后再试。",
+                             "此處輸入錯誤驗證碼的次數過多，請 %d 分鐘後再試。",
+                             "Too many wrong PINs came from here. Try again in %d minute."},
+    [T_LIMITED] = {"Too many attempts", "操作过于频繁", "操作過於頻繁", NULL},
+    [T_LIMITED_SUB] = {"Please wait %d seconds, then try again.", "请等待 %d 秒后再试。",
+                       "請等待 %d 秒後再試。", "Please wait %d second, then try again."},
+    [T_BAD_MEMBER] = {"Enter your phone number or your member id (letters, digits and . _ : @ "
+                      "-).",
+                      "请输入手机号或会员号（字母、数字及 . _ : @ -）。",
+                      "請輸入手機號碼或會員編號（字母、數字及 . _ : @ -）。", NULL},
+    [T_PHONE_NOT_A_NUMBER] = {"That is not a phone number: use digits, spaces and hyphens only.",
+                              "这不是手机号：只能包含数字、空格和连字符。",
+                              "這不是手機號碼：只能包含數字、空格和連字號。", NULL},
+    [T_PHONE_BAD_COUNTRY] = {"No country has that calling code: check the digits after +.",
+                             "没有国家或地区使用该代码：请核对 + 后面的数字。",
+                             "沒有國家或地區使用該國碼：請核對 + 後面的數字。", NULL},
+    [T_PHONE_TOO_SHORT] = {"That phone number is too short: a digit is missing.",
+                           "手机号位数不足：少了数字。", "手機號碼位數不足：少了數字。", NULL},
+    [T_PHONE_TOO_LONG] = {"That phone number is too long: there is a digit too many.",
+                          "手机号位数过多：多了数字。", "手機號碼位數過多：多了數字。", NULL},
+    [T_PHONE_BAD_LENGTH] = {"No phone number of that country has that many digits.",
+                            "该国家或地区没有这个位数的电话号码。",
+                            "該國家或地區沒有這個位數的電話號碼。", NULL},
+    [T_PHONE_NO_SUCH_RANGE] = {"No phone number starts with those digits: check the first ones.",
+                               "没有以这些数字开头的电话号码：请核对开头几位。",
+                               "沒有以這些數字開頭的電話號碼：請核對開頭幾位。", NULL},
+    [T_UNAVAILABLE] = {"Please try again", "请稍后再试", "請稍後再試", NULL},
+    [T_UNAVAILABLE_SUB] = {"The service is busy right now. Nothing was claimed.",
+                           "服务暂时繁忙，积分未领取。", "服務暫時繁忙，積分未領取。", NULL},
+    [T_BACK] = {"Back to the product", "返回产品页", "返回產品頁", NULL},
+    [T_TIMEZONE] = {"UTC", "北京时间", "UTC+8", NULL},
+};
+
+const char *landing_text(enum text t, enum lang l, long long n)
+{
+	if (t < 0 || t >= T_COUNT)
+		return "";
+	if (l == LANG_EN && n == 1 && texts[t][3])
+		return texts[t][3];
+	switch (l) {
+	case LANG_ZH:
+		return texts[t][1];
+	case LANG_ZH_HANT:
+		return texts[t][2];
+	case LANG_EN:
+		break;
+	}
+	return texts[t][0];
+}
