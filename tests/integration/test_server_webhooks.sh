@@ -85,6 +85,7 @@ RANDOM=$SEED
 setup
 mint 80
 B1=$BATCH
+FIRST1=$FIRST
 cp "$CODES" "$T/codes"
 mint 5
 B2=$BATCH
@@ -395,6 +396,10 @@ wait_until 30 "the brand's event at its subscription" arrived teaonly "$EV_TEA"
 wait_until 30 "the other brand's event at the unlimited subscription" arrived random "$EV_BEAN"
 [ "$(jq -r .event_id "$T/teaonly.log" | sort -u | tr '\n' ' ')" = "$EV_TEA " ] ||
 	fail "the brand-limited subscription got: $(jq -r .event_id "$T/teaonly.log" | tr '\n' ' ')"
+# claim(), the one-claim function of the pgbench reference, emits as claim_many does
+[ "$(sql "SELECT outcome FROM claim($((FIRST1 + 72)), $B1, 'm3')")" = awarded ] || fail "claim() did not award"
+[ "$(sql "SELECT e.subject || ' ' || (e.data->>'points') || ' ' || string_agg(d.webhook_id::text, ',' ORDER BY d.webhook_id) FROM webhook_events e JOIN webhook_deliveries d ON d.event_id = e.id WHERE (e.data->>'serial')::bigint = $((FIRST1 + 72)) GROUP BY e.id")" = "member:m3 10 $W1,$W5" ] ||
+	fail "claim()'s event: $(sql "SELECT * FROM webhook_events WHERE (data->>'serial')::bigint = $((FIRST1 + 72))")"
 ok "brands: a brand-limited token's subscription gets its brand's events only, and it sees and changes no other subscription"
 
 # ---- CORS: listed origins only ----
