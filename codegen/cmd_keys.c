@@ -249,8 +249,9 @@ int cmd_key(int argc, char **argv)
 	    "verify. Use it when a key has minted enough and a fresh one should take over\n"
 	    "without 'keygen'.\n"
 	    "revoke: every code signed with key ID is answered as signed by a revoked\n"
-	    "key, never as genuine. Use it when the key may have leaked. Servers pick the\n"
-	    "change up on SIGHUP. Revoking cannot be undone.\n";
+	    "key, never as genuine. Use it when the key may have leaked. A server picks\n"
+	    "the change up within a second of its keyring file changing, no signal\n"
+	    "needed. Revoking cannot be undone.\n";
 	char err[KEYRING_ERR_LEN], dberr[DB_ERR_LEN];
 	PGconn *db = NULL;
 	uint64_t id;

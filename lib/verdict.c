@@ -18,6 +18,8 @@ const char *verdict_name(enum verdict v)
 		return "void_batch";
 	case VERDICT_RECALLED:
 		return "recalled";
+	case VERDICT_UNKNOWN_KEY:
+		return "unknown_key";
 	}
 	return "unknown";
 }

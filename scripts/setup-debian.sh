@@ -12,7 +12,8 @@ postgresql-15 postgresql-client-15
 clang libclang-rt-14-dev clang-format
 zbar-tools librsvg2-bin poppler-utils curl jq python3 python3-cryptography openssl
 wrk qrencode time iproute2 python3-prometheus-client
-chromium chromium-driver python3-selenium fonts-noto-cjk fontconfig"
+chromium chromium-driver python3-selenium fonts-noto-cjk fontconfig
+haproxy"
 
 missing=""
 for p in $PACKAGES; do
@@ -33,4 +34,8 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# haproxy: test_server_scaleout.sh runs its own; the system's service is not wanted
+if command -v systemctl >/dev/null && systemctl is-enabled haproxy >/dev/null 2>&1; then
+	systemctl disable --now haproxy >/dev/null 2>&1 || true
+fi
 echo "setup-debian.sh: done"

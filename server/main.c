@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "db.h"
+#include "edge/conn.h"
 #include "edge/http.h"
 #include "edge/tls.h"
 #include "engine/listen.h"
@@ -29,6 +30,7 @@
 #include "engine/tokens.h"
 #include "engine/webhooks.h"
 #include "handlers/claim.h"
+#include "handlers/health.h"
 #include "handlers/lookup.h"
 #include "log.h"
 #include "options.h"
@@ -36,10 +38,11 @@
 #include "server.h"
 #include "statements.h"
 
-#define PROG           "packcode-server"
-#define TICK_MS        100
-#define CACHE_RELOAD_S 60 /* the catalog, tokens and sessions, besides on NOTIFY */
-#define OFFLOAD_QUEUE  16 /* sign-ins waiting for argon2id; more are refused (503) */
+#define PROG            "packcode-server"
+#define TICK_MS         100
+#define CACHE_RELOAD_S  60  /* the catalog, tokens and sessions, besides on NOTIFY */
+#define OFFLOAD_QUEUE   16  /* sign-ins waiting for argon2id; more are refused (503) */
+#define KEYRING_POLL_MS 250 /* the keyring file's stamp, looked at this often */
 /* Draining: a worker exits once no request has come for this long (a client
  * may be sending one on a kept-alive connection as the last reply leaves). */
 #define DRAIN_QUIET_MS 200
@@ -96,21 +99,27 @@ static int split_listen(const char *spec, char *host, size_t hostlen, char *port
 	return host[0] && cli_parse_int(port, 0, 65535, &p) == 0 ? 0 : -1;
 }
 
-/* One SO_REUSEPORT socket per worker on the same address; -1 with err. */
-static int open_listeners(struct server *s, char *err, size_t errlen)
+/*
+ * One SO_REUSEPORT socket per worker on spec (--listen, or --admin-listen
+ * when admin), into each worker's listen_fd or admin_fd; the address bound
+ * into *bound. -1 with err.
+ */
+static int open_listeners(struct server *s, const char *spec, int admin,
+                          struct sockaddr_storage *bound, char *err, size_t errlen)
 {
+	const char *opt = admin ? "--admin-listen" : "--listen";
 	char host[256], port[16];
 	struct addrinfo hints = {.ai_family = AF_UNSPEC,
 	                         .ai_socktype = SOCK_STREAM,
 	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *ai = NULL;
-	if (split_listen(s->cfg.listen, host, sizeof host, port, sizeof port) < 0) {
-		snprintf(err, errlen, "--listen %s: expected HOST:PORT", s->cfg.listen);
+	if (split_listen(spec, host, sizeof host, port, sizeof port) < 0) {
+		snprintf(err, errlen, "%s %s: expected HOST:PORT", opt, spec);
 		return -1;
 	}
 	int rc = getaddrinfo(host, port, &hints, &ai);
 	if (rc) {
-		snprintf(err, errlen, "--listen %s: %s", s->cfg.listen, gai_strerror(rc));
+		snprintf(err, errlen, "%s %s: %s", opt, spec, gai_strerror(rc));
 		return -1;
 	}
 	struct sockaddr_storage addr;
@@ -125,8 +134,7 @@ static int open_listeners(struct server *s, char *err, size_t errlen)
 		if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
 		    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
 		    bind(fd, (struct sockaddr *)&addr, alen) < 0 || listen(fd, 1024) < 0) {
-			snprintf(err, errlen, "cannot listen on %s: %s", s->cfg.listen,
-			         strerror(errno));
+			snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
 			if (fd >= 0)
 				close(fd);
 			return -1;
@@ -140,13 +148,34 @@ static int open_listeners(struct server *s, char *err, size_t errlen)
 			getnameinfo((struct sockaddr *)&addr, l, h, sizeof h, p, sizeof p,
 			            NI_NUMERICHOST | NI_NUMERICSERV);
 			snprintf(name, sizeof name, family == AF_INET6 ? "[%s]:%s" : "%s:%s", h, p);
-			log_info("event=listening addr=%s threads=%d pool=%d tls=%s", name,
-			         s->nworkers, s->cfg.pool_size,
-			         atomic_load(&s->tls) ? "on" : "off");
+			if (admin)
+				log_info("event=admin_listening addr=%s", name);
+			else
+				log_info("event=listening addr=%s threads=%d pool=%d tls=%s", name,
+				         s->nworkers, s->cfg.pool_size,
+				         atomic_load(&s->tls) ? "on" : "off");
 		}
-		s->workers[i].listen_fd = fd;
+		if (admin)
+			s->workers[i].admin_fd = fd;
+		else
+			s->workers[i].listen_fd = fd;
 	}
+	*bound = addr;
 	return 0;
+}
+
+/* 1 if a and b are the same address and port. */
+static int same_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+	return x->sin6_port == y->sin6_port &&
+	       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
 }
 
 /* ---- workers ----------------------------------------------------------------------- */
@@ -200,6 +229,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	atomic_store_explicit(&w->metrics.pool_connected, ps.connected, memory_order_relaxed);
 	atomic_store_explicit(&w->metrics.pool_busy, ps.busy, memory_order_relaxed);
 	atomic_store_explicit(&w->metrics.pool_waiting, ps.waiting, memory_order_relaxed);
+	health_tick(w);
 	worker_exit_if_done(w);
 }
 
@@ -214,23 +244,32 @@ static void worker_stop(struct worker *w)
 	worker_exit_if_done(w);
 }
 
-static void worker_reload(struct worker *w)
+/*
+ * Read the keyring again: always (force: SIGHUP), or only if the file
+ * changed since this worker read it (the control loop saw it change).
+ */
+static void worker_reload(struct worker *w, int force)
 {
 	char err[KEYRING_ERR_LEN];
-	struct keyring *kr = keyring_load(w->srv->cfg.keyring_path, err, sizeof err);
-	if (!kr) {
+	const char *path = w->srv->cfg.keyring_path;
+	enum keyfile_refresh r;
+	if (force)
+		r = keyfile_load(&w->keys, path, err, sizeof err) < 0 ? KEYFILE_FAILED
+		                                                      : KEYFILE_RELOADED;
+	else
+		r = keyfile_refresh(&w->keys, path, clock_ms(), 0, err, sizeof err);
+	if (r == KEYFILE_FAILED)
 		log_error("event=keyring_reload_failed worker=%d reason=%s", w->id, LOG_Q(err));
-		return;
-	}
-	keyring_free(w->keyring);
-	w->keyring = kr;
-	log_info("event=keyring_reloaded worker=%d keys=%zu", w->id, kr->n);
+	else if (r == KEYFILE_RELOADED)
+		log_info("event=keyring_reloaded worker=%d keys=%zu why=%s", w->id, w->keys.kr->n,
+		         force ? "signal" : "file_changed");
 }
 
 /*
  * The control loop's commands, one byte each on the worker's pipe: 'S' stop,
- * 'R' reload the keyring. A pipe rather than event_active() across threads,
- * so that the workers' loops need no locks (no evthread_use_pthreads).
+ * 'R' reload the keyring (SIGHUP), 'K' the keyring file changed. A pipe
+ * rather than event_active() across threads, so that the workers' loops need
+ * no locks (no evthread_use_pthreads).
  */
 static void on_control(evutil_socket_t fd, short what, void *arg)
 {
@@ -241,8 +280,8 @@ static void on_control(evutil_socket_t fd, short what, void *arg)
 	for (ssize_t i = 0; i < n; i++) {
 		if (cmd[i] == 'S')
 			worker_stop(w);
-		else if (cmd[i] == 'R')
-			worker_reload(w);
+		else if (cmd[i] == 'R' || cmd[i] == 'K')
+			worker_reload(w, cmd[i] == 'R');
 	}
 }
 
@@ -261,8 +300,7 @@ static int worker_init(struct worker *w, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create an event loop");
 		return -1;
 	}
-	w->keyring = keyring_load(s->cfg.keyring_path, kerr, sizeof kerr);
-	if (!w->keyring) {
+	if (keyfile_load(&w->keys, s->cfg.keyring_path, kerr, sizeof kerr) < 0) {
 		snprintf(err, errlen, "%s", kerr);
 		return -1;
 	}
@@ -327,7 +365,9 @@ static void worker_free(struct worker *w)
 	scanlog_free(w->scanlog);
 	if (w->http)
 		evhttp_free(w->http);
-	w->http = NULL;
+	if (w->admin_http)
+		evhttp_free(w->admin_http);
+	w->http = w->admin_http = NULL;
 	if (w->control_ev)
 		event_free(w->control_ev);
 	for (int i = 0; i < 2; i++)
@@ -337,10 +377,12 @@ static void worker_free(struct worker *w)
 		event_free(w->tick_ev);
 	offload_port_free(w->offload);
 	catalog_view_release(&w->view);
-	keyring_free(w->keyring);
+	keyfile_release(&w->keys);
 	ratelimit_free(w->ratelimit);
 	if (w->listen_fd >= 0)
 		close(w->listen_fd);
+	if (w->admin_fd >= 0)
+		close(w->admin_fd);
 	if (w->base)
 		event_base_free(w->base);
 }
@@ -353,6 +395,35 @@ static void *worker_run(void *arg)
 }
 
 /* ---- the control loop ---------------------------------------------------------------- */
+
+/*
+ * The keyring file, watched: a new key or a revocation reaches every worker
+ * within KEYRING_POLL_MS without a signal. Keyring changes replace the file
+ * by a rename, so a stat poll (a new inode, size or time) sees them, as it
+ * sees a file edited in place or a directory swapped under a symlink.
+ */
+static void on_keyring_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+	struct keyfile_stamp now;
+	char err[KEYRING_ERR_LEN];
+	(void)fd;
+	(void)what;
+	keyfile_stamp(s->cfg.keyring_path, &now);
+	if (keyfile_stamp_equal(&now, &s->keyring_seen))
+		return;
+	s->keyring_seen = now;
+	/* checked once here, so that a bad file is logged once, not by every worker */
+	struct keyring *kr = keyring_load(s->cfg.keyring_path, err, sizeof err);
+	if (!kr) {
+		log_error("event=keyring_reload_failed reason=%s", LOG_Q(err));
+		return;
+	}
+	log_info("event=keyring_changed keys=%zu", kr->n);
+	keyring_free(kr);
+	for (int i = 0; i < s->nworkers; i++)
+		worker_send(&s->workers[i], 'K');
+}
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -443,11 +514,23 @@ static int server_open(struct server *s, char *err, size_t errlen)
 	for (int i = 0; i < s->nworkers; i++) {
 		s->workers[i].srv = s;
 		s->workers[i].id = i;
-		s->workers[i].listen_fd = -1;
+		s->workers[i].listen_fd = s->workers[i].admin_fd = -1;
 		s->workers[i].control[0] = s->workers[i].control[1] = -1;
 	}
-	if (open_listeners(s, err, errlen) < 0)
+	struct sockaddr_storage public_addr, admin_addr;
+	if (open_listeners(s, s->cfg.listen, 0, &public_addr, err, errlen) < 0 ||
+	    (s->cfg.admin_listen &&
+	     open_listeners(s, s->cfg.admin_listen, 1, &admin_addr, err, errlen) < 0))
 		return -1;
+	if (s->cfg.admin_listen && same_address(&public_addr, &admin_addr)) {
+		snprintf(err, errlen, "--admin-listen %s is the address of --listen",
+		         s->cfg.admin_listen);
+		return -1;
+	}
+	if (conn_start(s) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	for (int i = 0; i < s->nworkers; i++)
 		if (worker_init(&s->workers[i], err, errlen) < 0)
 			return -1;
@@ -456,11 +539,13 @@ static int server_open(struct server *s, char *err, size_t errlen)
 
 /*
  * The control thread's loop: the LISTEN connection, the webhook dispatcher
- * (woken through it) and the signals. 0 or -1 with err.
+ * (woken through it), the keyring file's watch and the signals. 0 or -1
+ * with err.
  */
 static int control_open(struct server *s, char *err, size_t errlen)
 {
 	static const int signos[] = {SIGTERM, SIGINT, SIGHUP};
+	struct timeval poll_every = {0, KEYRING_POLL_MS * 1000};
 	s->control = event_base_new();
 	s->listener = listener_new(STATEMENTS_LISTEN_SETUP, CACHE_RELOAD_S);
 	struct webhooks_config wc = {
@@ -480,7 +565,9 @@ static int control_open(struct server *s, char *err, size_t errlen)
 	    tokens_listen(s->sessions, s->listener, s->control) < 0 ||
 	    webhooks_listen(s->webhooks, s->listener) < 0 ||
 	    listener_start(s->listener, s->control, s->cfg.conninfo) < 0 ||
-	    webhooks_start(s->webhooks) < 0) {
+	    webhooks_start(s->webhooks) < 0 ||
+	    !(s->keyring_poll = event_new(s->control, -1, EV_PERSIST, on_keyring_poll, s)) ||
+	    event_add(s->keyring_poll, &poll_every) < 0) {
 		snprintf(err, errlen, "cannot start the control loop");
 		return -1;
 	}
@@ -547,6 +634,8 @@ static void server_close(struct server *s)
 	for (int i = 0; i < SERVER_SIGNALS; i++)
 		if (s->signals[i])
 			event_free(s->signals[i]);
+	if (s->keyring_poll)
+		event_free(s->keyring_poll);
 	listener_free(s->listener);
 	webhooks_free(s->webhooks);
 	catalog_free(s->catalog);
@@ -556,6 +645,7 @@ static void server_close(struct server *s)
 	for (int i = 0; s->workers && i < s->nworkers; i++)
 		worker_free(&s->workers[i]);
 	free(s->workers);
+	conn_stop(s);
 	if (s->control)
 		event_base_free(s->control);
 	tls_stop(s);
@@ -569,7 +659,6 @@ int main(int argc, char **argv)
 	int rc = 1;
 
 	cli_set_prog(PROG);
-	cfg->query_timeout_ms = 15000;
 	switch (options_parse(argc, argv, cfg)) {
 	case OPTIONS_RUN:
 		break;
@@ -582,6 +671,7 @@ int main(int argc, char **argv)
 	fit_fd_limit(cfg);
 
 	/* refuse a bad keyring before touching anything else */
+	keyfile_stamp(cfg->keyring_path, &srv.keyring_seen);
 	struct keyring *kr = keyring_load(cfg->keyring_path, err, sizeof err);
 	if (!kr)
 		return cli_error(NULL, "%s", err);

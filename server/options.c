@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "config.h"
 #include "edge/cors.h"
+#include "edge/cidr.h"
 #include "engine/ratelimit.h"
 #include "keyring.h"
 #include "log.h"
@@ -30,6 +31,7 @@ enum kind {
 	OPT_LEVEL,   /* the log level */
 	OPT_DB,      /* the database: PACKCODE_DB, which lib/db.c reads */
 	OPT_ORIGINS, /* repeatable; several in one value, separated by spaces or commas */
+	OPT_CIDRS,   /* repeatable: CIDR blocks (comma-separated too) into cfg->trusted */
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -51,6 +53,12 @@ struct opt {
 static const struct opt opts[] = {
     {"listen", 'l', "HOST:PORT", OPT_TEXT, F(listen), 0, 0, "127.0.0.1:8080",
      "address to listen on; PORT 0 picks a free port, logged at start-up", "Options"},
+    {"admin-listen", 0, "HOST:PORT", OPT_TEXT, F(admin_listen), 0, 0, NULL,
+     "a second listener, for operations: /metrics and the admin API are served there only "
+     "(404 on --listen), /healthz and /readyz on both, nothing else. Its connections do not "
+     "count against the connection caps, so a flood on --listen cannot take them from health "
+     "checks and scrapes. HTTPS when --listen is. Bind it to a private address",
+     NULL},
     {"db", 'd', "CONNINFO", OPT_DB, 0, 0, 0, NULL,
      "libpq connection string or URI of the database; if unset, the embedded cluster in "
      "$PACKCODE_HOME/var/pg, created, started and migrated as needed",
@@ -70,6 +78,10 @@ static const struct opt opts[] = {
      "lookup queries in flight per thread: lookups arriving meanwhile go out together", NULL},
     {"drain-timeout", 0, "S", OPT_SECONDS, F(drain_ms), 0, 3600, "10",
      "on SIGTERM, wait at most S seconds for requests in flight", NULL},
+    {"query-timeout", 0, "S", OPT_SECONDS, F(query_timeout_ms), 1, 3600, "15",
+     "a query running (or waiting for a connection) longer fails, 503, and its connection is "
+     "dropped: a database that stops answering costs a request at most S seconds",
+     NULL},
     {"tls-cert", 0, "FILE", OPT_TEXT, F(tls_cert), 0, 0, NULL,
      "serve HTTPS (TLS 1.2 or 1.3) on the listener with this PEM certificate chain; needs "
      "--tls-key. HTTPS replies carry Strict-Transport-Security: max-age=31536000",
@@ -90,12 +102,25 @@ static const struct opt opts[] = {
      NULL},
     {"max-connections", 0, "N", OPT_INT, F(max_connections), 1, 1000000, "10000",
      "open connections over all threads; beyond it a new connection is closed at once", NULL},
+    {"max-connections-per-address", 0, "N", OPT_INT, F(max_per_address), 1, 1000000, "256",
+     "open connections from one client address (IPv4, or IPv6 by /64) over all threads; "
+     "beyond it a new connection from there is closed at once. Trusted proxies are exempt",
+     NULL},
+    {"first-byte-timeout", 0, "S", OPT_SECONDS, F(first_byte_ms), 1, 3600, "5",
+     "close a new connection that has sent nothing within S seconds", NULL},
     {"request-timeout", 0, "S", OPT_SECONDS, F(request_timeout_ms), 1, 3600, "20",
      "a request (line, headers, body; the TLS handshake for a connection's first) must "
      "arrive whole within S seconds of its first byte, or the connection is closed",
      NULL},
     {"idle-timeout", 0, "S", OPT_INT, F(idle_timeout_s), 1, 3600, "30",
      "close a connection silent for S seconds", NULL},
+    {"trusted-proxy", 0, "CIDR", OPT_CIDRS, 0, 0, 0, NULL,
+     "a proxy or load balancer in front: an address or block (10.0.0.0/8, 2001:db8::/32); "
+     "repeatable, or comma-separated. Only for a peer in one of them is X-Forwarded-For "
+     "(without it, Forwarded) read, from the right: the first address that is no trusted "
+     "proxy is the client's, for rate limits, scan records and audit rows. From any other "
+     "peer these headers are ignored",
+     NULL},
     {"cors-origin", 0, "ORIGIN", OPT_ORIGINS, 0, 0, 0, NULL,
      "let browser pages of ORIGIN (scheme://host[:port], as the Origin header says it) call "
      "the admin API: CORS preflights answered, Access-Control-Allow-Origin on its replies. "
@@ -144,7 +169,10 @@ static const char outro[] =
     "\n"
     "Signals:\n"
     "  SIGHUP                  reload the keyring and the TLS certificate and key\n"
-    "                          (if bad, that is logged and the old ones kept)\n"
+    "                          (if bad, that is logged and the old ones kept).\n"
+    "                          The keyring needs no signal: it is read again within\n"
+    "                          a second of its file changing, and at once when a\n"
+    "                          code of a key id it does not hold comes in\n"
     "  SIGTERM, SIGINT         stop accepting connections, finish the requests in\n"
     "                          flight, write the buffered scan records, exit 0\n"
     "\n"
@@ -153,8 +181,41 @@ static const char outro[] =
     "Exit status: 0 after a graceful stop, 1 if start-up fails (one line on\n"
     "stderr says why), 2 on a usage error.\n";
 
-#define HELP_COL   26
-#define HELP_WIDTH 79
+#define HELP_COL    26
+#define HELP_WIDTH  79
+#define TRUSTED_MAX 64 /* --trusted-proxy blocks */
+
+static struct cidr trusted[TRUSTED_MAX];
+static int trusted_from_cli; /* the first --trusted-proxy replaces the environment's */
+
+/* Add the comma-separated blocks of text to cfg->trusted. 0, or a usage error. */
+static int add_cidrs(const char *text, const char *from, struct server_config *cfg)
+{
+	if (from[0] == '-' && !trusted_from_cli) {
+		trusted_from_cli = 1;
+		cfg->ntrusted = 0;
+	}
+	for (const char *p = text;;) {
+		char one[80];
+		size_t n = strcspn(p, ",");
+		while (n && p[n - 1] == ' ')
+			n--;
+		snprintf(one, sizeof one, "%.*s", (int)(n < sizeof one ? n : sizeof one - 1), p);
+		if (n >= sizeof one || cidr_parse(one, &trusted[cfg->ntrusted]) < 0)
+			return cli_usage(NULL,
+			                 "%s: not an address or CIDR block (10.0.0.0/8, "
+			                 "2001:db8::/32): %.*s",
+			                 from, (int)n, p);
+		if (++cfg->ntrusted == TRUSTED_MAX && p[strcspn(p, ",")])
+			return cli_usage(NULL, "%s: at most %d blocks", from, TRUSTED_MAX);
+		p += strcspn(p, ",");
+		if (!*p)
+			break;
+		p += 1 + strspn(p + 1, " ");
+	}
+	cfg->trusted = trusted;
+	return 0;
+}
 
 /* PACKCODE_NAME for --name. */
 static void env_name(const struct opt *o, char *out, size_t outlen)
@@ -286,6 +347,10 @@ static int set(const struct opt *o, const char *text, const char *from, struct s
 		return 0;
 	case OPT_ORIGINS:
 		return add_origins(text, from, cfg);
+	case OPT_CIDRS:
+		if (cfg->ntrusted == TRUSTED_MAX && !(from[0] == '-' && !trusted_from_cli))
+			return cli_usage(NULL, "%s: at most %d blocks", from, TRUSTED_MAX);
+		return add_cidrs(text, from, cfg);
 	case OPT_HELP:
 	case OPT_VERSION:
 		break;

@@ -15,7 +15,7 @@
 #include <event2/http.h>
 
 #include "engine/catalog.h"
-#include "keyring.h"
+#include "engine/keyfile.h"
 #include "engine/metrics.h"
 #include "engine/pool.h"
 #include "engine/ratelimit.h"
@@ -25,8 +25,11 @@
 #define SERVER_THREADS_MAX  64  /* --threads */
 #define SERVER_CORS_ORIGINS 16  /* --cors-origin */
 
+struct cidr;
+
 struct server_config {
-	const char *listen; /* "HOST:PORT" */
+	const char *listen;       /* "HOST:PORT" */
+	const char *admin_listen; /* "HOST:PORT" of the operations listener, or NULL */
 	const char *keyring_path;
 	char conninfo[4096];
 	int threads;
@@ -38,10 +41,14 @@ struct server_config {
 	/* the edge: what faces the internet (conn.c, ratelimit.c, tls.c) */
 	struct ratelimit_rate rates[RATELIMIT_KIND_COUNT];
 	int max_connections;    /* over it, a new connection is closed at once */
+	int max_per_address;    /* open connections from one address (IPv4, IPv6 /64) */
+	int first_byte_ms;      /* a new connection must send its first byte within this */
 	int request_timeout_ms; /* to read a request whole, from its first byte */
 	int idle_timeout_s;     /* evhttp's: silence while reading, idle keep-alive */
 	const char *tls_cert, *tls_key;
 	const char *default_country; /* the region of phone numbers typed without one */
+	const struct cidr *trusted;  /* --trusted-proxy: peers whose forwarded headers count */
+	size_t ntrusted;
 	/* the admin API from browsers: the origins allowed (edge/cors.c) */
 	const char *cors_origins[SERVER_CORS_ORIGINS];
 	int ncors_origins;
@@ -67,11 +74,11 @@ struct worker {
 	int id;
 	pthread_t thread;
 	struct event_base *base;
-	struct evhttp *http;
-	int listen_fd;
-	struct evhttp_bound_socket *bound;
+	struct evhttp *http, *admin_http; /* the public listener's; --admin-listen's or NULL */
+	int listen_fd, admin_fd;
+	struct evhttp_bound_socket *bound, *admin_bound;
 	struct pool *pool;
-	struct keyring *keyring;
+	struct keyfile keys; /* the keyring, and the file's stamp when read */
 	struct catalog_view view;
 	struct claims *claims;
 	struct lookups *lookups;
@@ -79,13 +86,17 @@ struct worker {
 	struct ratelimit *ratelimit;
 	struct offload_port *offload; /* this loop's side of srv->offload */
 	struct metrics metrics;
-	int control[2]; /* the control loop writes commands ('S', 'R') to [1] */
+	int control[2]; /* the control loop writes commands ('S', 'R', 'K') to [1] */
 	struct event *control_ev, *tick_ev;
 	int inflight;              /* requests received and not yet answered */
 	long long last_request_ms; /* when the last request arrived (CLOCK_MONOTONIC) */
 	int draining;
 	int drain_expired; /* the drain timed out: the pool was closed */
 	long long drain_deadline_ms;
+	/* /readyz answers from these (health.c): the last ping of the database */
+	int ready;              /* the last ping was answered well */
+	long long ping_sent_ms; /* a ping in flight since then; 0: none */
+	long long ping_done_ms; /* when the last one was answered or failed */
 };
 
 #define SERVER_SIGNALS 3 /* TERM, INT, HUP */
@@ -96,6 +107,8 @@ struct server {
 	struct event_base *control;
 	struct listener *listener;
 	struct event *signals[SERVER_SIGNALS];
+	struct event *keyring_poll;        /* the keyring file's stamp, looked at (main.c) */
+	struct keyfile_stamp keyring_seen; /* as last looked at */
 	/* the route table (routes.c) and each row's metrics slot (http_routes) */
 	const struct route *routes;
 	size_t nroutes;
@@ -114,7 +127,10 @@ struct server {
 	/* the SSL_CTX (NULL: plain HTTP); SIGHUP swaps in a new one, old ones live on */
 	struct ssl_ctx_st *_Atomic tls;
 	struct tls_retired *tls_retired;
-	atomic_int connections;      /* open, over all workers (the cap) */
+	atomic_int connections;       /* open, over all workers (the cap) */
+	atomic_int admin_connections; /* open on the admin listener (its own cap) */
+	atomic_uint *per_address;     /* open connections by a keyed hash of the address (conn.c) */
+	unsigned long long per_address_key;
 	atomic_int listeners_closed; /* workers that stopped accepting (SIGTERM) */
 };
 

@@ -1,7 +1,9 @@
 /*
- * http.c: one evhttp per worker on its own SO_REUSEPORT socket; requests
- * matched against the route table (router.c) and checked in the row's
- * order: rate limit, authentication, method; request limits; replies.
+ * http.c: one evhttp per worker on its own SO_REUSEPORT socket (and one
+ * more for --admin-listen); requests matched against the route table
+ * (router.c: the rows of their listener) and checked in the row's order:
+ * rate limit, authentication, method; request limits; replies. The client
+ * address is the peer's, or behind a trusted proxy the forwarded one.
  * Anything malformed is refused here, before a handler, with a JSON error
  * and no side effect; so is a client over its rate limit, with nothing
  * more than a table lookup (ratelimit.c). The edge calls handlers only
@@ -19,8 +21,10 @@
 #include <strings.h>
 
 #include "clock.h"
+#include "edge/cidr.h"
 #include "edge/conn.h"
 #include "edge/cors.h"
+#include "edge/forwarded.h"
 #include "edge/tls.h"
 #include "engine/ratelimit.h"
 #include "engine/tokens.h"
@@ -34,6 +38,7 @@
 #define HEADERS_MAX       8192 /* request line and headers; beyond, libevent answers 400 (HTML) */
 #define HEADER_COUNT_MAX  64
 #define LIBEVENT_BODY_CAP (256 * 1024) /* beyond this libevent itself answers 413 (HTML) */
+#define FORWARDED_VALUES  16           /* occurrences of X-Forwarded-For (or Forwarded) read */
 #define WWW_AUTH_MISSING  "Bearer realm=\"packcode-admin\""
 #define WWW_AUTH_INVALID  "Bearer realm=\"packcode-admin\", error=\"invalid_token\""
 
@@ -52,6 +57,58 @@ const char *http_route_id(const struct request *r)
 
 /* ---- requests and replies -------------------------------------------------- */
 
+/* The values of every header called name, in order: how many (at most max). */
+static size_t header_values(struct evhttp_request *req, const char *name, const char **v,
+                            size_t max)
+{
+	size_t n = 0;
+	struct evkeyval *kv;
+	TAILQ_FOREACH(kv, evhttp_request_get_input_headers(req), next)
+	{
+		if (n < max && strcasecmp(kv->key, name) == 0)
+			v[n++] = kv->value;
+	}
+	return n;
+}
+
+/*
+ * The client's address (r->client, and its rate-limit key): the peer's, or,
+ * when the peer is a trusted proxy, the one its forwarded headers give.
+ */
+static void client_address(struct request *r, struct evhttp_connection *conn)
+{
+	const struct server_config *cfg = &r->w->srv->cfg;
+	const struct sockaddr *sa = evhttp_connection_get_addr(conn);
+	char *text = NULL;
+	ev_uint16_t port;
+	struct cidr_addr peer, client;
+	evhttp_connection_get_peer(conn, &text, &port);
+	if (cidr_addr_from_sockaddr(sa, &peer) < 0 &&
+	    (!text || cidr_addr_parse(text, strlen(text), &peer) < 0)) {
+		if (text)
+			snprintf(r->client, sizeof r->client, "%s", text);
+		r->addr_key = ratelimit_addr_key(sa);
+		return;
+	}
+	client = peer;
+	if (cfg->ntrusted) {
+		const char *v[FORWARDED_VALUES];
+		enum forwarded_kind kind = FORWARDED_XFF;
+		size_t n = header_values(r->req, "X-Forwarded-For", v, FORWARDED_VALUES);
+		if (!n) {
+			kind = FORWARDED_RFC7239;
+			n = header_values(r->req, "Forwarded", v, FORWARDED_VALUES);
+		}
+		forwarded_client(cfg->trusted, cfg->ntrusted, &peer, kind, v, n, &client);
+	}
+	char shown[CIDR_TEXT_MAX];
+	struct sockaddr_storage ss;
+	cidr_addr_format(&client, shown);
+	snprintf(r->client, sizeof r->client, "%s", shown);
+	cidr_addr_to_sockaddr(&client, &ss);
+	r->addr_key = ratelimit_addr_key((struct sockaddr *)&ss);
+}
+
 static struct request *request_new(struct worker *w, struct evhttp_request *req)
 {
 	struct request *r = calloc(1, sizeof *r);
@@ -62,14 +119,8 @@ static struct request *request_new(struct worker *w, struct evhttp_request *req)
 	r->query = "";
 	r->start_us = clock_us();
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
-	if (conn) {
-		char *addr = NULL;
-		ev_uint16_t port;
-		evhttp_connection_get_peer(conn, &addr, &port);
-		if (addr)
-			snprintf(r->client, sizeof r->client, "%s", addr);
-		r->addr_key = ratelimit_addr_key(evhttp_connection_get_addr(conn));
-	}
+	if (conn)
+		client_address(r, conn);
 	const struct evkeyvalq *h = evhttp_request_get_input_headers(req);
 	const char *ua = evhttp_find_header(h, "User-Agent");
 	if (ua)
@@ -418,13 +469,13 @@ static int cors_request(struct request *r, unsigned methods)
 }
 
 /*
- * Every request: the limits libevent does not keep, then the route table.
- * A matched row's checks run in its order: the client's rate limit, then
- * who it is, then the method, then the handler.
+ * Every request: the limits libevent does not keep, then the route table
+ * (the rows of the listener it came in on). A matched row's checks run in
+ * its order: the client's rate limit, then who it is, then the method, then
+ * the handler.
  */
-static void dispatch(struct evhttp_request *req, void *arg)
+static void dispatch(struct evhttp_request *req, struct worker *w, enum router_listener on)
 {
-	struct worker *w = arg;
 	struct server *s = w->srv;
 	const char *uri = evhttp_request_get_uri(req);
 	size_t plen = strcspn(uri, "?#");
@@ -460,7 +511,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
 		return;
 	}
 	enum router_result found = router_match(s->routes, s->nroutes, uri, plen,
-	                                        (unsigned)evhttp_request_get_command(req), &m);
+	                                        (unsigned)evhttp_request_get_command(req), on, &m);
 	if (found == ROUTER_NOT_FOUND) {
 		http_reply_error(r, 404, "not_found", "no such resource");
 		return;
@@ -491,6 +542,17 @@ static void dispatch(struct evhttp_request *req, void *arg)
 		return;
 	}
 	m.row->handler(r);
+}
+
+static void dispatch_public(struct evhttp_request *req, void *arg)
+{
+	struct worker *w = arg;
+	dispatch(req, w, w->admin_http ? ROUTER_PUBLIC : ROUTER_ONLY);
+}
+
+static void dispatch_admin(struct evhttp_request *req, void *arg)
+{
+	dispatch(req, arg, ROUTER_ADMIN);
 }
 
 int http_routes(struct server *s, const struct route *table, size_t n, char *err, size_t errlen)
@@ -535,24 +597,40 @@ int http_routes(struct server *s, const struct route *table, size_t n, char *err
 	return 0;
 }
 
+/* An evhttp with the request limits, dispatching to cb. */
+static struct evhttp *new_evhttp(struct worker *w, void (*cb)(struct evhttp_request *, void *))
+{
+	struct evhttp *http = evhttp_new(w->base);
+	if (!http)
+		return NULL;
+	evhttp_set_max_headers_size(http, HEADERS_MAX);
+	evhttp_set_max_body_size(http, LIBEVENT_BODY_CAP);
+	evhttp_set_timeout(http, w->srv->cfg.idle_timeout_s);
+	evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+	                                     EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	                                     EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH |
+	                                     EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT);
+	evhttp_set_gencb(http, cb, w);
+	return http;
+}
+
 int http_worker_start(struct worker *w)
 {
-	w->http = evhttp_new(w->base);
-	if (!w->http)
+	if (!(w->http = new_evhttp(w, dispatch_public)))
 		return -1;
-	evhttp_set_max_headers_size(w->http, HEADERS_MAX);
-	evhttp_set_max_body_size(w->http, LIBEVENT_BODY_CAP);
-	evhttp_set_timeout(w->http, w->srv->cfg.idle_timeout_s);
+	if (w->admin_fd >= 0 && !(w->admin_http = new_evhttp(w, dispatch_admin)))
+		return -1;
 	conn_setup(w);
-	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-	                                        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-	                                        EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH |
-	                                        EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT);
-	evhttp_set_gencb(w->http, dispatch, w);
 	w->bound = evhttp_accept_socket_with_handle(w->http, w->listen_fd);
 	if (!w->bound)
 		return -1;
 	w->listen_fd = -1; /* evhttp owns it now */
+	if (w->admin_http) {
+		w->admin_bound = evhttp_accept_socket_with_handle(w->admin_http, w->admin_fd);
+		if (!w->admin_bound)
+			return -1;
+		w->admin_fd = -1;
+	}
 	return 0;
 }
 
@@ -561,6 +639,10 @@ void http_worker_stop_accepting(struct worker *w)
 	if (w->http && w->bound) {
 		evhttp_del_accept_socket(w->http, w->bound);
 		w->bound = NULL;
+	}
+	if (w->admin_http && w->admin_bound) {
+		evhttp_del_accept_socket(w->admin_http, w->admin_bound);
+		w->admin_bound = NULL;
 	}
 }
 

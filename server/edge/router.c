@@ -3,7 +3,8 @@
  * allocation, so the whole table can be unit-tested path by path. Rows are
  * tried in order; a row marked ROUTE_FALLBACK only when no other row's
  * path matched, so a known path with a wrong method is a 405, not the
- * fallback's answer.
+ * fallback's answer. A row the request's listener does not serve is not
+ * there at all.
  */
 #include "edge/router.h"
 
@@ -59,8 +60,21 @@ static int fits(const char *pat, const char *path, size_t len, struct route_matc
 	}
 }
 
+int router_serves(const struct route *row, enum router_listener l)
+{
+	switch (l) {
+	case ROUTER_ONLY:
+		return 1;
+	case ROUTER_PUBLIC:
+		return !(row->flags & ROUTE_OPS);
+	case ROUTER_ADMIN:
+		return (row->flags & (ROUTE_OPS | ROUTE_PROBE)) != 0;
+	}
+	return 0;
+}
+
 enum router_result router_match(const struct route *table, size_t n, const char *path, size_t len,
-                                unsigned method, struct route_match *m)
+                                unsigned method, enum router_listener l, struct route_match *m)
 {
 	struct route_match try = {0};
 	unsigned allow = 0;
@@ -70,7 +84,7 @@ enum router_result router_match(const struct route *table, size_t n, const char 
 	for (int fallback = 0; fallback < 2 && !m->row; fallback++)
 		for (size_t i = 0; i < n; i++) {
 			const struct route *row = &table[i];
-			if (!(row->flags & ROUTE_FALLBACK) != !fallback ||
+			if (!(row->flags & ROUTE_FALLBACK) != !fallback || !router_serves(row, l) ||
 			    !fits(row->pattern, path, len, &try))
 				continue;
 			if (row->methods & method) {

@@ -38,6 +38,16 @@ enum route_limit {
 #define ROUTE_PAGE     0x1u /* an HTML page: the language is picked from Accept-Language */
 #define ROUTE_CLAIMS   0x2u /* claims: also limited per member (counted by="member") */
 #define ROUTE_FALLBACK 0x4u /* matched only when no other row's path matches */
+/* Which listener serves a row: without these flags, only the public one. */
+#define ROUTE_OPS   0x8u  /* operations: the admin listener's when there is one, then only */
+#define ROUTE_PROBE 0x10u /* probes (/healthz, /readyz): every listener */
+
+/* The listener a request came in on. */
+enum router_listener {
+	ROUTER_ONLY,   /* the public listener, the only one: every row */
+	ROUTER_PUBLIC, /* the public listener beside an admin listener: no ROUTE_OPS row */
+	ROUTER_ADMIN,  /* the admin listener: ROUTE_OPS and ROUTE_PROBE rows only */
+};
 
 struct route {
 	const char *id;      /* the metrics label; rows of one resource share it */
@@ -71,9 +81,15 @@ struct route_match {
 	struct route_capture cap[ROUTE_CAPTURES_MAX];
 };
 
-/* Match path[0..len) (no query) and method against the n rows of table. */
+/* 1 if row is served on listener l. */
+int router_serves(const struct route *row, enum router_listener l);
+
+/*
+ * Match path[0..len) (no query) and method against the n rows of table that
+ * listener l serves (the others are not there: 404).
+ */
 enum router_result router_match(const struct route *table, size_t n, const char *path, size_t len,
-                                unsigned method, struct route_match *m);
+                                unsigned method, enum router_listener l, struct route_match *m);
 
 /* "GET, HEAD, POST": the Allow header for methods. */
 void router_allow(unsigned methods, char *out, size_t outlen);

@@ -111,6 +111,21 @@ static void metrics_render_edge(const struct metrics_view *s, struct evbuffer *o
 	                    "packcode_request_timeouts_total %llu\n",
 	                    SUM(forged), sum_int(s, offsetof(struct metrics, connections)),
 	                    SUM(connections_refused), SUM(request_timeouts));
+	evbuffer_add_printf(out,
+	                    "# HELP packcode_unknown_key_total Well-formed codes of a key id this "
+	                    "server's keyring does not hold, answered 503 (cannot verify now).\n"
+	                    "# TYPE packcode_unknown_key_total counter\n"
+	                    "packcode_unknown_key_total %llu\n"
+	                    "# HELP packcode_connections_refused_per_address_total Connections "
+	                    "closed at once: over --max-connections-per-address.\n"
+	                    "# TYPE packcode_connections_refused_per_address_total counter\n"
+	                    "packcode_connections_refused_per_address_total %llu\n"
+	                    "# HELP packcode_http_malformed_total Requests refused with 400 before "
+	                    "routing for their framing (header names, Transfer-Encoding, "
+	                    "Content-Length, Host, the HTTP version).\n"
+	                    "# TYPE packcode_http_malformed_total counter\n"
+	                    "packcode_http_malformed_total %llu\n",
+	                    SUM(unknown_key), SUM(connections_refused_address), SUM(malformed));
 }
 
 /* The webhook dispatcher's attempts by outcome, give-ups and requests in flight. */

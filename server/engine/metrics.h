@@ -53,8 +53,11 @@ struct metrics {
 	/* the edge */
 	atomic_ullong rate_limited[METRICS_ROUTES][2]; /* [route][0 by address, 1 by member] */
 	atomic_ullong forged;                          /* codes judged not genuine by the keyring */
+	atomic_ullong unknown_key; /* codes of a key id the keyring does not hold: 503 */
 	atomic_ullong connections_refused, request_timeouts;
-	atomic_int connections; /* open now */
+	atomic_ullong connections_refused_address; /* over --max-connections-per-address */
+	atomic_ullong malformed;                   /* requests refused for their framing */
+	atomic_int connections;                    /* open now */
 };
 
 /*

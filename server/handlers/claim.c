@@ -47,6 +47,10 @@ struct claim {
 	void *arg;
 };
 
+/* CLAIM_UNAVAILABLE's message when the code's key is unknown to this server (yet). */
+static const char cannot_verify[] =
+    "this server does not know the key of this code yet: try again shortly";
+
 static const char *const outcome_names[CLAIM_OUTCOME_COUNT] = {
     [CLAIM_AWARDED] = "awarded",
     [CLAIM_REPEAT] = "awarded",
@@ -341,6 +345,13 @@ void claim_start(struct request *r, const char *code, size_t codelen, const char
 	case VERDICT_VOID:
 		finish_with(cl, CLAIM_VOID);
 		return;
+	case VERDICT_UNKNOWN_KEY: {
+		/* this server cannot verify the code yet: "try again", never "not genuine" */
+		struct claim_result res = {
+		    .outcome = CLAIM_UNAVAILABLE, .retry_after = 1, .message = cannot_verify};
+		claim_finish(cl, &res);
+		return;
+	}
 	case VERDICT_GENUINE:
 		break;
 	}
@@ -387,7 +398,10 @@ void claim_reply_json(struct request *r, const struct claim_result *res)
 		http_reply_error(r, 400, "bad_request", res->message);
 		return;
 	case CLAIM_UNAVAILABLE:
-		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
+		if (res->message == cannot_verify)
+			http_reply_error(r, 503, "cannot_verify", res->message);
+		else
+			http_reply_error(r, 503, "unavailable", "database unavailable, try again");
 		return;
 	case CLAIM_INTERNAL:
 		http_reply_error(r, 500, "internal", "the claim could not be processed");

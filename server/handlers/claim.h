@@ -44,7 +44,8 @@ struct worker;
 
 struct claim_result {
 	enum claim_outcome outcome;
-	const char *message; /* CLAIM_BAD_REQUEST: what is wrong */
+	const char *message; /* CLAIM_BAD_REQUEST: what is wrong; CLAIM_UNAVAILABLE: not set
+	                        for the database, set when the code's key is unknown here */
 	int bad_member;      /* CLAIM_BAD_REQUEST: the member id is (why: member_why) */
 	enum phone_result member_why;
 	char code[CODE_LEN + 1]; /* canonical code, "" for a typo */

@@ -481,6 +481,11 @@ void landing_handle(struct request *r, const char *code, size_t len, const char 
 	if (l->is_scan)
 		scanlog_add(r->w->scanlog, &who, SCANLOG_LANDING, shown, lookup_check_serial(&l->c),
 		            verdict_name(l->c.verdict), NULL);
+	if (l->c.verdict == VERDICT_UNKNOWN_KEY) {
+		/* this server cannot verify the code yet: "try again" (503), never "not genuine" */
+		landing_facts(l, POOL_UNAVAILABLE, NULL);
+		return;
+	}
 	if (l->c.batch &&
 	    lookup_facts(r->w, l->c.v.serial, scanlog_scanner(&who), landing_facts, l) == 0)
 		return;

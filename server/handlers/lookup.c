@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "clock.h"
 #include "engine/batch.h"
 #include "engine/catalog.h"
 #include "edge/http.h"
@@ -36,10 +37,44 @@ struct fact_req {
 	void *arg;
 };
 
+/*
+ * A code of a key id the worker's keyring does not hold: the keyring file
+ * may have a new key the control loop has not told us of yet. Look at it
+ * now (at most once a second: a flood of made-up key ids costs a stat a
+ * second) and judge the code again. VERDICT_UNKNOWN_KEY if still unknown.
+ */
+static enum verdict unknown_key(struct worker *w, const char *in, size_t len,
+                                struct lookup_check *out)
+{
+	char err[KEYRING_ERR_LEN];
+	switch (keyfile_refresh(&w->keys, w->srv->cfg.keyring_path, clock_ms(), 1000, err,
+	                        sizeof err)) {
+	case KEYFILE_RELOADED:
+		log_info("event=keyring_reloaded worker=%d keys=%zu why=unknown_key key=%u", w->id,
+		         w->keys.kr->n, out->v.fields.key_id);
+		out->verdict = keyring_verify(w->keys.kr, in, len, &out->v);
+		if (out->verdict != VERDICT_FORGED ||
+		    keyring_find(w->keys.kr, out->v.fields.key_id))
+			return out->verdict;
+		break;
+	case KEYFILE_FAILED:
+		log_error("event=keyring_reload_failed worker=%d reason=%s", w->id, LOG_Q(err));
+		break;
+	case KEYFILE_SAME:
+	case KEYFILE_TOO_SOON:
+		break;
+	}
+	metrics_add(&w->metrics.unknown_key, 1);
+	return out->verdict = VERDICT_UNKNOWN_KEY;
+}
+
 void lookup_check(struct worker *w, const char *in, size_t len, struct lookup_check *out)
 {
 	memset(out, 0, sizeof *out);
-	out->verdict = keyring_verify(w->keyring, in, len, &out->v);
+	out->verdict = keyring_verify(w->keys.kr, in, len, &out->v);
+	if (out->verdict == VERDICT_FORGED && !keyring_find(w->keys.kr, out->v.fields.key_id) &&
+	    unknown_key(w, in, len, out) == VERDICT_UNKNOWN_KEY)
+		return; /* never "not genuine": this server cannot say */
 	if (out->verdict == VERDICT_FORGED)
 		metrics_add(&w->metrics.forged, 1);
 	if (out->verdict != VERDICT_GENUINE && out->verdict != VERDICT_REVOKED)
@@ -86,6 +121,8 @@ int lookup_http_status(enum verdict v)
 	case VERDICT_VOID:
 	case VERDICT_RECALLED:
 		return 410;
+	case VERDICT_UNKNOWN_KEY:
+		return 503;
 	}
 	return 500;
 }
@@ -257,6 +294,17 @@ int lookup_is_scan(const struct request *r)
 
 /* ---- GET /api/v1/codes/{code} ------------------------------------------------ */
 
+void lookup_reply_unknown_key(struct request *r, const struct lookup_check *c)
+{
+	http_header(r, "Retry-After", "1");
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:i}", "error", "cannot_verify", "message",
+	                      "this server does not know the key of this code yet: try again "
+	                      "shortly",
+	                      "code", c->v.fields.text, "verdict", verdict_name(c->verdict),
+	                      "retry_after", 1);
+	http_reply_json(r, 503, o);
+}
+
 struct lookup_req {
 	struct request *r;
 	struct lookup_check c;
@@ -341,6 +389,11 @@ void lookup_answer(struct request *r, const char *code, size_t len, int kind, co
 	if (is_scan)
 		scanlog_add(r->w->scanlog, &who, (enum scanlog_kind)kind, shown,
 		            lookup_check_serial(&c), verdict_name(c.verdict), NULL);
+	if (c.verdict == VERDICT_UNKNOWN_KEY) {
+		lookup_reply_unknown_key(r, &c);
+		lookup_check_release(&c);
+		return;
+	}
 	if (c.verdict == VERDICT_FORGED) {
 		/* the commonest answer to an attack: the canonical code needs no escaping */
 		evbuffer_add_printf(

@@ -71,8 +71,17 @@ int lookup_is_scan(const struct request *r);
 /* 1 if user_agent is a known link-preview fetcher or crawler (WhatsApp, Slackbot, ...). */
 int lookup_preview_bot(const char *user_agent);
 
-/* HTTP status of a verdict: 200 genuine, 400 typo, 404 not genuine, 410 revoked/void/recalled. */
+/*
+ * HTTP status of a verdict: 200 genuine, 400 typo, 404 not genuine, 410
+ * revoked/void/recalled, 503 unknown key (cannot verify now).
+ */
 int lookup_http_status(enum verdict v);
+
+/*
+ * 503 "cannot verify now" for a code of a key this server does not hold:
+ * Retry-After: 1 and {"error":"cannot_verify",...,"code","verdict":"unknown_key"}.
+ */
+void lookup_reply_unknown_key(struct request *r, const struct lookup_check *c);
 
 /* GET /api/v1/codes/{code} */
 void lookup_handle(struct request *r, const char *code, size_t len);

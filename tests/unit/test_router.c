@@ -1,8 +1,8 @@
 /*
  * test_router.c: packcode-server's route table (server/routes.def, the very
  * rows the server serves) and the matcher: which row a path and method
- * reach, what is captured, 405 with the methods a path takes, 404, and that
- * every row can be reached at all.
+ * reach, what is captured, 405 with the methods a path takes, 404, that
+ * every row can be reached at all, and which listener serves which rows.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,10 +31,10 @@ static const struct route table[] = {
 
 static struct route_match m;
 
-/* The id of the row GET path reaches ("404" if none, "405" if another method). */
-static const char *reach(unsigned method, const char *path)
+/* The id of the row path reaches on listener l ("404" if none, "405" if another method). */
+static const char *reach_on(enum router_listener l, unsigned method, const char *path)
 {
-	switch (router_match(table, N, path, strlen(path), method, &m)) {
+	switch (router_match(table, N, path, strlen(path), method, l, &m)) {
 	case ROUTER_FOUND:
 		return m.row->id;
 	case ROUTER_BAD_METHOD:
@@ -43,6 +43,11 @@ static const char *reach(unsigned method, const char *path)
 		break;
 	}
 	return "404";
+}
+
+static const char *reach(unsigned method, const char *path)
+{
+	return reach_on(ROUTER_ONLY, method, path);
 }
 
 static const char *get(const char *path)
@@ -200,10 +205,47 @@ static void test_every_row_is_reachable(void **state)
 		}
 		path[o] = '\0';
 		unsigned method = table[i].methods & -table[i].methods; /* its first */
-		assert_int_equal(router_match(table, N, path, o, method, &m), ROUTER_FOUND);
+		assert_int_equal(router_match(table, N, path, o, method, ROUTER_ONLY, &m),
+		                 ROUTER_FOUND);
 		if (m.row != &table[i])
 			fail_msg("%s reaches %s %s, not %s %s", path, m.row->id, m.row->pattern,
 			         table[i].id, table[i].pattern);
+	}
+}
+
+static void test_an_admin_listener_takes_metrics_and_the_admin_api(void **state)
+{
+	(void)state;
+	/* beside an admin listener, the public one keeps the consumer and the probes */
+	assert_string_equal(reach_on(ROUTER_PUBLIC, EVHTTP_REQ_GET, "/c/ABC"), "landing");
+	assert_string_equal(reach_on(ROUTER_PUBLIC, EVHTTP_REQ_POST, "/api/v1/claims"), "claim");
+	assert_string_equal(reach_on(ROUTER_PUBLIC, EVHTTP_REQ_GET, "/healthz"), "healthz");
+	assert_string_equal(reach_on(ROUTER_PUBLIC, EVHTTP_REQ_GET, "/readyz"), "readyz");
+	assert_string_equal(reach_on(ROUTER_PUBLIC, EVHTTP_REQ_GET, "/metrics"), "404");
+	assert_string_equal(reach_on(ROUTER_PUBLIC, EVHTTP_REQ_GET, "/api/v1/admin/batches"),
+	                    "404");
+	assert_string_equal(reach_on(ROUTER_PUBLIC, EVHTTP_REQ_GET, "/api/v1/admin/nothing"),
+	                    "404");
+	assert_string_equal(reach_on(ROUTER_PUBLIC, EVHTTP_REQ_DELETE, "/api/v1/admin/products"),
+	                    "404");
+	/* the admin listener serves operations and the probes, nothing else */
+	assert_string_equal(reach_on(ROUTER_ADMIN, EVHTTP_REQ_GET, "/metrics"), "metrics");
+	assert_string_equal(reach_on(ROUTER_ADMIN, EVHTTP_REQ_GET, "/healthz"), "healthz");
+	assert_string_equal(reach_on(ROUTER_ADMIN, EVHTTP_REQ_GET, "/readyz"), "readyz");
+	assert_string_equal(reach_on(ROUTER_ADMIN, EVHTTP_REQ_GET, "/api/v1/admin/batches"),
+	                    "admin_batches");
+	assert_string_equal(reach_on(ROUTER_ADMIN, EVHTTP_REQ_GET, "/api/v1/admin/nothing"),
+	                    "admin_other");
+	assert_string_equal(reach_on(ROUTER_ADMIN, EVHTTP_REQ_DELETE, "/api/v1/admin/products"),
+	                    "405");
+	assert_string_equal(reach_on(ROUTER_ADMIN, EVHTTP_REQ_GET, "/c/ABC"), "404");
+	assert_string_equal(reach_on(ROUTER_ADMIN, EVHTTP_REQ_POST, "/api/v1/claims"), "404");
+	assert_string_equal(reach_on(ROUTER_ADMIN, EVHTTP_REQ_GET, "/api/v1/codes/ABC"), "404");
+	/* every row is served somewhere in both set-ups */
+	for (size_t i = 0; i < N; i++) {
+		assert_true(router_serves(&table[i], ROUTER_ONLY));
+		assert_true(router_serves(&table[i], ROUTER_PUBLIC) ||
+		            router_serves(&table[i], ROUTER_ADMIN));
 	}
 }
 
@@ -238,6 +280,7 @@ int main(void)
 	    cmocka_unit_test(test_known_path_wrong_method_is_405_with_allow),
 	    cmocka_unit_test(test_unknown_paths_are_404),
 	    cmocka_unit_test(test_every_row_is_reachable),
+	    cmocka_unit_test(test_an_admin_listener_takes_metrics_and_the_admin_api),
 	    cmocka_unit_test(test_malformed_rows_are_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
