@@ -2,7 +2,7 @@
  * cmd_db.c: packcode-gen db start|stop|status|migrate|distribute: the
  * embedded cluster and the schema. start and stop apply only to the embedded
  * cluster; status and migrate work on whichever database is in use;
- * distribute only on a Citus coordinator (sql/009_citus.sql).
+ * distribute only on a Citus coordinator (sql/010_citus.sql).
  */
 #include <getopt.h>
 #include <stdio.h>

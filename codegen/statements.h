@@ -17,7 +17,7 @@
 
 /* ---- the database (cmd_db.c) ---- */
 
-/* On a Citus coordinator, once: distribute the tables (sql/009_citus.sql). What it did. */
+/* On a Citus coordinator, once: distribute the tables (sql/010_citus.sql). What it did. */
 #define STMT_DB_DISTRIBUTE "SELECT packcode_distribute()"
 
 /* ---- products (cmd_product.c) ---- */

@@ -2,7 +2,7 @@
  * main.c: packcode-server: options, start-up, worker threads, signals.
  *
  * The main thread runs the control loop (signals, the catalog's LISTEN
- * connection); each worker thread runs its own event loop with its own
+ * connection, the webhook dispatcher); each worker thread runs its own event loop with its own
  * SO_REUSEPORT listener and database pool. SIGHUP reloads the keyring in
  * every worker (and the TLS certificate); SIGTERM stops accepting, lets
  * requests in flight finish, flushes the scan records and exits 0.
@@ -28,6 +28,7 @@
 #include "engine/scanlog.h"
 #include "engine/offload.h"
 #include "engine/tokens.h"
+#include "engine/webhooks.h"
 #include "handlers/claim.h"
 #include "handlers/health.h"
 #include "handlers/lookup.h"
@@ -46,7 +47,9 @@
  * may be sending one on a kept-alive connection as the last reply leaves). */
 #define DRAIN_QUIET_MS 200
 /* After the drain timed out: how long the replies it forced get to leave. */
-#define DRAIN_FLUSH_MS 200
+#define DRAIN_FLUSH_MS       200
+#define WEBHOOK_POLL_MS      1000    /* a look for due deliveries, besides on NOTIFY */
+#define WEBHOOK_RETRY_MAX_MS 3600000 /* the longest wait between two tries */
 
 /*
  * Room for --max-connections file descriptors: raise the soft limit towards
@@ -498,6 +501,9 @@ static int server_open(struct server *s, char *err, size_t errlen)
 	s->labels.noutcomes = CLAIM_OUTCOME_COUNT;
 	for (int o = 0; o < CLAIM_OUTCOME_COUNT; o++)
 		s->labels.outcome[o] = claim_outcome_label((enum claim_outcome)o);
+	s->labels.nwebhook_outcomes = WEBHOOKS_OUTCOME_COUNT;
+	for (int o = 0; o < WEBHOOKS_OUTCOME_COUNT; o++)
+		s->labels.webhook_outcome[o] = webhooks_outcome_label((enum webhooks_outcome)o);
 
 	s->nworkers = s->cfg.threads;
 	s->workers = calloc((size_t)s->nworkers, sizeof *s->workers);
@@ -532,8 +538,9 @@ static int server_open(struct server *s, char *err, size_t errlen)
 }
 
 /*
- * The control thread's loop: the LISTEN connection, the keyring file's
- * watch and the signals. 0 or -1 with err.
+ * The control thread's loop: the LISTEN connection, the webhook dispatcher
+ * (woken through it), the keyring file's watch and the signals. 0 or -1
+ * with err.
  */
 static int control_open(struct server *s, char *err, size_t errlen)
 {
@@ -541,10 +548,24 @@ static int control_open(struct server *s, char *err, size_t errlen)
 	struct timeval poll_every = {0, KEYRING_POLL_MS * 1000};
 	s->control = event_base_new();
 	s->listener = listener_new(STATEMENTS_LISTEN_SETUP, CACHE_RELOAD_S);
-	if (!s->control || !s->listener || catalog_listen(s->catalog, s->listener) < 0 ||
+	struct webhooks_config wc = {
+	    .conninfo = s->cfg.conninfo,
+	    .concurrency = s->cfg.webhook_concurrency,
+	    .timeout_ms = s->cfg.webhook_timeout_ms,
+	    .max_tries = s->cfg.webhook_tries,
+	    .retry_ms = s->cfg.webhook_retry_ms,
+	    .retry_max_ms = WEBHOOK_RETRY_MAX_MS,
+	    .poll_ms = WEBHOOK_POLL_MS,
+	};
+	if (s->control)
+		s->webhooks = webhooks_new(s->control, &wc, &s->webhook_metrics);
+	if (!s->control || !s->listener || !s->webhooks ||
+	    catalog_listen(s->catalog, s->listener) < 0 ||
 	    tokens_listen(s->tokens, s->listener, s->control) < 0 ||
 	    tokens_listen(s->sessions, s->listener, s->control) < 0 ||
+	    webhooks_listen(s->webhooks, s->listener) < 0 ||
 	    listener_start(s->listener, s->control, s->cfg.conninfo) < 0 ||
+	    webhooks_start(s->webhooks) < 0 ||
 	    !(s->keyring_poll = event_new(s->control, -1, EV_PERSIST, on_keyring_poll, s)) ||
 	    event_add(s->keyring_poll, &poll_every) < 0) {
 		snprintf(err, errlen, "cannot start the control loop");
@@ -558,6 +579,20 @@ static int control_open(struct server *s, char *err, size_t errlen)
 		}
 	}
 	return 0;
+}
+
+/*
+ * After a stop signal: the webhook deliveries in flight end (each within
+ * --webhook-timeout) and are recorded, within --drain-timeout; none is
+ * claimed any more. The workers drain meanwhile, on their own threads.
+ */
+static void webhooks_drain(struct server *s)
+{
+	long long deadline = clock_ms() + s->cfg.drain_ms;
+	webhooks_stop(s->webhooks);
+	while (webhooks_busy(s->webhooks) && clock_ms() < deadline &&
+	       event_base_loop(s->control, EVLOOP_ONCE) == 0)
+		;
 }
 
 /* Start the workers, run the control loop until a stop signal, join them. 0 or 1. */
@@ -577,6 +612,7 @@ static int server_run(struct server *s)
 		/* run until a stop signal sets s->stopping */
 		while (!s->stopping && event_base_loop(s->control, EVLOOP_ONCE) == 0)
 			;
+		webhooks_drain(s);
 		rc = 0;
 	}
 	for (int i = 0; i < started; i++)
@@ -587,9 +623,11 @@ static int server_run(struct server *s)
 
 /*
  * The control thread's side, after the workers are joined: the listener
- * before the caches it feeds (its failed reloads call back into them), the
- * offload helper before the workers' ports it writes to, then each worker
- * (worker_free says in which order), then the loop and TLS.
+ * before the caches and the webhook dispatcher it feeds (its failed
+ * reloads call back into them); the dispatcher's own connection before its
+ * requests in flight (webhooks_free); the offload helper before the
+ * workers' ports it writes to, then each worker (worker_free says in which
+ * order), then the loop and TLS.
  */
 static void server_close(struct server *s)
 {
@@ -599,6 +637,7 @@ static void server_close(struct server *s)
 	if (s->keyring_poll)
 		event_free(s->keyring_poll);
 	listener_free(s->listener);
+	webhooks_free(s->webhooks);
 	catalog_free(s->catalog);
 	tokens_free(s->tokens);
 	tokens_free(s->sessions);

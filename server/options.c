@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "edge/cors.h"
 #include "edge/cidr.h"
 #include "engine/ratelimit.h"
 #include "keyring.h"
@@ -29,6 +30,7 @@ enum kind {
 	OPT_RATE,    /* struct ratelimit_rate: RATE/BURST or 0 */
 	OPT_LEVEL,   /* the log level */
 	OPT_DB,      /* the database: PACKCODE_DB, which lib/db.c reads */
+	OPT_ORIGINS, /* repeatable; several in one value, separated by spaces or commas */
 	OPT_CIDRS,   /* repeatable: CIDR blocks (comma-separated too) into cfg->trusted */
 	OPT_HELP,
 	OPT_VERSION,
@@ -119,10 +121,27 @@ static const struct opt opts[] = {
      "proxy is the client's, for rate limits, scan records and audit rows. From any other "
      "peer these headers are ignored",
      NULL},
+    {"cors-origin", 0, "ORIGIN", OPT_ORIGINS, 0, 0, 0, NULL,
+     "let browser pages of ORIGIN (scheme://host[:port], as the Origin header says it) call "
+     "the admin API: CORS preflights answered, Access-Control-Allow-Origin on its replies. "
+     "Repeat for more origins (at most 16); none by default (CORS off)",
+     NULL},
     {"default-country", 0, "CC", OPT_TEXT, F(default_country), 0, 0, "CN",
      "the region (ISO 3166 two letters) of phone numbers typed without a country code: "
      "13900000000 is +8613900000000 with CN",
      "Members"},
+    {"webhook-concurrency", 0, "N", OPT_INT, F(webhook_concurrency), 0, 256, "32",
+     "webhook deliveries this server sends at once (servers share the work); 0: it sends "
+     "none",
+     "Webhooks"},
+    {"webhook-timeout", 0, "S", OPT_SECONDS, F(webhook_timeout_ms), 1, 60, "10",
+     "a delivery attempt gets S seconds, from connecting to the receiver's whole reply", NULL},
+    {"webhook-tries", 0, "N", OPT_INT, F(webhook_tries), 1, 100, "12",
+     "after N failed tries a delivery is failed: listed, counted, replayable", NULL},
+    {"webhook-retry", 0, "S", OPT_SECONDS, F(webhook_retry_ms), 1, 3600, "10",
+     "retry a failed delivery after about S seconds, then twice as long each time (half of "
+     "it at random), at most an hour",
+     NULL},
     {"log-level", 0, "LEVEL", OPT_LEVEL, 0, 0, 0, "info", "debug, info, warn or error", "Other"},
     {"help", 'h', NULL, OPT_HELP, 0, 0, 0, NULL, "show this help", NULL},
     {"version", 'V', NULL, OPT_VERSION, 0, 0, 0, NULL, "show the version", NULL},
@@ -269,6 +288,30 @@ void options_help(void)
 	fputs(outro, stdout);
 }
 
+/* Where the configured origins are kept: they outlive the environment's copy. */
+static char origin_store[SERVER_CORS_ORIGINS][CORS_ORIGIN_MAX + 1];
+
+/* Add the origins of text (separated by spaces or commas): 0, or a usage error. */
+static int add_origins(const char *text, const char *from, struct server_config *cfg)
+{
+	char err[CORS_ORIGIN_MAX + 128];
+	for (const char *p = text + strspn(text, " ,"); *p; p += strspn(p, " ,")) {
+		size_t n = strcspn(p, " ,");
+		int i = cfg->ncors_origins;
+		if (i == SERVER_CORS_ORIGINS)
+			return cli_usage(NULL, "%s: at most %d origins", from, SERVER_CORS_ORIGINS);
+		if (n > CORS_ORIGIN_MAX)
+			return cli_usage(NULL, "%s: an origin of at most %d bytes", from,
+			                 CORS_ORIGIN_MAX);
+		snprintf(origin_store[i], sizeof origin_store[i], "%.*s", (int)n, p);
+		if (cors_origin_check(origin_store[i], err, sizeof err) < 0)
+			return cli_usage(NULL, "%s: %s", from, err);
+		cfg->cors_origins[cfg->ncors_origins++] = origin_store[i];
+		p += n;
+	}
+	return 0;
+}
+
 /* Set o from text, which came from `from` (--name or PACKCODE_NAME). 0, or a usage error. */
 static int set(const struct opt *o, const char *text, const char *from, struct server_config *cfg)
 {
@@ -302,6 +345,8 @@ static int set(const struct opt *o, const char *text, const char *from, struct s
 			return cli_usage(NULL, "%s needs a connection string", from);
 		setenv("PACKCODE_DB", text, 1); /* lib/db.c reads it */
 		return 0;
+	case OPT_ORIGINS:
+		return add_origins(text, from, cfg);
 	case OPT_CIDRS:
 		if (cfg->ntrusted == TRUSTED_MAX && !(from[0] == '-' && !trusted_from_cli))
 			return cli_usage(NULL, "%s: at most %d blocks", from, TRUSTED_MAX);
@@ -341,7 +386,7 @@ enum options_result options_parse(int argc, char **argv, struct server_config *c
 	longs[NOPTS] = (struct option){0};
 	shorts[ns] = '\0';
 
-	int c;
+	int c, origins_from_argv = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
 		const struct opt *o = NULL;
@@ -362,6 +407,9 @@ enum options_result options_parse(int argc, char **argv, struct server_config *c
 			return OPTIONS_EXIT;
 		}
 		snprintf(from, sizeof from, "--%s", o->name);
+		/* the command line's origins replace the environment's */
+		if (o->kind == OPT_ORIGINS && !origins_from_argv++)
+			cfg->ncors_origins = 0;
 		if (set(o, optarg, from, cfg))
 			return OPTIONS_USAGE;
 	}

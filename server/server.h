@@ -20,9 +20,10 @@
 #include "engine/pool.h"
 #include "engine/ratelimit.h"
 
-#define SERVER_BODY_MAX    (16 * 1024)
-#define SERVER_ROUTES_MAX  128 /* rows of the route table */
-#define SERVER_THREADS_MAX 64  /* --threads */
+#define SERVER_BODY_MAX     (16 * 1024)
+#define SERVER_ROUTES_MAX   128 /* rows of the route table */
+#define SERVER_THREADS_MAX  64  /* --threads */
+#define SERVER_CORS_ORIGINS 16  /* --cors-origin */
 
 struct cidr;
 
@@ -48,6 +49,14 @@ struct server_config {
 	const char *default_country; /* the region of phone numbers typed without one */
 	const struct cidr *trusted;  /* --trusted-proxy: peers whose forwarded headers count */
 	size_t ntrusted;
+	/* the admin API from browsers: the origins allowed (edge/cors.c) */
+	const char *cors_origins[SERVER_CORS_ORIGINS];
+	int ncors_origins;
+	/* webhooks (engine/webhooks.c) */
+	int webhook_concurrency;
+	int webhook_timeout_ms;
+	int webhook_tries;
+	int webhook_retry_ms;
 };
 
 struct claims;
@@ -58,6 +67,7 @@ struct offload_port;
 struct scanlog;
 struct route;
 struct listener;
+struct webhooks;
 
 struct worker {
 	struct server *srv;
@@ -106,9 +116,11 @@ struct server {
 	unsigned route_scope[SERVER_ROUTES_MAX]; /* the scope bit an admin row needs; 0: none */
 	struct metrics_labels labels;
 	struct catalog *catalog;
-	struct tokens *tokens;   /* the admin API's bearer tokens (tokens.h) */
-	struct tokens *sessions; /* and its staff sessions */
-	struct offload *offload; /* argon2id off the loops (offload.h) */
+	struct tokens *tokens;     /* the admin API's bearer tokens (tokens.h) */
+	struct tokens *sessions;   /* and its staff sessions */
+	struct offload *offload;   /* argon2id off the loops (offload.h) */
+	struct webhooks *webhooks; /* the control thread's dispatcher */
+	struct metrics_webhooks webhook_metrics;
 	int nworkers;
 	struct worker *workers;
 	int stopping; /* the control loop's: a stop signal arrived */

@@ -9,7 +9,7 @@
 /*
  * Run on every worker connection after it connects. The plan cache mode (and
  * on Citus the connections per node) are the database's choice
- * (sql/009_citus.sql, packcode_session): on a single PostgreSQL generic
+ * (sql/010_citus.sql, packcode_session): on a single PostgreSQL generic
  * plans, the statements being written so that one plan fits every call
  * (index probes) where a custom plan per call would re-plan each time; on
  * Citus custom ones, which are what let Citus send a statement only to the
@@ -31,7 +31,8 @@
 	"      SELECT id, delta, balance_after, kind, serial, created_at FROM ledger "             \
 	"       WHERE member = $1 AND ($3 IS NULL OR id < $3) "                                    \
 	"       ORDER BY id DESC LIMIT $2) l ON true "                                             \
-	"   WHERE m.member = $1 ORDER BY l.id DESC; " STATEMENTS_ADMIN
+	"   WHERE m.member = $1 ORDER BY l.id DESC; " STATEMENTS_ADMIN                             \
+	"; " STATEMENTS_ADMIN_WEBHOOKS
 
 /*
  * The admin API (server/admin.c): each change is one call of a function of
@@ -83,6 +84,35 @@
 	"PREPARE staff_sign_in_finish(bigint, text, inet, boolean, text, bytea, bigint) AS "       \
 	"  SELECT * FROM staff_sign_in_finish($1, $2, $3, $4, $5, $6, $7); "                       \
 	"PREPARE staff_sign_out(bigint, inet) AS SELECT * FROM staff_sign_out($1, $2)"
+
+/*
+ * The admin API's webhook subscriptions (handlers/webhooks.c; the functions
+ * of sql/009_webhooks.sql): changes take the identity and the client
+ * address first, like the others; $4 of webhook_add is a text[] of event
+ * types the handler has checked; reads take the identity's brands last
+ * (NULL: every brand).
+ */
+#define STATEMENTS_ADMIN_WEBHOOKS                                                                  \
+	"PREPARE admin_webhooks(bigint[]) AS SELECT * FROM admin_webhooks($1); "                   \
+	"PREPARE admin_webhook_add(bigint, inet, text, text[], text) AS "                          \
+	"  SELECT * FROM admin_webhook_add($1, $2, $3, $4, $5); "                                  \
+	"PREPARE admin_webhook_delete(bigint, inet, bigint) AS "                                   \
+	"  SELECT * FROM admin_webhook_delete($1, $2, $3); "                                       \
+	"PREPARE admin_webhook_deliveries(bigint, bigint, text, integer, bigint[]) AS "            \
+	"  SELECT * FROM admin_webhook_deliveries($1, $2, $3, $4, $5); "                           \
+	"PREPARE admin_webhook_replay(bigint, inet, bigint, bigint) AS "                           \
+	"  SELECT * FROM admin_webhook_replay($1, $2, $3, $4)"
+
+/*
+ * The webhook dispatcher's own connection (engine/webhooks.c, one per
+ * server, in the control thread): claim due deliveries, record attempts.
+ */
+#define STATEMENTS_WEBHOOKS_SETUP                                                                  \
+	"SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET statement_timeout = '20s'; "             \
+	"PREPARE webhook_claim(integer, integer) AS SELECT * FROM webhook_claim($1, $2); "         \
+	"PREPARE webhook_record(bigint[], bigint[], integer[], text[], integer[], integer[], "     \
+	"  text[], integer[], integer) AS "                                                        \
+	"  SELECT * FROM webhook_record($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 
 /*
  * The scan writer's own connection (one per worker). Scan records are

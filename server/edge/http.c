@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "edge/cidr.h"
 #include "edge/conn.h"
+#include "edge/cors.h"
 #include "edge/forwarded.h"
 #include "edge/tls.h"
 #include "engine/ratelimit.h"
@@ -138,6 +139,12 @@ static void finish(struct request *r, int status)
 	evhttp_add_header(out, "Referrer-Policy", "no-referrer");
 	if (w->srv->tls)
 		evhttp_add_header(out, "Strict-Transport-Security", TLS_HSTS);
+	if (w->srv->cfg.ncors_origins && r->route && r->route->auth == ROUTE_AUTH_ADMIN)
+		evhttp_add_header(out, "Vary", "Origin");
+	if (r->origin) {
+		evhttp_add_header(out, "Access-Control-Allow-Origin", r->origin);
+		evhttp_add_header(out, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
+	}
 	/*
 	 * Draining: the client is to close and go elsewhere, but only once no
 	 * worker listens any more, lest it reconnect to a listener about to close
@@ -433,6 +440,35 @@ static int member_session(struct request *r)
 }
 
 /*
+ * CORS on an admin route (edge/cors.c): a listed Origin is kept for
+ * finish() to answer; a preflight from it (OPTIONS with
+ * Access-Control-Request-Method) is answered here, 204, before the token
+ * is asked for, as a browser sends none with it. methods: what the path
+ * takes. 1 if r was answered.
+ */
+static int cors_request(struct request *r, unsigned methods)
+{
+	const struct server_config *cfg = &r->w->srv->cfg;
+	const struct evkeyvalq *h = evhttp_request_get_input_headers(r->req);
+	char allow[64];
+	if (!cfg->ncors_origins)
+		return 0;
+	const char *origin = evhttp_find_header(h, "Origin");
+	if (!cors_allowed(cfg->cors_origins, cfg->ncors_origins, origin))
+		return 0;
+	r->origin = origin;
+	if (evhttp_request_get_command(r->req) != EVHTTP_REQ_OPTIONS ||
+	    !evhttp_find_header(h, "Access-Control-Request-Method"))
+		return 0;
+	router_allow(methods, allow, sizeof allow);
+	http_header(r, "Access-Control-Allow-Methods", allow);
+	http_header(r, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
+	http_header(r, "Access-Control-Max-Age", CORS_MAX_AGE);
+	finish(r, 204);
+	return 1;
+}
+
+/*
  * Every request: the limits libevent does not keep, then the route table
  * (the rows of the listener it came in on). A matched row's checks run in
  * its order: the client's rate limit, then who it is, then the method, then
@@ -488,6 +524,9 @@ static void dispatch(struct evhttp_request *req, struct worker *w, enum router_l
 		r->lang = negotiate_lang(evhttp_find_header(in, "Accept-Language"));
 		r->want_json = negotiate_json(evhttp_find_header(in, "Accept"));
 	}
+	if (m.row->auth == ROUTE_AUTH_ADMIN &&
+	    cors_request(r, found == ROUTER_BAD_METHOD ? m.allow : m.row->methods))
+		return;
 	if (over_limit(r))
 		return;
 	if (m.row->auth == ROUTE_AUTH_ADMIN && authenticate(r) < 0)

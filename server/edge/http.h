@@ -46,6 +46,7 @@ struct request {
 	char client[HTTP_CLIENT_MAX];     /* peer address, "" if unknown */
 	uint64_t addr_key;                /* its rate-limit key (ratelimit_addr_key) */
 	char user_agent[HTTP_UA_MAX + 1]; /* printable ASCII only, cut at 256 */
+	const char *origin; /* an admin route's Origin, when it is a listed one (CORS) */
 };
 
 /*

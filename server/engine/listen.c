@@ -2,7 +2,8 @@
  * listen.c: the one LISTEN connection and the caches it keeps fresh
  * (listen.h): a pool of one connection in the control loop, whose
  * notifications are dispatched by payload to the caches that depend on
- * the changed table. The catalog and the admin tokens are its caches.
+ * the changed table. The catalog and the admin tokens are its caches;
+ * the webhook dispatcher watches (a cache without rows) for new deliveries.
  */
 #include "engine/listen.h"
 
@@ -66,6 +67,10 @@ void listener_reload(struct listen_cache *c)
 	struct listener *l = c->owner;
 	if (!l || l->closing || !l->pool)
 		return;
+	if (!c->stmt) {
+		c->apply(c->arg, NULL); /* a watcher: nothing to load */
+		return;
+	}
 	if (c->loading) {
 		c->dirty = 1;
 		return;

@@ -19,9 +19,13 @@
 
 struct listen_cache {
 	const char *name;     /* for the logs: "catalog", "tokens" */
-	const char *stmt;     /* the prepared statement that loads its rows */
+	const char *stmt;     /* the prepared statement that loads its rows; NULL: a watcher */
 	const char *payloads; /* space-separated table names it depends on */
-	/* Install the loaded rows: 0, or -1 (malformed, out of memory; the old rows stay). */
+	/*
+	 * Install the loaded rows: 0, or -1 (malformed, out of memory; the old
+	 * rows stay). A watcher (stmt NULL) loads nothing: apply is called at
+	 * once with rows NULL, to be told that its tables changed.
+	 */
 	int (*apply)(void *arg, const PGresult *rows);
 	void *arg;
 	/* the listener's */

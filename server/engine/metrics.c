@@ -6,8 +6,8 @@
 
 #include <stddef.h>
 
-static const int statuses[METRICS_NSTATUS] = {200, 201, 303, 400, 401, 403, 404, 405, 409, 410, 413,
-                                              414, 415, 422, 429, 431, 500, 503, 504, 0,   0,   0};
+static const int statuses[METRICS_NSTATUS] = {200, 201, 202, 204, 303, 400, 401, 403, 404, 405, 409,
+                                              410, 413, 414, 415, 422, 429, 431, 500, 503, 504, 0};
 #define OTHER_STATUS (METRICS_NSTATUS - 1)
 
 /* Upper bounds of the latency buckets, in microseconds. */
@@ -128,6 +128,32 @@ static void metrics_render_edge(const struct metrics_view *s, struct evbuffer *o
 	                    SUM(unknown_key), SUM(connections_refused_address), SUM(malformed));
 }
 
+/* The webhook dispatcher's attempts by outcome, give-ups and requests in flight. */
+static void metrics_render_webhooks(const struct metrics_view *s, struct evbuffer *out)
+{
+	const struct metrics_labels *l = s->labels;
+	const struct metrics_webhooks *w = s->webhooks;
+	if (!w)
+		return;
+	evbuffer_add_printf(out, "# HELP packcode_webhook_attempts_total Webhook delivery attempts "
+	                         "by outcome.\n"
+	                         "# TYPE packcode_webhook_attempts_total counter\n");
+	for (int o = 0; o < l->nwebhook_outcomes && o < METRICS_WEBHOOK_OUTCOMES; o++)
+		evbuffer_add_printf(out, "packcode_webhook_attempts_total{outcome=\"%s\"} %llu\n",
+		                    l->webhook_outcome[o], load(&w->attempts[o]));
+	evbuffer_add_printf(out,
+	                    "# HELP packcode_webhook_deliveries_failed_total Webhook deliveries "
+	                    "given up after their last try (failed: replayable).\n"
+	                    "# TYPE packcode_webhook_deliveries_failed_total counter\n"
+	                    "packcode_webhook_deliveries_failed_total %llu\n"
+	                    "# HELP packcode_webhook_requests_in_flight Webhook requests to "
+	                    "receivers running now.\n"
+	                    "# TYPE packcode_webhook_requests_in_flight gauge\n"
+	                    "packcode_webhook_requests_in_flight %d\n",
+	                    load(&w->failed),
+	                    atomic_load_explicit(&w->in_flight, memory_order_relaxed));
+}
+
 void metrics_render(const struct metrics_view *s, struct evbuffer *out)
 {
 	const struct metrics_labels *l = s->labels;
@@ -242,4 +268,5 @@ void metrics_render(const struct metrics_view *s, struct evbuffer *out)
 	                    "packcode_worker_threads %d\n",
 	                    s->batches, s->nworkers);
 	metrics_render_edge(s, out);
+	metrics_render_webhooks(s, out);
 }

@@ -12,10 +12,11 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
-#define METRICS_NSTATUS  22
-#define METRICS_NBUCKETS 12
-#define METRICS_ROUTES   48 /* route ids (the route table's, and "other") */
-#define METRICS_OUTCOMES 24 /* claim outcomes */
+#define METRICS_NSTATUS          22
+#define METRICS_NBUCKETS         12
+#define METRICS_ROUTES           48 /* route ids (the route table's, and "other") */
+#define METRICS_OUTCOMES         24 /* claim outcomes */
+#define METRICS_WEBHOOK_OUTCOMES 8  /* how a webhook delivery attempt ended */
 
 enum metrics_auth {
 	METRICS_AUTH_MISSING, /* 401: no credentials */
@@ -36,6 +37,8 @@ struct metrics_labels {
 	unsigned char route_limited[METRICS_ROUTES]; /* bit 0: by address, bit 1: by member */
 	int noutcomes;
 	const char *outcome[METRICS_OUTCOMES];
+	int nwebhook_outcomes;
+	const char *webhook_outcome[METRICS_WEBHOOK_OUTCOMES];
 };
 
 struct metrics {
@@ -57,6 +60,16 @@ struct metrics {
 	atomic_int connections;                    /* open now */
 };
 
+/*
+ * The webhook dispatcher's counters (engine/webhooks.c): one per process,
+ * written by the control thread alone.
+ */
+struct metrics_webhooks {
+	atomic_ullong attempts[METRICS_WEBHOOK_OUTCOMES]; /* by outcome */
+	atomic_ullong failed; /* deliveries given up after their last try */
+	atomic_int in_flight; /* requests to receivers running now */
+};
+
 /* Indexes out of range are counted nowhere. */
 void metrics_request(struct metrics *m, int route, int status, long long us);
 void metrics_claim(struct metrics *m, int outcome);
@@ -69,6 +82,7 @@ struct metrics_view {
 	int nworkers;
 	const struct metrics_labels *labels;
 	size_t batches; /* in the cached catalog */
+	const struct metrics_webhooks *webhooks;
 };
 
 /* The Prometheus text exposition of v, each series exactly once. */

@@ -57,7 +57,7 @@ grep -q "CREATE TABLE public.products" "$PC_TMP/schema.before" || fail "pg_dump 
 note "second migrate changed nothing"
 
 # distribute is for a Citus coordinator only: refused here, and nothing changed;
-# the server keeps its generic plans (sql/009_citus.sql)
+# the server keeps its generic plans (sql/010_citus.sql)
 expect_error 1 "distribute: this database has no Citus: a single PostgreSQL needs no distribution" \
 	pcgen db distribute
 snapshot refused

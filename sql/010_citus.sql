@@ -346,6 +346,27 @@ BEGIN
         END LOOP;
     END IF;
 
+    -- 5. The outbox (009_webhooks.sql): one claim.awarded event per award, in
+    -- the order of the member's ledger rows; one statement for all of them,
+    -- and none when no subscription wants them. The webhook tables are the
+    -- coordinator's (packcode_distribute), written in this same transaction.
+    IF 'awarded' = ANY (o_outcome) AND webhook_wanted('claim.awarded') THEN
+        PERFORM webhook_emit('claim.awarded', e.subjects, e.brands, e.data)
+           FROM (SELECT array_agg('member:' || u.m ORDER BY u.m, u.i) AS subjects,
+                        array_agg(x.brand ORDER BY u.m, u.i) AS brands,
+                        array_agg(jsonb_build_object(
+                                      'member', u.m, 'serial', u.s, 'batch', u.b,
+                                      'sku', x.sku, 'points', o_points[u.i],
+                                      'balance', o_balance[u.i],
+                                      'claimed_at', webhook_time(o_at[u.i]))
+                                  ORDER BY u.m, u.i) AS data
+                   FROM unnest(p_serials, p_batches, p_members) WITH ORDINALITY AS u(s, b, m, i)
+                   CROSS JOIN LATERAL (SELECT bt.product_sku AS sku, pr.brand
+                                         FROM batches bt JOIN products pr ON pr.sku = bt.product_sku
+                                        WHERE bt.id = u.b) x
+                  WHERE o_outcome[u.i] = 'awarded') e;
+    END IF;
+
     RETURN QUERY
         SELECT u.i::integer, u.oc,
                CASE WHEN u.oc IN ('awarded', 'repeat') THEN u.pt END, u.bl, u.at, u.ra
@@ -369,7 +390,7 @@ DECLARE
     rd record;
     bal bigint;
 BEGIN
-    SELECT bt.status, bt.pin_required, pr.points AS pts INTO b
+    SELECT bt.status, bt.pin_required, bt.product_sku, pr.brand, pr.points AS pts INTO b
       FROM batches bt JOIN products pr ON pr.sku = bt.product_sku
      WHERE bt.id = p_batch AND p_serial BETWEEN bt.serial_first AND bt.serial_last;
     IF NOT FOUND OR b.status <> 'active' OR b.pin_required THEN
@@ -386,6 +407,14 @@ BEGIN
         RETURNING mb.balance INTO bal;
         INSERT INTO ledger (member, delta, balance_after, kind, serial, created_at)
         VALUES (p_member, b.pts, bal, 'claim', p_serial, t);
+        -- outbox (009_webhooks.sql)
+        IF webhook_wanted('claim.awarded') THEN
+            PERFORM webhook_emit('claim.awarded', ARRAY['member:' || p_member], ARRAY[b.brand],
+                                 ARRAY[jsonb_build_object(
+                                     'member', p_member, 'serial', p_serial, 'batch', p_batch,
+                                     'sku', b.product_sku, 'points', b.pts, 'balance', bal,
+                                     'claimed_at', webhook_time(t))]);
+        END IF;
         RETURN QUERY SELECT 1, 'awarded'::text, b.pts, bal, t, NULL::integer;
         RETURN;
     END IF;
@@ -608,6 +637,9 @@ DECLARE
     cur text;
     act text;
     at timestamptz;
+    b_sku text;
+    b_brand text;
+    ev text;
 BEGIN
     IF p_status IS NULL OR p_status NOT IN ('active', 'recalled', 'void') THEN
         RAISE EXCEPTION 'a batch cannot be set to %', p_status USING ERRCODE = '22023';
@@ -629,9 +661,22 @@ BEGIN
                              WHEN act = 'batch.void' THEN NULL
                              ELSE b.printed_at END
      WHERE b.id = p_batch
-    RETURNING b.status_changed_at INTO at;
+    RETURNING b.status_changed_at, b.product_sku INTO at, b_sku;
     PERFORM audit_append(p_actor, p_client, act, p_batch::text,
                          jsonb_build_object('reason', p_reason, 'from', cur, 'to', p_status));
+    -- outbox (009_webhooks.sql)
+    ev := CASE act WHEN 'batch.activate' THEN 'batch.activated'
+                   WHEN 'batch.void' THEN 'batch.voided'
+                   WHEN 'batch.recall' THEN 'batch.recalled'
+                   ELSE 'batch.unrecalled' END;
+    IF webhook_wanted(ev) THEN
+        SELECT p.brand INTO b_brand FROM products p WHERE p.sku = b_sku;
+        PERFORM webhook_emit(ev, ARRAY['batch:' || p_batch], ARRAY[b_brand],
+                             ARRAY[jsonb_build_object('batch', p_batch, 'sku', b_sku,
+                                                      'status', p_status, 'previous', cur,
+                                                      'reason', p_reason,
+                                                      'changed_at', webhook_time(at))]);
+    END IF;
     RETURN QUERY SELECT 'done'::text, p_status, cur, at;
 END $$;
 
@@ -818,7 +863,10 @@ END $$;
 --                           admin change on a member's shard and its audit
 --                           row commit together or not at all)
 --   the coordinator's own:  products, batches, serial_allocator, admin_tokens,
---                           brands, staff, staff_sessions, reports (small,
+--                           brands, staff, staff_sessions, reports, and the
+--                           webhook tables (webhooks, webhook_event_types,
+--                           the outbox webhook_events, webhook_deliveries,
+--                           webhook_attempts) (small,
 --                           read and written only by the coordinator's
 --                           functions, never joined to a distributed table in
 --                           a write; their NOTIFY triggers kept)
