@@ -47,7 +47,7 @@ want="$want spends:member:2"
 got=$(sql "SELECT string_agg(t.tgname, ' ' ORDER BY t.tgname) FROM pg_trigger t
            JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal
             AND c.relnamespace = 'public'::regnamespace")
-[ "$got" = "admin_tokens_changed batches_changed products_changed staff_changed staff_sessions_changed" ] ||
+[ "$got" = "admin_tokens_changed batches_changed products_changed staff_changed staff_sessions_changed webhook_deliveries_changed" ] ||
 	fail "the coordinator tables' triggers: $got"
 run pcgen db distribute
 [ "$rc" = 0 ] && [ "$out" = "already distributed" ] || fail "a second distribute: $rc $out $err"
