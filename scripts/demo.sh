@@ -67,6 +67,11 @@ for _ in $(seq 100); do
 	curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break
 	sleep 0.1
 done
+# ready once its database has answered a ping (within a second of starting)
+for _ in $(seq 100); do
+	curl -fsS "$BASE/readyz" >/dev/null 2>&1 && break
+	sleep 0.1
+done
 curl -fsS "$BASE/readyz" >/dev/null || { echo "demo: the server did not become ready" >&2; exit 1; }
 
 code=$(sed -n '2s/,.*//p' "$out/codes.csv")

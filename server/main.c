@@ -390,6 +390,7 @@ static void worker_free(struct worker *w)
 static void *worker_run(void *arg)
 {
 	struct worker *w = arg;
+	health_tick(w); /* the first readiness ping goes out now, not a tick later */
 	event_base_dispatch(w->base);
 	return NULL;
 }
