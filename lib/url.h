@@ -72,4 +72,103 @@ struct dl_path {
  */
 int dl_parse_path(const char *path, size_t len, struct dl_path *out);
 
+/* ---- the resolver's side: any GS1 Digital Link URI of a GTIN ------------- */
+
+#define DL_CPV_MAX 20 /* GS1 AI 22, consumer product variant */
+
+/*
+ * The link types the resolver knows (GS1 Web Vocabulary, namespace
+ * DL_VOC): gs1:defaultLink and gs1:verificationService are the resolver's
+ * own; a brand sets the others per product (DL_LT_BRAND_FIRST onwards).
+ */
+enum dl_link_type {
+	DL_LT_NONE,    /* no linkType in the request: the default */
+	DL_LT_LINKSET, /* linkType=linkset or linkType=all: every link, as a linkset */
+	DL_LT_UNKNOWN, /* a link type this resolver has no links of (404) */
+	DL_LT_DEFAULT, /* gs1:defaultLink */
+	DL_LT_VERIFICATION,
+	DL_LT_PIP,
+	DL_LT_BRAND_FIRST = DL_LT_PIP,
+	DL_LT_CERTIFICATION,
+	DL_LT_INSTRUCTIONS,
+	DL_LT_SAFETY,
+	DL_LT_SUSTAINABILITY,
+	DL_LT_RECYCLING,
+	DL_LT_PROMOTION,
+	DL_LT_EPIL,
+	DL_LT_SUPPORT,
+	DL_LT_REGISTER,
+	DL_LT_REVIEW,
+	DL_LT_VIDEO,
+	DL_LT_RECIPE,
+	DL_LT_NUTRITION,
+	DL_LT_ALLERGEN,
+	DL_LT_FAQS,
+	DL_LT_MASTER_DATA,
+	DL_LT_TRACEABILITY,
+	DL_LT_SOCIAL,
+	DL_LT_COUNT
+};
+
+/* The namespace of GS1's link types, as the resolver writes them. */
+#define DL_VOC "https://ref.gs1.org/voc/"
+
+/* The term of a link type ("pip" for gs1:pip), NULL for NONE, LINKSET and UNKNOWN. */
+const char *dl_link_type_term(enum dl_link_type t);
+
+/*
+ * A link type as a request or a brand writes it: "gs1:pip", or the term
+ * under https://ref.gs1.org/voc/, https://gs1.org/voc/ (http too, and www.);
+ * "linkset" and "all" are DL_LT_LINKSET. DL_LT_UNKNOWN for anything else.
+ */
+enum dl_link_type dl_link_type_parse(const char *s, size_t n);
+
+#define DL_HREF_MAX       1000
+#define DL_TITLE_MAX      200
+#define DL_HREFLANG_MAX   35
+#define DL_MEDIA_TYPE_MAX 127
+
+/*
+ * A brand's link, checked as the CHECK constraints of product_links
+ * (sql/014_resolver.sql) check it, in words the CLI and the admin API show:
+ * type one of the brand's link types (gs1:pip, pip or the full IRI; *out
+ * set), href an absolute https URL of at most 1000 characters, nothing a
+ * Link header or a page would need escaped; title 1-200 bytes of UTF-8
+ * without controls, '"' or '\'; hreflang "" or a language tag (en, zh-CN);
+ * media_type type/subtype. 0, or -1 with err.
+ */
+int dl_link_check(const char *type, const char *href, const char *title, const char *hreflang,
+                  const char *media_type, enum dl_link_type *out, char *err, size_t errlen);
+
+/* What a resolver request asks: the URI's key and qualifiers, its query. */
+struct dl_request {
+	struct dl_path key;             /* key.code "" when the URI names no serial (GTIN level) */
+	char cpv[DL_CPV_MAX + 1];       /* AI 22, "" when absent */
+	char expiry[DL_EXPIRY_LEN + 1]; /* ?17=YYMMDD, "" when absent */
+	enum dl_link_type link_type;
+	int all;                 /* linkType=all (DL_LT_LINKSET) */
+	char link_type_text[64]; /* linkType as given (decoded, cut), for messages */
+};
+
+/*
+ * Parse a GS1 Digital Link request of a GTIN: the path "/01/{gtin}" and
+ * the qualifiers the standard allows after it, in its order
+ * ("/22/{cpv}", "/10/{lot}", "/21/{serial}", each optional; also the serial
+ * before the lot, as dl_parse_path has always taken), one trailing slash
+ * tolerated; and the query: linkType, data attributes as AIs (11, 13, 15,
+ * 16 and 17 dates checked; a key qualifier there is an error; other AIs of
+ * 2-4 digits with set 82 values), other parameters ignored. path and query
+ * need not be NUL-terminated. 0, or -1 for a URI the standard rejects (the
+ * resolver's 400).
+ */
+int dl_parse_request(const char *path, size_t len, const char *query, size_t qlen,
+                     struct dl_request *out);
+
+/*
+ * The request's URI without its query, canonical (GTIN-14, qualifiers in
+ * the standard's order, scheme and host in lower case): the anchor of its
+ * links. Returns the length, or -1 if it does not fit or host is not valid.
+ */
+int dl_request_uri(char *out, size_t outlen, const char *host, const struct dl_request *r);
+
 #endif
