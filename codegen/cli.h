@@ -40,6 +40,8 @@ int cmd_key(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_db(int argc, char **argv);
 int cmd_product(int argc, char **argv);
+/* product link|unlink|links (cmd_link.c): argv[0] is the action */
+int cmd_product_link(int argc, char **argv);
 int cmd_batches(int argc, char **argv);
 int cmd_mint(int argc, char **argv);
 int cmd_render(int argc, char **argv);

@@ -24,6 +24,8 @@ static const char product_help[] =
     "Usage: packcode-gen product add --sku SKU --name NAME --points N [--gtin GTIN]\n"
     "                                [--brand BRAND]\n"
     "       packcode-gen product list\n"
+    "       packcode-gen product link|unlink|links ...  (the resolver's links: see\n"
+    "                                                 'product link --help')\n"
     "\n"
     "Register the products that codes are minted for, and list them.\n"
     "\n"
@@ -226,6 +228,9 @@ int cmd_product(int argc, char **argv)
 		return product_add(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "list") == 0)
 		return product_list(argc - 1, argv + 1);
+	if (argc >= 2 && (strcmp(argv[1], "link") == 0 || strcmp(argv[1], "unlink") == 0 ||
+	                  strcmp(argv[1], "links") == 0))
+		return cmd_product_link(argc - 1, argv + 1); /* cmd_link.c */
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		fputs(product_help, stdout);
 		return 0;

@@ -32,6 +32,17 @@
 	"       CASE WHEN brand = '' THEN '-' ELSE brand END, name "                               \
 	"  FROM products ORDER BY sku"
 
+/* $1 actor, $2 sku, $3 link type (term), $4 href (NULL: remove), $5 title, $6 hreflang,
+ * $7 media type. outcome: set | removed | unchanged | no_product (sql/014_resolver.sql) */
+#define STMT_PRODUCT_LINK_SET                                                                      \
+	"SELECT outcome FROM product_link_set($1, NULL, $2, $3, $4, $5, $6, $7)"
+/* $1 sku: the product's links (term, href, hreflang, media type, title); one row of
+ * NULLs for a product without links, none for no product */
+#define STMT_PRODUCT_LINKS                                                                         \
+	"SELECT l.link_type, l.href, l.hreflang, l.media_type, l.title "                           \
+	"  FROM products p LEFT JOIN product_links l ON l.product_sku = p.sku "                    \
+	" WHERE p.sku = $1 ORDER BY l.link_type COLLATE \"C\""
+
 /* $1 sku: a row if the product exists */
 #define STMT_PRODUCT_EXISTS "SELECT 1 FROM products WHERE sku = $1"
 

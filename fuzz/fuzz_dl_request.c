@@ -52,7 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int n = dl_request_uri(uri, sizeof uri, "example.com", &r);
 	check(n > 0, "an accepted request has no canonical URI");
 	const char *p = uri + strlen("https://example.com");
-	check(dl_parse_request(p, strlen(p), "", 0, &again) == 0, "the canonical URI does not parse");
+	check(dl_parse_request(p, strlen(p), "", 0, &again) == 0,
+	      "the canonical URI does not parse");
 	check(strcmp(r.key.gtin, again.key.gtin) == 0 && strcmp(r.key.code, again.key.code) == 0 &&
 	          strcmp(r.key.lot, again.key.lot) == 0 && strcmp(r.cpv, again.cpv) == 0,
 	      "round trip changed a field");

@@ -13,14 +13,25 @@ clang libclang-rt-14-dev clang-format
 zbar-tools librsvg2-bin poppler-utils curl jq python3 python3-cryptography openssl
 wrk qrencode time iproute2 python3-prometheus-client
 chromium chromium-driver python3-selenium fonts-noto-cjk fontconfig
-haproxy"
+haproxy
+nodejs npm"
 
 missing=""
 for p in $PACKAGES; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
 		missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+# tests/js: the independent validators (digital-link.js), pinned by its
+# package-lock.json, installed once (the tests otherwise install them into
+# their build tree)
+js_packages() {
+	js=$(dirname "$0")/../tests/js
+	[ -d "$js/node_modules" ] || (cd "$js" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+}
+if [ -z "$missing" ]; then
+	js_packages
+	exit 0
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "setup-debian.sh: these packages are missing:$missing" >&2
@@ -38,4 +49,5 @@ apt-get install -y -qq --no-install-recommends $missing >/dev/null
 if command -v systemctl >/dev/null && systemctl is-enabled haproxy >/dev/null 2>&1; then
 	systemctl disable --now haproxy >/dev/null 2>&1 || true
 fi
+js_packages
 echo "setup-debian.sh: done"

@@ -36,6 +36,7 @@
 #include "options.h"
 #include "routes.h"
 #include "server.h"
+#include "engine/links.h"
 #include "statements.h"
 
 #define PROG            "packcode-server"
@@ -483,12 +484,14 @@ static int server_open(struct server *s, char *err, size_t errlen)
 	if (db) {
 		s->catalog = catalog_new(db, why, sizeof why);
 		if (s->catalog)
+			s->links = links_new(db, why, sizeof why);
+		if (s->links)
 			s->tokens = tokens_new(db, TOKENS_BEARER, why, sizeof why);
 		if (s->tokens)
 			s->sessions = tokens_new(db, TOKENS_SESSION, why, sizeof why);
 		PQfinish(db);
 	}
-	if (!s->catalog || !s->tokens || !s->sessions) {
+	if (!s->catalog || !s->links || !s->tokens || !s->sessions) {
 		snprintf(err, errlen, "database: %s", why);
 		return -1;
 	}
@@ -562,6 +565,7 @@ static int control_open(struct server *s, char *err, size_t errlen)
 		s->webhooks = webhooks_new(s->control, &wc, &s->webhook_metrics);
 	if (!s->control || !s->listener || !s->webhooks ||
 	    catalog_listen(s->catalog, s->listener) < 0 ||
+	    links_listen(s->links, s->listener) < 0 ||
 	    tokens_listen(s->tokens, s->listener, s->control) < 0 ||
 	    tokens_listen(s->sessions, s->listener, s->control) < 0 ||
 	    webhooks_listen(s->webhooks, s->listener) < 0 ||
@@ -640,6 +644,7 @@ static void server_close(struct server *s)
 	listener_free(s->listener);
 	webhooks_free(s->webhooks);
 	catalog_free(s->catalog);
+	links_free(s->links);
 	tokens_free(s->tokens);
 	tokens_free(s->sessions);
 	offload_free(s->offload);

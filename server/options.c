@@ -22,6 +22,7 @@
 #include "log.h"
 #include "phone.h"
 #include "server.h"
+#include "url.h"
 
 enum kind {
 	OPT_TEXT,    /* const char * */
@@ -130,6 +131,11 @@ static const struct opt opts[] = {
      "the region (ISO 3166 two letters) of phone numbers typed without a country code: "
      "13900000000 is +8613900000000 with CN",
      "Members"},
+    {"public-host", 0, "HOST", OPT_TEXT, F(public_host), 0, 0, NULL,
+     "the host (and :port) of the codes' URLs, as mint's --host: the GS1 Digital Link "
+     "resolver's anchors and links are https://HOST/...; without it, the request's Host "
+     "header when it is a valid host name",
+     "Resolver"},
     {"webhook-concurrency", 0, "N", OPT_INT, F(webhook_concurrency), 0, 256, "32",
      "webhook deliveries this server sends at once (servers share the work); 0: it sends "
      "none",
@@ -419,6 +425,9 @@ enum options_result options_parse(int argc, char **argv, struct server_config *c
 		cfg->keyring_path = keyring_default_path();
 	if (!cfg->tls_cert != !cfg->tls_key)
 		return cli_usage(NULL, "--tls-cert and --tls-key go together");
+	if (cfg->public_host && host_valid(cfg->public_host) < 0)
+		return cli_usage(NULL, "--public-host %s: not a host name or IPv4 address[:port]",
+		                 cfg->public_host);
 	if (!phone_region_known(cfg->default_country))
 		return cli_usage(NULL,
 		                 "--default-country %s: not a region with phone numbers (CN, TW, "

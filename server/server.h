@@ -47,6 +47,7 @@ struct server_config {
 	int idle_timeout_s;     /* evhttp's: silence while reading, idle keep-alive */
 	const char *tls_cert, *tls_key;
 	const char *default_country; /* the region of phone numbers typed without one */
+	const char *public_host;     /* the resolver's host, or NULL: the request's Host */
 	const struct cidr *trusted;  /* --trusted-proxy: peers whose forwarded headers count */
 	size_t ntrusted;
 	/* the admin API from browsers: the origins allowed (edge/cors.c) */
@@ -67,6 +68,7 @@ struct offload_port;
 struct scanlog;
 struct route;
 struct listener;
+struct links;
 struct webhooks;
 
 struct worker {
@@ -116,6 +118,7 @@ struct server {
 	unsigned route_scope[SERVER_ROUTES_MAX]; /* the scope bit an admin row needs; 0: none */
 	struct metrics_labels labels;
 	struct catalog *catalog;
+	struct links *links;       /* the brands' resolver links (links.h) */
 	struct tokens *tokens;     /* the admin API's bearer tokens (tokens.h) */
 	struct tokens *sessions;   /* and its staff sessions */
 	struct offload *offload;   /* argon2id off the loops (offload.h) */

@@ -45,6 +45,13 @@
  * identity is limited to, NULL for every brand (sql/008_staff.sql).
  */
 #define STATEMENTS_ADMIN                                                                           \
+	"PREPARE admin_product_links(text, bigint[]) AS "                                          \
+	"  SELECT p.gtin, 'gs1:' || l.link_type, l.href, l.title, l.hreflang, l.media_type, "      \
+	"         to_char(l.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "     \
+	"    FROM products p LEFT JOIN product_links l ON l.product_sku = p.sku "                  \
+	"   WHERE p.sku = $1 AND brand_allowed($2, p.brand) ORDER BY l.link_type COLLATE \"C\"; "  \
+	"PREPARE admin_product_link_set(bigint, inet, text, text, text, text, text, text) AS "     \
+	"  SELECT * FROM admin_product_link_set($1, $2, $3, $4, $5, $6, $7, $8); "                 \
 	"PREPARE admin_products(text, integer, bigint[]) AS "                                      \
 	"  SELECT sku, gtin, name, brand, points, created_at FROM products "                       \
 	"   WHERE sku > coalesce($1, '') AND brand_allowed($3, brand) ORDER BY sku LIMIT $2; "     \
@@ -147,8 +154,14 @@
 	"array_to_string(st.brand_ids, ','), floor(extract(epoch FROM s.expires_at))::bigint "     \
 	"FROM staff_sessions s JOIN staff st ON st.id = s.staff_id "                               \
 	"WHERE s.revoked_at IS NULL AND s.expires_at > now() AND st.disabled_at IS NULL"
+/* the resolver's links (engine/links.c): products without a GTIN have no Digital Link */
+#define STATEMENT_LINKS_LOAD                                                                       \
+	"SELECT p.gtin, 'gs1:' || l.link_type, l.href, l.title, l.hreflang, l.media_type, p.name " \
+	"FROM product_links l JOIN products p ON p.sku = l.product_sku "                           \
+	"WHERE p.gtin IS NOT NULL ORDER BY p.gtin COLLATE \"C\", l.link_type COLLATE \"C\""
 #define STATEMENTS_LISTEN_SETUP                                                                    \
 	"SET TimeZone = 'UTC'; LISTEN packcode_catalog; "                                          \
+	"PREPARE links_load AS " STATEMENT_LINKS_LOAD "; "                                         \
 	"PREPARE catalog_load AS " STATEMENT_CATALOG_LOAD "; "                                     \
 	"PREPARE tokens_load AS " STATEMENT_TOKENS_LOAD "; "                                       \
 	"PREPARE sessions_load AS " STATEMENT_SESSIONS_LOAD "; "                                   \

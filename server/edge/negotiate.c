@@ -141,3 +141,15 @@ int negotiate_json(const char *accept)
 	/* on a tie, the type named more specifically wins (axios: json, text/plain, any) */
 	return json > 0 && (json > html || (json == html && js > hs));
 }
+
+int negotiate_linkset(const char *accept)
+{
+	if (!accept || !*accept)
+		return 0;
+	int ls, js, hs;
+	double linkset = media_q(accept, "application", "linkset+json", &ls);
+	double json = media_q(accept, "application", "json", &js);
+	double html = media_q(accept, "text", "html", &hs);
+	/* named by itself (never through a wildcard), and not below JSON or HTML */
+	return ls == 3 && linkset > 0 && linkset >= json && linkset >= html;
+}

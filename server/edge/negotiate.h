@@ -26,4 +26,11 @@ const char *negotiate_lang_tag(enum lang l);
  */
 int negotiate_json(const char *accept);
 
+/*
+ * 1 if Accept names application/linkset+json itself (a wildcard does not
+ * count) with a q above 0 and no lower than that of application/json or
+ * text/html: the GS1 resolver's linkset (RFC 9264).
+ */
+int negotiate_linkset(const char *accept);
+
 #endif

@@ -792,6 +792,14 @@ void landing_report(struct request *r, const char *code, size_t len)
 	}
 }
 
+void landing_not_found(struct request *r, int status, const char *error, const char *message)
+{
+	if (r->want_json)
+		http_reply_error(r, status, error, message);
+	else
+		simple_page(r, status, "bad", T_NOT_FOUND, T_NOT_FOUND_SUB, 0, "");
+}
+
 /* ---- 429 ----------------------------------------------------------------------------- */
 
 void landing_too_many(struct request *r, int retry_after)

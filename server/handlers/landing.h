@@ -31,6 +31,12 @@ void landing_claim(struct request *r, const char *code, size_t len);
 /* A consumer's report that a genuine code looks copied (form field reason). */
 void landing_report(struct request *r, const char *code, size_t len);
 
+/*
+ * The "no such page" answer of a consumer route, with status: a page with
+ * the code field, or {"error": error, "message": message} for an API client.
+ */
+void landing_not_found(struct request *r, int status, const char *error, const char *message);
+
 /* A 429 page: "too many attempts, wait retry_after seconds" (Retry-After is the caller's). */
 void landing_too_many(struct request *r, int retry_after);
 

@@ -321,12 +321,14 @@ row("HTML in a landing code and query", request("GET", "/c/%3Csvg%3E?x=%3Cscript
 row("HTML in a lookup code", request("GET", "/api/v1/codes/%3Cscript%3Ealert(1)%3C%2Fscript%3E"), 400,
     "typo", scans=1)
 # a consumer route: a page without Accept (as a browser), JSON when Accept asks for it
-row("HTML in a GS1 Digital Link GTIN", request("GET", "/01/%3Cscript%3E/21/" + CODE), 404, "html")
+# (a URI the GS1 grammar rejects is a 400, as a GS1-Conformant resolver answers it)
+row("HTML in a GS1 Digital Link GTIN", request("GET", "/01/%3Cscript%3E/21/" + CODE), 400, "html")
 row("HTML in a GS1 Digital Link GTIN, for an API client",
-    request("GET", "/01/%3Cscript%3E/21/" + CODE, headers=["Accept: application/json"]), 404, "json")
+    request("GET", "/01/%3Cscript%3E/21/" + CODE, headers=["Accept: application/json"]), 400, "json",
+    error="bad_request")
 row("HTML in a GS1 Digital Link serial", request("GET", "/01/09506000134352/21/%3Cscript%3E"), 400,
     "html", scans=1)
-row("GS1 Digital Link with a broken escape", request("GET", "/01/09506000134352/21/%ZZ"), 404, "html")
+row("GS1 Digital Link with a broken escape", request("GET", "/01/09506000134352/21/%ZZ"), 400, "html")
 row("path of 3000 characters", request("GET", "/api/v1/codes/" + "A" * 3000), 414, "json",
     error="uri_too_long")
 

@@ -43,7 +43,8 @@ static void test_link_types_are_read_as_curie_or_iri(void **state)
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-		assert_int_equal(dl_link_type_parse(cases[i].in, strlen(cases[i].in)), cases[i].want);
+		assert_int_equal(dl_link_type_parse(cases[i].in, strlen(cases[i].in)),
+		                 cases[i].want);
 	assert_string_equal(dl_link_type_term(DL_LT_PIP), "pip");
 	assert_null(dl_link_type_term(DL_LT_LINKSET));
 	for (int t = DL_LT_DEFAULT; t < DL_LT_COUNT; t++)
@@ -62,7 +63,8 @@ static void test_every_qualifier_order_the_standard_allows_is_read(void **state)
 	assert_string_equal(r.key.code, "S1");
 	assert_true(dl_request_uri(uri, sizeof uri, "Pack.Example", &r) > 0);
 	assert_string_equal(uri, "https://pack.example/01/00000096385074/22/V1/10/L%2F1/21/S1");
-	/* the GTIN alone, with a lot, a trailing slash; the serial before the lot, as minted long ago */
+	/* the GTIN alone, with a lot, a trailing slash; the serial before the lot, as minted long
+	 * ago */
 	assert_int_equal(req("/01/036000291452", &r), 0);
 	assert_string_equal(r.key.gtin, "00036000291452");
 	assert_string_equal(r.key.code, "");
@@ -77,9 +79,8 @@ static void test_the_query_gives_link_type_and_data_attributes(void **state)
 {
 	struct dl_request r;
 	(void)state;
-	assert_int_equal(req("/01/4006381333931/21/S?17=271231&linkType=gs1%3Apip&utm=x&3103=000500",
-	                     &r),
-	                 0);
+	assert_int_equal(
+	    req("/01/4006381333931/21/S?17=271231&linkType=gs1%3Apip&utm=x&3103=000500", &r), 0);
 	assert_string_equal(r.expiry, "271231");
 	assert_int_equal(r.link_type, DL_LT_PIP);
 	assert_string_equal(r.link_type_text, "gs1:pip");
@@ -155,8 +156,8 @@ static void test_a_brands_link_is_checked_as_the_database_checks_it(void **state
 	                               "text/html", &t, err, sizeof err),
 	                 0);
 	assert_int_equal(t, DL_LT_PIP);
-	assert_int_equal(dl_link_check("certificationInfo", "https://a.example/c.pdf",
-	                               "有机认证", "zh-CN", "application/pdf", &t, err, sizeof err),
+	assert_int_equal(dl_link_check("certificationInfo", "https://a.example/c.pdf", "有机认证",
+	                               "zh-CN", "application/pdf", &t, err, sizeof err),
 	                 0);
 	assert_int_equal(t, DL_LT_CERTIFICATION);
 	assert_int_equal(dl_link_check("https://gs1.org/voc/recipeInfo", "https://a.example", "r",
@@ -195,9 +196,9 @@ static void test_a_brands_link_is_checked_as_the_database_checks_it(void **state
 	char title[DL_TITLE_MAX + 2];
 	memset(title, 'x', sizeof title - 1);
 	title[sizeof title - 1] = '\0';
-	assert_int_equal(dl_link_check("pip", "https://a.example", title, "", "text/html", &t, err,
-	                               sizeof err),
-	                 -1);
+	assert_int_equal(
+	    dl_link_check("pip", "https://a.example", title, "", "text/html", &t, err, sizeof err),
+	    -1);
 }
 
 int main(void)

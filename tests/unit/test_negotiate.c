@@ -81,6 +81,20 @@ static void test_api_clients_that_ask_for_json_get_it(void **state)
 	assert_true(negotiate_json("application/json, */*;q=0.5"));
 }
 
+static void test_the_linkset_is_asked_for_by_name(void **state)
+{
+	(void)state;
+	assert_int_equal(negotiate_linkset("application/linkset+json"), 1);
+	assert_int_equal(negotiate_linkset("application/linkset+json, application/json;q=0.5"), 1);
+	assert_int_equal(negotiate_linkset("text/html, application/linkset+json;q=0.9"), 0);
+	assert_int_equal(negotiate_linkset("application/linkset+json;q=0"), 0);
+	assert_int_equal(negotiate_linkset("application/*"), 0);
+	assert_int_equal(negotiate_linkset("*/*"), 0);
+	assert_int_equal(negotiate_linkset("application/json"), 0);
+	assert_int_equal(negotiate_linkset(NULL), 0);
+	assert_int_equal(negotiate_linkset(""), 0);
+}
+
 static void test_link_previews_and_crawlers_are_no_scans(void **state)
 {
 	(void)state;
@@ -120,6 +134,7 @@ int main(void)
 	    cmocka_unit_test(test_no_language_of_ours_is_english),
 	    cmocka_unit_test(test_browsers_get_html),
 	    cmocka_unit_test(test_api_clients_that_ask_for_json_get_it),
+	    cmocka_unit_test(test_the_linkset_is_asked_for_by_name),
 	    cmocka_unit_test(test_link_previews_and_crawlers_are_no_scans),
 	    cmocka_unit_test(test_phones_are_scans),
 	};
