@@ -95,9 +95,10 @@ static int link_set(int argc, char **argv, int remove)
 	PGconn *db = db_connect(err, sizeof err);
 	if (!db)
 		return cli_error(cmd, "%s", err);
-	const char *params[] = {cli_actor(who, sizeof who), sku, dl_link_type_term(t),
-	                        remove ? NULL : href, remove ? NULL : title,
-	                        remove ? NULL : lang, remove ? NULL : media};
+	const char *params[] = {cli_actor(who, sizeof who), sku,
+	                        dl_link_type_term(t),       remove ? NULL : href,
+	                        remove ? NULL : title,      remove ? NULL : lang,
+	                        remove ? NULL : media};
 	PGresult *r = PQexecParams(db, STMT_PRODUCT_LINK_SET, 7, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 		cli_error(cmd, "%s", db_error_line(r, db, line, sizeof line));

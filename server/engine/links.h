@@ -16,7 +16,7 @@
 struct links_link {
 	enum dl_link_type type;
 	const char *gtin, *href, *title, *hreflang, *media_type; /* hreflang may be "" */
-	const char *product;                                      /* the product's name */
+	const char *product;                                     /* the product's name */
 };
 
 struct links_snapshot;

@@ -25,8 +25,8 @@
 #include "server.h"
 #include "url.h"
 
-#define RESOLVER_HREF_MAX 1200 /* a brand's href (1000) and a query passed on */
-#define RESOLVER_QUERY_MAX 160 /* a longer query is not passed on to a redirect */
+#define RESOLVER_HREF_MAX  1200 /* a brand's href (1000) and a query passed on */
+#define RESOLVER_QUERY_MAX 160  /* a longer query is not passed on to a redirect */
 #define RESOLVER_LINKS_MAX (DL_LT_COUNT + 4)
 
 /* One link of an answer: the resolver's own or a brand's. */
@@ -42,7 +42,7 @@ struct answer {
 	struct dl_request q;
 	struct link v[RESOLVER_LINKS_MAX];
 	size_t n;
-	const char *product; /* the product's name when the brand set links, else NULL */
+	const char *product;         /* the product's name when the brand set links, else NULL */
 	struct links_snapshot *snap; /* keeps product and the brand's strings alive */
 };
 
@@ -66,7 +66,8 @@ static struct link *add(struct answer *a, enum dl_link_type type)
 	return l;
 }
 
-/* Percent-encode what is not RFC 3986 unreserved: our codes never need it, a hand-typed serial may. */
+/* Percent-encode what is not RFC 3986 unreserved: our codes never need it, a hand-typed serial may.
+ */
 static void put_encoded(char *out, size_t outlen, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -168,17 +169,16 @@ static void link_header(struct request *r, const struct answer *a, int linkset_c
 		const struct link *l = &a->v[i];
 		char rel[96];
 		rel_of(l, rel, sizeof rel);
-		evbuffer_add_printf(b, "%s<%s>; rel=\"%s\"; type=\"%s\"", i ? ", " : "", l->href, rel,
-		                    l->media_type);
+		evbuffer_add_printf(b, "%s<%s>; rel=\"%s\"; type=\"%s\"", i ? ", " : "", l->href,
+		                    rel, l->media_type);
 		if (ascii_only(l->title)) {
 			evbuffer_add_printf(b, "; title=\"%s\"", l->title);
 		} else {
 			char enc[3 * 200 + 1] = "";
 			put_encoded(enc, sizeof enc, l->title);
-			evbuffer_add_printf(b, "; title=\"%s\"; title*=UTF-8''%s",
-			                    l->type == DL_LT_LINKSET ? "linkset"
-			                                             : dl_link_type_term(l->type),
-			                    enc);
+			evbuffer_add_printf(
+			    b, "; title=\"%s\"; title*=UTF-8''%s",
+			    l->type == DL_LT_LINKSET ? "linkset" : dl_link_type_term(l->type), enc);
 		}
 		if (l->hreflang[0])
 			evbuffer_add_printf(b, "; hreflang=\"%s\"", l->hreflang);
@@ -313,8 +313,7 @@ void resolver_route_digital_link(struct request *r)
 		goto out;
 	}
 	collect(a, r);
-	const char *accept =
-	    evhttp_find_header(evhttp_request_get_input_headers(r->req), "Accept");
+	const char *accept = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Accept");
 	enum dl_link_type t = a->q.link_type;
 	if (t == DL_LT_NONE && negotiate_linkset(accept))
 		t = DL_LT_LINKSET;

@@ -36,8 +36,8 @@ struct resolver_link_in {
  * (optional, text/html)} (resolver_input.c: pure, fuzzed): 0, or -1 with
  * err; *bad_json set when it is not JSON at all.
  */
-int resolver_link_decode(const char *body, size_t len, struct resolver_link_in *out,
-                         int *bad_json, char *err, size_t errlen);
+int resolver_link_decode(const char *body, size_t len, struct resolver_link_in *out, int *bad_json,
+                         char *err, size_t errlen);
 
 /* The linkset's JSON-LD context, named in a Link header of every linkset. */
 #define RESOLVER_LINKSET_CONTEXT "https://ref.gs1.org/standards/resolver/linkset-context"

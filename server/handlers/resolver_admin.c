@@ -97,10 +97,10 @@ static void listed(void *arg, const struct pool_result *res)
 	for (int i = 0; i < rows; i++) {
 		if (PQgetisnull(res->res, i, 1))
 			continue; /* the product, without links */
-		json_t *l = json_pack("{s:s,s:s,s:s,s:s,s:s}", "link_type", PQgetvalue(res->res, i, 1),
-		                      "href", PQgetvalue(res->res, i, 2), "title",
-		                      PQgetvalue(res->res, i, 3), "type", PQgetvalue(res->res, i, 5),
-		                      "updated", PQgetvalue(res->res, i, 6));
+		json_t *l = json_pack(
+		    "{s:s,s:s,s:s,s:s,s:s}", "link_type", PQgetvalue(res->res, i, 1), "href",
+		    PQgetvalue(res->res, i, 2), "title", PQgetvalue(res->res, i, 3), "type",
+		    PQgetvalue(res->res, i, 5), "updated", PQgetvalue(res->res, i, 6));
 		if (l && PQgetvalue(res->res, i, 4)[0])
 			json_object_set_new(l, "hreflang", json_string(PQgetvalue(res->res, i, 4)));
 		json_array_append_new(list, l);
@@ -146,8 +146,8 @@ static void changed(void *arg, const struct pool_result *res)
 		                json_pack("{s:s,s:s,s:s}", "sku", a->sku, "link_type", curie,
 		                          "outcome", "removed"));
 	} else {
-		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "sku", a->sku, "link_type", curie,
-		                      "href", a->in.href, "title", a->in.title, "type",
+		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "sku", a->sku, "link_type",
+		                      curie, "href", a->in.href, "title", a->in.title, "type",
 		                      a->in.media_type, "outcome", outcome);
 		if (o && a->in.hreflang[0])
 			json_object_set_new(o, "hreflang", json_string(a->in.hreflang));

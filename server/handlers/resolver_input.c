@@ -28,8 +28,8 @@ static int field(json_t *o, const char *name, char *out, size_t outlen, char *er
 	return 1;
 }
 
-int resolver_link_decode(const char *body, size_t len, struct resolver_link_in *out,
-                         int *bad_json, char *err, size_t errlen)
+int resolver_link_decode(const char *body, size_t len, struct resolver_link_in *out, int *bad_json,
+                         char *err, size_t errlen)
 {
 	static const char *const known[] = {"link_type", "href", "title", "hreflang", "type"};
 	json_error_t je;
