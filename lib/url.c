@@ -777,3 +777,108 @@ int dl_link_check(const char *type, const char *href, const char *title, const c
 		*out = t;
 	return 0;
 }
+
+/* ---- SSCC ------------------------------------------------------------------ */
+
+int sscc_make(char out[SSCC_LEN + 1], unsigned extension, const char *company_prefix,
+              unsigned long long reference, char *err, size_t errlen)
+{
+	size_t n, refdigits;
+	unsigned long long limit = 1;
+	if (!out || !company_prefix) {
+		errbuf_set(err, errlen, "an SSCC needs a GS1 Company Prefix");
+		return -1;
+	}
+	if (extension > 9) {
+		errbuf_set(err, errlen, "the SSCC extension digit is 0 to 9, not %u", extension);
+		return -1;
+	}
+	n = strnlen(company_prefix, GCP_MAX + 1);
+	for (size_t i = 0; i < n; i++)
+		if (!is_digit((unsigned char)company_prefix[i]))
+			n = 0;
+	if (n < GCP_MIN || n > GCP_MAX) {
+		errbuf_set(err, errlen, "a GS1 Company Prefix is %d to %d digits", GCP_MIN,
+		           GCP_MAX);
+		return -1;
+	}
+	refdigits = SSCC_LEN - 2 - n; /* 18 = extension + prefix + reference + check digit */
+	for (size_t i = 0; i < refdigits; i++)
+		limit *= 10;
+	if (reference >= limit) {
+		errbuf_set(err, errlen,
+		           "serial reference %llu does not fit the %zu digits a %zu-digit company "
+		           "prefix leaves",
+		           reference, refdigits, n);
+		return -1;
+	}
+	out[0] = (char)('0' + extension);
+	memcpy(out + 1, company_prefix, n);
+	for (size_t i = 0; i < refdigits; i++) {
+		out[SSCC_LEN - 2 - i] = (char)('0' + reference % 10);
+		reference /= 10;
+	}
+	out[SSCC_LEN - 1] = (char)('0' + gtin_check_digit(out, SSCC_LEN - 1));
+	out[SSCC_LEN] = '\0';
+	return 0;
+}
+
+int sscc_valid(const char *s, char *err, size_t errlen)
+{
+	size_t n = s ? strnlen(s, SSCC_LEN + 1) : 0;
+	for (size_t i = 0; i < n; i++)
+		if (!is_digit((unsigned char)s[i]))
+			n = 0;
+	if (n != SSCC_LEN) {
+		errbuf_set(err, errlen, "an SSCC is 18 digits");
+		return -1;
+	}
+	int want = gtin_check_digit(s, SSCC_LEN - 1);
+	if (s[SSCC_LEN - 1] - '0' != want) {
+		errbuf_set(err, errlen, "SSCC check digit is %c, expected %d", s[SSCC_LEN - 1],
+		           want);
+		return -1;
+	}
+	return 0;
+}
+
+int url_sscc(char *out, size_t outlen, const char *host, const char *sscc)
+{
+	struct sbuf b = {out, outlen, 0, 0};
+	if (!out || !outlen)
+		return -1;
+	out[0] = '\0';
+	if (host_valid(host) < 0 || sscc_valid(sscc, NULL, 0) < 0)
+		return -1;
+	sb_puts(&b, "https://");
+	for (const char *h = host; *h; h++)
+		sb_putc(&b, ascii_lower(*h));
+	sb_puts(&b, "/00/");
+	sb_puts(&b, sscc);
+	if (b.overflow) {
+		out[0] = '\0';
+		return -1;
+	}
+	return (int)b.len;
+}
+
+int dl_parse_sscc_path(const char *path, size_t len, char out[SSCC_LEN + 1])
+{
+	char v[SSCC_LEN + 1];
+	const char *q;
+	if (!path || !out || len < 4 || memcmp(path, "/00/", 4) != 0)
+		return -1;
+	q = memchr(path, '?', len);
+	if (q)
+		len = (size_t)(q - path);
+	if (len > 4 && path[len - 1] == '/')
+		len--;
+	if (len - 4 != SSCC_LEN)
+		return -1;
+	memcpy(v, path + 4, SSCC_LEN);
+	v[SSCC_LEN] = '\0';
+	if (sscc_valid(v, NULL, 0) < 0)
+		return -1;
+	memcpy(out, v, SSCC_LEN + 1);
+	return 0;
+}

@@ -72,6 +72,33 @@ struct dl_path {
  */
 int dl_parse_path(const char *path, size_t len, struct dl_path *out);
 
+/* ---- SSCC: the code of a case or a pallet (GS1 AI 00) --------------------- */
+
+#define SSCC_LEN 18
+#define GCP_MIN  4 /* GS1 Company Prefix lengths */
+#define GCP_MAX  12
+
+/*
+ * An SSCC: the extension digit (0-9, the brand's choice), the brand's GS1
+ * Company Prefix (4-12 digits), the serial reference (the 16 - prefix-length
+ * digits left, zero padded; reference must fit them) and the GS1 mod-10
+ * check digit: 18 digits. 0, or -1 with err.
+ */
+int sscc_make(char out[SSCC_LEN + 1], unsigned extension, const char *company_prefix,
+              unsigned long long reference, char *err, size_t errlen);
+
+/* 18 digits with the right check digit: 0, or -1 with err ("SSCC check digit is 3, expected 8"). */
+int sscc_valid(const char *sscc, char *err, size_t errlen);
+
+/* "https://host/00/SSCC" (host in lower case). The length, or -1 (bad host or SSCC, no room). */
+int url_sscc(char *out, size_t outlen, const char *host, const char *sscc);
+
+/*
+ * Parse "/00/{sscc}" (one trailing slash tolerated, a query ignored; path
+ * need not be NUL-terminated) into out. 0, or -1 for anything else.
+ */
+int dl_parse_sscc_path(const char *path, size_t len, char out[SSCC_LEN + 1]);
+
 /* ---- the resolver's side: any GS1 Digital Link URI of a GTIN ------------- */
 
 #define DL_CPV_MAX 20 /* GS1 AI 22, consumer product variant */

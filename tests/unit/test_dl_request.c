@@ -2,7 +2,8 @@
  * test_dl_request.c: the resolver's side of lib/url.c: link types as
  * requests and brands write them, Digital Link requests (paths with every
  * qualifier order the standard allows, query AIs, linkType) and their
- * canonical URIs, and a brand's link checked as the database checks it.
+ * canonical URIs, a brand's link checked as the database checks it; and
+ * SSCCs, the codes of cases and pallets (GS1 AI 00, Digital Link /00/).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -201,6 +202,73 @@ static void test_a_brands_link_is_checked_as_the_database_checks_it(void **state
 	    -1);
 }
 
+static void test_an_sscc_is_extension_prefix_reference_and_check_digit(void **state)
+{
+	char sscc[SSCC_LEN + 1], err[160], url[URL_MAX];
+	(void)state;
+	/* GS1's own example (General Specifications; id.gs1.org/00/106141412345678908) */
+	assert_int_equal(sscc_make(sscc, 1, "0614141", 234567890, err, sizeof err), 0);
+	assert_string_equal(sscc, "106141412345678908");
+	assert_int_equal(sscc_valid(sscc, err, sizeof err), 0);
+	/* the reference is zero padded to the digits the prefix leaves (these check digits
+	 * are also the ones digital-link.js accepts) */
+	assert_int_equal(sscc_make(sscc, 0, "6901234", 42, err, sizeof err), 0);
+	assert_string_equal(sscc, "069012340000000429");
+	assert_int_equal(sscc_valid(sscc, NULL, 0), 0);
+	assert_int_equal(sscc_make(sscc, 9, "690123456789", 9999, err, sizeof err), 0);
+	assert_string_equal(sscc, "969012345678999993");
+	assert_int_equal(url_sscc(url, sizeof url, "Pack.Example", sscc), 42);
+	assert_string_equal(url, "https://pack.example/00/969012345678999993");
+}
+
+static void test_an_sscc_that_cannot_be_is_refused(void **state)
+{
+	char sscc[SSCC_LEN + 1], err[160];
+	(void)state;
+	assert_int_equal(sscc_make(sscc, 9, "690123456789", 10000, err, sizeof err), -1);
+	assert_non_null(strstr(err, "does not fit the 4 digits"));
+	assert_int_equal(sscc_make(sscc, 10, "0614141", 1, err, sizeof err), -1);
+	assert_non_null(strstr(err, "extension digit"));
+	assert_int_equal(sscc_make(sscc, 1, "061", 1, err, sizeof err), -1);
+	assert_int_equal(sscc_make(sscc, 1, "0614141234567", 1, err, sizeof err), -1);
+	assert_int_equal(sscc_make(sscc, 1, "06141A1", 1, err, sizeof err), -1);
+	assert_int_equal(sscc_make(sscc, 1, NULL, 1, err, sizeof err), -1);
+	assert_int_equal(sscc_valid("106141412345678907", err, sizeof err), -1);
+	assert_string_equal(err, "SSCC check digit is 7, expected 8");
+	assert_int_equal(sscc_valid("10614141234567890", err, sizeof err), -1);
+	assert_int_equal(sscc_valid("1061414123456789080", err, sizeof err), -1);
+	assert_int_equal(sscc_valid("10614141234567890x", err, sizeof err), -1);
+	assert_int_equal(sscc_valid(NULL, err, sizeof err), -1);
+	char url[URL_MAX];
+	assert_int_equal(url_sscc(url, sizeof url, "pack.example", "106141412345678907"), -1);
+	assert_int_equal(url_sscc(url, sizeof url, "pack example", "106141412345678908"), -1);
+	assert_int_equal(url_sscc(url, 20, "pack.example", "106141412345678908"), -1);
+}
+
+static void test_an_sscc_path_is_read(void **state)
+{
+	char sscc[SSCC_LEN + 1];
+	static const char *bad[] = {
+	    "/00/106141412345678907",
+	    "/00/10614141234567890",
+	    "/00/1061414123456789080",
+	    "/00/10614141234567890a",
+	    "/01/106141412345678908",
+	    "/00/106141412345678908//",
+	    "/00/",
+	    "/00",
+	    "",
+	    "/00/106141412345678908/21/X",
+	};
+	(void)state;
+	assert_int_equal(dl_parse_sscc_path("/00/106141412345678908", 22, sscc), 0);
+	assert_string_equal(sscc, "106141412345678908");
+	assert_int_equal(dl_parse_sscc_path("/00/106141412345678908/?linkType=all", 36, sscc), 0);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (dl_parse_sscc_path(bad[i], strlen(bad[i]), sscc) != -1)
+			fail_msg("\"%s\" should be refused", bad[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +278,9 @@ int main(void)
 	    cmocka_unit_test(test_uris_the_standard_rejects_are_refused),
 	    cmocka_unit_test(test_a_request_is_read_no_further_than_its_lengths),
 	    cmocka_unit_test(test_a_brands_link_is_checked_as_the_database_checks_it),
+	    cmocka_unit_test(test_an_sscc_is_extension_prefix_reference_and_check_digit),
+	    cmocka_unit_test(test_an_sscc_that_cannot_be_is_refused),
+	    cmocka_unit_test(test_an_sscc_path_is_read),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

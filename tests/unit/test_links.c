@@ -31,8 +31,8 @@ static PGresult *result(const char *rows[][3], int n)
 	}
 	PQsetResultAttrs(r, NCOLS, attrs);
 	for (int i = 0; i < n; i++) {
-		const char *v[NCOLS] = {rows[i][0], rows[i][1], rows[i][2], "A title", "en",
-		                        "text/html", "Green tea"};
+		const char *v[NCOLS] = {rows[i][0], rows[i][1],  rows[i][2], "A title",
+		                        "en",       "text/html", "Green tea"};
 		for (int c = 0; c < NCOLS; c++)
 			PQsetvalue(r, i, c, (char *)v[c], (int)strlen(v[c]));
 	}
