@@ -5,7 +5,9 @@
  * NUL-terminated.
  *
  * Beyond "does not crash": every accepted request holds well-formed fields,
- * and its canonical URI parses again to the same key and qualifiers.
+ * and its canonical URI parses again to the same key and qualifiers. The
+ * same input also goes to dl_parse_sscc_path (the /00/ of pallets): what it
+ * accepts is a valid SSCC whose URL reads back the same.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -38,6 +40,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(path, s, plen);
 	if (q)
 		memcpy(query, q + 1, size - plen - 1);
+	char sscc[SSCC_LEN + 1], sscc_again[SSCC_LEN + 1];
+	if (dl_parse_sscc_path(path, plen, sscc) == 0) {
+		check(sscc_valid(sscc, NULL, 0) == 0, "an accepted SSCC is not valid");
+		check(url_sscc(uri, sizeof uri, "example.com", sscc) > 0, "no URL for an SSCC");
+		const char *sp = uri + strlen("https://example.com");
+		check(dl_parse_sscc_path(sp, strlen(sp), sscc_again) == 0 &&
+		          strcmp(sscc, sscc_again) == 0,
+		      "an SSCC's URL does not read back");
+	}
 	if (dl_parse_request(path, plen, query, q ? size - plen - 1 : 0, &r) != 0)
 		goto out;
 
