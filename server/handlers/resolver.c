@@ -352,6 +352,21 @@ out:
 	free(a);
 }
 
+/*
+ * /00/{SSCC}: a pallet's code (code-format.md). No pallet has links yet
+ * (the packing records are to come): a valid SSCC is 404, a malformed one
+ * 400, each a page for a phone and JSON for an API client.
+ */
+void resolver_route_sscc(struct request *r)
+{
+	char sscc[SSCC_LEN + 1];
+	http_header(r, "Access-Control-Allow-Origin", "*");
+	if (dl_parse_sscc_path(r->path, r->path_len, sscc) < 0)
+		landing_not_found(r, 400, "bad_request", "not a GS1 Digital Link URI of an SSCC");
+	else
+		landing_not_found(r, 404, "not_found", "no link for this logistic unit");
+}
+
 void resolver_route_options(struct request *r)
 {
 	http_header(r, "Access-Control-Allow-Origin", "*");

@@ -17,6 +17,7 @@ struct request;
 void resolver_route_digital_link(struct request *r);
 void resolver_route_options(struct request *r);
 void resolver_route_well_known(struct request *r);
+void resolver_route_sscc(struct request *r);
 /* The admin API (resolver_admin.c): a product's links, read, set, removed. */
 void resolver_route_links(struct request *r);
 void resolver_route_link_set(struct request *r);

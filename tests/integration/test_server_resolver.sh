@@ -182,6 +182,11 @@ for p in "/01/$G/21/$TEA/22/V1" "/01/$G/10/L1/22/V1/21/$TEA" "/01/06901234567893
 	get "$p" -H 'Accept: application/json'
 	[ "$STATUS" = 400 ] && [ "$(field .error)" = bad_request ] || fail "$p for an API client: $STATUS"
 done
+# a pallet's SSCC (/00/): a page or JSON, 404 while pallets have no links, 400 when malformed
+get /00/106141412345678908 -H "Accept: $HTML_ACCEPT"
+[ "$STATUS" = 404 ] && [[ $(hdr content-type) == text/html* ]] || fail "an SSCC for a phone: $STATUS"
+get /00/106141412345678907 -H 'Accept: application/json'
+[ "$STATUS" = 400 ] && [ "$(field .error)" = bad_request ] || fail "a bad SSCC for an API client: $STATUS"
 # the GTIN alone: the brand's product page is its default
 get "/01/$G"
 [ "$STATUS" = 307 ] && [ "$(hdr location)" = https://tea.example/green ] || fail "GTIN level: $STATUS $(hdr location)"
