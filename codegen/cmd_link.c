@@ -18,14 +18,15 @@
 static const char link_help[] =
     "Usage: packcode-gen product link SKU TYPE URL --title TITLE [--hreflang LANG]\n"
     "                                 [--type MEDIA-TYPE]\n"
-    "       packcode-gen product unlink SKU TYPE\n"
+    "       packcode-gen product unlink SKU TYPE [--hreflang LANG]\n"
     "       packcode-gen product links SKU\n"
     "\n"
     "The links of a product that the GS1 Digital Link resolver answers for its\n"
     "codes: ?linkType=TYPE redirects (307) to URL; every resolution lists them in\n"
     "its Link header and its linkset.\n"
     "\n"
-    "link: set (or replace) the product's link of TYPE.\n"
+    "link: set (or replace) the product's link of TYPE (and LANG: a product may\n"
+    "have one link of a type per language; a request's Accept-Language picks).\n"
     "  TYPE               a GS1 link type a brand sets: gs1:pip (the product page),\n"
     "                     gs1:certificationInfo, gs1:instructions, gs1:safetyInfo,\n"
     "                     gs1:sustainabilityInfo, gs1:recyclingInfo, gs1:promotion,\n"
@@ -38,7 +39,7 @@ static const char link_help[] =
     "  --hreflang LANG    the language of the page (en, zh-CN); default: none\n"
     "  --type MEDIA-TYPE  the media type of the target; default: text/html\n"
     "\n"
-    "unlink: remove the product's link of TYPE.\n"
+    "unlink: remove the product's links of TYPE (with --hreflang, of LANG only).\n"
     "links: print the product's links: type, URL, language, media type, title.\n"
     "\n"
     "Exit status: 0 on success, 1 on failure (one line on stderr, nothing\n"
@@ -56,6 +57,7 @@ static int link_set(int argc, char **argv, int remove)
 	};
 	const char *cmd = remove ? "product unlink" : "product link";
 	const char *title = NULL, *lang = "", *media = "text/html";
+	int lang_given = 0;
 	char err[DB_ERR_LEN], line[DB_ERR_LEN], who[CLI_ACTOR_LEN];
 	enum dl_link_type t;
 	int c, rc = 1;
@@ -68,6 +70,7 @@ static int link_set(int argc, char **argv, int remove)
 			break;
 		case 'l':
 			lang = optarg;
+			lang_given = 1;
 			break;
 		case 'm':
 			media = optarg;
@@ -97,7 +100,7 @@ static int link_set(int argc, char **argv, int remove)
 		return cli_error(cmd, "%s", err);
 	const char *params[] = {cli_actor(who, sizeof who), sku,
 	                        dl_link_type_term(t),       remove ? NULL : href,
-	                        remove ? NULL : title,      remove ? NULL : lang,
+	                        remove ? NULL : title,      remove && !lang_given ? NULL : lang,
 	                        remove ? NULL : media};
 	PGresult *r = PQexecParams(db, STMT_PRODUCT_LINK_SET, 7, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {

@@ -41,7 +41,7 @@
 #define STMT_PRODUCT_LINKS                                                                         \
 	"SELECT l.link_type, l.href, l.hreflang, l.media_type, l.title "                           \
 	"  FROM products p LEFT JOIN product_links l ON l.product_sku = p.sku "                    \
-	" WHERE p.sku = $1 ORDER BY l.link_type COLLATE \"C\""
+	" WHERE p.sku = $1 ORDER BY l.link_type COLLATE \"C\", l.hreflang"
 
 /* $1 sku: a row if the product exists */
 #define STMT_PRODUCT_EXISTS "SELECT 1 FROM products WHERE sku = $1"

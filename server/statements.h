@@ -49,7 +49,8 @@
 	"  SELECT p.gtin, 'gs1:' || l.link_type, l.href, l.title, l.hreflang, l.media_type, "      \
 	"         to_char(l.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "     \
 	"    FROM products p LEFT JOIN product_links l ON l.product_sku = p.sku "                  \
-	"   WHERE p.sku = $1 AND brand_allowed($2, p.brand) ORDER BY l.link_type COLLATE \"C\"; "  \
+	"   WHERE p.sku = $1 AND brand_allowed($2, p.brand) ORDER BY l.link_type COLLATE \"C\", "  \
+	"l.hreflang; "                                                                             \
 	"PREPARE admin_product_link_set(bigint, inet, text, text, text, text, text, text) AS "     \
 	"  SELECT * FROM admin_product_link_set($1, $2, $3, $4, $5, $6, $7, $8); "                 \
 	"PREPARE admin_products(text, integer, bigint[]) AS "                                      \
@@ -158,7 +159,8 @@
 #define STATEMENT_LINKS_LOAD                                                                       \
 	"SELECT p.gtin, 'gs1:' || l.link_type, l.href, l.title, l.hreflang, l.media_type, p.name " \
 	"FROM product_links l JOIN products p ON p.sku = l.product_sku "                           \
-	"WHERE p.gtin IS NOT NULL ORDER BY p.gtin COLLATE \"C\", l.link_type COLLATE \"C\""
+	"WHERE p.gtin IS NOT NULL ORDER BY p.gtin COLLATE \"C\", l.link_type COLLATE \"C\", "      \
+	"l.hreflang"
 #define STATEMENTS_LISTEN_SETUP                                                                    \
 	"SET TimeZone = 'UTC'; LISTEN packcode_catalog; "                                          \
 	"PREPARE links_load AS " STATEMENT_LINKS_LOAD "; "                                         \

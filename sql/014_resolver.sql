@@ -1,6 +1,7 @@
 -- 014_resolver.sql: the links a brand sets per product for the GS1 Digital
 -- Link resolver (server/handlers/resolver.c, docs/resolver.md): one link per
--- product and GS1 link type (gs1:pip, gs1:certificationInfo, ...), answered
+-- product, GS1 link type (gs1:pip, gs1:certificationInfo, ...) and language
+-- (hreflang, '' for a link of no language in particular), answered
 -- with 307 for ?linkType=..., listed in the Link header and the linkset.
 -- gs1:defaultLink and gs1:verificationService are the resolver's own (the
 -- landing page and the lookup API) and cannot be set here.
@@ -26,15 +27,17 @@ CREATE TABLE product_links (
     media_type  text NOT NULL DEFAULT 'text/html'
                 CHECK (media_type ~ '^[a-z]+/[a-z0-9.+-]{1,100}$'),
     updated_at  timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (product_sku, link_type)
+    PRIMARY KEY (product_sku, link_type, hreflang)
 );
 
 CREATE TRIGGER product_links_changed AFTER INSERT OR UPDATE OR DELETE ON product_links
     FOR EACH STATEMENT EXECUTE FUNCTION catalog_changed();
 
--- Set (p_href not NULL) or remove (p_href NULL) a product's link of one
--- type. outcome: set | removed | unchanged (nothing to remove) |
--- no_product. Audited as product.link or product.unlink, target the SKU.
+-- Set (p_href not NULL) a product's link of one type and language, or
+-- remove (p_href NULL) its links of one type (of one language when
+-- p_hreflang is not NULL). outcome: set | removed | unchanged (nothing to
+-- remove) | no_product. Audited as product.link or product.unlink, target
+-- the SKU.
 CREATE FUNCTION product_link_set(p_actor text, p_client inet, p_sku text, p_type text,
                                  p_href text, p_title text, p_hreflang text, p_media_type text)
 RETURNS TABLE (outcome text, updated_at timestamptz)
@@ -49,21 +52,23 @@ BEGIN
         RETURN;
     END IF;
     IF p_href IS NULL THEN
-        DELETE FROM product_links WHERE product_sku = p_sku AND link_type = p_type;
+        DELETE FROM product_links
+         WHERE product_sku = p_sku AND link_type = p_type
+           AND (p_hreflang IS NULL OR hreflang = p_hreflang);
         IF NOT FOUND THEN
             RETURN QUERY SELECT 'unchanged'::text, NULL::timestamptz;
             RETURN;
         END IF;
         PERFORM audit_append(p_actor, p_client, 'product.unlink', p_sku,
-                             jsonb_build_object('link_type', p_type));
+                             jsonb_build_object('link_type', p_type, 'hreflang', p_hreflang));
         RETURN QUERY SELECT 'removed'::text, now();
         RETURN;
     END IF;
     INSERT INTO product_links AS l (product_sku, link_type, href, title, hreflang, media_type)
     VALUES (p_sku, p_type, p_href, p_title, coalesce(p_hreflang, ''),
             coalesce(p_media_type, 'text/html'))
-    ON CONFLICT (product_sku, link_type) DO UPDATE
-        SET href = excluded.href, title = excluded.title, hreflang = excluded.hreflang,
+    ON CONFLICT (product_sku, link_type, hreflang) DO UPDATE
+        SET href = excluded.href, title = excluded.title,
             media_type = excluded.media_type, updated_at = now()
     RETURNING l.updated_at INTO at;
     PERFORM audit_append(p_actor, p_client, 'product.link', p_sku,

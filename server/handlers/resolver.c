@@ -25,15 +25,15 @@
 #include "server.h"
 #include "url.h"
 
-#define RESOLVER_HREF_MAX  1200 /* a brand's href (1000) and a query passed on */
-#define RESOLVER_QUERY_MAX 160  /* a longer query is not passed on to a redirect */
-#define RESOLVER_LINKS_MAX (DL_LT_COUNT + 4)
+#define RESOLVER_HREF_MAX  (DL_HREF_MAX + 1) /* a link's target */
+#define RESOLVER_QUERY_MAX 160               /* a longer query is not passed on to a redirect */
+#define RESOLVER_LINKS_MAX 64                /* links of an item shown (ours and the brand's) */
+#define RESOLVER_OWN_MAX   4                 /* the resolver's own links: their hrefs are built */
 
 /* One link of an answer: the resolver's own or a brand's. */
 struct link {
 	enum dl_link_type type; /* DL_LT_LINKSET: the linkset itself (rel="linkset") */
-	char href[RESOLVER_HREF_MAX];
-	const char *title, *hreflang, *media_type; /* hreflang "" when none */
+	const char *href, *title, *hreflang, *media_type; /* hreflang "" when none */
 };
 
 struct answer {
@@ -42,6 +42,8 @@ struct answer {
 	struct dl_request q;
 	struct link v[RESOLVER_LINKS_MAX];
 	size_t n;
+	char own[RESOLVER_OWN_MAX][URL_MAX + 32]; /* the hrefs of our own links */
+	size_t nown;
 	const char *product;         /* the product's name when the brand set links, else NULL */
 	struct links_snapshot *snap; /* keeps product and the brand's strings alive */
 };
@@ -66,6 +68,19 @@ static struct link *add(struct answer *a, enum dl_link_type type)
 	return l;
 }
 
+/* One of our own links, its href to be written into the buffer returned. */
+static char *add_own(struct answer *a, enum dl_link_type type, size_t *cap)
+{
+	struct link *l;
+	if (a->nown == RESOLVER_OWN_MAX || !(l = add(a, type)))
+		return NULL;
+	char *href = a->own[a->nown++];
+	href[0] = '\0';
+	l->href = href;
+	*cap = sizeof a->own[0];
+	return href;
+}
+
 /* Percent-encode what is not RFC 3986 unreserved: our codes never need it, a hand-typed serial may.
  */
 static void put_encoded(char *out, size_t outlen, const char *s)
@@ -86,56 +101,56 @@ static void put_encoded(char *out, size_t outlen, const char *s)
 	out[o] = '\0';
 }
 
-static void copy_href(struct link *l, const char *href)
-{
-	size_t n = strnlen(href, sizeof l->href - 1);
-	memcpy(l->href, href, n);
-	l->href[n] = '\0';
-}
-
 /* Every link of the request: ours for a serial, then the brand's for the GTIN, then the linkset. */
 static void collect(struct answer *a, struct request *r)
 {
 	struct link *l;
-	char host[HOST_MAX + 1];
-	memcpy(host, a->host, sizeof host);
+	char *href;
+	size_t cap;
+	int has_default = 0;
 	if (a->q.key.code[0]) {
 		static const enum dl_link_type ours[] = {DL_LT_DEFAULT, DL_LT_VERIFICATION};
 		for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++) {
-			l = add(a, ours[i]);
-			snprintf(l->href, sizeof l->href, "https://%s/c/", host);
-			put_encoded(l->href, sizeof l->href, a->q.key.code);
-			l->title = "Is this pack genuine? (verification page)";
-			l->media_type = "text/html";
+			href = add_own(a, ours[i], &cap);
+			snprintf(href, cap, "https://%s/c/", a->host);
+			put_encoded(href, cap, a->q.key.code);
+			a->v[a->n - 1].title = "Is this pack genuine? (verification page)";
+			a->v[a->n - 1].media_type = "text/html";
 		}
-		l = add(a, DL_LT_VERIFICATION);
-		snprintf(l->href, sizeof l->href, "https://%s/api/v1/codes/", host);
-		put_encoded(l->href, sizeof l->href, a->q.key.code);
-		l->title = "Verification of this pack (JSON)";
-		l->media_type = "application/json";
+		href = add_own(a, DL_LT_VERIFICATION, &cap);
+		snprintf(href, cap, "https://%s/api/v1/codes/", a->host);
+		put_encoded(href, cap, a->q.key.code);
+		a->v[a->n - 1].title = "Verification of this pack (JSON)";
+		a->v[a->n - 1].media_type = "application/json";
+		has_default = 1;
 	}
 	a->snap = links_current(r->w->srv->links);
 	const struct links_link *bl;
 	size_t nb = links_snapshot_find(a->snap, a->q.key.gtin, &bl);
 	for (size_t i = 0; i < nb; i++) {
-		/* at the GTIN level the product page is the default, if the brand set one */
-		if (!a->q.key.code[0] && bl[i].type == DL_LT_PIP && (l = add(a, DL_LT_DEFAULT))) {
-			copy_href(l, bl[i].href);
+		/*
+		 * At the GTIN level the product page is the default, if the brand set
+		 * one: its first (the one of no language, if any, sorts first), and
+		 * without attributes, as the standard wants the default link.
+		 */
+		if (!has_default && bl[i].type == DL_LT_PIP && (l = add(a, DL_LT_DEFAULT))) {
+			l->href = bl[i].href;
 			l->title = bl[i].title;
 			l->media_type = bl[i].media_type;
+			has_default = 1;
 		}
 		if (!(l = add(a, bl[i].type)))
 			break;
-		copy_href(l, bl[i].href);
+		l->href = bl[i].href;
 		l->title = bl[i].title;
 		l->hreflang = bl[i].hreflang;
 		l->media_type = bl[i].media_type;
 		a->product = bl[i].product;
 	}
-	if (a->n && (l = add(a, DL_LT_LINKSET))) {
-		snprintf(l->href, sizeof l->href, "%s?linkType=linkset", a->anchor);
-		l->title = "Every link of this item (RFC 9264 linkset)";
-		l->media_type = "application/linkset+json";
+	if (a->n && (href = add_own(a, DL_LT_LINKSET, &cap))) {
+		snprintf(href, cap, "%s?linkType=linkset", a->anchor);
+		a->v[a->n - 1].title = "Every link of this item (RFC 9264 linkset)";
+		a->v[a->n - 1].media_type = "application/linkset+json";
 	}
 }
 
@@ -269,19 +284,67 @@ static void redirect(struct request *r, const struct answer *a, const char *href
 	http_reply_json(r, 307, json_pack("{s:s}", "location", to));
 }
 
-/* The first link of type t, preferring media (when not NULL). */
-static const struct link *find(const struct answer *a, enum dl_link_type t, const char *media)
+/* Traditional Chinese by script or region: zh-Hant, zh-TW, zh-HK, zh-MO. */
+static int hant(const char *tag)
 {
-	const struct link *first = NULL;
+	static const char *const marks[] = {"-hant", "-tw", "-hk", "-mo"};
+	char low[DL_HREFLANG_MAX + 1];
+	size_t n = 0;
+	for (; tag[n] && n < DL_HREFLANG_MAX; n++)
+		low[n] = (char)(tag[n] >= 'A' && tag[n] <= 'Z' ? tag[n] - 'A' + 'a' : tag[n]);
+	low[n] = '\0';
+	for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
+		if (strstr(low, marks[i]))
+			return 1;
+	return 0;
+}
+
+/*
+ * How well a link's hreflang fits the language the request prefers (lang,
+ * or -1 for none said): 3 the same language (and script), 2 Chinese of the
+ * other script, 1 no language in particular, 0 another.
+ */
+static int lang_score(const char *hreflang, int lang)
+{
+	if (!hreflang[0])
+		return 1;
+	int zh = (hreflang[0] == 'z' || hreflang[0] == 'Z') &&
+	         (hreflang[1] == 'h' || hreflang[1] == 'H') && (!hreflang[2] || hreflang[2] == '-');
+	int en = (hreflang[0] == 'e' || hreflang[0] == 'E') &&
+	         (hreflang[1] == 'n' || hreflang[1] == 'N') && (!hreflang[2] || hreflang[2] == '-');
+	switch (lang) {
+	case LANG_EN:
+		return en ? 3 : 0;
+	case LANG_ZH:
+		return zh ? (hant(hreflang) ? 2 : 3) : 0;
+	case LANG_ZH_HANT:
+		return zh ? (hant(hreflang) ? 3 : 2) : 0;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The link of type t that fits the request best (GS1: Accept-Language
+ * chooses among links of one type): media first (when not NULL), then the
+ * language, then the first listed. NULL if the item has none of type t.
+ */
+static const struct link *find(const struct answer *a, enum dl_link_type t, const char *media,
+                               int lang)
+{
+	const struct link *best = NULL;
+	int best_score = -1;
 	for (size_t i = 0; i < a->n; i++) {
 		if (a->v[i].type != t)
 			continue;
-		if (!media || strcmp(a->v[i].media_type, media) == 0)
-			return &a->v[i];
-		if (!first)
-			first = &a->v[i];
+		int score = (media && strcmp(a->v[i].media_type, media) == 0 ? 10 : 0) +
+		            lang_score(a->v[i].hreflang, lang);
+		if (score > best_score) {
+			best = &a->v[i];
+			best_score = score;
+		}
 	}
-	return first;
+	return best;
 }
 
 static void not_available(struct request *r, const struct answer *a)
@@ -341,8 +404,15 @@ void resolver_route_digital_link(struct request *r)
 	}
 	if (t == DL_LT_NONE)
 		t = DL_LT_DEFAULT;
+	if (t == DL_LT_DEFAULT && !a->q.key.code[0] && find(a, DL_LT_PIP, NULL, -1))
+		t = DL_LT_PIP; /* the GTIN's default is its product page: in the reader's language
+		                */
+	const char *al =
+	    evhttp_find_header(evhttp_request_get_input_headers(r->req), "Accept-Language");
+	int lang = al && *al ? (int)r->lang : -1; /* r->lang is English when none was said */
 	const struct link *l =
-	    t == DL_LT_UNKNOWN ? NULL : find(a, t, r->want_json ? "application/json" : "text/html");
+	    t == DL_LT_UNKNOWN ? NULL
+	                       : find(a, t, r->want_json ? "application/json" : "text/html", lang);
 	if (l)
 		redirect(r, a, l->href);
 	else

@@ -26,6 +26,7 @@ struct link_req {
 	char sku[PRODUCT_SKU_MAX + 1];
 	struct resolver_link_in in;
 	int remove;
+	int one_lang; /* remove: only the link of in.hreflang */
 };
 
 /* A request of an authenticated identity for the product in {sku}, or NULL when answered. */
@@ -142,9 +143,11 @@ static void changed(void *arg, const struct pool_result *res)
 	} else if (strcmp(outcome, "unchanged") == 0) {
 		http_reply_error(a->r, 404, "no_link", "the product has no link of this type");
 	} else if (a->remove) {
-		http_reply_json(a->r, 200,
-		                json_pack("{s:s,s:s,s:s}", "sku", a->sku, "link_type", curie,
-		                          "outcome", "removed"));
+		json_t *o = json_pack("{s:s,s:s,s:s}", "sku", a->sku, "link_type", curie, "outcome",
+		                      "removed");
+		if (o && a->one_lang)
+			json_object_set_new(o, "hreflang", json_string(a->in.hreflang));
+		http_reply_json(a->r, 200, o);
 	} else {
 		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "sku", a->sku, "link_type",
 		                      curie, "href", a->in.href, "title", a->in.title, "type",
@@ -159,12 +162,13 @@ out:
 
 static void change(struct link_req *a)
 {
-	struct pool_query q = {
-	    .stmt = "admin_product_link_set",
-	    .nparams = 8,
-	    .values = {a->tok, a->client, a->sku, dl_link_type_term(a->in.type),
-	               a->remove ? NULL : a->in.href, a->remove ? NULL : a->in.title,
-	               a->remove ? NULL : a->in.hreflang, a->remove ? NULL : a->in.media_type}};
+	struct pool_query q = {.stmt = "admin_product_link_set",
+	                       .nparams = 8,
+	                       .values = {a->tok, a->client, a->sku, dl_link_type_term(a->in.type),
+	                                  a->remove ? NULL : a->in.href,
+	                                  a->remove ? NULL : a->in.title,
+	                                  a->remove && !a->one_lang ? NULL : a->in.hreflang,
+	                                  a->remove ? NULL : a->in.media_type}};
 	submit(a, &q, changed);
 }
 
@@ -207,6 +211,16 @@ void resolver_route_link_delete(struct request *r)
 		free(a);
 		return;
 	}
+	int got = http_form_field(r->query, strlen(r->query), "hreflang", a->in.hreflang,
+	                          sizeof a->in.hreflang);
+	if (got < 0 || (got == 1 && dl_link_check("gs1:pip", "https://x", "x", a->in.hreflang, NULL,
+	                                          NULL, NULL, 0) < 0)) {
+		http_reply_error(r, 400, "bad_request",
+		                 "hreflang must be a language tag such as en");
+		free(a);
+		return;
+	}
+	a->one_lang = got == 1;
 	a->in.type = t;
 	a->remove = 1;
 	change(a);

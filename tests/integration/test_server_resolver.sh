@@ -10,6 +10,7 @@
 #    and gs1:certificationInfo (307 to the brand's target, the query passed
 #    on), gs1:verificationService (ours: HTML or JSON), linkset and all
 #    (RFC 9264 JSON, also by Accept), unknown types (404, page or JSON);
+#    Accept-Language choosing among links of one type;
 # 4. GTIN-8/12/13 paths normalised, qualifier orders, query AIs, a trailing
 #    slash; syntax errors are 400 (a page to browsers, JSON to API clients);
 # 5. /.well-known/gs1resolver, OPTIONS (CORS).
@@ -86,12 +87,17 @@ admin POST /api/v1/admin/products/TEA/links "$CAT" "$CERT"
 	fail "set a link: $STATUS $(cat "$T/body")"
 [ "$(sql "SELECT actor FROM audit WHERE action = 'product.link' ORDER BY id DESC LIMIT 1")" = cat ] ||
 	fail "the API's link is audited with the token's name"
+admin POST /api/v1/admin/products/TEA/links "$CAT" \
+	'{"link_type":"pip","href":"https://tea.example/zh/green","title":"绿茶","hreflang":"zh-CN"}'
+[ "$STATUS" = 200 ] || fail "a second pip, in Chinese: $STATUS $(cat "$T/body")"
 admin GET /api/v1/admin/products/TEA/links "$RD"
-[ "$STATUS" = 200 ] && [ "$(field '.links | length')" = 2 ] && [ "$(field .gtin)" = $G ] ||
+[ "$STATUS" = 200 ] && [ "$(field '.links | length')" = 3 ] && [ "$(field .gtin)" = $G ] ||
 	fail "list links: $(cat "$T/body")"
 # the servers' cache follows by NOTIFY
 has_cert() { get "/01/$G/21/$TEA?linkType=gs1:certificationInfo"; [ "$STATUS" = 307 ]; }
 wait_until 10 "the certificate link to reach the server" has_cert
+has_zh() { get "/01/$G/21/$TEA?linkType=linkset"; [ "$(jq '.linkset[0]["'$VOC'pip"] | length' "$T/body")" = 2 ]; }
+wait_until 10 "the Chinese product page to reach the server" has_zh
 ok "links: CLI and admin API (scope catalog, brands), audited, bad input 400 and nothing changed, NOTIFY"
 
 # ---- 3. linkType ----
@@ -139,6 +145,7 @@ for rel in ("defaultLink", "verificationService", "pip", "certificationInfo"):
         assert t["href"].startswith("https://") and t["title"] and t["type"], t
 assert ctx[voc + "pip"][0] == {"href": "https://tea.example/green", "title": "Green tea",
                                "type": "text/html", "hreflang": ["en"]}, ctx[voc + "pip"]
+assert ctx[voc + "pip"][1]["hreflang"] == ["zh-CN"] and ctx[voc + "pip"][1]["title"] == "绿茶"
 assert len(ctx[voc + "verificationService"]) == 2
 assert ctx["description"] == "Green tea" or ctx.get("description") is not None
 PY
@@ -155,7 +162,22 @@ for lt in gs1:recipeInfo gs1:madeUp foo:bar; do
 	get "/01/$G/21/$TEA?linkType=$lt" -H 'Accept: application/json'
 	[ "$STATUS" = 404 ] && [ "$(field .error)" = not_found ] || fail "unknown $lt for an API client: $STATUS"
 done
-ok "linkType: default page + Link header, pip/certificationInfo/verificationService 307, linkset/all/Accept, unknown 404"
+# Accept-Language chooses among the links of one type
+for al in "zh-CN,zh;q=0.9:https://tea.example/zh/green" "zh-TW:https://tea.example/zh/green" \
+	"en-GB,en;q=0.8:https://tea.example/green" "fr:https://tea.example/green" ":https://tea.example/green"; do
+	lang=${al%%:*} want=${al#*:}
+	if [ -n "$lang" ]; then
+		get "/01/$G/21/$TEA?linkType=gs1:pip" -H "Accept-Language: $lang"
+	else
+		get "/01/$G/21/$TEA?linkType=gs1:pip"
+	fi
+	[ "$STATUS" = 307 ] && [ "$(hdr location)" = "$want?linkType=gs1:pip" ] ||
+		fail "pip for Accept-Language '$lang': $(hdr location)"
+done
+[ "$(links | grep -c "^${VOC}pip ")" = 2 ] || fail "both pips in the Link header"
+get "/01/$G" -H 'Accept-Language: zh-CN'
+[ "$STATUS" = 307 ] && [ "$(hdr location)" = https://tea.example/zh/green ] || fail "GTIN level in Chinese: $(hdr location)"
+ok "linkType: default page + Link header, pip/certificationInfo/verificationService 307, linkset/all/Accept, unknown 404, Accept-Language"
 
 # ---- 4. GTIN forms, qualifiers, query AIs, syntax errors ----
 get "/01/96385074/21/$MINI" -H 'Accept: application/json'
@@ -208,8 +230,12 @@ admin DELETE "/api/v1/admin/products/TEA/links/gs1:certificationInfo" "$CAT"
 [ "$STATUS" = 200 ] && [ "$(field .outcome)" = removed ] || fail "remove a link: $STATUS $(cat "$T/body")"
 admin DELETE "/api/v1/admin/products/TEA/links/gs1:certificationInfo" "$CAT"
 [ "$STATUS" = 404 ] || fail "remove it again: $STATUS"
+admin DELETE "/api/v1/admin/products/TEA/links/pip?hreflang=zh-CN" "$CAT"
+[ "$STATUS" = 200 ] && [ "$(field .hreflang)" = zh-CN ] &&
+	[ "$(sql "SELECT string_agg(hreflang, ',') FROM product_links WHERE link_type = 'pip'")" = en ] ||
+	fail "remove the Chinese pip only: $STATUS $(cat "$T/body")"
 pcgen product unlink TEA pip >/dev/null || fail "product unlink"
-[ "$(sql "SELECT count(*) FROM audit WHERE action = 'product.unlink'")" = 2 ] || fail "removals audited"
+[ "$(sql "SELECT count(*) FROM audit WHERE action = 'product.unlink'")" = 3 ] || fail "removals audited"
 gone_pip() { get "/01/$G/21/$TEA?linkType=gs1:pip" -H 'Accept: application/json'; [ "$STATUS" = 404 ]; }
 wait_until 10 "the removed links to leave the server" gone_pip
 ok "description file, OPTIONS with CORS, links removed (API and CLI) and audited"
