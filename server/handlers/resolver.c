@@ -81,8 +81,7 @@ static char *add_own(struct answer *a, enum dl_link_type type, size_t *cap)
 	return href;
 }
 
-/* Percent-encode what is not RFC 3986 unreserved: our codes never need it, a hand-typed serial may.
- */
+/* Percent-encode what is not RFC 3986 unreserved (our codes never need it; a typed serial may). */
 static void put_encoded(char *out, size_t outlen, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -189,7 +188,7 @@ static void link_header(struct request *r, const struct answer *a, int linkset_c
 		if (ascii_only(l->title)) {
 			evbuffer_add_printf(b, "; title=\"%s\"", l->title);
 		} else {
-			char enc[3 * 200 + 1] = "";
+			char enc[3 * DL_TITLE_MAX + 8] = "";
 			put_encoded(enc, sizeof enc, l->title);
 			evbuffer_add_printf(
 			    b, "; title=\"%s\"; title*=UTF-8''%s",
