@@ -22,7 +22,7 @@
 
 static const char product_help[] =
     "Usage: packcode-gen product add --sku SKU --name NAME --points N [--gtin GTIN]\n"
-    "                                [--brand BRAND]\n"
+    "                                [--brand BRAND] [--inactive-by-default]\n"
     "       packcode-gen product list\n"
     "\n"
     "Register the products that codes are minted for, and list them.\n"
@@ -37,6 +37,9 @@ static const char product_help[] =
     "                   GTIN-14 (zero padded); must be new. Needed for GS1 Digital\n"
     "                   Link QR codes.\n"
     "  --brand BRAND    up to 200 characters (default: none)\n"
+    "  --inactive-by-default  mint its print runs inactive unless mint --active:\n"
+    "                   their codes are valid only once 'packcode-gen batch\n"
+    "                   activate' releases them (docs/supply-chain.md)\n"
     "\n"
     "list: print every product: SKU, GTIN, points, brand and name.\n"
     "\n"
@@ -73,10 +76,12 @@ static int product_add(int argc, char **argv)
 	    {"points", required_argument, NULL, 'p'},
 	    {"gtin", required_argument, NULL, 'g'},
 	    {"brand", required_argument, NULL, 'b'},
+	    {"inactive-by-default", no_argument, NULL, 'i'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
 	const char *cmd = "product add";
+	int inactive = 0;
 	const char *sku = NULL, *name = NULL, *points = NULL, *gtin = NULL, *brand = "";
 	char gtin14[GTIN_LEN + 1], err[DB_ERR_LEN], line[DB_ERR_LEN];
 	uint64_t pts;
@@ -99,6 +104,9 @@ static int product_add(int argc, char **argv)
 			break;
 		case 'b':
 			brand = optarg;
+			break;
+		case 'i':
+			inactive = 1;
 			break;
 		case 'h':
 			fputs(product_help, stdout);
@@ -126,11 +134,36 @@ static int product_add(int argc, char **argv)
 	snprintf(pts_s, sizeof pts_s, "%u", (unsigned)pts);
 	const char *params[] = {
 	    cli_actor(who, sizeof who), sku, gtin ? gtin14 : NULL, name, brand, pts_s};
-	PGresult *r = PQexecParams(db, STMT_PRODUCT_ADD, 6, NULL, params, NULL, NULL, 0);
+	/* the product and its default together, or neither */
+	PGresult *r = PQexec(db, STMT_BEGIN);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		cli_error(cmd, "%s", db_error_line(r, db, line, sizeof line));
+		goto out;
+	}
+	PQclear(r);
+	r = PQexecParams(db, STMT_PRODUCT_ADD, 6, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 		cli_error(cmd, "%s", db_error_line(r, db, line, sizeof line));
 		goto out;
 	}
+	if (inactive && strcmp(PQgetvalue(r, 0, 0), "added") == 0) {
+		const char *p2[] = {who, sku, "true"};
+		PGresult *r2 =
+		    PQexecParams(db, STMT_PRODUCT_INACTIVE_DEFAULT, 3, NULL, p2, NULL, NULL, 0);
+		int ok = PQresultStatus(r2) == PGRES_TUPLES_OK;
+		if (!ok)
+			cli_error(cmd, "%s", db_error_line(r2, db, line, sizeof line));
+		PQclear(r2);
+		if (!ok)
+			goto out;
+	}
+	PGresult *cr = PQexec(db, STMT_COMMIT);
+	int committed = PQresultStatus(cr) == PGRES_COMMAND_OK;
+	if (!committed)
+		cli_error(cmd, "%s", db_error_line(cr, db, line, sizeof line));
+	PQclear(cr);
+	if (!committed)
+		goto out;
 	const char *outcome = PQgetvalue(r, 0, 0);
 	if (strcmp(outcome, "sku_exists") == 0) {
 		cli_error(cmd, "product \"%s\" already exists", sku);
@@ -143,7 +176,7 @@ static int product_add(int argc, char **argv)
 	printf("added product %s", sku);
 	if (gtin)
 		printf(", GTIN %s", gtin14);
-	printf(", %u points\n", (unsigned)pts);
+	printf(", %u points%s\n", (unsigned)pts, inactive ? ", minted inactive by default" : "");
 	rc = 0;
 out:
 	PQclear(r);

@@ -89,6 +89,8 @@ static enum verdict db_verdict(const struct verification *v, const struct db_fac
 		return VERDICT_REVOKED;
 	if (strcmp(f->status, "recalled") == 0)
 		return VERDICT_RECALLED;
+	if (strcmp(f->status, "expired") == 0)
+		return VERDICT_EXPIRED;
 	if (strcmp(f->status, "active") != 0)
 		return VERDICT_VOID;
 	return VERDICT_GENUINE;

@@ -12,6 +12,7 @@
 #include "handlers/lookup.h"
 #include "handlers/member.h"
 #include "handlers/staff.h"
+#include "handlers/supply.h"
 #include "handlers/webhooks.h"
 
 const struct route routes[] = {
