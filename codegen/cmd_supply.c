@@ -124,8 +124,8 @@ static int batch_id_arg(const char *cmd, const char *s, char out[24])
 {
 	long long id;
 	if (cli_parse_int(s, 1, 1LL << 62, &id) < 0)
-		return cli_usage(cmd, "BATCH is a batch id (see 'packcode-gen batches'), not \"%.40s\"",
-		                 s);
+		return cli_usage(
+		    cmd, "BATCH is a batch id (see 'packcode-gen batches'), not \"%.40s\"", s);
 	snprintf(out, 24, "%lld", id);
 	return 0;
 }
@@ -146,7 +146,8 @@ static int batch_activate(int argc, char **argv)
 		const char *dash = strchr(serials, '-');
 		char lo[24];
 		if (!dash || (size_t)(dash - serials) >= sizeof lo)
-			return cli_usage(cmd, "--serials is A-B, such as 1-5000, not \"%.40s\"", serials);
+			return cli_usage(cmd, "--serials is A-B, such as 1-5000, not \"%.40s\"",
+			                 serials);
 		memcpy(lo, serials, (size_t)(dash - serials));
 		lo[dash - serials] = '\0';
 		if (cli_parse_int(lo, 1, 1099511627775LL, &a) < 0 ||
@@ -166,8 +167,10 @@ static int batch_activate(int argc, char **argv)
 	if (strcmp(outcome, "unknown_batch") == 0)
 		cli_error(cmd, "no batch %s", id);
 	else if (strcmp(outcome, "bad_range") == 0)
-		cli_error(cmd, "batch %s has no codes %s: codes are numbered from 1 to its count "
-		          "(codes.csv's seq); nothing activated", id, serials ? serials : "");
+		cli_error(cmd,
+		          "batch %s has no codes %s: codes are numbered from 1 to its count "
+		          "(codes.csv's seq); nothing activated",
+		          id, serials ? serials : "");
 	else if (strcmp(outcome, "wrong_status") == 0)
 		cli_error(cmd, "batch %s is void: its codes can never be activated", id);
 	else if (strcmp(outcome, "already_active") == 0) {
@@ -240,8 +243,8 @@ static int code_set(int argc, char **argv)
 	for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
 		known |= strcmp(state, states[i]) == 0;
 	if (!known)
-		return cli_usage(cmd, "STATE is void, stolen, destroyed, sample or none, not \"%.20s\"",
-		                 state);
+		return cli_usage(
+		    cmd, "STATE is void, stolen, destroyed, sample or none, not \"%.20s\"", state);
 	struct keyring *kr = cli_load_keyring(cmd);
 	if (!kr)
 		return 1;

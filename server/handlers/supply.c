@@ -60,7 +60,8 @@ static int db_failed(struct supply_req *s, const struct pool_result *res)
 	} else if (res->status == POOL_SQL_ERROR && strcmp(res->sqlstate, "28000") == 0) {
 		http_reply_unauthorized(s->r, TOKENS_INVALID);
 	} else {
-		log_error("event=supply_failed sqlstate=%s", res->status == POOL_OK ? "" : res->sqlstate);
+		log_error("event=supply_failed sqlstate=%s",
+		          res->status == POOL_OK ? "" : res->sqlstate);
 		http_reply_error(s->r, 500, "internal", "the change could not be made");
 	}
 	return 1;
@@ -101,9 +102,10 @@ static void done(void *arg, const struct pool_result *res)
 	case OP_ACTIVATE:
 		/* outcome, change_id, serial_first, serial_last, activated_at */
 		if (strcmp(outcome, "bad_range") == 0) {
-			http_reply_error(s->r, 400, "bad_range",
-			                 "first and last are codes of the batch, numbered from 1 in "
-			                 "print order (codes.csv's seq): nothing was activated");
+			http_reply_error(
+			    s->r, 400, "bad_range",
+			    "first and last are codes of the batch, numbered from 1 in "
+			    "print order (codes.csv's seq): nothing was activated");
 			goto out;
 		}
 		if (strcmp(outcome, "wrong_status") == 0) {
@@ -118,14 +120,16 @@ static void done(void *arg, const struct pool_result *res)
 		if (!PQgetisnull(pg, 0, 2) && !PQgetisnull(pg, 0, 3))
 			json_object_set_new(o, "count",
 			                    json_integer(strtoll(PQgetvalue(pg, 0, 3), NULL, 10) -
-			                                 strtoll(PQgetvalue(pg, 0, 2), NULL, 10) + 1));
+			                                 strtoll(PQgetvalue(pg, 0, 2), NULL, 10) +
+			                                 1));
 		json_object_set_new(o, "activated_at", time_or_null(pg, 4));
 		break;
 	case OP_EXPIRE:
 		/* outcome, change_id, changed_at */
 		if (strcmp(outcome, "wrong_status") == 0) {
-			http_reply_error(s->r, 409, "wrong_status",
-			                 "only an active batch can be taken out of sale as expired");
+			http_reply_error(
+			    s->r, 409, "wrong_status",
+			    "only an active batch can be taken out of sale as expired");
 			goto out;
 		}
 		o = json_pack("{s:I,s:s,s:s}", "batch", (json_int_t)s->id, "outcome", outcome,
@@ -135,12 +139,13 @@ static void done(void *arg, const struct pool_result *res)
 		break;
 	case OP_CODE_STATE:
 		/* outcome, change_id, previous, state, changed_at */
-		o = json_pack("{s:s,s:I,s:s}", "code", s->code, "batch", (json_int_t)s->id, "outcome",
-		              outcome);
-		json_object_set_new(o, "state", PQgetisnull(pg, 0, 3) ? json_string("none")
-		                                                      : text_or_null(pg, 3));
-		json_object_set_new(o, "previous", PQgetisnull(pg, 0, 2) ? json_string("none")
-		                                                         : text_or_null(pg, 2));
+		o = json_pack("{s:s,s:I,s:s}", "code", s->code, "batch", (json_int_t)s->id,
+		              "outcome", outcome);
+		json_object_set_new(
+		    o, "state", PQgetisnull(pg, 0, 3) ? json_string("none") : text_or_null(pg, 3));
+		json_object_set_new(o, "previous",
+		                    PQgetisnull(pg, 0, 2) ? json_string("none")
+		                                          : text_or_null(pg, 2));
 		json_object_set_new(o, "change", int_or_null(pg, 1));
 		json_object_set_new(o, "changed_at", time_or_null(pg, 4));
 		break;
@@ -159,8 +164,8 @@ static void done(void *arg, const struct pool_result *res)
 		};
 		for (size_t i = 0; i < sizeof undo_refusals / sizeof undo_refusals[0]; i++)
 			if (strcmp(outcome, undo_refusals[i].outcome) == 0) {
-				http_reply_error(s->r, undo_refusals[i].status, undo_refusals[i].error,
-				                 undo_refusals[i].message);
+				http_reply_error(s->r, undo_refusals[i].status,
+				                 undo_refusals[i].error, undo_refusals[i].message);
 				goto out;
 			}
 		o = json_pack("{s:I,s:s}", "change", (json_int_t)s->id, "outcome", outcome);
@@ -186,8 +191,8 @@ static int captured_id(struct supply_req *s, const char *what, char id[24])
 	if (c->len == 0 || c->len >= 24 || strspn(c->s, "0123456789") < c->len ||
 	    (s->id = strtoll(c->s, NULL, 10)) < 1 || s->id > ID_MAX) {
 		snprintf(msg, sizeof msg, "a %s id is a number", what);
-		http_reply_error(s->r, 404, strcmp(what, "batch") == 0 ? "unknown_batch"
-		                                                      : "unknown_change",
+		http_reply_error(s->r, 404,
+		                 strcmp(what, "batch") == 0 ? "unknown_batch" : "unknown_change",
 		                 msg);
 		return -1;
 	}
@@ -197,9 +202,10 @@ static int captured_id(struct supply_req *s, const char *what, char id[24])
 
 static void supply_start(struct request *r, enum supply_op op)
 {
-	static const enum supply_body bodies[] = {
-	    [OP_ACTIVATE] = SUPPLY_BODY_ACTIVATE, [OP_EXPIRE] = SUPPLY_BODY_REASON,
-	    [OP_CODE_STATE] = SUPPLY_BODY_STATE, [OP_UNDO] = SUPPLY_BODY_REASON};
+	static const enum supply_body bodies[] = {[OP_ACTIVATE] = SUPPLY_BODY_ACTIVATE,
+	                                          [OP_EXPIRE] = SUPPLY_BODY_REASON,
+	                                          [OP_CODE_STATE] = SUPPLY_BODY_STATE,
+	                                          [OP_UNDO] = SUPPLY_BODY_REASON};
 	char err[256], tok[24], id[24] = "", first[24], last[24], serial[24];
 	size_t len;
 	struct supply_req *s = calloc(1, sizeof *s);
@@ -209,8 +215,7 @@ static void supply_start(struct request *r, enum supply_op op)
 	}
 	s->r = r;
 	s->op = op;
-	if (op != OP_CODE_STATE &&
-	    captured_id(s, op == OP_UNDO ? "change" : "batch", id) < 0)
+	if (op != OP_CODE_STATE && captured_id(s, op == OP_UNDO ? "change" : "batch", id) < 0)
 		goto fail;
 	const char *body = http_body(r, "application/json", &len);
 	if (!body)
@@ -240,9 +245,8 @@ static void supply_start(struct request *r, enum supply_op op)
 		                        .values = {tok, client, id, reason}};
 		break;
 	case OP_UNDO:
-		q = (struct pool_query){.stmt = "admin_supply_undo",
-		                        .nparams = 4,
-		                        .values = {tok, client, id, reason}};
+		q = (struct pool_query){
+		    .stmt = "admin_supply_undo", .nparams = 4, .values = {tok, client, id, reason}};
 		break;
 	case OP_CODE_STATE: {
 		char code[LOOKUP_SEGMENT_MAX + 1];

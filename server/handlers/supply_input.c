@@ -27,8 +27,7 @@ static int get_seq(json_t *o, const char *name, long long *out, char *err, size_
 }
 
 /* Optional string field name into out: 1 got, 0 absent, -1 with err. */
-static int get_text(json_t *o, const char *name, char *out, size_t outlen, char *err,
-                    size_t errlen)
+static int get_text(json_t *o, const char *name, char *out, size_t outlen, char *err, size_t errlen)
 {
 	json_t *v = json_object_get(o, name);
 	if (!v || json_is_null(v))
