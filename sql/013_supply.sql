@@ -464,7 +464,9 @@ END $$;
 -- A consumer scanned a code of an inactive batch that no activation covers:
 -- the alert, as an event of the outbox (code.inactive_scanned). At most one
 -- per code an hour. The seam for the alert list (another issue): whatever
--- files alerts reads this event type. Returns the events written (0 or 1).
+-- files alerts reads this event type. p_client is not sent (an address is
+-- personal data); it is for the region of the scan once geolocation lands
+-- (issue 11 item 4). Returns the events written (0 or 1).
 CREATE FUNCTION code_inactive_scanned(p_serial bigint, p_batch bigint, p_code text,
                                       p_client inet)
 RETURNS integer LANGUAGE plpgsql AS $$
@@ -486,7 +488,6 @@ BEGIN
     PERFORM webhook_emit('code.inactive_scanned', ARRAY['code:' || p_serial], ARRAY[b.brand],
                          ARRAY[jsonb_build_object('serial', p_serial, 'batch', p_batch,
                                                   'sku', b.product_sku, 'code', p_code,
-                                                  'client', host(p_client),
                                                   'scanned_at', webhook_time(now()))]);
     RETURN 1;
 END $$;

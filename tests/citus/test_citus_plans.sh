@@ -36,7 +36,7 @@ got=$(sql "SELECT string_agg(t || ':' || col || ':' || dense_rank, ' ' ORDER BY 
                         coalesce(column_to_column_name(logicalrelid, partkey), '-') AS col,
                         dense_rank() OVER (ORDER BY colocationid)
                    FROM pg_dist_partition WHERE logicalrelid::text NOT LIKE 'scans\\_%') d")
-want="audit:-:3 code_scanners:serial:1 code_stats:serial:1 ledger:member:2 members:member:2"
+want="audit:-:3 code_scanners:serial:1 code_states:serial:1 code_stats:serial:1 ledger:member:2 members:member:2"
 want="$want pin_backoff:subject:4 pin_failures:serial:1 redemptions:serial:1 scans:serial:1"
 want="$want spends:member:2"
 [ "$got" = "$want" ] || fail "distribution: $got"
@@ -47,7 +47,7 @@ want="$want spends:member:2"
 got=$(sql "SELECT string_agg(t.tgname, ' ' ORDER BY t.tgname) FROM pg_trigger t
            JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal
             AND c.relnamespace = 'public'::regnamespace")
-[ "$got" = "admin_tokens_changed batches_changed products_changed staff_changed staff_sessions_changed webhook_deliveries_changed" ] ||
+[ "$got" = "admin_tokens_changed batch_activations_changed batches_changed products_changed staff_changed staff_sessions_changed webhook_deliveries_changed" ] ||
 	fail "the coordinator tables' triggers: $got"
 run pcgen db distribute
 [ "$rc" = 0 ] && [ "$out" = "already distributed" ] || fail "a second distribute: $rc $out $err"

@@ -25,8 +25,8 @@ static void test_an_activation_takes_a_range_or_none(void **state)
 	(void)state;
 	assert_int_equal(decode(SUPPLY_BODY_ACTIVATE, "{}", &in, err), ADMIN_DECODE_OK);
 	assert_false(in.has_range);
-	assert_int_equal(decode(SUPPLY_BODY_ACTIVATE, "{\"first\":3,\"last\":9,\"reason\":\"pallet\"}",
-	                        &in, err),
+	assert_int_equal(decode(SUPPLY_BODY_ACTIVATE,
+	                        "{\"first\":3,\"last\":9,\"reason\":\"pallet\"}", &in, err),
 	                 ADMIN_DECODE_OK);
 	assert_true(in.has_range);
 	assert_int_equal(in.first, 3);
@@ -78,8 +78,9 @@ static void test_bad_json_and_bad_reasons_are_refused(void **state)
 	                 ADMIN_DECODE_BAD_REQUEST);
 	assert_int_equal(decode(SUPPLY_BODY_REASON, "{\"reason\":1}", &in, err),
 	                 ADMIN_DECODE_BAD_REQUEST);
-	assert_int_equal(decode(SUPPLY_BODY_REASON, "{\"reason\":\"ok\",\"reason\":\"x\"}", &in, err),
-	                 ADMIN_DECODE_BAD_JSON);
+	assert_int_equal(
+	    decode(SUPPLY_BODY_REASON, "{\"reason\":\"ok\",\"reason\":\"x\"}", &in, err),
+	    ADMIN_DECODE_BAD_JSON);
 }
 
 int main(void)
