@@ -144,12 +144,17 @@
 /* ---- codes (cmd_verify.c) ---- */
 
 /* $1 serial: batch id, status, sku, product name, created, key id, and if the
- * code was claimed: member, points, claimed at. No row: no batch holds it. */
+ * code was claimed: member, points, claimed at; then the supply chain's say
+ * (inactive, void, stolen, destroyed, sample, expired; '' for none:
+ * sql/013_supply.sql). No row: no batch holds it. */
 #define STMT_CODE_LOOKUP                                                                           \
 	"SELECT b.id, b.status, b.product_sku, p.name, " STMT_UTC(                                 \
 	    "b.created_at") ", "                                                                   \
 	                    "       b.key_id, r.member, r.points, " STMT_UTC(                      \
-	                        "r.claimed_at") " "                                                \
+	                        "r.claimed_at") ", "                                               \
+	                                        "       "                                          \
+	                                        "coalesce((claim_supply_refusals(ARRAY[$1::"       \
+	                                        "bigint], ARRAY[b.id]))[1], '') "                  \
 	                                        "  FROM batches b JOIN products p ON p.sku = "     \
 	                                        "b.product_sku "                                   \
 	                                        "  LEFT JOIN redemptions r ON r.serial = "         \

@@ -5,7 +5,7 @@
 # Citus logging every command it sends to a worker:
 # - a lookup (the landing page's and the API's code_facts) of one code is
 #   one command, on the shards of that code's serial (redemptions,
-#   code_stats and code_scanners, co-located);
+#   code_stats, code_scanners and code_states, co-located);
 # - a claim is two halves: the redemption on the serial's shard, the member
 #   and the ledger on the member's; when those are on two nodes the claim is
 #   one transaction committed with two-phase commit (PREPARE, COMMIT PREPARED);
@@ -102,7 +102,8 @@ explain "SHOW plan_cache_mode; SHOW citus.max_adaptive_executor_pool_size;"
 
 explain "EXECUTE code_facts('{$S}', '{7}');"
 CSC=$(shard code_scanners "$S")
-[ "$(shards)" = "$(printf 'public.code_scanners_%s\npublic.code_stats_%s\npublic.redemptions_%s' "$CSC" "$CS" "$RS")" ] ||
+CST=$(shard code_states "$S")
+[ "$(shards)" = "$(printf 'public.code_scanners_%s\npublic.code_states_%s\npublic.code_stats_%s\npublic.redemptions_%s' "$CSC" "$CST" "$CS" "$RS")" ] ||
 	fail "a lookup touched $(shards | tr '\n' ' ')"
 [ "$(commands)" = 1 ] || fail "a lookup sent $(commands) commands: $(grep issuing "$T/plan.out")"
 ok "a lookup (landing page, API) of one code: one command, on its serial's shards"
