@@ -110,7 +110,8 @@ ok "a lookup (landing page, API) of one code: one command, on its serial's shard
 
 explain "EXECUTE claim_many('{$S}', '{$B}', '{$M}', '{0}', NULL);"
 grep -q 'awarded' "$T/plan.out" || fail "the claim: $(cat "$T/plan.out")"
-[ "$(shards)" = "$(printf 'public.ledger_%s\npublic.members_%s\npublic.redemptions_%s' "$LS" "$MS" "$RS")" ] ||
+# (the code's supply-chain state is read on the serial's shard: code_states, co-located)
+[ "$(shards)" = "$(printf 'public.code_states_%s\npublic.ledger_%s\npublic.members_%s\npublic.redemptions_%s' "$CST" "$LS" "$MS" "$RS")" ] ||
 	fail "a claim touched $(shards | tr '\n' ' ')"
 grep 'issuing INSERT INTO public.redemptions' "$T/plan.out" | grep -q "redemptions_$RS " ||
 	fail "the redemption half is not on the serial's shard"

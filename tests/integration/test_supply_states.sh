@@ -97,6 +97,7 @@ sql_is "true false" "SELECT string_agg(inactive::text, ' ' ORDER BY id) FROM bat
 	fail "the product's default, and --active over it"
 mint 40
 B1=$BATCH
+FIRST1=$FIRST
 cp "$CODES" "$T/codes"
 mint 3
 B2=$BATCH
@@ -323,7 +324,7 @@ for i in $(seq 20 39); do
 	[ "$(cat "$T/v$i.status")" = 200 ] || fail "void of code $i: $(cat "$T/v$i.status") $(cat "$T/v$i.body")"
 	st=$(cat "$T/c$i.status")
 	oc=$(jq -r .outcome "$T/c$i.body")
-	s=$(sql "SELECT count(*) FROM redemptions WHERE serial = $((FIRST + i - 1))")
+	s=$(sql "SELECT count(*) FROM redemptions WHERE serial = $((FIRST1 + i - 1))")
 	case "$st $oc" in
 	"200 awarded") [ "$s" = 1 ] || fail "code $i: awarded without a redemption" ;;
 	"410 void") [ "$s" = 0 ] || fail "code $i: refused as void but redeemed" ;;
