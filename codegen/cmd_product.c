@@ -24,6 +24,7 @@ static const char product_help[] =
     "Usage: packcode-gen product add --sku SKU --name NAME --points N [--gtin GTIN]\n"
     "                                [--brand BRAND] [--inactive-by-default]\n"
     "       packcode-gen product list\n"
+    "       packcode-gen product set SKU --inactive-by-default|--active-by-default\n"
     "\n"
     "Register the products that codes are minted for, and list them.\n"
     "\n"
@@ -42,6 +43,10 @@ static const char product_help[] =
     "                   activate' releases them (docs/supply-chain.md)\n"
     "\n"
     "list: print every product: SKU, GTIN, points, brand and name.\n"
+    "\n"
+    "set: whether the product's next print runs are minted inactive (released\n"
+    "  by 'packcode-gen batch activate') or valid at once; batches already\n"
+    "  minted keep theirs. Audited as product.inactive_by_default.\n"
     "\n"
     "The database is PACKCODE_DB, or the embedded cluster (see 'packcode-gen db\n"
     "--help'), started on first use.\n"
@@ -257,18 +262,61 @@ out:
 	return rc;
 }
 
+/* ---- product set ---- */
+
+static int product_set(int argc, char **argv)
+{
+	const char *cmd = "product set";
+	char err[DB_ERR_LEN], line[DB_ERR_LEN], who[CLI_ACTOR_LEN];
+	int inactive = -1, rc = 1;
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--inactive-by-default") == 0)
+			inactive = 1;
+		else if (strcmp(argv[i], "--active-by-default") == 0)
+			inactive = 0;
+		else
+			return cli_usage("product", "unexpected argument \"%s\"", argv[i]);
+	}
+	if (argc < 2 || argv[1][0] == '-' || inactive < 0)
+		return cli_usage(
+		    "product", "set needs a SKU and --inactive-by-default or --active-by-default");
+	if (product_sku_check(argv[1]) < 0)
+		return cli_error(cmd, "\"%.64s\" is not a SKU", argv[1]);
+	PGconn *db = db_connect(err, sizeof err);
+	if (!db)
+		return cli_error(cmd, "%s", err);
+	const char *params[] = {cli_actor(who, sizeof who), argv[1], inactive ? "true" : "false"};
+	PGresult *r =
+	    PQexecParams(db, STMT_PRODUCT_INACTIVE_DEFAULT, 3, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+		cli_error(cmd, "%s", db_error_line(r, db, line, sizeof line));
+	else if (strcmp(PQgetvalue(r, 0, 0), "unknown_product") == 0)
+		cli_error(cmd, "unknown product \"%s\" (see 'packcode-gen product list')", argv[1]);
+	else {
+		printf("product %s: print runs minted %s by default%s\n", argv[1],
+		       inactive ? "inactive" : "active",
+		       strcmp(PQgetvalue(r, 0, 0), "unchanged") == 0 ? " (unchanged)" : "");
+		rc = 0;
+	}
+	PQclear(r);
+	PQfinish(db);
+	return rc;
+}
+
 int cmd_product(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "add") == 0)
 		return product_add(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "list") == 0)
 		return product_list(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "set") == 0)
+		return product_set(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		fputs(product_help, stdout);
 		return 0;
 	}
 	if (argc < 2)
-		return cli_usage("product", "expected 'add' or 'list'");
+		return cli_usage("product", "expected 'add', 'list' or 'set'");
 	return cli_usage("product", "unknown action \"%s\"", argv[1]);
 }
 

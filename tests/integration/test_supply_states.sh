@@ -95,6 +95,11 @@ pcgen mint --product BOX --count 2 --out "$T/box1" --host pack.example -q || fai
 pcgen mint --product BOX --count 2 --out "$T/box2" --host pack.example --active -q || fail "mint BOX --active"
 sql_is "true false" "SELECT string_agg(inactive::text, ' ' ORDER BY id) FROM batches WHERE product_sku = 'BOX'" ||
 	fail "the product's default, and --active over it"
+pcgen product set BOX --active-by-default >/dev/null || fail "product set --active-by-default"
+sql_is f "SELECT inactive_by_default FROM products WHERE sku = 'BOX'" || fail "BOX's default changed"
+audited product.inactive_by_default 'cli:%'
+expect_error 1 'unknown product' pcgen product set NOPE --inactive-by-default
+expect_error 2 'set needs' pcgen product set BOX
 mint 40
 B1=$BATCH
 FIRST1=$FIRST
