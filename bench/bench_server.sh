@@ -13,6 +13,9 @@
 #     (lookup_codes(), prepared); goal >= 0.8
 #   landing pages/s for genuine codes and their p99 latency at 64
 #     connections; goal p99 < 20 ms
+#   lookups/s of codes minted inactive and released in 100 ranges
+#     (docs/supply-chain.md: activated pallets) vs the genuine-code lookups
+#     above; goal >= 0.9
 #
 # Run by `make bench`. Knobs: BENCH_SECONDS (10 per measurement),
 # BENCH_THREADS (server threads, 2), BENCH_POOL (connections per thread, 4).
@@ -83,6 +86,9 @@ mint() { # mint COUNT DIR: codes.csv in DIR; prints the first serial
 CLAIM_CODES=${BENCH_CLAIM_CODES:-400000}
 mint "$CLAIM_CODES" "$W/claims" >/dev/null
 LOOKUP_FIRST=$(mint 100000 "$W/lookups")
+# minted inactive, then released in 100 ranges of 1,000 (one row each)
+"$GEN" mint --product TEA --count 100000 --out "$W/released" --host pack.example --short --inactive -q
+REL_BATCH=$(sed -n 's/.*"batch": \([0-9]*\).*/\1/p' "$W/released/batch.json")
 # forged: well-formed codes signed by a key of another keyring, minted in another database
 psql -Xq -d "host=$W/sock dbname=postgres user=packcode" -c "CREATE DATABASE other"
 (
@@ -95,12 +101,17 @@ psql -Xq -d "host=$W/sock dbname=postgres user=packcode" -c "CREATE DATABASE oth
 PGB_BATCH=$(sql "SELECT id FROM allocate_batch('TEA', 50000000, 1::smallint, '', '', NULL, false)")
 PGB_FIRST=$(sql "SELECT serial_first FROM batches WHERE id = $PGB_BATCH")
 sql "UPDATE batches SET status = 'active'"
+[ "$(sql "SELECT count(*) FROM generate_series(0, 99) g,
+             LATERAL batch_activate('bench', NULL, $REL_BATCH, g * 1000 + 1, g * 1000 + 1000, NULL) a
+           WHERE a.outcome = 'activated'")" = 100 ] || { say "bench_server: activation failed"; exit 1; }
 
 tail -n +2 "$W/claims/codes.csv" | cut -d, -f1 | awk '{
 	printf "POST\t/api/v1/claims\tapplication/json\t{\"code\":\"%s\",\"member\":\"m%d\"}\n", $1, (NR * 7919) % 10000 }' >"$W/claims.req"
 tail -n +2 "$W/lookups/codes.csv" | cut -d, -f1 | awk '{ printf "GET\t/api/v1/codes/%s\n", $1 }' >"$W/lookups.req"
 tail -n +2 "$W/lookups/codes.csv" | cut -d, -f1 | awk '{ printf "GET\t/c/%s\n", $1 }' >"$W/landing.req"
 tail -n +2 "$W/forged/codes.csv" | cut -d, -f1 | awk '{ printf "GET\t/api/v1/codes/%s\n", $1 }' >"$W/forged.req"
+tail -n +2 "$W/released/codes.csv" | cut -d, -f1 | awk '{ printf "GET\t/api/v1/codes/%s\n", $1 }' >"$W/released.req"
+tail -n +2 "$W/released/codes.csv" | cut -d, -f1 | awk '{ printf "GET\t/c/%s\n", $1 }' >"$W/released_landing.req"
 cat >"$W/claim.sql" <<EOF
 \set s random($PGB_FIRST, $PGB_FIRST + 49999999)
 \set m random(0, 9999)
@@ -147,6 +158,7 @@ start_server
 say "bench_server: server threads=$THREADS pool=$POOL, $CONNS HTTP connections, $SECONDS_EACH s per measurement"
 # warm up: the landing pages of the lookup codes (code_stats rows, caches)
 "$LOADGEN" --port "$PORT" -c $CONNS -n 100000 "$W/landing.req" >/dev/null
+"$LOADGEN" --port "$PORT" -c $CONNS -n 100000 "$W/released_landing.req" >/dev/null
 
 # 1. claims
 CLAIMS=$(load "$PORT" "$W/claims.req")
@@ -176,6 +188,10 @@ LOOKUPS=$(load "$PORT" "$W/lookups.req" --cycle)
 grep -q 'status_200=' <<<"$LOOKUPS" && ! grep -Eq 'status_(4|5)[0-9]{2}=' <<<"$LOOKUPS" ||
 	{ say "bench_server: lookups: $LOOKUPS"; exit 1; }
 PGB_LOOKUPS=$(pgb "$W/lookup.sql")
+# 3b. the same lookups of codes released by range from an inactive batch
+RELEASED=$(load "$PORT" "$W/released.req" --cycle)
+grep -q 'status_200=' <<<"$RELEASED" && ! grep -Eq 'status_(4|5)[0-9]{2}=' <<<"$RELEASED" ||
+	{ say "bench_server: released lookups: $RELEASED"; exit 1; }
 
 # 4. landing pages
 LANDING=$(load "$PORT" "$W/landing.req" --cycle)
@@ -190,16 +206,19 @@ r1=$(ratio "$(rate <<<"$CLAIMS")" "$PGB_CLAIMS")
 r2=$(ratio "$(rate <<<"$FORGED")" "$(rate <<<"$BARE")")
 r3=$(ratio "$(rate <<<"$LOOKUPS")" "$PGB_LOOKUPS")
 l99=$(p99 <<<"$LANDING")
+r5=$(ratio "$(rate <<<"$RELEASED")" "$(rate <<<"$LOOKUPS")")
 fails=
 ge "$r1" 1.0 || fails="$fails claims"
 ge "$r2" 0.8 || fails="$fails forged-lookups"
 ge "$r3" 0.8 || fails="$fails genuine-lookups"
+ge "$r5" 0.9 || fails="$fails released-lookups"
 ge 20 "$l99" || fails="$fails landing-p99"
 
 printf '%-44s %10s %12s %8s  %s\n' "measurement" "per second" "reference" "ratio" "goal"
 printf '%-44s %10.0f %12.0f %8s  %s\n' "claims over HTTP (fresh codes)" "$(rate <<<"$CLAIMS")" "$PGB_CLAIMS" "$r1" ">= 1.0 (pgbench, claim(), $DBCONNS conns)"
 printf '%-44s %10.0f %12.0f %8s  %s\n' "forged-code lookups" "$(rate <<<"$FORGED")" "$(rate <<<"$BARE")" "$r2" ">= 0.8 (bare libevent, 60-byte JSON)"
 printf '%-44s %10.0f %12.0f %8s  %s\n' "genuine-code lookups" "$(rate <<<"$LOOKUPS")" "$PGB_LOOKUPS" "$r3" ">= 0.8 (pgbench, lookup_codes(), $DBCONNS conns)"
+printf '%-44s %10.0f %12.0f %8s  %s\n' "lookups of released codes (inactive batch)" "$(rate <<<"$RELEASED")" "$(rate <<<"$LOOKUPS")" "$r5" ">= 0.9 (the genuine-code lookups above)"
 printf '%-44s %10.0f %12s %8s  %s\n' "landing pages (genuine codes)" "$(rate <<<"$LANDING")" "p99 ${l99} ms" "" "p99 < 20 ms"
 echo "claims per claim_many transaction (group commit): ${TX:-?}"
 echo "latency p50/p99 ms: claims $(sed -n 's/.*p50_ms=\([0-9.]*\).*p99_ms=\([0-9.]*\).*/\1\/\2/p' <<<"$CLAIMS"), forged $(sed -n 's/.*p50_ms=\([0-9.]*\).*p99_ms=\([0-9.]*\).*/\1\/\2/p' <<<"$FORGED"), lookups $(sed -n 's/.*p50_ms=\([0-9.]*\).*p99_ms=\([0-9.]*\).*/\1\/\2/p' <<<"$LOOKUPS"), landing $(sed -n 's/.*p50_ms=\([0-9.]*\).*p99_ms=\([0-9.]*\).*/\1\/\2/p' <<<"$LANDING")"

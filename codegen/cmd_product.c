@@ -22,10 +22,11 @@
 
 static const char product_help[] =
     "Usage: packcode-gen product add --sku SKU --name NAME --points N [--gtin GTIN]\n"
-    "                                [--brand BRAND]\n"
+    "                                [--brand BRAND] [--inactive-by-default]\n"
     "       packcode-gen product list\n"
     "       packcode-gen product link|unlink|links ...  (the resolver's links: see\n"
     "                                                 'product link --help')\n"
+    "       packcode-gen product set SKU --inactive-by-default|--active-by-default\n"
     "\n"
     "Register the products that codes are minted for, and list them.\n"
     "\n"
@@ -39,8 +40,15 @@ static const char product_help[] =
     "                   GTIN-14 (zero padded); must be new. Needed for GS1 Digital\n"
     "                   Link QR codes.\n"
     "  --brand BRAND    up to 200 characters (default: none)\n"
+    "  --inactive-by-default  mint its print runs inactive unless mint --active:\n"
+    "                   their codes are valid only once 'packcode-gen batch\n"
+    "                   activate' releases them (docs/supply-chain.md)\n"
     "\n"
     "list: print every product: SKU, GTIN, points, brand and name.\n"
+    "\n"
+    "set: whether the product's next print runs are minted inactive (released\n"
+    "  by 'packcode-gen batch activate') or valid at once; batches already\n"
+    "  minted keep theirs. Audited as product.inactive_by_default.\n"
     "\n"
     "The database is PACKCODE_DB, or the embedded cluster (see 'packcode-gen db\n"
     "--help'), started on first use.\n"
@@ -59,6 +67,10 @@ static const char batches_help[] =
     "  active    printed: its codes verify and can be claimed\n"
     "  recalled  withdrawn: its codes are answered as recalled\n"
     "  void      never completed: its codes are not genuine\n"
+    "  expired   taken out of sale as expired ('packcode-gen batch expire')\n"
+    "\n"
+    "A batch minted inactive answers \"never released for sale\" for every code\n"
+    "no 'packcode-gen batch activate' has released (docs/supply-chain.md).\n"
     "\n"
     "Options:\n"
     "  --product SKU    only the batches of this product\n"
@@ -75,10 +87,12 @@ static int product_add(int argc, char **argv)
 	    {"points", required_argument, NULL, 'p'},
 	    {"gtin", required_argument, NULL, 'g'},
 	    {"brand", required_argument, NULL, 'b'},
+	    {"inactive-by-default", no_argument, NULL, 'i'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
 	const char *cmd = "product add";
+	int inactive = 0;
 	const char *sku = NULL, *name = NULL, *points = NULL, *gtin = NULL, *brand = "";
 	char gtin14[GTIN_LEN + 1], err[DB_ERR_LEN], line[DB_ERR_LEN];
 	uint64_t pts;
@@ -101,6 +115,9 @@ static int product_add(int argc, char **argv)
 			break;
 		case 'b':
 			brand = optarg;
+			break;
+		case 'i':
+			inactive = 1;
 			break;
 		case 'h':
 			fputs(product_help, stdout);
@@ -128,11 +145,36 @@ static int product_add(int argc, char **argv)
 	snprintf(pts_s, sizeof pts_s, "%u", (unsigned)pts);
 	const char *params[] = {
 	    cli_actor(who, sizeof who), sku, gtin ? gtin14 : NULL, name, brand, pts_s};
-	PGresult *r = PQexecParams(db, STMT_PRODUCT_ADD, 6, NULL, params, NULL, NULL, 0);
+	/* the product and its default together, or neither */
+	PGresult *r = PQexec(db, STMT_BEGIN);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		cli_error(cmd, "%s", db_error_line(r, db, line, sizeof line));
+		goto out;
+	}
+	PQclear(r);
+	r = PQexecParams(db, STMT_PRODUCT_ADD, 6, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 		cli_error(cmd, "%s", db_error_line(r, db, line, sizeof line));
 		goto out;
 	}
+	if (inactive && strcmp(PQgetvalue(r, 0, 0), "added") == 0) {
+		const char *p2[] = {who, sku, "true"};
+		PGresult *r2 =
+		    PQexecParams(db, STMT_PRODUCT_INACTIVE_DEFAULT, 3, NULL, p2, NULL, NULL, 0);
+		int ok = PQresultStatus(r2) == PGRES_TUPLES_OK;
+		if (!ok)
+			cli_error(cmd, "%s", db_error_line(r2, db, line, sizeof line));
+		PQclear(r2);
+		if (!ok)
+			goto out;
+	}
+	PGresult *cr = PQexec(db, STMT_COMMIT);
+	int committed = PQresultStatus(cr) == PGRES_COMMAND_OK;
+	if (!committed)
+		cli_error(cmd, "%s", db_error_line(cr, db, line, sizeof line));
+	PQclear(cr);
+	if (!committed)
+		goto out;
 	const char *outcome = PQgetvalue(r, 0, 0);
 	if (strcmp(outcome, "sku_exists") == 0) {
 		cli_error(cmd, "product \"%s\" already exists", sku);
@@ -145,7 +187,7 @@ static int product_add(int argc, char **argv)
 	printf("added product %s", sku);
 	if (gtin)
 		printf(", GTIN %s", gtin14);
-	printf(", %u points\n", (unsigned)pts);
+	printf(", %u points%s\n", (unsigned)pts, inactive ? ", minted inactive by default" : "");
 	rc = 0;
 out:
 	PQclear(r);
@@ -222,6 +264,47 @@ out:
 	return rc;
 }
 
+/* ---- product set ---- */
+
+static int product_set(int argc, char **argv)
+{
+	const char *cmd = "product set";
+	char err[DB_ERR_LEN], line[DB_ERR_LEN], who[CLI_ACTOR_LEN];
+	int inactive = -1, rc = 1;
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--inactive-by-default") == 0)
+			inactive = 1;
+		else if (strcmp(argv[i], "--active-by-default") == 0)
+			inactive = 0;
+		else
+			return cli_usage("product", "unexpected argument \"%s\"", argv[i]);
+	}
+	if (argc < 2 || argv[1][0] == '-' || inactive < 0)
+		return cli_usage(
+		    "product", "set needs a SKU and --inactive-by-default or --active-by-default");
+	if (product_sku_check(argv[1]) < 0)
+		return cli_error(cmd, "\"%.64s\" is not a SKU", argv[1]);
+	PGconn *db = db_connect(err, sizeof err);
+	if (!db)
+		return cli_error(cmd, "%s", err);
+	const char *params[] = {cli_actor(who, sizeof who), argv[1], inactive ? "true" : "false"};
+	PGresult *r =
+	    PQexecParams(db, STMT_PRODUCT_INACTIVE_DEFAULT, 3, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+		cli_error(cmd, "%s", db_error_line(r, db, line, sizeof line));
+	else if (strcmp(PQgetvalue(r, 0, 0), "unknown_product") == 0)
+		cli_error(cmd, "unknown product \"%s\" (see 'packcode-gen product list')", argv[1]);
+	else {
+		printf("product %s: print runs minted %s by default%s\n", argv[1],
+		       inactive ? "inactive" : "active",
+		       strcmp(PQgetvalue(r, 0, 0), "unchanged") == 0 ? " (unchanged)" : "");
+		rc = 0;
+	}
+	PQclear(r);
+	PQfinish(db);
+	return rc;
+}
+
 int cmd_product(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "add") == 0)
@@ -231,12 +314,14 @@ int cmd_product(int argc, char **argv)
 	if (argc >= 2 && (strcmp(argv[1], "link") == 0 || strcmp(argv[1], "unlink") == 0 ||
 	                  strcmp(argv[1], "links") == 0))
 		return cmd_product_link(argc - 1, argv + 1); /* cmd_link.c */
+	if (argc >= 2 && strcmp(argv[1], "set") == 0)
+		return product_set(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		fputs(product_help, stdout);
 		return 0;
 	}
 	if (argc < 2)
-		return cli_usage("product", "expected 'add' or 'list'");
+		return cli_usage("product", "expected 'add', 'list' or 'set'");
 	return cli_usage("product", "unknown action \"%s\"", argv[1]);
 }
 

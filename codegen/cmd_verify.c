@@ -31,6 +31,9 @@ static const char help[] =
     "  revoked_key  signed by a key that has been revoked\n"
     "  void_batch   signed, but its print run never completed\n"
     "  recalled     signed, but its batch was recalled\n"
+    "  inactive, void, stolen, destroyed, sample, expired\n"
+    "               the supply chain's (docs/supply-chain.md): never released\n"
+    "               for sale, or this code's state, or its batch expired\n"
     "\n"
     "With a database (PACKCODE_DB, or the embedded cluster if it exists) it also\n"
     "shows the batch, the product, and whether the code was claimed, by whom and\n"
@@ -47,6 +50,8 @@ struct db_facts {
 	char batch_id[24], status[16], sku[72], product[208], created[40], key_id[8];
 	int claimed;
 	char claimed_at[40], member[72], points[16];
+	char supply[16]; /* the supply chain's say (sql/013_supply.sql): inactive, void, ..., or ""
+	                  */
 };
 
 static int lookup(PGconn *db, uint64_t serial, struct db_facts *f, char *err, size_t errlen)
@@ -69,6 +74,7 @@ static int lookup(PGconn *db, uint64_t serial, struct db_facts *f, char *err, si
 		snprintf(f->product, sizeof f->product, "%s", PQgetvalue(r, 0, 3));
 		snprintf(f->created, sizeof f->created, "%s", PQgetvalue(r, 0, 4));
 		snprintf(f->key_id, sizeof f->key_id, "%s", PQgetvalue(r, 0, 5));
+		snprintf(f->supply, sizeof f->supply, "%s", PQgetvalue(r, 0, 9));
 		if (!PQgetisnull(r, 0, 6)) {
 			f->claimed = 1;
 			snprintf(f->member, sizeof f->member, "%s", PQgetvalue(r, 0, 6));
@@ -89,8 +95,17 @@ static enum verdict db_verdict(const struct verification *v, const struct db_fac
 		return VERDICT_REVOKED;
 	if (strcmp(f->status, "recalled") == 0)
 		return VERDICT_RECALLED;
-	if (strcmp(f->status, "active") != 0)
+	if (strcmp(f->status, "active") != 0 && strcmp(f->status, "expired") != 0)
 		return VERDICT_VOID;
+	static const struct {
+		const char *name;
+		enum verdict v;
+	} supply[] = {{"inactive", VERDICT_INACTIVE}, {"void", VERDICT_CODE_VOID},
+	              {"stolen", VERDICT_STOLEN},     {"destroyed", VERDICT_DESTROYED},
+	              {"sample", VERDICT_SAMPLE},     {"expired", VERDICT_EXPIRED}};
+	for (size_t i = 0; i < sizeof supply / sizeof supply[0]; i++)
+		if (strcmp(f->supply, supply[i].name) == 0)
+			return supply[i].v;
 	return VERDICT_GENUINE;
 }
 

@@ -35,6 +35,12 @@ static const char usage[] =
     "  mint                   mint a print run: CSV, QR images, PDF label sheets, ZPL\n"
     "  batches                list print runs and their state\n"
     "\n"
+    "Supply chain:\n"
+    "  batch activate BATCH   release codes of a batch minted inactive for sale\n"
+    "  batch expire BATCH     take a batch out of sale as expired\n"
+    "  code set CODE STATE    mark one code void, stolen, destroyed or a sample\n"
+    "  undo CHANGE            undo one of these within the undo window\n"
+    "\n"
     "Administration:\n"
     "  token add|list|revoke  bearer tokens for the server's admin API, with\n"
     "                         scopes and brands\n"
@@ -71,6 +77,7 @@ static const struct {
     {"keygen", cmd_keygen}, {"keys", cmd_keys},       {"key", cmd_key},   {"verify", cmd_verify},
     {"db", cmd_db},         {"product", cmd_product}, {"mint", cmd_mint}, {"batches", cmd_batches},
     {"render", cmd_render}, {"token", cmd_token},     {"user", cmd_user}, {"member", cmd_member},
+    {"batch", cmd_batch},   {"code", cmd_code},       {"undo", cmd_undo},
 };
 
 int main(int argc, char **argv)

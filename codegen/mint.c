@@ -80,8 +80,19 @@ static const char help[] =
     "  --short             short URLs HTTPS://HOST/C/CODE even with a GTIN\n"
     "  --pin               also mint an 8-digit inner claim PIN per code (its own\n"
     "                      CSV column, for printing hidden); claims then need it\n"
-    "  --lot LOT           GS1 batch/lot (AI 10) to put in Digital Link URLs\n"
-    "  --expiry YYMMDD     GS1 expiry date (AI 17) to put in Digital Link URLs\n"
+    "  --lot LOT           GS1 batch/lot (AI 10): stored with the batch and put in\n"
+    "                      Digital Link URLs; a URL with another lot is not genuine.\n"
+    "                      Needs a product with a GTIN.\n"
+    "  --expiry YYMMDD     GS1 expiry date (AI 17; day 00: the month's last day):\n"
+    "                      stored with the batch and put in Digital Link URLs; past\n"
+    "                      it, scans answer \"expired\" and claims are refused.\n"
+    "                      Needs a product with a GTIN.\n"
+    "  --inactive          mint the codes inactive: until 'packcode-gen batch\n"
+    "                      activate' releases them (on shipment), a scan answers\n"
+    "                      \"never released for sale\" and alerts the brand\n"
+    "                      (default: the product's, see product add\n"
+    "                      --inactive-by-default)\n"
+    "  --active            mint them valid at once, whatever the product's default\n"
     "  --factory NAME      factory, recorded with the batch\n"
     "  --line NAME         production line, recorded with the batch\n"
     "  --region NAME       sales region, recorded with the batch\n"
@@ -127,6 +138,7 @@ struct options {
 	const char *sku, *out, *host, *lot, *expiry, *factory, *line, *region;
 	uint64_t count;
 	int csv, png, svg, pdf, zpl, short_url, pin, quiet, ecc_given;
+	int inactive; /* 1 --inactive, 0 --active, -1 the product's default */
 	unsigned threads;
 	struct qr_style style;
 	const char *sheet_name;   /* as given: "A4", "Letter", "WxH" */
@@ -166,6 +178,8 @@ struct mint {
 	const struct options *o;
 	struct keyring_key *key;
 	uint64_t first_serial, batch_id;
+	int inactive;           /* minted inactive (sql/013_supply.sql) */
+	char expiry_date[16];   /* the AI 17 date as YYYY-MM-DD, "" for none */
 	char stage[4096];       /* the staging directory */
 	char url_head[URL_MAX]; /* CSV url field up to the code */
 	char url_tail[URL_MAX]; /* and after it */
@@ -270,7 +284,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		O_PAGES_PER_FILE,
 		O_ZPL_DPI,
 		O_ZPL_LABEL,
-		O_ZPL_MAGNIFICATION
+		O_ZPL_MAGNIFICATION,
+		O_INACTIVE,
+		O_ACTIVE
 	};
 	static const struct option opts[] = {
 	    {"product", required_argument, NULL, O_PRODUCT},
@@ -282,6 +298,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"pin", no_argument, NULL, O_PIN},
 	    {"lot", required_argument, NULL, O_LOT},
 	    {"expiry", required_argument, NULL, O_EXPIRY},
+	    {"inactive", no_argument, NULL, O_INACTIVE},
+	    {"active", no_argument, NULL, O_ACTIVE},
 	    {"factory", required_argument, NULL, O_FACTORY},
 	    {"line", required_argument, NULL, O_LINE},
 	    {"region", required_argument, NULL, O_REGION},
@@ -311,6 +329,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 	memset(o, 0, sizeof *o);
 	o->csv = 1;
+	o->inactive = -1;
 	o->style = qr_style_default;
 	o->sheet_name = "A4";
 	o->pin_style = LABEL_PIN_SCRATCH;
@@ -355,7 +374,16 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->pin = 1;
 			break;
 		case O_LOT:
+			if (dl_value_valid(optarg) < 0)
+				return cli_usage("mint",
+				                 "--lot must be 1 to %d characters of GS1's "
+				                 "set (letters, digits, !\"%%&'()*+,-./:;<=>?_)",
+				                 DL_LOT_MAX);
 			o->lot = optarg;
+			break;
+		case O_INACTIVE:
+		case O_ACTIVE:
+			o->inactive = c == O_INACTIVE;
 			break;
 		case O_EXPIRY:
 			if (!valid_expiry(optarg))
@@ -641,10 +669,20 @@ static int allocate(PGconn *db, struct mint *m, char *created, size_t createdlen
 	const struct options *o = m->o;
 	snprintf(count, sizeof count, "%llu", (unsigned long long)o->count);
 	snprintf(key, sizeof key, "%u", m->key->id);
-	const char *params[] = {
-	    cli_actor(who, sizeof who), o->sku, count, key, o->factory, o->line, o->region,
-	    o->pin ? "true" : "false"};
-	PGresult *r = PQexecParams(db, STMT_BATCH_CREATE, 8, NULL, params, NULL, NULL, 0);
+	const char *params[] = {cli_actor(who, sizeof who),
+	                        o->sku,
+	                        count,
+	                        key,
+	                        o->factory,
+	                        o->line,
+	                        o->region,
+	                        o->pin ? "true" : "false",
+	                        o->inactive < 0 ? NULL
+	                        : o->inactive   ? "true"
+	                                        : "false",
+	                        o->lot,
+	                        o->expiry};
+	PGresult *r = PQexecParams(db, STMT_BATCH_CREATE, 11, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 		char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 		cli_error("mint", "cannot allocate serials: %s", msg ? msg : PQerrorMessage(db));
@@ -654,6 +692,8 @@ static int allocate(PGconn *db, struct mint *m, char *created, size_t createdlen
 	m->batch_id = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
 	m->first_serial = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
 	snprintf(created, createdlen, "%s", PQgetvalue(r, 0, 2));
+	m->inactive = PQgetvalue(r, 0, 3)[0] == 't';
+	snprintf(m->expiry_date, sizeof m->expiry_date, "%s", PQgetvalue(r, 0, 4));
 	PQclear(r);
 	return 0;
 }
@@ -1130,6 +1170,9 @@ static int write_batch_json(const struct mint *m, const struct product *p, const
 	    "line", o->line, "region", o->region, "lot", o->lot, "expiry", o->expiry);
 	if (!j)
 		return -1;
+	json_object_set_new(j, "inactive", json_boolean(m->inactive));
+	if (m->expiry_date[0])
+		json_object_set_new(j, "expiry_date", json_string(m->expiry_date));
 	json_t *files = json_array();
 	json_array_append_new(files, json_string("codes.csv"));
 	if (o->png)
@@ -1334,6 +1377,14 @@ int cmd_mint(int argc, char **argv)
 	}
 	if (load_product(db, o.sku, &p) < 0)
 		goto out;
+	if ((o.lot || o.expiry) && !p.gtin[0]) {
+		/* they would reach no URL: a lot and an expiry qualify a GTIN (GS1 AI 10, 17) */
+		cli_error("mint",
+		          "product %s has no GTIN: --lot and --expiry qualify a GTIN (GS1 AI 10 "
+		          "and 17); give the product one (product add --gtin) or mint without them",
+		          p.sku);
+		goto out;
+	}
 	if (url_template(&m, &p) < 0)
 		goto out;
 	if (qr_setup(&m, &o, o.short_url || !p.gtin[0]) != 0) {
@@ -1390,6 +1441,10 @@ int cmd_mint(int argc, char **argv)
 		printf("batch %llu: %llu codes of %s \"%s\", signed with key %u\n",
 		       (unsigned long long)m.batch_id, (unsigned long long)o.count, p.sku, p.name,
 		       m.key->id);
+		if (m.inactive)
+			printf("  inactive: its codes answer \"never released for sale\" until "
+			       "'packcode-gen batch activate %llu'\n",
+			       (unsigned long long)m.batch_id);
 		printf("  %s/codes.csv\n  %s/batch.json\n", o.out, o.out);
 		if (o.png)
 			printf("  %s/png/ (%llu images)\n", o.out, (unsigned long long)o.count);

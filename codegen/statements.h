@@ -59,12 +59,42 @@
 	                  "  FROM batches WHERE $1::text IS NULL OR product_sku = $1 ORDER BY id"
 
 /* $1 actor, $2 sku, $3 count, $4 key id, $5 factory, $6 line, $7 region, $8 pin
- * required: id, serial_first, created (a new batch, status minting) */
+ * required, $9 inactive (NULL: the product's default), $10 lot, $11 expiry YYYYMMDD:
+ * id, serial_first, created, inactive, expiry YYYY-MM-DD or '' (a new batch, status
+ * minting; 22023 for a lot or an expiry of a product without a GTIN) */
 #define STMT_BATCH_CREATE                                                                          \
 	"SELECT id, serial_first, " STMT_UTC(                                                      \
-	    "created_at") " "                                                                      \
+	    "created_at") ", inactive, coalesce(to_char(expiry, 'YYYY-MM-DD'), '') "               \
 	                  "  FROM batch_create($1, NULL, $2, $3::bigint, $4::smallint, $5, $6, "   \
-	                  "$7, $8::boolean)"
+	                  "$7, $8::boolean, $9::boolean, $10, $11)"
+
+/* ---- the supply chain (cmd_supply.c, sql/013_supply.sql) ---- */
+
+/* $1 actor, $2 sku, $3 inactive by default. outcome: done | unchanged | unknown_product */
+#define STMT_PRODUCT_INACTIVE_DEFAULT                                                              \
+	"SELECT outcome FROM product_set_inactive_default($1, NULL, $2, $3::boolean)"
+
+/* $1 actor, $2 batch, $3 $4 first and last seq (NULL NULL: all), $5 reason:
+ * outcome, change_id, serial_first, serial_last */
+#define STMT_BATCH_ACTIVATE                                                                        \
+	"SELECT outcome, change_id, serial_first, serial_last "                                    \
+	"  FROM batch_activate($1, NULL, $2::bigint, $3::bigint, $4::bigint, $5)"
+
+/* $1 actor, $2 batch, $3 reason: outcome, change_id */
+#define STMT_BATCH_EXPIRE "SELECT outcome, change_id FROM batch_expire($1, NULL, $2::bigint, $3)"
+
+/* $1 serial: the batch holding it and its key */
+#define STMT_BATCH_OF_SERIAL                                                                       \
+	"SELECT id, key_id FROM batches WHERE $1::bigint BETWEEN serial_first AND serial_last"
+
+/* $1 actor, $2 serial, $3 batch, $4 state, $5 reason: outcome, change_id, previous, state */
+#define STMT_CODE_STATE_SET                                                                        \
+	"SELECT outcome, change_id, previous, state "                                              \
+	"  FROM code_state_set($1, NULL, $2::bigint, $3::bigint, $4, $5)"
+
+/* $1 actor, $2 change, $3 reason: outcome, kind, batch_id, restored */
+#define STMT_SUPPLY_UNDO                                                                           \
+	"SELECT outcome, kind, batch_id, restored FROM supply_undo($1, NULL, $2::bigint, $3)"
 
 /* $1 actor, $2 batch id, $3 new status, $4 reason, $5 the status it must have.
  * outcome: done | unknown_batch | wrong_status */
@@ -125,12 +155,17 @@
 /* ---- codes (cmd_verify.c) ---- */
 
 /* $1 serial: batch id, status, sku, product name, created, key id, and if the
- * code was claimed: member, points, claimed at. No row: no batch holds it. */
+ * code was claimed: member, points, claimed at; then the supply chain's say
+ * (inactive, void, stolen, destroyed, sample, expired; '' for none:
+ * sql/013_supply.sql). No row: no batch holds it. */
 #define STMT_CODE_LOOKUP                                                                           \
 	"SELECT b.id, b.status, b.product_sku, p.name, " STMT_UTC(                                 \
 	    "b.created_at") ", "                                                                   \
 	                    "       b.key_id, r.member, r.points, " STMT_UTC(                      \
-	                        "r.claimed_at") " "                                                \
+	                        "r.claimed_at") ", "                                               \
+	                                        "       "                                          \
+	                                        "coalesce((claim_supply_refusals(ARRAY[$1::"       \
+	                                        "bigint], ARRAY[b.id]))[1], '') "                  \
 	                                        "  FROM batches b JOIN products p ON p.sku = "     \
 	                                        "b.product_sku "                                   \
 	                                        "  LEFT JOIN redemptions r ON r.serial = "         \

@@ -20,6 +20,18 @@ const char *verdict_name(enum verdict v)
 		return "recalled";
 	case VERDICT_UNKNOWN_KEY:
 		return "unknown_key";
+	case VERDICT_INACTIVE:
+		return "inactive";
+	case VERDICT_CODE_VOID:
+		return "void";
+	case VERDICT_STOLEN:
+		return "stolen";
+	case VERDICT_DESTROYED:
+		return "destroyed";
+	case VERDICT_SAMPLE:
+		return "sample";
+	case VERDICT_EXPIRED:
+		return "expired";
 	}
 	return "unknown";
 }

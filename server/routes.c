@@ -13,6 +13,7 @@
 #include "handlers/member.h"
 #include "handlers/resolver.h"
 #include "handlers/staff.h"
+#include "handlers/supply.h"
 #include "handlers/webhooks.h"
 
 const struct route routes[] = {

@@ -23,6 +23,8 @@
 	"PREPARE claim_many(bigint[], bigint[], text[], smallint[], inet[]) AS "                   \
 	"  SELECT * FROM claim_many($1, $2, $3, $4, $5); "                                         \
 	"PREPARE code_facts(bigint[], bigint[]) AS SELECT * FROM code_facts($1, $2); "             \
+	"PREPARE code_inactive_scanned(bigint, bigint, text, inet) AS "                            \
+	"  SELECT code_inactive_scanned($1, $2, $3, $4); "                                         \
 	"PREPARE report_file(bigint, bigint, text, text, inet, text) AS "                          \
 	"  SELECT * FROM report_file($1, $2, $3, $4, $5, $6); "                                    \
 	"PREPARE member_get(text, integer, bigint) AS "                                            \
@@ -32,7 +34,7 @@
 	"       WHERE member = $1 AND ($3 IS NULL OR id < $3) "                                    \
 	"       ORDER BY id DESC LIMIT $2) l ON true "                                             \
 	"   WHERE m.member = $1 ORDER BY l.id DESC; " STATEMENTS_ADMIN                             \
-	"; " STATEMENTS_ADMIN_WEBHOOKS
+	"; " STATEMENTS_ADMIN_WEBHOOKS "; " STATEMENTS_ADMIN_SUPPLY
 
 /*
  * The admin API (server/admin.c): each change is one call of a function of
@@ -112,6 +114,21 @@
 	"  SELECT * FROM admin_webhook_replay($1, $2, $3, $4)"
 
 /*
+ * The supply chain's changes (handlers/supply.c; sql/013_supply.sql): the
+ * identity and the client address first, like the others. Each returns its
+ * outcome first; a forbidden brand is the outcome 'forbidden'.
+ */
+#define STATEMENTS_ADMIN_SUPPLY                                                                    \
+	"PREPARE admin_batch_activate(bigint, inet, bigint, bigint, bigint, text) AS "             \
+	"  SELECT * FROM admin_batch_activate($1, $2, $3, $4, $5, $6); "                           \
+	"PREPARE admin_batch_expire(bigint, inet, bigint, text) AS "                               \
+	"  SELECT * FROM admin_batch_expire($1, $2, $3, $4); "                                     \
+	"PREPARE admin_code_state(bigint, inet, bigint, bigint, text, text) AS "                   \
+	"  SELECT * FROM admin_code_state($1, $2, $3, $4, $5, $6); "                               \
+	"PREPARE admin_supply_undo(bigint, inet, bigint, text) AS "                                \
+	"  SELECT * FROM admin_supply_undo($1, $2, $3, $4)"
+
+/*
  * The webhook dispatcher's own connection (engine/webhooks.c, one per
  * server, in the control thread): claim due deliveries, record attempts.
  */
@@ -144,7 +161,11 @@
 	"SELECT b.id, b.key_id, b.serial_first, b.serial_last, b.status, b.pin_required, "         \
 	"b.factory, b.line, "                                                                      \
 	"to_char(b.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "             \
-	"p.sku, coalesce(p.gtin, ''), p.name, p.brand, p.points "                                  \
+	"p.sku, coalesce(p.gtin, ''), p.name, p.brand, p.points, "                                 \
+	"b.inactive, coalesce(b.lot, ''), coalesce(to_char(b.expiry, 'YYYY-MM-DD'), ''), "         \
+	"CASE WHEN b.inactive THEN coalesce((SELECT string_agg(a.serial_first || '-' || "          \
+	"a.serial_last, ',' ORDER BY a.serial_first) FROM batch_activations a "                    \
+	"WHERE a.batch_id = b.id), '') ELSE '' END "                                               \
 	"FROM batches b JOIN products p ON p.sku = b.product_sku ORDER BY b.serial_first"
 #define STATEMENT_TOKENS_LOAD                                                                      \
 	"SELECT id, name, hash, array_to_string(scopes, ','), array_to_string(brand_ids, ','), "   \

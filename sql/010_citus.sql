@@ -854,7 +854,7 @@ END $$;
 -- Refused without Citus (a single PostgreSQL needs nothing); a second run
 -- changes nothing. One transaction: all of it or none of it.
 --   by serial, co-located:  redemptions, code_stats, pin_failures, scans,
---                           code_scanners
+--                           code_scanners, code_states (013_supply.sql)
 --   by member, co-located:  members, ledger, spends
 --   by subject:             pin_backoff (code:, member: and addr: subjects
 --                           hashed over all shards; each row alone)
@@ -908,11 +908,13 @@ BEGIN
     PERFORM create_distributed_table('pin_failures', 'serial', colocate_with => 'redemptions');
     PERFORM create_distributed_table('scans', 'serial', colocate_with => 'redemptions');
     PERFORM create_distributed_table('code_scanners', 'serial', colocate_with => 'redemptions');
+    PERFORM create_distributed_table('code_states', 'serial', colocate_with => 'redemptions');
     PERFORM create_distributed_table('members', 'member');
     PERFORM create_distributed_table('ledger', 'member', colocate_with => 'members');
     PERFORM create_distributed_table('spends', 'member', colocate_with => 'members');
     PERFORM create_reference_table('audit');
     PERFORM create_distributed_table('pin_backoff', 'subject', colocate_with => 'none');
-    RETURN 'distributed: redemptions, code_stats, pin_failures, scans, code_scanners by serial; '
+    RETURN 'distributed: redemptions, code_stats, pin_failures, scans, code_scanners, '
+           'code_states by serial; '
            'members, ledger, spends by member; pin_backoff by subject; audit on every node';
 END $$;

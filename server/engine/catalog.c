@@ -23,7 +23,8 @@ struct catalog_snapshot {
 	size_t n;
 	struct catalog_batch *batches;
 	char *strings;
-	char **json; /* each batch's rendered fragment */
+	char **json;                  /* each batch's rendered fragment */
+	struct catalog_range *ranges; /* every batch's activations, each batch's together */
 };
 
 struct catalog {
@@ -47,6 +48,7 @@ void catalog_snapshot_unref(struct catalog_snapshot *s)
 	for (size_t i = 0; s->json && i < s->n; i++)
 		free(s->json[i]);
 	free(s->json);
+	free(s->ranges);
 	free(s->batches);
 	free(s->strings);
 	free(s);
@@ -73,6 +75,27 @@ const struct catalog_batch *catalog_find(const struct catalog_snapshot *s, uint6
 	return serial <= b->serial_last ? b : NULL;
 }
 
+int catalog_released(const struct catalog_batch *b, uint64_t serial)
+{
+	if (!b->inactive)
+		return 1;
+	/* the last range starting at or before serial; reach covers overlaps */
+	size_t lo = 0, hi = b->nranges;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (b->ranges[mid].first <= serial)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && b->ranges[lo - 1].reach >= serial;
+}
+
+int catalog_expired(const struct catalog_batch *b, const char *today_iso)
+{
+	return b->expiry[0] && strcmp(b->expiry, today_iso) < 0;
+}
+
 const char *batch_status_name(enum batch_status s)
 {
 	switch (s) {
@@ -84,6 +107,8 @@ const char *batch_status_name(enum batch_status s)
 		return "minting";
 	case BATCH_VOID:
 		return "void";
+	case BATCH_EXPIRED:
+		return "expired";
 	}
 	return "void";
 }
@@ -94,9 +119,11 @@ static char *render_json(const struct catalog_batch *b)
 	json_t *product =
 	    json_pack("{s:s,s:s?,s:s,s:s,s:i}", "sku", b->sku, "gtin", b->gtin[0] ? b->gtin : NULL,
 	              "name", b->name, "brand", b->brand, "points", b->points);
-	json_t *batch = json_pack("{s:I,s:s,s:s,s:s,s:s,s:b}", "id", (json_int_t)b->id, "status",
-	                          batch_status_name(b->status), "factory", b->factory, "line",
-	                          b->line, "created", b->created, "pin_required", b->pin_required);
+	json_t *batch =
+	    json_pack("{s:I,s:s,s:s,s:s,s:s,s:b,s:s?,s:s?}", "id", (json_int_t)b->id, "status",
+	              batch_status_name(b->status), "factory", b->factory, "line", b->line,
+	              "created", b->created, "pin_required", b->pin_required, "lot",
+	              b->lot[0] ? b->lot : NULL, "expiry", b->expiry[0] ? b->expiry : NULL);
 	json_t *factory = json_string(b->factory), *created = json_string(b->created);
 	char *ps = product ? json_dumps(product, JSON_COMPACT) : NULL;
 	char *bs = batch ? json_dumps(batch, JSON_COMPACT) : NULL;
@@ -130,30 +157,69 @@ static enum batch_status status_parse(const char *s)
 		return BATCH_RECALLED;
 	if (strcmp(s, "minting") == 0)
 		return BATCH_MINTING;
+	if (strcmp(s, "expired") == 0)
+		return BATCH_EXPIRED;
 	return BATCH_VOID;
+}
+
+/* The ranges of text "first-last,first-last" (sorted by first): how many there are. */
+static size_t ranges_count(const char *t)
+{
+	size_t n = *t ? 1 : 0;
+	for (; *t; t++)
+		n += *t == ',';
+	return n;
+}
+
+/* Parse them into out (room for ranges_count), with their reach; how many parsed. */
+static size_t ranges_parse(const char *t, struct catalog_range *out)
+{
+	size_t n = 0;
+	uint64_t reach = 0;
+	while (*t) {
+		char *end;
+		uint64_t f = strtoull(t, &end, 10);
+		if (*end != '-')
+			break;
+		uint64_t l = strtoull(end + 1, &end, 10);
+		if (l > reach)
+			reach = l;
+		out[n++] = (struct catalog_range){f, l, reach};
+		if (*end != ',')
+			break;
+		t = end + 1;
+	}
+	return n;
 }
 
 /* Build a snapshot from the rows of CATALOG_SQL; NULL if out of memory. */
 struct catalog_snapshot *catalog_snapshot_from_result(const PGresult *r)
 {
-	static const int string_cols[] = {6, 7, 8, 9, 10, 11, 12};
-	size_t n = (size_t)PQntuples(r), bytes = 0;
+	static const int string_cols[] = {6, 7, 8, 9, 10, 11, 12, 15, 16};
+	const size_t nstrings = PQnfields(r) >= 18 ? 9 : 7; /* lot and expiry, when loaded */
+	int supply = PQnfields(r) >= 18;
+	size_t n = (size_t)PQntuples(r), bytes = 0, nranges = 0;
 	struct catalog_snapshot *s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
 	atomic_init(&s->refs, 1);
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < sizeof string_cols / sizeof string_cols[0]; k++)
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < nstrings; k++)
 			bytes += (size_t)PQgetlength(r, (int)i, string_cols[k]) + 1;
+		if (supply)
+			nranges += ranges_count(PQgetvalue(r, (int)i, 17));
+	}
 	s->batches = calloc(n ? n : 1, sizeof *s->batches);
 	s->strings = malloc(bytes ? bytes : 1);
 	s->json = calloc(n ? n : 1, sizeof *s->json);
-	if (!s->batches || !s->strings || !s->json) {
+	s->ranges = calloc(nranges ? nranges : 1, sizeof *s->ranges);
+	if (!s->batches || !s->strings || !s->json || !s->ranges) {
 		catalog_snapshot_unref(s);
 		return NULL;
 	}
 	char *p = s->strings;
-	const char *fields[7];
+	struct catalog_range *rg = s->ranges;
+	const char *fields[9] = {0};
 	for (size_t i = 0; i < n; i++) {
 		struct catalog_batch *b = &s->batches[i];
 		int row = (int)i;
@@ -164,7 +230,7 @@ struct catalog_snapshot *catalog_snapshot_from_result(const PGresult *r)
 		b->status = status_parse(PQgetvalue(r, row, 4));
 		b->pin_required = PQgetvalue(r, row, 5)[0] == 't';
 		b->points = atoi(PQgetvalue(r, row, 13));
-		for (size_t k = 0; k < 7; k++) {
+		for (size_t k = 0; k < nstrings; k++) {
 			size_t len = (size_t)PQgetlength(r, row, string_cols[k]);
 			memcpy(p, PQgetvalue(r, row, string_cols[k]), len);
 			p[len] = '\0';
@@ -178,6 +244,12 @@ struct catalog_snapshot *catalog_snapshot_from_result(const PGresult *r)
 		b->gtin = fields[4];
 		b->name = fields[5];
 		b->brand = fields[6];
+		b->lot = supply ? fields[7] : "";
+		b->expiry = supply ? fields[8] : "";
+		b->inactive = supply && PQgetvalue(r, row, 14)[0] == 't';
+		b->ranges = rg;
+		b->nranges = supply ? ranges_parse(PQgetvalue(r, row, 17), rg) : 0;
+		rg += b->nranges;
 	}
 	s->n = n;
 	for (size_t i = 0; i < n; i++) {
@@ -243,7 +315,7 @@ int catalog_listen(struct catalog *c, struct listener *l)
 {
 	c->cache = (struct listen_cache){.name = "catalog",
 	                                 .stmt = "catalog_load",
-	                                 .payloads = "products batches",
+	                                 .payloads = "products batches batch_activations",
 	                                 .apply = apply,
 	                                 .arg = c};
 	return listener_add(l, &c->cache);

@@ -67,7 +67,31 @@ static const char *const outcome_names[CLAIM_OUTCOME_COUNT] = {
     [CLAIM_BAD_REQUEST] = "bad_request",
     [CLAIM_UNAVAILABLE] = "unavailable",
     [CLAIM_INTERNAL] = "internal",
+    [CLAIM_INACTIVE] = "inactive",
+    [CLAIM_CODE_VOID] = "void",
+    [CLAIM_STOLEN] = "stolen",
+    [CLAIM_DESTROYED] = "destroyed",
+    [CLAIM_SAMPLE] = "sample",
+    [CLAIM_EXPIRED] = "expired",
 };
+
+/* The supply chain's refusals and their verdicts, both ways. */
+static const struct {
+	enum claim_outcome o;
+	enum verdict v;
+} supply_refusals[] = {
+    {CLAIM_INACTIVE, VERDICT_INACTIVE}, {CLAIM_CODE_VOID, VERDICT_CODE_VOID},
+    {CLAIM_STOLEN, VERDICT_STOLEN},     {CLAIM_DESTROYED, VERDICT_DESTROYED},
+    {CLAIM_SAMPLE, VERDICT_SAMPLE},     {CLAIM_EXPIRED, VERDICT_EXPIRED},
+};
+
+enum verdict claim_outcome_verdict(enum claim_outcome o)
+{
+	for (size_t i = 0; i < sizeof supply_refusals / sizeof supply_refusals[0]; i++)
+		if (supply_refusals[i].o == o)
+			return supply_refusals[i].v;
+	return VERDICT_FORGED;
+}
 
 const char *claim_outcome_name(enum claim_outcome o)
 {
@@ -96,7 +120,14 @@ int claim_http_status(enum claim_outcome o)
 	case CLAIM_RECALLED:
 	case CLAIM_VOID:
 	case CLAIM_REVOKED:
+	case CLAIM_INACTIVE:
+	case CLAIM_CODE_VOID:
+	case CLAIM_STOLEN:
+	case CLAIM_DESTROYED:
+	case CLAIM_EXPIRED:
 		return 410;
+	case CLAIM_SAMPLE:
+		return 403;
 	case CLAIM_PIN_REQUIRED:
 	case CLAIM_PIN_WRONG:
 		return 403;
@@ -145,11 +176,21 @@ static enum claim_outcome outcome_parse(const char *s)
 		const char *name;
 		enum claim_outcome o;
 	} map[] = {
-	    {"awarded", CLAIM_AWARDED},           {"repeat", CLAIM_REPEAT},
-	    {"claimed", CLAIM_ALREADY_CLAIMED},   {"not_genuine", CLAIM_NOT_GENUINE},
-	    {"recalled", CLAIM_RECALLED},         {"void_batch", CLAIM_VOID},
-	    {"pin_required", CLAIM_PIN_REQUIRED}, {"pin_wrong", CLAIM_PIN_WRONG},
+	    {"awarded", CLAIM_AWARDED},
+	    {"repeat", CLAIM_REPEAT},
+	    {"claimed", CLAIM_ALREADY_CLAIMED},
+	    {"not_genuine", CLAIM_NOT_GENUINE},
+	    {"recalled", CLAIM_RECALLED},
+	    {"void_batch", CLAIM_VOID},
+	    {"pin_required", CLAIM_PIN_REQUIRED},
+	    {"pin_wrong", CLAIM_PIN_WRONG},
 	    {"throttled", CLAIM_THROTTLED},
+	    {"inactive", CLAIM_INACTIVE},
+	    {"void", CLAIM_CODE_VOID},
+	    {"stolen", CLAIM_STOLEN},
+	    {"destroyed", CLAIM_DESTROYED},
+	    {"sample", CLAIM_SAMPLE},
+	    {"expired", CLAIM_EXPIRED},
 	};
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
 		if (strcmp(s, map[i].name) == 0)
@@ -352,6 +393,18 @@ void claim_start(struct request *r, const char *code, size_t codelen, const char
 		claim_finish(cl, &res);
 		return;
 	}
+	case VERDICT_INACTIVE:
+	case VERDICT_CODE_VOID:
+	case VERDICT_STOLEN:
+	case VERDICT_DESTROYED:
+	case VERDICT_SAMPLE:
+	case VERDICT_EXPIRED:
+		for (size_t i = 0; i < sizeof supply_refusals / sizeof supply_refusals[0]; i++)
+			if (supply_refusals[i].v == cl->c.verdict) {
+				finish_with(cl, supply_refusals[i].o);
+				return;
+			}
+		break;
 	case VERDICT_GENUINE:
 		break;
 	}

@@ -35,6 +35,13 @@ enum claim_outcome {
 	CLAIM_BAD_REQUEST,
 	CLAIM_UNAVAILABLE, /* database unavailable: nothing happened, or retry is safe */
 	CLAIM_INTERNAL,
+	/* the supply chain (docs/supply-chain.md): refused, nothing written */
+	CLAIM_INACTIVE,  /* never released for sale */
+	CLAIM_CODE_VOID, /* this code was voided */
+	CLAIM_STOLEN,
+	CLAIM_DESTROYED,
+	CLAIM_SAMPLE, /* a sample earns no points */
+	CLAIM_EXPIRED,
 	CLAIM_OUTCOME_COUNT
 };
 
@@ -107,5 +114,7 @@ const char *claim_outcome_name(enum claim_outcome o);
 /* The outcome's metrics label: one per outcome (a repeat is "repeat"). */
 const char *claim_outcome_label(enum claim_outcome o);
 int claim_http_status(enum claim_outcome o);
+/* The verdict a supply-chain refusal stands for (CLAIM_INACTIVE: VERDICT_INACTIVE...). */
+enum verdict claim_outcome_verdict(enum claim_outcome o);
 
 #endif

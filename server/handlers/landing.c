@@ -170,6 +170,22 @@ static void when(const struct request *r, const char *iso, char *out, size_t out
 	}
 }
 
+/* A date "YYYY-MM-DD" for people: "3 Dec 2026", "2026年12月3日". */
+static void day(const struct request *r, const char *ymd, char *out, size_t outlen)
+{
+	static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+	                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	int y, m, d;
+	if (sscanf(ymd, "%4d-%2d-%2d", &y, &m, &d) != 3 || m < 1 || m > 12) {
+		snprintf(out, outlen, "%s", ymd);
+		return;
+	}
+	if (r->lang != LANG_EN)
+		snprintf(out, outlen, "%d年%d月%d日", y, m, d);
+	else
+		snprintf(out, outlen, "%d %s %d", d, mon[m - 1], y);
+}
+
 static void page_start(struct evbuffer *b, const struct request *r)
 {
 	evbuffer_add_printf(
@@ -334,10 +350,38 @@ static void simple_page(struct request *r, int status, const char *cls, enum tex
 	send_page(r, status, b);
 }
 
-/* The verdict card for a code that is not genuine (any verdict but GENUINE). */
-static void bad_verdict(struct evbuffer *b, const struct request *r, enum verdict v)
+/*
+ * The verdict card for a code that is not genuine (any verdict but GENUINE);
+ * bt, when known, dates an expiry.
+ */
+static void bad_verdict(struct evbuffer *b, const struct request *r, enum verdict v,
+                        const struct catalog_batch *bt)
 {
+	char t[64];
 	switch (v) {
+	case VERDICT_INACTIVE:
+		verdict_card(b, r, "bad", T_INACTIVE, T_INACTIVE_SUB, NULL, 0);
+		break;
+	case VERDICT_CODE_VOID:
+		verdict_card(b, r, "bad", T_CODE_VOID, T_CODE_VOID_SUB, NULL, 0);
+		break;
+	case VERDICT_STOLEN:
+		verdict_card(b, r, "bad", T_STOLEN, T_STOLEN_SUB, NULL, 0);
+		break;
+	case VERDICT_DESTROYED:
+		verdict_card(b, r, "bad", T_DESTROYED, T_DESTROYED_SUB, NULL, 0);
+		break;
+	case VERDICT_SAMPLE:
+		verdict_card(b, r, "warn", T_SAMPLE, T_SAMPLE_SUB, NULL, 0);
+		break;
+	case VERDICT_EXPIRED:
+		if (bt && bt->expiry[0]) {
+			day(r, bt->expiry, t, sizeof t);
+			verdict_card(b, r, "bad", T_EXPIRED, T_EXPIRED_SUB, t, 0);
+		} else {
+			verdict_card(b, r, "bad", T_EXPIRED, T_EXPIRED_SUB_UNDATED, NULL, 0);
+		}
+		break;
 	case VERDICT_TYPO:
 		verdict_card(b, r, "warn", T_TYPO, T_TYPO_SUB, NULL, 0);
 		break;
@@ -420,10 +464,11 @@ static void landing_facts(void *arg, enum pool_status st, const struct lookup_fa
 	char now[TIMEFMT_ISO_LEN];
 	timefmt_now_iso(now);
 	when(r, f->first_scan[0] ? f->first_scan : now, first, sizeof first);
+	lookup_apply_state(&l->c, f->state);
 	int genuine = l->c.verdict == VERDICT_GENUINE;
 	const char *report = NULL;
 	if (!genuine) {
-		bad_verdict(b, r, l->c.verdict);
+		bad_verdict(b, r, l->c.verdict, bt);
 	} else if (f->claimed && f->claimed_here) {
 		when(r, f->claimed_at, t, sizeof t);
 		verdict_card(b, r, "ok", T_MINE, T_MINE_SUB, t, 0);
@@ -457,10 +502,11 @@ out:
 	free(l);
 }
 
-void landing_handle(struct request *r, const char *code, size_t len, const char *gtin)
+void landing_handle(struct request *r, const char *code, size_t len, const char *gtin,
+                    const char *lot)
 {
 	if (r->want_json) {
-		lookup_answer(r, code, len, SCANLOG_LANDING, gtin);
+		lookup_answer(r, code, len, SCANLOG_LANDING, gtin, lot);
 		return;
 	}
 	struct landing *l = calloc(1, sizeof *l);
@@ -472,15 +518,18 @@ void landing_handle(struct request *r, const char *code, size_t len, const char 
 	l->r = r;
 	l->is_scan = lookup_is_scan(r);
 	lookup_check(r->w, code, len, &l->c);
-	if (gtin && l->c.batch && l->c.batch->gtin[0] && strcmp(gtin, l->c.batch->gtin) != 0) {
-		/* a code of ours on a Digital Link of another product: not what we printed */
+	if (lookup_dl_mismatch(l->c.batch, gtin, lot)) {
+		/* a code of ours on a Digital Link of another product or lot: not what we printed
+		 */
 		lookup_check_release(&l->c);
 		l->c.verdict = VERDICT_FORGED;
 	}
 	const char *shown = l->c.verdict == VERDICT_TYPO ? code : l->c.v.fields.text;
-	if (l->is_scan)
+	if (l->is_scan) {
 		scanlog_add(r->w->scanlog, &who, SCANLOG_LANDING, shown, lookup_check_serial(&l->c),
 		            verdict_name(l->c.verdict), NULL);
+		lookup_alert_inactive(r->w, &l->c, r->client);
+	}
 	if (l->c.verdict == VERDICT_UNKNOWN_KEY) {
 		/* this server cannot verify the code yet: "try again" (503), never "not genuine" */
 		landing_facts(l, POOL_UNAVAILABLE, NULL);
@@ -499,7 +548,7 @@ void landing_handle(struct request *r, const char *code, size_t len, const char 
 	} else {
 		char typed[CODE_INPUT_MAX + 1];
 		page_start(b, r);
-		bad_verdict(b, r, l->c.verdict);
+		bad_verdict(b, r, l->c.verdict, l->c.batch);
 		if (l->c.verdict == VERDICT_TYPO) {
 			/* what was typed stays in the field, to be corrected there */
 			text_printable(code, len, typed, sizeof typed);
@@ -589,19 +638,27 @@ static void form_done(void *arg, const struct claim_result *res)
 		report = "claimed";
 		break;
 	case CLAIM_TYPO:
-		bad_verdict(b, r, VERDICT_TYPO);
+		bad_verdict(b, r, VERDICT_TYPO, NULL);
 		break;
 	case CLAIM_NOT_GENUINE:
-		bad_verdict(b, r, VERDICT_FORGED);
+		bad_verdict(b, r, VERDICT_FORGED, NULL);
 		break;
 	case CLAIM_RECALLED:
-		bad_verdict(b, r, VERDICT_RECALLED);
+		bad_verdict(b, r, VERDICT_RECALLED, NULL);
 		break;
 	case CLAIM_VOID:
-		bad_verdict(b, r, VERDICT_VOID);
+		bad_verdict(b, r, VERDICT_VOID, NULL);
 		break;
 	case CLAIM_REVOKED:
-		bad_verdict(b, r, VERDICT_REVOKED);
+		bad_verdict(b, r, VERDICT_REVOKED, NULL);
+		break;
+	case CLAIM_INACTIVE:
+	case CLAIM_CODE_VOID:
+	case CLAIM_STOLEN:
+	case CLAIM_DESTROYED:
+	case CLAIM_SAMPLE:
+	case CLAIM_EXPIRED:
+		bad_verdict(b, r, claim_outcome_verdict(res->outcome), res->batch);
 		break;
 	case CLAIM_PIN_REQUIRED:
 		form_error = T_PIN_REQUIRED;
@@ -769,7 +826,7 @@ void landing_report(struct request *r, const char *code, size_t len)
 				http_reply_error(r, 503, "unavailable", "out of memory");
 			} else {
 				page_start(b, r);
-				bad_verdict(b, r, rp->c.verdict);
+				bad_verdict(b, r, rp->c.verdict, rp->c.batch);
 				page_end(b);
 				send_page(r, lookup_http_status(rp->c.verdict), b);
 			}
@@ -847,7 +904,7 @@ void landing_route_page(struct request *r)
 		if (got < 0)
 			code[0] = '\0';
 	}
-	landing_handle(r, code, n, NULL);
+	landing_handle(r, code, n, NULL, NULL);
 }
 
 void landing_route_claim(struct request *r)
@@ -875,5 +932,5 @@ void landing_route_digital_link(struct request *r)
 			simple_page(r, 404, "bad", T_NOT_FOUND, T_NOT_FOUND_SUB, 0, "");
 		return;
 	}
-	landing_handle(r, dl.code, strlen(dl.code), dl.gtin);
+	landing_handle(r, dl.code, strlen(dl.code), dl.gtin, dl.lot);
 }

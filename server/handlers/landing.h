@@ -25,8 +25,12 @@ void landing_route_claim(struct request *r);
 void landing_route_report(struct request *r);
 void landing_route_digital_link(struct request *r);
 
-/* gtin: the GTIN-14 of a Digital Link path, or NULL for /c/{code}. */
-void landing_handle(struct request *r, const char *code, size_t len, const char *gtin);
+/*
+ * gtin: the GTIN-14 of a Digital Link path, or NULL for /c/{code}; lot: its
+ * AI 10, or NULL (lookup_dl_mismatch).
+ */
+void landing_handle(struct request *r, const char *code, size_t len, const char *gtin,
+                    const char *lot);
 void landing_claim(struct request *r, const char *code, size_t len);
 /* A consumer's report that a genuine code looks copied (form field reason). */
 void landing_report(struct request *r, const char *code, size_t len);

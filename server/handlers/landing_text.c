@@ -63,6 +63,39 @@ static const char *const texts[T_COUNT][4] = {
     [T_REVOKED] = {"Code no longer valid", "此码已失效", "此碼已失效", NULL},
     [T_REVOKED_SUB] = {"The key that signed this code has been revoked.",
                        "签发此码的密钥已被吊销。", "簽發此碼的金鑰已被撤銷。", NULL},
+    [T_INACTIVE] = {"Not released for sale", "未放行销售", "未放行銷售", NULL},
+    [T_INACTIVE_SUB] =
+        {"The brand never released this pack for sale: it may have left the "
+         "factory or a warehouse without authorisation. Do not buy it; the "
+         "brand has been told.",
+         "品牌方从未放行此产品销售，它可能未经授权流出工厂或仓库。请勿购买；品牌方已收到通知。",
+         "品牌方從未放行此產品銷售，它可能未經授權流出工廠或倉庫。請勿購買；品牌方已收到通知。",
+         NULL},
+    [T_CODE_VOID] = {"Code voided", "此码已作废", "此碼已作廢", NULL},
+    [T_CODE_VOID_SUB] = {"The brand voided this code: this pack should not be on sale.",
+                         "品牌方已作废此码，该产品不应在售。", "品牌方已作廢此碼，該產品不應在售。",
+                         NULL},
+    [T_STOLEN] = {"Reported stolen", "已报失窃", "已報失竊", NULL},
+    [T_STOLEN_SUB] = {"This pack was reported stolen on its way to the shops. Do not buy it, and "
+                      "tell the brand where you found it.",
+                      "此产品已被报告在流通途中失窃。请勿购买，并告知品牌方您在何处发现它。",
+                      "此產品已被報告在流通途中失竊。請勿購買，並告知品牌方您在何處發現它。", NULL},
+    [T_DESTROYED] = {"Recorded as destroyed", "已登记销毁", "已登記銷毀", NULL},
+    [T_DESTROYED_SUB] = {"The brand recorded this pack as destroyed: one on sale is not what it "
+                         "claims to be.",
+                         "品牌方已登记此产品为已销毁，在售的同码产品并非其所声称的商品。",
+                         "品牌方已登記此產品為已銷毀，在售的同碼產品並非其所聲稱的商品。", NULL},
+    [T_SAMPLE] = {"Genuine sample", "正品试用装", "正品試用裝", NULL},
+    [T_SAMPLE_SUB] = {"This is a genuine sample, not for sale: it earns no points.",
+                      "这是正品试用装，非卖品，不能领取积分。",
+                      "這是正品試用裝，非賣品，不能領取積分。", NULL},
+    [T_EXPIRED] = {"Expired", "已过期", "已過期", NULL},
+    [T_EXPIRED_SUB] = {"This product expired on %s. Please do not use it.",
+                       "此产品已于 %s过期，请勿使用。", "此產品已於 %s過期，請勿使用。", NULL},
+    [T_EXPIRED_SUB_UNDATED] = {"This product's batch was taken out of sale as expired. Please do "
+                               "not use it.",
+                               "该产品所属批次已作为过期产品下架，请勿使用。",
+                               "該產品所屬批次已作為過期產品下架，請勿使用。", NULL},
     [T_NOT_FOUND] = {"No such page", "页面不存在", "頁面不存在", NULL},
     [T_NOT_FOUND_SUB] = {"This address holds no code of ours. Type the code printed on the "
                          "pack instead.",

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "clock.h"
 #include "engine/batch.h"
@@ -68,6 +69,18 @@ static enum verdict unknown_key(struct worker *w, const char *in, size_t len,
 	return out->verdict = VERDICT_UNKNOWN_KEY;
 }
 
+/* 1 if b's expiry date is before today (UTC). */
+static int expired_today(const struct catalog_batch *b)
+{
+	char today[40];
+	struct tm tm;
+	time_t now = time(NULL);
+	gmtime_r(&now, &tm);
+	snprintf(today, sizeof today, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+	         tm.tm_mday);
+	return catalog_expired(b, today);
+}
+
 void lookup_check(struct worker *w, const char *in, size_t len, struct lookup_check *out)
 {
 	memset(out, 0, sizeof *out);
@@ -92,8 +105,62 @@ void lookup_check(struct worker *w, const char *in, size_t len, struct lookup_ch
 		return;
 	if (b->status == BATCH_RECALLED)
 		out->verdict = VERDICT_RECALLED;
-	else if (b->status != BATCH_ACTIVE)
+	else if (b->status != BATCH_ACTIVE && b->status != BATCH_EXPIRED)
 		out->verdict = VERDICT_VOID;
+	else if (!catalog_released(b, out->v.serial))
+		out->verdict = VERDICT_INACTIVE;
+	else if (b->status == BATCH_EXPIRED || (b->expiry[0] && expired_today(b)))
+		out->verdict = VERDICT_EXPIRED;
+}
+
+void lookup_apply_state(struct lookup_check *c, const char *state)
+{
+	static const struct {
+		const char *name;
+		enum verdict v;
+	} states[] = {{"void", VERDICT_CODE_VOID},
+	              {"stolen", VERDICT_STOLEN},
+	              {"destroyed", VERDICT_DESTROYED},
+	              {"sample", VERDICT_SAMPLE}};
+	if (!state || !state[0] ||
+	    (c->verdict != VERDICT_GENUINE && c->verdict != VERDICT_INACTIVE &&
+	     c->verdict != VERDICT_EXPIRED))
+		return;
+	for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
+		if (strcmp(state, states[i].name) == 0)
+			c->verdict = states[i].v;
+}
+
+int lookup_dl_mismatch(const struct catalog_batch *b, const char *gtin, const char *lot)
+{
+	if (!b || !gtin)
+		return 0;
+	if (!b->gtin[0] || strcmp(gtin, b->gtin) != 0)
+		return 1;
+	return lot && lot[0] && strcmp(lot, b->lot) != 0;
+}
+
+static void inactive_alerted(void *arg, const struct pool_result *res)
+{
+	(void)arg;
+	if (res->status == POOL_SQL_ERROR)
+		log_error("event=inactive_alert_failed sqlstate=%s", res->sqlstate);
+}
+
+void lookup_alert_inactive(struct worker *w, const struct lookup_check *c, const char *client)
+{
+	char serial[24], batch[24];
+	if (c->verdict != VERDICT_INACTIVE || !c->batch)
+		return;
+	snprintf(serial, sizeof serial, "%llu", (unsigned long long)c->v.serial);
+	snprintf(batch, sizeof batch, "%lld", (long long)c->batch->id);
+	struct pool_query q = {
+	    .stmt = "code_inactive_scanned",
+	    .nparams = 4,
+	    .values = {serial, batch, c->v.fields.text, client && client[0] ? client : NULL}};
+	log_warn("event=inactive_scanned serial=%s batch=%s", serial, batch);
+	if (pool_submit(w->pool, &q, inactive_alerted, NULL) < 0)
+		log_error("event=inactive_alert_failed reason=unavailable");
 }
 
 void lookup_check_release(struct lookup_check *c)
@@ -112,6 +179,7 @@ int lookup_http_status(enum verdict v)
 {
 	switch (v) {
 	case VERDICT_GENUINE:
+	case VERDICT_SAMPLE:
 		return 200;
 	case VERDICT_TYPO:
 		return 400;
@@ -120,6 +188,11 @@ int lookup_http_status(enum verdict v)
 	case VERDICT_REVOKED:
 	case VERDICT_VOID:
 	case VERDICT_RECALLED:
+	case VERDICT_INACTIVE:
+	case VERDICT_CODE_VOID:
+	case VERDICT_STOLEN:
+	case VERDICT_DESTROYED:
+	case VERDICT_EXPIRED:
 		return 410;
 	case VERDICT_UNKNOWN_KEY:
 		return 503;
@@ -160,6 +233,8 @@ static void facts_done(void *ctx, struct batch_item **items, size_t n, const str
 			f.scanners = strtoll(PQgetvalue(r->res, row, 5), NULL, 10);
 			f.known = PQgetvalue(r->res, row, 6)[0] == 't';
 			f.claimed_here = PQgetvalue(r->res, row, 7)[0] == 't';
+			if (PQnfields(r->res) > 8 && !PQgetisnull(r->res, row, 8))
+				snprintf(f.state, sizeof f.state, "%s", PQgetvalue(r->res, row, 8));
 		}
 		q->fn(q->arg, st, &f);
 		free(q);
@@ -342,6 +417,14 @@ static void lookup_facts_done(void *arg, enum pool_status st, const struct looku
 			http_reply_error(r, 500, "internal", "lookup failed");
 		goto out;
 	}
+	lookup_apply_state(&l->c, f->state);
+	/* an expired pack says since when (a YYYY-MM-DD, or null: taken out of sale early) */
+	char expired[48] = "";
+	if (l->c.verdict == VERDICT_EXPIRED)
+		snprintf(expired, sizeof expired, ",\"expired_on\":%s%s%s",
+		         l->c.batch->expiry[0] ? "\"" : "",
+		         l->c.batch->expiry[0] ? l->c.batch->expiry : "null",
+		         l->c.batch->expiry[0] ? "\"" : "");
 	/*
 	 * Every value here is safe in a JSON string as is (a canonical code, fixed
 	 * names, ISO times) and the batch's part is rendered by jansson once per
@@ -354,12 +437,12 @@ static void lookup_facts_done(void *arg, enum pool_status st, const struct looku
 	/* this lookup is a scan too (unless a HEAD or a bot): it is being recorded as we answer */
 	evbuffer_add_printf(
 	    http_out(r),
-	    "{\"code\":\"%s\",\"verdict\":\"%s\",\"genuine\":%s,%s,\"scan_count\":%lld,"
+	    "{\"code\":\"%s\",\"verdict\":\"%s\",\"genuine\":%s,%s%s,\"scan_count\":%lld,"
 	    "\"scanners\":%lld,\"first_scan\":%s%s%s,\"claimed\":%s,\"claimed_at\":%s%s%s}\n",
 	    l->c.v.fields.text, verdict_name(l->c.verdict),
-	    l->c.verdict == VERDICT_GENUINE ? "true" : "false", l->c.batch->json,
-	    f->scan_count + l->is_scan, lookup_scanners_now(f, l->is_scan),
-	    f->first_scan[0] ? "\"" : "",
+	    l->c.verdict == VERDICT_GENUINE || l->c.verdict == VERDICT_SAMPLE ? "true" : "false",
+	    l->c.batch->json, expired, f->scan_count + l->is_scan,
+	    lookup_scanners_now(f, l->is_scan), f->first_scan[0] ? "\"" : "",
 	    f->first_scan[0] ? f->first_scan : (l->is_scan ? now : "null"),
 	    f->first_scan[0] ? "\"" : "", f->claimed ? "true" : "false", f->claimed ? "\"" : "",
 	    f->claimed ? f->claimed_at : "null", f->claimed ? "\"" : "");
@@ -371,24 +454,28 @@ out:
 
 void lookup_handle(struct request *r, const char *code, size_t len)
 {
-	lookup_answer(r, code, len, SCANLOG_LOOKUP, NULL);
+	lookup_answer(r, code, len, SCANLOG_LOOKUP, NULL, NULL);
 }
 
-void lookup_answer(struct request *r, const char *code, size_t len, int kind, const char *gtin)
+void lookup_answer(struct request *r, const char *code, size_t len, int kind, const char *gtin,
+                   const char *lot)
 {
 	struct lookup_check c;
 	struct scanlog_client who = {r->client, r->user_agent};
 	int is_scan = lookup_is_scan(r);
 	lookup_check(r->w, code, len, &c);
-	if (gtin && c.batch && c.batch->gtin[0] && strcmp(gtin, c.batch->gtin) != 0) {
-		/* a code of ours on a Digital Link of another product: not what we printed */
+	if (lookup_dl_mismatch(c.batch, gtin, lot)) {
+		/* a code of ours on a Digital Link of another product or lot: not what we printed
+		 */
 		lookup_check_release(&c);
 		c.verdict = VERDICT_FORGED;
 	}
 	const char *shown = c.verdict == VERDICT_TYPO ? code : c.v.fields.text;
-	if (is_scan)
+	if (is_scan) {
 		scanlog_add(r->w->scanlog, &who, (enum scanlog_kind)kind, shown,
 		            lookup_check_serial(&c), verdict_name(c.verdict), NULL);
+		lookup_alert_inactive(r->w, &c, r->client);
+	}
 	if (c.verdict == VERDICT_UNKNOWN_KEY) {
 		lookup_reply_unknown_key(r, &c);
 		lookup_check_release(&c);

@@ -29,8 +29,29 @@ struct lookup_check {
 	struct catalog_snapshot *snap;     /* a reference keeping batch valid */
 };
 
-/* Judge a code from the keyring and the catalog alone. Release with lookup_check_release. */
+/*
+ * Judge a code from the keyring and the catalog alone (an inactive or
+ * expired batch included). Release with lookup_check_release.
+ */
 void lookup_check(struct worker *w, const char *in, size_t len, struct lookup_check *out);
+/*
+ * The code's own state from the database (lookup_facts_row.state: "void",
+ * "stolen", "destroyed", "sample", or "" for its batch's): it outranks
+ * genuine, inactive and expired, not a revoked key or a void or recalled batch.
+ */
+void lookup_apply_state(struct lookup_check *c, const char *state);
+/*
+ * 1 if a Digital Link's key qualifiers disagree with the code's batch: a
+ * GTIN that is not its product's (also when the product has none), or a
+ * lot (AI 10; NULL or "" when absent) that is not its batch's. Not genuine.
+ */
+int lookup_dl_mismatch(const struct catalog_batch *b, const char *gtin, const char *lot);
+/*
+ * A consumer scanned a code that was never released for sale: file the
+ * alert (the outbox event code.inactive_scanned; sql/013_supply.sql),
+ * without waiting for it. Nothing for any other verdict.
+ */
+void lookup_alert_inactive(struct worker *w, const struct lookup_check *c, const char *client);
 void lookup_check_release(struct lookup_check *c);
 /* The serial to record in scans: 0 unless the code is ours. */
 uint64_t lookup_check_serial(const struct lookup_check *c);
@@ -43,6 +64,7 @@ struct lookup_facts_row {
 	long long scanners;               /* distinct scanners recorded (scanlog_scanner) */
 	int known;                        /* this request's scanner is one of them */
 	int claimed_here;                 /* this request's scanner claimed the code */
+	char state[16];                   /* the code's own state (lookup_apply_state), "" none */
 };
 
 /* The scanners to show: the recorded ones, and this one if it is new and a scan. */
@@ -72,8 +94,9 @@ int lookup_is_scan(const struct request *r);
 int lookup_preview_bot(const char *user_agent);
 
 /*
- * HTTP status of a verdict: 200 genuine, 400 typo, 404 not genuine, 410
- * revoked/void/recalled, 503 unknown key (cannot verify now).
+ * HTTP status of a verdict: 200 genuine or sample, 400 typo, 404 not
+ * genuine, 410 revoked/void/recalled/inactive/stolen/destroyed/expired,
+ * 503 unknown key (cannot verify now).
  */
 int lookup_http_status(enum verdict v);
 
@@ -87,10 +110,12 @@ void lookup_reply_unknown_key(struct request *r, const struct lookup_check *c);
 void lookup_handle(struct request *r, const char *code, size_t len);
 /*
  * The same JSON answer for another route: the scan is recorded as kind
- * (enum scanlog_kind), and a code of ours under another product's GTIN
- * (gtin not NULL: a Digital Link) is not genuine.
+ * (enum scanlog_kind), and a code of ours under another product's GTIN or
+ * another batch's lot (gtin not NULL: a Digital Link; lookup_dl_mismatch)
+ * is not genuine.
  */
-void lookup_answer(struct request *r, const char *code, size_t len, int kind, const char *gtin);
+void lookup_answer(struct request *r, const char *code, size_t len, int kind, const char *gtin,
+                   const char *lot);
 
 /* A decoded path segment longer than this is refused. */
 #define LOOKUP_SEGMENT_MAX 200

@@ -398,7 +398,8 @@ void resolver_route_digital_link(struct request *r)
 		if (dl_parse_path(r->path, r->path_len, &p) == 0)
 			landing_route_digital_link(r);
 		else
-			landing_handle(r, a->q.key.code, strlen(a->q.key.code), a->q.key.gtin);
+			landing_handle(r, a->q.key.code, strlen(a->q.key.code), a->q.key.gtin,
+			               a->q.key.lot[0] ? a->q.key.lot : NULL);
 		goto out;
 	}
 	if (t == DL_LT_NONE)

@@ -5,7 +5,7 @@
 # Citus logging every command it sends to a worker:
 # - a lookup (the landing page's and the API's code_facts) of one code is
 #   one command, on the shards of that code's serial (redemptions,
-#   code_stats and code_scanners, co-located);
+#   code_stats, code_scanners and code_states, co-located);
 # - a claim is two halves: the redemption on the serial's shard, the member
 #   and the ledger on the member's; when those are on two nodes the claim is
 #   one transaction committed with two-phase commit (PREPARE, COMMIT PREPARED);
@@ -36,7 +36,7 @@ got=$(sql "SELECT string_agg(t || ':' || col || ':' || dense_rank, ' ' ORDER BY 
                         coalesce(column_to_column_name(logicalrelid, partkey), '-') AS col,
                         dense_rank() OVER (ORDER BY colocationid)
                    FROM pg_dist_partition WHERE logicalrelid::text NOT LIKE 'scans\\_%') d")
-want="audit:-:3 code_scanners:serial:1 code_stats:serial:1 ledger:member:2 members:member:2"
+want="audit:-:3 code_scanners:serial:1 code_states:serial:1 code_stats:serial:1 ledger:member:2 members:member:2"
 want="$want pin_backoff:subject:4 pin_failures:serial:1 redemptions:serial:1 scans:serial:1"
 want="$want spends:member:2"
 [ "$got" = "$want" ] || fail "distribution: $got"
@@ -47,7 +47,7 @@ want="$want spends:member:2"
 got=$(sql "SELECT string_agg(t.tgname, ' ' ORDER BY t.tgname) FROM pg_trigger t
            JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal
             AND c.relnamespace = 'public'::regnamespace")
-[ "$got" = "admin_tokens_changed batches_changed products_changed staff_changed staff_sessions_changed webhook_deliveries_changed" ] ||
+[ "$got" = "admin_tokens_changed batch_activations_changed batches_changed products_changed staff_changed staff_sessions_changed webhook_deliveries_changed" ] ||
 	fail "the coordinator tables' triggers: $got"
 run pcgen db distribute
 [ "$rc" = 0 ] && [ "$out" = "already distributed" ] || fail "a second distribute: $rc $out $err"
@@ -102,14 +102,16 @@ explain "SHOW plan_cache_mode; SHOW citus.max_adaptive_executor_pool_size;"
 
 explain "EXECUTE code_facts('{$S}', '{7}');"
 CSC=$(shard code_scanners "$S")
-[ "$(shards)" = "$(printf 'public.code_scanners_%s\npublic.code_stats_%s\npublic.redemptions_%s' "$CSC" "$CS" "$RS")" ] ||
+CST=$(shard code_states "$S")
+[ "$(shards)" = "$(printf 'public.code_scanners_%s\npublic.code_states_%s\npublic.code_stats_%s\npublic.redemptions_%s' "$CSC" "$CST" "$CS" "$RS")" ] ||
 	fail "a lookup touched $(shards | tr '\n' ' ')"
 [ "$(commands)" = 1 ] || fail "a lookup sent $(commands) commands: $(grep issuing "$T/plan.out")"
 ok "a lookup (landing page, API) of one code: one command, on its serial's shards"
 
 explain "EXECUTE claim_many('{$S}', '{$B}', '{$M}', '{0}', NULL);"
 grep -q 'awarded' "$T/plan.out" || fail "the claim: $(cat "$T/plan.out")"
-[ "$(shards)" = "$(printf 'public.ledger_%s\npublic.members_%s\npublic.redemptions_%s' "$LS" "$MS" "$RS")" ] ||
+# (the code's supply-chain state is read on the serial's shard: code_states, co-located)
+[ "$(shards)" = "$(printf 'public.code_states_%s\npublic.ledger_%s\npublic.members_%s\npublic.redemptions_%s' "$CST" "$LS" "$MS" "$RS")" ] ||
 	fail "a claim touched $(shards | tr '\n' ' ')"
 grep 'issuing INSERT INTO public.redemptions' "$T/plan.out" | grep -q "redemptions_$RS " ||
 	fail "the redemption half is not on the serial's shard"

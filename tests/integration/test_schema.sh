@@ -77,3 +77,21 @@ refused "count must be at least 1" "SELECT * FROM allocate_batch('S1', 0, 1::sma
 refused "serial space exhausted" "SELECT * FROM allocate_batch('S1', 1099511627000, 1::smallint, '', '', NULL, false)"
 refused "violates foreign key constraint" "SELECT * FROM allocate_batch('NOPE', 1, 1::smallint, '', '', NULL, false)"
 [ "$(pc_psql "SELECT next_serial FROM serial_allocator")" = $((total + 1)) ] || fail "a refused allocation moved the allocator"
+
+# The supply chain (013_supply.sql): states and lots within their rules, a
+# lot or an expiry only for a product with a GTIN, GS1 dates, one row per
+# activation whatever its size.
+refused "violates check constraint" "INSERT INTO code_states VALUES (7, 1, 'lost', now(), 1)"
+refused "violates check constraint" "UPDATE batches SET lot = 'A B'"
+refused "violates check constraint" "UPDATE batches SET status = 'sold'"
+refused "has no GTIN" "SELECT * FROM batch_create('t', NULL, 'S1', 5, 1::smallint, '', '', NULL, false, NULL, 'L1', NULL)"
+refused "an expiry is YYMMDD" "SELECT gs1_date('2026-01-01')"
+refused "no such day" "SELECT gs1_date('260230')"
+[ "$(pc_psql "SELECT gs1_date('260200') || ' ' || gs1_date('991231') || ' ' || gs1_date('451231')")" = \
+	"2026-02-28 1999-12-31 2045-12-31" ] || fail "gs1_date: day 00, the sliding century"
+b=$(pc_psql "SELECT id FROM batch_create('t', NULL, 'S1', 1000000, 1::smallint, '', '', NULL, false, true, NULL, NULL)")
+[ "$(pc_psql "SELECT outcome FROM batch_activate('t', NULL, $b, NULL, NULL, 'all')")" = activated ] ||
+	fail "activating a million codes"
+[ "$(pc_psql "SELECT count(*) FROM batch_activations WHERE batch_id = $b")" = 1 ] || fail "one row per activation"
+[ "$(pc_psql "SELECT outcome FROM batch_activate('t', NULL, $b, 0, 5, NULL)")" = bad_range ] || fail "seq 0"
+note "supply chain: states, lots and dates checked; a million codes activated in one row"

@@ -117,6 +117,83 @@ static void test_rendered_batch_json_is_valid_and_escaped(void **state)
 	json_decref(j);
 }
 
+/* A snapshot of one batch (serials 1-1000) with the supply columns: inactive, lot, expiry, ranges.
+ */
+static struct catalog_snapshot *supply_snapshot(const char *inactive, const char *ranges)
+{
+	static const char *names[18] = {
+	    "id",      "key_id", "serial_first", "serial_last", "status", "pin_required",
+	    "factory", "line",   "created",      "sku",         "gtin",   "name",
+	    "brand",   "points", "inactive",     "lot",         "expiry", "activations"};
+	const char *v[18] = {"9", "1",  "1",      "1000", "active",     "f",
+	                     "",  "",   "x",      "TEA",  "",           "Tea",
+	                     "",  "10", inactive, "L7",   "2020-01-31", ranges};
+	PGresult *r = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+	PGresAttDesc attrs[18];
+	memset(attrs, 0, sizeof attrs);
+	for (int c = 0; c < 18; c++) {
+		attrs[c].name = (char *)names[c];
+		attrs[c].typlen = -1;
+		attrs[c].atttypmod = -1;
+	}
+	PQsetResultAttrs(r, 18, attrs);
+	for (int c = 0; c < 18; c++)
+		PQsetvalue(r, 0, c, (char *)v[c], (int)strlen(v[c]));
+	struct catalog_snapshot *s = catalog_snapshot_from_result(r);
+	PQclear(r);
+	return s;
+}
+
+static void test_a_batch_minted_active_is_released_whole(void **state)
+{
+	(void)state;
+	struct catalog_snapshot *s = supply_snapshot("f", "");
+	assert_non_null(s);
+	assert_true(catalog_released(catalog_find(s, 1), 1));
+	assert_true(catalog_released(catalog_find(s, 1000), 1000));
+	assert_true(catalog_released(catalog_find(snap, 7), 7)); /* no supply columns at all */
+	catalog_snapshot_unref(s);
+}
+
+static void test_an_inactive_batch_is_released_only_where_a_range_covers(void **state)
+{
+	(void)state;
+	/* overlapping and nested ranges, sorted by first */
+	struct catalog_snapshot *s = supply_snapshot("t", "10-20,15-100,30-40,500-500");
+	const struct catalog_batch *b = catalog_find(s, 1);
+	assert_non_null(b);
+	assert_int_equal(b->nranges, 4);
+	assert_false(catalog_released(b, 9));
+	assert_true(catalog_released(b, 10));
+	assert_true(catalog_released(b, 50)); /* inside 15-100, past 30-40 */
+	assert_true(catalog_released(b, 100));
+	assert_false(catalog_released(b, 101));
+	assert_true(catalog_released(b, 500));
+	assert_false(catalog_released(b, 501));
+	catalog_snapshot_unref(s);
+	s = supply_snapshot("t", "");
+	assert_false(catalog_released(catalog_find(s, 1), 1));
+	catalog_snapshot_unref(s);
+}
+
+static void test_lot_and_expiry_are_read_and_rendered(void **state)
+{
+	char doc[2048];
+	(void)state;
+	struct catalog_snapshot *s = supply_snapshot("f", "");
+	const struct catalog_batch *b = catalog_find(s, 5);
+	assert_string_equal(b->lot, "L7");
+	assert_true(catalog_expired(b, "2020-02-01"));
+	assert_false(catalog_expired(b, "2020-01-31"));
+	snprintf(doc, sizeof doc, "{%s}", b->json);
+	json_t *j = json_loads(doc, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "batch"), "lot")),
+	                    "L7");
+	json_decref(j);
+	catalog_snapshot_unref(s);
+}
+
 static void test_empty_catalog_finds_nothing(void **state)
 {
 	(void)state;
@@ -137,6 +214,9 @@ int main(void)
 	    cmocka_unit_test(test_status_and_pin_are_read),
 	    cmocka_unit_test(test_rendered_batch_json_is_valid_and_escaped),
 	    cmocka_unit_test(test_empty_catalog_finds_nothing),
+	    cmocka_unit_test(test_a_batch_minted_active_is_released_whole),
+	    cmocka_unit_test(test_an_inactive_batch_is_released_only_where_a_range_covers),
+	    cmocka_unit_test(test_lot_and_expiry_are_read_and_rendered),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
