@@ -287,26 +287,44 @@ LANGUAGE sql STABLE AS $$
     END
 $$;
 
--- The overview: each UTC day from p_from to p_to with the same weekday a
+-- The overview's reply from the counters of each day (p_counts: an object
+-- by day, "YYYY-MM-DD", of analytics_day_counts objects; a day missing
+-- counts zero): each UTC day from p_from to p_to with the same weekday a
 -- week before and the change in percent (null when the week before was 0).
-CREATE FUNCTION analytics_overview(p_from date, p_to date, p_brands bigint[]) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    WITH d AS (
-        SELECT g.day::date AS day, analytics_day_counts(g.day::date, p_brands) AS now_,
-               analytics_day_counts((g.day - interval '7 days')::date, p_brands) AS before
-          FROM generate_series(p_from, p_to, interval '1 day') AS g(day))
+-- Shared with the benchmark's raw GROUP BY (bench/rollups_raw.sql), so that
+-- both answers are built alike and compared whole.
+CREATE FUNCTION analytics_week_over_week(p_from date, p_to date, p_counts jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    WITH z AS (
+        SELECT jsonb_build_object('scans', 0, 'scanners', 0, 'genuine', 0, 'not_genuine', 0,
+                                  'typo', 0, 'claims', 0, 'points', 0) AS zero),
+    d AS (
+        SELECT g.day::date AS day,
+               coalesce(p_counts -> to_char(g.day, 'YYYY-MM-DD'), z.zero) AS now_,
+               coalesce(p_counts -> to_char(g.day - interval '7 days', 'YYYY-MM-DD'), z.zero)
+                   AS before
+          FROM generate_series(p_from, p_to, interval '1 day') AS g(day), z)
     SELECT jsonb_build_object(
         'from', p_from, 'to', p_to,
         'days', coalesce((SELECT jsonb_agg(jsonb_build_object(
                               'day', d.day, 'counts', d.now_, 'week_before', d.before,
                               'change_pct', (SELECT jsonb_object_agg(k.key,
                                                  CASE WHEN (d.before ->> k.key)::numeric = 0 THEN NULL
-                                                      ELSE round(((k.value::text)::numeric
+                                                      ELSE round(((k.value #>> '{}')::numeric
                                                                   - (d.before ->> k.key)::numeric)
                                                                  * 100 / (d.before ->> k.key)::numeric, 1)
                                                  END)
                                                FROM jsonb_each(d.now_) k))
                             ORDER BY d.day) FROM d), '[]'))
+$$;
+
+-- The overview over p_from .. p_to from scan_day_totals (analytics_day_counts).
+CREATE FUNCTION analytics_overview(p_from date, p_to date, p_brands bigint[]) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT analytics_week_over_week(p_from, p_to, (
+        SELECT jsonb_object_agg(to_char(g.day, 'YYYY-MM-DD'),
+                                analytics_day_counts(g.day::date, p_brands))
+          FROM generate_series(p_from - 7, p_to, interval '1 day') AS g(day)))
 $$;
 
 -- By product and print run over p_from .. p_to: each print run's counters,

@@ -66,8 +66,7 @@ static int one_field(const char *query, const char *name, char *out, size_t outl
 	return http_form_field(query, strlen(query), name, out, outlen);
 }
 
-int analytics_query_decode(const char *query, struct analytics_query *out, char *err,
-                           size_t errlen)
+int analytics_query_decode(const char *query, struct analytics_query *out, char *err, size_t errlen)
 {
 	char level[16] = "";
 	long from = 0, to = 0;
