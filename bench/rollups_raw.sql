@@ -104,10 +104,10 @@ $$;
 
 -- By region, as analytics_regions.
 CREATE OR REPLACE FUNCTION raw_regions(p_from date, p_to date, p_brands bigint[], p_level text,
-                                       p_country text)
+                                       p_country text, p_batch bigint)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object(
-        'from', p_from, 'to', p_to, 'level', p_level, 'country', p_country,
+        'from', p_from, 'to', p_to, 'level', p_level, 'country', p_country, 'batch', p_batch,
         'regions', coalesce(jsonb_agg(jsonb_build_object(
                        'country', x.country, 'subdivision', x.subdivision, 'city', x.city,
                        'scans', x.scans, 'genuine', x.genuine, 'not_genuine', x.not_genuine,
@@ -124,6 +124,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
               FROM raw_rollups(p_from, p_to) r
              WHERE (p_brands IS NULL OR r.brand_id = ANY (p_brands))
                AND (p_country IS NULL OR r.country = p_country)
+               AND (p_batch IS NULL OR r.batch_id = p_batch)
              GROUP BY 1, 2, 3) x
 $$;
 
@@ -131,12 +132,35 @@ $$;
 -- when they agree). scan_day_totals' scanners by count(DISTINCT scanner).
 CREATE OR REPLACE FUNCTION raw_rollup_diff() RETURNS TABLE (what text, row_ text)
 LANGUAGE sql STABLE AS $$
+    WITH rr AS MATERIALIZED (SELECT * FROM raw_rollups('2000-01-01', '2999-12-31')),
+    bd AS (SELECT day, batch_id, product_sku, brand_id, sum(scans) AS scans, sum(genuine) AS genuine,
+                  sum(not_genuine) AS not_genuine, sum(typo) AS typo, sum(claims) AS claims,
+                  sum(points) AS points
+             FROM rr WHERE batch_id <> 0 GROUP BY 1, 2, 3, 4),
+    rd AS (SELECT day, brand_id, country, subdivision, city, sum(scans) AS scans,
+                  sum(genuine) AS genuine, sum(not_genuine) AS not_genuine, sum(typo) AS typo,
+                  sum(claims) AS claims, sum(points) AS points
+             FROM rr GROUP BY 1, 2, 3, 4, 5)
+    (SELECT 'scan_batch_days', d::text FROM (
+        (SELECT day, batch_id, product_sku, brand_id, scans, genuine, not_genuine, typo, claims,
+                points FROM scan_batch_days EXCEPT SELECT * FROM bd)
+        UNION ALL
+        (SELECT * FROM bd EXCEPT SELECT day, batch_id, product_sku, brand_id, scans, genuine,
+                                        not_genuine, typo, claims, points FROM scan_batch_days)) d)
+    UNION ALL
+    (SELECT 'scan_region_days', d::text FROM (
+        (SELECT day, brand_id, country, subdivision, city, scans, genuine, not_genuine, typo,
+                claims, points FROM scan_region_days EXCEPT SELECT * FROM rd)
+        UNION ALL
+        (SELECT * FROM rd EXCEPT SELECT day, brand_id, country, subdivision, city, scans, genuine,
+                                        not_genuine, typo, claims, points FROM scan_region_days)) d)
+    UNION ALL
     (SELECT 'scan_rollups', d::text FROM (
         (SELECT day, batch_id, country, subdivision, city, product_sku, brand_id, scans, genuine,
                 not_genuine, typo, claims, points FROM scan_rollups
-         EXCEPT SELECT * FROM raw_rollups('2000-01-01', '2999-12-31'))
+         EXCEPT SELECT * FROM rr)
         UNION ALL
-        (SELECT * FROM raw_rollups('2000-01-01', '2999-12-31')
+        (SELECT * FROM rr
          EXCEPT SELECT day, batch_id, country, subdivision, city, product_sku, brand_id, scans,
                        genuine, not_genuine, typo, claims, points FROM scan_rollups)) d)
     UNION ALL

@@ -38,13 +38,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			long d = analytics_days_between(q.from, q.to);
 			check(d >= 0 && d < ANALYTICS_DAYS_MAX, "range");
 		}
-		check(!q.country[0] || (strlen(q.country) == 2 && q.country[0] >= 'A' &&
-		                        q.country[0] <= 'Z' && q.country[1] >= 'A' &&
-		                        q.country[1] <= 'Z'),
+		check(!q.country[0] ||
+		          (strlen(q.country) == 2 && q.country[0] >= 'A' && q.country[0] <= 'Z' &&
+		           q.country[1] >= 'A' && q.country[1] <= 'Z'),
 		      "country");
-		check(strspn(q.product, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
+		check(strspn(q.product,
+		             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
 		          strlen(q.product),
 		      "product");
+		check(q.batch >= 0, "batch");
 		check(q.level == ANALYTICS_COUNTRY || q.level == ANALYTICS_SUBDIVISION ||
 		          q.level == ANALYTICS_CITY,
 		      "level");

@@ -44,8 +44,8 @@
 	"  SELECT analytics_overview(r.f, r.t, $3) FROM analytics_range($1, $2) r; "               \
 	"PREPARE analytics_batches(date, date, bigint[], text) AS "                                \
 	"  SELECT analytics_batches(r.f, r.t, $3, $4) FROM analytics_range($1, $2) r; "            \
-	"PREPARE analytics_regions(date, date, bigint[], text, text) AS "                          \
-	"  SELECT analytics_regions(r.f, r.t, $3, $4, $5) FROM analytics_range($1, $2) r"
+	"PREPARE analytics_regions(date, date, bigint[], text, text, bigint) AS "                  \
+	"  SELECT analytics_regions(r.f, r.t, $3, $4, $5, $6) FROM analytics_range($1, $2) r"
 
 /*
  * The admin API (server/admin.c): each change is one call of a function of

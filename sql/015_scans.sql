@@ -8,7 +8,9 @@
 --    write tag: a flush retried after its commit was lost is recognised
 --    (scan_writes) and counts nothing twice.
 -- 3. Roll-ups maintained as scans are written: per day x print run x region
---    (scan_rollups), per day x brand (scan_day_totals), and the exact set of
+--    (scan_rollups), and coarser for the pages that read them: per day x
+--    print run (scan_batch_days), per day x brand x region
+--    (scan_region_days), per day x brand (scan_day_totals), and the exact set of
 --    each day's scanners per brand (scan_day_scanners) from which the
 --    distinct-scanner counts are kept. Days are UTC days.
 -- 4. The admin API's reads of them (analytics_*), brand-scoped as 008.
@@ -60,6 +62,39 @@ CREATE TABLE scan_rollups (
 );
 CREATE INDEX scan_rollups_brand_day ON scan_rollups (brand_id, day);
 CREATE INDEX scan_rollups_batch ON scan_rollups (batch_id, day);
+
+-- Coarser roll-ups of the same scans, each for one page of the dashboard so
+-- that a read touches as few rows as the answer needs: per day and print
+-- run (the print runs page; the claimed share sums a print run's days), per
+-- day, brand and region (the regions page). Same counters, same meaning.
+CREATE TABLE scan_batch_days (
+    day          date NOT NULL,
+    batch_id     bigint NOT NULL,
+    product_sku  text NOT NULL,
+    brand_id     bigint NOT NULL,
+    scans        bigint NOT NULL,
+    genuine      bigint NOT NULL,
+    not_genuine  bigint NOT NULL,
+    typo         bigint NOT NULL,
+    claims       bigint NOT NULL,
+    points       bigint NOT NULL,
+    PRIMARY KEY (day, batch_id)
+);
+CREATE INDEX scan_batch_days_batch ON scan_batch_days (batch_id);
+CREATE TABLE scan_region_days (
+    day          date NOT NULL,
+    brand_id     bigint NOT NULL,
+    country      text NOT NULL,
+    subdivision  text NOT NULL,
+    city         text NOT NULL,
+    scans        bigint NOT NULL,
+    genuine      bigint NOT NULL,
+    not_genuine  bigint NOT NULL,
+    typo         bigint NOT NULL,
+    claims       bigint NOT NULL,
+    points       bigint NOT NULL,
+    PRIMARY KEY (day, brand_id, country, subdivision, city)
+);
 
 -- Per UTC day and brand the same counters and the distinct scanners; brand_id
 -- 0 is the whole group (every scan, those of no print run too).
@@ -117,8 +152,8 @@ END $$;
 -- transaction: 'written', or 'duplicate' when the tag was written before
 -- (nothing is written again), or 'empty'. Tables in one order (scans,
 -- code_scanners and code_stats through scan_summary, scan_rollups,
--- scan_day_scanners, scan_day_totals), each in key order, so concurrent
--- writers cannot deadlock.
+-- scan_batch_days, scan_region_days, scan_day_scanners, scan_day_totals),
+-- each in key order, so concurrent writers cannot deadlock.
 CREATE FUNCTION scan_ingest() RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     t text;
@@ -190,6 +225,46 @@ BEGIN
      GROUP BY 1, 2, 3, 4, 5
      ORDER BY 1, 2, 3, 4, 5
     ON CONFLICT (day, batch_id, country, subdivision, city) DO UPDATE SET
+        scans = r.scans + excluded.scans,
+        genuine = r.genuine + excluded.genuine,
+        not_genuine = r.not_genuine + excluded.not_genuine,
+        typo = r.typo + excluded.typo,
+        claims = r.claims + excluded.claims,
+        points = r.points + excluded.points;
+
+    INSERT INTO scan_batch_days AS r (day, batch_id, product_sku, brand_id, scans, genuine,
+                                      not_genuine, typo, claims, points)
+    SELECT (s.at AT TIME ZONE 'UTC')::date, s.batch_id, min(s.product_sku), min(s.brand_id), count(*),
+           count(*) FILTER (WHERE s.outcome IN ('genuine', 'awarded', 'repeat', 'already_claimed')),
+           count(*) FILTER (WHERE s.outcome = 'not_genuine'),
+           count(*) FILTER (WHERE s.outcome = 'typo'),
+           count(*) FILTER (WHERE s.kind = 'claim' AND s.outcome = 'awarded'),
+           coalesce(sum(s.points) FILTER (WHERE s.kind = 'claim' AND s.outcome = 'awarded'), 0)
+      FROM scan_stage s
+     WHERE s.batch_id IS NOT NULL
+     GROUP BY 1, 2
+     ORDER BY 1, 2
+    ON CONFLICT (day, batch_id) DO UPDATE SET
+        scans = r.scans + excluded.scans,
+        genuine = r.genuine + excluded.genuine,
+        not_genuine = r.not_genuine + excluded.not_genuine,
+        typo = r.typo + excluded.typo,
+        claims = r.claims + excluded.claims,
+        points = r.points + excluded.points;
+
+    INSERT INTO scan_region_days AS r (day, brand_id, country, subdivision, city, scans, genuine,
+                                       not_genuine, typo, claims, points)
+    SELECT (s.at AT TIME ZONE 'UTC')::date, coalesce(s.brand_id, 0), coalesce(s.country, ''),
+           coalesce(s.subdivision, ''), coalesce(s.city, ''), count(*),
+           count(*) FILTER (WHERE s.outcome IN ('genuine', 'awarded', 'repeat', 'already_claimed')),
+           count(*) FILTER (WHERE s.outcome = 'not_genuine'),
+           count(*) FILTER (WHERE s.outcome = 'typo'),
+           count(*) FILTER (WHERE s.kind = 'claim' AND s.outcome = 'awarded'),
+           coalesce(sum(s.points) FILTER (WHERE s.kind = 'claim' AND s.outcome = 'awarded'), 0)
+      FROM scan_stage s
+     GROUP BY 1, 2, 3, 4, 5
+     ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (day, brand_id, country, subdivision, city) DO UPDATE SET
         scans = r.scans + excluded.scans,
         genuine = r.genuine + excluded.genuine,
         not_genuine = r.not_genuine + excluded.not_genuine,
@@ -336,15 +411,15 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
         SELECT r.batch_id, sum(r.scans) AS scans, sum(r.genuine) AS genuine,
                sum(r.not_genuine) AS not_genuine, sum(r.typo) AS typo, sum(r.claims) AS claims,
                sum(r.points) AS points
-          FROM scan_rollups r
-         WHERE r.day BETWEEN p_from AND p_to AND r.batch_id <> 0
+          FROM scan_batch_days r
+         WHERE r.day BETWEEN p_from AND p_to
            AND (p_brands IS NULL OR r.brand_id = ANY (p_brands))
            AND (p_product IS NULL OR r.product_sku = p_product)
          GROUP BY r.batch_id),
     b AS (
         SELECT bt.id, bt.product_sku, bt.status, bt.serial_last - bt.serial_first + 1 AS codes,
                r.scans, r.genuine, r.not_genuine, r.typo, r.claims, r.points,
-               (SELECT coalesce(sum(a.claims), 0) FROM scan_rollups a WHERE a.batch_id = bt.id)
+               (SELECT coalesce(sum(a.claims), 0) FROM scan_batch_days a WHERE a.batch_id = bt.id)
                    AS claimed
           FROM r JOIN batches bt ON bt.id = r.batch_id)
     SELECT jsonb_build_object(
@@ -371,11 +446,12 @@ $$;
 
 -- By region over p_from .. p_to: p_level 'country', 'subdivision' or
 -- 'city' (within p_country when given); a region not known is "unknown".
+-- From scan_region_days, or for one print run (p_batch) from scan_rollups.
 CREATE FUNCTION analytics_regions(p_from date, p_to date, p_brands bigint[], p_level text,
-                                  p_country text)
+                                  p_country text, p_batch bigint)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object(
-        'from', p_from, 'to', p_to, 'level', p_level, 'country', p_country,
+        'from', p_from, 'to', p_to, 'level', p_level, 'country', p_country, 'batch', p_batch,
         'regions', coalesce(jsonb_agg(jsonb_build_object(
                        'country', x.country, 'subdivision', x.subdivision, 'city', x.city,
                        'scans', x.scans, 'genuine', x.genuine, 'not_genuine', x.not_genuine,
@@ -389,9 +465,16 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
                    sum(r.scans) AS scans, sum(r.genuine) AS genuine,
                    sum(r.not_genuine) AS not_genuine, sum(r.typo) AS typo,
                    sum(r.claims) AS claims, sum(r.points) AS points
-              FROM scan_rollups r
-             WHERE r.day BETWEEN p_from AND p_to
-               AND (p_brands IS NULL OR r.brand_id = ANY (p_brands))
+              FROM (SELECT d.brand_id, d.country, d.subdivision, d.city, d.scans, d.genuine,
+                           d.not_genuine, d.typo, d.claims, d.points
+                      FROM scan_region_days d
+                     WHERE p_batch IS NULL AND d.day BETWEEN p_from AND p_to
+                    UNION ALL
+                    SELECT u.brand_id, u.country, u.subdivision, u.city, u.scans, u.genuine,
+                           u.not_genuine, u.typo, u.claims, u.points
+                      FROM scan_rollups u
+                     WHERE u.batch_id = p_batch AND u.day BETWEEN p_from AND p_to) r
+             WHERE (p_brands IS NULL OR r.brand_id = ANY (p_brands))
                AND (p_country IS NULL OR r.country = p_country)
              GROUP BY 1, 2, 3) x
 $$;

@@ -57,7 +57,7 @@ static void run(struct request *r, enum analytics_op op)
 	static const char *const stmts[] = {"analytics_overview", "analytics_batches",
 	                                    "analytics_regions"};
 	static const char *const levels[] = {"country", "subdivision", "city"};
-	char err[128];
+	char err[128], batch[24];
 	struct analytics_req *a = calloc(1, sizeof *a);
 	if (!a) {
 		http_reply_error(r, 503, "unavailable", "out of memory");
@@ -86,9 +86,11 @@ static void run(struct request *r, enum analytics_op op)
 		q.nparams = 4;
 		q.values[3] = a->q.product[0] ? a->q.product : NULL;
 	} else if (op == OP_REGIONS) {
-		q.nparams = 5;
+		q.nparams = 6;
 		q.values[3] = levels[a->q.level];
 		q.values[4] = a->q.country[0] ? a->q.country : NULL;
+		snprintf(batch, sizeof batch, "%lld", a->q.batch);
+		q.values[5] = a->q.batch ? batch : NULL;
 	}
 	if (pool_submit(r->w->pool, &q, done, a) < 0) {
 		http_reply_error(r, 503, "unavailable", "database unavailable, try again");

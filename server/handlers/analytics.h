@@ -25,14 +25,15 @@ struct analytics_query {
 	char from[11], to[11]; /* "" if not given: the handler's defaults */
 	char product[65];      /* a SKU, or "" */
 	char country[3];       /* ISO 3166-1 alpha-2, or "" */
+	long long batch;       /* a print run's id, or 0 */
 	enum analytics_level level;
 };
 
 /*
- * Decode from=, to=, product=, level=, country= (each optional). 0, or -1
+ * Decode from=, to=, product=, level=, country=, batch= (each optional). 0, or -1
  * with err set: a date that is no calendar date, to before from, a range
  * over ANALYTICS_DAYS_MAX days, a SKU or country that cannot be one, an
- * unknown level, a parameter given twice. Pure (fuzzed).
+ * unknown level, a batch that is no id, a parameter given twice. Pure (fuzzed).
  */
 int analytics_query_decode(const char *query, struct analytics_query *out, char *err,
                            size_t errlen);

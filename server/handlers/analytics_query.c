@@ -103,6 +103,12 @@ int analytics_query_decode(const char *query, struct analytics_query *out, char 
 		snprintf(err, errlen, "country is two capital letters (ISO 3166-1)");
 		return -1;
 	}
+	char num[24];
+	if ((f = one_field(query, "batch", num, sizeof num)) < 0 ||
+	    (f && http_query_int(query, "batch", 1LL << 62, &out->batch) != 1)) {
+		snprintf(err, errlen, "batch is a print run's id");
+		return -1;
+	}
 	if ((f = one_field(query, "level", level, sizeof level)) < 0) {
 		snprintf(err, errlen, "level is country, subdivision or city");
 		return -1;

@@ -135,10 +135,12 @@ for who in "TALL:NULL" "TTEA:'{$BTEA}'" "TCOLA:'{$BCOLA}'" "TBOTH:'{$BTEA,$BCOLA
 	same "$tok" /api/v1/admin/analytics/batches?product=TEA "raw_batches('$FROM', '$TODAY', $b, 'TEA')"
 	for level in country subdivision city; do
 		same "$tok" "/api/v1/admin/analytics/regions?level=$level" \
-			"raw_regions('$FROM', '$TODAY', $b, '$level', NULL)"
+			"raw_regions('$FROM', '$TODAY', $b, '$level', NULL, NULL)"
 	done
 	same "$tok" "/api/v1/admin/analytics/regions?country=CN&level=city" \
-		"raw_regions('$FROM', '$TODAY', $b, 'city', 'CN')"
+		"raw_regions('$FROM', '$TODAY', $b, 'city', 'CN', NULL)"
+	same "$tok" "/api/v1/admin/analytics/regions?batch=$TEA1&level=city" \
+		"raw_regions('$FROM', '$TODAY', $b, 'city', NULL, $TEA1)"
 done
 ok "overview, batches and regions equal the raw scans' answers for the group, each brand and both"
 

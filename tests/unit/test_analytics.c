@@ -38,14 +38,18 @@ static void test_everything_given_is_decoded(void **state)
 {
 	struct analytics_query q;
 	(void)state;
-	assert_int_equal(decode("from=2026-02-01&to=2026-02-28&product=TEA-1.a_b&country=CN&level=city",
-	                        &q),
-	                 0);
+	assert_int_equal(
+	    decode("from=2026-02-01&to=2026-02-28&product=TEA-1.a_b&country=CN&level=city", &q), 0);
 	assert_string_equal(q.from, "2026-02-01");
 	assert_string_equal(q.to, "2026-02-28");
 	assert_string_equal(q.product, "TEA-1.a_b");
 	assert_string_equal(q.country, "CN");
 	assert_int_equal(q.level, ANALYTICS_CITY);
+	assert_int_equal(decode("batch=42", &q), 0);
+	assert_int_equal(q.batch, 42);
+	assert_int_equal(decode("batch=0", &q), -1);
+	assert_string_equal(err, "batch is a print run's id");
+	assert_int_equal(decode("batch=x", &q), -1);
 	assert_int_equal(decode("level=country", &q), 0);
 	assert_int_equal(q.level, ANALYTICS_COUNTRY);
 	assert_int_equal(analytics_days_between("2024-02-28", "2024-03-01"), 2);
