@@ -169,8 +169,10 @@
  * then scan_ingest() writes them, their summary and the roll-ups, or
  * nothing if their tag was written before.
  */
-#define STATEMENTS_SCAN_COPY                                                                       \
+#define STATEMENTS_SCAN_COPY_STAGE                                                                 \
 	"COPY scan_stage (tag, at, serial, code, kind, outcome, client, user_agent, member, "      \
-	"scanner, country, subdivision, city) FROM STDIN; SELECT scan_ingest()"
+	"scanner, country, subdivision, city) FROM STDIN"
+#define STATEMENTS_SCAN_INGEST "SELECT scan_ingest()"
+#define STATEMENTS_SCAN_COPY   STATEMENTS_SCAN_COPY_STAGE "; " STATEMENTS_SCAN_INGEST
 
 #endif
