@@ -8,9 +8,11 @@
  * random id of this writer and its flush number): a flush that failed is
  * kept and sent again, whole and with its tag, until it is written, so a
  * flush whose commit happened but whose reply was lost is recognised by the
- * database and counted once. Rows go on arriving meanwhile, up to a bound
- * for both (--scan-buffer); beyond it new rows are dropped, counted by
- * reason and logged. One flush in flight per worker.
+ * database and counted once. Rows go on arriving meanwhile, in chunks of at
+ * most FLUSH_ROWS (each a flush of its own, so that no flush after an
+ * outage is too big to commit within the query timeout), up to a bound for
+ * all (--scan-buffer); beyond it new rows are dropped, counted by reason
+ * and logged. One flush in flight per worker.
  */
 #include "engine/scanlog.h"
 
@@ -47,11 +49,14 @@ struct scanlog {
 	struct pool *pool;
 	struct geoip *geoip; /* NULL without --geoip */
 	long long geoip_looked_ms;
-	struct rows cur; /* being filled */
+	struct rows cur;   /* being filled */
+	struct rows *full; /* chunks of FLUSH_ROWS rows waiting their turn, oldest first */
+	size_t nfull, capfull;
 	struct rows out; /* being written, or failed and waiting to be sent again */
+	size_t buffered; /* rows in cur, full and out */
 	int writing;
 	int tries;       /* refusals of out by the database */
-	size_t max_rows; /* cur and out together */
+	size_t max_rows; /* buffered at most */
 	unsigned long long writer, flushes;
 	unsigned long long dropping; /* rows dropped since the last write that succeeded */
 	int warned;
@@ -168,8 +173,11 @@ void scanlog_free(struct scanlog *s)
 		return;
 	s->closing = 1;
 	pool_free(s->pool); /* a write in flight fails first, and stays in out */
-	dropped(s, METRICS_SCAN_DROP_SHUTDOWN, s->out.n + s->cur.n);
+	dropped(s, METRICS_SCAN_DROP_SHUTDOWN, s->buffered);
 	rows_free(&s->cur);
+	for (size_t i = 0; i < s->nfull; i++)
+		rows_free(&s->full[i]);
+	free(s->full);
 	rows_free(&s->out);
 	geoip_free(s->geoip);
 	free(s);
@@ -177,7 +185,7 @@ void scanlog_free(struct scanlog *s)
 
 size_t scanlog_pending(const struct scanlog *s)
 {
-	return s->cur.n + s->out.n;
+	return s->buffered;
 }
 
 int scanlog_stuck(const struct scanlog *s)
@@ -226,7 +234,7 @@ void scanlog_add(struct scanlog *s, const struct scanlog_client *who, enum scanl
 	char at[40], shown[65], num[24], scanner[24];
 	struct rows *rw = &s->cur;
 	struct geoip_region where;
-	if (rw->n + s->out.n >= s->max_rows) {
+	if (s->buffered >= s->max_rows) {
 		dropped(s, METRICS_SCAN_DROP_OVERFLOW, 1);
 		return;
 	}
@@ -253,7 +261,22 @@ void scanlog_add(struct scanlog *s, const struct scanlog_client *who, enum scanl
 	field(rw, where.subdivision[0] ? where.subdivision : NULL, '\t');
 	field(rw, where.city[0] ? where.city : NULL, '\n');
 	rw->n++;
-	if (rw->n >= FLUSH_ROWS)
+	s->buffered++;
+	if (rw->n < FLUSH_ROWS)
+		return;
+	if (s->nfull == s->capfull) {
+		size_t cap = s->capfull ? s->capfull * 2 : 8;
+		struct rows *f = realloc(s->full, cap * sizeof *f);
+		if (!f) {
+			rw->oom = 1;
+			return;
+		}
+		s->full = f;
+		s->capfull = cap;
+	}
+	s->full[s->nfull++] = *rw;
+	memset(rw, 0, sizeof *rw);
+	if (!s->out.n) /* a flush waiting to be sent again goes on the tick, not per scan */
 		scanlog_flush(s);
 }
 
@@ -284,6 +307,7 @@ static void written(void *arg, const struct pool_result *r)
 			         "note=\"written before, its reply lost: counted once\"",
 			         s->w->id, s->out.tag, s->out.n);
 		metrics_add(&s->w->metrics.scans_written, s->out.n);
+		s->buffered -= s->out.n;
 		if (s->warned || s->dropping)
 			log_info("event=scan_write_recovered worker=%d scans=%zu dropped=%llu",
 			         s->w->id, s->out.n, s->dropping);
@@ -291,7 +315,7 @@ static void written(void *arg, const struct pool_result *r)
 		s->dropping = 0;
 		s->tries = 0;
 		rows_free(&s->out);
-		if (s->cur.n >= FLUSH_ROWS && !s->closing)
+		if (s->nfull && !s->closing)
 			scanlog_flush(s);
 		return;
 	}
@@ -311,6 +335,7 @@ static void written(void *arg, const struct pool_result *r)
 	          s->tries + 1);
 	if (++s->tries >= REJECT_TRIES) {
 		dropped(s, METRICS_SCAN_DROP_REJECTED, s->out.n);
+		s->buffered -= s->out.n;
 		rows_free(&s->out);
 		s->tries = 0;
 	}
@@ -323,19 +348,27 @@ void scanlog_flush(struct scanlog *s)
 	if (s->writing || s->closing)
 		return;
 	if (!s->out.n) {
-		if (!s->cur.n)
-			return;
-		if (s->cur.oom) {
-			log_error("event=scans_dropped worker=%d reason=rejected scans=%zu "
-			          "note=\"out of memory\"",
-			          s->w->id, s->cur.n);
-			metrics_add(&s->w->metrics.scans_dropped[METRICS_SCAN_DROP_REJECTED],
-			            s->cur.n);
-			rows_free(&s->cur);
+		struct rows next;
+		if (s->nfull) {
+			next = s->full[0];
+			memmove(s->full, s->full + 1, --s->nfull * sizeof *s->full);
+		} else if (s->cur.n) {
+			next = s->cur;
+			memset(&s->cur, 0, sizeof s->cur);
+		} else {
 			return;
 		}
-		s->out = s->cur;
-		memset(&s->cur, 0, sizeof s->cur);
+		if (next.oom) {
+			log_error("event=scans_dropped worker=%d reason=rejected scans=%zu "
+			          "note=\"out of memory\"",
+			          s->w->id, next.n);
+			metrics_add(&s->w->metrics.scans_dropped[METRICS_SCAN_DROP_REJECTED],
+			            next.n);
+			s->buffered -= next.n;
+			rows_free(&next);
+			return;
+		}
+		s->out = next;
 		s->tries = 0;
 	}
 	s->writing = 1;
