@@ -134,7 +134,7 @@
  * flush that failed is sent again (scanlog.c). Settings as above.
  */
 #define STATEMENTS_SCAN_SETUP                                                                      \
-	"SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET statement_timeout = '30s'; "             \
+	"SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET statement_timeout = '120s'; "            \
 	"SELECT packcode_session(); SELECT scan_writer_session()"
 
 /*

@@ -28,7 +28,8 @@
 #include "statements.h"
 #include "text.h"
 
-#define FLUSH_ROWS 4096 /* write at once when this many wait */
+#define FLUSH_ROWS       4096   /* write at once when this many wait */
+#define FLUSH_TIMEOUT_MS 120000 /* at least this long for a flush (and its statement_timeout) */
 #define REJECT_TRIES                                                                               \
 	3 /* a flush the database refuses (not a lost connection) this often is dropped */
 #define GEOIP_LOOK_MS 1000 /* the --geoip file's stamp, looked at this often */
@@ -139,7 +140,11 @@ struct scanlog *scanlog_new(struct worker *w)
 	    .size = 1,
 	    .queue_max = 4,
 	    .setup_sql = STATEMENTS_SCAN_SETUP,
-	    .query_timeout_ms = w->srv->cfg.query_timeout_ms,
+	    /* a flush must be able to finish: one that always outlasted its timeout
+	       would be sent again forever (on Citus a flush is a round trip per code) */
+	    .query_timeout_ms = w->srv->cfg.query_timeout_ms > FLUSH_TIMEOUT_MS
+	                            ? w->srv->cfg.query_timeout_ms
+	                            : FLUSH_TIMEOUT_MS,
 	};
 	s->pool = pool_new(w->base, &pc);
 	if (!s->pool) {
