@@ -2,7 +2,8 @@
 -- over the raw scans, for bench/bench_rollups.sh and
 -- tests/integration/test_server_analytics.sh to compare with the roll-ups'
 -- (sql/015_scans.sql). Not a migration: loaded into a database by those
--- scripts. Each raw_* returns the same JSON as its analytics_* twin, built
+-- scripts. PL/pgSQL: Citus plans no SQL function's parameters over a
+-- distributed table (scans). Each raw_* returns the same JSON as its analytics_* twin, built
 -- by the same code from rows grouped here, so that one equality compares
 -- every number. The product's points are today's (the roll-ups keep those
 -- of the time of writing: equal while no product's points changed).
@@ -12,7 +13,9 @@ CREATE OR REPLACE FUNCTION raw_rollups(p_from date, p_to date)
 RETURNS TABLE (day date, batch_id bigint, country text, subdivision text, city text,
                product_sku text, brand_id bigint, scans bigint, genuine bigint,
                not_genuine bigint, typo bigint, claims bigint, points bigint)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN QUERY
     SELECT (s.at AT TIME ZONE 'UTC')::date, coalesce(s.batch_id, 0), coalesce(s.country, ''),
            coalesce(s.subdivision, ''), coalesce(s.city, ''), coalesce(p.sku, ''),
            coalesce(br.id, 0), count(*),
@@ -27,12 +30,15 @@ LANGUAGE sql STABLE AS $$
       LEFT JOIN brands br ON br.name = p.brand
      WHERE s.at >= p_from::timestamp AT TIME ZONE 'UTC'
        AND s.at < (p_to + 1)::timestamp AT TIME ZONE 'UTC'
-     GROUP BY 1, 2, 3, 4, 5, 6, 7
-$$;
+     GROUP BY 1, 2, 3, 4, 5, 6, 7;
+END $$;
 
 -- The overview: per day (and the week before) in one pass over the scans.
 CREATE OR REPLACE FUNCTION raw_overview(p_from date, p_to date, p_brands bigint[]) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v jsonb;
+BEGIN
     SELECT analytics_week_over_week(p_from, p_to, (
         SELECT jsonb_object_agg(to_char(x.day, 'YYYY-MM-DD'), jsonb_build_object(
                    'scans', x.scans, 'scanners', x.scanners, 'genuine', x.genuine,
@@ -55,12 +61,17 @@ LANGUAGE sql STABLE AS $$
                    AND s.at < (p_to + 1)::timestamp AT TIME ZONE 'UTC'
                    AND (p_brands IS NULL OR br.id = ANY (p_brands))
                  GROUP BY 1) x))
-$$;
+      INTO v;
+    RETURN v;
+END $$;
 
 -- By product and print run, as analytics_batches (the claimed share from
 -- every claim scan of each print run, one pass).
 CREATE OR REPLACE FUNCTION raw_batches(p_from date, p_to date, p_brands bigint[], p_product text)
-RETURNS jsonb LANGUAGE sql STABLE AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v jsonb;
+BEGIN
     WITH rr AS MATERIALIZED (SELECT * FROM raw_rollups(p_from, p_to)),
     r AS (
         SELECT r.batch_id, sum(r.scans) AS scans, sum(r.genuine) AS genuine,
@@ -100,12 +111,17 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
                                ORDER BY b.id) AS batches
                       FROM b GROUP BY b.product_sku) x
               JOIN products p ON p.sku = x.product_sku), '[]'))
-$$;
+      INTO v;
+    RETURN v;
+END $$;
 
 -- By region, as analytics_regions.
 CREATE OR REPLACE FUNCTION raw_regions(p_from date, p_to date, p_brands bigint[], p_level text,
                                        p_country text, p_batch bigint)
-RETURNS jsonb LANGUAGE sql STABLE AS $$
+RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v jsonb;
+BEGIN
     SELECT jsonb_build_object(
         'from', p_from, 'to', p_to, 'level', p_level, 'country', p_country, 'batch', p_batch,
         'regions', coalesce(jsonb_agg(jsonb_build_object(
@@ -126,12 +142,16 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
                AND (p_country IS NULL OR r.country = p_country)
                AND (p_batch IS NULL OR r.batch_id = p_batch)
              GROUP BY 1, 2, 3) x
-$$;
+      INTO v;
+    RETURN v;
+END $$;
 
 -- The roll-up tables against the raw scans, whole: rows that differ (none
 -- when they agree). scan_day_totals' scanners by count(DISTINCT scanner).
 CREATE OR REPLACE FUNCTION raw_rollup_diff() RETURNS TABLE (what text, row_ text)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN QUERY
     WITH rr AS MATERIALIZED (SELECT * FROM raw_rollups('2000-01-01', '2999-12-31')),
     bd AS (SELECT day, batch_id, product_sku, brand_id, sum(scans) AS scans, sum(genuine) AS genuine,
                   sum(not_genuine) AS not_genuine, sum(typo) AS typo, sum(claims) AS claims,
@@ -186,5 +206,5 @@ LANGUAGE sql STABLE AS $$
            FROM scan_day_totals EXCEPT SELECT * FROM raw)
         UNION ALL
         (SELECT * FROM raw EXCEPT SELECT day, brand_id, scans, genuine, not_genuine, typo,
-                                         claims, points, scanners FROM scan_day_totals)) d)
-$$;
+                                         claims, points, scanners FROM scan_day_totals)) d);
+END $$;

@@ -156,7 +156,7 @@ timeout --foreground 60 psql -X -q -v ON_ERROR_STOP=1 -d "$PACKCODE_DB" -f "$T/s
 conns=$(grep -o 'on server .*connectionId: [0-9]*' "$T/plan.out" | sort -u | wc -l)
 [ "$conns" = 2 ] || fail "the scan writer used $conns connections: $(grep -o 'on server .*' "$T/plan.out" | sort | uniq -c)"
 [ "$(sql "SELECT count(*) FROM scans WHERE code LIKE 'C%'")" = 64 ] || fail "scans not written"
-[ "$(sql "SELECT sum(scans) FROM scan_rollups WHERE batch_id = $B")" = 64 ] || fail "the roll-ups of the flush"
+[ "$(sql "SELECT sum(scans) FROM scan_rollups")" = 64 ] || fail "the roll-ups of the flush: $(sql "SELECT sum(scans) FROM scan_rollups")"
 ok "the scan writer: its flush to every shard, scan_summary and the roll-ups over one connection per node"
 
 # the same through the server: 200s, not 500s
