@@ -7,6 +7,7 @@ set -eu
 
 PACKAGES="gcc g++ make autoconf automake pkg-config
 libqrencode-dev libssl-dev libpq-dev libevent-dev libjansson-dev libpng-dev libcmocka-dev libsodium-dev
+libmaxminddb-dev libmaxmind-db-writer-perl mmdb-bin
 libcairo2-dev fonts-dejavu-core libphonenumber-dev libcurl4-openssl-dev
 postgresql-15 postgresql-client-15
 clang libclang-rt-14-dev clang-format

@@ -268,7 +268,8 @@ static void worker_reload(struct worker *w, int force)
 
 /*
  * The control loop's commands, one byte each on the worker's pipe: 'S' stop,
- * 'R' reload the keyring (SIGHUP), 'K' the keyring file changed. A pipe
+ * 'R' reload the keyring (SIGHUP), 'K' the keyring file changed, 'G' open the
+ * --geoip file again (SIGHUP). A pipe
  * rather than event_active() across threads, so that the workers' loops need
  * no locks (no evthread_use_pthreads).
  */
@@ -283,6 +284,8 @@ static void on_control(evutil_socket_t fd, short what, void *arg)
 			worker_stop(w);
 		else if (cmd[i] == 'R' || cmd[i] == 'K')
 			worker_reload(w, cmd[i] == 'R');
+		else if (cmd[i] == 'G')
+			scanlog_geoip_reload(w->scanlog, 1);
 	}
 }
 
@@ -439,6 +442,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 			else
 				log_info("event=tls_reloaded");
 		}
+		if (s->cfg.geoip_path)
+			for (int i = 0; i < s->nworkers; i++)
+				worker_send(&s->workers[i], 'G');
 		struct keyring *kr = keyring_load(s->cfg.keyring_path, err, sizeof err);
 		if (!kr) {
 			log_error("event=keyring_reload_failed reason=%s", LOG_Q(err));

@@ -79,6 +79,17 @@ static const struct opt opts[] = {
      "lookup queries in flight per thread: lookups arriving meanwhile go out together", NULL},
     {"drain-timeout", 0, "S", OPT_SECONDS, F(drain_ms), 0, 3600, "10",
      "on SIGTERM, wait at most S seconds for requests in flight", NULL},
+    {"scan-buffer", 0, "ROWS", OPT_INT, F(scan_buffer), 1000, 10000000, "100000",
+     "scan records a thread keeps while the database is away (about 300 bytes each): a flush "
+     "that failed is kept and written again when the database is back; beyond ROWS new "
+     "records are dropped, counted (packcode_scans_dropped_total{reason=\"overflow\"}) and "
+     "logged",
+     NULL},
+    {"geoip", 0, "FILE", OPT_TEXT, F(geoip_path), 0, 0, NULL,
+     "a MaxMind-format database (GeoLite2 or GeoIP2 City or Country, DB-IP, a converted "
+     "ip2region: any .mmdb): each scan is stored with its client's country, subdivision and "
+     "city. Read again when the file changes and on SIGHUP; without it, regions are unknown",
+     NULL},
     {"query-timeout", 0, "S", OPT_SECONDS, F(query_timeout_ms), 1, 3600, "15",
      "a query running (or waiting for a connection) longer fails, 503, and its connection is "
      "dropped: a database that stops answering costs a request at most S seconds",

@@ -38,6 +38,8 @@ struct server_config {
 	int lookup_batches; /* lookup queries in flight per thread */
 	int drain_ms;       /* SIGTERM: give requests in flight this long */
 	int query_timeout_ms;
+	int scan_buffer;        /* scan records kept per thread while the database is away */
+	const char *geoip_path; /* --geoip: a MaxMind-format database, or NULL */
 	/* the edge: what faces the internet (conn.c, ratelimit.c, tls.c) */
 	struct ratelimit_rate rates[RATELIMIT_KIND_COUNT];
 	int max_connections;    /* over it, a new connection is closed at once */

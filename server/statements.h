@@ -34,7 +34,20 @@
 	"       WHERE member = $1 AND ($3 IS NULL OR id < $3) "                                    \
 	"       ORDER BY id DESC LIMIT $2) l ON true "                                             \
 	"   WHERE m.member = $1 ORDER BY l.id DESC; " STATEMENTS_ADMIN                             \
-	"; " STATEMENTS_ADMIN_WEBHOOKS "; " STATEMENTS_ADMIN_SUPPLY
+	"; " STATEMENTS_ADMIN_WEBHOOKS "; " STATEMENTS_ADMIN_SUPPLY "; " STATEMENTS_ANALYTICS
+
+/*
+ * The analytics reads (server/handlers/analytics.c, sql/015_scans.sql): the
+ * roll-ups over a range of UTC days (analytics_range: the defaults and the
+ * checks), limited to the identity's brands.
+ */
+#define STATEMENTS_ANALYTICS                                                                       \
+	"PREPARE analytics_overview(date, date, bigint[]) AS "                                     \
+	"  SELECT analytics_overview(r.f, r.t, $3) FROM analytics_range($1, $2) r; "               \
+	"PREPARE analytics_batches(date, date, bigint[], text) AS "                                \
+	"  SELECT analytics_batches(r.f, r.t, $3, $4) FROM analytics_range($1, $2) r; "            \
+	"PREPARE analytics_regions(date, date, bigint[], text, text, bigint) AS "                  \
+	"  SELECT analytics_regions(r.f, r.t, $3, $4, $5, $6) FROM analytics_range($1, $2) r"
 
 /*
  * The admin API (server/admin.c): each change is one call of a function of
@@ -140,17 +153,14 @@
 	"  SELECT * FROM webhook_record($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 
 /*
- * The scan writer's own connection (one per worker). Scan records are
- * statistics, not money: their commits do not wait for the disk (a crash
- * may lose the last fraction of a second of them). Settings as above.
+ * The scan writer's own connection (one per worker), with its stage
+ * (sql/015_scans.sql). Its commits wait for the disk like every other: a
+ * flush the database acknowledged survives a crash of the database, and a
+ * flush that failed is sent again (scanlog.c). Settings as above.
  */
 #define STATEMENTS_SCAN_SETUP                                                                      \
-	"SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET statement_timeout = '30s'; "             \
-	"SET synchronous_commit = off; "                                                           \
-	"SELECT packcode_session(); "                                                              \
-	"PREPARE scan_stats(bigint[], bigint[], timestamptz[], timestamptz[], bigint[], "          \
-	"bigint[], "                                                                               \
-	"  boolean[]) AS SELECT scan_summary($1, $2, $3, $4, $5, $6, $7)"
+	"SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET statement_timeout = '120s'; "            \
+	"SELECT packcode_session(); SELECT scan_writer_session()"
 
 /*
  * The control thread's connection (engine/listen.c): LISTEN, and the caches'
@@ -190,7 +200,15 @@
 	"PREPARE sessions_load AS " STATEMENT_SESSIONS_LOAD "; "                                   \
 	"PREPARE tokens_used(bigint[], double precision[]) AS SELECT token_used($1, $2)"
 
-#define STATEMENTS_SCAN_COPY                                                                       \
-	"COPY scans (at, serial, code, kind, outcome, client, user_agent, member) FROM STDIN"
+/*
+ * A flush: one simple query, so one transaction: the rows into the stage,
+ * then scan_ingest() writes them, their summary and the roll-ups, or
+ * nothing if their tag was written before.
+ */
+#define STATEMENTS_SCAN_COPY_STAGE                                                                 \
+	"COPY scan_stage (tag, at, serial, code, kind, outcome, client, user_agent, member, "      \
+	"scanner, country, subdivision, city) FROM STDIN"
+#define STATEMENTS_SCAN_INGEST "SELECT scan_ingest()"
+#define STATEMENTS_SCAN_COPY   STATEMENTS_SCAN_COPY_STAGE "; " STATEMENTS_SCAN_INGEST
 
 #endif

@@ -228,11 +228,17 @@ void metrics_render(const struct metrics_view *s, struct evbuffer *out)
 	                    "# HELP packcode_scans_written_total Scan records written.\n"
 	                    "# TYPE packcode_scans_written_total counter\n"
 	                    "packcode_scans_written_total %llu\n"
-	                    "# HELP packcode_scans_dropped_total Scan records dropped (buffer full "
-	                    "while the database was away).\n"
-	                    "# TYPE packcode_scans_dropped_total counter\n"
-	                    "packcode_scans_dropped_total %llu\n",
-	                    SUM(scans_written), SUM(scans_dropped));
+	                    "# HELP packcode_scans_dropped_total Scan records dropped, by reason: "
+	                    "overflow (buffer full while the database was away), rejected (the "
+	                    "database refused the flush), shutdown (buffered at exit, the database "
+	                    "away).\n"
+	                    "# TYPE packcode_scans_dropped_total counter\n",
+	                    SUM(scans_written));
+	static const char *const drop_reasons[METRICS_SCAN_DROPS] = {"overflow", "rejected",
+	                                                             "shutdown"};
+	for (int d = 0; d < METRICS_SCAN_DROPS; d++)
+		evbuffer_add_printf(out, "packcode_scans_dropped_total{reason=\"%s\"} %llu\n",
+		                    drop_reasons[d], SUM(scans_dropped[d]));
 	evbuffer_add_printf(
 	    out,
 	    "# HELP packcode_admin_auth_failures_total Admin API requests refused "

@@ -41,13 +41,23 @@ struct metrics_labels {
 	const char *webhook_outcome[METRICS_WEBHOOK_OUTCOMES];
 };
 
+/* Why scan records were dropped (packcode_scans_dropped_total's reason label). */
+enum metrics_scan_drop {
+	METRICS_SCAN_DROP_OVERFLOW, /* the buffer was full (the database away too long) */
+	METRICS_SCAN_DROP_REJECTED, /* the database refused the flush three times (not a lost
+	                               connection) */
+	METRICS_SCAN_DROP_SHUTDOWN, /* still buffered when the server stopped, the database away */
+	METRICS_SCAN_DROPS
+};
+
 struct metrics {
 	atomic_ullong requests[METRICS_ROUTES][METRICS_NSTATUS];
 	atomic_ullong latency[METRICS_ROUTES][METRICS_NBUCKETS + 1]; /* + the +Inf bucket */
 	atomic_ullong latency_sum_us[METRICS_ROUTES];
 	atomic_ullong claims[METRICS_OUTCOMES];
 	atomic_ullong claim_batches, claim_batch_items;
-	atomic_ullong scans_written, scans_dropped;
+	atomic_ullong scans_written;
+	atomic_ullong scans_dropped[METRICS_SCAN_DROPS]; /* by enum metrics_scan_drop */
 	atomic_ullong auth_failures[METRICS_AUTH_COUNT]; /* admin API */
 	atomic_int pool_size, pool_connected, pool_busy, pool_waiting;
 	/* the edge */

@@ -2,10 +2,13 @@
  * scanlog.h: every scan (landing page, lookup, claim) as a row of scans.
  *
  * Rows are buffered per worker and written off the request path on the
- * worker's own scan connection (one COPY per flush, then the code_stats
- * summary and its scanners), every 100 ms or sooner when many are waiting; the buffer is
- * flushed on graceful shutdown. While the database is away rows accumulate
- * up to a bound, then are counted as dropped.
+ * worker's own scan connection (one transaction per flush: the rows, the
+ * code_stats summary and its scanners, the roll-ups), every 100 ms or sooner
+ * when many are waiting; the buffer is flushed on graceful shutdown. A flush
+ * that fails is kept and sent again (the database counts it once); while the
+ * database is away rows accumulate up to --scan-buffer, then new ones are
+ * dropped, counted by reason and logged. Each row gets its region from
+ * --geoip when it is buffered.
  */
 #ifndef PACKCODE_SERVER_SCANLOG_H
 #define PACKCODE_SERVER_SCANLOG_H
@@ -40,6 +43,8 @@ void scanlog_add(struct scanlog *s, const struct scanlog_client *who, enum scanl
 
 /* Send what is buffered if nothing is being written (the worker's tick calls this). */
 void scanlog_flush(struct scanlog *s);
+/* Open the --geoip file again if it changed (force: SIGHUP); a bad file keeps the old one. */
+void scanlog_geoip_reload(struct scanlog *s, int force);
 /* Rows buffered or being written. */
 size_t scanlog_pending(const struct scanlog *s);
 /* 1 when the scan connection is down: buffered rows cannot be written now. */

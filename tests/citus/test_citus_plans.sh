@@ -138,19 +138,19 @@ grep -q 'adjusted' "$T/plan.out" || fail "the adjustment: $(cat "$T/plan.out")"
 grep -q "issuing INSERT INTO public.members_$MS " "$T/plan.out" || fail "the adjustment is not on the member's shard"
 ok "an admin change on a member's shard and its audit row (every node): one 2PC transaction"
 
-# the scan writer: its COPY of a batch of scans over 64 serials (most
-# shards), then scan_summary (the scan_stats statement), each over one connection per node
+# the scan writer: a flush of scans over 64 serials (most shards): COPY
+# into its stage, then scan_ingest() (the rows into scans, scan_summary,
+# the roll-ups on the coordinator), over one connection per node
 day="$(date -u +%F) 00:00:00+00"
 {
 	echo "SET citus.log_remote_commands = on; SET client_min_messages = log;"
 	"$DUMP" scan
 	for i in $(seq 1 64); do
-		printf '%s\t%s\tC%s\tlookup\tgenuine\t\\N\t\\N\t\\N\n' "$day" "$((S + i))" "$i"
+		printf 'plans-1\t%s\t%s\tC%s\tlookup\tgenuine\t\\N\t\\N\t\\N\t%s\tCN\tCN-ZJ\t\\N\n' \
+			"$day" "$((S + i))" "$i" "$((i % 7))"
 	done
 	echo '\.'
-	echo "EXECUTE scan_stats('{$S,$((S + 1)),$((S + 40))}', '{1,1,1}',
-	      '{\"$day\",\"$day\",\"$day\"}', '{\"$day\",\"$day\",\"$day\"}',
-	      '{$S,$((S + 1)),$((S + 40))}', '{7,7,8}', '{f,f,f}');"
+	echo "SELECT scan_ingest(); COMMIT;"
 } >"$T/scan.sql"
 timeout --foreground 60 psql -X -q -v ON_ERROR_STOP=1 -d "$PACKCODE_DB" -f "$T/scan.sql" >"$T/plan.out" 2>&1 ||
 	fail "scans: $(cat "$T/plan.out")"
@@ -158,7 +158,8 @@ timeout --foreground 60 psql -X -q -v ON_ERROR_STOP=1 -d "$PACKCODE_DB" -f "$T/s
 conns=$(grep -o 'on server .*connectionId: [0-9]*' "$T/plan.out" | sort -u | wc -l)
 [ "$conns" = 2 ] || fail "the scan writer used $conns connections: $(grep -o 'on server .*' "$T/plan.out" | sort | uniq -c)"
 [ "$(sql "SELECT count(*) FROM scans WHERE code LIKE 'C%'")" = 64 ] || fail "scans not written"
-ok "the scan writer: COPY to every shard and scan_summary over one connection per node"
+[ "$(sql "SELECT sum(scans) FROM scan_rollups")" = 64 ] || fail "the roll-ups of the flush: $(sql "SELECT sum(scans) FROM scan_rollups")"
+ok "the scan writer: its flush to every shard, scan_summary and the roll-ups over one connection per node"
 
 # the same through the server: 200s, not 500s
 server_start
