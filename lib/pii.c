@@ -93,7 +93,8 @@ out:
 static void derive(const unsigned char secret[SECRET_LEN], const char *label, unsigned char out[32])
 {
 	unsigned int n = 32;
-	HMAC(EVP_sha256(), secret, SECRET_LEN, (const unsigned char *)label, strlen(label), out, &n);
+	HMAC(EVP_sha256(), secret, SECRET_LEN, (const unsigned char *)label, strlen(label), out,
+	     &n);
 }
 
 /* The secret of a key file's text: the one line that is not a comment. */
@@ -112,7 +113,8 @@ static int parse(const char *buf, size_t len, unsigned char secret[SECRET_LEN])
 			if (found || l != 2 * SECRET_LEN)
 				return -1;
 			for (size_t j = 0; j < SECRET_LEN; j++) {
-				int hi = hex_digit(buf[i + 2 * j]), lo = hex_digit(buf[i + 2 * j + 1]);
+				int hi = hex_digit(buf[i + 2 * j]),
+				    lo = hex_digit(buf[i + 2 * j + 1]);
 				if (hi < 0 || lo < 0)
 					return -1;
 				secret[j] = (unsigned char)(hi << 4 | lo);
@@ -150,9 +152,11 @@ int pii_key_load(struct pii_key *k, const char *path, int create, int *created, 
 	if (fd < 0) {
 		if (errno == ENOENT)
 			errbuf_set(err, errlen,
-			           "no PII key at %s (create one with: packcode-gen pii-key)", path);
+			           "no PII key at %s (create one with: packcode-gen pii-key)",
+			           path);
 		else
-			errbuf_set(err, errlen, "cannot open PII key %s: %s", path, strerror(errno));
+			errbuf_set(err, errlen, "cannot open PII key %s: %s", path,
+			           strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -160,16 +164,18 @@ int pii_key_load(struct pii_key *k, const char *path, int create, int *created, 
 		goto out;
 	}
 	if (st.st_mode & 077) {
-		errbuf_set(err, errlen,
-		           "PII key %s is accessible by group or others (mode %04o); run: chmod 600 %s",
-		           path, (unsigned)(st.st_mode & 07777), path);
+		errbuf_set(
+		    err, errlen,
+		    "PII key %s is accessible by group or others (mode %04o); run: chmod 600 %s",
+		    path, (unsigned)(st.st_mode & 07777), path);
 		goto out;
 	}
 	if (st.st_size >= FILE_MAX) {
 		errbuf_set(err, errlen, "PII key %s is larger than %d bytes", path, FILE_MAX);
 		goto out;
 	}
-	while (len < (size_t)st.st_size && (got = read(fd, buf + len, (size_t)st.st_size - len)) > 0)
+	while (len < (size_t)st.st_size &&
+	       (got = read(fd, buf + len, (size_t)st.st_size - len)) > 0)
 		len += (size_t)got;
 	if (got < 0) {
 		errbuf_set(err, errlen, "cannot read PII key %s: %s", path, strerror(errno));
@@ -303,7 +309,8 @@ int pii_mask(enum pii_kind kind, const char *value, char *out, size_t outlen)
 		size_t cc = country_code_len(value + 1);
 		const char *nat = value + 1 + cc;
 		size_t nl = len - 1 - cc, head = nl >= 9 ? 3 : 1, tail = nl >= 9 ? 4 : 2;
-		o = (size_t)snprintf(buf, sizeof buf, "+%.*s %.*s", (int)cc, value + 1, (int)head, nat);
+		o = (size_t)snprintf(buf, sizeof buf, "+%.*s %.*s", (int)cc, value + 1, (int)head,
+		                     nat);
 		for (size_t i = head; i < nl - tail && o < PII_MASK_MAX; i++)
 			buf[o++] = '*';
 		o += (size_t)snprintf(buf + o, sizeof buf - o, "%s", nat + nl - tail);

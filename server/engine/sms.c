@@ -25,11 +25,11 @@
 #include "pii.h"
 #include "server.h"
 
-#define SMS_TIMEOUT_MS    10000
-#define SMS_COMMAND_MS    10000
-#define SMS_CONNECTIONS   16
-#define SMS_TO_MAX        32
-#define SMS_TEXT_MAX      512
+#define SMS_TIMEOUT_MS  10000
+#define SMS_COMMAND_MS  10000
+#define SMS_CONNECTIONS 16
+#define SMS_TO_MAX      32
+#define SMS_TEXT_MAX    512
 
 extern char **environ;
 
@@ -179,8 +179,8 @@ int sms_send(struct worker *w, const char *to, const char *text)
 		char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		json_decref(o);
 		if (!body ||
-		    webhooks_sign(cfg->sms_secret ? cfg->sms_secret : "", (long long)time(NULL), body,
-		                  strlen(body), sig, sizeof sig) < 0) {
+		    webhooks_sign(cfg->sms_secret ? cfg->sms_secret : "", (long long)time(NULL),
+		                  body, strlen(body), sig, sizeof sig) < 0) {
 			free(body);
 			free(j);
 			return -1;

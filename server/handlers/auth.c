@@ -41,7 +41,7 @@ struct auth {
 	char session_hex[HEX_BYTES(SECRET_HASH_LEN)];
 	char session[SECRET_LEN_MAX];
 	unsigned char session_hash[SECRET_HASH_LEN];
-	char new_member[NEW_MEMBER_LEN + 1];
+	char new_member[MEMBER_ID_MAX + 1]; /* "m-" and 16 base32 characters, or an external id */
 	struct auth_result res;
 	char member[MEMBER_ID_MAX + 1];
 	char nums[4][16];
@@ -101,6 +101,7 @@ static int take_phone(struct auth *a, const char *phone, size_t len)
 	        : PHONE_NOT_A_NUMBER;
 	if (why != PHONE_OK) {
 		a->res.message = phone_result_message(why);
+		a->res.phone_why = why;
 		finish(a, AUTH_BAD_INPUT);
 		return -1;
 	}
@@ -125,9 +126,10 @@ static int prepare(struct auth *a, int with_session)
 	hex_of(sealed, (size_t)n, a->sealed_hex);
 	memcpy(a->new_member, "m-", 2);
 	for (int i = 0; i < 16; i++) {
-		int bit = i * 5, v = ((rnd[bit / 8] << 8 | (bit / 8 + 1 < 10 ? rnd[bit / 8 + 1] : 0)) >>
-		                      (11 - bit % 8)) &
-		                     31;
+		int bit = i * 5,
+		    v = ((rnd[bit / 8] << 8 | (bit / 8 + 1 < 10 ? rnd[bit / 8 + 1] : 0)) >>
+		         (11 - bit % 8)) &
+		        31;
 		a->new_member[2 + i] = b32[v];
 	}
 	a->new_member[NEW_MEMBER_LEN] = '\0';
@@ -189,7 +191,8 @@ static void signed_in(void *arg, const struct pool_result *res)
 	a->res.expires = strtoll(PQgetvalue(pg, 0, 4), NULL, 10);
 	msessions_put(r->w->msessions, a->session_hash, a->member, a->res.expires, 0);
 	secret_csrf(a->session, strlen(a->session), a->res.csrf);
-	/* the request now carries the new session, for a handler that goes on (the landing claim) */
+	/* the request now carries the new session, for a handler that goes on (the landing claim)
+	 */
 	snprintf(r->member, sizeof r->member, "%s", a->member);
 	memcpy(r->member_hash, a->session_hash, SECRET_HASH_LEN);
 	r->member_cookie = NULL;
@@ -199,8 +202,8 @@ static void signed_in(void *arg, const struct pool_result *res)
 	finish(a, AUTH_OK);
 }
 
-void auth_sign_in(struct request *r, enum pii_kind kind, const char *value, size_t len,
-                  int consent, auth_done_fn done, void *arg)
+void auth_sign_in(struct request *r, enum pii_kind kind, const char *value, size_t len, int consent,
+                  auth_done_fn done, void *arg)
 {
 	struct auth *a = auth_new(r, done, arg);
 	if (!a)
@@ -224,9 +227,8 @@ void auth_sign_in(struct request *r, enum pii_kind kind, const char *value, size
 	    .stmt = "member_sign_in",
 	    .nparams = 9,
 	    .values = {pii_kind_name(kind), a->hash_hex, a->sealed_hex, a->res.masked,
-	               a->new_member,
-	               kind == PII_PHONE || kind == PII_EXTERNAL ? a->value : NULL, a->session_hex,
-	               http_client_inet(r), consent ? cfg->privacy_version : NULL},
+	               a->new_member, kind == PII_PHONE || kind == PII_EXTERNAL ? a->value : NULL,
+	               a->session_hex, http_client_inet(r), consent ? cfg->privacy_version : NULL},
 	};
 	if (pool_submit(r->w->pool, &q, signed_in, a) < 0)
 		finish(a, AUTH_UNAVAILABLE);
@@ -292,7 +294,8 @@ static void challenge_made(void *arg, const struct pool_result *res)
 		finish(a, AUTH_THROTTLED);
 		return;
 	}
-	snprintf(text, sizeof text, "%s%s%s", sms_texts[a->lang][0], a->code, sms_texts[a->lang][1]);
+	snprintf(text, sizeof text, "%s%s%s", sms_texts[a->lang][0], a->code,
+	         sms_texts[a->lang][1]);
 	sms_send(a->r->w, a->value, text); /* logged there; the answer is the same either way */
 	finish(a, AUTH_OK);
 }
@@ -369,12 +372,23 @@ void auth_resolve(struct request *r, const char *member_in, size_t len, auth_don
 		return;
 	}
 	a->kind = id[0] == '+' ? PII_PHONE : PII_EXTERNAL;
+	if (a->kind == PII_EXTERNAL && strncmp(id, "m-", 2) == 0) {
+		a->res.message = "an external id may not start with m- (members' own keys do)";
+		finish(a, AUTH_BAD_INPUT);
+		return;
+	}
 	a->len = strlen(id);
 	memcpy(a->value, id, a->len + 1);
 	if (prepare(a, 0) < 0) {
 		finish(a, AUTH_INTERNAL);
 		return;
 	}
+	/*
+	 * An external id is a pseudonym the brand chose already: it stays the
+	 * member's key, as before 011. A phone number never becomes one.
+	 */
+	if (a->kind == PII_EXTERNAL)
+		memcpy(a->new_member, id, strlen(id) + 1); /* id: at most MEMBER_ID_MAX */
 	struct pool_query q = {
 	    .stmt = "member_resolve",
 	    .nparams = 8,
@@ -430,9 +444,10 @@ static void sms_sent(void *arg, struct request *r, const struct auth_result *res
 		reply_refusal(r, res);
 		return;
 	}
-	http_reply_json(r, 202,
-	                json_pack("{s:s,s:i,s:s}", "status", "sent", "expires_in", 300, "message",
-	                          "if this number can receive text messages, a code is on its way"));
+	http_reply_json(
+	    r, 202,
+	    json_pack("{s:s,s:i,s:s}", "status", "sent", "expires_in", 300, "message",
+	              "if this number can receive text messages, a code is on its way"));
 }
 
 void auth_route_sms(struct request *r)
@@ -488,25 +503,62 @@ void auth_route_sms_verify(struct request *r)
 
 /* ---- sign-out ------------------------------------------------------------------------- */
 
+struct sign_out {
+	struct request *r;
+	auth_done_fn done;
+	void *arg;
+};
+
 static void signed_out(void *arg, const struct pool_result *res)
 {
-	struct request *r = arg;
+	struct sign_out *so = arg;
+	struct request *r = so->r;
+	struct auth_result ar = {.outcome = AUTH_OK};
 	if (res->status != POOL_OK) {
+		ar.outcome = AUTH_UNAVAILABLE;
+	} else {
+		msessions_remove(r->w->msessions, r->member_hash);
+		log_info("event=member_sign_out member=%s client=%s", LOG_Q(r->member),
+		         LOG_Q(r->client));
+		auth_set_cookie(r, NULL, 0);
+	}
+	so->done(so->arg, r, &ar);
+	free(so);
+}
+
+void auth_sign_out(struct request *r, auth_done_fn done, void *arg)
+{
+	char hex[HEX_BYTES(SECRET_HASH_LEN)];
+	struct sign_out *so = malloc(sizeof *so);
+	if (!so) {
+		struct auth_result ar = {.outcome = AUTH_UNAVAILABLE};
+		done(arg, r, &ar);
+		return;
+	}
+	so->r = r;
+	so->done = done;
+	so->arg = arg;
+	hex_of(r->member_hash, SECRET_HASH_LEN, hex);
+	struct pool_query q = {
+	    .stmt = "member_sign_out", .nparams = 2, .values = {hex, http_client_inet(r)}};
+	if (pool_submit(r->w->pool, &q, signed_out, so) < 0) {
+		free(so);
+		struct auth_result ar = {.outcome = AUTH_UNAVAILABLE};
+		done(arg, r, &ar);
+	}
+}
+
+static void api_signed_out(void *arg, struct request *r, const struct auth_result *res)
+{
+	(void)arg;
+	if (res->outcome != AUTH_OK) {
 		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
 		return;
 	}
-	msessions_remove(r->w->msessions, r->member_hash);
-	log_info("event=member_sign_out member=%s client=%s", LOG_Q(r->member), LOG_Q(r->client));
-	auth_set_cookie(r, NULL, 0);
 	http_reply_json(r, 200, json_pack("{s:b}", "signed_out", 1));
 }
 
 void auth_route_sign_out(struct request *r)
 {
-	char hex[HEX_BYTES(SECRET_HASH_LEN)];
-	hex_of(r->member_hash, SECRET_HASH_LEN, hex);
-	struct pool_query q = {
-	    .stmt = "member_sign_out", .nparams = 2, .values = {hex, http_client_inet(r)}};
-	if (pool_submit(r->w->pool, &q, signed_out, r) < 0)
-		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
+	auth_sign_out(r, api_signed_out, NULL);
 }

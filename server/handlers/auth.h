@@ -15,6 +15,7 @@
 
 #include "edge/negotiate.h"
 #include "member_id.h"
+#include "phone.h"
 #include "pii.h"
 #include "secret.h"
 
@@ -32,13 +33,14 @@ enum auth_outcome {
 
 struct auth_result {
 	enum auth_outcome outcome;
-	const char *message;               /* AUTH_BAD_INPUT, AUTH_THROTTLED: for people */
-	const char *member;                /* AUTH_OK of a sign-in: the member's key */
-	int created;                       /* the member is new */
-	long long expires;                 /* the session's end, Unix seconds */
-	char csrf[SECRET_CSRF_LEN + 1];    /* the new session's CSRF token */
-	int retry_after;                   /* AUTH_THROTTLED: seconds */
-	char masked[PII_MASK_MAX + 1];     /* the phone, masked ("" if none) */
+	const char *message;            /* AUTH_BAD_INPUT, AUTH_THROTTLED: for people */
+	enum phone_result phone_why;    /* AUTH_BAD_INPUT of a phone: why */
+	const char *member;             /* AUTH_OK of a sign-in: the member's key */
+	int created;                    /* the member is new */
+	long long expires;              /* the session's end, Unix seconds */
+	char csrf[SECRET_CSRF_LEN + 1]; /* the new session's CSRF token */
+	int retry_after;                /* AUTH_THROTTLED: seconds */
+	char masked[PII_MASK_MAX + 1];  /* the phone, masked ("" if none) */
 };
 
 /* Called once, on the loop, with r still unanswered. */
@@ -50,8 +52,8 @@ typedef void (*auth_done_fn)(void *arg, struct request *r, const struct auth_res
  * Set-Cookie header is added to r; the caller replies. Consent to the
  * privacy notice (--privacy-version) is recorded when consent is set.
  */
-void auth_sign_in(struct request *r, enum pii_kind kind, const char *value, size_t len,
-                  int consent, auth_done_fn done, void *arg);
+void auth_sign_in(struct request *r, enum pii_kind kind, const char *value, size_t len, int consent,
+                  auth_done_fn done, void *arg);
 
 /*
  * Send a code to phone[0..len) (as typed: normalised here), in language
@@ -73,6 +75,9 @@ void auth_sms_verify(struct request *r, const char *phone, size_t len, const cha
  */
 void auth_resolve(struct request *r, const char *member_in, size_t len, auth_done_fn done,
                   void *arg);
+
+/* Revoke r's member session (r->member set by http_member) and clear its cookie. */
+void auth_sign_out(struct request *r, auth_done_fn done, void *arg);
 
 /* The Set-Cookie of a member session (value NULL: cleared). */
 void auth_set_cookie(struct request *r, const char *value, long long max_age);

@@ -174,13 +174,29 @@ http_is() {
 # 'packcode_claims_total{outcome="awarded"}'); empty if absent.
 metric() { curl -s "${CURL_ARGS[@]}" --max-time 10 "$BASE/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
+# as_integration PATH: the curl arguments of the harness's claims token for
+# the claims API and the members' admin read (as an integration sends it),
+# none for other paths or with NOAUTH=1 (to test what a stranger gets).
+as_integration() {
+	case "$1" in
+	/api/v1/claims* | /api/v1/members/*)
+		[ -n "${NOAUTH:-}" ] || [ ! -s "$T/claims_token" ] ||
+			printf '%s\n' -H "Authorization: Bearer $(cat "$T/claims_token")"
+		;;
+	esac
+}
+
 # req METHOD PATH [CONTENT-TYPE BODY]: sets STATUS; the body is in $T/body.
+# The claims API and the members' read get the harness's token (as_integration).
 req() {
+	local auth=()
+	mapfile -t auth < <(as_integration "$2")
 	if [ $# -ge 4 ]; then
-		STATUS=$(curl -s "${CURL_ARGS[@]}" --max-time 10 -o "$T/body" -w '%{http_code}' -X "$1" \
-			-H "Content-Type: $3" --data-binary "$4" "$BASE$2")
+		STATUS=$(curl -s "${CURL_ARGS[@]}" "${auth[@]}" --max-time 10 -o "$T/body" -w '%{http_code}' \
+			-X "$1" -H "Content-Type: $3" --data-binary "$4" "$BASE$2")
 	else
-		STATUS=$(curl -s "${CURL_ARGS[@]}" --max-time 10 -o "$T/body" -w '%{http_code}' -X "$1" "$BASE$2")
+		STATUS=$(curl -s "${CURL_ARGS[@]}" "${auth[@]}" --max-time 10 -o "$T/body" -w '%{http_code}' \
+			-X "$1" "$BASE$2")
 	fi
 }
 
@@ -248,10 +264,11 @@ requests_read() {
 # from ADDRESS PATH [CURL-ARGS...]: a request sent from ADDRESS (a loopback
 # address, 127.0.0.N); sets STATUS; body in $T/body, headers in $T/h.
 from() {
-	local ip=$1 path=$2
+	local ip=$1 path=$2 auth=()
 	shift 2
-	STATUS=$(curl -s "${CURL_ARGS[@]}" --max-time 10 --interface "$ip" -D "$T/h" -o "$T/body" \
-		-w '%{http_code}' "$@" "$BASE$path") || true
+	mapfile -t auth < <(as_integration "$path")
+	STATUS=$(curl -s "${CURL_ARGS[@]}" "${auth[@]}" --max-time 10 --interface "$ip" -D "$T/h" \
+		-o "$T/body" -w '%{http_code}' "$@" "$BASE$path") || true
 }
 # hdr NAME [FILE]: header NAME of the reply whose headers are in FILE (default
 # $T/h); the last one if repeated.
