@@ -358,6 +358,47 @@ static void resolved(void *arg, const struct pool_result *res)
 	finish(a, AUTH_OK);
 }
 
+/* member_by_identity: the identity's member, else the id itself (a key made before 011). */
+static void found(void *arg, const struct pool_result *res)
+{
+	struct auth *a = arg;
+	if (failed(a, res, "member_by_identity"))
+		return;
+	/* a->member holds the id already: the key of a member made before 011 */
+	if (PQntuples(res->res) == 1)
+		snprintf(a->member, sizeof a->member, "%s", PQgetvalue(res->res, 0, 0));
+	a->res.member = a->member;
+	finish(a, AUTH_OK);
+}
+
+void auth_find(struct request *r, const char *member_in, size_t len, auth_done_fn done, void *arg)
+{
+	struct auth *a = auth_new(r, done, arg);
+	enum phone_result why;
+	if (!a)
+		return;
+	if (member_id_normalize(member_in, len, r->w->srv->cfg.default_country, a->member, &why) <
+	    0) {
+		a->res.message = member_id_message(why);
+		finish(a, AUTH_BAD_INPUT);
+		return;
+	}
+	if (strncmp(a->member, "m-", 2) == 0) { /* a member's own key */
+		a->res.member = a->member;
+		finish(a, AUTH_OK);
+		return;
+	}
+	a->kind = a->member[0] == '+' ? PII_PHONE : PII_EXTERNAL;
+	a->len = strlen(a->member);
+	memcpy(a->value, a->member, a->len + 1);
+	unsigned char h[PII_HASH_LEN];
+	pii_hash(&r->w->srv->pii, a->kind, a->value, a->len, h);
+	hex_of(h, sizeof h, a->hash_hex);
+	struct pool_query q = {.stmt = "member_by_identity", .nparams = 1, .values = {a->hash_hex}};
+	if (pool_submit(r->w->pool, &q, found, a) < 0)
+		finish(a, AUTH_UNAVAILABLE);
+}
+
 void auth_resolve(struct request *r, const char *member_in, size_t len, auth_done_fn done,
                   void *arg)
 {

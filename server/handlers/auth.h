@@ -76,6 +76,14 @@ void auth_sms_verify(struct request *r, const char *phone, size_t len, const cha
 void auth_resolve(struct request *r, const char *member_in, size_t len, auth_done_fn done,
                   void *arg);
 
+/*
+ * The member member_in names, made by nobody: a member's key ("m-..."), or
+ * a phone or external id (as typed), the member of that identity, else the
+ * id itself (members made before 011 were keyed so). AUTH_OK with
+ * res->member, or AUTH_BAD_INPUT.
+ */
+void auth_find(struct request *r, const char *member_in, size_t len, auth_done_fn done, void *arg);
+
 /* Revoke r's member session (r->member set by http_member) and clear its cookie. */
 void auth_sign_out(struct request *r, auth_done_fn done, void *arg);
 

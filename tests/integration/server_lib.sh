@@ -288,6 +288,28 @@ claim_header() {
 	hdr "$name" "$T/headers"
 }
 
+# FORM: the curl arguments of a page's form before sign-in: its CSRF token in
+# the field and the double-submit cookie (as a browser that loaded the page sends).
+FORM_CSRF=harnessformtokenharnessformtokenharnessform
+FORM=(-b "pc_csrf=$FORM_CSRF" --data-urlencode "csrf=$FORM_CSRF")
+
+# member_session MEMBER: a session of MEMBER (made if new) written to the
+# database as a sign-in writes it (the SHA-256 of the cookie's secret), for
+# tests whose subject is not signing in (test_member_auth.sh tests that).
+# Sets MEMBER_COOKIE, MEMBER_CSRF and MEMBER_FORM (the curl arguments of a
+# form posted by that member: the cookie and the form's csrf field).
+member_session() {
+	MEMBER_COOKIE=pcm_$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+	local h
+	h=$(printf '%s' "$MEMBER_COOKIE" | sha256sum | cut -d' ' -f1)
+	sql "INSERT INTO members (member, balance) VALUES ('$1', 0) ON CONFLICT DO NOTHING" >/dev/null
+	sql "INSERT INTO member_sessions (hash, member, kind, expires_at)
+	     VALUES ('\\x$h', '$1', 'external', now() + interval '1 hour')" >/dev/null
+	MEMBER_CSRF=$(printf 'packcode-csrf:%s' "$MEMBER_COOKIE" | openssl dgst -sha256 -binary |
+		base64 | tr '+/' '-_' | tr -d '=\n')
+	MEMBER_FORM=(-b "pc_member=$MEMBER_COOKIE" --data-urlencode "csrf=$MEMBER_CSRF")
+}
+
 # field FILTER: from the last JSON body.
 field() { jq -r "$1" "$T/body"; }
 
