@@ -27,7 +27,7 @@ trap ma_exit EXIT
 
 setup
 MERGE_TOK=$(pcgen token add --name merger --scopes admin 2>/dev/null) || fail "token add merger"
-mint 4 --pin
+mint 5 --pin
 cp "$CODES" "$T/codes"
 "$PY" "$IT/webhook_receiver.py" "$T/gw.port" "$T/gw.log" --mode accept --lifetime 110 \
 	2>"$T/gw.err" &
@@ -305,6 +305,29 @@ grep -q '10 积分' "$T/page" && grep -q 'Green tea' "$T/page" && grep -q '+86 1
 lpage "$BASE/c/$C3"
 grep -q '积分已领取' "$T/page" || fail "the claimer's rescan: $(cat "$T/page")"
 ok "the landing page signs in inline (phone, code, consent) and claims; /me shows the points"
+# signed in inline with a wrong PIN: the form comes back with the new session's token
+IFS=, read -r C5 P5 <<<"$(code 5)"
+L2=$(J landing2)
+lpage2() { STATUS=$(curl -s --max-time 10 -b "$L2" -c "$L2" -D "$T/h" -o "$T/page" -w '%{http_code}' \
+	--interface 127.0.0.6 "$@"); }
+lpage2 "$BASE/c/$C5"
+F=$(csrf_of)
+lpage2 "$BASE/c/$C5/claim" --data-urlencode "csrf=$F" --data-urlencode step=sms \
+	--data-urlencode phone=13900006000 --data-urlencode pin=00000000
+expect_page 200 "the code's form (a PIN kept for the next step)"
+wait_until 10 "the text to 13900006000" texts_are 1 13900006000
+read -r TO CODE6 <<<"$(last_code 13900006000)"
+lpage2 "$BASE/c/$C5/claim" --data-urlencode "csrf=$F" --data-urlencode step=verify \
+	--data-urlencode phone=13900006000 --data-urlencode pin=00000000 --data-urlencode "otp=$CODE6" \
+	--data-urlencode consent=1
+expect_page 403 "signed in, a wrong PIN"
+grep -q 'name="pin"' "$T/page" || fail "the PIN form again: $(cat "$T/page")"
+F=$(csrf_of)
+lpage2 "$BASE/c/$C5/claim" --data-urlencode "csrf=$F" --data-urlencode "pin=$P5"
+expect_page 200 "the right PIN, signed in, with the token of the form that came back"
+grep -q '10 points added' "$T/page" || fail "not awarded: $(cat "$T/page")"
+ok "signed in inline with a wrong PIN: the form comes back signed in, and the right PIN claims"
+
 lpage "$BASE/me"
 F=$(csrf_of)
 lpage "$BASE/me/sign-out" --data-urlencode "csrf=$F"
