@@ -160,11 +160,11 @@ static void got_identities(void *arg, const struct pool_result *res)
 	if (m->view == VIEW_EXPORT)
 		http_header(m->r, "Content-Disposition", "attachment; filename=\"my-data.json\"");
 	if (m->page) {
-		m->page(m->page_arg, m->r, m->o);
+		m->page(m->page_arg, m->r, m->o); /* it does not take o: req_free drops it */
 	} else {
 		http_reply_json(m->r, 200, m->o);
+		m->o = NULL;
 	}
-	m->o = NULL;
 	req_free(m);
 }
 
