@@ -26,7 +26,9 @@
 #include "edge/tls.h"
 #include "engine/listen.h"
 #include "engine/scanlog.h"
+#include "engine/msession.h"
 #include "engine/offload.h"
+#include "engine/sms.h"
 #include "engine/tokens.h"
 #include "engine/webhooks.h"
 #include "handlers/claim.h"
@@ -34,6 +36,7 @@
 #include "handlers/lookup.h"
 #include "log.h"
 #include "options.h"
+#include "pii.h"
 #include "routes.h"
 #include "server.h"
 #include "engine/links.h"
@@ -321,7 +324,9 @@ static int worker_init(struct worker *w, char *err, size_t errlen)
 	w->pool = pool_new(w->base, &pc);
 	if (!w->pool || !(w->claims = claims_new(w)) || !(w->lookups = lookups_new(w)) ||
 	    !(w->scanlog = scanlog_new(w)) || !(w->ratelimit = ratelimit_new(s->cfg.rates)) ||
-	    !(w->offload = offload_port_new(s->offload, w->base))) {
+	    !(w->offload = offload_port_new(s->offload, w->base)) ||
+	    !(w->msessions = msessions_new()) || !(w->identities = msessions_new()) ||
+	    !(w->sms = sms_new(w))) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -366,6 +371,11 @@ static void worker_free(struct worker *w)
 	w->pool = NULL;
 	claims_free(w->claims);
 	lookups_free(w->lookups);
+	sms_free(w->sms);
+	w->sms = NULL;
+	msessions_free(w->msessions);
+	msessions_free(w->identities);
+	w->msessions = w->identities = NULL;
 	scanlog_free(w->scanlog);
 	if (w->http)
 		evhttp_free(w->http);
@@ -690,13 +700,24 @@ int main(int argc, char **argv)
 	keyring_free(kr);
 	if (cfg->tls_cert && tls_start(&srv, err, sizeof err) < 0)
 		return cli_error(NULL, "%s", err);
+	/* the PII key: made on first need, refused if loose (lib/pii.h) */
+	int made = 0;
+	if (pii_key_load(&srv.pii, cfg->pii_key_path, 1, &made, err, sizeof err) < 0)
+		return cli_error(NULL, "%s", err);
 
 	if (server_open(&srv, err, sizeof err) < 0)
 		cli_error(NULL, "%s", err);
 	else if (control_open(&srv, err, sizeof err) < 0)
 		cli_error(NULL, "%s", err);
-	else
+	else {
+		if (made) /* said once the server starts: a failing start prints its one error line
+		           */
+			log_warn(
+			    "event=pii_key_created path=%s note=\"copy this file to every server "
+			    "and keep a backup: without it no phone can be read\"",
+			    LOG_Q(cfg->pii_key_path));
 		rc = server_run(&srv);
+	}
 	server_close(&srv);
 	return rc;
 }

@@ -7,6 +7,7 @@
 
 #include "handlers/admin.h"
 #include "handlers/analytics.h"
+#include "handlers/auth.h"
 #include "handlers/claim.h"
 #include "handlers/health.h"
 #include "handlers/landing.h"
