@@ -748,7 +748,7 @@ static void step_page(struct form_claim *fc, int status, enum form_step step, en
 			claim_form(b, r, c.v.fields.text, c.batch, error, n, step, &fc->fs);
 			code_line(b, r, c.v.fields.text);
 		} else {
-			bad_verdict(b, r, c.verdict);
+			bad_verdict(b, r, c.verdict, c.batch);
 		}
 		lookup_check_release(&c);
 	}
