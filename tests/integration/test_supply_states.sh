@@ -229,7 +229,8 @@ claim_is "$V" m2 410 void
 claim_is "$S" m2 410 stolen
 claim_is "$D" m2 410 destroyed
 claim_is "$P" m2 403 sample
-req POST "/c/$S/claim" application/x-www-form-urlencoded "member=m2"
+member_session m2
+from 127.0.0.9 "/c/$S/claim" "${MEMBER_FORM[@]}"
 [ "$STATUS" = 410 ] && grep -q "reported stolen" "$T/body" || fail "the claim form's page for a stolen code: $STATUS"
 sql_is 0 "SELECT count(*) FROM redemptions WHERE serial IN (SELECT serial FROM code_states)" ||
 	fail "a code with a state was redeemed"
