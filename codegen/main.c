@@ -41,6 +41,8 @@ static const char usage[] =
     "  user add|list|disable  staff accounts that sign in to the admin API\n"
     "                         (password, optional TOTP), with scopes and brands\n"
     "  member show|check      a member and its balance; members stored in an old form\n"
+    "  export KIND            scans, claims, members or the ledger of a date range, as CSV or\n"
+    "                         JSON Lines on stdout (audited)\n"
     "\n"
     "Codes:\n"
     "  verify CODE...         genuine, typo, not genuine or revoked; with a database\n"
@@ -71,6 +73,7 @@ static const struct {
     {"keygen", cmd_keygen}, {"keys", cmd_keys},       {"key", cmd_key},   {"verify", cmd_verify},
     {"db", cmd_db},         {"product", cmd_product}, {"mint", cmd_mint}, {"batches", cmd_batches},
     {"render", cmd_render}, {"token", cmd_token},     {"user", cmd_user}, {"member", cmd_member},
+    {"export", cmd_export},
 };
 
 int main(int argc, char **argv)

@@ -6,7 +6,9 @@
 #include "routes.h"
 
 #include "handlers/admin.h"
+#include "handlers/alerts.h"
 #include "handlers/claim.h"
+#include "handlers/export.h"
 #include "handlers/health.h"
 #include "handlers/landing.h"
 #include "handlers/lookup.h"

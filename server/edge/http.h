@@ -46,7 +46,9 @@ struct request {
 	char client[HTTP_CLIENT_MAX];     /* peer address, "" if unknown */
 	uint64_t addr_key;                /* its rate-limit key (ratelimit_addr_key) */
 	char user_agent[HTTP_UA_MAX + 1]; /* printable ASCII only, cut at 256 */
-	const char *origin; /* an admin route's Origin, when it is a listed one (CORS) */
+	const char *origin;         /* an admin route's Origin, when it is a listed one (CORS) */
+	void (*drained)(void *arg); /* a streamed reply: its chunk is written */
+	void *drained_arg;
 };
 
 /*
@@ -93,6 +95,28 @@ void http_reply_unauthorized(struct request *r, enum tokens_auth why);
  * came more than once (in one Cookie header or several).
  */
 int http_session_cookie(struct request *r, const char **value, size_t *len);
+/*
+ * A streamed reply (Transfer-Encoding: chunked), for bodies too large to
+ * hold: http_stream_start sends 200 and the headers set so far with
+ * content_type; chunks follow; http_stream_end finishes the request (and
+ * frees r) once. Flow control: http_stream_chunk takes buf's bytes as one
+ * chunk and calls drained(arg) once the connection's output is all written,
+ * so the caller produces the next only then; drained is never called if
+ * the client goes away meanwhile (http_stream_gone says so: poll it).
+ */
+void http_stream_start(struct request *r, const char *content_type);
+/* 0, or -1 if the client is gone (nothing sent). */
+int http_stream_chunk(struct request *r, struct evbuffer *buf, void (*drained)(void *arg),
+                      void *arg);
+/* 1 once the client's connection has closed. */
+int http_stream_gone(const struct request *r);
+/*
+ * complete: the last chunk goes out (a whole reply). Otherwise the
+ * connection is closed without it, so the client sees a truncated reply,
+ * never a short one that looks whole. Frees r.
+ */
+void http_stream_end(struct request *r, int complete);
+
 /* Add a response header before replying. */
 void http_header(struct request *r, const char *name, const char *value);
 
