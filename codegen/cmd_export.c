@@ -52,9 +52,12 @@ static int finish(PGconn *db, const char *id, long long rows, const char *status
 int cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"from", required_argument, NULL, 'f'},   {"to", required_argument, NULL, 't'},
-	    {"format", required_argument, NULL, 'F'}, {"brands", required_argument, NULL, 'b'},
-	    {"pii", no_argument, NULL, 'p'},          {"help", no_argument, NULL, 'h'},
+	    {"from", required_argument, NULL, 'f'},
+	    {"to", required_argument, NULL, 't'},
+	    {"format", required_argument, NULL, 'F'},
+	    {"brands", required_argument, NULL, 'b'},
+	    {"pii", no_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
 	const char *from = NULL, *to = NULL, *format = "csv", *brands = NULL;
@@ -147,7 +150,11 @@ int cmd_export(int argc, char **argv)
 		PQclear(r);
 	if (ok && !written)
 		cli_error("export", "stdout: %s", strerror(errno));
-	if (finish(db, id, rows, !ok ? "failed" : written ? "done" : "aborted") == 0 && ok && written)
+	if (finish(db, id, rows,
+	           !ok       ? "failed"
+	           : written ? "done"
+	                     : "aborted") == 0 &&
+	    ok && written)
 		rc = 0;
 	if (rc == 0 && isatty(2))
 		fprintf(stderr, "packcode-gen: export %s: %lld rows\n", id, rows);

@@ -155,7 +155,8 @@ void admin_route_alert_rules(struct request *r)
 	struct alert_req *a = start(r);
 	if (!a)
 		return;
-	struct pool_query q = {.stmt = "admin_alert_rules", .nparams = 1, .values = {a->brands_param}};
+	struct pool_query q = {
+	    .stmt = "admin_alert_rules", .nparams = 1, .values = {a->brands_param}};
 	submit(a, &q, rules_listed);
 }
 
@@ -176,9 +177,10 @@ static void rule_added(void *arg, const struct pool_result *res)
 		                 "an identity limited to brands makes rules for one of its brands "
 		                 "(name it in brand)");
 	} else if (strcmp(outcome, "brand_not_allowed") == 0) {
-		http_reply_error(a->r, 400, "bad_request",
-		                 "a not_genuine rule is of every brand: not-genuine scans name no code, "
-		                 "so no brand");
+		http_reply_error(
+		    a->r, 400, "bad_request",
+		    "a not_genuine rule is of every brand: not-genuine scans name no code, "
+		    "so no brand");
 	} else {
 		json_t *o = json_object();
 		json_object_set_new(o, "id", json_integer(a->id));
@@ -223,8 +225,8 @@ void admin_route_alert_rule_add(struct request *r)
 	snprintf(window, sizeof window, "%d", a->in.window_s);
 	struct pool_query q = {.stmt = "admin_alert_rule_add",
 	                       .nparams = 6,
-	                       .values = {a->tok, http_client_inet(r), a->in.kind, threshold, window,
-	                                  a->in.has_brand ? a->in.brand : NULL}};
+	                       .values = {a->tok, http_client_inet(r), a->in.kind, threshold,
+	                                  window, a->in.has_brand ? a->in.brand : NULL}};
 	submit(a, &q, rule_added);
 }
 
@@ -301,7 +303,8 @@ void admin_route_alerts(struct request *r)
 	struct alert_req *a = start(r);
 	if (!a)
 		return;
-	int has_status = http_form_field(r->query, strlen(r->query), "status", status, sizeof status);
+	int has_status =
+	    http_form_field(r->query, strlen(r->query), "status", status, sizeof status);
 	if (http_query_int(r->query, "limit", ALERTS_PAGE_MAX, &limit) < 0 ||
 	    http_query_int(r->query, "before", ID_MAX, &before) < 0 || has_status < 0 ||
 	    (has_status && strcmp(status, "open") != 0 && strcmp(status, "all") != 0)) {
@@ -313,11 +316,12 @@ void admin_route_alerts(struct request *r)
 	a->limit = (int)limit;
 	snprintf(lim, sizeof lim, "%lld", limit + 1);
 	snprintf(bef, sizeof bef, "%lld", before);
-	struct pool_query q = {.stmt = "admin_alerts",
-	                       .nparams = 4,
-	                       .values = {before ? bef : NULL, lim,
-	                                  has_status && strcmp(status, "open") == 0 ? "true" : "false",
-	                                  a->brands_param}};
+	struct pool_query q = {
+	    .stmt = "admin_alerts",
+	    .nparams = 4,
+	    .values = {before ? bef : NULL, lim,
+	               has_status && strcmp(status, "open") == 0 ? "true" : "false",
+	               a->brands_param}};
 	submit(a, &q, alerts_listed);
 }
 

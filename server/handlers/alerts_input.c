@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static int get_int(json_t *o, const char *name, long long min, long long max, int *out,
-                   char *err, size_t errlen)
+static int get_int(json_t *o, const char *name, long long min, long long max, int *out, char *err,
+                   size_t errlen)
 {
 	json_t *v = json_object_get(o, name);
 	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
@@ -48,8 +48,8 @@ enum admin_decode alert_rule_decode(const char *body, size_t len, struct alert_r
 		}
 	}
 	const char *kind = json_string_value(json_object_get(j, "kind"));
-	if (!kind || (strcmp(kind, "scanners") && strcmp(kind, "not_genuine") &&
-	              strcmp(kind, "travel"))) {
+	if (!kind ||
+	    (strcmp(kind, "scanners") && strcmp(kind, "not_genuine") && strcmp(kind, "travel"))) {
 		snprintf(err, errlen, "kind is scanners, not_genuine or travel");
 		goto out;
 	}

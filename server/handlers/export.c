@@ -149,7 +149,8 @@ static void copied(void *arg, const struct pool_result *res)
 		log_error("event=export_failed export=%lld sqlstate=%s reason=%s", e->id,
 		          res->sqlstate, LOG_Q(res->message));
 		if (res->status == POOL_UNAVAILABLE)
-			http_reply_error(e->r, 503, "unavailable", "database unavailable, try again");
+			http_reply_error(e->r, 503, "unavailable",
+			                 "database unavailable, try again");
 		else
 			http_reply_error(e->r, 500, "internal", "the export failed");
 	} else {
@@ -180,7 +181,8 @@ static void begun(void *arg, const struct pool_result *res)
 	struct export_req *e = arg;
 	if (res->status != POOL_OK) {
 		if (res->status == POOL_UNAVAILABLE) {
-			http_reply_error(e->r, 503, "unavailable", "database unavailable, try again");
+			http_reply_error(e->r, 503, "unavailable",
+			                 "database unavailable, try again");
 		} else if (strcmp(res->sqlstate, "28000") == 0) {
 			http_reply_unauthorized(e->r, TOKENS_INVALID);
 		} else if (strcmp(res->sqlstate, "23514") == 0) {
@@ -195,7 +197,8 @@ static void begun(void *arg, const struct pool_result *res)
 	}
 	e->id = strtoll(PQgetvalue(res->res, 0, 0), NULL, 10);
 	struct timeval tv = {GONE_POLL_MS / 1000, 0};
-	e->stream = pool_copy_out(e->w->export_pool, PQgetvalue(res->res, 0, 1), IDLE_MS, &copy_ops, e);
+	e->stream =
+	    pool_copy_out(e->w->export_pool, PQgetvalue(res->res, 0, 1), IDLE_MS, &copy_ops, e);
 	if (!e->stream) {
 		http_reply_error(e->r, 503, "export_busy",
 		                 "the server's export connections are busy, try again later");
@@ -234,9 +237,10 @@ void admin_route_export(struct request *r)
 	    !pool_has_idle(w->export_pool)) {
 		http_header(r, "Retry-After", "10");
 		http_reply_error(r, 503, "export_busy",
-		                 w->export_pool ? "the server's export connections are busy, try "
-		                                  "again later"
-		                                : "exports are off on this server (--export-connections 0)");
+		                 w->export_pool
+		                     ? "the server's export connections are busy, try "
+		                       "again later"
+		                     : "exports are off on this server (--export-connections 0)");
 		return;
 	}
 	struct export_req *e = calloc(1, sizeof *e);
@@ -257,12 +261,11 @@ void admin_route_export(struct request *r)
 		export_free(e);
 		return;
 	}
-	struct pool_query q = {
-	    .stmt = "admin_export_begin",
-	    .nparams = 7,
-	    .values = {e->tok, http_client_inet(r), export_kind_name(in.kind),
-	               export_format_name(in.format), in.from, in.to,
-	               (r->admin.scopes & SCOPE_PII) ? "true" : "false"}};
+	struct pool_query q = {.stmt = "admin_export_begin",
+	                       .nparams = 7,
+	                       .values = {e->tok, http_client_inet(r), export_kind_name(in.kind),
+	                                  export_format_name(in.format), in.from, in.to,
+	                                  (r->admin.scopes & SCOPE_PII) ? "true" : "false"}};
 	if (pool_submit(w->pool, &q, begun, e) < 0) {
 		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
 		export_free(e);

@@ -102,14 +102,15 @@ int export_decode_query(const char *query, struct export_in *out, char *err, siz
 	}
 	if (has_from <= 0 || has_to <= 0 || export_time_check(out->from) < 0 ||
 	    export_time_check(out->to) < 0) {
-		snprintf(err, errlen,
-		         "from and to are required: a date (2026-12-01, midnight UTC) or an RFC 3339 "
-		         "time with its offset (2026-12-01T08:00:00+08:00)");
+		snprintf(
+		    err, errlen,
+		    "from and to are required: a date (2026-12-01, midnight UTC) or an RFC 3339 "
+		    "time with its offset (2026-12-01T08:00:00+08:00)");
 		return -1;
 	}
 	out->format = EXPORT_CSV;
-	if (has_format < 0 || (has_format && strcmp(format, "csv") != 0 &&
-	                       strcmp(format, "jsonl") != 0)) {
+	if (has_format < 0 ||
+	    (has_format && strcmp(format, "csv") != 0 && strcmp(format, "jsonl") != 0)) {
 		snprintf(err, errlen, "format is csv or jsonl");
 		return -1;
 	}
