@@ -100,6 +100,9 @@ DECLARE
     ids text;
     lo text := format('to_timestamp(%s)', extract(epoch FROM p_from));
     hi text := format('to_timestamp(%s)', extract(epoch FROM p_to));
+    names text[];
+    exprs text[];
+    src text;
     sel text;
 BEGIN
     IF limited THEN
@@ -111,68 +114,71 @@ BEGIN
          WHERE br.id = ANY (p_brand_ids);
     END IF;
     IF p_kind = 'scans' THEN
-        sel := format(
-            'SELECT %s AS at, sc.serial, %s AS code, sc.kind, sc.outcome, %s AS client, '
-            '%s AS user_agent, %s AS member FROM scans sc WHERE sc.at >= %s AND sc.at < %s',
-            export_time_sql('sc.at'), export_cell_sql('sc.code', csv),
-            CASE WHEN p_pii THEN 'host(sc.client)'
-                 ELSE 'host(network(set_masklen(sc.client, CASE WHEN family(sc.client) = 4 '
-                      'THEN 24 ELSE 48 END)))' END,
-            export_cell_sql('sc.user_agent', csv),
-            export_cell_sql(CASE WHEN p_pii THEN 'sc.member' ELSE export_mask_sql('sc.member') END,
-                            csv),
-            lo, hi);
+        names := ARRAY['at', 'serial', 'code', 'kind', 'outcome', 'client', 'user_agent', 'member'];
+        exprs := ARRAY[export_time_sql('sc.at'), 'sc.serial', export_cell_sql('sc.code', csv),
+                       'sc.kind', 'sc.outcome',
+                       CASE WHEN p_pii THEN 'host(sc.client)'
+                            ELSE 'host(network(set_masklen(sc.client, CASE WHEN family(sc.client) '
+                                 '= 4 THEN 24 ELSE 48 END)))' END,
+                       export_cell_sql('sc.user_agent', csv),
+                       export_cell_sql(CASE WHEN p_pii THEN 'sc.member'
+                                            ELSE export_mask_sql('sc.member') END, csv)];
+        src := format('FROM scans sc WHERE sc.at >= %s AND sc.at < %s', lo, hi);
         IF limited THEN
-            sel := sel || format(' AND sc.serial <@ %L::int8multirange', ranges);
+            src := src || format(' AND sc.serial <@ %L::int8multirange', ranges);
         END IF;
     ELSIF p_kind = 'claims' THEN
-        sel := format(
-            'SELECT %s AS claimed_at, r.serial, r.batch_id, %s AS member, r.points '
-            'FROM redemptions r WHERE r.claimed_at >= %s AND r.claimed_at < %s',
-            export_time_sql('r.claimed_at'),
-            export_cell_sql(CASE WHEN p_pii THEN 'r.member' ELSE export_mask_sql('r.member') END,
-                            csv),
-            lo, hi);
+        names := ARRAY['claimed_at', 'serial', 'batch_id', 'member', 'points'];
+        exprs := ARRAY[export_time_sql('r.claimed_at'), 'r.serial', 'r.batch_id',
+                       export_cell_sql(CASE WHEN p_pii THEN 'r.member'
+                                            ELSE export_mask_sql('r.member') END, csv),
+                       'r.points'];
+        src := format('FROM redemptions r WHERE r.claimed_at >= %s AND r.claimed_at < %s', lo, hi);
         IF limited THEN
-            sel := sel || format(' AND r.batch_id = ANY (%L::bigint[])', ids);
+            src := src || format(' AND r.batch_id = ANY (%L::bigint[])', ids);
         END IF;
     ELSIF p_kind = 'members' THEN
         -- members' PII seam: encrypted phone identities add their columns here
-        sel := format(
-            'SELECT %s AS member, %s AS balance, %s AS created_at '
-            'FROM members m WHERE m.created_at >= %s AND m.created_at < %s',
-            export_cell_sql(CASE WHEN p_pii THEN 'm.member' ELSE export_mask_sql('m.member') END,
-                            csv),
-            CASE WHEN limited THEN 'NULL::bigint' ELSE 'm.balance' END,
-            export_time_sql('m.created_at'), lo, hi);
+        names := ARRAY['member', 'balance', 'created_at'];
+        exprs := ARRAY[export_cell_sql(CASE WHEN p_pii THEN 'm.member'
+                                            ELSE export_mask_sql('m.member') END, csv),
+                       CASE WHEN limited THEN 'NULL::bigint' ELSE 'm.balance' END,
+                       export_time_sql('m.created_at')];
+        src := format('FROM members m WHERE m.created_at >= %s AND m.created_at < %s', lo, hi);
         IF limited THEN
-            sel := sel || format(' AND m.member IN (SELECT r.member FROM redemptions r '
+            src := src || format(' AND m.member IN (SELECT r.member FROM redemptions r '
                                  'WHERE r.batch_id = ANY (%L::bigint[]))', ids);
         END IF;
     ELSIF p_kind = 'ledger' THEN
-        sel := format(
-            'SELECT %s AS at, %s AS member, l.id, l.kind, l.delta, %s AS balance_after, '
-            'l.serial, %s AS reference FROM ledger l WHERE l.created_at >= %s AND l.created_at < %s',
-            export_time_sql('l.created_at'),
-            export_cell_sql(CASE WHEN p_pii THEN 'l.member' ELSE export_mask_sql('l.member') END,
-                            csv),
-            CASE WHEN limited THEN 'NULL::bigint' ELSE 'l.balance_after' END,
-            export_cell_sql('l.reference', csv), lo, hi);
+        names := ARRAY['at', 'member', 'id', 'kind', 'delta', 'balance_after', 'serial',
+                       'reference'];
+        exprs := ARRAY[export_time_sql('l.created_at'),
+                       export_cell_sql(CASE WHEN p_pii THEN 'l.member'
+                                            ELSE export_mask_sql('l.member') END, csv),
+                       'l.id', 'l.kind', 'l.delta',
+                       CASE WHEN limited THEN 'NULL::bigint' ELSE 'l.balance_after' END,
+                       'l.serial', export_cell_sql('l.reference', csv)];
+        src := format('FROM ledger l WHERE l.created_at >= %s AND l.created_at < %s', lo, hi);
         IF limited THEN
-            sel := sel || format(' AND l.kind = ''claim'' AND l.serial <@ %L::int8multirange',
+            src := src || format(' AND l.kind = ''claim'' AND l.serial <@ %L::int8multirange',
                                  ranges);
         END IF;
     ELSE
         RAISE EXCEPTION 'unknown export kind %', p_kind USING ERRCODE = '22023';
     END IF;
     IF csv THEN
-        RETURN format('COPY (%s) TO STDOUT WITH (FORMAT csv, HEADER true)', sel);
+        SELECT string_agg(format('%s AS %I', e, n), ', ' ORDER BY i) INTO sel
+          FROM unnest(exprs, names) WITH ORDINALITY AS u(e, n, i);
+        RETURN format('COPY (SELECT %s %s) TO STDOUT WITH (FORMAT csv, HEADER true)', sel, src);
     END IF;
-    -- JSON Lines: one object a line; CSV mode with a quote and a delimiter
-    -- that JSON text never holds raw (it escapes every control character),
-    -- so each line goes out as row_to_json wrote it.
-    RETURN format('COPY (SELECT row_to_json(e)::text FROM (%s) e) TO STDOUT '
-                  'WITH (FORMAT csv, QUOTE E''\x01'', DELIMITER E''\x02'')', sel);
+    -- JSON Lines: one object a line, its keys named here (json_build_object:
+    -- the same on Citus, where a subquery's column names do not survive);
+    -- CSV mode with a quote and a delimiter that JSON text never holds raw
+    -- (it escapes every control character), so each line goes out as written.
+    SELECT string_agg(format('%L, %s', n, e), ', ' ORDER BY i) INTO sel
+      FROM unnest(exprs, names) WITH ORDINALITY AS u(e, n, i);
+    RETURN format('COPY (SELECT json_build_object(%s)::text %s) TO STDOUT '
+                  'WITH (FORMAT csv, QUOTE E''\x01'', DELIMITER E''\x02'')', sel, src);
 END $$;
 
 -- Start an export: its row and its audit row (export.start: who, what,
