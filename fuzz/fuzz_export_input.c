@@ -40,7 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			      "a kind accepted that alert_rules refuses");
 			check(in.threshold >= 1 && in.threshold <= ALERT_THRESHOLD_MAX,
 			      "a threshold out of range");
-			check(in.window_s >= ALERT_WINDOW_MIN_S && in.window_s <= ALERT_WINDOW_MAX_S,
+			check(in.window_s >= ALERT_WINDOW_MIN_S &&
+			          in.window_s <= ALERT_WINDOW_MAX_S,
 			      "a window out of range");
 		}
 		return 0;

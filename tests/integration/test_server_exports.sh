@@ -12,7 +12,7 @@
 # 24 MiB and stays under 64 MiB (the budget for 10 million rows: memory
 # does not grow with rows; not checked under ASan). A client that hangs up
 # mid-way: the export is recorded aborted.
-PC_TIMEOUT=120
+PC_TIMEOUT=180
 . "$(dirname "$0")/harness.sh"
 . "$(dirname "$0")/server_lib.sh"
 

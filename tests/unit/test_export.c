@@ -74,9 +74,10 @@ static void test_an_unescaped_plus_of_an_offset_is_taken_as_meant(void **state)
 {
 	struct export_in in;
 	(void)state;
-	assert_int_equal(export_decode_query("from=2026-12-01T08:00+08:00&to=2026-12-02T08:00%2B08:00",
-	                                     &in, err, sizeof err),
-	                 0);
+	assert_int_equal(
+	    export_decode_query("from=2026-12-01T08:00+08:00&to=2026-12-02T08:00%2B08:00", &in, err,
+	                        sizeof err),
+	    0);
 	assert_string_equal(in.from, "2026-12-01T08:00+08:00");
 	assert_string_equal(in.to, "2026-12-02T08:00+08:00");
 }
