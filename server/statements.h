@@ -111,10 +111,11 @@
 	"SELECT packcode_session()"
 
 /*
- * The alert evaluator's connection (engine/alerts.c, the control thread).
+ * The alert evaluator's connection (engine/alerts.c, the control thread);
+ * on Citus, like the workers', one connection per node.
  */
 #define STATEMENTS_ALERTS_SETUP                                                                    \
-	"SET TimeZone = 'UTC'; SET statement_timeout = '60s'; "                                    \
+	"SET TimeZone = 'UTC'; SET statement_timeout = '60s'; SELECT packcode_session(); "         \
 	"PREPARE alerts_evaluate AS SELECT alerts_evaluate()"
 
 /*
