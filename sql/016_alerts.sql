@@ -114,6 +114,7 @@ BEGIN
          WHERE br.id = ANY (p_brand_ids);
     END IF;
     IF p_kind = 'scans' THEN
+        -- the scans branch's region columns join this list when they land
         names := ARRAY['at', 'serial', 'code', 'kind', 'outcome', 'client', 'user_agent', 'member'];
         exprs := ARRAY[export_time_sql('sc.at'), 'sc.serial', export_cell_sql('sc.code', csv),
                        'sc.kind', 'sc.outcome',

@@ -160,6 +160,7 @@ static void conn_broken(struct conn *c, const char *why)
 	char msg[256];
 	int was_ready = c->state == CONN_IDLE || c->state == CONN_BUSY;
 	int was_connecting = c->state == CONN_CONNECTING || c->state == CONN_SETUP;
+	int quiet = c->quiet;
 	struct job *j = c->job;
 
 	snprintf(msg, sizeof msg, "%s", why ? why : "connection lost");
@@ -181,7 +182,7 @@ static void conn_broken(struct conn *c, const char *why)
 	PQfinish(c->pg);
 	c->pg = NULL;
 
-	if (was_ready && !p->closing && c->quiet) {
+	if (was_ready && !p->closing && quiet) {
 		c->backoff_ms = 0;
 	} else if (was_ready && !p->closing) {
 		log_warn("event=db_disconnected pool=%s conn=%d reason=%s", p->name, c->idx,

@@ -7,7 +7,7 @@
 # many more scan it within the window and whichever server evaluates; a
 # code of brand B does not fire A's rule; not-genuine scans over the rate
 # raise one; a consumer's report always raises one (reports.alerted_at
-# set). Each alert reaches the local webhook receiver once as
+# set); a window later the code raises again. Each alert reaches the local webhook receiver once as
 # code.suspicious or code.reported. The list is brand-scoped and paged;
 # acknowledging needs operate, is audited, and holds its first answer.
 PC_TIMEOUT=120
@@ -163,6 +163,13 @@ as "$TA" GET "/api/v1/admin/alerts?status=open"
 [ "$(field '[.alerts[].kind] | join(",")')" = report ] || fail "open: $(cat "$T/body")"
 [ "$(sql "SELECT count(*) FROM audit WHERE action = 'alert.acknowledge' AND actor = 'tea'")" = 1 ] ||
 	fail "acknowledgement not audited once"
+# a window later (the alert made older than the rule's window), a new scanner raises again
+sql "UPDATE alerts SET raised_at = raised_at - interval '601 seconds', bucket = bucket - 2
+      WHERE rule_id = $RULE" >/dev/null
+scan_as "$(code 1)" phone-9
+wait_until 15 "a second alert, a window later" sql_is 2 "SELECT count(*) FROM alerts WHERE rule_id = $RULE"
+ok "a window after its alert, a code still past the rule raises again"
+
 as "$TB" DELETE "/api/v1/admin/alert-rules/$RULE"
 expect 404 "bean deletes tea's rule"
 as "$TA" DELETE "/api/v1/admin/alert-rules/$RULE"
