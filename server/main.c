@@ -317,22 +317,6 @@ static int worker_init(struct worker *w, char *err, size_t errlen)
 	    .query_timeout_ms = s->cfg.query_timeout_ms,
 	};
 	w->pool = pool_new(w->base, &pc);
-	if (s->cfg.export_connections > 0) {
-		char ename[64];
-		snprintf(ename, sizeof ename, "packcode-export-%d", w->id);
-		struct pool_config ec = {
-		    .conninfo = s->cfg.conninfo,
-		    .name = ename,
-		    .size = s->cfg.export_connections,
-		    .queue_max = s->cfg.export_connections,
-		    .setup_sql = STATEMENTS_EXPORT_SETUP,
-		    .query_timeout_ms = s->cfg.query_timeout_ms,
-		};
-		if (!(w->export_pool = pool_new(w->base, &ec))) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-	}
 	if (!w->pool || !(w->claims = claims_new(w)) || !(w->lookups = lookups_new(w)) ||
 	    !(w->scanlog = scanlog_new(w)) || !(w->ratelimit = ratelimit_new(s->cfg.rates)) ||
 	    !(w->offload = offload_port_new(s->offload, w->base))) {

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "scope.h"
 #include "server.h"
+#include "statements.h"
 
 #define CHUNK_BYTES  (256 * 1024) /* a chunk is sent once this much is waiting */
 #define IDLE_MS      60000        /* the COPY may wait this long for a row */
@@ -209,6 +210,28 @@ static void begun(void *arg, const struct pool_result *res)
 	event_add(e->poll, &tv);
 }
 
+/*
+ * The worker's export connections, made at its first export and kept: a
+ * server that never exports holds no connection for it.
+ */
+static struct pool *export_pool(struct worker *w)
+{
+	if (!w->export_pool && w->srv->cfg.export_connections > 0) {
+		char name[64];
+		snprintf(name, sizeof name, "packcode-export-%d", w->id);
+		struct pool_config pc = {
+		    .conninfo = w->srv->cfg.conninfo,
+		    .name = name,
+		    .size = w->srv->cfg.export_connections,
+		    .queue_max = w->srv->cfg.export_connections,
+		    .setup_sql = STATEMENTS_EXPORT_SETUP,
+		    .query_timeout_ms = w->srv->cfg.query_timeout_ms,
+		};
+		w->export_pool = pool_new(w->base, &pc);
+	}
+	return w->export_pool;
+}
+
 void admin_route_export(struct request *r)
 {
 	struct worker *w = r->w;
@@ -233,13 +256,11 @@ void admin_route_export(struct request *r)
 		evbuffer_free(none);
 		return;
 	}
-	if (!w->export_pool || w->exports >= w->srv->cfg.export_connections ||
-	    !pool_has_idle(w->export_pool)) {
+	if (w->exports >= w->srv->cfg.export_connections || !export_pool(w)) {
 		http_header(r, "Retry-After", "10");
 		http_reply_error(r, 503, "export_busy",
-		                 w->export_pool
-		                     ? "the server's export connections are busy, try "
-		                       "again later"
+		                 w->srv->cfg.export_connections
+		                     ? "the server's export connections are busy, try again later"
 		                     : "exports are off on this server (--export-connections 0)");
 		return;
 	}
