@@ -131,8 +131,8 @@ static const struct opt opts[] = {
      "13900000000 is +8613900000000 with CN",
      "Members"},
     {"export-connections", 0, "N", OPT_INT, F(export_connections), 0, 16, "1",
-     "database connections per thread for exports (one export streams on each at a time; "
-     "more are refused, 503 export_busy); 0: no exports",
+     "database connections per thread for exports, made at its first export (one export "
+     "streams on each at a time; more are refused, 503 export_busy); 0: no exports",
      "Exports and alerts"},
     {"alert-interval", 0, "S", OPT_SECONDS, F(alert_interval_ms), 0, 3600, "5",
      "evaluate the alert rules and the consumers' reports every S seconds (servers share "
