@@ -50,6 +50,8 @@ static const char usage[] =
     "  pii-key                make the key of members' personal data ($PACKCODE_PII_KEY,\n"
     "                         else $PACKCODE_HOME/pii.key; the server makes it on\n"
     "                         first need too); never replaces one\n"
+    "  export KIND            scans, claims, members or the ledger of a date range, as CSV or\n"
+    "                         JSON Lines on stdout (audited)\n"
     "\n"
     "Codes:\n"
     "  verify CODE...         genuine, typo, not genuine or revoked; with a database\n"
@@ -83,6 +85,7 @@ static const struct {
     {"render", cmd_render}, {"token", cmd_token},     {"user", cmd_user}, {"member", cmd_member},
     {"batch", cmd_batch},   {"code", cmd_code},       {"undo", cmd_undo},
     {"pii-key", cmd_pii_key},
+    {"export", cmd_export},
 };
 
 int main(int argc, char **argv)

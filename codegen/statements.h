@@ -179,4 +179,19 @@
 /* The member of an identity's keyed hash (sql/011_members.sql). */
 #define STMT_MEMBER_BY_IDENTITY "SELECT member FROM member_by_identity($1::bytea)"
 
+/* ---- exports (cmd_export.c; sql/016_alerts.sql) ---- */
+
+/* Times read in UTC (a date is midnight UTC), as the server's are. */
+#define STMT_EXPORT_SESSION "SET TimeZone = 'UTC'"
+/* $1 actor, $2 kind, $3 format, $4 from, $5 to, $6 brand names "A,B" (NULL: every
+ * brand), $7 pii. Records the export and its audit row; id, copy_sql (the
+ * COPY ... TO STDOUT to run: the one statement not written here, see
+ * export_sql()). An unknown brand is SQLSTATE 22023. */
+#define STMT_EXPORT_BEGIN                                                                          \
+	"SELECT id, copy_sql FROM export_begin($1, NULL, $2, $3, $4::timestamptz, "                \
+	"$5::timestamptz, "                                                                        \
+	"brand_ids(string_to_array($6, ',')), $7::boolean)"
+/* $1 export id, $2 rows, $3 status (done, aborted, failed). Audited. */
+#define STMT_EXPORT_FINISH "SELECT outcome FROM export_finish($1::bigint, $2::bigint, $3)"
+
 #endif

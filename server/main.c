@@ -30,6 +30,7 @@
 #include "engine/offload.h"
 #include "engine/sms.h"
 #include "engine/tokens.h"
+#include "engine/alerts.h"
 #include "engine/webhooks.h"
 #include "handlers/claim.h"
 #include "handlers/health.h"
@@ -215,6 +216,7 @@ static void worker_exit_if_done(struct worker *w)
 		 * leave before the connections close.
 		 */
 		w->drain_expired = 1;
+		pool_close(w->export_pool); /* its exports record their end on the pool */
 		pool_close(w->pool);
 		struct timeval flush = {0, DRAIN_FLUSH_MS * 1000};
 		event_base_loopexit(w->base, &flush);
@@ -353,7 +355,8 @@ static int worker_init(struct worker *w, char *err, size_t errlen)
 /*
  * Tear a worker down, after its loop has stopped, in the one order in which
  * nothing calls back into freed memory:
- *   1. the pool: every query still waiting or running fails now, and its
+ *   1. the pools (exports' first: their failures submit to the other):
+ *      every query still waiting or running fails now, and its
  *      callback runs into live batchers, handlers and requests, which answer
  *      their clients (503) on connections still open;
  *   2. the batchers (claims, lookups), empty since 1;
@@ -367,6 +370,8 @@ static int worker_init(struct worker *w, char *err, size_t errlen)
  */
 static void worker_free(struct worker *w)
 {
+	pool_free(w->export_pool); /* an export cut short records its end on the pool */
+	w->export_pool = NULL;
 	pool_free(w->pool);
 	w->pool = NULL;
 	claims_free(w->claims);
@@ -579,6 +584,11 @@ static int control_open(struct server *s, char *err, size_t errlen)
 	};
 	if (s->control)
 		s->webhooks = webhooks_new(s->control, &wc, &s->webhook_metrics);
+	if (s->control && s->cfg.alert_interval_ms > 0 &&
+	    !(s->alerts = alerts_new(s->control, s->cfg.conninfo, s->cfg.alert_interval_ms))) {
+		snprintf(err, errlen, "cannot start the alert evaluator");
+		return -1;
+	}
 	if (!s->control || !s->listener || !s->webhooks ||
 	    catalog_listen(s->catalog, s->listener) < 0 ||
 	    links_listen(s->links, s->listener) < 0 ||
@@ -659,6 +669,7 @@ static void server_close(struct server *s)
 		event_free(s->keyring_poll);
 	listener_free(s->listener);
 	webhooks_free(s->webhooks);
+	alerts_free(s->alerts);
 	catalog_free(s->catalog);
 	links_free(s->links);
 	tokens_free(s->tokens);

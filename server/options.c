@@ -175,6 +175,14 @@ static const struct opt opts[] = {
      "the version of the privacy notice (docs/privacy.md) that signing in agrees to; it is "
      "recorded with each sign-in",
      NULL},
+    {"export-connections", 0, "N", OPT_INT, F(export_connections), 0, 16, "1",
+     "database connections per thread for exports, made at its first export (one export "
+     "streams on each at a time; more are refused, 503 export_busy); 0: no exports",
+     "Exports and alerts"},
+    {"alert-interval", 0, "S", OPT_SECONDS, F(alert_interval_ms), 0, 3600, "5",
+     "evaluate the alert rules and the consumers' reports every S seconds (servers share "
+     "the work: one evaluates at a time); 0: this server never does",
+     NULL},
     {"webhook-concurrency", 0, "N", OPT_INT, F(webhook_concurrency), 0, 256, "32",
      "webhook deliveries this server sends at once (servers share the work); 0: it sends "
      "none",

@@ -56,6 +56,8 @@ struct server_config {
 	/* the admin API from browsers: the origins allowed (edge/cors.c) */
 	const char *cors_origins[SERVER_CORS_ORIGINS];
 	int ncors_origins;
+	int export_connections; /* per thread, for exports' streams; 0: no exports */
+	int alert_interval_ms;  /* alerts evaluated this often (engine/alerts.c); 0: never */
 	/* webhooks (engine/webhooks.c) */
 	int webhook_concurrency;
 	int webhook_timeout_ms;
@@ -83,6 +85,7 @@ struct route;
 struct listener;
 struct links;
 struct webhooks;
+struct alerts;
 
 struct worker {
 	struct server *srv;
@@ -93,7 +96,9 @@ struct worker {
 	int listen_fd, admin_fd;
 	struct evhttp_bound_socket *bound, *admin_bound;
 	struct pool *pool;
-	struct keyfile keys; /* the keyring, and the file's stamp when read */
+	struct pool *export_pool; /* exports' COPY streams (handlers/export.c); NULL: none */
+	int exports;              /* exports running on this worker */
+	struct keyfile keys;      /* the keyring, and the file's stamp when read */
 	struct catalog_view view;
 	struct claims *claims;
 	struct lookups *lookups;
@@ -140,6 +145,7 @@ struct server {
 	struct offload *offload;   /* argon2id off the loops (offload.h) */
 	struct pii_key pii;        /* members' personal data (lib/pii.h) */
 	struct webhooks *webhooks; /* the control thread's dispatcher */
+	struct alerts *alerts;     /* and alert evaluator (NULL: --alert-interval 0) */
 	struct metrics_webhooks webhook_metrics;
 	int nworkers;
 	struct worker *workers;

@@ -121,7 +121,51 @@
 	"                      jsonb_build_object('members', $4)); "                               \
 	"PREPARE admin_me_brands(bigint[]) AS "                                                    \
 	"  SELECT id, name FROM brands WHERE $1::bigint[] IS NULL OR id = ANY ($1) ORDER BY "      \
-	"name; " STATEMENTS_STAFF
+	"name; " STATEMENTS_EXPORTS "; " STATEMENTS_ALERTS "; " STATEMENTS_STAFF
+
+/*
+ * Exports (handlers/export.c, sql/016_alerts.sql): admin_export_begin
+ * records the export and its audit row and returns the COPY ... TO STDOUT
+ * to run on an export connection: the one statement of the server not in
+ * this registry, written by export_sql() from checked values quoted with
+ * format('%L') (COPY takes no parameters). export_finish records its end.
+ */
+#define STATEMENTS_EXPORTS                                                                         \
+	"PREPARE admin_export_begin(bigint, inet, text, text, timestamptz, timestamptz, boolean) " \
+	"AS SELECT * FROM admin_export_begin($1, $2, $3, $4, $5, $6, $7); "                        \
+	"PREPARE export_finish(bigint, bigint, text) AS SELECT * FROM export_finish($1, $2, $3)"
+
+/*
+ * Alerts (handlers/alerts.c, sql/016_alerts.sql): rules and alerts of the
+ * identity's brands; changes take the identity and the client first.
+ */
+#define STATEMENTS_ALERTS                                                                          \
+	"PREPARE admin_alert_rules(bigint[]) AS SELECT * FROM admin_alert_rules($1); "             \
+	"PREPARE admin_alert_rule_add(bigint, inet, text, integer, integer, text) AS "             \
+	"  SELECT * FROM admin_alert_rule_add($1, $2, $3, $4, $5, $6); "                           \
+	"PREPARE admin_alert_rule_delete(bigint, inet, bigint) AS "                                \
+	"  SELECT * FROM admin_alert_rule_delete($1, $2, $3); "                                    \
+	"PREPARE admin_alerts(bigint, integer, boolean, bigint[]) AS "                             \
+	"  SELECT * FROM admin_alerts($1, $2, $3, $4); "                                           \
+	"PREPARE admin_alert_acknowledge(bigint, inet, bigint) AS "                                \
+	"  SELECT * FROM admin_alert_acknowledge($1, $2, $3)"
+
+/*
+ * An export connection (one per --export-connections, per worker): a COPY
+ * streams as long as its client reads, so no statement timeout (the
+ * stream's own idle timeout, in the pool, stands for it).
+ */
+#define STATEMENTS_EXPORT_SETUP                                                                    \
+	"SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET statement_timeout = 0; "                 \
+	"SELECT packcode_session()"
+
+/*
+ * The alert evaluator's connection (engine/alerts.c, the control thread);
+ * on Citus, like the workers', one connection per node.
+ */
+#define STATEMENTS_ALERTS_SETUP                                                                    \
+	"SET TimeZone = 'UTC'; SET statement_timeout = '60s'; SELECT packcode_session(); "         \
+	"PREPARE alerts_evaluate AS SELECT alerts_evaluate()"
 
 /*
  * Staff sign-in and sign-out (server/handlers/staff.c, sql/008_staff.sql):

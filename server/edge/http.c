@@ -169,6 +169,70 @@ static void finish(struct request *r, int status)
 	free(r);
 }
 
+/* ---- streamed replies ---- */
+
+/* The headers every reply carries (finish()'s), for a streamed one. */
+static void stream_headers(struct request *r)
+{
+	struct worker *w = r->w;
+	struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
+	evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(out, "Referrer-Policy", "no-referrer");
+	evhttp_add_header(out, "Cache-Control", "no-store");
+	if (w->srv->tls)
+		evhttp_add_header(out, "Strict-Transport-Security", TLS_HSTS);
+	if (w->srv->cfg.ncors_origins && r->route && r->route->auth == ROUTE_AUTH_ADMIN)
+		evhttp_add_header(out, "Vary", "Origin");
+	if (r->origin) {
+		evhttp_add_header(out, "Access-Control-Allow-Origin", r->origin);
+		evhttp_add_header(out, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
+	}
+}
+
+void http_stream_start(struct request *r, const char *content_type)
+{
+	stream_headers(r);
+	evhttp_add_header(evhttp_request_get_output_headers(r->req), "Content-Type", content_type);
+	evhttp_send_reply_start(r->req, 200, "OK");
+}
+
+static void stream_drained(struct evhttp_connection *evcon, void *arg)
+{
+	struct request *r = arg;
+	(void)evcon;
+	if (r->drained)
+		r->drained(r->drained_arg);
+}
+
+int http_stream_chunk(struct request *r, struct evbuffer *buf, void (*drained)(void *arg),
+                      void *arg)
+{
+	if (http_stream_gone(r))
+		return -1;
+	r->drained = drained;
+	r->drained_arg = arg;
+	evhttp_send_reply_chunk_with_cb(r->req, buf, stream_drained, r);
+	return 0;
+}
+
+int http_stream_gone(const struct request *r)
+{
+	return evhttp_request_get_connection(r->req) == NULL;
+}
+
+void http_stream_end(struct request *r, int complete)
+{
+	struct worker *w = r->w;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(r->req);
+	if (complete || !evcon)
+		evhttp_send_reply_end(r->req); /* frees the request if the client is gone */
+	else
+		evhttp_connection_free(evcon); /* and the request with it */
+	metrics_request(&w->metrics, r->slot, 200, clock_us() - r->start_us);
+	w->inflight--;
+	free(r);
+}
+
 void http_header(struct request *r, const char *name, const char *value)
 {
 	evhttp_add_header(evhttp_request_get_output_headers(r->req), name, value);

@@ -60,6 +60,9 @@ struct request {
 	char member_new[SECRET_LEN_MAX]; /* a session made by this request (sign-in): its secret */
 	unsigned char member_hash[SECRET_HASH_LEN];
 	void *handler_arg; /* a handler's own state while it waits (http_member's then) */
+	const char *origin;         /* an admin route's Origin, when it is a listed one (CORS) */
+	void (*drained)(void *arg); /* a streamed reply: its chunk is written */
+	void *drained_arg;
 };
 
 /*
@@ -128,6 +131,27 @@ void http_reply_member_csrf(struct request *r);
  * without one; TOKENS_OK with r->admin set; TOKENS_INVALID otherwise.
  */
 enum tokens_auth http_bearer(struct request *r);
+ * A streamed reply (Transfer-Encoding: chunked), for bodies too large to
+ * hold: http_stream_start sends 200 and the headers set so far with
+ * content_type; chunks follow; http_stream_end finishes the request (and
+ * frees r) once. Flow control: http_stream_chunk takes buf's bytes as one
+ * chunk and calls drained(arg) once the connection's output is all written,
+ * so the caller produces the next only then; drained is never called if
+ * the client goes away meanwhile (http_stream_gone says so: poll it).
+ */
+void http_stream_start(struct request *r, const char *content_type);
+/* 0, or -1 if the client is gone (nothing sent). */
+int http_stream_chunk(struct request *r, struct evbuffer *buf, void (*drained)(void *arg),
+                      void *arg);
+/* 1 once the client's connection has closed. */
+int http_stream_gone(const struct request *r);
+/*
+ * complete: the last chunk goes out (a whole reply). Otherwise the
+ * connection is closed without it, so the client sees a truncated reply,
+ * never a short one that looks whole. Frees r.
+ */
+void http_stream_end(struct request *r, int complete);
+
 /* Add a response header before replying. */
 void http_header(struct request *r, const char *name, const char *value);
 

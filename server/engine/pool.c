@@ -33,6 +33,11 @@ struct job {
 	char *buf;
 	const char *copy_data; /* a COPY job: q.stmt is the COPY statement (in buf) */
 	size_t copy_len;
+	const struct pool_stream_ops *ops; /* a COPY TO STDOUT stream: q.stmt is its SQL */
+	int idle_ms;                       /* a stream: its longest wait for a row */
+	int paused;                        /* a stream: not reading until resumed */
+	struct conn *conn;                 /* the connection running it, once sent */
+	struct pool *pool;                 /* a stream: its pool */
 	long long queued_ms;
 };
 TAILQ_HEAD(job_list, job);
@@ -50,7 +55,9 @@ struct conn {
 	PGresult *ok;       /* the last good result of the query */
 	PGresult *err;      /* the first failed result */
 	long long since_ms; /* BUSY/CONNECTING: when it started */
-	int copy_phase;     /* COPY job: 0 before COPY_IN, 1 sending data, 2 all sent */
+	int copy_phase;     /* COPY job: 0 before COPY_IN, 1 sending data, 2 all sent;
+	                       a stream: 3 rows coming (COPY_OUT) */
+	int quiet;          /* dropped on purpose (a stream stopped): no warning */
 	size_t copy_off;
 	int backoff_ms;
 	struct conn *next_idle;
@@ -153,6 +160,7 @@ static void conn_broken(struct conn *c, const char *why)
 	char msg[256];
 	int was_ready = c->state == CONN_IDLE || c->state == CONN_BUSY;
 	int was_connecting = c->state == CONN_CONNECTING || c->state == CONN_SETUP;
+	int quiet = c->quiet;
 	struct job *j = c->job;
 
 	snprintf(msg, sizeof msg, "%s", why ? why : "connection lost");
@@ -167,13 +175,16 @@ static void conn_broken(struct conn *c, const char *why)
 	if (was_ready)
 		p->nready--;
 	c->state = CONN_DOWN;
+	c->quiet = 0;
 	c->job = NULL;
 	c->copy_phase = 0;
 	clear_results(c);
 	PQfinish(c->pg);
 	c->pg = NULL;
 
-	if (was_ready && !p->closing) {
+	if (was_ready && !p->closing && quiet) {
+		c->backoff_ms = 0;
+	} else if (was_ready && !p->closing) {
 		log_warn("event=db_disconnected pool=%s conn=%d reason=%s", p->name, c->idx,
 		         LOG_Q(msg));
 		c->backoff_ms = 0; /* one immediate retry: the server may just have restarted us */
@@ -379,6 +390,44 @@ static int copy_push(struct conn *c)
 	return watch(c, f ? EV_READ | EV_WRITE : EV_READ);
 }
 
+/*
+ * A stream's rows, as far as libpq has them: each to ops->row. 0 (still
+ * copying, paused, or the COPY ended: copy_phase 0, its result follows),
+ * or -1 if the connection was dropped (the job is gone).
+ */
+static int copy_out_rows(struct conn *c)
+{
+	struct job *j = c->job;
+	while (!j->paused) {
+		char *buf = NULL;
+		int n = PQgetCopyData(c->pg, &buf, 1);
+		if (n == 0)
+			return 0;
+		if (n == -1) {
+			c->copy_phase = 0;
+			return 0;
+		}
+		if (n < 0) {
+			conn_broken(c, PQerrorMessage(c->pg));
+			return -1;
+		}
+		c->since_ms = clock_coarse_ms();
+		enum pool_row next = j->ops->row(j->arg, buf, (size_t)n);
+		PQfreemem(buf);
+		if (next == POOL_ROW_STOP) {
+			c->quiet = 1;
+			conn_broken(c, "stream stopped");
+			return -1;
+		}
+		if (next == POOL_ROW_PAUSE) {
+			j->paused = 1;
+			event_del(c->ev);
+			c->watching = 0;
+		}
+	}
+	return 0;
+}
+
 /* Read what the server sent; collect results until the query is complete. */
 static void read_results(struct conn *c)
 {
@@ -388,6 +437,8 @@ static void read_results(struct conn *c)
 	}
 	deliver_notifies(c);
 	if (c->state == CONN_IDLE || c->copy_phase == 1)
+		return;
+	if (c->copy_phase == 3 && (copy_out_rows(c) < 0 || c->copy_phase == 3))
 		return;
 	while (!PQisBusy(c->pg)) {
 		PGresult *r = PQgetResult(c->pg);
@@ -410,6 +461,16 @@ static void read_results(struct conn *c)
 			}
 			if (c->copy_phase == 1)
 				return; /* the rest when the socket is writable */
+			continue;
+		case PGRES_COPY_OUT:
+			PQclear(r);
+			if (!c->job || !c->job->ops) {
+				conn_broken(c, "unexpected COPY");
+				return;
+			}
+			c->copy_phase = 3;
+			if (copy_out_rows(c) < 0 || c->copy_phase == 3)
+				return; /* the rest when the socket is readable, or resumed */
 			continue;
 		case PGRES_TUPLES_OK:
 		case PGRES_COMMAND_OK:
@@ -476,9 +537,10 @@ static void send_job(struct conn *c, struct job *j)
 	c->since_ms = clock_ms();
 	p->nbusy++;
 	c->copy_phase = 0;
-	if (j->copy_data ? !PQsendQuery(c->pg, j->q.stmt)
-	                 : !PQsendQueryPrepared(c->pg, j->q.stmt, j->q.nparams, j->q.values, NULL,
-	                                        NULL, 0)) {
+	j->conn = c;
+	if (j->copy_data || j->ops ? !PQsendQuery(c->pg, j->q.stmt)
+	                           : !PQsendQueryPrepared(c->pg, j->q.stmt, j->q.nparams,
+	                                                  j->q.values, NULL, NULL, 0)) {
 		conn_broken(c, PQerrorMessage(c->pg));
 		return;
 	}
@@ -522,10 +584,13 @@ static void sweep(evutil_socket_t fd, short what, void *arg)
 
 	for (int i = 0; i < p->cfg.size; i++) {
 		struct conn *c = &p->conns[i];
-		if (c->state == CONN_BUSY && now - c->since_ms > p->cfg.query_timeout_ms)
+		if (c->state == CONN_BUSY && c->job && c->job->ops) {
+			if (!c->job->paused && now - c->since_ms > c->job->idle_ms)
+				conn_broken(c, "stream timed out");
+		} else if (c->state == CONN_BUSY && now - c->since_ms > p->cfg.query_timeout_ms) {
 			conn_broken(c, "query timed out");
-		else if ((c->state == CONN_CONNECTING || c->state == CONN_SETUP) &&
-		         now - c->since_ms > CONNECT_TIMEOUT_MS)
+		} else if ((c->state == CONN_CONNECTING || c->state == CONN_SETUP) &&
+		           now - c->since_ms > CONNECT_TIMEOUT_MS)
 			conn_broken(c, "connect timed out");
 	}
 	struct job *j;
@@ -692,6 +757,55 @@ int pool_copy(struct pool *p, const char *sql, const char *data, size_t len, poo
 	j->copy_data = data;
 	j->copy_len = len;
 	return enqueue(p, j);
+}
+
+struct pool_stream *pool_copy_out(struct pool *p, const char *sql, int idle_ms,
+                                  const struct pool_stream_ops *ops, void *arg)
+{
+	struct job *j = calloc(1, sizeof *j);
+	if (!j || !(j->buf = strdup(sql))) {
+		free(j);
+		return NULL;
+	}
+	j->cb = ops->done;
+	j->arg = arg;
+	j->q.stmt = j->buf;
+	j->ops = ops;
+	j->pool = p;
+	j->idle_ms = idle_ms > 0 ? idle_ms : p->cfg.query_timeout_ms;
+	return enqueue(p, j) < 0 ? NULL : (struct pool_stream *)j;
+}
+
+void pool_stream_resume(struct pool_stream *s)
+{
+	struct job *j = (struct job *)s;
+	struct conn *c = j->conn;
+	if (!j->paused || !c)
+		return;
+	j->paused = 0;
+	c->since_ms = clock_coarse_ms();
+	if (watch(c, EV_READ) < 0) {
+		conn_broken(c, "no socket");
+		return;
+	}
+	/* libpq may hold rows already: read them without waiting for the socket */
+	event_active(c->ev, EV_READ, 1);
+}
+
+void pool_stream_abort(struct pool_stream *s)
+{
+	struct job *j = (struct job *)s;
+	struct pool *p;
+	if (j->conn) {
+		j->conn->quiet = 1;
+		conn_broken(j->conn, "stream aborted");
+		return;
+	}
+	/* still waiting for a connection */
+	p = j->pool;
+	TAILQ_REMOVE(&p->waiting, j, link);
+	p->nwaiting--;
+	job_fail(p, j, "stream aborted");
 }
 
 int pool_defer(struct pool *p, pool_build_fn build, pool_cb cb, void *arg)

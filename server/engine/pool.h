@@ -100,6 +100,31 @@ int pool_defer(struct pool *p, pool_build_fn build, pool_cb cb, void *arg);
  */
 int pool_copy(struct pool *p, const char *sql, const char *data, size_t len, pool_cb cb, void *arg);
 
+/*
+ * COPY ... TO STDOUT, streamed with flow control: sql (a whole statement,
+ * no parameters) runs on one connection; each row of data goes to
+ * ops->row as it arrives. row returns POOL_ROW_MORE to go on,
+ * POOL_ROW_PAUSE to stop reading until pool_stream_resume (the socket is
+ * not watched meanwhile: the database waits on TCP, nothing piles up
+ * here), or POOL_ROW_STOP to end it (the connection is dropped, which
+ * cancels the COPY; done then gets POOL_UNAVAILABLE). done runs once, at
+ * the end: POOL_OK with the COPY's result (PQcmdTuples: its rows), or the
+ * failure. A stream with no row for idle_ms (not counting pauses) fails
+ * as a query that timed out. Returns NULL like pool_submit returns -1.
+ */
+enum pool_row { POOL_ROW_MORE, POOL_ROW_PAUSE, POOL_ROW_STOP };
+struct pool_stream_ops {
+	enum pool_row (*row)(void *arg, const char *data, size_t len);
+	pool_cb done;
+};
+struct pool_stream;
+struct pool_stream *pool_copy_out(struct pool *p, const char *sql, int idle_ms,
+                                  const struct pool_stream_ops *ops, void *arg);
+/* Read again after POOL_ROW_PAUSE (from the loop, never from ops->row). */
+void pool_stream_resume(struct pool_stream *s);
+/* End a stream now (its connection dropped): done runs before this returns. */
+void pool_stream_abort(struct pool_stream *s);
+
 /* 1 when at least one connection is up (or the first ones are still connecting). */
 int pool_healthy(const struct pool *p);
 /* 1 when a query would start at once. */
