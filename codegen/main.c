@@ -83,8 +83,7 @@ static const struct {
     {"keygen", cmd_keygen}, {"keys", cmd_keys},       {"key", cmd_key},   {"verify", cmd_verify},
     {"db", cmd_db},         {"product", cmd_product}, {"mint", cmd_mint}, {"batches", cmd_batches},
     {"render", cmd_render}, {"token", cmd_token},     {"user", cmd_user}, {"member", cmd_member},
-    {"batch", cmd_batch},   {"code", cmd_code},       {"undo", cmd_undo},
-    {"pii-key", cmd_pii_key},
+    {"batch", cmd_batch},   {"code", cmd_code},       {"undo", cmd_undo}, {"pii-key", cmd_pii_key},
     {"export", cmd_export},
 };
 

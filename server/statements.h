@@ -34,7 +34,8 @@
 	"       WHERE member = $1 AND ($3 IS NULL OR id < $3) "                                    \
 	"       ORDER BY id DESC LIMIT $2) l ON true "                                             \
 	"   WHERE m.member = $1 ORDER BY l.id DESC; " STATEMENTS_ADMIN                             \
-	"; " STATEMENTS_ADMIN_WEBHOOKS "; " STATEMENTS_ADMIN_SUPPLY "; " STATEMENTS_ANALYTICS "; " STATEMENTS_MEMBERS
+	"; " STATEMENTS_ADMIN_WEBHOOKS "; " STATEMENTS_ADMIN_SUPPLY "; " STATEMENTS_ANALYTICS      \
+	"; " STATEMENTS_MEMBERS
 
 /*
  * The analytics reads (server/handlers/analytics.c, sql/015_scans.sql): the

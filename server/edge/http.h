@@ -59,8 +59,7 @@ struct request {
 	size_t member_cookie_len;
 	char member_new[SECRET_LEN_MAX]; /* a session made by this request (sign-in): its secret */
 	unsigned char member_hash[SECRET_HASH_LEN];
-	void *handler_arg; /* a handler's own state while it waits (http_member's then) */
-	const char *origin;         /* an admin route's Origin, when it is a listed one (CORS) */
+	void *handler_arg;          /* a handler's own state while it waits (http_member's then) */
 	void (*drained)(void *arg); /* a streamed reply: its chunk is written */
 	void *drained_arg;
 };
@@ -131,6 +130,7 @@ void http_reply_member_csrf(struct request *r);
  * without one; TOKENS_OK with r->admin set; TOKENS_INVALID otherwise.
  */
 enum tokens_auth http_bearer(struct request *r);
+/*
  * A streamed reply (Transfer-Encoding: chunked), for bodies too large to
  * hold: http_stream_start sends 200 and the headers set so far with
  * content_type; chunks follow; http_stream_end finishes the request (and
