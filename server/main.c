@@ -32,6 +32,7 @@
 #include "handlers/claim.h"
 #include "handlers/health.h"
 #include "handlers/lookup.h"
+#include "handlers/oauth.h"
 #include "log.h"
 #include "options.h"
 #include "routes.h"
@@ -317,7 +318,7 @@ static int worker_init(struct worker *w, char *err, size_t errlen)
 	w->pool = pool_new(w->base, &pc);
 	if (!w->pool || !(w->claims = claims_new(w)) || !(w->lookups = lookups_new(w)) ||
 	    !(w->scanlog = scanlog_new(w)) || !(w->ratelimit = ratelimit_new(s->cfg.rates)) ||
-	    !(w->offload = offload_port_new(s->offload, w->base))) {
+	    !(w->offload = offload_port_new(s->offload, w->base)) || oauth_start(w) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -358,6 +359,7 @@ static int worker_init(struct worker *w, char *err, size_t errlen)
  */
 static void worker_free(struct worker *w)
 {
+	oauth_stop(w); /* its flows in flight answer 503, and start no query */
 	pool_free(w->pool);
 	w->pool = NULL;
 	claims_free(w->claims);

@@ -57,6 +57,15 @@ struct server_config {
 	int webhook_timeout_ms;
 	int webhook_tries;
 	int webhook_retry_ms;
+	/* sign-in through an OpenID Connect provider, WeChat (handlers/oauth.c) */
+	const char *oidc_issuer; /* NULL: OIDC sign-in is off */
+	const char *oidc_client_id, *oidc_client_secret;
+	const char *oidc_redirect; /* our callback's URL, as registered with the provider */
+	const char *wechat_appid;  /* NULL: WeChat sign-in is off */
+	const char *wechat_secret;
+	const char *wechat_redirect;
+	const char *wechat_authorize_url, *wechat_token_url;
+	int oauth_timeout_ms; /* a request to a provider */
 };
 
 struct claims;
@@ -68,6 +77,7 @@ struct scanlog;
 struct route;
 struct listener;
 struct webhooks;
+struct oauth;
 
 struct worker {
 	struct server *srv;
@@ -85,6 +95,7 @@ struct worker {
 	struct scanlog *scanlog;
 	struct ratelimit *ratelimit;
 	struct offload_port *offload; /* this loop's side of srv->offload */
+	struct oauth *oauth;          /* OIDC and WeChat sign-in's client and caches; NULL: off */
 	struct metrics metrics;
 	int control[2]; /* the control loop writes commands ('S', 'R', 'K') to [1] */
 	struct event *control_ev, *tick_ev;

@@ -32,7 +32,7 @@
 	"       WHERE member = $1 AND ($3 IS NULL OR id < $3) "                                    \
 	"       ORDER BY id DESC LIMIT $2) l ON true "                                             \
 	"   WHERE m.member = $1 ORDER BY l.id DESC; " STATEMENTS_ADMIN                             \
-	"; " STATEMENTS_ADMIN_WEBHOOKS
+	"; " STATEMENTS_ADMIN_WEBHOOKS "; " STATEMENTS_OAUTH
 
 /*
  * The admin API (server/admin.c): each change is one call of a function of
@@ -102,6 +102,15 @@
 	"  SELECT * FROM admin_webhook_deliveries($1, $2, $3, $4, $5); "                           \
 	"PREPARE admin_webhook_replay(bigint, inet, bigint, bigint) AS "                           \
 	"  SELECT * FROM admin_webhook_replay($1, $2, $3, $4)"
+
+/*
+ * Sign-in through a provider (handlers/oauth.c, sql/012_oauth.sql): a
+ * flow's state hash, secrets and return path kept, then taken once.
+ */
+#define STATEMENTS_OAUTH                                                                           \
+	"PREPARE oauth_state_put(bytea, text, text, text, text, text) AS "                         \
+	"  SELECT oauth_state_put($1, $2, $3, $4, $5, $6); "                                       \
+	"PREPARE oauth_state_take(bytea, text) AS SELECT * FROM oauth_state_take($1, $2)"
 
 /*
  * The webhook dispatcher's own connection (engine/webhooks.c, one per
