@@ -39,7 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char kid[OIDC_KID_MAX + 1];
 		enum jws_result r =
 		    jws_verify(nl + 1, len - (size_t)(nl + 1 - in), k, &p, kid, err, sizeof err);
-		check(r != JWS_OK || json_is_object(p), "an accepted JWS without an object payload");
+		check(r != JWS_OK || json_is_object(p),
+		      "an accepted JWS without an object payload");
 		check(strlen(kid) <= OIDC_KID_MAX, "kid too long");
 		if (p) {
 			struct oidc_expect e = {"https://i", "c", "n", 1700000000, 60, 600};
@@ -77,8 +78,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		long n = oidc_b64url_decode(in, len, buf, sizeof buf);
 		if (n >= 0) {
 			long e = oidc_b64url_encode(buf, (size_t)n, enc, sizeof enc);
-			check(e == (long)len && memcmp(enc, in, len) == 0, "base64url does not round-trip");
-			check(oidc_b64url_decode(enc, (size_t)e, back, sizeof back) == n, "decode again");
+			check(e == (long)len && memcmp(enc, in, len) == 0,
+			      "base64url does not round-trip");
+			check(oidc_b64url_decode(enc, (size_t)e, back, sizeof back) == n,
+			      "decode again");
 		}
 		break;
 	}

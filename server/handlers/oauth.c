@@ -97,16 +97,18 @@ int oauth_config_check(const struct server_config *c, char *err, size_t errlen)
 		}
 		if (!url_ok(c->oidc_issuer) || !url_ok(c->oidc_redirect) ||
 		    strlen(c->oidc_issuer) > OIDC_URL_MAX - 40) {
-			snprintf(err, errlen, "%s",
-			         "--oidc-issuer and --oidc-redirect must be https URLs (http only to "
-			         "a loopback address)");
+			snprintf(
+			    err, errlen, "%s",
+			    "--oidc-issuer and --oidc-redirect must be https URLs (http only to "
+			    "a loopback address)");
 			return -1;
 		}
 	}
 	if (c->wechat_appid || c->wechat_secret || c->wechat_redirect) {
 		if (!c->wechat_appid || !c->wechat_secret || !c->wechat_redirect) {
-			snprintf(err, errlen, "%s",
-			         "--wechat-appid, --wechat-secret and --wechat-redirect go together");
+			snprintf(
+			    err, errlen, "%s",
+			    "--wechat-appid, --wechat-secret and --wechat-redirect go together");
 			return -1;
 		}
 		if (!url_ok(c->wechat_redirect) || !url_ok(c->wechat_authorize_url) ||
@@ -329,11 +331,12 @@ static void provider_replied(void *arg, const struct outbound_response *res)
 	case STEP_DISCOVERY: {
 		struct oidc_discovery d;
 		if (res->status != 200 ||
-		    oidc_discovery_parse(res->body, res->body_len, o->w->srv->cfg.oidc_issuer, &d, err,
-		                         sizeof err) < 0) {
+		    oidc_discovery_parse(res->body, res->body_len, o->w->srv->cfg.oidc_issuer, &d,
+		                         err, sizeof err) < 0) {
 			log_warn("event=oidc_discovery_bad status=%ld error=%s", res->status,
 			         LOG_Q(res->status == 200 ? err : "not 200"));
-			fail(f, 502, "provider_error", "the identity provider's configuration is unusable");
+			fail(f, 502, "provider_error",
+			     "the identity provider's configuration is unusable");
 			return;
 		}
 		o->disc = d;
@@ -362,13 +365,15 @@ static void provider_replied(void *arg, const struct outbound_response *res)
 		if (f->provider == PROVIDER_WECHAT) {
 			struct wechat_token t;
 			if (wechat_token_reply(res->body, res->body_len, &t, err, sizeof err) < 0) {
-				log_warn("event=wechat_token_refused status=%ld error=%s", res->status,
-				         LOG_Q(err));
-				fail(f, 400, "sign_in_failed", "WeChat did not confirm the sign-in");
+				log_warn("event=wechat_token_refused status=%ld error=%s",
+				         res->status, LOG_Q(err));
+				fail(f, 400, "sign_in_failed",
+				     "WeChat did not confirm the sign-in");
 				return;
 			}
 			char value[2 * WECHAT_ID_MAX + 2];
-			/* a unionid is the person across the brand's accounts; else this app's openid */
+			/* a unionid is the person across the brand's accounts; else this app's
+			 * openid */
 			if (t.unionid[0])
 				finish_identity(f, "wechat_union", t.unionid);
 			else {
@@ -381,7 +386,8 @@ static void provider_replied(void *arg, const struct outbound_response *res)
 		if (oidc_token_reply(res->body, res->body_len, &f->id_token, err, sizeof err) < 0) {
 			log_warn("event=oidc_token_refused status=%ld error=%s", res->status,
 			         LOG_Q(err));
-			fail(f, 400, "sign_in_failed", "the identity provider did not confirm the sign-in");
+			fail(f, 400, "sign_in_failed",
+			     "the identity provider did not confirm the sign-in");
 			return;
 		}
 		verify_token(f);
@@ -422,7 +428,8 @@ static void verify_token(struct flow *f)
 	if (cl != OIDC_CLAIMS_OK) {
 		log_warn("event=oidc_token_rejected reason=%s claim=%s", LOG_Q(err),
 		         oidc_claims_name(cl));
-		fail(f, 400, "sign_in_failed", "the identity provider's token is not for this sign-in");
+		fail(f, 400, "sign_in_failed",
+		     "the identity provider's token is not for this sign-in");
 		return;
 	}
 	/* a subject is unique within its issuer (OIDC Core §2): the identity holds both */
@@ -471,7 +478,8 @@ static void to_provider(struct flow *f)
 			                    "&scope=openid&state=%s&nonce=%s&code_challenge=%s"
 			                    "&code_challenge_method=S256",
 			                    f->o->disc.authorization_endpoint,
-			                    strchr(f->o->disc.authorization_endpoint, '?') ? '&' : '?',
+			                    strchr(f->o->disc.authorization_endpoint, '?') ? '&'
+			                                                                   : '?',
 			                    id, redir, f->state, f->nonce, challenge);
 	} else {
 		id = enc(c->wechat_appid);
@@ -503,8 +511,8 @@ static void state_kept(void *arg, const struct pool_result *res)
 	struct flow *f = arg;
 	if (res->status != POOL_OK) {
 		if (res->status == POOL_SQL_ERROR)
-			log_error("event=oauth_state_put_failed sqlstate=%s message=%s", res->sqlstate,
-			          LOG_Q(res->message));
+			log_error("event=oauth_state_put_failed sqlstate=%s message=%s",
+			          res->sqlstate, LOG_Q(res->message));
 		fail(f, 503, "unavailable", "database unavailable, try again");
 		return;
 	}
@@ -640,8 +648,7 @@ static void state_taken(void *arg, const struct pool_result *res)
 		return;
 	}
 	if (PQntuples(res->res) != 1) {
-		fail(f, 400, "bad_state",
-		     "this sign-in expired or was already used; start again");
+		fail(f, 400, "bad_state", "this sign-in expired or was already used; start again");
 		return;
 	}
 	snprintf(f->verifier, sizeof f->verifier, "%s", PQgetvalue(res->res, 0, 0));
@@ -672,7 +679,8 @@ static void callback(struct request *r, enum provider p)
 	f->provider = p;
 	char kept[STATE_LEN + 2], error[64];
 	if (query(r, "error", error, sizeof error) != 0) {
-		fail(f, 400, "sign_in_failed", "the sign-in was refused or cancelled at the provider");
+		fail(f, 400, "sign_in_failed",
+		     "the sign-in was refused or cancelled at the provider");
 		return;
 	}
 	if (query(r, "state", f->state, sizeof f->state) != 1 || strlen(f->state) != STATE_LEN ||
@@ -683,7 +691,8 @@ static void callback(struct request *r, enum provider p)
 	/* the browser that comes back must be the one that left: its cookie holds the state */
 	if (request_cookie(r, OAUTH_STATE_COOKIE, kept, sizeof kept) != 1 ||
 	    strlen(kept) != STATE_LEN || CRYPTO_memcmp(kept, f->state, STATE_LEN) != 0) {
-		fail(f, 400, "bad_state", "this sign-in was not started by this browser; start again");
+		fail(f, 400, "bad_state",
+		     "this sign-in was not started by this browser; start again");
 		return;
 	}
 	cookie(r, OAUTH_STATE_COOKIE, "", "/auth/", 0);

@@ -88,7 +88,8 @@ int oidc_random(char out[OIDC_RANDOM_LEN + 1])
 	unsigned char b[32];
 	if (RAND_bytes(b, sizeof b) != 1)
 		return -1;
-	return oidc_b64url_encode(b, sizeof b, out, OIDC_RANDOM_LEN + 1) == OIDC_RANDOM_LEN ? 0 : -1;
+	return oidc_b64url_encode(b, sizeof b, out, OIDC_RANDOM_LEN + 1) == OIDC_RANDOM_LEN ? 0
+	                                                                                    : -1;
 }
 
 int oidc_pkce_s256(const char *verifier, char out[OIDC_S256_LEN + 1])
@@ -177,7 +178,8 @@ static EVP_PKEY *jwk_p256(const json_t *jwk)
 	EVP_PKEY *pkey = NULL;
 	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
 	if (bld &&
-	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) == 1 &&
+	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) ==
+	        1 &&
 	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof pub) == 1)
 		pkey = pkey_fromdata("EC", bld);
 	OSSL_PARAM_BLD_free(bld);
@@ -220,7 +222,8 @@ struct jwks *jwks_parse(const char *json, size_t len, char *err, size_t errlen)
 		const char *kid = json_string_value(json_object_get(jwk, "kid"));
 		json_t *kidv = json_object_get(jwk, "kid");
 		if (!kty || (use && strcmp(use, "sig") != 0) || (kidv && !kid) ||
-		    (kid && (strlen(kid) > OIDC_KID_MAX || strlen(kid) != json_string_length(kidv))))
+		    (kid &&
+		     (strlen(kid) > OIDC_KID_MAX || strlen(kid) != json_string_length(kidv))))
 			continue;
 		struct jwk *d = &k->keys[k->n];
 		if (strcmp(kty, "RSA") == 0 && (!alg || strcmp(alg, "RS256") == 0)) {
@@ -363,7 +366,8 @@ enum jws_result jws_verify(const char *token, size_t len, const struct jwks *key
 		goto out;
 	}
 	unsigned char sig[1024];
-	long siglen = oidc_b64url_decode(dot2 + 1, len - (size_t)(dot2 + 1 - token), sig, sizeof sig);
+	long siglen =
+	    oidc_b64url_decode(dot2 + 1, len - (size_t)(dot2 + 1 - token), sig, sizeof sig);
 	if (siglen <= 0) {
 		snprintf(err, errlen, "%s", "the JWS signature is not base64url");
 		goto out;
@@ -458,7 +462,8 @@ enum oidc_claims oidc_claims_check(const json_t *claims, const struct oidc_expec
 		return OIDC_CLAIMS_EXPIRED;
 	}
 	if (iatv > (double)(e->now + e->leeway_s) || iatv < (double)(e->now - e->max_age_s)) {
-		snprintf(err, errlen, "%s", "the ID token was issued in the future or too long ago");
+		snprintf(err, errlen, "%s",
+		         "the ID token was issued in the future or too long ago");
 		return OIDC_CLAIMS_IAT;
 	}
 	if (!str_eq(json_object_get(claims, "nonce"), e->nonce)) {
@@ -495,7 +500,8 @@ static int url_member(const json_t *doc, const char *name, char out[OIDC_URL_MAX
 	}
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f) {
-			snprintf(err, errlen, "the discovery document's %s is not a plain URL", name);
+			snprintf(err, errlen, "the discovery document's %s is not a plain URL",
+			         name);
 			return -1;
 		}
 	memcpy(out, s, n + 1);
@@ -535,7 +541,8 @@ int oidc_discovery_parse(const char *json, size_t len, const char *expected_issu
 		goto out;
 	if (!lists(doc, "response_types_supported", "code") ||
 	    !lists(doc, "code_challenge_methods_supported", "S256")) {
-		snprintf(err, errlen, "%s", "the provider offers no authorization code flow with S256");
+		snprintf(err, errlen, "%s",
+		         "the provider offers no authorization code flow with S256");
 		goto out;
 	}
 	rc = 0;

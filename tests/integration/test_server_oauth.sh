@@ -69,7 +69,7 @@ back() {
 err_is() { [ "$(jq -r .error "$T/body")" = "$1" ] || fail "expected error $1, got $STATUS $(cat "$T/body")"; }
 
 # ---- the redirect to the provider carries what OIDC and PKCE need ----
-begin oidc "$T/jar1" "return=/c/$(code 1)"
+begin oidc "$T/jar1" "return=/c/$(code 1 "$CODES")"
 case $AUTHZ in "$OP/authorize?"*) ;; *) fail "not sent to the provider: $AUTHZ" ;; esac
 for p in response_type=code client_id=packcode scope=openid code_challenge_method=S256 state= nonce= code_challenge=; do
 	case $AUTHZ in *"$p"*) ;; *) fail "the authorize URL lacks $p: $AUTHZ" ;; esac
@@ -78,7 +78,7 @@ grep -qi '^Set-Cookie: pc_oauth=[0-9a-f]\{64\}; Path=/auth/; Max-Age=600; HttpOn
 	fail "no state cookie: $(cat "$T/h1")"
 ok "GET /auth/oidc: to the provider with state, nonce and an S256 challenge; the state in a cookie"
 sql_is 1 "SELECT count(*) FROM oauth_states WHERE provider = 'oidc'"
-[ "$(sql "SELECT count(*) FROM oauth_states WHERE return_to = '/c/$(code 1)' AND expires_at > now() + interval '9 minutes'")" = 1 ] ||
+[ "$(sql "SELECT count(*) FROM oauth_states WHERE return_to = '/c/$(code 1 "$CODES")' AND expires_at > now() + interval '9 minutes'")" = 1 ] ||
 	fail "the state row is not as expected"
 ok "the flow's secrets wait server-side, by the state's hash, ten minutes"
 
@@ -90,3 +90,63 @@ OTHER=$CALLBACK
 back "$T/jar1" "$OTHER" # jar1's cookie holds another state
 [ "$STATUS" = 400 ] && err_is bad_state
 ok "a callback without the browser's state cookie, or with another flow's state: 400 bad_state"
+
+# signin PROVIDER JAR [QUERY] [CURL-ARGS...]: a whole flow; STATUS, $T/h3, $T/body of the return.
+signin() {
+	begin "$@"
+	back "$2"
+}
+refused() { # refused ERROR WHAT: the last flow was refused so, and nobody was signed in
+	[ "$STATUS" = 400 ] || fail "$2: $STATUS $(cat "$T/body")"
+	err_is "$1"
+	! grep -qi "^Set-Cookie: $SESSION_COOKIE=[^;]" "$T/h3" || fail "$2: a session was given"
+}
+SESSION_COOKIE=pc_member
+
+# ---- the provider's token refused by its checks ----
+control '{"tamper": "signature"}'
+signin oidc "$T/jar4" ""
+refused sign_in_failed "a bad signature"
+control '{"aud": "another-client"}'
+signin oidc "$T/jar4" ""
+refused sign_in_failed "another audience"
+control '{"exp": -120}'
+signin oidc "$T/jar4" ""
+refused sign_in_failed "an expired token"
+control '{"iss": "http://evil.example"}'
+signin oidc "$T/jar4" ""
+refused sign_in_failed "another issuer"
+control '{"nonce": "not-the-one-we-sent"}'
+signin oidc "$T/jar4" ""
+refused sign_in_failed "another nonce"
+control '{"alg": "ES256", "tamper": "signature"}'
+signin oidc "$T/jar4" ""
+refused sign_in_failed "a bad ES256 signature"
+grep -q 'event=oidc_token_rejected reason="the JWS signature does not verify"' "$T/server.log" ||
+	fail "the rejection is not logged with its reason"
+for c in audience expired issuer nonce; do
+	grep -q "event=oidc_token_rejected .*claim=$c" "$T/server.log" || fail "no rejection for claim $c"
+done
+ok "bad RS256 and ES256 signatures, another audience, issuer or nonce, an expired token: 400, no session"
+control '{}'
+
+# ---- a code or a state used twice ----
+begin oidc "$T/jar5" ""
+FIRST=$CALLBACK
+back "$T/jar5"
+FIRST_STATUS=$STATUS
+back "$T/jar5" "$FIRST"
+refused bad_state "the same return twice"
+# even with the state's cookie: the row was taken
+FIRST_STATE=$(printf '%s' "$FIRST" | sed -n 's/.*[?&]state=\([^&]*\).*/\1/p')
+STATUS=$(curl -s --max-time 10 -D "$T/h3" -o "$T/body" -w '%{http_code}' -H "Cookie: pc_oauth=$FIRST_STATE" "$(on_server "$FIRST")")
+refused bad_state "the same return twice, cookie and all"
+begin oidc "$T/jar5" ""
+# the second flow's state, with the first flow's (used) code
+OLD_CODE=$(printf '%s' "$FIRST" | sed -n 's/.*[?&]code=\([^&]*\).*/\1/p')
+REPLAY=$(printf '%s' "$CALLBACK" | sed "s/\([?&]code=\)[^&]*/\1$OLD_CODE/")
+back "$T/jar5" "$REPLAY"
+refused sign_in_failed "a replayed code"
+back "$T/jar5" "$CALLBACK"
+refused bad_state "a state whose flow failed"
+ok "a return used twice is bad_state; a used code under a fresh state is refused by the provider"

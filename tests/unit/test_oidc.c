@@ -69,8 +69,8 @@ static struct jwks *jwks_of(json_t *keys)
 /* A compact JWS of payload with header {alg, kid}, signed by k (NULL: signature "AAAA"). */
 static char *sign(EVP_PKEY *k, const char *alg, const char *kid, json_t *payload)
 {
-	json_t *h = kid ? json_pack("{s:s, s:s}", "alg", alg, "kid", kid)
-	                : json_pack("{s:s}", "alg", alg);
+	json_t *h =
+	    kid ? json_pack("{s:s, s:s}", "alg", alg, "kid", kid) : json_pack("{s:s}", "alg", alg);
 	char *hs = json_dumps(h, JSON_COMPACT), *ps = json_dumps(payload, JSON_COMPACT);
 	static char out[OIDC_TOKEN_MAX];
 	char hb[2048], pb[4096], sb[1024];
@@ -82,8 +82,8 @@ static char *sign(EVP_PKEY *k, const char *alg, const char *kid, json_t *payload
 	if (k) {
 		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 		assert_int_equal(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, k), 1);
-		assert_int_equal(EVP_DigestSign(ctx, sig, &siglen, (unsigned char *)out, strlen(out)),
-		                 1);
+		assert_int_equal(
+		    EVP_DigestSign(ctx, sig, &siglen, (unsigned char *)out, strlen(out)), 1);
 		EVP_MD_CTX_free(ctx);
 		if (EVP_PKEY_is_a(k, "EC")) { /* DER to R || S */
 			const unsigned char *p = sig;
@@ -221,7 +221,8 @@ static void test_malformed_tokens_are_malformed(void **state)
 	(void)state;
 	struct jwks *k = both();
 	json_t *p;
-	const char *bad[] = {"", "a.b", "a.b.c.d", "!!.e30.AAAA", "e30.e30.AAAA", "bm90anNvbg.e30.AAAA"};
+	const char *bad[] = {
+	    "", "a.b", "a.b.c.d", "!!.e30.AAAA", "e30.e30.AAAA", "bm90anNvbg.e30.AAAA"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_not_equal(verify(bad[i], k, &p), JWS_OK);
 	assert_int_equal(verify("a.b", k, &p), JWS_MALFORMED);
@@ -350,10 +351,12 @@ static void test_discovery_is_checked(void **state)
 	                   "\"response_types_supported\":[\"code\"],"
 	                   "\"code_challenge_methods_supported\":[\"plain\",\"S256\"]}";
 	assert_int_equal(
-	    oidc_discovery_parse(good, strlen(good), "http://127.0.0.1:9/", &d, err, sizeof err), 0);
+	    oidc_discovery_parse(good, strlen(good), "http://127.0.0.1:9/", &d, err, sizeof err),
+	    0);
 	assert_string_equal(d.token_endpoint, "http://127.0.0.1:9/token");
 	assert_int_equal(
-	    oidc_discovery_parse(good, strlen(good), "http://127.0.0.1:9", &d, err, sizeof err), -1);
+	    oidc_discovery_parse(good, strlen(good), "http://127.0.0.1:9", &d, err, sizeof err),
+	    -1);
 	const char *nopkce = "{\"issuer\":\"https://i\",\"authorization_endpoint\":\"https://i/a\","
 	                     "\"token_endpoint\":\"https://i/t\",\"jwks_uri\":\"https://i/k\","
 	                     "\"code_challenge_methods_supported\":[\"plain\"]}";
@@ -361,7 +364,8 @@ static void test_discovery_is_checked(void **state)
 	    oidc_discovery_parse(nopkce, strlen(nopkce), "https://i", &d, err, sizeof err), -1);
 	const char *js = "{\"issuer\":\"https://i\",\"authorization_endpoint\":\"javascript:x\","
 	                 "\"token_endpoint\":\"https://i/t\",\"jwks_uri\":\"https://i/k\"}";
-	assert_int_equal(oidc_discovery_parse(js, strlen(js), "https://i", &d, err, sizeof err), -1);
+	assert_int_equal(oidc_discovery_parse(js, strlen(js), "https://i", &d, err, sizeof err),
+	                 -1);
 	assert_int_equal(oidc_discovery_parse("[", 1, "https://i", &d, err, sizeof err), -1);
 }
 
@@ -369,7 +373,8 @@ static void test_token_replies(void **state)
 {
 	(void)state;
 	char err[200], *t;
-	const char *ok = "{\"access_token\":\"x\",\"token_type\":\"Bearer\",\"id_token\":\"a.b.c\"}";
+	const char *ok =
+	    "{\"access_token\":\"x\",\"token_type\":\"Bearer\",\"id_token\":\"a.b.c\"}";
 	assert_int_equal(oidc_token_reply(ok, strlen(ok), &t, err, sizeof err), 0);
 	assert_string_equal(t, "a.b.c");
 	free(t);
