@@ -1,15 +1,16 @@
 /*
  * fuzz_oidc.c: libFuzzer target for what a provider or a browser hands the
  * OIDC and WeChat code (server/handlers/oidc.c). The first byte picks the
- * parser; for a JWS, the input is a JWKS, a newline, then the token, so the
- * keys and the token are both the fuzzer's. Beyond "does not crash": base64url
- * round-trips, and an accepted token has an object for its payload.
+ * parser (an admin's merge body too); for a JWS, the input is a JWKS, a newline, then the token, so
+ * the keys and the token are both the fuzzer's. Beyond "does not crash": base64url round-trips, and
+ * an accepted token has an object for its payload.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "handlers/merge.h"
 #include "handlers/oidc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -29,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	const char *in = (const char *)data + 1;
 	size_t len = size - 1;
-	switch (data[0] % 6) {
+	switch (data[0] % 7) {
 	case 0: {
 		const char *nl = memchr(in, '\n', len);
 		if (!nl)
@@ -83,6 +84,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check(oidc_b64url_decode(enc, (size_t)e, back, sizeof back) == n,
 			      "decode again");
 		}
+		break;
+	}
+	case 5: {
+		char from[3 * MEMBER_ID_MAX + 1];
+		size_t n;
+		if (merge_request_decode(in, len, from, sizeof from, &n, err, sizeof err) == 0)
+			check(n > 0 && n < sizeof from && strlen(from) == n, "a bad from accepted");
 		break;
 	}
 	default: {

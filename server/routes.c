@@ -11,6 +11,7 @@
 #include "handlers/landing.h"
 #include "handlers/lookup.h"
 #include "handlers/member.h"
+#include "handlers/merge.h"
 #include "handlers/oauth.h"
 #include "handlers/staff.h"
 #include "handlers/webhooks.h"

@@ -110,7 +110,9 @@
 #define STATEMENTS_OAUTH                                                                           \
 	"PREPARE oauth_state_put(bytea, text, text, text, text, text) AS "                         \
 	"  SELECT oauth_state_put($1, $2, $3, $4, $5, $6); "                                       \
-	"PREPARE oauth_state_take(bytea, text) AS SELECT * FROM oauth_state_take($1, $2)"
+	"PREPARE oauth_state_take(bytea, text) AS SELECT * FROM oauth_state_take($1, $2); "        \
+	"PREPARE admin_member_merge(bigint, inet, text, text) AS "                                 \
+	"  SELECT * FROM admin_member_merge($1, $2, $3, $4)"
 
 /*
  * The webhook dispatcher's own connection (engine/webhooks.c, one per

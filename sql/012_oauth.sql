@@ -49,3 +49,131 @@ LANGUAGE sql AS $$
     SELECT t.verifier, t.nonce, t.return_to, t.link_member FROM taken t
      WHERE t.expires_at > now()
 $$;
+
+-- ---- a member with several identities ------------------------------------------------
+
+-- A signed-in member adds an identity they just proved (WeChat, OIDC): the
+-- identity's keyed hash, sealed value and masked form as member_sign_in
+-- takes them (011_members.sql). outcome: linked | already (theirs before) |
+-- taken (another member's: nothing changes; an admin can merge the two).
+-- Audited as member.identity_add.
+CREATE FUNCTION member_identity_link(p_member text, p_kind text, p_hash bytea, p_sealed bytea,
+                                     p_masked text, p_client inet)
+RETURNS TABLE (outcome text, owner text)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    m text;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM members mb WHERE mb.member = p_member) THEN
+        RAISE EXCEPTION 'no member %', p_member USING ERRCODE = '22023';
+    END IF;
+    INSERT INTO member_identities AS i (hash, kind, member, sealed, masked, verified_at)
+    VALUES (p_hash, p_kind, p_member, p_sealed, p_masked, now())
+    ON CONFLICT (hash) DO NOTHING;
+    IF FOUND THEN
+        PERFORM audit_append('member:' || p_member, p_client, 'member.identity_add', p_member,
+                             jsonb_build_object('kind', p_kind, 'masked', p_masked));
+        RETURN QUERY SELECT 'linked'::text, p_member;
+        RETURN;
+    END IF;
+    SELECT i.member INTO m FROM member_identities i WHERE i.hash = p_hash;
+    RETURN QUERY SELECT CASE WHEN m = p_member THEN 'already' ELSE 'taken' END, m;
+END $$;
+
+-- Members merged into another: the key of the one that is no more, and the
+-- one that has its identities and points now. By from_member, with members.
+CREATE TABLE member_merges (
+    from_member text PRIMARY KEY CHECK (length(from_member) BETWEEN 1 AND 64),
+    into_member text NOT NULL CHECK (length(into_member) BETWEEN 1 AND 64),
+    points      bigint NOT NULL CHECK (points >= 0),
+    actor       text NOT NULL,
+    at          timestamptz NOT NULL DEFAULT now(),
+    CHECK (from_member <> into_member)
+);
+
+ALTER TABLE ledger DROP CONSTRAINT ledger_kind_check;
+ALTER TABLE ledger ADD CONSTRAINT ledger_kind_check
+    CHECK (kind IN ('claim', 'spend', 'adjust', 'merge'));
+
+-- Merge member p_from into p_into: one balance, points neither lost nor
+-- doubled. The ledger is append-only and distributed by member, so the
+-- points move as a transfer pair, a row on each member's own shard: kind
+-- 'merge', -points on p_from (to 0), +points on p_into, each naming the
+-- other in its reference. The identities of p_from become p_into's, its
+-- sessions end, and member_merges remembers it. Both member rows are locked
+-- one at a time in key order (no deadlock with another merge; on Citus a
+-- lock is a single-shard statement). Claims already recorded stay with the
+-- member who made them (redemptions are history). outcome: merged |
+-- unknown_member (either) | same | already_merged (p_from was merged
+-- before, or p_into was merged away). Audited as member.merge, target
+-- p_into.
+CREATE FUNCTION member_merge(p_actor text, p_client inet, p_into text, p_from text)
+RETURNS TABLE (outcome text, points bigint, balance bigint, identities integer)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    t timestamptz := now();
+    a text := least(p_into, p_from);
+    b text := greatest(p_into, p_from);
+    fb bigint;
+    ib bigint;
+    n integer;
+BEGIN
+    -- on Citus: one connection per node, as the transaction touches several shards
+    PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    IF p_into = p_from THEN
+        RETURN QUERY SELECT 'same'::text, NULL::bigint, NULL::bigint, NULL::integer;
+        RETURN;
+    END IF;
+    PERFORM 1 FROM members m WHERE m.member = a FOR UPDATE;
+    PERFORM 1 FROM members m WHERE m.member = b FOR UPDATE;
+    SELECT m.balance INTO fb FROM members m WHERE m.member = p_from;
+    SELECT m.balance INTO ib FROM members m WHERE m.member = p_into;
+    IF fb IS NULL OR ib IS NULL THEN
+        RETURN QUERY SELECT 'unknown_member'::text, NULL::bigint, NULL::bigint, NULL::integer;
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT 1 FROM member_merges g WHERE g.from_member = p_from)
+       OR EXISTS (SELECT 1 FROM member_merges g WHERE g.from_member = p_into) THEN
+        RETURN QUERY SELECT 'already_merged'::text, NULL::bigint, ib, NULL::integer;
+        RETURN;
+    END IF;
+    IF fb > 0 THEN
+        UPDATE members m SET balance = 0 WHERE m.member = p_from;
+        INSERT INTO ledger (member, delta, balance_after, kind, reference, created_at)
+        VALUES (p_from, -fb, 0, 'merge', 'merged into ' || p_into, t);
+        UPDATE members m SET balance = m.balance + fb WHERE m.member = p_into
+        RETURNING m.balance INTO ib;
+        INSERT INTO ledger (member, delta, balance_after, kind, reference, created_at)
+        VALUES (p_into, fb, ib, 'merge', 'merged from ' || p_from, t);
+    END IF;
+    UPDATE member_identities i SET member = p_into WHERE i.member = p_from;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    UPDATE member_sessions s SET revoked_at = t
+     WHERE s.member = p_from AND s.revoked_at IS NULL;
+    INSERT INTO member_merges (from_member, into_member, points, actor, at)
+    VALUES (p_from, p_into, fb, p_actor, t);
+    PERFORM audit_append(p_actor, p_client, 'member.merge', p_into,
+                         jsonb_build_object('from', p_from, 'points', fb, 'identities', n,
+                                            'balance_after', ib));
+    RETURN QUERY SELECT 'merged'::text, fb, ib, n;
+END $$;
+
+-- The admin API's call: the identity (a token, or a staff session negated)
+-- as the other admin_* functions take it. Members are the group's, not a
+-- brand's: an identity limited to brands may not merge them (42501).
+CREATE FUNCTION admin_member_merge(p_who bigint, p_client inet, p_into text, p_from text)
+RETURNS TABLE (outcome text, points bigint, balance bigint, identities integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+    who text;
+    brands bigint[];
+BEGIN
+    SELECT actor, brand_ids INTO who, brands FROM admin_identity(p_who);
+    IF brands IS NOT NULL THEN
+        RAISE EXCEPTION 'merging members needs an identity of every brand'
+            USING ERRCODE = '42501';
+    END IF;
+    RETURN QUERY SELECT * FROM member_merge(who, p_client, p_into, p_from);
+END $$;

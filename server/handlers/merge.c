@@ -1,0 +1,102 @@
+/*
+ * merge.c: POST /api/v1/admin/members/{member}/merge (merge.h). Both ids
+ * are normalised as every member id is; the database decides the rest in
+ * one transaction (member_merge): a refusal changes nothing.
+ */
+#include "handlers/merge.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edge/http.h"
+#include "engine/pool.h"
+#include "log.h"
+#include "server.h"
+
+struct merge {
+	struct request *r;
+	char into[MEMBER_ID_MAX + 1], from[MEMBER_ID_MAX + 1];
+};
+
+static void merged(void *arg, const struct pool_result *res)
+{
+	struct merge *m = arg;
+	struct request *r = m->r;
+	if (res->status == POOL_UNAVAILABLE) {
+		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
+	} else if (res->status != POOL_OK && strcmp(res->sqlstate, "28000") == 0) {
+		http_reply_unauthorized(r, TOKENS_INVALID);
+	} else if (res->status != POOL_OK && strcmp(res->sqlstate, "42501") == 0) {
+		http_reply_error(r, 403, "forbidden",
+		                 "members are the group's: merging them needs an identity of every "
+		                 "brand");
+	} else if (res->status != POOL_OK || PQntuples(res->res) != 1) {
+		log_error("event=admin_query_failed route=%s sqlstate=%s message=%s",
+		          http_route_id(r), res->sqlstate ? res->sqlstate : "",
+		          LOG_Q(res->message));
+		http_reply_error(r, 500, "internal", "the request failed; nothing was changed");
+	} else {
+		const char *outcome = PQgetvalue(res->res, 0, 0);
+		log_info("event=admin_action actor=%s action=member.merge outcome=%s",
+		         LOG_Q(r->admin.name), outcome);
+		if (strcmp(outcome, "merged") == 0)
+			http_reply_json(
+			    r, 200,
+			    json_pack("{s:s, s:s, s:s, s:I, s:I, s:i}", "outcome", "merged", "member",
+			              m->into, "from", m->from, "points",
+			              (json_int_t)atoll(PQgetvalue(res->res, 0, 1)), "balance",
+			              (json_int_t)atoll(PQgetvalue(res->res, 0, 2)), "identities",
+			              atoi(PQgetvalue(res->res, 0, 3))));
+		else if (strcmp(outcome, "unknown_member") == 0)
+			http_reply_error(r, 404, "unknown_member", "no such member (either of the two)");
+		else if (strcmp(outcome, "already_merged") == 0)
+			http_reply_error(r, 409, "already_merged",
+			                 "one of the two was merged into another member before");
+		else
+			http_reply_error(r, 400, "bad_request", "a member cannot be merged into itself");
+	}
+	free(m);
+}
+
+void admin_route_member_merge(struct request *r)
+{
+	struct merge *m = calloc(1, sizeof *m);
+	char seg[3 * MEMBER_ID_MAX + 1], body_from[3 * MEMBER_ID_MAX + 1], err[256], who[24];
+	const char *region = r->w->srv->cfg.default_country;
+	enum phone_result why = PHONE_OK;
+	size_t len, flen;
+	if (!m) {
+		http_reply_error(r, 500, "internal", "out of memory");
+		return;
+	}
+	m->r = r;
+	long n = http_percent_decode(r->cap[0].s, r->cap[0].len, seg, sizeof seg);
+	if (n < 0 || member_id_normalize(seg, (size_t)n, region, m->into, &why) < 0) {
+		http_reply_error(r, 400, "bad_member", member_id_message(why));
+		goto fail;
+	}
+	const char *body = http_body(r, "application/json", &len);
+	if (!body)
+		goto fail;
+	if (merge_request_decode(body, len, body_from, sizeof body_from, &flen, err, sizeof err) <
+	    0) {
+		http_reply_error(r, 400, "bad_request", err);
+		goto fail;
+	}
+	if (member_id_normalize(body_from, flen, region, m->from, &why) < 0) {
+		http_reply_error(r, 400, "bad_member", member_id_message(why));
+		goto fail;
+	}
+	snprintf(who, sizeof who, "%lld", r->admin.id);
+	struct pool_query q = {.stmt = "admin_member_merge",
+	                       .nparams = 4,
+	                       .values = {who, http_client_inet(r), m->into, m->from}};
+	if (pool_submit(r->w->pool, &q, merged, m) < 0) {
+		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
+		goto fail;
+	}
+	return;
+fail:
+	free(m);
+}
