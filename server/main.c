@@ -26,7 +26,9 @@
 #include "edge/tls.h"
 #include "engine/listen.h"
 #include "engine/scanlog.h"
+#include "engine/msession.h"
 #include "engine/offload.h"
+#include "engine/sms.h"
 #include "engine/tokens.h"
 #include "engine/webhooks.h"
 #include "handlers/claim.h"
@@ -35,6 +37,7 @@
 #include "handlers/oauth.h"
 #include "log.h"
 #include "options.h"
+#include "pii.h"
 #include "routes.h"
 #include "server.h"
 #include "statements.h"
@@ -318,7 +321,8 @@ static int worker_init(struct worker *w, char *err, size_t errlen)
 	w->pool = pool_new(w->base, &pc);
 	if (!w->pool || !(w->claims = claims_new(w)) || !(w->lookups = lookups_new(w)) ||
 	    !(w->scanlog = scanlog_new(w)) || !(w->ratelimit = ratelimit_new(s->cfg.rates)) ||
-	    !(w->offload = offload_port_new(s->offload, w->base)) || oauth_start(w) < 0) {
+	    !(w->offload = offload_port_new(s->offload, w->base)) ||
+	    !(w->msessions = msessions_new()) || !(w->sms = sms_new(w)) || oauth_start(w) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -345,6 +349,8 @@ static int worker_init(struct worker *w, char *err, size_t errlen)
 /*
  * Tear a worker down, after its loop has stopped, in the one order in which
  * nothing calls back into freed memory:
+ *   0. the OIDC and WeChat client: its requests to providers are aborted,
+ *      their flows answer 503 and start nothing more;
  *   1. the pool: every query still waiting or running fails now, and its
  *      callback runs into live batchers, handlers and requests, which answer
  *      their clients (503) on connections still open;
@@ -364,6 +370,10 @@ static void worker_free(struct worker *w)
 	w->pool = NULL;
 	claims_free(w->claims);
 	lookups_free(w->lookups);
+	sms_free(w->sms);
+	w->sms = NULL;
+	msessions_free(w->msessions);
+	w->msessions = NULL;
 	scanlog_free(w->scanlog);
 	if (w->http)
 		evhttp_free(w->http);
@@ -679,6 +689,14 @@ int main(int argc, char **argv)
 	if (!kr)
 		return cli_error(NULL, "%s", err);
 	keyring_free(kr);
+	/* the PII key: made on first need, refused if loose (lib/pii.h) */
+	int made = 0;
+	if (pii_key_load(&srv.pii, cfg->pii_key_path, 1, &made, err, sizeof err) < 0)
+		return cli_error(NULL, "%s", err);
+	if (made)
+		log_warn("event=pii_key_created path=%s note=\"copy this file to every server and "
+		         "keep a backup: without it no phone can be read\"",
+		         LOG_Q(cfg->pii_key_path));
 	if (cfg->tls_cert && tls_start(&srv, err, sizeof err) < 0)
 		return cli_error(NULL, "%s", err);
 

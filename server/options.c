@@ -22,6 +22,7 @@
 #include "keyring.h"
 #include "log.h"
 #include "phone.h"
+#include "pii.h"
 #include "server.h"
 
 enum kind {
@@ -131,6 +132,33 @@ static const struct opt opts[] = {
      "the region (ISO 3166 two letters) of phone numbers typed without a country code: "
      "13900000000 is +8613900000000 with CN",
      "Members"},
+    {"pii-key", 0, "FILE", OPT_TEXT, F(pii_key_path), 0, 0, "$PACKCODE_HOME/pii.key",
+     "the key of members' personal data (phones sealed with AES-256-GCM, found by keyed "
+     "hash); must be mode 0600, the same file on every server. Made on first need if "
+     "missing (or by packcode-gen pii-key)",
+     NULL},
+    {"sms-webhook", 0, "URL", OPT_TEXT, F(sms_webhook), 0, 0, NULL,
+     "send sign-in codes through the brand's SMS gateway: a JSON POST {\"to\", \"text\"} "
+     "signed with --sms-secret as webhooks are (Packcode-Signature)",
+     NULL},
+    {"sms-secret", 0, "SECRET", OPT_TEXT, F(sms_secret), 0, 0, NULL,
+     "the secret that signs --sms-webhook's requests (better given as PACKCODE_SMS_SECRET)", NULL},
+    {"sms-command", 0, "CMD", OPT_TEXT, F(sms_command), 0, 0, NULL,
+     "or send them with a command, run by /bin/sh with PACKCODE_SMS_TO (E.164) and "
+     "PACKCODE_SMS_TEXT; killed after 10 seconds",
+     NULL},
+    {"sms-per-phone", 0, "N", OPT_INT, F(sms_per_phone), 1, 1000, "5",
+     "sign-in texts to one phone per hour (shared by every server, in the database)", NULL},
+    {"sms-per-address", 0, "N", OPT_INT, F(sms_per_address), 1, 1000000, "20",
+     "sign-in texts asked for from one client address (IPv6 by /64) per hour", NULL},
+    {"sms-per-hour", 0, "N", OPT_INT, F(sms_per_hour), 1, 100000000, "10000",
+     "sign-in texts per hour over all: the ceiling of what SMS pumping can cost", NULL},
+    {"sms-cooldown", 0, "S", OPT_SECONDS, F(sms_cooldown_ms), 1, 3600, "60",
+     "seconds before a phone can be sent another code", NULL},
+    {"privacy-version", 0, "VERSION", OPT_TEXT, F(privacy_version), 0, 0, "2026-12-01",
+     "the version of the privacy notice (docs/privacy.md) that signing in agrees to; it is "
+     "recorded with each sign-in",
+     NULL},
     {"webhook-concurrency", 0, "N", OPT_INT, F(webhook_concurrency), 0, 256, "32",
      "webhook deliveries this server sends at once (servers share the work); 0: it sends "
      "none",
@@ -452,6 +480,8 @@ enum options_result options_parse(int argc, char **argv, struct server_config *c
 		return cli_usage(NULL, "unexpected argument: %s", argv[optind]);
 	if (!cfg->keyring_path)
 		cfg->keyring_path = keyring_default_path();
+	if (!cfg->pii_key_path)
+		cfg->pii_key_path = pii_key_default_path();
 	if (!cfg->tls_cert != !cfg->tls_key)
 		return cli_usage(NULL, "--tls-cert and --tls-key go together");
 	char oerr[200];

@@ -6,6 +6,7 @@
 #include "routes.h"
 
 #include "handlers/admin.h"
+#include "handlers/auth.h"
 #include "handlers/claim.h"
 #include "handlers/health.h"
 #include "handlers/landing.h"

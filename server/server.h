@@ -19,6 +19,7 @@
 #include "engine/metrics.h"
 #include "engine/pool.h"
 #include "engine/ratelimit.h"
+#include "pii.h"
 
 #define SERVER_BODY_MAX     (16 * 1024)
 #define SERVER_ROUTES_MAX   128 /* rows of the route table */
@@ -66,6 +67,16 @@ struct server_config {
 	const char *wechat_redirect;
 	const char *wechat_authorize_url, *wechat_token_url;
 	int oauth_timeout_ms; /* a request to a provider */
+	/* members (handlers/auth.c, engine/sms.c) */
+	const char *pii_key_path;    /* the PII key file (lib/pii.h) */
+	const char *sms_webhook;     /* the brand's SMS gateway, or NULL */
+	const char *sms_secret;      /* signs its requests */
+	const char *sms_command;     /* or a command that sends a text */
+	int sms_per_phone;           /* texts per hour to one phone */
+	int sms_per_address;         /* asked for from one address (IPv6 /64) */
+	int sms_per_hour;            /* over all */
+	int sms_cooldown_ms;         /* between two texts to one phone */
+	const char *privacy_version; /* the privacy notice a sign-in agrees to */
 };
 
 struct claims;
@@ -96,6 +107,8 @@ struct worker {
 	struct ratelimit *ratelimit;
 	struct offload_port *offload; /* this loop's side of srv->offload */
 	struct oauth *oauth;          /* OIDC and WeChat sign-in's client and caches; NULL: off */
+	struct sms *sms;              /* texts to members' phones (sms.h) */
+	struct msessions *msessions;  /* member sessions checked lately (msession.h) */
 	struct metrics metrics;
 	int control[2]; /* the control loop writes commands ('S', 'R', 'K') to [1] */
 	struct event *control_ev, *tick_ev;
@@ -130,6 +143,7 @@ struct server {
 	struct tokens *tokens;     /* the admin API's bearer tokens (tokens.h) */
 	struct tokens *sessions;   /* and its staff sessions */
 	struct offload *offload;   /* argon2id off the loops (offload.h) */
+	struct pii_key pii;        /* members' personal data (lib/pii.h) */
 	struct webhooks *webhooks; /* the control thread's dispatcher */
 	struct metrics_webhooks webhook_metrics;
 	int nworkers;

@@ -32,7 +32,31 @@
 	"       WHERE member = $1 AND ($3 IS NULL OR id < $3) "                                    \
 	"       ORDER BY id DESC LIMIT $2) l ON true "                                             \
 	"   WHERE m.member = $1 ORDER BY l.id DESC; " STATEMENTS_ADMIN                             \
-	"; " STATEMENTS_ADMIN_WEBHOOKS "; " STATEMENTS_OAUTH
+	"; " STATEMENTS_ADMIN_WEBHOOKS "; " STATEMENTS_MEMBERS "; " STATEMENTS_OAUTH
+
+/*
+ * Members signing in and their own data (server/handlers/auth.c, member.c;
+ * sql/011_members.sql). Identities travel as keyed hashes and sealed values
+ * (lib/pii.h), never in clear.
+ */
+#define STATEMENTS_MEMBERS                                                                         \
+	"PREPARE member_session_get(bytea) AS SELECT * FROM member_session_get($1); "              \
+	"PREPARE sms_challenge_start(bytea, bytea, text, inet, integer, integer, integer, "        \
+	"integer) AS SELECT * FROM sms_challenge_start($1, $2, $3, $4, $5, $6, $7, $8); "          \
+	"PREPARE member_sign_in_sms(bytea, bytea, bytea, text, text, text, bytea, inet, text) AS " \
+	"  SELECT * FROM member_sign_in_sms($1, $2, $3, $4, $5, $6, $7, $8, $9); "                 \
+	"PREPARE member_sign_in(text, bytea, bytea, text, text, text, bytea, inet, text) AS "      \
+	"  SELECT outcome, member, created, expires_at, expires_unix "                             \
+	"    FROM member_sign_in($1, $2, $3, $4, $5, $6, $7, $8, $9); "                            \
+	"PREPARE member_resolve(text, bytea, bytea, text, text, text, text, inet) AS "             \
+	"  SELECT * FROM member_resolve($1, $2, $3, $4, $5, $6, $7, $8); "                         \
+	"PREPARE member_sign_out(bytea, inet) AS SELECT * FROM member_sign_out($1, $2); "          \
+	"PREPARE member_identities_of(text) AS SELECT kind, masked, sealed, created_at, "          \
+	"  verified_at FROM member_identities_of($1); "                                            \
+	"PREPARE member_by_identity(bytea) AS SELECT * FROM member_by_identity($1); "              \
+	"PREPARE member_consents_of(text) AS SELECT version, at FROM member_consents "             \
+	"   WHERE member = $1 ORDER BY at; "                                                       \
+	"PREPARE member_erase(text, text, inet) AS SELECT * FROM member_erase($1, $2, $3)"
 
 /*
  * The admin API (server/admin.c): each change is one call of a function of
@@ -111,6 +135,8 @@
 	"PREPARE oauth_state_put(bytea, text, text, text, text, text) AS "                         \
 	"  SELECT oauth_state_put($1, $2, $3, $4, $5, $6); "                                       \
 	"PREPARE oauth_state_take(bytea, text) AS SELECT * FROM oauth_state_take($1, $2); "        \
+	"PREPARE member_identity_link(text, text, bytea, bytea, text, inet) AS "                   \
+	"  SELECT * FROM member_identity_link($1, $2, $3, $4, $5, $6); "                           \
 	"PREPARE admin_member_merge(bigint, inet, text, text) AS "                                 \
 	"  SELECT * FROM admin_member_merge($1, $2, $3, $4)"
 

@@ -913,6 +913,12 @@ BEGIN
     PERFORM create_distributed_table('spends', 'member', colocate_with => 'members');
     PERFORM create_reference_table('audit');
     PERFORM create_distributed_table('pin_backoff', 'subject', colocate_with => 'none');
+    PERFORM create_distributed_table('member_identities', 'hash', colocate_with => 'none');
+    PERFORM create_distributed_table('sms_challenges', 'phone_hash', colocate_with => 'member_identities');
+    PERFORM create_distributed_table('member_sessions', 'hash', colocate_with => 'member_identities');
+    PERFORM create_distributed_table('member_consents', 'member', colocate_with => 'members');
+    PERFORM create_distributed_table('sms_budgets', 'subject', colocate_with => 'none');
     RETURN 'distributed: redemptions, code_stats, pin_failures, scans, code_scanners by serial; '
-           'members, ledger, spends by member; pin_backoff by subject; audit on every node';
+           'members, ledger, spends, member_consents by member; pin_backoff, sms_budgets by subject; '
+           'member_identities, sms_challenges, member_sessions by hash; audit on every node';
 END $$;

@@ -14,6 +14,9 @@
 
 #include <arpa/inet.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <time.h>
 #include <sys/queue.h> /* before keyvalq_struct.h: TAILQ_FIRST, TAILQ_NEXT */
 #include <event2/keyvalq_struct.h>
 #include <stdlib.h>
@@ -26,6 +29,7 @@
 #include "edge/cors.h"
 #include "edge/forwarded.h"
 #include "edge/tls.h"
+#include "engine/msession.h"
 #include "engine/ratelimit.h"
 #include "engine/tokens.h"
 #include "log.h"
@@ -324,7 +328,8 @@ void http_reply_unauthorized(struct request *r, enum tokens_auth why)
 	                       "expired)");
 }
 
-int http_session_cookie(struct request *r, const char **value, size_t *len)
+/* The value of cookie name in r: 1, 0 if none, -1 if it came more than once. */
+static int find_cookie(struct request *r, const char *name, const char **value, size_t *len)
 {
 	struct evkeyval *kv;
 	int found = 0;
@@ -332,12 +337,17 @@ int http_session_cookie(struct request *r, const char **value, size_t *len)
 	{
 		if (strcasecmp(kv->key, "Cookie") != 0)
 			continue;
-		int n = http_cookie(kv->value, HTTP_SESSION_COOKIE, value, len);
+		int n = http_cookie(kv->value, name, value, len);
 		if (n < 0 || (n && found))
 			return -1;
 		found |= n;
 	}
 	return found;
+}
+
+int http_session_cookie(struct request *r, const char **value, size_t *len)
+{
+	return find_cookie(r, HTTP_SESSION_COOKIE, value, len);
 }
 
 /* 1 if r changes something (needs a session's CSRF token): anything but GET and HEAD. */
@@ -431,12 +441,130 @@ static int authenticate(struct request *r)
 	return 0;
 }
 
-/* A member's session, as its row needs: 0, or -1 with r answered 401. */
-static int member_session(struct request *r)
+/* ---- member sessions ---------------------------------------------------------------- */
+
+struct member_check {
+	struct request *r;
+	void (*then)(struct request *r);
+};
+
+static void member_found(void *arg, const struct pool_result *res)
 {
-	/* there are no member sessions yet: a row that needs one is closed */
-	http_reply_error(r, 401, "unauthorized", "sign in first");
-	return -1;
+	struct member_check *mc = arg;
+	struct request *r = mc->r;
+	void (*then)(struct request *) = mc->then;
+	free(mc);
+	if (res->status != POOL_OK) {
+		if (res->status == POOL_SQL_ERROR)
+			log_error("event=member_session_failed sqlstate=%s", res->sqlstate);
+		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
+		return;
+	}
+	if (PQntuples(res->res) == 1) {
+		snprintf(r->member, sizeof r->member, "%s", PQgetvalue(res->res, 0, 0));
+		msessions_put(r->w->msessions, r->member_hash, r->member,
+		              strtoll(PQgetvalue(res->res, 0, 1), NULL, 10), clock_ms());
+	} else {
+		r->member_cookie = NULL; /* unknown, expired or revoked: as if there were none */
+	}
+	then(r);
+}
+
+void http_member(struct request *r, void (*then)(struct request *r))
+{
+	const char *v;
+	size_t len;
+	char hex[3 + 2 * SECRET_HASH_LEN];
+	unsigned int hl = 0;
+	r->member[0] = '\0';
+	r->member_cookie = NULL;
+	/* a cookie that is no session secret of ours is no session (tampered, stale, foreign) */
+	if (find_cookie(r, HTTP_MEMBER_COOKIE, &v, &len) != 1 || len != HTTP_MEMBER_SECRET_LEN ||
+	    strncmp(v, HTTP_MEMBER_PREFIX, strlen(HTTP_MEMBER_PREFIX)) != 0 ||
+	    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") < len ||
+	    !EVP_Digest(v, len, r->member_hash, &hl, EVP_sha256(), NULL)) {
+		then(r);
+		return;
+	}
+	r->member_cookie = v;
+	r->member_cookie_len = len;
+	if (msessions_get(r->w->msessions, r->member_hash, clock_ms(), (long long)time(NULL),
+	                  r->member)) {
+		then(r);
+		return;
+	}
+	struct member_check *mc = malloc(sizeof *mc);
+	if (!mc) {
+		http_reply_error(r, 503, "unavailable", "out of memory");
+		return;
+	}
+	mc->r = r;
+	mc->then = then;
+	snprintf(hex, sizeof hex, "\\x");
+	for (int i = 0; i < SECRET_HASH_LEN; i++)
+		snprintf(hex + 2 + 2 * i, 3, "%02x", r->member_hash[i]);
+	struct pool_query q = {.stmt = "member_session_get", .nparams = 1, .values = {hex}};
+	if (pool_submit(r->w->pool, &q, member_found, mc) < 0) {
+		free(mc);
+		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
+	}
+}
+
+int http_member_csrf(const struct request *r, char out[SECRET_CSRF_LEN + 1])
+{
+	if (!r->member[0] || !r->member_cookie)
+		return -1;
+	return secret_csrf(r->member_cookie, r->member_cookie_len, out);
+}
+
+int http_member_csrf_ok(const struct request *r, const char *token)
+{
+	char want[SECRET_CSRF_LEN + 1];
+	if (!token)
+		token =
+		    evhttp_find_header(evhttp_request_get_input_headers(r->req), HTTP_CSRF_HEADER);
+	if (!token || strlen(token) != SECRET_CSRF_LEN || http_member_csrf(r, want) < 0)
+		return 0;
+	return CRYPTO_memcmp(token, want, SECRET_CSRF_LEN) == 0;
+}
+
+void http_reply_member_csrf(struct request *r)
+{
+	http_reply_error(
+	    r, 403, "csrf",
+	    "a change made with a member session needs its CSRF token (the " HTTP_CSRF_HEADER
+	    " header, or the form's csrf field)");
+}
+
+/* A row that needs a member: signed in, and for a change its CSRF token; else 401/403. */
+static void member_then(struct request *r)
+{
+	if (!r->member[0]) {
+		http_reply_error(r, 401, "unauthorized", "sign in first");
+		return;
+	}
+	if (changes(r) && !http_member_csrf_ok(r, NULL)) {
+		http_reply_member_csrf(r);
+		return;
+	}
+	r->route->handler(r);
+}
+
+enum tokens_auth http_bearer(struct request *r)
+{
+	struct evkeyval *kv;
+	const char *authz = NULL;
+	int dup = 0;
+	TAILQ_FOREACH(kv, evhttp_request_get_input_headers(r->req), next)
+	{
+		if (strcasecmp(kv->key, "Authorization") != 0)
+			continue;
+		dup |= authz != NULL;
+		authz = kv->value;
+	}
+	if (!authz)
+		return TOKENS_MISSING;
+	return dup ? TOKENS_INVALID : tokens_authenticate(r->w->srv->tokens, authz, &r->admin);
 }
 
 /*
@@ -531,14 +659,16 @@ static void dispatch(struct evhttp_request *req, struct worker *w, enum router_l
 		return;
 	if (m.row->auth == ROUTE_AUTH_ADMIN && authenticate(r) < 0)
 		return;
-	if (m.row->auth == ROUTE_AUTH_MEMBER && member_session(r) < 0)
-		return;
 	if (found == ROUTER_BAD_METHOD) {
 		char allow[64];
 		router_allow(m.allow, allow, sizeof allow);
 		http_header(r, "Allow", allow);
 		http_reply_error(r, 405, "method_not_allowed",
 		                 "method not allowed on this resource");
+		return;
+	}
+	if (m.row->auth == ROUTE_AUTH_MEMBER) {
+		http_member(r, member_then); /* then the handler */
 		return;
 	}
 	m.row->handler(r);

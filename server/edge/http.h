@@ -20,12 +20,18 @@
 #include "edge/negotiate.h"
 #include "edge/router.h"
 #include "engine/tokens.h"
+#include "member_id.h"
+#include "secret.h"
 
 #define HTTP_CLIENT_MAX 64
 #define HTTP_UA_MAX     256
 /* A staff session: the cookie that carries it, the header that carries its CSRF token. */
 #define HTTP_SESSION_COOKIE "pc_session"
 #define HTTP_CSRF_HEADER    "X-CSRF-Token"
+/* A member session: its cookie, whose value is "pcm_" and 43 base64url characters. */
+#define HTTP_MEMBER_COOKIE     "pc_member"
+#define HTTP_MEMBER_PREFIX     "pcm_"
+#define HTTP_MEMBER_SECRET_LEN 47
 
 struct server;
 struct worker;
@@ -47,6 +53,11 @@ struct request {
 	uint64_t addr_key;                /* its rate-limit key (ratelimit_addr_key) */
 	char user_agent[HTTP_UA_MAX + 1]; /* printable ASCII only, cut at 256 */
 	const char *origin; /* an admin route's Origin, when it is a listed one (CORS) */
+	/* the member signed in (http_member): their key, "" if none */
+	char member[MEMBER_ID_MAX + 1];
+	const char *member_cookie; /* the session's secret, while r lives; NULL if none */
+	size_t member_cookie_len;
+	unsigned char member_hash[SECRET_HASH_LEN];
 };
 
 /*
@@ -93,6 +104,26 @@ void http_reply_unauthorized(struct request *r, enum tokens_auth why);
  * came more than once (in one Cookie header or several).
  */
 int http_session_cookie(struct request *r, const char **value, size_t *len);
+/*
+ * r's member session (its cookie, checked in the worker's cache or the
+ * database): then(r) runs once r->member is set, "" when there is no valid
+ * session (none, malformed, unknown, expired, revoked); possibly before
+ * this returns. If the database cannot say, r is answered 503 instead.
+ * Routes with auth MEMBER get this done before their handler (401 without
+ * a member, 403 for a change without the CSRF token).
+ */
+void http_member(struct request *r, void (*then)(struct request *r));
+/* The CSRF token of r's member session into out: 0, or -1 without a session. */
+int http_member_csrf(const struct request *r, char out[SECRET_CSRF_LEN + 1]);
+/* 1 if token (NULL: the X-CSRF-Token header) is r's member session's CSRF token. */
+int http_member_csrf_ok(const struct request *r, const char *token);
+/* 403 csrf for a member's change without the token. */
+void http_reply_member_csrf(struct request *r);
+/*
+ * r's bearer token, if it has an Authorization header: TOKENS_MISSING
+ * without one; TOKENS_OK with r->admin set; TOKENS_INVALID otherwise.
+ */
+enum tokens_auth http_bearer(struct request *r);
 /* Add a response header before replying. */
 void http_header(struct request *r, const char *name, const char *value);
 

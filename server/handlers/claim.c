@@ -20,6 +20,8 @@
 #include "engine/catalog.h"
 #include "edge/http.h"
 #include "log.h"
+#include "scope.h"
+#include "handlers/auth.h"
 #include "handlers/lookup.h"
 #include "handlers/member.h"
 #include "engine/scanlog.h"
@@ -42,6 +44,7 @@ struct claim {
 	char input[CODE_INPUT_MAX + 1]; /* the code as typed, printable, for the scan record */
 	char member[MEMBER_MAX + 1];
 	int pin_state;
+	int signed_in; /* the member proved who they are (a session): a right PIN always passes */
 	int retries;
 	claim_done_fn done;
 	void *arg;
@@ -166,8 +169,15 @@ static void claims_add(struct batch_params *bp, struct batch_item *item)
 	batch_param_int(bp, 1, cl->c.batch->id);
 	batch_param_str(bp, 2, cl->member);
 	batch_param_int(bp, 3, cl->pin_state);
-	/* the address the wrong PINs are counted against (sql/007_consumer.sql) */
-	batch_param_str(bp, 4, cl->r->client[0] ? cl->r->client : NULL);
+	/*
+	 * the address the wrong PINs are counted against (sql/007_consumer.sql);
+	 * none for a signed-in member with the right PIN, whom no address's
+	 * backoff may hold up (a stranger failing from the same network included)
+	 */
+	batch_param_str(bp, 4,
+	                cl->r->client[0] && !(cl->signed_in && cl->pin_state == PIN_RIGHT)
+	                    ? cl->r->client
+	                    : NULL);
 }
 
 static int retryable(const char *sqlstate)
@@ -322,6 +332,7 @@ void claim_start(struct request *r, const char *code, size_t codelen, const char
 		claim_finish(cl, &res);
 		return;
 	}
+	cl->signed_in = r->member[0] && strcmp(r->member, cl->member) == 0;
 	if (pin && !pin_valid(pin)) {
 		struct claim_result res = {.outcome = CLAIM_BAD_REQUEST,
 		                           .message =
@@ -456,24 +467,136 @@ void claim_reply_json(struct request *r, const struct claim_result *res)
 	http_reply_json(r, status, o);
 }
 
-void claim_handle_api(struct request *r)
+/*
+ * POST /api/v1/claims: who the member is comes from the caller, never from
+ * free text: a bearer token with the claims scope names a member it
+ * verified itself (a phone or an external id, resolved to the member of
+ * that identity, made if new: auth_resolve); otherwise the member signed
+ * in (a session cookie, with its CSRF token), and the body names none.
+ */
+struct api_claim {
+	struct request *r;
+	struct claim_request cr;
+};
+
+static void api_claim_free(struct api_claim *a)
+{
+	claim_request_release(&a->cr);
+	free(a);
+}
+
+/* 0 with a->cr decoded, or -1 with r answered (a freed). */
+static int api_decode(struct api_claim *a)
 {
 	size_t len;
 	char err[200];
-	struct claim_request cr;
-	const char *body = http_body(r, "application/json", &len);
-	if (!body)
-		return;
-	switch (claim_request_decode(body, len, &cr, err, sizeof err)) {
+	const char *body = http_body(a->r, "application/json", &len);
+	if (!body) {
+		free(a);
+		return -1;
+	}
+	switch (claim_request_decode(body, len, &a->cr, err, sizeof err)) {
 	case CLAIM_DECODE_BAD_JSON:
-		http_reply_error(r, 400, "bad_json", err);
-		return;
+		http_reply_error(a->r, 400, "bad_json", err);
+		free(a);
+		return -1;
 	case CLAIM_DECODE_BAD_REQUEST:
-		http_reply_error(r, 400, "bad_request", err);
-		return;
+		http_reply_error(a->r, 400, "bad_request", err);
+		free(a);
+		return -1;
 	case CLAIM_DECODE_OK:
 		break;
 	}
-	claim_start(r, cr.code, cr.codelen, cr.member, cr.memberlen, cr.pin, api_done, r);
-	claim_request_release(&cr);
+	return 0;
+}
+
+static void api_resolved(void *arg, struct request *r, const struct auth_result *res)
+{
+	struct api_claim *a = arg;
+	switch (res->outcome) {
+	case AUTH_OK:
+		claim_start(r, a->cr.code, a->cr.codelen, res->member, strlen(res->member),
+		            a->cr.pin, api_done, r);
+		break;
+	case AUTH_BAD_INPUT:
+		http_reply_error(r, 400, "bad_request", res->message);
+		break;
+	case AUTH_UNAVAILABLE:
+		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
+		break;
+	default:
+		http_reply_error(r, 500, "internal", "the member could not be resolved");
+		break;
+	}
+	api_claim_free(a);
+}
+
+static void api_signed_in(struct request *r)
+{
+	if (!r->member[0]) {
+		http_header(r, "WWW-Authenticate", "Bearer realm=\"packcode-admin\"");
+		http_reply_error(r, 401, "unauthorized",
+		                 "sign in first (a member session), or claim with an admin token "
+		                 "that has the claims scope");
+		return;
+	}
+	if (!http_member_csrf_ok(r, NULL)) {
+		http_reply_member_csrf(r);
+		return;
+	}
+	struct api_claim *a = calloc(1, sizeof *a);
+	if (!a) {
+		http_reply_error(r, 503, "unavailable", "out of memory");
+		return;
+	}
+	a->r = r;
+	if (api_decode(a) < 0)
+		return;
+	if (a->cr.member) {
+		http_reply_error(r, 400, "bad_request",
+		                 "a member session claims for its member: leave member out");
+		api_claim_free(a);
+		return;
+	}
+	claim_start(r, a->cr.code, a->cr.codelen, r->member, strlen(r->member), a->cr.pin, api_done,
+	            r);
+	api_claim_free(a);
+}
+
+void claim_handle_api(struct request *r)
+{
+	enum tokens_auth t = http_bearer(r);
+	if (t == TOKENS_MISSING) {
+		http_member(r, api_signed_in);
+		return;
+	}
+	if (t != TOKENS_OK) {
+		http_reply_unauthorized(r, t);
+		return;
+	}
+	if (!(r->admin.scopes & SCOPE_CLAIMS)) {
+		http_header(r, "WWW-Authenticate",
+		            "Bearer realm=\"packcode-admin\", error=\"insufficient_scope\", "
+		            "scope=\"claims\"");
+		http_reply_json(r, 403,
+		                json_pack("{s:s,s:s,s:s}", "error", "insufficient_scope", "message",
+		                          "claiming for a member needs the claims scope", "scope",
+		                          "claims"));
+		return;
+	}
+	struct api_claim *a = calloc(1, sizeof *a);
+	if (!a) {
+		http_reply_error(r, 503, "unavailable", "out of memory");
+		return;
+	}
+	a->r = r;
+	if (api_decode(a) < 0)
+		return;
+	if (!a->cr.member) {
+		http_reply_error(r, 400, "bad_request",
+		                 "a claim with an admin token names the member it verified");
+		api_claim_free(a);
+		return;
+	}
+	auth_resolve(r, a->cr.member, a->cr.memberlen, api_resolved, a);
 }

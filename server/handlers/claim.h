@@ -81,7 +81,7 @@ void claim_reply_json(struct request *r, const struct claim_result *res);
 
 /* The body of POST /api/v1/claims, decoded (claim_request.c). */
 struct claim_request {
-	const char *code, *member; /* no NUL inside */
+	const char *code, *member; /* no NUL inside; member NULL when absent or null */
 	size_t codelen, memberlen;
 	const char *pin; /* NULL when absent or null */
 	json_t *json;    /* owns the strings */
@@ -94,8 +94,8 @@ enum claim_decode {
 };
 
 /*
- * Decode and check body[0..len): code and member strings (a code of at most
- * CODE_INPUT_MAX bytes), pin a string or null or absent, no NUL in any of
+ * Decode and check body[0..len): a code string (of at most CODE_INPUT_MAX
+ * bytes), member and pin strings or null or absent, no NUL in any of
  * them; other fields ignored. On CLAIM_DECODE_OK release out with
  * claim_request_release; otherwise err says why (for the client).
  */

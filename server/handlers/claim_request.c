@@ -28,7 +28,8 @@ enum claim_decode claim_request_decode(const char *body, size_t len, struct clai
 	}
 	json_t *code = json_object_get(j, "code"), *member = json_object_get(j, "member"),
 	       *pin = json_object_get(j, "pin");
-	if (!json_is_object(j) || !json_is_string(code) || !json_is_string(member) ||
+	if (!json_is_object(j) || !json_is_string(code) ||
+	    (member && !json_is_string(member) && !json_is_null(member)) ||
 	    (pin && !json_is_string(pin) && !json_is_null(pin))) {
 		snprintf(err, errlen, "%s",
 		         "expected {\"code\": string, \"member\": string, \"pin\": string}");
@@ -40,8 +41,8 @@ enum claim_decode claim_request_decode(const char *body, size_t len, struct clai
 		         "a code has at most 20 characters (64 with separators)");
 		goto bad;
 	}
-	out->memberlen = json_string_length(member);
-	if (!(out->member = nul_free(member))) {
+	out->memberlen = json_is_string(member) ? json_string_length(member) : 0;
+	if (json_is_string(member) && !(out->member = nul_free(member))) {
 		snprintf(err, errlen, "%s", "member contains a NUL character");
 		goto bad;
 	}

@@ -43,18 +43,20 @@ static void merged(void *arg, const struct pool_result *res)
 		if (strcmp(outcome, "merged") == 0)
 			http_reply_json(
 			    r, 200,
-			    json_pack("{s:s, s:s, s:s, s:I, s:I, s:i}", "outcome", "merged", "member",
-			              m->into, "from", m->from, "points",
+			    json_pack("{s:s, s:s, s:s, s:I, s:I, s:i}", "outcome", "merged",
+			              "member", m->into, "from", m->from, "points",
 			              (json_int_t)atoll(PQgetvalue(res->res, 0, 1)), "balance",
 			              (json_int_t)atoll(PQgetvalue(res->res, 0, 2)), "identities",
 			              atoi(PQgetvalue(res->res, 0, 3))));
 		else if (strcmp(outcome, "unknown_member") == 0)
-			http_reply_error(r, 404, "unknown_member", "no such member (either of the two)");
+			http_reply_error(r, 404, "unknown_member",
+			                 "no such member (either of the two)");
 		else if (strcmp(outcome, "already_merged") == 0)
 			http_reply_error(r, 409, "already_merged",
 			                 "one of the two was merged into another member before");
 		else
-			http_reply_error(r, 400, "bad_request", "a member cannot be merged into itself");
+			http_reply_error(r, 400, "bad_request",
+			                 "a member cannot be merged into itself");
 	}
 	free(m);
 }

@@ -21,7 +21,7 @@ void admin_route_member_merge(struct request *r);
  * The body {"from": string} (pure, fuzzed): 0 with from[0..*len) (not
  * normalised; no NUL inside), or -1 with err.
  */
-int merge_request_decode(const char *body, size_t len, char *from, size_t fromlen,
-                         size_t *outlen, char *err, size_t errlen);
+int merge_request_decode(const char *body, size_t len, char *from, size_t fromlen, size_t *outlen,
+                         char *err, size_t errlen);
 
 #endif

@@ -10,8 +10,8 @@
 
 #include "handlers/merge.h"
 
-int merge_request_decode(const char *body, size_t len, char *from, size_t fromlen,
-                         size_t *outlen, char *err, size_t errlen)
+int merge_request_decode(const char *body, size_t len, char *from, size_t fromlen, size_t *outlen,
+                         char *err, size_t errlen)
 {
 	json_error_t jerr;
 	int rc = -1;

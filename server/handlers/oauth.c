@@ -27,8 +27,10 @@
 #include "edge/http.h"
 #include "engine/outbound.h"
 #include "engine/pool.h"
+#include "handlers/auth.h"
 #include "handlers/oidc.h"
 #include "log.h"
+#include "pii.h"
 #include "server.h"
 
 #define STATE_BYTES  32
@@ -96,7 +98,7 @@ int oauth_config_check(const struct server_config *c, char *err, size_t errlen)
 			return -1;
 		}
 		if (!url_ok(c->oidc_issuer) || !url_ok(c->oidc_redirect) ||
-		    strlen(c->oidc_issuer) > OIDC_URL_MAX - 40) {
+		    strlen(c->oidc_issuer) > 160) {
 			snprintf(
 			    err, errlen, "%s",
 			    "--oidc-issuer and --oidc-redirect must be https URLs (http only to "
@@ -230,14 +232,24 @@ static int return_ok(const char *p)
 	return 1;
 }
 
+/* b[0..n) as a bytea parameter: "\x" and hex digits (out has 2n + 3 bytes). */
+static void hex_param(const unsigned char *b, size_t n, char *out)
+{
+	static const char d[] = "0123456789abcdef";
+	out[0] = '\\';
+	out[1] = 'x';
+	for (size_t i = 0; i < n; i++) {
+		out[2 + 2 * i] = d[b[i] >> 4];
+		out[3 + 2 * i] = d[b[i] & 15];
+	}
+	out[2 + 2 * n] = '\0';
+}
+
 static void state_hash(struct flow *f)
 {
 	unsigned char d[SHA256_DIGEST_LENGTH];
 	SHA256((const unsigned char *)f->state, strlen(f->state), d);
-	f->hash[0] = '\\';
-	f->hash[1] = 'x';
-	for (size_t i = 0; i < sizeof d; i++)
-		snprintf(f->hash + 2 + 2 * i, 3, "%02x", d[i]);
+	hex_param(d, sizeof d, f->hash);
 }
 
 static int new_state(struct flow *f)
@@ -255,15 +267,6 @@ static int new_state(struct flow *f)
 static char *enc(const char *s)
 {
 	return evhttp_uriencode(s, -1, 0);
-}
-
-/* The signed-in member of r, copied into member: 1, or 0 when none. */
-static int current_member(struct request *r, char *member, size_t len)
-{
-	(void)r;
-	(void)len;
-	member[0] = '\0';
-	return 0; /* member sessions come with the members branch */
 }
 
 /* ---- talking to providers ---- */
@@ -304,7 +307,7 @@ static void with_discovery(struct flow *f, void (*then)(struct flow *))
 }
 
 static void verify_token(struct flow *f);
-static void finish_identity(struct flow *f, const char *kind, const char *value);
+static void finish_identity(struct flow *f, enum pii_kind kind, const char *value);
 
 static void fetch_jwks(struct flow *f)
 {
@@ -371,16 +374,15 @@ static void provider_replied(void *arg, const struct outbound_response *res)
 				     "WeChat did not confirm the sign-in");
 				return;
 			}
-			char value[2 * WECHAT_ID_MAX + 2];
+			char value[PII_VALUE_MAX + 1];
 			/* a unionid is the person across the brand's accounts; else this app's
 			 * openid */
 			if (t.unionid[0])
-				finish_identity(f, "wechat_union", t.unionid);
-			else {
-				snprintf(value, sizeof value, "%s:%s", o->w->srv->cfg.wechat_appid,
-				         t.openid);
-				finish_identity(f, "wechat_open", value);
-			}
+				snprintf(value, sizeof value, "union:%s", t.unionid);
+			else
+				snprintf(value, sizeof value, "open:%.64s:%s",
+				         o->w->srv->cfg.wechat_appid, t.openid);
+			finish_identity(f, PII_WECHAT, value);
 			return;
 		}
 		if (oidc_token_reply(res->body, res->body_len, &f->id_token, err, sizeof err) < 0) {
@@ -432,19 +434,124 @@ static void verify_token(struct flow *f)
 		     "the identity provider's token is not for this sign-in");
 		return;
 	}
-	/* a subject is unique within its issuer (OIDC Core §2): the identity holds both */
+	/*
+	 * A subject is unique within its issuer (OIDC Core §2): the identity is
+	 * "issuer|sub", or "issuer|sha256:" and the subject's hash when that is too
+	 * long for an identity (--oidc-issuer has at most 160 characters).
+	 */
 	char value[OIDC_URL_MAX + OIDC_SUB_MAX + 2];
-	snprintf(value, sizeof value, "%s %s", o->disc.issuer, sub);
-	finish_identity(f, "oidc", value);
+	snprintf(value, sizeof value, "%s|%s", o->disc.issuer, sub);
+	if (strlen(value) > PII_VALUE_MAX) {
+		unsigned char d[SHA256_DIGEST_LENGTH];
+		char hx[2 * SHA256_DIGEST_LENGTH + 3];
+		SHA256((const unsigned char *)sub, strlen(sub), d);
+		hex_param(d, sizeof d, hx);
+		snprintf(value, sizeof value, "%s|sha256:%s", o->disc.issuer, hx + 2);
+	}
+	finish_identity(f, PII_OIDC, value);
 }
 
 /* ---- the end of a flow: a member session, or an identity linked ---- */
 
-static void finish_identity(struct flow *f, const char *kind, const char *value)
+static void signed_in(void *arg, struct request *r, const struct auth_result *res)
 {
-	(void)kind;
-	(void)value;
-	fail(f, 503, "unavailable", "member sessions are not available yet");
+	struct flow *f = arg;
+	(void)r;
+	switch (res->outcome) {
+	case AUTH_OK:
+		log_info("event=member_sign_in provider=%s created=%d", provider_name[f->provider],
+		         res->created);
+		redirect(f->r, f->return_to);
+		flow_free(f);
+		return;
+	case AUTH_UNAVAILABLE:
+		fail(f, 503, "unavailable", "database unavailable, try again");
+		return;
+	case AUTH_BAD_INPUT:
+		fail(f, 400, "sign_in_failed", res->message ? res->message : "unusable identity");
+		return;
+	default:
+		fail(f, 500, "internal", "the sign-in failed; nothing was changed");
+		return;
+	}
+}
+
+struct link {
+	struct flow *f;
+	char hash[2 + 2 * PII_HASH_LEN + 1];
+	char sealed[2 + 2 * PII_SEALED_MAX + 1];
+	char masked[PII_MASK_MAX + 1];
+};
+
+static void linked(void *arg, const struct pool_result *res)
+{
+	struct link *l = arg;
+	struct flow *f = l->f;
+	free(l);
+	if (res->status != POOL_OK) {
+		if (res->status == POOL_SQL_ERROR)
+			log_error("event=member_identity_link_failed sqlstate=%s message=%s",
+			          res->sqlstate, LOG_Q(res->message));
+		fail(f, 503, "unavailable", "database unavailable, try again");
+		return;
+	}
+	const char *outcome = PQntuples(res->res) == 1 ? PQgetvalue(res->res, 0, 0) : "";
+	log_info("event=member_identity_link provider=%s outcome=%s", provider_name[f->provider],
+	         LOG_Q(outcome));
+	if (strcmp(outcome, "linked") == 0 || strcmp(outcome, "already") == 0) {
+		redirect(f->r, f->return_to);
+		flow_free(f);
+	} else {
+		fail(f, 409, "identity_taken",
+		     "this identity belongs to another member: sign in with it, or ask for the two "
+		     "accounts to be merged");
+	}
+}
+
+static void link_identity(struct flow *f, enum pii_kind kind, const char *value, size_t len)
+{
+	const struct pii_key *k = &f->o->w->srv->pii;
+	unsigned char h[PII_HASH_LEN], sealed[PII_SEALED_MAX];
+	struct link *l = calloc(1, sizeof *l);
+	long n =
+	    l && len <= PII_VALUE_MAX ? pii_seal(k, kind, value, len, sealed, sizeof sealed) : -1;
+	if (n < 0 || pii_mask(kind, value, l->masked, sizeof l->masked) < 0) {
+		free(l);
+		fail(f, 500, "internal", "the identity cannot be kept");
+		return;
+	}
+	l->f = f;
+	pii_hash(k, kind, value, len, h);
+	hex_param(h, sizeof h, l->hash);
+	hex_param(sealed, (size_t)n, l->sealed);
+	struct pool_query q = {.stmt = "member_identity_link",
+	                       .nparams = 6,
+	                       .values = {f->link_member, pii_kind_name(kind), l->hash, l->sealed,
+	                                  l->masked, http_client_inet(f->r)}};
+	if (pool_submit(f->o->w->pool, &q, linked, l) < 0) {
+		free(l);
+		fail(f, 503, "unavailable", "database unavailable, try again");
+	}
+}
+
+/*
+ * The provider proved identity value (of kind): sign the browser in as its
+ * member, or, in a flow a signed-in member started, add it to their
+ * account (the same member must still be signed in).
+ */
+static void finish_identity(struct flow *f, enum pii_kind kind, const char *value)
+{
+	size_t len = strlen(value);
+	if (f->link_member[0]) {
+		if (strcmp(f->r->member, f->link_member) != 0) {
+			fail(f, 401, "unauthorized",
+			     "the member who started adding this identity is no longer signed in");
+			return;
+		}
+		link_identity(f, kind, value, len);
+		return;
+	}
+	auth_sign_in(f->r, kind, value, len, 0, signed_in, f);
 }
 
 /* ---- starting a flow ---- */
@@ -548,10 +655,11 @@ static void start(struct request *r, enum provider p)
 	}
 	got = query(r, "link", link, sizeof link);
 	if (got == 1 && strcmp(link, "1") == 0) {
-		if (!current_member(r, f->link_member, sizeof f->link_member)) {
+		if (!r->member[0]) {
 			fail(f, 401, "unauthorized", "sign in first to add an identity");
 			return;
 		}
+		snprintf(f->link_member, sizeof f->link_member, "%s", r->member);
 	} else if (got != 0) {
 		fail(f, 400, "bad_request", "link must be 1 or absent");
 		return;
@@ -563,14 +671,25 @@ static void start(struct request *r, enum provider p)
 	keep_state(f);
 }
 
-void oauth_route_oidc_start(struct request *r)
+/* The routes ask for the member session first: linking needs it. */
+static void start_oidc(struct request *r)
 {
 	start(r, PROVIDER_OIDC);
 }
 
-void oauth_route_wechat_start(struct request *r)
+static void start_wechat(struct request *r)
 {
 	start(r, PROVIDER_WECHAT);
+}
+
+void oauth_route_oidc_start(struct request *r)
+{
+	http_member(r, start_oidc);
+}
+
+void oauth_route_wechat_start(struct request *r)
+{
+	http_member(r, start_wechat);
 }
 
 /* ---- the provider's return ---- */
@@ -703,21 +822,32 @@ static void callback(struct request *r, enum provider p)
 		fail(f, 503, "unavailable", "database unavailable, try again");
 }
 
-void oauth_route_oidc_callback(struct request *r)
+/* The member session too: a link must end in the session that started it. */
+static void callback_oidc(struct request *r)
 {
 	callback(r, PROVIDER_OIDC);
 }
 
-void oauth_route_wechat_callback(struct request *r)
+static void callback_wechat(struct request *r)
 {
 	callback(r, PROVIDER_WECHAT);
 }
 
-int oauth_wechat_silent(struct request *r, int signed_in)
+void oauth_route_oidc_callback(struct request *r)
 {
-	char tried[8];
-	if (signed_in || !r->w->oauth || !r->w->srv->cfg.wechat_appid ||
-	    !wechat_user_agent(r->user_agent) || r->want_json ||
+	http_member(r, callback_oidc);
+}
+
+void oauth_route_wechat_callback(struct request *r)
+{
+	http_member(r, callback_wechat);
+}
+
+int oauth_wechat_silent(struct request *r)
+{
+	char tried[8], session[128];
+	if (request_cookie(r, HTTP_MEMBER_COOKIE, session, sizeof session) != 0 || !r->w->oauth ||
+	    !r->w->srv->cfg.wechat_appid || !wechat_user_agent(r->user_agent) || r->want_json ||
 	    request_cookie(r, OAUTH_WECHAT_TRIED_COOKIE, tried, sizeof tried) != 0 ||
 	    evhttp_request_get_command(r->req) != EVHTTP_REQ_GET)
 		return 0;

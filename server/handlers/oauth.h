@@ -45,9 +45,9 @@ void oauth_route_wechat_callback(struct request *r);
 
 /*
  * For the landing page: a WeChat browser (User-Agent MicroMessenger) that
- * is not signed in and has not just tried is sent to sign in through WeChat
- * and back to this page. 1 if r was answered so (a redirect), else 0.
+ * has no member cookie and has not just tried is sent to sign in through
+ * WeChat and back to this page. 1 if r was answered so (a redirect), else 0.
  */
-int oauth_wechat_silent(struct request *r, int signed_in);
+int oauth_wechat_silent(struct request *r);
 
 #endif

@@ -60,6 +60,25 @@ setup() {
 	pcgen keygen >/dev/null || fail "keygen failed"
 	pcgen product add --sku TEA --name "Green tea" --brand "Packcode Tea" --points 10 \
 		--gtin 06901234567892 >/dev/null || fail "product add failed"
+	claims_token >/dev/null
+}
+
+# claims_token: the harness's admin token with the claims and read scopes
+# (made once per test, before the server starts when setup made it): what
+# claim, claim_bg, claim_header and member_read send, as an integration
+# that verified its members does.
+claims_token() {
+	if [ ! -s "$T/claims_token" ]; then
+		pcgen token add --name "harness-claims" --scopes claims,read >"$T/claims_token" 2>/dev/null ||
+			fail "token add harness-claims failed"
+	fi
+	cat "$T/claims_token"
+}
+
+# member_read ID [QUERY]: GET /api/v1/members/ID with the harness's token; sets STATUS, $T/body.
+member_read() {
+	STATUS=$(curl -s "${CURL_ARGS[@]}" --max-time 10 -o "$T/body" -w '%{http_code}' \
+		-H "Authorization: Bearer $(claims_token)" "$BASE/api/v1/members/$1${2:-}")
 }
 
 # mint COUNT [--pin]: an active print run of TEA. Sets BATCH, FIRST (its first
@@ -181,7 +200,9 @@ page() {
 	STATUS=$(curl -s "${CURL_ARGS[@]}" --max-time 10 -o "$T/page" -w '%{http_code}' "$@" "$BASE$path")
 }
 
-# claim CODE MEMBER [PIN]: POST /api/v1/claims.
+# claim CODE MEMBER [PIN]: POST /api/v1/claims with the harness's claims token
+# (claims_token); the member is resolved through its identity, so the reply's
+# member is its key ("m-...", or the id itself for a member made before 011).
 claim() {
 	local body
 	if [ $# -ge 3 ]; then
@@ -189,7 +210,9 @@ claim() {
 	else
 		body=$(jq -cn --arg c "$1" --arg m "$2" '{code: $c, member: $m}')
 	fi
-	req POST /api/v1/claims application/json "$body"
+	STATUS=$(curl -s "${CURL_ARGS[@]}" --max-time 10 -o "$T/body" -w '%{http_code}' -X POST \
+		-H "Authorization: Bearer $(claims_token)" -H "Content-Type: application/json" \
+		--data-binary "$body" "$BASE/api/v1/claims")
 }
 
 # claim_bg NAME CODE MEMBER: the claim sent in the background (a client that
@@ -197,7 +220,7 @@ claim() {
 # $T/NAME.headers, its body to $T/NAME.body; BG_PID is the curl's pid.
 claim_bg() {
 	curl -s --max-time 30 -D "$T/$1.headers" -o "$T/$1.body" -w '%{http_code}' \
-		-H 'Content-Type: application/json' \
+		-H 'Content-Type: application/json' -H "Authorization: Bearer $(claims_token)" \
 		--data-binary "$(jq -cn --arg c "$2" --arg m "$3" '{code: $c, member: $m}')" \
 		"$BASE/api/v1/claims" >"$T/$1.status" &
 	BG_PID=$!
@@ -244,7 +267,7 @@ claim_header() {
 		body=$(jq -cn --arg c "$1" --arg m "$2" '{code: $c, member: $m}')
 	fi
 	curl -s "${CURL_ARGS[@]}" --max-time 10 -o /dev/null -D "$T/headers" -H 'Content-Type: application/json' \
-		--data-binary "$body" "$BASE/api/v1/claims"
+		-H "Authorization: Bearer $(claims_token)" --data-binary "$body" "$BASE/api/v1/claims"
 	hdr "$name" "$T/headers"
 }
 

@@ -74,6 +74,20 @@ static void test_wrong_types_are_bad_requests(void **state)
 	assert_null(cr.json);
 }
 
+/* a member session claims for its member: the body names none */
+static void test_member_may_be_absent_or_null(void **state)
+{
+	struct claim_request cr;
+	(void)state;
+	assert_int_equal(decode("{\"code\":\"A\"}", &cr), CLAIM_DECODE_OK);
+	assert_null(cr.member);
+	assert_int_equal(cr.memberlen, 0);
+	claim_request_release(&cr);
+	assert_int_equal(decode("{\"code\":\"A\",\"member\":null}", &cr), CLAIM_DECODE_OK);
+	assert_null(cr.member);
+	claim_request_release(&cr);
+}
+
 /* jansson refuses \u0000 (no JSON_ALLOW_NUL): no C string is cut short */
 static void test_nul_inside_a_string_is_refused(void **state)
 {
@@ -107,6 +121,7 @@ int main(void)
 	    cmocka_unit_test(test_absent_or_null_pin_is_no_pin),
 	    cmocka_unit_test(test_malformed_json_and_duplicate_keys_are_bad_json),
 	    cmocka_unit_test(test_wrong_types_are_bad_requests),
+	    cmocka_unit_test(test_member_may_be_absent_or_null),
 	    cmocka_unit_test(test_nul_inside_a_string_is_refused),
 	    cmocka_unit_test(test_code_over_64_bytes_is_a_bad_request),
 	};

@@ -34,8 +34,13 @@ static void test_anything_else_is_refused(void **state)
 	(void)state;
 	char from[MEMBER_ID_MAX * 3 + 1];
 	size_t n;
-	const char *bad[] = {"", "[]", "{}", "{\"from\": 1}", "{\"from\": \"\"}",
-	                     "{\"from\": \"a\", \"into\": \"b\"}", "{\"from\": \"a\\u0000b\"}",
+	const char *bad[] = {"",
+	                     "[]",
+	                     "{}",
+	                     "{\"from\": 1}",
+	                     "{\"from\": \"\"}",
+	                     "{\"from\": \"a\", \"into\": \"b\"}",
+	                     "{\"from\": \"a\\u0000b\"}",
 	                     "{\"from\": \"a\", \"from\": \"b\"}"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_equal(decode(bad[i], from, &n), -1);
