@@ -13,7 +13,8 @@ CREATE TABLE oauth_states (
     provider    text NOT NULL CHECK (provider IN ('oidc', 'wechat')),
     verifier    text CHECK (length(verifier) BETWEEN 43 AND 128),
     nonce       text CHECK (length(nonce) BETWEEN 1 AND 64),
-    return_to   text NOT NULL CHECK (return_to ~ '^/' AND length(return_to) <= 512),
+    -- a path of this site: '/...', never '//host' nor '/\host' (C checks it first)
+    return_to   text NOT NULL CHECK (return_to ~ '^/([^/\\]|$)' AND length(return_to) <= 512),
     -- a signed-in member adding this identity to their account; NULL: a sign-in
     link_member text CHECK (length(link_member) <= 64),
     created_at  timestamptz NOT NULL DEFAULT now(),
