@@ -24,7 +24,7 @@ Test control:
                  "iss", "exp" (seconds from now), "nonce", "rotate" (true: a new
                  RSA key and kid, the JWKS holds only it from now on, but the
                  next /jwks still answers the old set once if "stale_once"),
-                 "openid", "unionid"}
+                 "openid", "unionid", "delay" (seconds before /token answers)}
   GET  /stats   {"discovery": n, "jwks": n, "token": n, "wechat_token": n}
 
 It exits by itself after --lifetime seconds (default 300).
@@ -197,6 +197,9 @@ def main():
                 return self.reply(404, {"error": "not_found"})
             with lock:
                 st["stats"]["token"] += 1
+                delay = float(st["control"].get("delay", 0))
+            if delay:
+                time.sleep(delay)
             auth = self.headers.get("Authorization", "")
             want = base64.b64encode(("%s:%s" % (urllib.parse.quote(args.client_id, safe=""),
                                                  urllib.parse.quote(args.client_secret, safe="")))

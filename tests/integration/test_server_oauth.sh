@@ -36,10 +36,11 @@ OP="http://127.0.0.1:$(cat "$T/op.port")"
 setup
 mint 4
 export PACKCODE_OIDC_CLIENT_SECRET=s3cret PACKCODE_WECHAT_SECRET=wxsecret
-server_start --oidc-issuer "$OP" --oidc-client-id packcode --oidc-redirect "http://127.0.0.1:1/auth/oidc/callback" \
+OPTS=(--oidc-issuer "$OP" --oidc-client-id packcode --oidc-redirect "http://127.0.0.1:1/auth/oidc/callback"
 	--wechat-appid wx0123456789 --wechat-redirect "http://127.0.0.1:1/auth/wechat/callback" \
-	--wechat-authorize-url "$OP/connect/oauth2/authorize" --wechat-token-url "$OP/sns/oauth2/access_token" \
-	--oauth-timeout 5 --sms-command "printf '%s %s\\n' \"\$PACKCODE_SMS_TO\" \"\$PACKCODE_SMS_TEXT\" >>$T/sms.log"
+	--wechat-authorize-url "$OP/connect/oauth2/authorize" --wechat-token-url "$OP/sns/oauth2/access_token"
+	--oauth-timeout 5 --sms-command "printf '%s %s\\n' \"\$PACKCODE_SMS_TO\" \"\$PACKCODE_SMS_TEXT\" >>$T/sms.log")
+server_start "${OPTS[@]}"
 # the redirect URIs name port 1: the browser here takes their path and query to $BASE
 
 control() { curl -s --max-time 5 -o /dev/null -X POST -H 'Content-Type: application/json' --data-binary "$1" "$OP/control"; }
@@ -303,3 +304,22 @@ ok "merge: the transfer pair (-12, +12), balances 42 and 0, totals equal before 
 adm "$ADMIN" "/api/v1/admin/members/$ALICE/merge" "{\"from\": \"$SMS_MEMBER\"}"
 [ "$STATUS" = 409 ] && err_is already_merged
 ok "merge refusals: points scope 403, a brand's admin 403, unknown 404, itself 400, a bad body 400, twice 409; none changed a total"
+
+# ---- a provider that does not answer: a timeout is a 503; SIGTERM aborts what is in flight ----
+control '{"delay": 7}'
+signin oidc "$T/slow" ""
+[ "$STATUS" = 503 ] && err_is unavailable
+grep -q 'event=oauth_provider_failed provider=oidc' "$T/server.log" || fail "the timeout is not logged"
+ok "a token endpoint silent past --oauth-timeout: 503, logged"
+server_stop
+server_start "${OPTS[@]}" --drain-timeout 1
+begin oidc "$T/slow2" ""
+T0=$(stat token)
+curl -s --max-time 15 -b "$T/slow2" -o /dev/null -w '%{http_code}' "$(on_server "$CALLBACK")" >"$T/slow.status" &
+SLOW=$!
+token_asked() { [ "$(stat token)" -gt "$T0" ]; }
+wait_until 5 "the token request to reach the provider" token_asked
+server_stop # the drain gives up after 1 s, the request to the provider is aborted, exit 0
+wait "$SLOW" || true
+case $(cat "$T/slow.status") in 503 | 000) ;; *) fail "a flow aborted by SIGTERM: $(cat "$T/slow.status")" ;; esac
+ok "SIGTERM with a token request in flight: aborted after the drain, the server exits 0"
