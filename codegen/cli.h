@@ -45,6 +45,7 @@ int cmd_mint(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_member(int argc, char **argv);
+int cmd_pii_key(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 
 #endif

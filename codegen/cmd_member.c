@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "db.h"
 #include "member_id.h"
+#include "pii.h"
 #include "statements.h"
 
 static const char help[] =
@@ -23,7 +24,8 @@ static const char help[] =
     "Members: a phone number (any usual spelling; without its country code a\n"
     "number of --default-country) or an external id (crm:42).\n"
     "\n"
-    "  show     the member as stored, and its balance\n"
+    "  show     the member's key (a phone or external id is found through its\n"
+    "           identity: the PII key), and its balance\n"
     "  check    list the members whose stored id the normalisation now reads\n"
     "           as another (13900000000 stored as an id is +8613900000000 now)\n"
     "           or refuses; changes nothing\n"
@@ -43,8 +45,42 @@ static PGresult *query(PGconn *db, const char *sql, int n, const char *const *pa
 	return r;
 }
 
-static int member_show(PGconn *db, const char *member)
+/*
+ * The member key of a phone or external id: the member of its identity
+ * (keyed hash under the PII key), else the id itself (a member made before
+ * 011); a key ("m-...") is itself. 0, or 1 (said why).
+ */
+static int member_key(PGconn *db, const char *member, char key[MEMBER_ID_MAX + 1])
 {
+	struct pii_key k;
+	char err[PII_ERR_LEN], hex[3 + 2 * PII_HASH_LEN];
+	unsigned char h[PII_HASH_LEN];
+	snprintf(key, MEMBER_ID_MAX + 1, "%s", member);
+	if (strncmp(member, "m-", 2) == 0)
+		return 0;
+	if (pii_key_load(&k, pii_key_default_path(), 1, NULL, err, sizeof err) < 0)
+		return cli_error("member", "%s", err);
+	pii_hash(&k, member[0] == '+' ? PII_PHONE : PII_EXTERNAL, member, strlen(member), h);
+	pii_key_clear(&k);
+	hex[0] = '\\';
+	hex[1] = 'x';
+	for (int i = 0; i < PII_HASH_LEN; i++)
+		snprintf(hex + 2 + 2 * i, 3, "%02x", h[i]);
+	const char *params[] = {hex};
+	PGresult *r = query(db, STMT_MEMBER_BY_IDENTITY, 1, params);
+	if (!r)
+		return 1;
+	if (PQntuples(r) == 1)
+		snprintf(key, MEMBER_ID_MAX + 1, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return 0;
+}
+
+static int member_show(PGconn *db, const char *typed)
+{
+	char member[MEMBER_ID_MAX + 1];
+	if (member_key(db, typed, member))
+		return 1;
 	const char *params[] = {member};
 	PGresult *r = query(db, STMT_MEMBER_GET, 1, params);
 	if (!r)
@@ -53,7 +89,7 @@ static int member_show(PGconn *db, const char *member)
 	if (found)
 		printf("%s\t%s points\n", member, PQgetvalue(r, 0, 0));
 	PQclear(r);
-	return found ? 0 : cli_error("member", "no member %s: nothing claimed yet", member);
+	return found ? 0 : cli_error("member", "no member %s: nothing claimed yet", typed);
 }
 
 static int member_check(PGconn *db, const char *region)
@@ -134,4 +170,24 @@ int cmd_member(int argc, char **argv)
 	rc = show ? member_show(db, member) : member_check(db, region);
 	PQfinish(db);
 	return rc;
+}
+
+/* packcode-gen pii-key: the PII key file, made once. */
+int cmd_pii_key(int argc, char **argv)
+{
+	char err[PII_ERR_LEN];
+	const char *path = pii_key_default_path();
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		printf(
+		    "Usage: packcode-gen pii-key\n\nMake the key of members' personal data at "
+		    "$PACKCODE_PII_KEY, else\n$PACKCODE_HOME/pii.key (mode 0600). An existing key "
+		    "is never replaced:\nwithout it no stored phone can be read again.\n");
+		return 0;
+	}
+	if (argc > 1)
+		return cli_usage("pii-key", "unexpected argument \"%s\"", argv[1]);
+	if (pii_key_create(path, err, sizeof err) < 0)
+		return cli_error("pii-key", "%s", err);
+	printf("%s\n", path);
+	return 0;
 }

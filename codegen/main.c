@@ -41,6 +41,9 @@ static const char usage[] =
     "  user add|list|disable  staff accounts that sign in to the admin API\n"
     "                         (password, optional TOTP), with scopes and brands\n"
     "  member show|check      a member and its balance; members stored in an old form\n"
+    "  pii-key                make the key of members' personal data ($PACKCODE_PII_KEY,\n"
+    "                         else $PACKCODE_HOME/pii.key; the server makes it on\n"
+    "                         first need too); never replaces one\n"
     "\n"
     "Codes:\n"
     "  verify CODE...         genuine, typo, not genuine or revoked; with a database\n"
@@ -56,6 +59,7 @@ static const char usage[] =
     "Environment:\n"
     "  PACKCODE_HOME          state directory (default: the working directory)\n"
     "  PACKCODE_KEYRING       keyring file\n"
+    "  PACKCODE_PII_KEY       the PII key file (members' phones)\n"
     "  PACKCODE_DB            libpq connection string of the database; when unset,\n"
     "                         a private cluster under $PACKCODE_HOME/var/pg is\n"
     "                         created and started on first use\n"
@@ -68,9 +72,11 @@ static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
 } commands[] = {
-    {"keygen", cmd_keygen}, {"keys", cmd_keys},       {"key", cmd_key},   {"verify", cmd_verify},
-    {"db", cmd_db},         {"product", cmd_product}, {"mint", cmd_mint}, {"batches", cmd_batches},
-    {"render", cmd_render}, {"token", cmd_token},     {"user", cmd_user}, {"member", cmd_member},
+    {"keygen", cmd_keygen},   {"keys", cmd_keys},       {"key", cmd_key},
+    {"verify", cmd_verify},   {"db", cmd_db},           {"product", cmd_product},
+    {"mint", cmd_mint},       {"batches", cmd_batches}, {"render", cmd_render},
+    {"token", cmd_token},     {"user", cmd_user},       {"member", cmd_member},
+    {"pii-key", cmd_pii_key},
 };
 
 int main(int argc, char **argv)

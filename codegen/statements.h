@@ -130,5 +130,7 @@
 /* Members (cmd_member.c): one, and all of them for 'member check'. */
 #define STMT_MEMBER_GET  "SELECT balance FROM members WHERE member = $1"
 #define STMT_MEMBER_LIST "SELECT member, balance FROM members ORDER BY member"
+/* The member of an identity's keyed hash (sql/011_members.sql). */
+#define STMT_MEMBER_BY_IDENTITY "SELECT member FROM member_by_identity($1::bytea)"
 
 #endif

@@ -345,6 +345,11 @@ static int find_cookie(struct request *r, const char *name, const char **value, 
 	return found;
 }
 
+int http_request_cookie(struct request *r, const char *name, const char **value, size_t *len)
+{
+	return find_cookie(r, name, value, len);
+}
+
 int http_session_cookie(struct request *r, const char **value, size_t *len)
 {
 	return find_cookie(r, HTTP_SESSION_COOKIE, value, len);

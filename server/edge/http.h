@@ -58,6 +58,7 @@ struct request {
 	const char *member_cookie; /* the session's secret, while r lives; NULL if none */
 	size_t member_cookie_len;
 	unsigned char member_hash[SECRET_HASH_LEN];
+	void *handler_arg; /* a handler's own state while it waits (http_member's then) */
 };
 
 /*
@@ -99,6 +100,8 @@ void http_reply_text(struct request *r, int status, const char *content_type,
 void http_reply_too_many(struct request *r, int retry_after, const char *message);
 /* 401 with WWW-Authenticate for an admin token missing or invalid (counted). */
 void http_reply_unauthorized(struct request *r, enum tokens_auth why);
+/* Cookie name of r: 1 with value[0..len), 0 if none, -1 if it came more than once. */
+int http_request_cookie(struct request *r, const char *name, const char **value, size_t *len);
 /*
  * The staff session cookie of r: 1 with value[0..len), 0 if none, -1 if it
  * came more than once (in one Cookie header or several).

@@ -6,6 +6,7 @@
  * further than tokens_authenticate: only its id and name travel on.
  */
 #include "handlers/admin.h"
+#include "handlers/auth.h"
 
 #include <arpa/inet.h>
 #include <event2/keyvalq_struct.h>
@@ -64,6 +65,7 @@ struct admin_req {
 	int days, min_clients; /* the suspicious codes' window and threshold */
 	long long batch;
 	char member[MEMBER_MAX + 1];
+	char key[72]; /* a spend's Idempotency-Key */
 	union {
 		struct admin_points_in in;       /* adjust, spend; in.text: recall's reason */
 		struct admin_product_in product; /* add a product */
@@ -683,10 +685,37 @@ fail:
 	free(a);
 }
 
+/* The member's key is known: the change, in one call. */
+static void points_member(void *arg, struct request *r, const struct auth_result *res)
+{
+	struct admin_req *a = arg;
+	char pts[24];
+	if (res->outcome != AUTH_OK) {
+		if (res->outcome == AUTH_BAD_INPUT)
+			http_reply_error(r, 400, "bad_member", res->message);
+		else
+			http_reply_error(r, 503, "unavailable", "database unavailable, try again");
+		free(a);
+		return;
+	}
+	snprintf(a->member, sizeof a->member, "%s", res->member);
+	snprintf(pts, sizeof pts, "%lld", a->in.points);
+	const char *text = a->in.has_text ? a->in.text : NULL;
+	struct pool_query q = {.stmt = "admin_adjust",
+	                       .nparams = 5,
+	                       .values = {a->tok, a->client, a->member, pts, text}};
+	if (a->op == OP_SPEND)
+		q = (struct pool_query){
+		    .stmt = "admin_spend",
+		    .nparams = 6,
+		    .values = {a->tok, a->client, a->member, a->key, pts, text}};
+	submit(a, &q, points_done);
+}
+
 static void change_points(struct admin_req *a)
 {
 	size_t len;
-	char err[256], seg[3 * MEMBER_MAX + 1], pts[24];
+	char err[256], seg[3 * MEMBER_MAX + 1];
 	const char *key = NULL;
 	enum phone_result bad = PHONE_OK;
 	long n = http_percent_decode(a->r->cap[0].s, a->r->cap[0].len, seg, sizeof seg);
@@ -716,16 +745,14 @@ static void change_points(struct admin_req *a)
 		reply_bad(a->r, why, err);
 		goto fail;
 	}
-	snprintf(pts, sizeof pts, "%lld", a->in.points);
-	const char *text = a->in.has_text ? a->in.text : NULL;
-	struct pool_query q = {.stmt = "admin_adjust",
-	                       .nparams = 5,
-	                       .values = {a->tok, a->client, a->member, pts, text}};
-	if (a->op == OP_SPEND)
-		q = (struct pool_query){.stmt = "admin_spend",
-		                        .nparams = 6,
-		                        .values = {a->tok, a->client, a->member, key, pts, text}};
-	submit(a, &q, points_done);
+	if (key)
+		snprintf(a->key, sizeof a->key, "%s", key);
+	/* the member of the identity the path names (sql/011_members.sql): a credit may open
+	 * the account, a spend needs one */
+	if (a->op == OP_ADJUST && a->in.points > 0)
+		auth_resolve(a->r, seg, (size_t)n, points_member, a);
+	else
+		auth_find(a->r, seg, (size_t)n, points_member, a);
 	return;
 fail:
 	free(a);

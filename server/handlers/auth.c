@@ -41,7 +41,7 @@ struct auth {
 	char session_hex[HEX_BYTES(SECRET_HASH_LEN)];
 	char session[SECRET_LEN_MAX];
 	unsigned char session_hash[SECRET_HASH_LEN];
-	char new_member[NEW_MEMBER_LEN + 1];
+	char new_member[MEMBER_ID_MAX + 1]; /* "m-" and 16 base32 characters, or an external id */
 	struct auth_result res;
 	char member[MEMBER_ID_MAX + 1];
 	char nums[4][16];
@@ -101,6 +101,7 @@ static int take_phone(struct auth *a, const char *phone, size_t len)
 	        : PHONE_NOT_A_NUMBER;
 	if (why != PHONE_OK) {
 		a->res.message = phone_result_message(why);
+		a->res.phone_why = why;
 		finish(a, AUTH_BAD_INPUT);
 		return -1;
 	}
@@ -357,6 +358,47 @@ static void resolved(void *arg, const struct pool_result *res)
 	finish(a, AUTH_OK);
 }
 
+/* member_by_identity: the identity's member, else the id itself (a key made before 011). */
+static void found(void *arg, const struct pool_result *res)
+{
+	struct auth *a = arg;
+	if (failed(a, res, "member_by_identity"))
+		return;
+	/* a->member holds the id already: the key of a member made before 011 */
+	if (PQntuples(res->res) == 1)
+		snprintf(a->member, sizeof a->member, "%s", PQgetvalue(res->res, 0, 0));
+	a->res.member = a->member;
+	finish(a, AUTH_OK);
+}
+
+void auth_find(struct request *r, const char *member_in, size_t len, auth_done_fn done, void *arg)
+{
+	struct auth *a = auth_new(r, done, arg);
+	enum phone_result why;
+	if (!a)
+		return;
+	if (member_id_normalize(member_in, len, r->w->srv->cfg.default_country, a->member, &why) <
+	    0) {
+		a->res.message = member_id_message(why);
+		finish(a, AUTH_BAD_INPUT);
+		return;
+	}
+	if (strncmp(a->member, "m-", 2) == 0) { /* a member's own key */
+		a->res.member = a->member;
+		finish(a, AUTH_OK);
+		return;
+	}
+	a->kind = a->member[0] == '+' ? PII_PHONE : PII_EXTERNAL;
+	a->len = strlen(a->member);
+	memcpy(a->value, a->member, a->len + 1);
+	unsigned char h[PII_HASH_LEN];
+	pii_hash(&r->w->srv->pii, a->kind, a->value, a->len, h);
+	hex_of(h, sizeof h, a->hash_hex);
+	struct pool_query q = {.stmt = "member_by_identity", .nparams = 1, .values = {a->hash_hex}};
+	if (pool_submit(r->w->pool, &q, found, a) < 0)
+		finish(a, AUTH_UNAVAILABLE);
+}
+
 void auth_resolve(struct request *r, const char *member_in, size_t len, auth_done_fn done,
                   void *arg)
 {
@@ -371,12 +413,23 @@ void auth_resolve(struct request *r, const char *member_in, size_t len, auth_don
 		return;
 	}
 	a->kind = id[0] == '+' ? PII_PHONE : PII_EXTERNAL;
+	if (a->kind == PII_EXTERNAL && strncmp(id, "m-", 2) == 0) {
+		a->res.message = "an external id may not start with m- (members' own keys do)";
+		finish(a, AUTH_BAD_INPUT);
+		return;
+	}
 	a->len = strlen(id);
 	memcpy(a->value, id, a->len + 1);
 	if (prepare(a, 0) < 0) {
 		finish(a, AUTH_INTERNAL);
 		return;
 	}
+	/*
+	 * An external id is a pseudonym the brand chose already: it stays the
+	 * member's key, as before 011. A phone number never becomes one.
+	 */
+	if (a->kind == PII_EXTERNAL)
+		memcpy(a->new_member, id, strlen(id) + 1); /* id: at most MEMBER_ID_MAX */
 	struct pool_query q = {
 	    .stmt = "member_resolve",
 	    .nparams = 8,
@@ -491,25 +544,62 @@ void auth_route_sms_verify(struct request *r)
 
 /* ---- sign-out ------------------------------------------------------------------------- */
 
+struct sign_out {
+	struct request *r;
+	auth_done_fn done;
+	void *arg;
+};
+
 static void signed_out(void *arg, const struct pool_result *res)
 {
-	struct request *r = arg;
+	struct sign_out *so = arg;
+	struct request *r = so->r;
+	struct auth_result ar = {.outcome = AUTH_OK};
 	if (res->status != POOL_OK) {
+		ar.outcome = AUTH_UNAVAILABLE;
+	} else {
+		msessions_remove(r->w->msessions, r->member_hash);
+		log_info("event=member_sign_out member=%s client=%s", LOG_Q(r->member),
+		         LOG_Q(r->client));
+		auth_set_cookie(r, NULL, 0);
+	}
+	so->done(so->arg, r, &ar);
+	free(so);
+}
+
+void auth_sign_out(struct request *r, auth_done_fn done, void *arg)
+{
+	char hex[HEX_BYTES(SECRET_HASH_LEN)];
+	struct sign_out *so = malloc(sizeof *so);
+	if (!so) {
+		struct auth_result ar = {.outcome = AUTH_UNAVAILABLE};
+		done(arg, r, &ar);
+		return;
+	}
+	so->r = r;
+	so->done = done;
+	so->arg = arg;
+	hex_of(r->member_hash, SECRET_HASH_LEN, hex);
+	struct pool_query q = {
+	    .stmt = "member_sign_out", .nparams = 2, .values = {hex, http_client_inet(r)}};
+	if (pool_submit(r->w->pool, &q, signed_out, so) < 0) {
+		free(so);
+		struct auth_result ar = {.outcome = AUTH_UNAVAILABLE};
+		done(arg, r, &ar);
+	}
+}
+
+static void api_signed_out(void *arg, struct request *r, const struct auth_result *res)
+{
+	(void)arg;
+	if (res->outcome != AUTH_OK) {
 		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
 		return;
 	}
-	msessions_remove(r->w->msessions, r->member_hash);
-	log_info("event=member_sign_out member=%s client=%s", LOG_Q(r->member), LOG_Q(r->client));
-	auth_set_cookie(r, NULL, 0);
 	http_reply_json(r, 200, json_pack("{s:b}", "signed_out", 1));
 }
 
 void auth_route_sign_out(struct request *r)
 {
-	char hex[HEX_BYTES(SECRET_HASH_LEN)];
-	hex_of(r->member_hash, SECRET_HASH_LEN, hex);
-	struct pool_query q = {
-	    .stmt = "member_sign_out", .nparams = 2, .values = {hex, http_client_inet(r)}};
-	if (pool_submit(r->w->pool, &q, signed_out, r) < 0)
-		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
+	auth_sign_out(r, api_signed_out, NULL);
 }

@@ -15,6 +15,7 @@
 
 #include "edge/negotiate.h"
 #include "member_id.h"
+#include "phone.h"
 #include "pii.h"
 #include "secret.h"
 
@@ -33,6 +34,7 @@ enum auth_outcome {
 struct auth_result {
 	enum auth_outcome outcome;
 	const char *message;            /* AUTH_BAD_INPUT, AUTH_THROTTLED: for people */
+	enum phone_result phone_why;    /* AUTH_BAD_INPUT of a phone: why */
 	const char *member;             /* AUTH_OK of a sign-in: the member's key */
 	int created;                    /* the member is new */
 	long long expires;              /* the session's end, Unix seconds */
@@ -73,6 +75,17 @@ void auth_sms_verify(struct request *r, const char *phone, size_t len, const cha
  */
 void auth_resolve(struct request *r, const char *member_in, size_t len, auth_done_fn done,
                   void *arg);
+
+/*
+ * The member member_in names, made by nobody: a member's key ("m-..."), or
+ * a phone or external id (as typed), the member of that identity, else the
+ * id itself (members made before 011 were keyed so). AUTH_OK with
+ * res->member, or AUTH_BAD_INPUT.
+ */
+void auth_find(struct request *r, const char *member_in, size_t len, auth_done_fn done, void *arg);
+
+/* Revoke r's member session (r->member set by http_member) and clear its cookie. */
+void auth_sign_out(struct request *r, auth_done_fn done, void *arg);
 
 /* The Set-Cookie of a member session (value NULL: cleared). */
 void auth_set_cookie(struct request *r, const char *value, long long max_age);

@@ -17,7 +17,9 @@
 #include <time.h>
 
 #include "engine/catalog.h"
+#include "handlers/auth.h"
 #include "handlers/claim.h"
+#include "handlers/member.h"
 #include "edge/http.h"
 #include "handlers/landing_text.h"
 #include "handlers/lookup.h"
@@ -56,7 +58,13 @@ static const char css[] =
     ".report button{background:#fff;color:#b91c1c;border:2px solid #dc2626}"
     ".code{font-family:ui-monospace,monospace;letter-spacing:.05em;color:#52525b;"
     "text-align:center}"
-    ".err{color:#b91c1c;font-weight:600}a{color:#15803d}";
+    ".err{color:#b91c1c;font-weight:600}a{color:#15803d}"
+    ".consent{display:flex;gap:.5rem;font-weight:400;font-size:.9rem}"
+    ".consent input{width:auto;margin:.2rem 0 0}"
+    ".links{display:flex;justify-content:space-between}"
+    ".links button{width:auto;margin:0;padding:0;background:none;color:#15803d;font-size:1rem}"
+    "ol{list-style:none;margin:0;padding:0}li{display:flex;justify-content:space-between;"
+    "gap:1rem;padding:.4rem 0;border-top:1px solid #f4f4f5}";
 
 /*
  * The Content-Security-Policy of every page: nothing may load or run but the
@@ -256,42 +264,153 @@ static void code_form(struct evbuffer *b, const struct request *r, const char *t
 	evbuffer_add_printf(b, "</button></form>");
 }
 
-/* The claim form; error (a T_ text, filled with n) shown above the fields, or T_COUNT. */
-static void claim_form(struct evbuffer *b, const struct request *r, const char *code,
-                       const struct catalog_batch *bt, enum text error, long long n,
-                       const char *member)
+/* The anonymous CSRF cookie (double submit): a form's csrf field must equal it. */
+#define ANON_CSRF_COOKIE "pc_csrf"
+#define ANON_CSRF_LEN    43
+
+/*
+ * The CSRF token for a form on r's page: the member session's, else the
+ * anonymous cookie's (made now, with its Set-Cookie, if r has none).
+ */
+static void form_csrf(struct request *r, char out[SECRET_CSRF_LEN + 1])
 {
-	evbuffer_add_printf(b, "<form class=\"card\" method=\"post\" action=\"/c/");
-	html(b, code);
-	evbuffer_add_printf(b, "/claim\"><h2>");
-	fill(b, r, T_CLAIM_H, NULL, bt->points);
+	const char *v;
+	size_t len;
+	if (http_member_csrf(r, out) == 0)
+		return;
+	if (http_request_cookie(r, ANON_CSRF_COOKIE, &v, &len) == 1 && len == ANON_CSRF_LEN &&
+	    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") >= len) {
+		memcpy(out, v, len);
+		out[len] = '\0';
+		return;
+	}
+	char secret[SECRET_LEN_MAX], c[160];
+	unsigned char h[SECRET_HASH_LEN];
+	if (secret_new("", secret, sizeof secret, h) < 0 || strlen(secret) != ANON_CSRF_LEN) {
+		out[0] = '\0';
+		return;
+	}
+	memcpy(out, secret, ANON_CSRF_LEN + 1);
+	snprintf(c, sizeof c, "%s=%s; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax%s",
+	         ANON_CSRF_COOKIE, secret, r->w->srv->tls ? "; Secure" : "");
+	http_header(r, "Set-Cookie", c);
+}
+
+/* 1 if token is the CSRF token of r's form: the member session's, or the anonymous cookie's. */
+static int form_csrf_ok(struct request *r, const char *token)
+{
+	const char *v;
+	size_t len;
+	if (r->member[0])
+		return http_member_csrf_ok(r, token);
+	return http_request_cookie(r, ANON_CSRF_COOKIE, &v, &len) == 1 && len == ANON_CSRF_LEN &&
+	       strlen(token) == len && CRYPTO_memcmp(v, token, len) == 0;
+}
+
+static void hidden(struct evbuffer *b, const char *name, const char *value)
+{
+	evbuffer_add_printf(b, "<input type=\"hidden\" name=\"%s\" value=\"", name);
+	html(b, value);
+	evbuffer_add_printf(b, "\">");
+}
+
+/* What a claim form asks for next. */
+enum form_step {
+	STEP_CLAIM, /* signed in: the PIN if any, and claim */
+	STEP_PHONE, /* not signed in: the phone (and PIN): a code is texted */
+	STEP_OTP,   /* the code texted to phone: sign in and claim */
+};
+
+/* The fields a claim form carries from one step to the next. */
+struct form_state {
+	char phone[3 * PII_VALUE_MAX + 1];
+	char pin[3 * PIN_INPUT_MAX + 1];
+	char masked[PII_MASK_MAX + 1];
+};
+
+/*
+ * The claim form of code (or, code NULL, the sign-in form of /me): its
+ * step; error (a T_ text, filled with n) above the fields, or T_COUNT. No
+ * script: each step is a POST that answers with the next one.
+ */
+static void claim_form(struct evbuffer *b, struct request *r, const char *code,
+                       const struct catalog_batch *bt, enum text error, long long n,
+                       enum form_step step, const struct form_state *fs)
+{
+	char csrf[SECRET_CSRF_LEN + 1];
+	form_csrf(r, csrf);
+	if (code) {
+		evbuffer_add_printf(b, "<form class=\"card\" method=\"post\" action=\"/c/");
+		html(b, code);
+		evbuffer_add_printf(b, "/claim\"><h2>");
+		fill(b, r, step == STEP_CLAIM ? T_CLAIM_H : T_SIGNIN_H, NULL, bt->points);
+	} else {
+		evbuffer_add_printf(
+		    b, "<form class=\"card\" method=\"post\" action=\"/me/sign-in\"><h2>");
+		text(b, r, T_ME_SIGNIN);
+	}
 	evbuffer_add_printf(b, "</h2>");
+	hidden(b, "csrf", csrf);
 	if (error != T_COUNT) {
 		evbuffer_add_printf(b, "<p class=\"err\">");
 		fill(b, r, error, NULL, n);
 		evbuffer_add_printf(b, "</p>");
 	}
-	evbuffer_add_printf(b, "<label for=\"m\">");
-	text(b, r, T_MEMBER);
-	evbuffer_add_printf(b, "</label><input id=\"m\" name=\"member\" type=\"tel\" "
-	                       "inputmode=\"tel\" required maxlength=\"64\" autocomplete=\"tel\" "
-	                       "value=\"");
-	html(b, member ? member : "");
-	evbuffer_add_printf(b, "\"><small>");
-	text(b, r, T_MEMBER_HINT);
-	evbuffer_add_printf(b, "</small>");
-	if (bt->pin_required) {
+	if (step == STEP_PHONE) {
+		hidden(b, "step", "sms");
+		if (code) {
+			evbuffer_add_printf(b, "<p>");
+			text(b, r, T_SIGNIN_SUB);
+			evbuffer_add_printf(b, "</p>");
+		}
+		evbuffer_add_printf(b, "<label for=\"m\">");
+		text(b, r, T_PHONE);
+		evbuffer_add_printf(b, "</label><input id=\"m\" name=\"phone\" type=\"tel\" "
+		                       "inputmode=\"tel\" required maxlength=\"64\" "
+		                       "autocomplete=\"tel\" value=\"");
+		html(b, fs ? fs->phone : "");
+		evbuffer_add_printf(b, "\"><small>");
+		text(b, r, T_PHONE_HINT);
+		evbuffer_add_printf(b, "</small>");
+	} else if (step == STEP_OTP) {
+		hidden(b, "step", "verify");
+		hidden(b, "phone", fs->phone);
+		if (bt && bt->pin_required)
+			hidden(b, "pin", fs->pin);
+		evbuffer_add_printf(b, "<label for=\"o\">");
+		text(b, r, T_OTP);
+		evbuffer_add_printf(b,
+		                    "</label><input id=\"o\" name=\"otp\" required "
+		                    "maxlength=\"6\" minlength=\"6\" pattern=\"[0-9]{6}\" "
+		                    "inputmode=\"numeric\" autocomplete=\"one-time-code\"><small>");
+		fill(b, r, T_OTP_HINT, fs->masked, 0);
+		evbuffer_add_printf(b, "</small><label class=\"consent\"><input type=\"checkbox\" "
+		                       "name=\"consent\" value=\"1\" required><span>");
+		fill(b, r, T_CONSENT, r->w->srv->cfg.privacy_version, 0);
+		evbuffer_add_printf(b, "</span></label>");
+	}
+	if (bt && bt->pin_required && step != STEP_OTP) {
 		evbuffer_add_printf(b, "<label for=\"p\">");
 		text(b, r, T_PIN);
 		evbuffer_add_printf(b, "</label><input id=\"p\" name=\"pin\" required "
 		                       "maxlength=\"16\" inputmode=\"numeric\" "
-		                       "autocomplete=\"off\"><small>");
+		                       "autocomplete=\"off\" value=\"");
+		html(b, fs ? fs->pin : "");
+		evbuffer_add_printf(b, "\"><small>");
 		text(b, r, T_PIN_HINT);
 		evbuffer_add_printf(b, "</small>");
 	}
 	evbuffer_add_printf(b, "<button type=\"submit\">");
-	text(b, r, T_SUBMIT);
-	evbuffer_add_printf(b, "</button></form>");
+	text(b, r, step == STEP_CLAIM ? T_SUBMIT : step == STEP_PHONE ? T_SEND_CODE : T_VERIFY);
+	evbuffer_add_printf(b, "</button>");
+	if (step == STEP_CLAIM) {
+		evbuffer_add_printf(b, "<small>");
+		text(b, r, T_SIGNED_IN);
+		evbuffer_add_printf(b, " <a href=\"/me\">");
+		text(b, r, T_MY_POINTS);
+		evbuffer_add_printf(b, "</a></small>");
+	}
+	evbuffer_add_printf(b, "</form>");
 }
 
 /* The report button: a POST form (no script), reason "claimed" or "copied". */
@@ -400,7 +519,7 @@ struct landing {
 static void landing_facts(void *arg, enum pool_status st, const struct lookup_facts_row *f)
 {
 	struct landing *l = arg;
-	struct request *r = l->r;
+	struct request *r = (struct request *)l->r;
 	const struct catalog_batch *bt = l->c.batch;
 	const char *code = l->c.v.fields.text;
 	struct evbuffer *b = evbuffer_new();
@@ -447,7 +566,8 @@ static void landing_facts(void *arg, enum pool_status st, const struct lookup_fa
 	fill(b, r, T_SCANS_N, first, people > 0 ? people : 1);
 	evbuffer_add_printf(b, "</p></section>");
 	if (genuine && !f->claimed)
-		claim_form(b, r, code, bt, T_COUNT, 0, NULL);
+		claim_form(b, r, code, bt, T_COUNT, 0, r->member[0] ? STEP_CLAIM : STEP_PHONE,
+		           NULL);
 	code_line(b, r, code);
 	page_end(b);
 	send_page(r, lookup_http_status(l->c.verdict), b);
@@ -515,17 +635,24 @@ void landing_handle(struct request *r, const char *code, size_t len, const char 
 	free(l);
 }
 
-/* ---- POST /c/{code}/claim -------------------------------------------------------------- */
+/* ---- POST /c/{code}/claim: sign in inline, then claim ---------------------------------- */
 
 struct form_claim {
 	struct request *r;
-	char member[3 * MEMBER_MAX + 1]; /* as typed, to fill the form again */
+	char code[LANDING_SEGMENT_MAX + 1]; /* as in the path; NULL-like "" for /me's sign-in */
+	size_t codelen;
+	int for_me; /* POST /me/sign-in: no code, back to /me once signed in */
+	char csrf[SECRET_CSRF_LEN * 3 + 1];
+	char step[16];
+	char otp[32];
+	int consent;
+	struct form_state fs;
 };
 
-/* The form's message for a member id that was refused. */
-static enum text bad_member_text(const struct claim_result *res)
+/* The form's message for a phone number that was refused. */
+static enum text phone_text(enum phone_result why)
 {
-	switch (res->member_why) {
+	switch (why) {
 	case PHONE_NOT_A_NUMBER:
 		return T_PHONE_NOT_A_NUMBER;
 	case PHONE_BAD_COUNTRY:
@@ -542,7 +669,189 @@ static enum text bad_member_text(const struct claim_result *res)
 	case PHONE_RESULT_COUNT:
 		break;
 	}
-	return T_BAD_MEMBER;
+	return T_PHONE_NOT_A_NUMBER;
+}
+
+/* The form's message for a member id that was refused. */
+static enum text bad_member_text(const struct claim_result *res)
+{
+	return res->member_why == PHONE_OK ? T_BAD_MEMBER : phone_text(res->member_why);
+}
+
+/* A page with the form of fc's next step (and error above it), status. Frees fc. */
+static void step_page(struct form_claim *fc, int status, enum form_step step, enum text error,
+                      long long n)
+{
+	struct request *r = fc->r;
+	struct lookup_check c;
+	struct evbuffer *b = evbuffer_new();
+	if (!b) {
+		http_reply_error(r, 503, "unavailable", "out of memory");
+		free(fc);
+		return;
+	}
+	page_start(b, r);
+	if (fc->for_me) {
+		claim_form(b, r, NULL, NULL, error, n, step, &fc->fs);
+	} else {
+		lookup_check(r->w, fc->code, fc->codelen, &c);
+		if (c.verdict == VERDICT_GENUINE) {
+			product_card(b, r, c.batch);
+			claim_form(b, r, c.v.fields.text, c.batch, error, n, step, &fc->fs);
+			code_line(b, r, c.v.fields.text);
+		} else {
+			bad_verdict(b, r, c.verdict);
+		}
+		lookup_check_release(&c);
+	}
+	page_end(b);
+	send_page(r, status, b);
+	free(fc);
+}
+
+static void form_done(void *arg, const struct claim_result *res);
+
+/* After the code was checked: signed in (the cookie is set), so claim, or /me. */
+static void form_verified(void *arg, struct request *r, const struct auth_result *res)
+{
+	struct form_claim *fc = arg;
+	switch (res->outcome) {
+	case AUTH_OK:
+		break;
+	case AUTH_BAD_INPUT:
+		step_page(fc, 400, STEP_OTP, T_OTP_WRONG, 0);
+		return;
+	case AUTH_WRONG:
+		step_page(fc, 401, STEP_OTP, T_OTP_WRONG, 0);
+		return;
+	case AUTH_EXHAUSTED:
+		step_page(fc, 401, STEP_PHONE, T_OTP_EXHAUSTED, 0);
+		return;
+	default:
+		http_header(r, "Retry-After", "1");
+		step_page(fc, 503, STEP_OTP, T_UNAVAILABLE_SUB, 0);
+		return;
+	}
+	if (fc->for_me) {
+		http_header(r, "Location", "/me");
+		simple_page(r, 303, "ok", T_SIGNED_IN, T_MY_POINTS, 0, NULL);
+		free(fc);
+		return;
+	}
+	claim_start(r, fc->code, fc->codelen, r->member, strlen(r->member),
+	            fc->fs.pin[0] ? fc->fs.pin : NULL, form_done, fc);
+}
+
+/* After the code was asked for: the code's form, or the phone's again with why not. */
+static void form_sent(void *arg, struct request *r, const struct auth_result *res)
+{
+	struct form_claim *fc = arg;
+	(void)r;
+	switch (res->outcome) {
+	case AUTH_OK:
+		snprintf(fc->fs.masked, sizeof fc->fs.masked, "%s", res->masked);
+		step_page(fc, 200, STEP_OTP, T_COUNT, 0);
+		return;
+	case AUTH_BAD_INPUT:
+		step_page(fc, 400, STEP_PHONE, phone_text(res->phone_why), 0);
+		return;
+	case AUTH_THROTTLED: {
+		char num[16];
+		snprintf(num, sizeof num, "%d", res->retry_after > 0 ? res->retry_after : 1);
+		http_header(r, "Retry-After", num);
+		step_page(fc, 429, STEP_PHONE, T_SMS_WAIT,
+		          res->retry_after > 0 ? res->retry_after : 1);
+		return;
+	}
+	case AUTH_INTERNAL:
+		step_page(fc, 503, STEP_PHONE, T_SMS_OFF, 0);
+		return;
+	default:
+		http_header(r, "Retry-After", "1");
+		step_page(fc, 503, STEP_PHONE, T_UNAVAILABLE_SUB, 0);
+		return;
+	}
+}
+
+/* The member (if any) is known: claim, or the next step of signing in. */
+static void form_signed(struct request *r)
+{
+	struct form_claim *fc = r->handler_arg;
+	if (!form_csrf_ok(r, fc->csrf)) {
+		if (r->want_json) {
+			http_reply_error(r, 403, "csrf",
+			                 "the form's csrf field is missing or wrong");
+			free(fc);
+			return;
+		}
+		step_page(fc, 403, r->member[0] ? STEP_CLAIM : STEP_PHONE, T_FORM_EXPIRED, 0);
+		return;
+	}
+	if (r->member[0] && !fc->for_me) {
+		claim_start(r, fc->code, fc->codelen, r->member, strlen(r->member),
+		            fc->fs.pin[0] ? fc->fs.pin : NULL, form_done, fc);
+		return;
+	}
+	if (r->member[0]) { /* /me/sign-in, signed in already */
+		http_header(r, "Location", "/me");
+		simple_page(r, 303, "ok", T_SIGNED_IN, T_MY_POINTS, 0, NULL);
+		free(fc);
+		return;
+	}
+	if (strcmp(fc->step, "verify") == 0)
+		auth_sms_verify(r, fc->fs.phone, strlen(fc->fs.phone), fc->otp, fc->consent,
+		                form_verified, fc);
+	else
+		auth_sms_send(r, fc->fs.phone, strlen(fc->fs.phone), r->lang, form_sent, fc);
+}
+
+/* Decode the form of POST /c/{code}/claim or /me/sign-in, then find who is signed in. */
+static void form_start(struct request *r, const char *code, size_t len, int for_me)
+{
+	size_t blen;
+	char consent[8];
+	const char *body = http_body(r, "application/x-www-form-urlencoded", &blen);
+	if (!body)
+		return;
+	struct form_claim *fc = calloc(1, sizeof *fc);
+	if (!fc) {
+		http_reply_error(r, 503, "unavailable", "out of memory");
+		return;
+	}
+	fc->r = r;
+	fc->for_me = for_me;
+	if (code) {
+		snprintf(fc->code, sizeof fc->code, "%.*s", (int)len, code);
+		fc->codelen = len;
+	}
+	struct {
+		const char *name;
+		char *out;
+		size_t size;
+	} fields[] = {
+	    {"csrf", fc->csrf, sizeof fc->csrf},          {"step", fc->step, sizeof fc->step},
+	    {"phone", fc->fs.phone, sizeof fc->fs.phone}, {"otp", fc->otp, sizeof fc->otp},
+	    {"pin", fc->fs.pin, sizeof fc->fs.pin},       {"consent", consent, sizeof consent},
+	};
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+		int got =
+		    http_form_field(body, blen, fields[i].name, fields[i].out, fields[i].size);
+		if (got < 0 || !http_utf8_valid(fields[i].out, got ? strlen(fields[i].out) : 0)) {
+			http_reply_error(r, 400, "bad_request", "malformed form");
+			free(fc);
+			return;
+		}
+		if (got == 0)
+			fields[i].out[0] = '\0';
+	}
+	fc->consent = consent[0] == '1';
+	r->handler_arg = fc;
+	http_member(r, form_signed);
+}
+
+void landing_claim(struct request *r, const char *code, size_t len)
+{
+	form_start(r, code, len, 0);
 }
 
 static void form_done(void *arg, const struct claim_result *res)
@@ -578,7 +887,9 @@ static void form_done(void *arg, const struct claim_result *res)
 		fill(b, r, T_AWARDED, NULL, res->points);
 		evbuffer_add_printf(b, "</h1><p>");
 		fill(b, r, T_AWARDED_SUB, NULL, res->balance);
-		evbuffer_add_printf(b, "</p></section>");
+		evbuffer_add_printf(b, "</p><p><a href=\"/me\">");
+		text(b, r, T_MY_POINTS);
+		evbuffer_add_printf(b, "</a></p></section>");
 		break;
 	case CLAIM_REPEAT:
 		when(r, res->claimed_at, t, sizeof t);
@@ -640,7 +951,8 @@ static void form_done(void *arg, const struct claim_result *res)
 	if (res->batch)
 		product_card(b, r, res->batch);
 	if (form_error != T_COUNT && res->batch && res->code[0])
-		claim_form(b, r, res->code, res->batch, form_error, form_n, fc->member);
+		claim_form(b, r, res->code, res->batch, form_error, form_n,
+		           r->member[0] ? STEP_CLAIM : STEP_PHONE, &fc->fs);
 	else if (form_error != T_COUNT)
 		verdict_card(b, r, "warn", T_TYPO, T_TYPO_SUB, NULL, 0);
 	if (res->code[0]) {
@@ -654,32 +966,6 @@ static void form_done(void *arg, const struct claim_result *res)
 	page_end(b);
 	send_page(r, status, b);
 	free(fc);
-}
-
-void landing_claim(struct request *r, const char *code, size_t len)
-{
-	size_t blen;
-	char pin[PIN_INPUT_MAX * 3 + 1];
-	const char *body = http_body(r, "application/x-www-form-urlencoded", &blen);
-	if (!body)
-		return;
-	struct form_claim *fc = calloc(1, sizeof *fc);
-	if (!fc) {
-		http_reply_error(r, 503, "unavailable", "out of memory");
-		return;
-	}
-	fc->r = r;
-	int m = http_form_field(body, blen, "member", fc->member, sizeof fc->member);
-	int p = http_form_field(body, blen, "pin", pin, sizeof pin);
-	if (m < 0 || p < 0 || !http_utf8_valid(fc->member, strlen(fc->member))) {
-		http_reply_error(r, 400, "bad_request", "malformed form");
-		free(fc);
-		return;
-	}
-	if (m == 0)
-		fc->member[0] = '\0';
-	claim_start(r, code, len, fc->member, strlen(fc->member), p == 1 && pin[0] ? pin : NULL,
-	            form_done, fc);
 }
 
 /* ---- POST /c/{code}/report --------------------------------------------------------------- */
@@ -825,7 +1111,8 @@ static size_t path_code(const struct route_capture *c, char *out, size_t outlen)
 	return (size_t)n; /* over CODE_INPUT_MAX is malformed: a typo */
 }
 
-void landing_route_page(struct request *r)
+/* GET /c/{code}: who is signed in first (the claim form depends on it), then the page. */
+static void page_signed(struct request *r)
 {
 	char code[LANDING_SEGMENT_MAX + 1];
 	if (oauth_wechat_silent(r)) /* inside WeChat: signed in first, then back here */
@@ -845,6 +1132,11 @@ void landing_route_page(struct request *r)
 	landing_handle(r, code, n, NULL);
 }
 
+void landing_route_page(struct request *r)
+{
+	http_member(r, page_signed);
+}
+
 void landing_route_claim(struct request *r)
 {
 	char code[LANDING_SEGMENT_MAX + 1];
@@ -859,7 +1151,7 @@ void landing_route_report(struct request *r)
 	landing_report(r, code, n);
 }
 
-void landing_route_digital_link(struct request *r)
+static void digital_link_signed(struct request *r)
 {
 	struct dl_path dl;
 	if (oauth_wechat_silent(r))
@@ -873,4 +1165,143 @@ void landing_route_digital_link(struct request *r)
 		return;
 	}
 	landing_handle(r, dl.code, strlen(dl.code), dl.gtin);
+}
+
+void landing_route_digital_link(struct request *r)
+{
+	http_member(r, digital_link_signed);
+}
+
+/* ---- GET /me: my points ------------------------------------------------------------------ */
+
+/* The page of o (GET /api/v1/members/me's object). */
+static void me_render(void *arg, struct request *r, json_t *o)
+{
+	char csrf[SECRET_CSRF_LEN + 1], t[96];
+	(void)arg;
+	if (r->want_json) {
+		http_reply_json(r, 200, json_incref(o));
+		return;
+	}
+	struct evbuffer *b = evbuffer_new();
+	if (!b) {
+		http_reply_error(r, 503, "unavailable", "out of memory");
+		return;
+	}
+	page_start(b, r);
+	evbuffer_add_printf(b, "<section class=\"card v ok\"><h2>");
+	text(b, r, T_MY_POINTS);
+	evbuffer_add_printf(b, "</h2><h1>");
+	long long bal = json_integer_value(json_object_get(o, "balance"));
+	fill(b, r, T_ME_BALANCE, NULL, bal);
+	evbuffer_add_printf(b, "</h1>");
+	json_t *ids = json_object_get(o, "identities");
+	if (json_array_size(ids)) {
+		evbuffer_add_printf(b, "<p>");
+		html(b, json_string_value(json_object_get(json_array_get(ids, 0), "masked")));
+		evbuffer_add_printf(b, "</p>");
+	}
+	evbuffer_add_printf(b, "</section><section class=\"card\"><ol>");
+	json_t *entries = json_object_get(o, "entries"), *e;
+	size_t i;
+	json_array_foreach(entries, i, e)
+	{
+		const char *name =
+		    json_string_value(json_object_get(json_object_get(e, "product"), "name"));
+		char at[TIMEFMT_ISO_LEN + 8];
+		/* "2026-12-03T06:00:00Z" as PostgreSQL writes it, for when() */
+		snprintf(at, sizeof at, "%s", json_string_value(json_object_get(e, "at")));
+		for (char *p = at; *p; p++)
+			if (*p == 'T')
+				*p = ' ';
+		when(r, at, t, sizeof t);
+		evbuffer_add_printf(b, "<li><span>");
+		html(b, name ? name : json_string_value(json_object_get(e, "kind")));
+		evbuffer_add_printf(b, "<small>");
+		html(b, t);
+		evbuffer_add_printf(b, "</small></span><strong>%+lld</strong></li>",
+		                    (long long)json_integer_value(json_object_get(e, "delta")));
+	}
+	if (!json_array_size(entries)) {
+		evbuffer_add_printf(b, "<li>");
+		text(b, r, T_ME_EMPTY);
+		evbuffer_add_printf(b, "</li>");
+	}
+	evbuffer_add_printf(b, "</ol></section>");
+	http_member_csrf(r, csrf);
+	evbuffer_add_printf(b, "<form class=\"links\" method=\"post\" action=\"/me/sign-out\">");
+	hidden(b, "csrf", csrf);
+	evbuffer_add_printf(b, "<a href=\"/\">");
+	text(b, r, T_HOME);
+	evbuffer_add_printf(b, "</a><button type=\"submit\">");
+	text(b, r, T_SIGN_OUT);
+	evbuffer_add_printf(b, "</button></form>");
+	page_end(b);
+	http_header(r, "Cache-Control", "no-store");
+	send_page(r, 200, b);
+}
+
+static void me_signed(struct request *r)
+{
+	if (r->member[0]) {
+		member_page(r, me_render, NULL);
+		return;
+	}
+	if (r->want_json) {
+		http_reply_error(r, 401, "unauthorized", "sign in first");
+		return;
+	}
+	struct evbuffer *b = evbuffer_new();
+	if (!b) {
+		http_reply_error(r, 503, "unavailable", "out of memory");
+		return;
+	}
+	page_start(b, r);
+	claim_form(b, r, NULL, NULL, T_COUNT, 0, STEP_PHONE, NULL);
+	page_end(b);
+	send_page(r, 200, b);
+}
+
+void landing_route_me(struct request *r)
+{
+	http_member(r, me_signed);
+}
+
+void landing_route_me_sign_in(struct request *r)
+{
+	form_start(r, NULL, 0, 1);
+}
+
+/* POST /me/sign-out (the form's csrf field): the session revoked, back to /me. */
+static void me_signed_out(void *arg, struct request *r, const struct auth_result *res)
+{
+	(void)arg;
+	if (res->outcome != AUTH_OK) {
+		http_header(r, "Retry-After", "1");
+		simple_page(r, 503, "warn", T_UNAVAILABLE, T_UNAVAILABLE_SUB, 0, NULL);
+		return;
+	}
+	http_header(r, "Location", "/me");
+	simple_page(r, 303, "ok", T_SIGN_OUT, T_ME_SIGNIN, 0, NULL);
+}
+
+static void sign_out_signed(struct request *r)
+{
+	size_t blen;
+	char csrf[SECRET_CSRF_LEN * 3 + 1];
+	const char *body = http_body(r, "application/x-www-form-urlencoded", &blen);
+	if (!body)
+		return;
+	if (http_form_field(body, blen, "csrf", csrf, sizeof csrf) != 1 || !r->member[0] ||
+	    !http_member_csrf_ok(r, csrf)) {
+		http_header(r, "Location", "/me");
+		simple_page(r, 303, "warn", T_FORM_EXPIRED, T_ME_SIGNIN, 0, NULL);
+		return;
+	}
+	auth_sign_out(r, me_signed_out, NULL);
+}
+
+void landing_route_me_sign_out(struct request *r)
+{
+	http_member(r, sign_out_signed);
 }

@@ -24,6 +24,10 @@ void landing_route_page(struct request *r);
 void landing_route_claim(struct request *r);
 void landing_route_report(struct request *r);
 void landing_route_digital_link(struct request *r);
+/* GET /me (my points, or the sign-in form), POST /me/sign-in and /me/sign-out. */
+void landing_route_me(struct request *r);
+void landing_route_me_sign_in(struct request *r);
+void landing_route_me_sign_out(struct request *r);
 
 /* gtin: the GTIN-14 of a Digital Link path, or NULL for /c/{code}. */
 void landing_handle(struct request *r, const char *code, size_t len, const char *gtin);

@@ -1,7 +1,9 @@
 /*
- * merge.c: POST /api/v1/admin/members/{member}/merge (merge.h). Both ids
- * are normalised as every member id is; the database decides the rest in
- * one transaction (member_merge): a refusal changes nothing.
+ * merge.c: POST /api/v1/admin/members/{member}/merge (merge.h). Each of the
+ * two is found as the admin API finds a member (auth_find: a member's key,
+ * or a phone or external id, normalised, the member of that identity); the
+ * database decides the rest in one transaction (member_merge): a refusal
+ * changes nothing.
  */
 #include "handlers/merge.h"
 
@@ -10,6 +12,7 @@
 #include <string.h>
 
 #include "edge/http.h"
+#include "handlers/auth.h"
 #include "engine/pool.h"
 #include "log.h"
 #include "server.h"
@@ -17,6 +20,8 @@
 struct merge {
 	struct request *r;
 	char into[MEMBER_ID_MAX + 1], from[MEMBER_ID_MAX + 1];
+	char from_in[3 * MEMBER_ID_MAX + 1]; /* as the body had it */
+	size_t from_len;
 };
 
 static void merged(void *arg, const struct pool_result *res)
@@ -61,43 +66,75 @@ static void merged(void *arg, const struct pool_result *res)
 	free(m);
 }
 
-void admin_route_member_merge(struct request *r)
+/* A member found (or not): 0 with into copied, or -1 with r answered and m freed. */
+static int found(struct merge *m, const struct auth_result *res, char *into)
 {
-	struct merge *m = calloc(1, sizeof *m);
-	char seg[3 * MEMBER_ID_MAX + 1], body_from[3 * MEMBER_ID_MAX + 1], err[256], who[24];
-	const char *region = r->w->srv->cfg.default_country;
-	enum phone_result why = PHONE_OK;
-	size_t len, flen;
-	if (!m) {
-		http_reply_error(r, 500, "internal", "out of memory");
+	switch (res->outcome) {
+	case AUTH_OK:
+		snprintf(into, MEMBER_ID_MAX + 1, "%s", res->member);
+		return 0;
+	case AUTH_BAD_INPUT:
+		http_reply_error(m->r, 400, "bad_member",
+		                 res->message ? res->message : "not a member id");
+		break;
+	case AUTH_UNAVAILABLE:
+		http_reply_error(m->r, 503, "unavailable", "database unavailable, try again");
+		break;
+	default:
+		http_reply_error(m->r, 500, "internal", "the request failed; nothing was changed");
+		break;
+	}
+	free(m);
+	return -1;
+}
+
+static void from_found(void *arg, struct request *r, const struct auth_result *res)
+{
+	struct merge *m = arg;
+	char who[24];
+	if (found(m, res, m->from) < 0)
 		return;
-	}
-	m->r = r;
-	long n = http_percent_decode(r->cap[0].s, r->cap[0].len, seg, sizeof seg);
-	if (n < 0 || member_id_normalize(seg, (size_t)n, region, m->into, &why) < 0) {
-		http_reply_error(r, 400, "bad_member", member_id_message(why));
-		goto fail;
-	}
-	const char *body = http_body(r, "application/json", &len);
-	if (!body)
-		goto fail;
-	if (merge_request_decode(body, len, body_from, sizeof body_from, &flen, err, sizeof err) <
-	    0) {
-		http_reply_error(r, 400, "bad_request", err);
-		goto fail;
-	}
-	if (member_id_normalize(body_from, flen, region, m->from, &why) < 0) {
-		http_reply_error(r, 400, "bad_member", member_id_message(why));
-		goto fail;
-	}
 	snprintf(who, sizeof who, "%lld", r->admin.id);
 	struct pool_query q = {.stmt = "admin_member_merge",
 	                       .nparams = 4,
 	                       .values = {who, http_client_inet(r), m->into, m->from}};
 	if (pool_submit(r->w->pool, &q, merged, m) < 0) {
 		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
+		free(m);
+	}
+}
+
+static void into_found(void *arg, struct request *r, const struct auth_result *res)
+{
+	struct merge *m = arg;
+	if (found(m, res, m->into) == 0)
+		auth_find(r, m->from_in, m->from_len, from_found, m);
+}
+
+void admin_route_member_merge(struct request *r)
+{
+	struct merge *m = calloc(1, sizeof *m);
+	char seg[3 * MEMBER_ID_MAX + 1], err[256];
+	size_t len;
+	if (!m) {
+		http_reply_error(r, 500, "internal", "out of memory");
+		return;
+	}
+	m->r = r;
+	long n = http_percent_decode(r->cap[0].s, r->cap[0].len, seg, sizeof seg);
+	if (n < 0) {
+		http_reply_error(r, 400, "bad_member", "the member in the path is malformed");
 		goto fail;
 	}
+	const char *body = http_body(r, "application/json", &len);
+	if (!body)
+		goto fail;
+	if (merge_request_decode(body, len, m->from_in, sizeof m->from_in, &m->from_len, err,
+	                         sizeof err) < 0) {
+		http_reply_error(r, 400, "bad_request", err);
+		goto fail;
+	}
+	auth_find(r, seg, (size_t)n, into_found, m);
 	return;
 fail:
 	free(m);

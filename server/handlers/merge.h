@@ -3,7 +3,8 @@
  * made by two identities before they were linked): one balance, the points
  * moved as a transfer pair in the ledger, the identities moved, an audit
  * row (member_merge, sql/012_oauth.sql). Needs the admin scope and an
- * identity of every brand: members are the group's.
+ * identity of every brand: members are the group's. Either member is named
+ * as the admin API names one: its key ("m-..."), or a phone or external id.
  */
 #ifndef PACKCODE_SERVER_MERGE_H
 #define PACKCODE_SERVER_MERGE_H

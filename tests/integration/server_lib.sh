@@ -174,13 +174,29 @@ http_is() {
 # 'packcode_claims_total{outcome="awarded"}'); empty if absent.
 metric() { curl -s "${CURL_ARGS[@]}" --max-time 10 "$BASE/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
+# as_integration PATH: the curl arguments of the harness's claims token for
+# the claims API and the members' admin read (as an integration sends it),
+# none for other paths or with NOAUTH=1 (to test what a stranger gets).
+as_integration() {
+	case "$1" in
+	/api/v1/claims* | /api/v1/members/*)
+		[ -n "${NOAUTH:-}" ] || [ ! -s "$T/claims_token" ] ||
+			printf '%s\n' -H "Authorization: Bearer $(cat "$T/claims_token")"
+		;;
+	esac
+}
+
 # req METHOD PATH [CONTENT-TYPE BODY]: sets STATUS; the body is in $T/body.
+# The claims API and the members' read get the harness's token (as_integration).
 req() {
+	local auth=()
+	mapfile -t auth < <(as_integration "$2")
 	if [ $# -ge 4 ]; then
-		STATUS=$(curl -s "${CURL_ARGS[@]}" --max-time 10 -o "$T/body" -w '%{http_code}' -X "$1" \
-			-H "Content-Type: $3" --data-binary "$4" "$BASE$2")
+		STATUS=$(curl -s "${CURL_ARGS[@]}" "${auth[@]}" --max-time 10 -o "$T/body" -w '%{http_code}' \
+			-X "$1" -H "Content-Type: $3" --data-binary "$4" "$BASE$2")
 	else
-		STATUS=$(curl -s "${CURL_ARGS[@]}" --max-time 10 -o "$T/body" -w '%{http_code}' -X "$1" "$BASE$2")
+		STATUS=$(curl -s "${CURL_ARGS[@]}" "${auth[@]}" --max-time 10 -o "$T/body" -w '%{http_code}' \
+			-X "$1" "$BASE$2")
 	fi
 }
 
@@ -248,10 +264,11 @@ requests_read() {
 # from ADDRESS PATH [CURL-ARGS...]: a request sent from ADDRESS (a loopback
 # address, 127.0.0.N); sets STATUS; body in $T/body, headers in $T/h.
 from() {
-	local ip=$1 path=$2
+	local ip=$1 path=$2 auth=()
 	shift 2
-	STATUS=$(curl -s "${CURL_ARGS[@]}" --max-time 10 --interface "$ip" -D "$T/h" -o "$T/body" \
-		-w '%{http_code}' "$@" "$BASE$path") || true
+	mapfile -t auth < <(as_integration "$path")
+	STATUS=$(curl -s "${CURL_ARGS[@]}" "${auth[@]}" --max-time 10 --interface "$ip" -D "$T/h" \
+		-o "$T/body" -w '%{http_code}' "$@" "$BASE$path") || true
 }
 # hdr NAME [FILE]: header NAME of the reply whose headers are in FILE (default
 # $T/h); the last one if repeated.
@@ -269,6 +286,28 @@ claim_header() {
 	curl -s "${CURL_ARGS[@]}" --max-time 10 -o /dev/null -D "$T/headers" -H 'Content-Type: application/json' \
 		-H "Authorization: Bearer $(claims_token)" --data-binary "$body" "$BASE/api/v1/claims"
 	hdr "$name" "$T/headers"
+}
+
+# FORM: the curl arguments of a page's form before sign-in: its CSRF token in
+# the field and the double-submit cookie (as a browser that loaded the page sends).
+FORM_CSRF=harnessformtokenharnessformtokenharnessform
+FORM=(-b "pc_csrf=$FORM_CSRF" --data-urlencode "csrf=$FORM_CSRF")
+
+# member_session MEMBER: a session of MEMBER (made if new) written to the
+# database as a sign-in writes it (the SHA-256 of the cookie's secret), for
+# tests whose subject is not signing in (test_member_auth.sh tests that).
+# Sets MEMBER_COOKIE, MEMBER_CSRF and MEMBER_FORM (the curl arguments of a
+# form posted by that member: the cookie and the form's csrf field).
+member_session() {
+	MEMBER_COOKIE=pcm_$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+	local h
+	h=$(printf '%s' "$MEMBER_COOKIE" | sha256sum | cut -d' ' -f1)
+	sql "INSERT INTO members (member, balance) VALUES ('$1', 0) ON CONFLICT DO NOTHING" >/dev/null
+	sql "INSERT INTO member_sessions (hash, member, kind, expires_at)
+	     VALUES ('\\x$h', '$1', 'external', now() + interval '1 hour')" >/dev/null
+	MEMBER_CSRF=$(printf 'packcode-csrf:%s' "$MEMBER_COOKIE" | openssl dgst -sha256 -binary |
+		base64 | tr '+/' '-_' | tr -d '=\n')
+	MEMBER_FORM=(-b "pc_member=$MEMBER_COOKIE" --data-urlencode "csrf=$MEMBER_CSRF")
 }
 
 # field FILTER: from the last JSON body.

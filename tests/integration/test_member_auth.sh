@@ -259,6 +259,58 @@ get /api/v1/members/me -b "$(J b)"
 expect 401 "/me after erasure"
 ok "erasure removes identities and sessions; the pseudonymous ledger still adds up"
 
+# ---- the landing page: phone -> code -> claimed, on one page, no script ----
+IFS=, read -r C3 P3 <<<"$(code 3)"
+L=$(J landing)
+lpage() { STATUS=$(curl -s --max-time 10 -b "$L" -c "$L" -D "$T/h" -o "$T/page" -w '%{http_code}' \
+	--interface 127.0.0.5 -H 'Accept-Language: zh-CN' "$@"); }
+csrf_of() { sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' "$T/page" | head -n 1; }
+lpage "$BASE/c/$C3"
+expect_page() { [ "$STATUS" = "$1" ] || fail "$2: $STATUS $(head -c 600 "$T/page")"; }
+expect_page 200 "the landing page"
+grep -q 'name="phone" type="tel" inputmode="tel"' "$T/page" || fail "no phone field: $(cat "$T/page")"
+grep -q 'name="member"' "$T/page" && fail "a free-text member field is still there"
+F=$(csrf_of)
+[ -n "$F" ] || fail "no CSRF token on the form"
+lpage "$BASE/c/$C3/claim" --data-urlencode "csrf=wrong$F" --data-urlencode step=sms \
+	--data-urlencode phone=13900005000 --data-urlencode "pin=$P3"
+expect_page 403 "a form with a wrong CSRF token"
+lpage "$BASE/c/$C3/claim" --data-urlencode "csrf=$F" --data-urlencode step=sms \
+	--data-urlencode phone=1390000 --data-urlencode "pin=$P3"
+expect_page 400 "an impossible number in the form"
+grep -q '手机号' "$T/page" || fail "no Chinese reason"
+lpage "$BASE/c/$C3/claim" --data-urlencode "csrf=$F" --data-urlencode step=sms \
+	--data-urlencode "phone=139 0000 5000" --data-urlencode "pin=$P3"
+expect_page 200 "the code's form"
+grep -q 'autocomplete="one-time-code"' "$T/page" && grep -q '+86 139\*\*\*\*5000' "$T/page" ||
+	fail "the code form: $(cat "$T/page")"
+wait_until 10 "the text to 13900005000" texts_are 1 13900005000
+read -r TO CODE5 <<<"$(last_code 13900005000)"
+lpage "$BASE/c/$C3/claim" --data-urlencode "csrf=$F" --data-urlencode step=verify \
+	--data-urlencode "phone=139 0000 5000" --data-urlencode "pin=$P3" --data-urlencode otp=000000 \
+	--data-urlencode consent=1
+[ "$CODE5" = 000000 ] || expect_page 401 "a wrong code in the form"
+lpage "$BASE/c/$C3/claim" --data-urlencode "csrf=$F" --data-urlencode step=verify \
+	--data-urlencode "phone=139 0000 5000" --data-urlencode "pin=$P3" --data-urlencode "otp=$CODE5" \
+	--data-urlencode consent=1
+expect_page 200 "signed in and claimed"
+grep -q '已获得 10 积分' "$T/page" || fail "not awarded: $(cat "$T/page")"
+grep -q 'pc_member=pcm_' "$T/h" || fail "no session cookie"
+lpage "$BASE/me"
+expect_page 200 "my points"
+grep -q '10 积分' "$T/page" && grep -q 'Green tea' "$T/page" && grep -q '+86 139\*\*\*\*5000' "$T/page" ||
+	fail "my points: $(cat "$T/page")"
+lpage "$BASE/c/$C3"
+grep -q '积分已领取' "$T/page" || fail "the claimer's rescan: $(cat "$T/page")"
+ok "the landing page signs in inline (phone, code, consent) and claims; /me shows the points"
+lpage "$BASE/me"
+F=$(csrf_of)
+lpage "$BASE/me/sign-out" --data-urlencode "csrf=$F"
+expect_page 303 "sign-out from the page"
+lpage "$BASE/me"
+grep -q 'name="phone"' "$T/page" || fail "/me after sign-out: $(cat "$T/page")"
+ok "signing out from /me"
+
 # ---- --sms-command ----
 server_stop
 cat >"$T/sms.sh" <<EOF

@@ -71,7 +71,8 @@ has '已有 5 人查验过此码' && has '：如果那不是您，此码可能�
 ok "genuine on the first scans; past 3 scanners 'checked by n people, first on T' with a report button"
 
 B=$(code 2) SB=$((FIRST + 1))
-from 127.0.0.6 "/c/$B/claim" -A "$UA_PHONE" --data-urlencode 'member=139 0000 0000'
+member_session buyer
+from 127.0.0.6 "/c/$B/claim" -A "$UA_PHONE" "${MEMBER_FORM[@]}"
 [ "$STATUS" = 200 ] || fail "claim through the form: $STATUS"
 wait_until 10 "the claimer's scanner to be recorded" claimed_here "$SB"
 from 127.0.0.6 "/c/$B" -A "$UA_PHONE"
@@ -83,7 +84,8 @@ from 127.0.0.7 "/c/$B" -A "$UA_PHONE"
 has 'name="reason" value="claimed"' && ! has "/claim\"" || fail "claimed: report button, no claim form"
 claim "$B" "someone-else"
 expect 409 "claimed by another"
-from 127.0.0.7 "/c/$B/claim" --data-urlencode 'member=139 1111 2222'
+member_session another
+from 127.0.0.7 "/c/$B/claim" "${MEMBER_FORM[@]}"
 [ "$STATUS" = 409 ] && has 'Another member claimed this code on' && has 'value="claimed"' ||
 	fail "the form's 409 offers the report too"
 ok "after a claim: the claimer's phone sees its claim; anyone else 'already claimed on T, report it'"
@@ -127,10 +129,11 @@ for bad in "/01/06901234567892/21/$C/" "/01/06901234567892" "/01/06901234567892/
 	from 127.0.0.9 "$bad" -H 'Accept: application/json'
 	[ "$STATUS" = 404 ] && [ "$(field .error)" = not_found ] || fail "$bad for an API client: $(cat "$T/body")"
 done
-from 127.0.0.9 "/c/$C/claim" -H 'Accept: application/json' --data-urlencode 'member=crm:7'
+member_session crm:7
+from 127.0.0.9 "/c/$C/claim" -H 'Accept: application/json' "${MEMBER_FORM[@]}"
 [ "$STATUS" = 200 ] && [ "$(field .outcome)" = awarded ] || fail "claim form as JSON: $(cat "$T/body")"
-from 127.0.0.9 "/c/$C/claim" -H 'Accept: application/json' --data-urlencode 'member=12'
-[ "$STATUS" = 400 ] && field .message | grep -q 'too few digits' || fail "form as JSON, bad member"
+from 127.0.0.9 "/c/$C/claim" -H 'Accept: application/json' -b "pc_member=$MEMBER_COOKIE" -d csrf=x
+[ "$STATUS" = 403 ] && [ "$(field .error)" = csrf ] || fail "form as JSON, no CSRF token: $(cat "$T/body")"
 TYPO=$(code 5 | sed 's/^\(.........\)0/\1Z/; t; s/^\(.........\)./\10/')
 from 127.0.0.9 "/c/$TYPO" -H 'Accept: application/json'
 [ "$STATUS" = 400 ] && [ "$(field .verdict)" = typo ] || fail "typo as JSON"
@@ -171,8 +174,9 @@ from 127.0.0.10 "/c/$D" -A "$UA_PHONE"
 has 'Scanned 2 times' || fail "English plural"
 sql "UPDATE products SET points = 1 WHERE sku = 'TEA'" >/dev/null
 page_has() { curl -s --max-time 5 "$BASE$1" | grep -qF -- "$2"; }
-wait_until 5 "the catalog to show 1 point" page_has "/c/$(code 7)" 'Claim 1 point<'
-curl -s --data-urlencode 'member=crm:1' "$BASE/c/$(code 7)/claim" >"$T/body"
+wait_until 5 "the catalog to show 1 point" page_has "/c/$(code 7)" 'Sign in to claim 1 point<'
+member_session crm:1
+curl -s "${MEMBER_FORM[@]}" "$BASE/c/$(code 7)/claim" >"$T/body"
 has '1 point added' && has 'Your balance is now 1 point.' || fail "English singular: $(grep -o '<h1>[^<]*' "$T/body")"
 ok "zh-Hant for zh-TW and zh-HK, zh_CN understood, q=0 honoured; 'Scanned 1 time', Chinese punctuation"
 

@@ -86,10 +86,11 @@ ok "the bucket refills at its rate"
 
 # ---- claims per address: a burst of 4 (forged codes: no database) ----
 OUT=$(many 127.0.0.4 6 "$BASE/api/v1/claims" -H 'Content-Type: application/json' \
+	-H "Authorization: Bearer $(claims_token)" \
 	--data-binary "$(json_claim "${F[2]}" bob)")
 [ "$OUT" = $'404 \n404 \n404 \n404 \n429 1\n429 1' ] || fail "claims per address: $OUT"
 jq -e '.error == "rate_limited"' "$T/body" >/dev/null || fail "claim 429 body: $(cat "$T/body")"
-from 127.0.0.4 "/c/${F[2]}/claim" --data-urlencode member=bob
+from 127.0.0.4 "/c/${F[2]}/claim" "${FORM[@]}"
 [ "$STATUS" = 429 ] || fail "claim form over the address limit: $STATUS"
 grep -q 'Too many attempts' "$T/body" || fail "claim form 429 page"
 ok "claims per address: 4, then 429 (JSON for the API, a page for the form)"
@@ -110,7 +111,8 @@ jq -e --argjson ra "$RA" '.error == "rate_limited" and .retry_after == $ra and (
 [ "$(sql "SELECT count(*) FROM redemptions WHERE member = 'm1'")" = 3 ] || fail "m1 has not 3 redemptions"
 api_claim 127.0.0.14 "${G[3]}" m2
 [ "$STATUS" = 200 ] || fail "m2 is limited by m1's bucket"
-from 127.0.0.15 "/c/${G[4]}/claim" --data-urlencode member=m1
+member_session m1
+from 127.0.0.15 "/c/${G[4]}/claim" "${MEMBER_FORM[@]}"
 [ "$STATUS" = 429 ] || fail "claim form for m1 over the member limit: $STATUS"
 grep -q 'Too many attempts' "$T/body" || fail "member 429 page"
 # the behaviour under test: the member's bucket refills in Retry-After (and a
@@ -208,6 +210,7 @@ LOCKER=$!
 wait_until 5 "the lock on redemptions" sql_is 1 "SELECT count(*) FROM pg_locks
 	WHERE relation = 'redemptions'::regclass AND mode = 'AccessExclusiveLock' AND granted"
 S=$(curl -s --max-time 15 -o "$T/body" -w '%{http_code} %{time_total}' -H 'Content-Type: application/json' \
+	-H "Authorization: Bearer $(claims_token)" \
 	--data-binary "$(json_claim "${G[6]}" m9)" "$BASE/api/v1/claims")
 wait $LOCKER
 [ "${S%% *}" = 200 ] || fail "a claim waiting 3 s on the database: $S $(cat "$T/body")"

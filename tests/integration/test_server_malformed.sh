@@ -44,12 +44,12 @@ req POST /api/v1/claims application/json '{"code": "'"$C"'", "member": "alice", 
 json_error 413 "body over 16 KiB"
 head -c 200000 /dev/zero | tr '\0' 'x' >"$T/raw"
 STATUS=$(curl -s -o "$T/body" -w '%{http_code}' -H 'Content-Type: application/json' \
-	--data-binary @"$T/raw" "$BASE/api/v1/claims")
+	-H "Authorization: Bearer $(claims_token)" --data-binary @"$T/raw" "$BASE/api/v1/claims")
 json_error 413 "body of 200 KB"
 # beyond 256 KiB libevent refuses the body itself, before reading it (see docs/api.md)
 head -c 3000000 /dev/zero | tr '\0' 'x' >"$T/raw"
 STATUS=$(curl -s -o "$T/body" -w '%{http_code}' -H 'Content-Type: application/json' \
-	--data-binary @"$T/raw" "$BASE/api/v1/claims")
+	-H "Authorization: Bearer $(claims_token)" --data-binary @"$T/raw" "$BASE/api/v1/claims")
 [ "$STATUS" = 413 ] || fail "body of 3 MB: $STATUS"
 
 req POST /api/v1/claims text/plain '{"code": "'"$C"'", "member": "alice"}'
@@ -80,7 +80,7 @@ req GET "/api/v1/codes/$(head -c 3000 /dev/zero | tr '\0' 'A')"
 # non-UTF-8 member: raw bytes in the JSON, and an escape that is no character
 printf '{"code": "%s", "member": "al\377ice"}' "$C" >"$T/raw"
 STATUS=$(curl -s -o "$T/body" -w '%{http_code}' -H 'Content-Type: application/json' \
-	--data-binary @"$T/raw" "$BASE/api/v1/claims")
+	-H "Authorization: Bearer $(claims_token)" --data-binary @"$T/raw" "$BASE/api/v1/claims")
 json_error 400 "non-UTF-8 member"
 req POST /api/v1/claims application/json '{"code": "'"$C"'", "member": "al\ud800ice"}'
 json_error 400 "lone surrogate in member"
@@ -88,7 +88,7 @@ req POST /api/v1/claims application/json '{"code": "'"$C"'", "member": "al\u0000
 json_error 400 "NUL in member"
 req POST /api/v1/claims application/json '{"code": "'"$C"'", "member": "李雷"}'
 json_error 400 "member that is no id"
-STATUS=$(curl -s -o "$T/body" -w '%{http_code}' --data-binary 'member=al%FFice' "$BASE/c/$C/claim")
+STATUS=$(curl -s -o "$T/body" -w '%{http_code}' --data-binary 'phone=al%FFice' "$BASE/c/$C/claim")
 json_error 400 "non-UTF-8 member in the form"
 req GET "/api/v1/members/al%FFice"
 json_error 400 "non-UTF-8 member in a path"
