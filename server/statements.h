@@ -132,8 +132,8 @@
  * flow's state hash, secrets and return path kept, then taken once.
  */
 #define STATEMENTS_OAUTH                                                                           \
-	"PREPARE oauth_state_put(bytea, text, text, text, text, text) AS "                         \
-	"  SELECT oauth_state_put($1, $2, $3, $4, $5, $6); "                                       \
+	"PREPARE oauth_state_put(bytea, text, text, text, text, text, boolean) AS "                \
+	"  SELECT oauth_state_put($1, $2, $3, $4, $5, $6, $7); "                                   \
 	"PREPARE oauth_state_take(bytea, text) AS SELECT * FROM oauth_state_take($1, $2); "        \
 	"PREPARE member_identity_link(text, text, bytea, bytea, text, inet) AS "                   \
 	"  SELECT * FROM member_identity_link($1, $2, $3, $4, $5, $6); "                           \

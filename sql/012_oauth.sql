@@ -17,6 +17,8 @@ CREATE TABLE oauth_states (
     return_to   text NOT NULL CHECK (return_to ~ '^/([^/\\]|$)' AND length(return_to) <= 512),
     -- a signed-in member adding this identity to their account; NULL: a sign-in
     link_member text CHECK (length(link_member) <= 64),
+    -- the member agreed to the privacy notice before leaving (consent=1): recorded at sign-in
+    consent     boolean NOT NULL DEFAULT false,
     created_at  timestamptz NOT NULL DEFAULT now(),
     expires_at  timestamptz NOT NULL
 );
@@ -29,25 +31,26 @@ $$;
 -- Keep a flow's secrets until its provider sends the browser back; a
 -- hundred expired rows go with each new one (no job needed to sweep them).
 CREATE FUNCTION oauth_state_put(p_hash bytea, p_provider text, p_verifier text, p_nonce text,
-                                p_return text, p_link text)
+                                p_return text, p_link text, p_consent boolean)
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM oauth_states WHERE state_hash IN (
         SELECT state_hash FROM oauth_states WHERE expires_at < now() LIMIT 100);
     INSERT INTO oauth_states (state_hash, provider, verifier, nonce, return_to, link_member,
-                              expires_at)
-    VALUES (p_hash, p_provider, p_verifier, p_nonce, p_return, p_link, now() + oauth_state_ttl());
+                              consent, expires_at)
+    VALUES (p_hash, p_provider, p_verifier, p_nonce, p_return, p_link, p_consent,
+            now() + oauth_state_ttl());
 END $$;
 
 -- Take a flow's secrets, once: no row if the state is unknown, of another
 -- provider, expired or already taken.
 CREATE FUNCTION oauth_state_take(p_hash bytea, p_provider text)
-RETURNS TABLE (verifier text, nonce text, return_to text, link_member text)
+RETURNS TABLE (verifier text, nonce text, return_to text, link_member text, consent boolean)
 LANGUAGE sql AS $$
     WITH taken AS (
         DELETE FROM oauth_states s WHERE s.state_hash = p_hash AND s.provider = p_provider
-        RETURNING s.verifier, s.nonce, s.return_to, s.link_member, s.expires_at)
-    SELECT t.verifier, t.nonce, t.return_to, t.link_member FROM taken t
+        RETURNING s.verifier, s.nonce, s.return_to, s.link_member, s.consent, s.expires_at)
+    SELECT t.verifier, t.nonce, t.return_to, t.link_member, t.consent FROM taken t
      WHERE t.expires_at > now()
 $$;
 

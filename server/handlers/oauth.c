@@ -70,6 +70,7 @@ struct flow {
 	char verifier[OIDC_RANDOM_LEN + 1];
 	char return_to[RETURN_MAX + 1];
 	char link_member[LINK_MAX + 1]; /* linking to this member; "" for a sign-in */
+	int consent; /* consent=1: the privacy notice agreed to, for the sign-in */
 	char code[CODE_MAX + 1];
 	char *id_token;
 };
@@ -551,7 +552,7 @@ static void finish_identity(struct flow *f, enum pii_kind kind, const char *valu
 		link_identity(f, kind, value, len);
 		return;
 	}
-	auth_sign_in(f->r, kind, value, len, 0, signed_in, f);
+	auth_sign_in(f->r, kind, value, len, f->consent, signed_in, f);
 }
 
 /* ---- starting a flow ---- */
@@ -561,11 +562,12 @@ static void state_kept(void *arg, const struct pool_result *res);
 static void keep_state(struct flow *f)
 {
 	struct pool_query q = {.stmt = "oauth_state_put",
-	                       .nparams = 6,
+	                       .nparams = 7,
 	                       .values = {f->hash, provider_name[f->provider],
 	                                  f->provider == PROVIDER_OIDC ? f->verifier : NULL,
 	                                  f->provider == PROVIDER_OIDC ? f->nonce : NULL,
-	                                  f->return_to, f->link_member[0] ? f->link_member : NULL}};
+	                                  f->return_to, f->link_member[0] ? f->link_member : NULL,
+	                                  f->consent ? "true" : "false"}};
 	if (pool_submit(f->o->w->pool, &q, state_kept, f) < 0)
 		fail(f, 503, "unavailable", "database unavailable, try again");
 }
@@ -664,6 +666,12 @@ static void start(struct request *r, enum provider p)
 		fail(f, 400, "bad_request", "link must be 1 or absent");
 		return;
 	}
+	got = query(r, "consent", link, sizeof link);
+	if (got < 0 || (got == 1 && strcmp(link, "1") != 0)) {
+		fail(f, 400, "bad_request", "consent must be 1 or absent");
+		return;
+	}
+	f->consent = got == 1;
 	if (new_state(f) < 0 || oidc_random(f->nonce) < 0 || oidc_random(f->verifier) < 0) {
 		fail(f, 500, "internal", "no randomness");
 		return;
@@ -774,6 +782,7 @@ static void state_taken(void *arg, const struct pool_result *res)
 	snprintf(f->nonce, sizeof f->nonce, "%s", PQgetvalue(res->res, 0, 1));
 	snprintf(f->return_to, sizeof f->return_to, "%s", PQgetvalue(res->res, 0, 2));
 	snprintf(f->link_member, sizeof f->link_member, "%s", PQgetvalue(res->res, 0, 3));
+	f->consent = strcmp(PQgetvalue(res->res, 0, 4), "t") == 0;
 	if (f->provider == PROVIDER_OIDC)
 		with_discovery(f, to_token_endpoint);
 	else

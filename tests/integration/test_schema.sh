@@ -81,13 +81,13 @@ refused "violates foreign key constraint" "SELECT * FROM allocate_batch('NOPE', 
 # 012_oauth.sql: a flow's state is taken once and not after it expired; the
 # ledger takes kind 'merge'; a member is merged into another only once.
 h="'\\x$(printf '%064d' 1)'::bytea"
-pc_psql "SELECT oauth_state_put($h, 'oidc', repeat('v', 43), 'n', '/c/X', NULL)" >/dev/null
+pc_psql "SELECT oauth_state_put($h, 'oidc', repeat('v', 43), 'n', '/c/X', NULL, false)" >/dev/null
 [ "$(pc_psql "SELECT return_to FROM oauth_state_take($h, 'wechat')")" = "" ] || fail "a state taken by another provider"
 [ "$(pc_psql "SELECT return_to FROM oauth_state_take($h, 'oidc')")" = "/c/X" ] || fail "a state not taken"
 [ "$(pc_psql "SELECT count(*) FROM oauth_state_take($h, 'oidc')")" = 0 ] || fail "a state taken twice"
 pc_psql "INSERT INTO oauth_states (state_hash, provider, return_to, expires_at) VALUES ($h, 'wechat', '/', now() - interval '1 second')"
 [ "$(pc_psql "SELECT count(*) FROM oauth_state_take($h, 'wechat')")" = 0 ] || fail "an expired state taken"
-refused "oauth_states_return_to_check" "SELECT oauth_state_put($h, 'oidc', NULL, NULL, '//evil.example', NULL)"
+refused "oauth_states_return_to_check" "SELECT oauth_state_put($h, 'oidc', NULL, NULL, '//evil.example', NULL, false)"
 pc_psql "SELECT member_adjust('t', NULL, 'mA', 5, 'x'); SELECT member_adjust('t', NULL, 'mB', 7, 'x')" >/dev/null
 totals="SELECT b.s, l.s FROM (SELECT sum(balance) s FROM members) b, (SELECT sum(delta) s FROM ledger) l"
 before=$(pc_psql "$totals")

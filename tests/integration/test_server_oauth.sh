@@ -164,17 +164,18 @@ me() { # me JAR: the member signed in with JAR's cookies
 	curl -s --max-time 10 -b "$1" "$BASE/api/v1/members/me" | jq -r .member
 }
 C1=$(code 1 "$CODES")
-signin oidc "$T/alice" "return=/c/$C1"
+signin oidc "$T/alice" "return=/c/$C1&consent=1"
 signed_in "an OIDC sign-in (RS256)" "/c/$C1"
 ALICE=$(me "$T/alice")
 case $ALICE in m-*) ;; *) fail "not signed in as a new member: $ALICE" ;; esac
+sql_is 1 "SELECT count(*) FROM member_consents WHERE member = '$ALICE'"
 sql_is 1 "SELECT count(*) FROM member_identities WHERE kind = 'oidc' AND member = '$ALICE'"
 control '{"alg": "ES256"}'
 signin oidc "$T/alice2" ""
 signed_in "an OIDC sign-in (ES256)" "/"
 [ "$(me "$T/alice2")" = "$ALICE" ] || fail "the same subject is another member"
 sql_is 1 "SELECT count(*) FROM member_identities WHERE kind = 'oidc'"
-ok "OIDC sign-in (RS256, ES256): a member session (pc_member), back to the page; one subject, one member"
+ok "OIDC sign-in (RS256, ES256): a member session (pc_member), back to the page, consent recorded; one subject, one member"
 # the two flows begun at the top and never finished are left; every other one was taken
 [ "$(sql "SELECT count(*) FROM oauth_states")" = 2 ] || fail "states left behind: $(sql 'SELECT provider, return_to FROM oauth_states')"
 
