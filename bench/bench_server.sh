@@ -3,10 +3,14 @@
 # measured in the same run on the same machine, against a throwaway
 # PostgreSQL with the default durability (fsync on, synchronous commit):
 #
-#   claims/s over HTTP (64 connections, every claim a fresh genuine code)
+#   claims/s over HTTP (64 connections, every claim a fresh genuine code, by
+#     10,000 signed-in members: their session cookies and CSRF tokens)
 #     vs pgbench running the same claim SQL (claim(), prepared, one
 #     transaction per claim) with as many connections as the server's pool;
 #     goal >= 1.0
+#   the same claims by an integration (an admin token with the claims scope
+#     naming the member: resolved through its identity), for comparison: the
+#     sessions' claims/s are to be >= 0.9 of these
 #   forged-code lookups/s vs a bare libevent responder (bench/bare_http)
 #     returning a fixed 60-byte JSON; goal >= 0.8
 #   genuine-code lookups/s vs pgbench doing the same primary-key lookups
@@ -82,6 +86,7 @@ mint() { # mint COUNT DIR: codes.csv in DIR; prints the first serial
 }
 CLAIM_CODES=${BENCH_CLAIM_CODES:-400000}
 mint "$CLAIM_CODES" "$W/claims" >/dev/null
+mint "$CLAIM_CODES" "$W/claims_token" >/dev/null
 LOOKUP_FIRST=$(mint 100000 "$W/lookups")
 # forged: well-formed codes signed by a key of another keyring, minted in another database
 psql -Xq -d "host=$W/sock dbname=postgres user=packcode" -c "CREATE DATABASE other"
@@ -96,8 +101,28 @@ PGB_BATCH=$(sql "SELECT id FROM allocate_batch('TEA', 50000000, 1::smallint, '',
 PGB_FIRST=$(sql "SELECT serial_first FROM batches WHERE id = $PGB_BATCH")
 sql "UPDATE batches SET status = 'active'"
 
-tail -n +2 "$W/claims/codes.csv" | cut -d, -f1 | awk '{
-	printf "POST\t/api/v1/claims\tapplication/json\t{\"code\":\"%s\",\"member\":\"m%d\"}\n", $1, (NR * 7919) % 10000 }' >"$W/claims.req"
+# 10,000 members signed in: sessions written as a sign-in writes them (the
+# SHA-256 of the cookie's secret; the CSRF token derived from it)
+python3 - "$W" <<'PY'
+import base64, hashlib, os, sys
+w = sys.argv[1]
+b64 = lambda b: base64.urlsafe_b64encode(b).decode().rstrip("=")
+with open(f"{w}/sessions.copy", "w") as s, open(f"{w}/sessions.hdr", "w") as h:
+    for m in range(10000):
+        secret = "pcm_" + b64(os.urandom(32))
+        csrf = b64(hashlib.sha256(b"packcode-csrf:" + secret.encode()).digest())
+        s.write(f"\\\\x{hashlib.sha256(secret.encode()).hexdigest()}\tm{m}\texternal\t2099-01-01\n")
+        h.write(f"Cookie: pc_member={secret}\tX-CSRF-Token: {csrf}\n")
+PY
+psql -Xq -v ON_ERROR_STOP=1 -d "$PACKCODE_DB" \
+	-c "\\copy member_sessions (hash, member, kind, expires_at) FROM '$W/sessions.copy'"
+TOKEN=$("$GEN" token add --name bench-claims --scopes claims)
+tail -n +2 "$W/claims/codes.csv" | cut -d, -f1 | awk -v hdr="$W/sessions.hdr" '
+	BEGIN { while ((getline l < hdr) > 0) h[n++] = l }
+	{ printf "POST\t/api/v1/claims\tapplication/json\t{\"code\":\"%s\"}\t%s\n", $1, h[(NR * 7919) % 10000] }' \
+	>"$W/claims.req"
+tail -n +2 "$W/claims_token/codes.csv" | cut -d, -f1 | awk '{
+	printf "POST\t/api/v1/claims\tapplication/json\t{\"code\":\"%s\",\"member\":\"m%d\"}\n", $1, (NR * 7919) % 10000 }' >"$W/claims_token.req"
 tail -n +2 "$W/lookups/codes.csv" | cut -d, -f1 | awk '{ printf "GET\t/api/v1/codes/%s\n", $1 }' >"$W/lookups.req"
 tail -n +2 "$W/lookups/codes.csv" | cut -d, -f1 | awk '{ printf "GET\t/c/%s\n", $1 }' >"$W/landing.req"
 tail -n +2 "$W/forged/codes.csv" | cut -d, -f1 | awk '{ printf "GET\t/api/v1/codes/%s\n", $1 }' >"$W/forged.req"
@@ -154,6 +179,9 @@ grep -q 'status_200=' <<<"$CLAIMS" && ! grep -Eq 'status_(4|5)[0-9]{2}=' <<<"$CL
 	{ say "bench_server: claims failed: $CLAIMS"; exit 1; }
 CLAIMED=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$CLAIMS")
 [ "$CLAIMED" -lt "$CLAIM_CODES" ] || say "bench_server: warning: every minted code was used (BENCH_CLAIM_CODES)"
+CLAIMS_TOKEN=$(LOADGEN_HEADER="Authorization: Bearer $TOKEN" load "$PORT" "$W/claims_token.req")
+grep -q 'status_200=' <<<"$CLAIMS_TOKEN" && ! grep -Eq 'status_(4|5)[0-9]{2}=' <<<"$CLAIMS_TOKEN" ||
+	{ say "bench_server: claims by token failed: $CLAIMS_TOKEN"; exit 1; }
 PGB_CLAIMS=$(pgb "$W/claim.sql")
 TX=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '
 	/^packcode_claim_transactions_total / { t = $2 } /^packcode_claim_transaction_claims_total / { c = $2 }
@@ -187,17 +215,20 @@ wait "$SERVER_PID" || true
 SERVER_PID=
 
 r1=$(ratio "$(rate <<<"$CLAIMS")" "$PGB_CLAIMS")
+r1b=$(ratio "$(rate <<<"$CLAIMS")" "$(rate <<<"$CLAIMS_TOKEN")")
 r2=$(ratio "$(rate <<<"$FORGED")" "$(rate <<<"$BARE")")
 r3=$(ratio "$(rate <<<"$LOOKUPS")" "$PGB_LOOKUPS")
 l99=$(p99 <<<"$LANDING")
 fails=
 ge "$r1" 1.0 || fails="$fails claims"
+ge "$r1b" 0.9 || fails="$fails claims-with-sessions"
 ge "$r2" 0.8 || fails="$fails forged-lookups"
 ge "$r3" 0.8 || fails="$fails genuine-lookups"
 ge 20 "$l99" || fails="$fails landing-p99"
 
 printf '%-44s %10s %12s %8s  %s\n' "measurement" "per second" "reference" "ratio" "goal"
-printf '%-44s %10.0f %12.0f %8s  %s\n' "claims over HTTP (fresh codes)" "$(rate <<<"$CLAIMS")" "$PGB_CLAIMS" "$r1" ">= 1.0 (pgbench, claim(), $DBCONNS conns)"
+printf '%-44s %10.0f %12.0f %8s  %s\n' "claims over HTTP (member sessions)" "$(rate <<<"$CLAIMS")" "$PGB_CLAIMS" "$r1" ">= 1.0 (pgbench, claim(), $DBCONNS conns)"
+printf '%-44s %10.0f %12.0f %8s  %s\n' "claims with sessions vs by a claims token" "$(rate <<<"$CLAIMS")" "$(rate <<<"$CLAIMS_TOKEN")" "$r1b" ">= 0.9 (the same claims, an integration's token)"
 printf '%-44s %10.0f %12.0f %8s  %s\n' "forged-code lookups" "$(rate <<<"$FORGED")" "$(rate <<<"$BARE")" "$r2" ">= 0.8 (bare libevent, 60-byte JSON)"
 printf '%-44s %10.0f %12.0f %8s  %s\n' "genuine-code lookups" "$(rate <<<"$LOOKUPS")" "$PGB_LOOKUPS" "$r3" ">= 0.8 (pgbench, lookup_codes(), $DBCONNS conns)"
 printf '%-44s %10.0f %12s %8s  %s\n' "landing pages (genuine codes)" "$(rate <<<"$LANDING")" "p99 ${l99} ms" "" "p99 < 20 ms"

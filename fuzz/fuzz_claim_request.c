@@ -40,7 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(json_is_object(cr.json), "accepted a body that is no object");
 	check(cr.code && strlen(cr.code) == cr.codelen && cr.codelen <= CODE_INPUT_MAX,
 	      "code too long or with a NUL inside");
-	check(cr.member && strlen(cr.member) == cr.memberlen, "member with a NUL inside");
+	check(cr.member ? strlen(cr.member) == cr.memberlen : cr.memberlen == 0,
+	      "member with a NUL inside");
 	check(json_string_value(json_object_get(cr.json, "code")) == cr.code,
 	      "code is not the body's");
 	const json_t *pin = json_object_get(cr.json, "pin");

@@ -322,7 +322,8 @@ static int worker_init(struct worker *w, char *err, size_t errlen)
 	if (!w->pool || !(w->claims = claims_new(w)) || !(w->lookups = lookups_new(w)) ||
 	    !(w->scanlog = scanlog_new(w)) || !(w->ratelimit = ratelimit_new(s->cfg.rates)) ||
 	    !(w->offload = offload_port_new(s->offload, w->base)) ||
-	    !(w->msessions = msessions_new()) || !(w->sms = sms_new(w)) || oauth_start(w) < 0) {
+	    !(w->msessions = msessions_new()) || !(w->identities = msessions_new()) ||
+	    !(w->sms = sms_new(w)) || oauth_start(w) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -373,7 +374,8 @@ static void worker_free(struct worker *w)
 	sms_free(w->sms);
 	w->sms = NULL;
 	msessions_free(w->msessions);
-	w->msessions = NULL;
+	msessions_free(w->identities);
+	w->msessions = w->identities = NULL;
 	scanlog_free(w->scanlog);
 	if (w->http)
 		evhttp_free(w->http);
@@ -689,23 +691,26 @@ int main(int argc, char **argv)
 	if (!kr)
 		return cli_error(NULL, "%s", err);
 	keyring_free(kr);
+	if (cfg->tls_cert && tls_start(&srv, err, sizeof err) < 0)
+		return cli_error(NULL, "%s", err);
 	/* the PII key: made on first need, refused if loose (lib/pii.h) */
 	int made = 0;
 	if (pii_key_load(&srv.pii, cfg->pii_key_path, 1, &made, err, sizeof err) < 0)
-		return cli_error(NULL, "%s", err);
-	if (made)
-		log_warn("event=pii_key_created path=%s note=\"copy this file to every server and "
-		         "keep a backup: without it no phone can be read\"",
-		         LOG_Q(cfg->pii_key_path));
-	if (cfg->tls_cert && tls_start(&srv, err, sizeof err) < 0)
 		return cli_error(NULL, "%s", err);
 
 	if (server_open(&srv, err, sizeof err) < 0)
 		cli_error(NULL, "%s", err);
 	else if (control_open(&srv, err, sizeof err) < 0)
 		cli_error(NULL, "%s", err);
-	else
+	else {
+		if (made) /* said once the server starts: a failing start prints its one error line
+		           */
+			log_warn(
+			    "event=pii_key_created path=%s note=\"copy this file to every server "
+			    "and keep a backup: without it no phone can be read\"",
+			    LOG_Q(cfg->pii_key_path));
 		rc = server_run(&srv);
+	}
 	server_close(&srv);
 	return rc;
 }

@@ -109,6 +109,7 @@ struct worker {
 	struct oauth *oauth;          /* OIDC and WeChat sign-in's client and caches; NULL: off */
 	struct sms *sms;              /* texts to members' phones (sms.h) */
 	struct msessions *msessions;  /* member sessions checked lately (msession.h) */
+	struct msessions *identities; /* and identities resolved lately (auth_resolve) */
 	struct metrics metrics;
 	int control[2]; /* the control loop writes commands ('S', 'R', 'K') to [1] */
 	struct event *control_ev, *tick_ev;

@@ -174,7 +174,7 @@ DECLARE
 BEGIN
     SELECT r.member, r.created INTO m, made
       FROM member_resolve(p_kind, p_hash, p_sealed, p_masked, p_new_member, p_legacy,
-                          'member', p_client) r;
+                          'sign-in:' || p_kind, p_client) r;
     UPDATE member_identities i SET verified_at = t WHERE i.hash = p_hash;
     INSERT INTO member_sessions (hash, member, kind, created_at, expires_at, client)
     VALUES (p_session, m, p_kind, t, exp, p_client);
@@ -189,7 +189,8 @@ BEGIN
 END $$;
 
 -- The member of identity p_hash, made if there is none (as member_sign_in
--- says: the legacy key p_legacy if that member exists, else p_new_member),
+-- says: the legacy key p_legacy if that member exists, else p_new_member,
+-- whose members row its first points make),
 -- without a session: for an integration that verified the member itself
 -- (POST /api/v1/claims with the claims scope) and for member_sign_in.
 -- p_actor is who asked (audited with member.add when one is made).
@@ -200,7 +201,7 @@ LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
     m text;
-    k text;
+    k text := p_new_member;
     made boolean := false;
 BEGIN
     SELECT i.member INTO m FROM member_identities i WHERE i.hash = p_hash;
@@ -213,30 +214,28 @@ BEGIN
         RETURN;
     END IF;
     IF p_legacy IS NOT NULL THEN
-        SELECT mb.member INTO k FROM members mb WHERE mb.member = p_legacy;
+        SELECT mb.member INTO m FROM members mb WHERE mb.member = p_legacy;
+        k := coalesce(m, k);
     END IF;
-    IF k IS NULL THEN
-        k := p_new_member;
-        INSERT INTO members (member, balance) VALUES (k, 0);
-        made := true;
-    END IF;
+    -- the identity first: a concurrent resolve of the same identity waits
+    -- here for the other to commit, then finds its member
     INSERT INTO member_identities AS i (hash, kind, member, sealed, masked)
     VALUES (p_hash, p_kind, k, p_sealed, p_masked)
     ON CONFLICT (hash) DO NOTHING;
     IF NOT FOUND THEN
-        -- another sign-in of the same identity made it first: theirs wins
-        IF made THEN
-            RAISE EXCEPTION 'identity made concurrently' USING ERRCODE = '40001';
-        END IF;
-        SELECT i.member INTO k FROM member_identities i WHERE i.hash = p_hash;
+        SELECT i.member INTO m FROM member_identities i WHERE i.hash = p_hash;
+        RETURN QUERY SELECT m, false;
+        RETURN;
     END IF;
+    -- a new member's row (members, balance 0) is made by its first points
+    -- (claim_many, an adjustment): a claim that fails leaves no member behind
+    made := m IS NULL;
     IF made THEN
         PERFORM audit_append(p_actor, p_client, 'member.add', k,
                              jsonb_build_object('kind', p_kind, 'masked', p_masked));
-    ELSIF k = p_legacy THEN
+    ELSE
         PERFORM audit_append(p_actor, p_client, 'member.identity_add', k,
-                             jsonb_build_object('kind', p_kind, 'masked', p_masked,
-                                                'legacy', true));
+                             jsonb_build_object('kind', p_kind, 'masked', p_masked));
     END IF;
     RETURN QUERY SELECT k, made;
 END $$;
@@ -376,12 +375,12 @@ DECLARE
     n integer;
 BEGIN
     PERFORM 1 FROM members m WHERE m.member = p_member FOR UPDATE;
-    IF NOT FOUND THEN
+    DELETE FROM member_identities i WHERE i.member = p_member;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 AND NOT FOUND THEN
         RETURN QUERY SELECT 'unknown_member'::text, NULL::integer;
         RETURN;
     END IF;
-    DELETE FROM member_identities i WHERE i.member = p_member;
-    GET DIAGNOSTICS n = ROW_COUNT;
     DELETE FROM member_consents c WHERE c.member = p_member;
     UPDATE member_sessions s SET revoked_at = t WHERE s.member = p_member AND s.revoked_at IS NULL;
     PERFORM audit_append(p_actor, p_client, 'member.erase', p_member,

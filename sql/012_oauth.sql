@@ -56,7 +56,8 @@ $$;
 
 -- ---- a member with several identities ------------------------------------------------
 
--- A signed-in member adds an identity they just proved (WeChat, OIDC): the
+-- A signed-in member (p_member, from their session: a member has a row in
+-- members only once they have points) adds an identity they just proved (WeChat, OIDC): the
 -- identity's keyed hash, sealed value and masked form as member_sign_in
 -- takes them (011_members.sql). outcome: linked | already (theirs before) |
 -- taken (another member's: nothing changes; an admin can merge the two).
@@ -69,9 +70,6 @@ LANGUAGE plpgsql AS $$
 DECLARE
     m text;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM members mb WHERE mb.member = p_member) THEN
-        RAISE EXCEPTION 'no member %', p_member USING ERRCODE = '22023';
-    END IF;
     INSERT INTO member_identities AS i (hash, kind, member, sealed, masked, verified_at)
     VALUES (p_hash, p_kind, p_member, p_sealed, p_masked, now())
     ON CONFLICT (hash) DO NOTHING;
@@ -130,14 +128,27 @@ BEGIN
         RETURN QUERY SELECT 'same'::text, NULL::bigint, NULL::bigint, NULL::integer;
         RETURN;
     END IF;
+    -- a member is known by a members row (points) or an identity; one
+    -- without points gets its row now, so that both can be locked
+    IF NOT (EXISTS (SELECT 1 FROM members m WHERE m.member = p_from)
+            OR EXISTS (SELECT 1 FROM member_identities i WHERE i.member = p_from))
+       OR NOT (EXISTS (SELECT 1 FROM members m WHERE m.member = p_into)
+               OR EXISTS (SELECT 1 FROM member_identities i WHERE i.member = p_into)) THEN
+        RETURN QUERY SELECT 'unknown_member'::text, NULL::bigint, NULL::bigint, NULL::integer;
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT 1 FROM member_merges g WHERE g.from_member = p_from)
+       OR EXISTS (SELECT 1 FROM member_merges g WHERE g.from_member = p_into) THEN
+        RETURN QUERY SELECT 'already_merged'::text, NULL::bigint, NULL::bigint, NULL::integer;
+        RETURN;
+    END IF;
+    INSERT INTO members (member, balance) VALUES (a, 0) ON CONFLICT (member) DO NOTHING;
+    INSERT INTO members (member, balance) VALUES (b, 0) ON CONFLICT (member) DO NOTHING;
     PERFORM 1 FROM members m WHERE m.member = a FOR UPDATE;
     PERFORM 1 FROM members m WHERE m.member = b FOR UPDATE;
     SELECT m.balance INTO fb FROM members m WHERE m.member = p_from;
     SELECT m.balance INTO ib FROM members m WHERE m.member = p_into;
-    IF fb IS NULL OR ib IS NULL THEN
-        RETURN QUERY SELECT 'unknown_member'::text, NULL::bigint, NULL::bigint, NULL::integer;
-        RETURN;
-    END IF;
+    -- again under the locks: a merge of the same member that committed meanwhile
     IF EXISTS (SELECT 1 FROM member_merges g WHERE g.from_member = p_from)
        OR EXISTS (SELECT 1 FROM member_merges g WHERE g.from_member = p_into) THEN
         RETURN QUERY SELECT 'already_merged'::text, NULL::bigint, ib, NULL::integer;

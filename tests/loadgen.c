@@ -8,7 +8,10 @@
  * "not sent" otherwise; a connection refused (the server stopped listening)
  * is not opened again.
  *
- * Request file: one request a line, tab-separated: METHOD PATH [CONTENT-TYPE BODY].
+ * Request file: one request a line, tab-separated: METHOD PATH [CONTENT-TYPE BODY
+ * [HEADER...]] (header lines of that request: a member's session cookie).
+ * --header (or $LOADGEN_HEADER) adds one header line to every request: the
+ * test harness's claims token (tests/integration/server_lib.sh).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -54,6 +57,7 @@ static size_t nlat, lat_cap;
 static FILE *out;
 static struct sockaddr_in addr;
 static int epfd;
+static const char *extra_header; /* "Name: value", or NULL */
 
 static long long now_ns(void)
 {
@@ -82,7 +86,7 @@ static void load(const char *path, const char *host)
 		if (!n)
 			continue;
 		char *method = line, *p = strchr(line, '\t'), *path_ = NULL, *ctype = NULL,
-		     *body = NULL;
+		     *body = NULL, *more = NULL;
 		if (!p) {
 			fprintf(stderr, "loadgen: bad request line: %s\n", line);
 			exit(2);
@@ -95,6 +99,14 @@ static void load(const char *path, const char *host)
 			if ((p = strchr(p, '\t'))) {
 				*p++ = '\0';
 				body = p;
+				if ((p = strchr(
+				         p,
+				         '\t'))) { /* header lines of this request, tab-separated */
+					*p++ = '\0';
+					more = p;
+					for (char *t = more; (t = strchr(t, '\t'));)
+						*t = '\n'; /* made "\r\n" below */
+				}
 			}
 		}
 		if (nreqs == have) {
@@ -104,21 +116,38 @@ static void load(const char *path, const char *host)
 				die("realloc");
 		}
 		size_t blen = body ? strlen(body) : 0;
+		char hdrs[4096];
+		size_t hl = 0;
+		hdrs[0] = '\0';
+		if (extra_header)
+			hl += (size_t)snprintf(hdrs, sizeof hdrs, "%s\r\n", extra_header);
+		for (char *h = more; h && *h && hl < sizeof hdrs;) {
+			size_t k = strcspn(h, "\n");
+			hl += (size_t)snprintf(hdrs + hl, sizeof hdrs - hl, "%.*s\r\n", (int)k, h);
+			h += k + (h[k] == '\n');
+		}
+		if (hl >= sizeof hdrs) {
+			fprintf(stderr, "loadgen: headers too long: %s\n", line);
+			exit(2);
+		}
+		const char *xh = hdrs;
 		size_t need = strlen(method) + strlen(path_) + strlen(host) + blen + 256 +
-		              (ctype ? strlen(ctype) : 0);
+		              (ctype ? strlen(ctype) : 0) + strlen(xh);
 		char *w = malloc(need);
 		int len;
+		if (!w)
+			die("malloc");
 		if (body)
 			len = snprintf(
 			    w, need,
-			    "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: packcode-loadgen\r\n"
+			    "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: packcode-loadgen\r\n%s"
 			    "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n%s",
-			    method, path_, host, ctype, blen, body);
+			    method, path_, host, xh, ctype, blen, body);
 		else
 			len = snprintf(
 			    w, need,
-			    "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: packcode-loadgen\r\n\r\n",
-			    method, path_, host);
+			    "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: packcode-loadgen\r\n%s\r\n",
+			    method, path_, host, xh);
 		reqs[nreqs].wire = w;
 		reqs[nreqs].len = (size_t)len;
 		nreqs++;
@@ -342,15 +371,16 @@ static double pct(double p)
 
 static const char usage[] =
     "Usage: loadgen --port PORT [--host ADDR] [-c CONNECTIONS] [-n COUNT | -d SECONDS]\n"
-    "               [--cycle] [--out FILE] REQUESTS-FILE\n"
+    "               [--cycle] [--out FILE] [--header 'NAME: VALUE'] REQUESTS-FILE\n"
     "\n"
     "Send the requests of REQUESTS-FILE (one a line: METHOD<TAB>PATH[<TAB>CONTENT-TYPE\n"
-    "<TAB>BODY]) over CONNECTIONS keep-alive connections, in order, each once (or\n"
+    "<TAB>BODY[<TAB>HEADER...]]) over CONNECTIONS keep-alive connections, in order, each once (or\n"
     "round and round with --cycle), until COUNT requests or SECONDS have passed.\n"
     "Prints one line: requests, seconds, rate, statuses, latency percentiles.\n"
     "--out writes every response as LINE-INDEX<TAB>STATUS<TAB>BODY; a broken\n"
     "connection is STATUS 0 with BODY \"connection error\" (the request was sent)\n"
-    "or \"not sent\". A connection the server refuses is not opened again.\n";
+    "or \"not sent\". A connection the server refuses is not opened again.\n"
+    "--header (default: $LOADGEN_HEADER) is added to every request.\n";
 
 int main(int argc, char **argv)
 {
@@ -362,6 +392,7 @@ int main(int argc, char **argv)
 	    {"duration", required_argument, NULL, 'd'},
 	    {"cycle", no_argument, NULL, 'C'},
 	    {"out", required_argument, NULL, 'o'},
+	    {"header", required_argument, NULL, 'X'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -369,6 +400,9 @@ int main(int argc, char **argv)
 	int port = 0, nconn = 64, ch;
 	double duration = 0;
 	total = -1;
+	extra_header = getenv("LOADGEN_HEADER");
+	if (extra_header && !*extra_header)
+		extra_header = NULL;
 	while ((ch = getopt_long(argc, argv, "c:n:d:p:o:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'H':
@@ -393,6 +427,9 @@ int main(int argc, char **argv)
 			out = fopen(optarg, "w");
 			if (!out)
 				die(optarg);
+			break;
+		case 'X':
+			extra_header = optarg;
 			break;
 		case 'h':
 			fputs(usage, stdout);

@@ -4,6 +4,8 @@
  * ends, trusted for MSESSION_FRESH_MS after the check. A session revoked
  * elsewhere is thus refused by this worker within that time; one revoked
  * here (sign-out) at once. Direct-mapped, fixed size, one per loop: no locks.
+ * The same table caches identities (keyed hash -> member) for the claims of
+ * integrations (auth_resolve), trusted as long.
  */
 #ifndef PACKCODE_SERVER_MSESSION_H
 #define PACKCODE_SERVER_MSESSION_H
@@ -13,7 +15,7 @@
 #include "member_id.h"
 #include "secret.h"
 
-#define MSESSION_SLOTS    4096
+#define MSESSION_SLOTS    16384
 #define MSESSION_FRESH_MS 10000
 
 struct msessions;

@@ -19,6 +19,7 @@
 #include "edge/http.h"
 #include "engine/msession.h"
 #include "engine/sms.h"
+#include "clock.h"
 #include "log.h"
 #include "phone.h"
 #include "server.h"
@@ -41,7 +42,8 @@ struct auth {
 	char session_hex[HEX_BYTES(SECRET_HASH_LEN)];
 	char session[SECRET_LEN_MAX];
 	unsigned char session_hash[SECRET_HASH_LEN];
-	char new_member[MEMBER_ID_MAX + 1]; /* "m-" and 16 base32 characters, or an external id */
+	unsigned char id_hash[PII_HASH_LEN]; /* auth_resolve: the identity's keyed hash */
+	char new_member[MEMBER_ID_MAX + 1];  /* "m-" and 16 base32 characters, or an external id */
 	struct auth_result res;
 	char member[MEMBER_ID_MAX + 1];
 	char nums[4][16];
@@ -151,7 +153,13 @@ static int failed(struct auth *a, const struct pool_result *res, const char *wha
 {
 	if (res->status == POOL_OK)
 		return 0;
-	if (res->status == POOL_SQL_ERROR && strcmp(res->sqlstate, "40001") != 0) {
+	/* the database's state, not the request: connection, resources, operator, system,
+	 * serialization (a retry is safe) */
+	static const char *const transient[] = {"08", "53", "57", "58", "40"};
+	int busy = 0;
+	for (size_t i = 0; res->status == POOL_SQL_ERROR && i < 5; i++)
+		busy |= strncmp(res->sqlstate, transient[i], 2) == 0;
+	if (res->status == POOL_SQL_ERROR && !busy) {
 		log_error("event=%s_failed sqlstate=%s reason=%s", what, res->sqlstate,
 		          LOG_Q(res->message));
 		finish(a, AUTH_INTERNAL);
@@ -353,6 +361,8 @@ static void resolved(void *arg, const struct pool_result *res)
 		return;
 	}
 	snprintf(a->member, sizeof a->member, "%s", PQgetvalue(res->res, 0, 0));
+	msessions_put(a->r->w->identities, a->id_hash, a->member, (long long)time(NULL) + 3600,
+	              clock_ms());
 	a->res.member = a->member;
 	a->res.created = PQgetvalue(res->res, 0, 1)[0] == 't';
 	finish(a, AUTH_OK);
@@ -420,6 +430,14 @@ void auth_resolve(struct request *r, const char *member_in, size_t len, auth_don
 	}
 	a->len = strlen(id);
 	memcpy(a->value, id, a->len + 1);
+	/* an identity resolved lately on this worker needs no query (msession.h) */
+	pii_hash(&r->w->srv->pii, a->kind, a->value, a->len, a->id_hash);
+	if (msessions_get(r->w->identities, a->id_hash, clock_ms(), (long long)time(NULL),
+	                  a->member)) {
+		a->res.member = a->member;
+		finish(a, AUTH_OK);
+		return;
+	}
 	if (prepare(a, 0) < 0) {
 		finish(a, AUTH_INTERNAL);
 		return;
@@ -467,7 +485,6 @@ static void reply_refusal(struct request *r, const struct auth_result *res)
 		                          res->retry_after > 0 ? res->retry_after : 1));
 		return;
 	case AUTH_UNAVAILABLE:
-		http_header(r, "Retry-After", "1");
 		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
 		return;
 	case AUTH_INTERNAL:

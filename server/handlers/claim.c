@@ -123,7 +123,7 @@ static void claim_finish(struct claim *cl, struct claim_result *res)
 	if (res->outcome != CLAIM_BAD_REQUEST)
 		scanlog_add(w->scanlog, &(struct scanlog_client){cl->r->client, cl->r->user_agent},
 		            SCANLOG_CLAIM, shown, lookup_check_serial(&cl->c),
-		            claim_outcome_label(res->outcome), cl->member);
+		            claim_outcome_label(res->outcome), cl->member[0] ? cl->member : NULL);
 	metrics_claim(&w->metrics, res->outcome);
 	snprintf(res->code, sizeof res->code, "%s",
 	         cl->c.verdict == VERDICT_TYPO ? "" : cl->c.v.fields.text);
@@ -320,8 +320,8 @@ void claim_start(struct request *r, const char *code, size_t codelen, const char
 
 	lookup_check(w, code, codelen, &cl->c);
 	enum phone_result why;
-	if (member_id_normalize(member, memberlen, w->srv->cfg.default_country, cl->member, &why) <
-	    0) {
+	if (member && member_id_normalize(member, memberlen, w->srv->cfg.default_country,
+	                                  cl->member, &why) < 0) {
 		struct claim_result res = {
 		    .outcome = CLAIM_BAD_REQUEST,
 		    .message = member_id_message(why),
@@ -379,6 +379,10 @@ void claim_start(struct request *r, const char *code, size_t codelen, const char
 		}
 		cl->pin_state = code_pin_equal(cl->c.v.pin, digits) ? PIN_RIGHT : PIN_WRONG;
 	}
+	if (!member) { /* the caller's precheck said the member would not matter */
+		finish_with(cl, CLAIM_INTERNAL);
+		return;
+	}
 	/* only claims that would reach the database count against the member */
 	int wait = ratelimit_take(w->ratelimit, RATELIMIT_MEMBER_CLAIMS,
 	                          ratelimit_str_key(cl->member, strlen(cl->member)), r->start_us);
@@ -390,6 +394,17 @@ void claim_start(struct request *r, const char *code, size_t codelen, const char
 	}
 	if (batch_add(w->claims->batcher, &cl->item) < 0)
 		finish_with(cl, CLAIM_UNAVAILABLE);
+}
+
+int claim_would_reach_db(struct worker *w, const char *code, size_t codelen, const char *pin)
+{
+	struct lookup_check c;
+	lookup_check(w, code, codelen, &c);
+	int go = c.verdict == VERDICT_GENUINE &&
+	         (!c.batch->pin_required || (pin && strpbrk(pin, "0123456789"))) &&
+	         (!pin || pin_valid(pin));
+	lookup_check_release(&c);
+	return go;
 }
 
 /* ---- POST /api/v1/claims ----------------------------------------------------------- */
@@ -595,6 +610,19 @@ void claim_handle_api(struct request *r)
 	if (!a->cr.member) {
 		http_reply_error(r, 400, "bad_request",
 		                 "a claim with an admin token names the member it verified");
+		api_claim_free(a);
+		return;
+	}
+	/*
+	 * A claim the keyring and the catalog refuse (a typo, a forgery, a missing
+	 * PIN...) is answered without its member: nobody is made for it.
+	 */
+	char id[MEMBER_MAX + 1];
+	enum phone_result why;
+	if (member_id_normalize(a->cr.member, a->cr.memberlen, r->w->srv->cfg.default_country, id,
+	                        &why) == 0 &&
+	    !claim_would_reach_db(r->w, a->cr.code, a->cr.codelen, a->cr.pin)) {
+		claim_start(r, a->cr.code, a->cr.codelen, NULL, 0, a->cr.pin, api_done, r);
 		api_claim_free(a);
 		return;
 	}

@@ -66,13 +66,20 @@ void claims_free(struct claims *c);
 size_t claims_pending(const struct claims *c);
 
 /*
- * Claim code (as typed) for member (as typed: normalised here) with pin (NULL
- * or "" when none was given). done runs exactly once, possibly before this
- * returns. r supplies the client address for the scan record and must stay
+ * Claim code (as typed) for member (as typed: normalised here; NULL only when
+ * claim_would_reach_db said no) with pin (NULL or "" when none was given). done runs exactly once,
+ * possibly before this returns. r supplies the client address for the scan record and must stay
  * unanswered until done runs.
  */
 void claim_start(struct request *r, const char *code, size_t codelen, const char *member,
                  size_t memberlen, const char *pin, claim_done_fn done, void *arg);
+
+/*
+ * 1 if a claim of code with pin would reach the database: genuine, and its
+ * PIN given when its batch needs one. Otherwise claim_start answers it from
+ * the keyring and the catalog, and may be given member NULL.
+ */
+int claim_would_reach_db(struct worker *w, const char *code, size_t codelen, const char *pin);
 
 /* POST /api/v1/claims */
 void claim_handle_api(struct request *r);

@@ -1,17 +1,21 @@
 #!/usr/bin/env python3
 """browser_check.py: the consumer's pages in a real browser (headless
 Chromium driven by Selenium), on a phone's viewport (390x844), in one
-language: a genuine code's page, the claim form filled in and sent, then a
-second person (another client address, through a small forwarder bound to
+language: a genuine code's page, signing in on it (the phone, then the code
+the local SMS command received, and consent) and the points claimed, my
+points, then a second person (another client address, through a small forwarder bound to
 127.0.0.2) scanning the claimed pack: the warning with the report button,
 pressed. Every page is saved as a PNG in the artifacts folder; its h1 and
 its elements are checked, and the browser's console must hold no error
 (a CSP violation would be one).
 
-usage: browser_check.py BASE_URL LANG CODE ARTIFACT_DIR
+usage: browser_check.py BASE_URL LANG CODE ARTIFACT_DIR SMS_LOG PHONE
+(SMS_LOG: where --sms-command writes "NUMBER TEXT" lines)
 """
 import base64
 import os
+import re
+import time
 import socket
 import sys
 import threading
@@ -23,14 +27,16 @@ from selenium.webdriver.common.by import By
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.support.ui import WebDriverWait
 
-BASE, LANG, CODE, OUT = sys.argv[1:5]
+BASE, LANG, CODE, OUT, SMS_LOG, PHONE = sys.argv[1:7]
 EXPECT = {
-    "en": {"genuine": "Genuine", "claimed": "10 points added",
+    "en": {"genuine": "Genuine", "claimed": "10 points added", "points": "10 points",
            "warning": "Points already claimed", "reported": "Thank you",
            "warning_text": "if you just bought it, report it"},
-    "zh-CN": {"genuine": "正品", "claimed": "已获得 10 积分", "warning": "积分已被领取",
+    "zh-CN": {"genuine": "正品", "claimed": "已获得 10 积分", "points": "10 积分",
+              "warning": "积分已被领取",
               "reported": "感谢您的举报", "warning_text": "如果您刚买下这件商品，请举报。"},
-    "zh-TW": {"genuine": "正品", "claimed": "已獲得 10 積分", "warning": "積分已被領取",
+    "zh-TW": {"genuine": "正品", "claimed": "已獲得 10 積分", "points": "10 積分",
+              "warning": "積分已被領取",
               "reported": "感謝您的檢舉", "warning_text": "如果您剛買下這件商品，請檢舉。"},
 }[LANG]
 
@@ -141,6 +147,21 @@ def submit(d, button):
         lambda drv: drv.execute_script("return document.readyState") == "complete")
 
 
+def texted_code(e164):
+    """The 6 digits of the newest text to e164 the SMS command wrote down."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            with open(SMS_LOG, encoding="utf-8") as f:
+                lines = [x for x in f if x.startswith(e164 + " ")]
+        except FileNotFoundError:
+            lines = []
+        if lines:
+            return re.search(r"(\d{6})", lines[-1].split(" ", 1)[1]).group(1)
+        time.sleep(0.1)
+    fail(f"no text to {e164} in {SMS_LOG}")
+
+
 def h1(d):
     return d.find_element(By.TAG_NAME, "h1").text
 
@@ -165,33 +186,50 @@ def main():
         if d.find_element(By.TAG_NAME, "html").get_attribute("lang") != (
                 {"en": "en", "zh-CN": "zh-CN", "zh-TW": "zh-Hant"}[LANG]):
             fail("html lang")
-        member = d.find_element(By.NAME, "member")
-        if member.get_attribute("type") != "tel" or member.get_attribute("inputmode") != "tel":
+        phone = d.find_element(By.NAME, "phone")
+        if phone.get_attribute("type") != "tel" or phone.get_attribute("inputmode") != "tel":
             fail("the phone field is not type=tel inputmode=tel")
+        if not d.find_elements(By.CSS_SELECTOR, "form[action$='/claim'] input[name=csrf]"):
+            fail("the form has no CSRF token")
         if d.execute_script("return document.documentElement.scrollWidth") > 390:
             fail("the page is wider than the phone")
         check_console(d, "genuine page")
-        # ... and claims it with the form
-        member.send_keys("139 0000 0000")
+        # ... signs in on the page: the phone, then the texted code and consent ...
+        phone.send_keys(PHONE)
         submit(d, d.find_element(By.CSS_SELECTOR, "form[action$='/claim'] button"))
-        shot(d, "2-claimed")
+        shot(d, "2-code")
+        otp = d.find_element(By.NAME, "otp")
+        if otp.get_attribute("inputmode") != "numeric" or \
+                otp.get_attribute("autocomplete") != "one-time-code":
+            fail("the code field is not numeric / one-time-code")
+        check_console(d, "code page")
+        otp.send_keys(texted_code("+86" + PHONE.replace(" ", "")))
+        d.find_element(By.NAME, "consent").click()
+        submit(d, d.find_element(By.CSS_SELECTOR, "form[action$='/claim'] button"))
+        shot(d, "3-claimed")
         if h1(d) != EXPECT["claimed"]:
             fail(f"claimed page h1: {h1(d)!r}")
         check_console(d, "claimed page")
+        # ... and looks at their points
+        d.get(f"{BASE}/me")
+        shot(d, "4-my-points")
+        if h1(d) != EXPECT["points"]:
+            fail(f"my points h1: {h1(d)!r}")
+        check_console(d, "my points")
         # a second person, from another address, scans the claimed pack
         d.delete_all_cookies()
         d.get(f"http://127.0.0.1:{fwd.port}/c/{CODE}")
-        shot(d, "3-warning")
+        shot(d, "5-warning")
         if h1(d) != EXPECT["warning"]:
             fail(f"second person's h1: {h1(d)!r}")
         if EXPECT["warning_text"] not in d.find_element(By.TAG_NAME, "main").text:
             fail("the warning's text")
         buttons = d.find_elements(By.CSS_SELECTOR, "form[action$='/report'] button")
-        if len(buttons) != 1 or d.find_elements(By.NAME, "member"):
+        if len(buttons) != 1 or d.find_elements(By.NAME, "phone"):
             fail("the warning needs the report button and no claim form")
         check_console(d, "warning page")
         submit(d, buttons[0])
-        shot(d, "4-reported")
+        shot(d, "6-reported")
         if h1(d) != EXPECT["reported"]:
             fail(f"reported page h1: {h1(d)!r}")
         check_console(d, "reported page")

@@ -61,6 +61,8 @@ setup() {
 	pcgen product add --sku TEA --name "Green tea" --brand "Packcode Tea" --points 10 \
 		--gtin 06901234567892 >/dev/null || fail "product add failed"
 	claims_token >/dev/null
+	# loadgen's claims carry it too
+	export LOADGEN_HEADER="Authorization: Bearer $(claims_token)"
 }
 
 # claims_token: the harness's admin token with the claims and read scopes

@@ -32,6 +32,7 @@ BEFORE=$(state)
 SCANS0=$(sql "SELECT count(*) FROM scans")
 
 python3 "$abs_top_srcdir/tests/integration/bad_input.py" "$PORT" "$CODE" "$PINCODE" "$XSSCODE" \
+	"$(claims_token)" \
 	>"$T/rows.out" 2>&1 || { cat "$T/rows.out"; fail "bad input rows failed"; }
 grep -c '^ok - ' "$T/rows.out" | sed 's/^/# rows passed: /'
 kill -0 "$SERVER_PID" || fail "the server died"

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # test_browser.sh: the consumer's pages in a real browser: headless Chromium
 # (Debian's chromium, chromium-driver, python3-selenium, fonts-noto-cjk for
-# Chinese) on a 390x844 phone viewport, in en, zh-CN and zh-TW: a genuine
-# code's page, the claim form sent, a second person from another address
-# seeing the claimed pack's warning and pressing the report button
-# (tests/integration/browser_check.py). The screenshots stay in the build
-# tree: tests/artifacts/{en,zh-CN,zh-TW}-{1-genuine,2-claimed,3-warning,4-reported}.png.
+# Chinese) on a 390x844 phone viewport, in en, zh-CN and zh-TW: scan a
+# genuine code, sign in on its page (the phone, the code the local SMS
+# command received, consent), claimed, my points; a second person from
+# another address seeing the claimed pack's warning and pressing the report
+# button (tests/integration/browser_check.py). The screenshots stay in the
+# build tree: tests/artifacts/{en,zh-CN,zh-TW}-{1-genuine,2-code,3-claimed,
+# 4-my-points,5-warning,6-reported}.png.
 # What is missing is installed when it can be (root, apt-get): the test
 # says SKIP only when Chromium truly cannot be had.
 PC_TIMEOUT=600
@@ -37,7 +39,9 @@ fi
 setup
 mint 3
 cp "$CODES" "$T/codes"
-server_start
+printf '#!/bin/sh\nprintf "%%s %%s\\n" "$PACKCODE_SMS_TO" "$PACKCODE_SMS_TEXT" >>"%s"\n' "$T/sms.log" >"$T/sms.sh"
+chmod +x "$T/sms.sh"
+server_start --sms-command "$T/sms.sh"
 ART=$abs_top_builddir/tests/artifacts
 mkdir -p "$ART"
 rm -f "$ART"/*.png
@@ -46,13 +50,13 @@ n=0
 for lang in en zh-CN zh-TW; do
 	n=$((n + 1))
 	HOME=$PC_TMP timeout --foreground -s INT -k 10 180 "$PY" -u "$abs_top_srcdir/tests/integration/browser_check.py" \
-		"$BASE" "$lang" "$(code $n)" "$ART" || fail "$lang in Chromium"
-	ok "$lang: genuine, claimed with the form, the second person's warning, the report (Chromium, 390x844)"
+		"$BASE" "$lang" "$(code $n)" "$ART" "$T/sms.log" "139 0000 100$n" || fail "$lang in Chromium"
+	ok "$lang: genuine, signed in with the texted code and claimed, my points, the second person's warning, the report (Chromium, 390x844)"
 done
-for f in "$ART"/{en,zh-CN,zh-TW}-{1-genuine,2-claimed,3-warning,4-reported}.png; do
+for f in "$ART"/{en,zh-CN,zh-TW}-{1-genuine,2-code,3-claimed,4-my-points,5-warning,6-reported}.png; do
 	[ -s "$f" ] || fail "no screenshot $f"
 done
 [ "$(sql "SELECT count(*) FROM reports WHERE host(client) = '127.0.0.2'")" = 3 ] ||
 	fail "the reports of the second person: $(sql 'SELECT id, serial, host(client) FROM reports')"
-ok "12 screenshots in $ART"
+ok "18 screenshots in $ART"
 server_stop

@@ -143,7 +143,7 @@ req GET /healthz
 expect 200 "healthz while PostgreSQL is down"
 for what in claim lookup landing; do
 	case $what in
-	claim) args=(-H 'Content-Type: application/json' -d "{\"code\":\"$(code 29000)\",\"member\":\"x\"}" "$BASE/api/v1/claims") ;;
+	claim) args=(-H 'Content-Type: application/json' -H "Authorization: Bearer $(claims_token)" -d "{\"code\":\"$(code 29000)\",\"member\":\"x\"}" "$BASE/api/v1/claims") ;;
 	lookup) args=("$BASE/api/v1/codes/$(code 20001)") ;;
 	landing) args=("$BASE/c/$(code 25001)") ;;
 	esac

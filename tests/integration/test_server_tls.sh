@@ -83,7 +83,7 @@ grep -q 'ECDHE-ECDSA-AES128-GCM-SHA256\|ECDHE-ECDSA-AES256-GCM-SHA384\|ECDHE-ECD
 ok "landing page over TLS 1.2 and 1.3, with HSTS, nosniff, no-referrer and the CSP"
 
 S=$(curl -s "${CURL_ARGS[@]}" --max-time 10 -D "$T/h" -o "$T/body" -w '%{http_code}' \
-	-H 'Content-Type: application/json' \
+	-H 'Content-Type: application/json' -H "Authorization: Bearer $(claims_token)" \
 	--data-binary "$(jq -cn --arg c "${G[1]}" '{code: $c, member: "tls-member"}')" "$BASE/api/v1/claims")
 [ "$S" = 200 ] && jq -e '.outcome == "awarded"' "$T/body" >/dev/null || fail "claim over TLS: $S $(cat "$T/body")"
 [ "$(hdr strict-transport-security)" = "max-age=31536000" ] || fail "no HSTS on a JSON reply"

@@ -171,7 +171,7 @@ for i in $(seq 1 60); do
 done
 claim_one() {
 	curl -s --max-time 20 -o /dev/null -w '%{http_code}\n' -H 'Content-Type: application/json' \
-		--data-binary "{\"code\":\"$1\",\"member\":\"$2\"}" "$3/api/v1/claims"
+		-H "$LOADGEN_HEADER" --data-binary "{\"code\":\"$1\",\"member\":\"$2\"}" "$3/api/v1/claims"
 }
 export -f claim_one
 BASE2=http://127.0.0.1:$(sed -n 's/.*event=listening addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/server2.log" | tail -n 1)
