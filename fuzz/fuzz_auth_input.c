@@ -30,13 +30,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char err[200];
 		err[0] = '\0';
 		if (auth_input_decode((const char *)data, size, need, &in, err, sizeof err) < 0) {
-			check(err[0] != '\0' && strlen(err) < sizeof err, "a refusal without a reason");
+			check(err[0] != '\0' && strlen(err) < sizeof err,
+			      "a refusal without a reason");
 			check(!in.phone[0] && !in.code[0], "a refusal left something behind");
 			continue;
 		}
 		check(strlen(in.phone) == in.phone_len && in.phone_len <= PII_VALUE_MAX,
 		      "phone too long or with a NUL inside");
-		check(need ? strlen(in.code) == 6 && strspn(in.code, "0123456789") == 6 : !in.code[0],
+		check(need ? strlen(in.code) == 6 && strspn(in.code, "0123456789") == 6
+		           : !in.code[0],
 		      "a code that is not 6 digits");
 		check(in.consent == 0 || in.consent == 1, "consent not a boolean");
 	}

@@ -89,7 +89,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 5: {
 		char from[3 * MEMBER_ID_MAX + 1];
 		size_t n;
-		if (merge_request_decode(in, len, from, sizeof from, &n, err, sizeof err) == 0)
+		int into;
+		if (merge_request_decode(in, len, from, sizeof from, &n, &into, err, sizeof err) ==
+		    0)
 			check(n > 0 && n < sizeof from && strlen(from) == n, "a bad from accepted");
 		break;
 	}

@@ -387,3 +387,56 @@ BEGIN
                          jsonb_build_object('identities', n));
     RETURN QUERY SELECT 'erased'::text, n;
 END $$;
+
+-- ---- merging two members ---------------------------------------------------------
+
+-- Merge member p_from into p_into (an admin who found that one person has
+-- two accounts): p_from's identities move to p_into, its sessions are
+-- revoked, and its balance moves by two ledger rows of kind 'adjust' (taken
+-- from p_from, given to p_into, reference 'merge:...'), so points are
+-- neither lost nor doubled and both ledgers still add up. Redemptions keep
+-- the member who claimed (history). Locks: both members' rows, ascending.
+-- outcome: merged (points moved, identities moved) | same_member |
+-- unknown_member. Audited as member.merge.
+CREATE FUNCTION member_merge(p_from text, p_into text, p_actor text, p_client inet)
+RETURNS TABLE (outcome text, points bigint, identities integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+    t timestamptz := now();
+    bal bigint;
+    into_bal bigint;
+    n integer;
+BEGIN
+    IF p_from = p_into THEN
+        RETURN QUERY SELECT 'same_member'::text, NULL::bigint, NULL::integer;
+        RETURN;
+    END IF;
+    IF p_from < p_into THEN
+        SELECT m.balance INTO bal FROM members m WHERE m.member = p_from FOR UPDATE;
+        SELECT m.balance INTO into_bal FROM members m WHERE m.member = p_into FOR UPDATE;
+    ELSE
+        SELECT m.balance INTO into_bal FROM members m WHERE m.member = p_into FOR UPDATE;
+        SELECT m.balance INTO bal FROM members m WHERE m.member = p_from FOR UPDATE;
+    END IF;
+    IF bal IS NULL AND NOT EXISTS (SELECT 1 FROM member_identities i WHERE i.member = p_from) THEN
+        RETURN QUERY SELECT 'unknown_member'::text, NULL::bigint, NULL::integer;
+        RETURN;
+    END IF;
+    UPDATE member_identities i SET member = p_into WHERE i.member = p_from;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    UPDATE member_sessions s SET revoked_at = t WHERE s.member = p_from AND s.revoked_at IS NULL;
+    IF coalesce(bal, 0) > 0 THEN
+        UPDATE members m SET balance = 0 WHERE m.member = p_from;
+        INSERT INTO ledger (member, delta, balance_after, kind, reference)
+        VALUES (p_from, -bal, 0, 'adjust', 'merge:into:' || p_into);
+        INSERT INTO members AS m (member, balance) VALUES (p_into, bal)
+        ON CONFLICT (member) DO UPDATE SET balance = m.balance + excluded.balance
+        RETURNING m.balance INTO into_bal;
+        INSERT INTO ledger (member, delta, balance_after, kind, reference)
+        VALUES (p_into, bal, into_bal, 'adjust', 'merge:from:' || p_from);
+    END IF;
+    PERFORM audit_append(p_actor, p_client, 'member.merge', p_into,
+                         jsonb_build_object('from', p_from, 'points', coalesce(bal, 0),
+                                            'identities', n));
+    RETURN QUERY SELECT 'merged'::text, coalesce(bal, 0), n;
+END $$;

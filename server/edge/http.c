@@ -164,6 +164,8 @@ static void finish(struct request *r, int status)
 	                  NULL);
 	metrics_request(&w->metrics, r->slot, status, clock_us() - r->start_us);
 	w->inflight--;
+	if (r->member_new[0])
+		OPENSSL_cleanse(r->member_new, sizeof r->member_new);
 	free(r);
 }
 

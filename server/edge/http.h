@@ -57,6 +57,7 @@ struct request {
 	char member[MEMBER_ID_MAX + 1];
 	const char *member_cookie; /* the session's secret, while r lives; NULL if none */
 	size_t member_cookie_len;
+	char member_new[SECRET_LEN_MAX]; /* a session made by this request (sign-in): its secret */
 	unsigned char member_hash[SECRET_HASH_LEN];
 	void *handler_arg; /* a handler's own state while it waits (http_member's then) */
 };

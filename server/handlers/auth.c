@@ -203,7 +203,9 @@ static void signed_in(void *arg, const struct pool_result *res)
 	 */
 	snprintf(r->member, sizeof r->member, "%s", a->member);
 	memcpy(r->member_hash, a->session_hash, SECRET_HASH_LEN);
-	r->member_cookie = NULL;
+	snprintf(r->member_new, sizeof r->member_new, "%s", a->session);
+	r->member_cookie = r->member_new; /* a form on the reply carries the new session's token */
+	r->member_cookie_len = strlen(r->member_new);
 	auth_set_cookie(r, a->session, a->res.expires - (long long)time(NULL));
 	log_info("event=member_sign_in outcome=signed_in kind=%s member=%s created=%d client=%s",
 	         pii_kind_name(a->kind), LOG_Q(a->member), a->res.created, LOG_Q(r->client));

@@ -332,6 +332,109 @@ void member_route_export(struct request *r)
 	read_ledger(m);
 }
 
+/* ---- merging two members (an admin) -------------------------------------------------- */
+
+struct merge {
+	struct request *r;
+	char from[MEMBER_MAX + 1], into[MEMBER_MAX + 1];
+	char into_typed[3 * MEMBER_MAX + 1];
+	char actor[TOKEN_NAME_MAX + 8];
+};
+
+static void merged(void *arg, const struct pool_result *res)
+{
+	struct merge *m = arg;
+	struct request *r = m->r;
+	if (res->status != POOL_OK || PQntuples(res->res) != 1) {
+		if (res->status == POOL_SQL_ERROR)
+			log_error("event=member_merge_failed sqlstate=%s", res->sqlstate);
+		http_reply_error(r, res->status == POOL_SQL_ERROR ? 500 : 503,
+		                 res->status == POOL_SQL_ERROR ? "internal" : "unavailable",
+		                 "the merge failed; nothing was changed");
+		free(m);
+		return;
+	}
+	const char *outcome = PQgetvalue(res->res, 0, 0);
+	log_info("event=admin_action actor=%s action=member.merge outcome=%s", LOG_Q(m->actor),
+	         outcome);
+	if (strcmp(outcome, "merged") != 0) {
+		http_reply_error(r, strcmp(outcome, "same_member") == 0 ? 409 : 404, outcome,
+		                 strcmp(outcome, "same_member") == 0 ? "both name the same member"
+		                                                     : "no such member");
+		free(m);
+		return;
+	}
+	http_reply_json(r, 200,
+	                json_pack("{s:s,s:s,s:s,s:I,s:i}", "outcome", "merged", "from", m->from,
+	                          "into", m->into, "points",
+	                          (json_int_t)strtoll(PQgetvalue(res->res, 0, 1), NULL, 10),
+	                          "identities", atoi(PQgetvalue(res->res, 0, 2))));
+	free(m);
+}
+
+static void found_into(void *arg, struct request *r, const struct auth_result *res)
+{
+	struct merge *m = arg;
+	if (res->outcome != AUTH_OK) {
+		http_reply_error(r, res->outcome == AUTH_BAD_INPUT ? 400 : 503,
+		                 res->outcome == AUTH_BAD_INPUT ? "bad_member" : "unavailable",
+		                 res->message ? res->message : "database unavailable, try again");
+		free(m);
+		return;
+	}
+	snprintf(m->into, sizeof m->into, "%s", res->member);
+	struct pool_query q = {.stmt = "member_merge",
+	                       .nparams = 4,
+	                       .values = {m->from, m->into, m->actor, http_client_inet(r)}};
+	if (pool_submit(r->w->pool, &q, merged, m) < 0) {
+		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
+		free(m);
+	}
+}
+
+static void found_from(void *arg, struct request *r, const struct auth_result *res)
+{
+	struct merge *m = arg;
+	if (res->outcome != AUTH_OK) {
+		found_into(arg, r, res);
+		return;
+	}
+	snprintf(m->from, sizeof m->from, "%s", res->member);
+	auth_find(r, m->into_typed, strlen(m->into_typed), found_into, m);
+}
+
+void member_route_merge(struct request *r)
+{
+	size_t len;
+	char from[3 * MEMBER_MAX + 1];
+	json_error_t jerr;
+	const char *body = http_body(r, "application/json", &len);
+	if (!body)
+		return;
+	long n = http_percent_decode(r->cap[0].s, r->cap[0].len, from, sizeof from);
+	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	const char *into = json_string_value(json_object_get(j, "into"));
+	if (n < 0 || !into || strlen(into) != json_string_length(json_object_get(j, "into")) ||
+	    strlen(into) >= sizeof((struct merge *)0)->into_typed) {
+		http_reply_error(r, 400, n < 0 ? "bad_member" : "bad_request",
+		                 "expected {\"into\": the member to keep}");
+		json_decref(j);
+		return;
+	}
+	struct merge *m = calloc(1, sizeof *m);
+	if (!m) {
+		json_decref(j);
+		http_reply_error(r, 503, "unavailable", "out of memory");
+		return;
+	}
+	m->r = r;
+	snprintf(m->into_typed, sizeof m->into_typed, "%s", into);
+	json_decref(j);
+	snprintf(m->actor, sizeof m->actor, "%s%s", r->admin.kind == TOKENS_SESSION ? "staff:" : "",
+	         r->admin.name);
+	auth_find(r, from, (size_t)n, found_from, m);
+}
+
 /* ---- erasure --------------------------------------------------------------------------- */
 
 static void erased(void *arg, const struct pool_result *res)

@@ -20,8 +20,9 @@
 struct merge {
 	struct request *r;
 	char into[MEMBER_ID_MAX + 1], from[MEMBER_ID_MAX + 1];
-	char from_in[3 * MEMBER_ID_MAX + 1]; /* as the body had it */
-	size_t from_len;
+	char other_in[3 * MEMBER_ID_MAX + 1]; /* the body's member, as it had it */
+	size_t other_len;
+	int path_is_from; /* {"into": other}: the path's member is merged into other */
 };
 
 static void merged(void *arg, const struct pool_result *res)
@@ -88,11 +89,11 @@ static int found(struct merge *m, const struct auth_result *res, char *into)
 	return -1;
 }
 
-static void from_found(void *arg, struct request *r, const struct auth_result *res)
+static void other_found(void *arg, struct request *r, const struct auth_result *res)
 {
 	struct merge *m = arg;
 	char who[24];
-	if (found(m, res, m->from) < 0)
+	if (found(m, res, m->path_is_from ? m->into : m->from) < 0)
 		return;
 	snprintf(who, sizeof who, "%lld", r->admin.id);
 	struct pool_query q = {.stmt = "admin_member_merge",
@@ -104,11 +105,11 @@ static void from_found(void *arg, struct request *r, const struct auth_result *r
 	}
 }
 
-static void into_found(void *arg, struct request *r, const struct auth_result *res)
+static void path_found(void *arg, struct request *r, const struct auth_result *res)
 {
 	struct merge *m = arg;
-	if (found(m, res, m->into) == 0)
-		auth_find(r, m->from_in, m->from_len, from_found, m);
+	if (found(m, res, m->path_is_from ? m->from : m->into) == 0)
+		auth_find(r, m->other_in, m->other_len, other_found, m);
 }
 
 void admin_route_member_merge(struct request *r)
@@ -129,12 +130,12 @@ void admin_route_member_merge(struct request *r)
 	const char *body = http_body(r, "application/json", &len);
 	if (!body)
 		goto fail;
-	if (merge_request_decode(body, len, m->from_in, sizeof m->from_in, &m->from_len, err,
-	                         sizeof err) < 0) {
+	if (merge_request_decode(body, len, m->other_in, sizeof m->other_in, &m->other_len,
+	                         &m->path_is_from, err, sizeof err) < 0) {
 		http_reply_error(r, 400, "bad_request", err);
 		goto fail;
 	}
-	auth_find(r, seg, (size_t)n, into_found, m);
+	auth_find(r, seg, (size_t)n, path_found, m);
 	return;
 fail:
 	free(m);

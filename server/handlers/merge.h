@@ -15,14 +15,18 @@
 
 struct request;
 
-/* POST /api/v1/admin/members/{member}/merge {"from": "member"} */
+/*
+ * POST /api/v1/admin/members/{member}/merge: {"from": other} merges other
+ * into {member}; {"into": other} merges {member} into other.
+ */
 void admin_route_member_merge(struct request *r);
 
 /*
- * The body {"from": string} (pure, fuzzed): 0 with from[0..*len) (not
- * normalised; no NUL inside), or -1 with err.
+ * The body {"from": string} or {"into": string} (pure, fuzzed): 0 with the
+ * other member in other[0..*len) (not normalised; no NUL inside) and *into
+ * set when the body named "into", or -1 with err.
  */
-int merge_request_decode(const char *body, size_t len, char *from, size_t fromlen, size_t *outlen,
-                         char *err, size_t errlen);
+int merge_request_decode(const char *body, size_t len, char *other, size_t otherlen, size_t *outlen,
+                         int *into, char *err, size_t errlen);
 
 #endif

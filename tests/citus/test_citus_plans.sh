@@ -31,14 +31,15 @@ B=$BATCH
 # ---- the distribution ----
 # table:distribution column (- for a reference table):co-location group,
 # the groups numbered in the order packcode_distribute() made them
-got=$(sql "SELECT string_agg(t || ':' || col || ':' || dense_rank, ' ' ORDER BY t)
+got=$(sql "SELECT string_agg(t || ':' || col || ':' || dense_rank, ' ' ORDER BY t COLLATE \"C\")
            FROM (SELECT logicalrelid::text AS t,
                         coalesce(column_to_column_name(logicalrelid, partkey), '-') AS col,
                         dense_rank() OVER (ORDER BY colocationid)
                    FROM pg_dist_partition WHERE logicalrelid::text NOT LIKE 'scans\\_%') d")
-want="audit:-:3 code_scanners:serial:1 code_stats:serial:1 ledger:member:2 members:member:2"
+want="audit:-:3 code_scanners:serial:1 code_stats:serial:1 ledger:member:2"
+want="$want member_consents:member:2 member_identities:hash:5 member_sessions:hash:5 members:member:2"
 want="$want pin_backoff:subject:4 pin_failures:serial:1 redemptions:serial:1 scans:serial:1"
-want="$want spends:member:2"
+want="$want sms_budgets:subject:6 sms_challenges:phone_hash:5 spends:member:2"
 [ "$got" = "$want" ] || fail "distribution: $got"
 [ "$(sql "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid IN
           ('products'::regclass, 'batches'::regclass, 'serial_allocator'::regclass,
@@ -51,7 +52,7 @@ got=$(sql "SELECT string_agg(t.tgname, ' ' ORDER BY t.tgname) FROM pg_trigger t
 	fail "the coordinator tables' triggers: $got"
 run pcgen db distribute
 [ "$rc" = 0 ] && [ "$out" = "already distributed" ] || fail "a second distribute: $rc $out $err"
-ok "distributed by serial and by member, co-located, pin_backoff by subject; audit on every node; catalog, tokens, brands, staff and reports on the coordinator, their NOTIFY triggers kept"
+ok "distributed by serial and by member, co-located, pin_backoff by subject, identities, SMS codes and member sessions by hash, SMS budgets by subject; audit on every node; catalog, tokens, brands, staff and reports on the coordinator, their NOTIFY triggers kept"
 
 # append-only: the tests' role owns ledger, spends and audit and is no
 # superuser (citus_lib.sh): it may insert into them, not update, delete or

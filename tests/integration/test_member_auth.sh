@@ -26,7 +26,8 @@ ma_exit() {
 trap ma_exit EXIT
 
 setup
-mint 3 --pin
+MERGE_TOK=$(pcgen token add --name merger --scopes admin 2>/dev/null) || fail "token add merger"
+mint 5 --pin
 cp "$CODES" "$T/codes"
 "$PY" "$IT/webhook_receiver.py" "$T/gw.port" "$T/gw.log" --mode accept --lifetime 110 \
 	2>"$T/gw.err" &
@@ -35,7 +36,7 @@ RECEIVER_PID=$!
 wait_until 10 "the SMS gateway to listen" test -s "$T/gw.port"
 GW="http://127.0.0.1:$(cat "$T/gw.port")/sms"
 server_start --sms-webhook "$GW" --sms-secret gw-secret --sms-per-phone 2 --sms-per-address 8 \
-	--sms-cooldown 2
+	--sms-cooldown 30
 
 # jar NAME: a curl cookie jar file
 J() { echo "$T/jar.$1"; }
@@ -200,17 +201,17 @@ post /api/v1/auth/sms/verify "{\"phone\":\"13900000077\",\"code\":\"$CODE2\"}"
 expect 401 "the right code after 5 wrong ones"
 ok "5 wrong codes end the code: the right one is refused after"
 
-sql "UPDATE sms_challenges SET sent_at = sent_at - interval '10 minutes'" >/dev/null
+sql "UPDATE sms_challenges SET sent_at = '2000-01-01 00:00:00+00'" >/dev/null
 post /api/v1/auth/sms '{"phone":"13900000077"}'
 expect 202 "a new code"
 wait_until 10 "the text" texts_are 2 13900000077
 read -r TO CODE3 <<<"$(last_code 13900000077)"
-sql "UPDATE sms_challenges SET expires_at = now() - interval '1 second'" >/dev/null
+sql "UPDATE sms_challenges SET expires_at = '2000-01-01 00:00:00+00'" >/dev/null
 post /api/v1/auth/sms/verify "{\"phone\":\"13900000077\",\"code\":\"$CODE3\"}"
 expect 401 "an expired code"
 ok "an expired code is refused"
 
-sql "UPDATE sms_challenges SET sent_at = sent_at - interval '10 minutes'" >/dev/null
+sql "UPDATE sms_challenges SET sent_at = '2000-01-01 00:00:00+00'" >/dev/null
 post /api/v1/auth/sms '{"phone":"13900000077"}'
 expect 429 "the phone's 3rd text in the hour (--sms-per-phone 2)"
 ok "the budget per phone holds"
@@ -239,6 +240,7 @@ get /api/v1/members/me -b "$(J a)"
 expect 401 "/me after sign-out"
 ok "sign-out revokes the session"
 
+sql "UPDATE sms_challenges SET sent_at = '2000-01-01 00:00:00+00'" >/dev/null # past the cool-down
 post /api/v1/auth/sms '{"phone":"13900000000"}' --interface 127.0.0.3
 expect 202 "a code to sign in again"
 wait_until 10 "the text" texts_are 2 8613900000000
@@ -303,6 +305,29 @@ grep -q '10 积分' "$T/page" && grep -q 'Green tea' "$T/page" && grep -q '+86 1
 lpage "$BASE/c/$C3"
 grep -q '积分已领取' "$T/page" || fail "the claimer's rescan: $(cat "$T/page")"
 ok "the landing page signs in inline (phone, code, consent) and claims; /me shows the points"
+# signed in inline with a wrong PIN: the form comes back with the new session's token
+IFS=, read -r C5 P5 <<<"$(code 5)"
+L2=$(J landing2)
+lpage2() { STATUS=$(curl -s --max-time 10 -b "$L2" -c "$L2" -D "$T/h" -o "$T/page" -w '%{http_code}' \
+	--interface 127.0.0.6 "$@"); }
+lpage2 "$BASE/c/$C5"
+F=$(csrf_of)
+lpage2 "$BASE/c/$C5/claim" --data-urlencode "csrf=$F" --data-urlencode step=sms \
+	--data-urlencode phone=13900006000 --data-urlencode pin=00000000
+expect_page 200 "the code's form (a PIN kept for the next step)"
+wait_until 10 "the text to 13900006000" texts_are 1 13900006000
+read -r TO CODE6 <<<"$(last_code 13900006000)"
+lpage2 "$BASE/c/$C5/claim" --data-urlencode "csrf=$F" --data-urlencode step=verify \
+	--data-urlencode phone=13900006000 --data-urlencode pin=00000000 --data-urlencode "otp=$CODE6" \
+	--data-urlencode consent=1
+expect_page 403 "signed in, a wrong PIN"
+grep -q 'name="pin"' "$T/page" || fail "the PIN form again: $(cat "$T/page")"
+F=$(csrf_of)
+lpage2 "$BASE/c/$C5/claim" --data-urlencode "csrf=$F" --data-urlencode "pin=$P5"
+expect_page 200 "the right PIN, signed in, with the token of the form that came back"
+grep -q '10 points added' "$T/page" || fail "not awarded: $(cat "$T/page")"
+ok "signed in inline with a wrong PIN: the form comes back signed in, and the right PIN claims"
+
 lpage "$BASE/me"
 F=$(csrf_of)
 lpage "$BASE/me/sign-out" --data-urlencode "csrf=$F"
@@ -310,6 +335,34 @@ expect_page 303 "sign-out from the page"
 lpage "$BASE/me"
 grep -q 'name="phone"' "$T/page" || fail "/me after sign-out: $(cat "$T/page")"
 ok "signing out from /me"
+
+# ---- merging two members (the data model: sql/011_members.sql member_merge) ----
+IFS=, read -r C4 P4 <<<"$(code 4)"
+post /api/v1/claims "{\"code\":\"$C4\",\"member\":\"crm:merge-a\",\"pin\":\"$P4\"}" \
+	--interface 127.0.0.9 -H "Authorization: Bearer $(claims_token)"
+expect 200 "a claim for crm:merge-a"
+FROM=$(field .member)
+B5=$(sql "SELECT balance FROM members WHERE member = '$MEMBER'")
+TOTAL=$(sql "SELECT sum(balance) FROM members")
+STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $MERGE_TOK" \
+	-H 'Content-Type: application/json' -d "{\"into\":\"$MEMBER\"}" \
+	"$BASE/api/v1/admin/members/crm:merge-a/merge")
+expect 200 "merge crm:merge-a into the signed-in member"
+[ "$(field .outcome)" = merged ] && [ "$(field .points)" = 10 ] && [ "$(field .from)" = "$FROM" ] ||
+	fail "merge: $(cat "$T/body")"
+STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $(claims_token)" \
+	-H 'Content-Type: application/json' -d "{\"into\":\"$MEMBER\"}" \
+	"$BASE/api/v1/admin/members/crm:merge-a/merge")
+expect 403 "a merge without the admin scope"
+[ "$(sql "SELECT balance FROM members WHERE member = '$MEMBER'")" = $((B5 + 10)) ] &&
+	[ "$(sql "SELECT balance FROM members WHERE member = '$FROM'")" = 0 ] &&
+	[ "$(sql "SELECT sum(balance) FROM members")" = "$TOTAL" ] &&
+	[ "$(sql "SELECT count(*) FROM members m JOIN (SELECT member, sum(delta) s FROM ledger GROUP BY member) l
+	          USING (member) WHERE m.balance <> l.s")" = 0 ] &&
+	[ "$(sql "SELECT count(*) FROM member_identities WHERE member = '$FROM'")" = 0 ] &&
+	[ "$(sql "SELECT count(*) FROM audit WHERE action = 'member.merge' AND target = '$MEMBER' AND actor = 'merger'")" = 1 ] ||
+	fail "after the merge: points lost or doubled, or identities left"
+ok "an admin merges two members: identities and points move (two ledger rows), audited; totals unchanged"
 
 # ---- --sms-command ----
 server_stop

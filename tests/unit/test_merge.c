@@ -1,6 +1,6 @@
 /*
  * test_merge.c: the body of an admin's merge of two members
- * (server/handlers/merge_input.c): {"from": id} and nothing else.
+ * (server/handlers/merge_input.c): {"from": id} or {"into": id}, nothing else.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,10 +12,12 @@
 
 #include "handlers/merge.h"
 
+static int into;
+
 static int decode(const char *body, char *from, size_t *n)
 {
 	char err[200];
-	return merge_request_decode(body, strlen(body), from, MEMBER_ID_MAX * 3 + 1, n, err,
+	return merge_request_decode(body, strlen(body), from, MEMBER_ID_MAX * 3 + 1, n, &into, err,
 	                            sizeof err);
 }
 
@@ -27,6 +29,10 @@ static void test_from_is_taken_as_typed(void **state)
 	assert_int_equal(decode("{\"from\": \"139 0000 0000\"}", from, &n), 0);
 	assert_string_equal(from, "139 0000 0000");
 	assert_int_equal(n, 13);
+	assert_false(into);
+	assert_int_equal(decode("{\"into\": \"m-abc\"}", from, &n), 0);
+	assert_string_equal(from, "m-abc");
+	assert_true(into);
 }
 
 static void test_anything_else_is_refused(void **state)
@@ -40,6 +46,7 @@ static void test_anything_else_is_refused(void **state)
 	                     "{\"from\": 1}",
 	                     "{\"from\": \"\"}",
 	                     "{\"from\": \"a\", \"into\": \"b\"}",
+	                     "{\"into\": 2}",
 	                     "{\"from\": \"a\\u0000b\"}",
 	                     "{\"from\": \"a\", \"from\": \"b\"}"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
