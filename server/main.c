@@ -35,6 +35,7 @@
 #include "handlers/claim.h"
 #include "handlers/health.h"
 #include "handlers/lookup.h"
+#include "handlers/oauth.h"
 #include "log.h"
 #include "options.h"
 #include "pii.h"
@@ -328,7 +329,7 @@ static int worker_init(struct worker *w, char *err, size_t errlen)
 	    !(w->scanlog = scanlog_new(w)) || !(w->ratelimit = ratelimit_new(s->cfg.rates)) ||
 	    !(w->offload = offload_port_new(s->offload, w->base)) ||
 	    !(w->msessions = msessions_new()) || !(w->identities = msessions_new()) ||
-	    !(w->sms = sms_new(w))) {
+	    !(w->sms = sms_new(w)) || oauth_start(w) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -355,6 +356,8 @@ static int worker_init(struct worker *w, char *err, size_t errlen)
 /*
  * Tear a worker down, after its loop has stopped, in the one order in which
  * nothing calls back into freed memory:
+ *   0. the OIDC and WeChat client: its requests to providers are aborted,
+ *      their flows answer 503 and start nothing more;
  *   1. the pools (exports' first: their failures submit to the other):
  *      every query still waiting or running fails now, and its
  *      callback runs into live batchers, handlers and requests, which answer
@@ -370,6 +373,7 @@ static int worker_init(struct worker *w, char *err, size_t errlen)
  */
 static void worker_free(struct worker *w)
 {
+	oauth_stop(w); /* its flows in flight answer 503, and start no query */
 	pool_free(w->export_pool); /* an export cut short records its end on the pool */
 	w->export_pool = NULL;
 	pool_free(w->pool);

@@ -18,6 +18,7 @@
 #include "edge/cors.h"
 #include "edge/cidr.h"
 #include "engine/ratelimit.h"
+#include "handlers/oauth.h"
 #include "keyring.h"
 #include "log.h"
 #include "phone.h"
@@ -195,6 +196,40 @@ static const struct opt opts[] = {
      "retry a failed delivery after about S seconds, then twice as long each time (half of "
      "it at random), at most an hour",
      NULL},
+    {"oidc-issuer", 0, "URL", OPT_TEXT, F(oidc_issuer), 0, 0, NULL,
+     "sign members in through this OpenID Connect provider (authorization code with PKCE, the "
+     "ID token checked against its JWKS): its issuer URL exactly, whose "
+     "/.well-known/openid-configuration is read. https, except on a loopback address. Needs "
+     "the three below",
+     "Sign-in through OpenID Connect and WeChat"},
+    {"oidc-client-id", 0, "ID", OPT_TEXT, F(oidc_client_id), 0, 0, NULL,
+     "this server's client id at the provider", NULL},
+    {"oidc-client-secret", 0, "SECRET", OPT_TEXT, F(oidc_client_secret), 0, 0, NULL,
+     "its client secret (sent with HTTP Basic to the token endpoint); give it in the "
+     "environment (PACKCODE_OIDC_CLIENT_SECRET) rather than on the command line",
+     NULL},
+    {"oidc-redirect", 0, "URL", OPT_TEXT, F(oidc_redirect), 0, 0, NULL,
+     "the redirect URI registered with the provider: this server's /auth/oidc/callback as "
+     "browsers reach it (https://brand.example/auth/oidc/callback)",
+     NULL},
+    {"wechat-appid", 0, "APPID", OPT_TEXT, F(wechat_appid), 0, 0, NULL,
+     "sign members in silently inside WeChat (web authorization, snsapi_base) with this "
+     "official account's app id; needs --wechat-secret and --wechat-redirect",
+     NULL},
+    {"wechat-secret", 0, "SECRET", OPT_TEXT, F(wechat_secret), 0, 0, NULL,
+     "the official account's app secret (PACKCODE_WECHAT_SECRET rather than the command line)",
+     NULL},
+    {"wechat-redirect", 0, "URL", OPT_TEXT, F(wechat_redirect), 0, 0, NULL,
+     "this server's /auth/wechat/callback as browsers reach it; its host must be the "
+     "account's authorized web domain",
+     NULL},
+    {"wechat-authorize-url", 0, "URL", OPT_TEXT, F(wechat_authorize_url), 0, 0,
+     "https://open.weixin.qq.com/connect/oauth2/authorize", "WeChat's authorization page", NULL},
+    {"wechat-token-url", 0, "URL", OPT_TEXT, F(wechat_token_url), 0, 0,
+     "https://api.weixin.qq.com/sns/oauth2/access_token",
+     "WeChat's endpoint that exchanges a code for the openid", NULL},
+    {"oauth-timeout", 0, "S", OPT_SECONDS, F(oauth_timeout_ms), 1, 60, "10",
+     "a request to the provider (discovery, JWKS, token) gets S seconds", NULL},
     {"log-level", 0, "LEVEL", OPT_LEVEL, 0, 0, 0, "info", "debug, info, warn or error", "Other"},
     {"help", 'h', NULL, OPT_HELP, 0, 0, 0, NULL, "show this help", NULL},
     {"version", 'V', NULL, OPT_VERSION, 0, 0, 0, NULL, "show the version", NULL},
@@ -477,6 +512,9 @@ enum options_result options_parse(int argc, char **argv, struct server_config *c
 	if (cfg->public_host && host_valid(cfg->public_host) < 0)
 		return cli_usage(NULL, "--public-host %s: not a host name or IPv4 address[:port]",
 		                 cfg->public_host);
+	char oerr[200];
+	if (oauth_config_check(cfg, oerr, sizeof oerr) < 0)
+		return cli_usage(NULL, "%s", oerr);
 	if (!phone_region_known(cfg->default_country))
 		return cli_usage(NULL,
 		                 "--default-country %s: not a region with phone numbers (CN, TW, "

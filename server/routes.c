@@ -16,6 +16,8 @@
 #include "handlers/lookup.h"
 #include "handlers/member.h"
 #include "handlers/resolver.h"
+#include "handlers/merge.h"
+#include "handlers/oauth.h"
 #include "handlers/staff.h"
 #include "handlers/supply.h"
 #include "handlers/webhooks.h"

@@ -63,6 +63,15 @@ struct server_config {
 	int webhook_timeout_ms;
 	int webhook_tries;
 	int webhook_retry_ms;
+	/* sign-in through an OpenID Connect provider, WeChat (handlers/oauth.c) */
+	const char *oidc_issuer; /* NULL: OIDC sign-in is off */
+	const char *oidc_client_id, *oidc_client_secret;
+	const char *oidc_redirect; /* our callback's URL, as registered with the provider */
+	const char *wechat_appid;  /* NULL: WeChat sign-in is off */
+	const char *wechat_secret;
+	const char *wechat_redirect;
+	const char *wechat_authorize_url, *wechat_token_url;
+	int oauth_timeout_ms; /* a request to a provider */
 	/* members (handlers/auth.c, engine/sms.c) */
 	const char *pii_key_path;    /* the PII key file (lib/pii.h) */
 	const char *sms_webhook;     /* the brand's SMS gateway, or NULL */
@@ -86,6 +95,7 @@ struct listener;
 struct links;
 struct webhooks;
 struct alerts;
+struct oauth;
 
 struct worker {
 	struct server *srv;
@@ -105,6 +115,7 @@ struct worker {
 	struct scanlog *scanlog;
 	struct ratelimit *ratelimit;
 	struct offload_port *offload; /* this loop's side of srv->offload */
+	struct oauth *oauth;          /* OIDC and WeChat sign-in's client and caches; NULL: off */
 	struct sms *sms;              /* texts to members' phones (sms.h) */
 	struct msessions *msessions;  /* member sessions checked lately (msession.h) */
 	struct msessions *identities; /* and identities resolved lately (auth_resolve) */

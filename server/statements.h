@@ -35,7 +35,7 @@
 	"       ORDER BY id DESC LIMIT $2) l ON true "                                             \
 	"   WHERE m.member = $1 ORDER BY l.id DESC; " STATEMENTS_ADMIN                             \
 	"; " STATEMENTS_ADMIN_WEBHOOKS "; " STATEMENTS_ADMIN_SUPPLY "; " STATEMENTS_ANALYTICS      \
-	"; " STATEMENTS_MEMBERS
+	"; " STATEMENTS_MEMBERS "; " STATEMENTS_OAUTH
 
 /*
  * The analytics reads (server/handlers/analytics.c, sql/015_scans.sql): the
@@ -211,6 +211,19 @@
 	"  SELECT * FROM admin_code_state($1, $2, $3, $4, $5, $6); "                               \
 	"PREPARE admin_supply_undo(bigint, inet, bigint, text) AS "                                \
 	"  SELECT * FROM admin_supply_undo($1, $2, $3, $4)"
+
+/*
+ * Sign-in through a provider (handlers/oauth.c, sql/012_oauth.sql): a
+ * flow's state hash, secrets and return path kept, then taken once.
+ */
+#define STATEMENTS_OAUTH                                                                           \
+	"PREPARE oauth_state_put(bytea, text, text, text, text, text, boolean) AS "                \
+	"  SELECT oauth_state_put($1, $2, $3, $4, $5, $6, $7); "                                   \
+	"PREPARE oauth_state_take(bytea, text) AS SELECT * FROM oauth_state_take($1, $2); "        \
+	"PREPARE member_identity_link(text, text, bytea, bytea, text, inet) AS "                   \
+	"  SELECT * FROM member_identity_link($1, $2, $3, $4, $5, $6); "                           \
+	"PREPARE admin_member_merge(bigint, inet, text, text) AS "                                 \
+	"  SELECT * FROM admin_member_merge($1, $2, $3, $4)"
 
 /*
  * The webhook dispatcher's own connection (engine/webhooks.c, one per

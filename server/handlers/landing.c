@@ -23,6 +23,7 @@
 #include "edge/http.h"
 #include "handlers/landing_text.h"
 #include "handlers/lookup.h"
+#include "handlers/oauth.h"
 #include "engine/scanlog.h"
 #include "log.h"
 #include "server.h"
@@ -1179,6 +1180,8 @@ static size_t path_code(const struct route_capture *c, char *out, size_t outlen)
 static void page_signed(struct request *r)
 {
 	char code[LANDING_SEGMENT_MAX + 1];
+	if (oauth_wechat_silent(r)) /* inside WeChat: signed in first, then back here */
+		return;
 	size_t n = path_code(&r->cap[0], code, sizeof code);
 	if (n == 0 && r->cap[0].len == 0) {
 		/* /c/ alone is the code field; /c/?code=... is what was typed into it */
@@ -1216,6 +1219,8 @@ void landing_route_report(struct request *r)
 static void digital_link_signed(struct request *r)
 {
 	struct dl_path dl;
+	if (oauth_wechat_silent(r))
+		return;
 	if (dl_parse_path(r->path, r->path_len, &dl) < 0) {
 		if (r->want_json)
 			http_reply_error(r, 404, "not_found",

@@ -95,3 +95,23 @@ b=$(pc_psql "SELECT id FROM batch_create('t', NULL, 'S1', 1000000, 1::smallint, 
 [ "$(pc_psql "SELECT count(*) FROM batch_activations WHERE batch_id = $b")" = 1 ] || fail "one row per activation"
 [ "$(pc_psql "SELECT outcome FROM batch_activate('t', NULL, $b, 0, 5, NULL)")" = bad_range ] || fail "seq 0"
 note "supply chain: states, lots and dates checked; a million codes activated in one row"
+# 012_oauth.sql: a flow's state is taken once and not after it expired; the
+# ledger takes kind 'merge'; a member is merged into another only once.
+h="'\\x$(printf '%064d' 1)'::bytea"
+pc_psql "SELECT oauth_state_put($h, 'oidc', repeat('v', 43), 'n', '/c/X', NULL, false)" >/dev/null
+[ "$(pc_psql "SELECT return_to FROM oauth_state_take($h, 'wechat')")" = "" ] || fail "a state taken by another provider"
+[ "$(pc_psql "SELECT return_to FROM oauth_state_take($h, 'oidc')")" = "/c/X" ] || fail "a state not taken"
+[ "$(pc_psql "SELECT count(*) FROM oauth_state_take($h, 'oidc')")" = 0 ] || fail "a state taken twice"
+pc_psql "INSERT INTO oauth_states (state_hash, provider, return_to, expires_at) VALUES ($h, 'wechat', '/', now() - interval '1 second')"
+[ "$(pc_psql "SELECT count(*) FROM oauth_state_take($h, 'wechat')")" = 0 ] || fail "an expired state taken"
+refused "oauth_states_return_to_check" "SELECT oauth_state_put($h, 'oidc', NULL, NULL, '//evil.example', NULL, false)"
+pc_psql "SELECT member_adjust('t', NULL, 'mA', 5, 'x'); SELECT member_adjust('t', NULL, 'mB', 7, 'x')" >/dev/null
+totals="SELECT b.s, l.s FROM (SELECT sum(balance) s FROM members) b, (SELECT sum(delta) s FROM ledger) l"
+before=$(pc_psql "$totals")
+[ "$(pc_psql "SELECT outcome, points, balance FROM member_merge('t', NULL, 'mA', 'mB')")" = "merged|7|12" ] ||
+	fail "member_merge"
+[ "$(pc_psql "SELECT outcome FROM member_merge('t', NULL, 'mA', 'mB')")" = already_merged ] || fail "merged twice"
+[ "$(pc_psql "$totals")" = "$before" ] || fail "a merge changed the totals: $before, now $(pc_psql "$totals")"
+[ "$(pc_psql "SELECT string_agg(member || ':' || balance, ' ' ORDER BY member) FROM members WHERE member IN ('mA', 'mB')")" = "mA:12 mB:0" ] ||
+	fail "the balances after a merge"
+note "oauth_states taken once, by its provider, not after expiry; member_merge: a transfer pair, once"
