@@ -373,7 +373,7 @@ static int worker_init(struct worker *w, char *err, size_t errlen)
  */
 static void worker_free(struct worker *w)
 {
-	oauth_stop(w); /* its flows in flight answer 503, and start no query */
+	oauth_stop(w);             /* its flows in flight answer 503, and start no query */
 	pool_free(w->export_pool); /* an export cut short records its end on the pool */
 	w->export_pool = NULL;
 	pool_free(w->pool);

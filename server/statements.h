@@ -72,9 +72,7 @@
 	"PREPARE member_by_identity(bytea) AS SELECT * FROM member_by_identity($1); "              \
 	"PREPARE member_consents_of(text) AS SELECT version, at FROM member_consents "             \
 	"   WHERE member = $1 ORDER BY at; "                                                       \
-	"PREPARE member_erase(text, text, inet) AS SELECT * FROM member_erase($1, $2, $3); "       \
-	"PREPARE member_merge(text, text, text, inet) AS "                                         \
-	"  SELECT * FROM member_merge($1, $2, $3, $4)"
+	"PREPARE member_erase(text, text, inet) AS SELECT * FROM member_erase($1, $2, $3)"
 
 /*
  * The admin API (server/admin.c): each change is one call of a function of

@@ -31,8 +31,6 @@ void member_route_me(struct request *r);
 void member_route_export(struct request *r);
 /* POST /api/v1/members/me/erase: identities and PII removed, the ledger kept pseudonymous. */
 void member_route_erase(struct request *r);
-/* POST /api/v1/admin/members/{member}/merge {"into"}: one person's two accounts made one. */
-void member_route_merge(struct request *r);
 
 /*
  * The signed-in member's page of points (r->member, ?before=ID), as
