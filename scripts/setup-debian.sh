@@ -14,8 +14,11 @@ clang libclang-rt-14-dev clang-format
 zbar-tools librsvg2-bin poppler-utils curl jq python3 python3-cryptography openssl
 wrk qrencode time iproute2 python3-prometheus-client
 chromium chromium-driver python3-selenium fonts-noto-cjk fontconfig
-haproxy
-nodejs npm"
+haproxy"
+# Node.js and npm for tests/js: Debian's, unless the machine has its own
+# (NodeSource's nodejs carries npm and conflicts with Debian's npm package)
+command -v node >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs"
+command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 
 missing=""
 for p in $PACKAGES; do
