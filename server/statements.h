@@ -167,6 +167,15 @@
 	"PREPARE alerts_evaluate AS SELECT alerts_evaluate()"
 
 /*
+ * The scans' privacy job's connection (engine/tidy.c, the control thread):
+ * scans_tidy(address days, retention days) of sql/017_privacy.sql. The
+ * first run after a long pause may truncate many rows: up to 10 minutes.
+ */
+#define STATEMENTS_TIDY_SETUP                                                                      \
+	"SET TimeZone = 'UTC'; SET statement_timeout = '600s'; SELECT packcode_session(); "        \
+	"PREPARE scans_tidy(integer, integer) AS SELECT * FROM scans_tidy($1, $2)"
+
+/*
  * Staff sign-in and sign-out (server/handlers/staff.c, sql/008_staff.sql):
  * the account's password hash is read, checked off the loop, and the
  * outcome written (a session, or a failure counted towards the lock).
