@@ -286,6 +286,8 @@ lpage "$BASE/c/$C3/claim" --data-urlencode "csrf=$F" --data-urlencode step=sms \
 expect_page 200 "the code's form"
 grep -q 'autocomplete="one-time-code"' "$T/page" && grep -q '+86 139\*\*\*\*5000' "$T/page" ||
 	fail "the code form: $(cat "$T/page")"
+grep -q '隐私声明（版本 2026-12-01）' "$T/page" && grep -q '<a href="/privacy"[^>]*>阅读隐私声明</a>' "$T/page" ||
+	fail "the consent does not link the privacy notice: $(cat "$T/page")"
 wait_until 10 "the text to 13900005000" texts_are 1 13900005000
 read -r TO CODE5 <<<"$(last_code 13900005000)"
 lpage "$BASE/c/$C3/claim" --data-urlencode "csrf=$F" --data-urlencode step=verify \
@@ -302,6 +304,8 @@ lpage "$BASE/me"
 expect_page 200 "my points"
 grep -q '10 积分' "$T/page" && grep -q 'Green tea' "$T/page" && grep -q '+86 139\*\*\*\*5000' "$T/page" ||
 	fail "my points: $(cat "$T/page")"
+grep -q '<a href="/api/v1/members/me/export" download>下载我的数据</a>' "$T/page" &&
+	grep -q '<a href="/privacy">隐私声明</a>' "$T/page" || fail "my points' links: $(cat "$T/page")"
 # (the claim's scan, which marks this phone the claimer's, is written within 100 ms or so)
 rescan_mine() { lpage "$BASE/c/$C3"; grep -q '积分已领取' "$T/page" || { echo "not yet"; return 1; }; }
 wait_until 10 "the claimer's rescan to say it is theirs" rescan_mine

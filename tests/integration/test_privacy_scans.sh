@@ -8,7 +8,9 @@
 # to /24 (IPv4) and /48 (IPv6), younger ones untouched; scans older than
 # --scan-retention-days are gone (the old partition dropped); the roll-ups
 # are unchanged; one audit row (scans.tidy), one log line, and a second run
-# does nothing more.
+# does nothing more. The privacy notice (/privacy) in zh-CN, zh-Hant and en,
+# its version --privacy-version and the retention as configured; JSON for
+# API clients.
 PC_TIMEOUT=60
 . "$(dirname "$0")/harness.sh"
 . "$(dirname "$0")/server_lib.sh"
@@ -99,3 +101,33 @@ N=$(cat "$T/server.log" "$T/server2.log" | grep -c 'event=scans_tidied addresses
 [ "$N" = 1 ] || fail "expected one log line of the run, got $N"
 check "SELECT tidied_at > now() - interval '5 seconds' FROM scan_privacy_state" t
 ok "audited once (scans.tidy), logged once; later runs find nothing to do"
+
+# ---- the privacy notice ----
+# notice LANG [CURL-ARGS...]: GET /privacy in LANG into $T/body; sets STATUS
+notice() {
+	local lang=$1
+	shift
+	STATUS=$(curl -s --max-time 10 -D "$T/h" -o "$T/body" -w '%{http_code}' \
+		-H "Accept-Language: $lang" "$@" "$BASE/privacy")
+}
+has() { grep -qF -- "$1" "$T/body"; }
+notice zh-CN
+[ "$STATUS" = 200 ] && has '<h1>隐私声明</h1>' && has '版本 2026-12-01' && has '30 天后，地址将被截短' &&
+	has '90 天后删除' && has '<html lang="zh-CN"' || fail "zh-CN notice: $STATUS $(cat "$T/body")"
+notice zh-TW
+[ "$STATUS" = 200 ] && has '<h1>隱私聲明</h1>' && has '30 天後，位址將被截短' || fail "zh-Hant notice"
+notice en
+[ "$STATUS" = 200 ] && has '<h1>Privacy notice</h1>' && has 'Version 2026-12-01' &&
+	has 'After 30 days the address is shortened' && has 'deleted after 90 days' || fail "en notice"
+notice en -H 'Accept: application/json'
+[ "$STATUS" = 200 ] && [ "$(jq -c . "$T/body")" = \
+	'{"version":"2026-12-01","url":"/privacy","languages":["zh-CN","zh-Hant","en"],"scan_address_days":30,"scan_retention_days":90}' ] ||
+	fail "notice as JSON: $STATUS $(cat "$T/body")"
+kill -TERM "$SERVER2_PID" && wait "$SERVER2_PID"
+SERVER2_PID=
+server_stop
+server_start --threads 1 --pool 2 --privacy-version 2027-01-15 --scan-address-days 0
+notice en
+has 'Version 2027-01-15' && has 'The brand keeps these records' && ! has 'shortened' ||
+	fail "the notice follows the options: $(cat "$T/body")"
+ok "the privacy notice: zh-CN, zh-Hant, en; its version and retention as configured; JSON to API clients"
