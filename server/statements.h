@@ -61,6 +61,8 @@
 	"integer) AS SELECT * FROM sms_challenge_start($1, $2, $3, $4, $5, $6, $7, $8); "          \
 	"PREPARE member_sign_in_sms(bytea, bytea, bytea, text, text, text, bytea, inet, text) AS " \
 	"  SELECT * FROM member_sign_in_sms($1, $2, $3, $4, $5, $6, $7, $8, $9); "                 \
+	"PREPARE member_link_sms(text, bytea, bytea, bytea, text, text, inet) AS "                 \
+	"  SELECT * FROM member_link_sms($1, $2, $3, $4, $5, $6, $7); "                            \
 	"PREPARE member_sign_in(text, bytea, bytea, text, text, text, bytea, inet, text) AS "      \
 	"  SELECT outcome, member, created, expires_at, expires_unix "                             \
 	"    FROM member_sign_in($1, $2, $3, $4, $5, $6, $7, $8, $9); "                            \

@@ -10,6 +10,8 @@
 --    015_scans.sql, code_stats and code_scanners keep the aggregates.
 -- Both are done by scans_tidy(), called every --privacy-interval by one
 -- server at a time (server/engine/tidy.c), and audited as scans.tidy.
+-- 3. A member signed in by WeChat or OIDC adds a phone by proving it:
+--    member_link_sms() (POST /api/v1/auth/sms/verify with a session).
 
 -- How far addresses have been truncated (scans before addressed_until):
 -- each run truncates only the scans that passed the window since the last,
@@ -104,4 +106,60 @@ BEGIN
                                                 'partitions_dropped', to_jsonb(dropped)));
     END IF;
     RETURN NEXT;
+END $$;
+
+-- ---- a signed-in member adds a phone by proving it ----------------------------------------
+
+-- The SMS code of phone p_phone_hash checked as member_sign_in_sms
+-- (011_members.sql) checks it (tries, expiry, used), and the phone then
+-- added to the signed-in member p_member (member_identity_link of
+-- 012_oauth.sql) instead of signing anyone in. outcome: linked | already
+-- (theirs before) | taken (another member's: their identity, or a member
+-- made before 011 keyed by the number, p_legacy; nothing changes, the code
+-- stays unused) | none | expired | wrong | exhausted (as the sign-in's).
+-- On Citus each statement is on one shard: sms_challenges and
+-- member_identities by the hash, members by the key.
+CREATE FUNCTION member_link_sms(p_member text, p_phone_hash bytea, p_code_hash bytea,
+                                p_sealed bytea, p_masked text, p_legacy text, p_client inet)
+RETURNS TABLE (outcome text, tries_left integer)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    t timestamptz := now();
+    ch sms_challenges;
+    pol record;
+    o text;
+BEGIN
+    SELECT * INTO pol FROM sms_policy();
+    SELECT * INTO ch FROM sms_challenges c WHERE c.phone_hash = p_phone_hash FOR UPDATE;
+    IF NOT FOUND OR ch.used_at IS NOT NULL THEN
+        RETURN QUERY SELECT 'none'::text, NULL::integer;
+        RETURN;
+    END IF;
+    IF ch.tries >= pol.tries THEN
+        RETURN QUERY SELECT 'exhausted'::text, 0;
+        RETURN;
+    END IF;
+    IF ch.expires_at <= t THEN
+        RETURN QUERY SELECT 'expired'::text, NULL::integer;
+        RETURN;
+    END IF;
+    IF ch.code_hash <> p_code_hash THEN
+        UPDATE sms_challenges c SET tries = c.tries + 1 WHERE c.phone_hash = p_phone_hash;
+        RETURN QUERY SELECT CASE WHEN ch.tries + 1 >= pol.tries THEN 'exhausted' ELSE 'wrong' END,
+                            pol.tries - ch.tries - 1;
+        RETURN;
+    END IF;
+    IF p_legacy IS NOT NULL AND p_legacy <> p_member
+       AND NOT EXISTS (SELECT 1 FROM member_identities i WHERE i.hash = p_phone_hash)
+       AND EXISTS (SELECT 1 FROM members mb WHERE mb.member = p_legacy) THEN
+        RETURN QUERY SELECT 'taken'::text, NULL::integer;
+        RETURN;
+    END IF;
+    SELECT l.outcome INTO o
+      FROM member_identity_link(p_member, 'phone', p_phone_hash, p_sealed, p_masked, p_client) l;
+    IF o <> 'taken' THEN
+        UPDATE sms_challenges c SET used_at = t WHERE c.phone_hash = p_phone_hash;
+    END IF;
+    RETURN QUERY SELECT o, NULL::integer;
 END $$;

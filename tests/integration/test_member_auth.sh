@@ -124,7 +124,9 @@ expect 200 "/me"
 [ "$(field .member)" = "$MEMBER" ] && [ "$(field .balance)" = 0 ] &&
 	[ "$(field '.identities[0].masked')" = "+86 139****0000" ] &&
 	[ "$(field '.identities[0].value')" = null ] || fail "/me: $(cat "$T/body")"
-get /api/v1/members/me -b "pc_member=${COOKIE%?}x"
+BADCOOKIE=${COOKIE%?}x
+[ "$BADCOOKIE" != "$COOKIE" ] || BADCOOKIE=${COOKIE%?}y
+get /api/v1/members/me -b "pc_member=$BADCOOKIE"
 expect 401 "a tampered cookie"
 get /api/v1/members/me -b "pc_member=$FIXED"
 expect 401 "the fixed cookie"
@@ -141,7 +143,10 @@ expect 401 "a claim for free text"
 post /api/v1/claims "{\"code\":\"$C1\",\"pin\":\"$P1\"}" -b "$(J a)"
 expect 403 "a claim with the session but no CSRF token"
 [ "$(field .error)" = csrf ] || fail "csrf: $(cat "$T/body")"
-post /api/v1/claims "{\"code\":\"$C1\",\"pin\":\"$P1\"}" -b "$(J a)" -H "X-CSRF-Token: ${CSRF%?}A"
+# the token with its last character changed (to A, or B when it was A: 1 in 64)
+BADCSRF=${CSRF%?}A
+[ "$BADCSRF" != "$CSRF" ] || BADCSRF=${CSRF%?}B
+post /api/v1/claims "{\"code\":\"$C1\",\"pin\":\"$P1\"}" -b "$(J a)" -H "X-CSRF-Token: $BADCSRF"
 expect 403 "a wrong CSRF token"
 post /api/v1/claims "{\"code\":\"$C1\",\"pin\":\"$P1\",\"member\":\"alice\"}" -b "$(J a)" \
 	-H "X-CSRF-Token: $CSRF"
