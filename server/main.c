@@ -31,6 +31,7 @@
 #include "engine/sms.h"
 #include "engine/tokens.h"
 #include "engine/alerts.h"
+#include "engine/tidy.h"
 #include "engine/webhooks.h"
 #include "handlers/claim.h"
 #include "handlers/health.h"
@@ -593,6 +594,13 @@ static int control_open(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot start the alert evaluator");
 		return -1;
 	}
+	if (s->control && s->cfg.privacy_interval_ms > 0 &&
+	    (s->cfg.scan_address_days > 0 || s->cfg.scan_retention_days > 0) &&
+	    !(s->tidy = tidy_new(s->control, s->cfg.conninfo, s->cfg.privacy_interval_ms,
+	                         s->cfg.scan_address_days, s->cfg.scan_retention_days))) {
+		snprintf(err, errlen, "cannot start the scans' privacy job");
+		return -1;
+	}
 	if (!s->control || !s->listener || !s->webhooks ||
 	    catalog_listen(s->catalog, s->listener) < 0 ||
 	    links_listen(s->links, s->listener) < 0 ||
@@ -674,6 +682,7 @@ static void server_close(struct server *s)
 	listener_free(s->listener);
 	webhooks_free(s->webhooks);
 	alerts_free(s->alerts);
+	tidy_free(s->tidy);
 	catalog_free(s->catalog);
 	links_free(s->links);
 	tokens_free(s->tokens);

@@ -184,6 +184,16 @@ static const struct opt opts[] = {
      "evaluate the alert rules and the consumers' reports every S seconds (servers share "
      "the work: one evaluates at a time); 0: this server never does",
      NULL},
+    {"privacy-interval", 0, "S", OPT_SECONDS, F(privacy_interval_ms), 0, 86400, "3600",
+     "every S seconds truncate the old scans' addresses and delete the scans past retention "
+     "(servers share the work: one runs at a time); 0: this server never does",
+     NULL},
+    {"scan-address-days", 0, "N", OPT_INT, F(scan_address_days), 0, 36500, "30",
+     "truncate a scan's client address (IPv4 to /24, IPv6 to /48) once it is N days old; "
+     "the default is the clone-detection window (docs/privacy.md); 0: keep addresses whole",
+     NULL},
+    {"scan-retention-days", 0, "N", OPT_INT, F(scan_retention_days), 0, 36500, "0",
+     "delete scans N days old (the roll-ups keep the totals); 0: keep every scan", NULL},
     {"webhook-concurrency", 0, "N", OPT_INT, F(webhook_concurrency), 0, 256, "32",
      "webhook deliveries this server sends at once (servers share the work); 0: it sends "
      "none",

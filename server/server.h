@@ -56,8 +56,11 @@ struct server_config {
 	/* the admin API from browsers: the origins allowed (edge/cors.c) */
 	const char *cors_origins[SERVER_CORS_ORIGINS];
 	int ncors_origins;
-	int export_connections; /* per thread, for exports' streams; 0: no exports */
-	int alert_interval_ms;  /* alerts evaluated this often (engine/alerts.c); 0: never */
+	int export_connections;  /* per thread, for exports' streams; 0: no exports */
+	int alert_interval_ms;   /* alerts evaluated this often (engine/alerts.c); 0: never */
+	int privacy_interval_ms; /* scans_tidy() this often (engine/tidy.c); 0: never */
+	int scan_address_days;   /* scans' addresses truncated after N days; 0: never */
+	int scan_retention_days; /* scans deleted after N days; 0: never */
 	/* webhooks (engine/webhooks.c) */
 	int webhook_concurrency;
 	int webhook_timeout_ms;
@@ -95,6 +98,7 @@ struct listener;
 struct links;
 struct webhooks;
 struct alerts;
+struct tidy;
 struct oauth;
 
 struct worker {
@@ -157,6 +161,7 @@ struct server {
 	struct pii_key pii;        /* members' personal data (lib/pii.h) */
 	struct webhooks *webhooks; /* the control thread's dispatcher */
 	struct alerts *alerts;     /* and alert evaluator (NULL: --alert-interval 0) */
+	struct tidy *tidy;         /* and scans' privacy job (NULL: nothing to do) */
 	struct metrics_webhooks webhook_metrics;
 	int nworkers;
 	struct worker *workers;

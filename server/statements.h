@@ -61,6 +61,8 @@
 	"integer) AS SELECT * FROM sms_challenge_start($1, $2, $3, $4, $5, $6, $7, $8); "          \
 	"PREPARE member_sign_in_sms(bytea, bytea, bytea, text, text, text, bytea, inet, text) AS " \
 	"  SELECT * FROM member_sign_in_sms($1, $2, $3, $4, $5, $6, $7, $8, $9); "                 \
+	"PREPARE member_link_sms(text, bytea, bytea, bytea, text, text, inet) AS "                 \
+	"  SELECT * FROM member_link_sms($1, $2, $3, $4, $5, $6, $7); "                            \
 	"PREPARE member_sign_in(text, bytea, bytea, text, text, text, bytea, inet, text) AS "      \
 	"  SELECT outcome, member, created, expires_at, expires_unix "                             \
 	"    FROM member_sign_in($1, $2, $3, $4, $5, $6, $7, $8, $9); "                            \
@@ -165,6 +167,15 @@
 #define STATEMENTS_ALERTS_SETUP                                                                    \
 	"SET TimeZone = 'UTC'; SET statement_timeout = '60s'; SELECT packcode_session(); "         \
 	"PREPARE alerts_evaluate AS SELECT alerts_evaluate()"
+
+/*
+ * The scans' privacy job's connection (engine/tidy.c, the control thread):
+ * scans_tidy(address days, retention days) of sql/017_privacy.sql. The
+ * first run after a long pause may truncate many rows: up to 10 minutes.
+ */
+#define STATEMENTS_TIDY_SETUP                                                                      \
+	"SET TimeZone = 'UTC'; SET statement_timeout = '600s'; SELECT packcode_session(); "        \
+	"PREPARE scans_tidy(integer, integer) AS SELECT * FROM scans_tidy($1, $2)"
 
 /*
  * Staff sign-in and sign-out (server/handlers/staff.c, sql/008_staff.sql):

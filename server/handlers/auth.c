@@ -275,6 +275,57 @@ void auth_sms_verify(struct request *r, const char *phone, size_t len, const cha
 		finish(a, AUTH_UNAVAILABLE);
 }
 
+/* After member_link_sms: the phone added to the signed-in member, or why not. */
+static void linked(void *arg, const struct pool_result *res)
+{
+	struct auth *a = arg;
+	struct request *r = a->r;
+	if (failed(a, res, "member_link_sms"))
+		return;
+	const PGresult *pg = res->res;
+	const char *outcome = PQntuples(pg) == 1 ? PQgetvalue(pg, 0, 0) : "";
+	log_info("event=member_identity_link provider=sms outcome=%s member=%s to=%s client=%s",
+	         outcome, LOG_Q(r->member), LOG_Q(a->res.masked), LOG_Q(r->client));
+	if (strcmp(outcome, "linked") == 0 || strcmp(outcome, "already") == 0) {
+		snprintf(a->member, sizeof a->member, "%s", r->member);
+		a->res.member = a->member;
+		a->res.created = outcome[0] == 'l';
+		finish(a, AUTH_OK);
+	} else if (strcmp(outcome, "taken") == 0) {
+		finish(a, AUTH_TAKEN);
+	} else {
+		finish(a, strcmp(outcome, "exhausted") == 0 ? AUTH_EXHAUSTED : AUTH_WRONG);
+	}
+}
+
+void auth_sms_link(struct request *r, const char *phone, size_t len, const char *code,
+                   auth_done_fn done, void *arg)
+{
+	struct auth *a = auth_new(r, done, arg);
+	if (!a)
+		return;
+	if (strlen(code) != 6 || strspn(code, "0123456789") != 6) {
+		a->res.message = "a code is the 6 digits of the text message";
+		finish(a, AUTH_BAD_INPUT);
+		return;
+	}
+	if (take_phone(a, phone, len) < 0)
+		return;
+	memcpy(a->code, code, 7);
+	if (prepare(a, 0) < 0) {
+		finish(a, AUTH_INTERNAL);
+		return;
+	}
+	struct pool_query q = {
+	    .stmt = "member_link_sms",
+	    .nparams = 7,
+	    .values = {r->member, a->hash_hex, a->code_hex, a->sealed_hex, a->res.masked, a->value,
+	               http_client_inet(r)},
+	};
+	if (pool_submit(r->w->pool, &q, linked, a) < 0)
+		finish(a, AUTH_UNAVAILABLE);
+}
+
 /* ---- sending a code ----------------------------------------------------------------- */
 
 /* The text around the code, in each language. */
@@ -489,6 +540,12 @@ static void reply_refusal(struct request *r, const struct auth_result *res)
 	case AUTH_UNAVAILABLE:
 		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
 		return;
+	case AUTH_TAKEN:
+		http_reply_error(
+		    r, 409, "identity_taken",
+		    "this phone belongs to another member: sign in with it, or ask for "
+		    "the two accounts to be merged");
+		return;
 	case AUTH_INTERNAL:
 	case AUTH_OK:
 		break;
@@ -546,7 +603,24 @@ static void verified(void *arg, struct request *r, const struct auth_result *res
 	                          res->csrf));
 }
 
-void auth_route_sms_verify(struct request *r)
+/* A signed-in member's phone added: the member, the phone masked, whether it is new to them. */
+static void phone_linked(void *arg, struct request *r, const struct auth_result *res)
+{
+	(void)arg;
+	if (res->outcome != AUTH_OK) {
+		reply_refusal(r, res);
+		return;
+	}
+	http_reply_json(r, 200,
+	                json_pack("{s:s,s:s,s:b}", "member", res->member, "phone", res->masked,
+	                          "linked", res->created));
+}
+
+/*
+ * With a member session (and its CSRF token) the proven phone is added to
+ * that member; without one, the phone's member is signed in.
+ */
+static void verify_member_known(struct request *r)
 {
 	size_t len;
 	char err[200];
@@ -558,7 +632,20 @@ void auth_route_sms_verify(struct request *r)
 		http_reply_error(r, 400, "bad_request", err);
 		return;
 	}
-	auth_sms_verify(r, in.phone, in.phone_len, in.code, in.consent, verified, NULL);
+	if (!r->member[0]) {
+		auth_sms_verify(r, in.phone, in.phone_len, in.code, in.consent, verified, NULL);
+		return;
+	}
+	if (!http_member_csrf_ok(r, NULL)) {
+		http_reply_member_csrf(r);
+		return;
+	}
+	auth_sms_link(r, in.phone, in.phone_len, in.code, phone_linked, NULL);
+}
+
+void auth_route_sms_verify(struct request *r)
+{
+	http_member(r, verify_member_known);
 }
 
 /* ---- sign-out ------------------------------------------------------------------------- */

@@ -28,6 +28,7 @@ enum auth_outcome {
 	AUTH_EXHAUSTED,   /* 5 wrong codes: ask for a new one */
 	AUTH_THROTTLED,   /* cool-down or a budget: retry_after */
 	AUTH_UNAVAILABLE, /* the database (503) */
+	AUTH_TAKEN,       /* auth_sms_link: the phone is another member's (nothing changed) */
 	AUTH_INTERNAL,
 };
 
@@ -66,6 +67,16 @@ void auth_sms_send(struct request *r, const char *phone, size_t len, enum lang l
 /* Check code for phone and sign in (as auth_sign_in) if it is right. */
 void auth_sms_verify(struct request *r, const char *phone, size_t len, const char *code,
                      int consent, auth_done_fn done, void *arg);
+
+/*
+ * Check code for phone and add the phone to r's signed-in member
+ * (r->member) if it is right: AUTH_OK (res->created: 1 if it was added, 0
+ * if it was theirs already; res->member, res->masked), AUTH_TAKEN when it is
+ * another member's (nothing changed), or the refusals of auth_sms_verify.
+ * No session is made and the cookie is left alone.
+ */
+void auth_sms_link(struct request *r, const char *phone, size_t len, const char *code,
+                   auth_done_fn done, void *arg);
 
 /*
  * The member of an identity, made if new, without a session: for an

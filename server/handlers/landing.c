@@ -403,7 +403,11 @@ static void claim_form(struct evbuffer *b, struct request *r, const char *code,
 		evbuffer_add_printf(b, "</small><label class=\"consent\"><input type=\"checkbox\" "
 		                       "name=\"consent\" value=\"1\" required><span>");
 		fill(b, r, T_CONSENT, r->w->srv->cfg.privacy_version, 0);
-		evbuffer_add_printf(b, "</span></label>");
+		evbuffer_add_printf(b,
+		                    "</span></label><small><a href=\"/privacy\" target=\"_blank\" "
+		                    "rel=\"noopener\">");
+		text(b, r, T_PRIVACY_READ);
+		evbuffer_add_printf(b, "</a></small>");
 	}
 	if (bt && bt->pin_required && step != STEP_OTP) {
 		evbuffer_add_printf(b, "<label for=\"p\">");
@@ -1298,6 +1302,10 @@ static void me_render(void *arg, struct request *r, json_t *o)
 	hidden(b, "csrf", csrf);
 	evbuffer_add_printf(b, "<a href=\"/\">");
 	text(b, r, T_HOME);
+	evbuffer_add_printf(b, "</a><a href=\"/api/v1/members/me/export\" download>");
+	text(b, r, T_ME_DOWNLOAD);
+	evbuffer_add_printf(b, "</a><a href=\"/privacy\">");
+	text(b, r, T_PRIVACY);
 	evbuffer_add_printf(b, "</a><button type=\"submit\">");
 	text(b, r, T_SIGN_OUT);
 	evbuffer_add_printf(b, "</button></form>");
@@ -1369,4 +1377,58 @@ static void sign_out_signed(struct request *r)
 void landing_route_me_sign_out(struct request *r)
 {
 	http_member(r, sign_out_signed);
+}
+
+/* ---- GET /privacy: the privacy notice -------------------------------------------------- */
+
+/* Its version (--privacy-version), what sign-in agrees to; the retention as configured. */
+void landing_route_privacy(struct request *r)
+{
+	const struct server_config *cfg = &r->w->srv->cfg;
+	if (r->want_json) {
+		http_reply_json(r, 200,
+		                json_pack("{s:s,s:s,s:[s,s,s],s:i,s:i}", "version",
+		                          cfg->privacy_version, "url", "/privacy", "languages",
+		                          "zh-CN", "zh-Hant", "en", "scan_address_days",
+		                          cfg->scan_address_days, "scan_retention_days",
+		                          cfg->scan_retention_days));
+		return;
+	}
+	struct evbuffer *b = evbuffer_new();
+	if (!b) {
+		http_reply_error(r, 503, "unavailable", "out of memory");
+		return;
+	}
+	page_start(b, r);
+	evbuffer_add_printf(b, "<section class=\"card\"><h1>");
+	text(b, r, T_PRIVACY);
+	evbuffer_add_printf(b, "</h1><small>");
+	fill(b, r, T_PRIVACY_VERSION, cfg->privacy_version, 0);
+	evbuffer_add_printf(b, "</small>");
+	static const enum text paras[] = {T_PRIVACY_WHO, T_PRIVACY_PHONE, T_PRIVACY_SESSION};
+	for (size_t i = 0; i < sizeof paras / sizeof paras[0]; i++) {
+		evbuffer_add_printf(b, "<p>");
+		text(b, r, paras[i]);
+		evbuffer_add_printf(b, "</p>");
+	}
+	evbuffer_add_printf(b, "<p>");
+	text(b, r, T_PRIVACY_SCANS);
+	if (cfg->scan_address_days > 0) {
+		evbuffer_add_printf(b, " ");
+		fill(b, r, T_PRIVACY_SCANS_CUT, NULL, cfg->scan_address_days);
+	}
+	evbuffer_add_printf(b, " ");
+	if (cfg->scan_retention_days > 0)
+		fill(b, r, T_PRIVACY_SCANS_DAYS, NULL, cfg->scan_retention_days);
+	else
+		text(b, r, T_PRIVACY_SCANS_KEPT);
+	evbuffer_add_printf(b, "</p><p>");
+	text(b, r, T_PRIVACY_RIGHTS);
+	evbuffer_add_printf(b, "</p></section><p class=\"links\"><a href=\"/\">");
+	text(b, r, T_HOME);
+	evbuffer_add_printf(b, "</a><a href=\"/me\">");
+	text(b, r, T_MY_POINTS);
+	evbuffer_add_printf(b, "</a></p>");
+	page_end(b);
+	send_page(r, 200, b);
 }

@@ -26,6 +26,8 @@ void landing_route_report(struct request *r);
 void landing_route_digital_link(struct request *r);
 /* GET /me (my points, or the sign-in form), POST /me/sign-in and /me/sign-out. */
 void landing_route_me(struct request *r);
+/* GET /privacy: the privacy notice (--privacy-version), HTML or JSON. */
+void landing_route_privacy(struct request *r);
 void landing_route_me_sign_in(struct request *r);
 void landing_route_me_sign_out(struct request *r);
 

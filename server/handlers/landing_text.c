@@ -210,9 +210,65 @@ static const char *const texts[T_COUNT][4] = {
     [T_ME_BALANCE] = {"%d points", "%d 积分", "%d 積分", "%d point"},
     [T_ME_EMPTY] = {"Nothing claimed yet.", "暂无领取记录。", "尚無領取紀錄。", NULL},
     [T_ME_SIGNIN] = {"Sign in to see your points", "登录查看积分", "登入查看積分", NULL},
+    [T_ME_DOWNLOAD] = {"Download my data", "下载我的数据", "下載我的資料", NULL},
     [T_FORM_EXPIRED] = {"This form has expired: please try again.", "页面已过期，请重试。",
                         "頁面已過期，請重試。", NULL},
     [T_TIMEZONE] = {"UTC", "北京时间", "UTC+8", NULL},
+    [T_PRIVACY] = {"Privacy notice", "隐私声明", "隱私聲明", NULL},
+    [T_PRIVACY_VERSION] = {"Version %s", "版本 %s", "版本 %s", NULL},
+    [T_PRIVACY_READ] = {"Read the privacy notice", "阅读隐私声明", "閱讀隱私聲明", NULL},
+    [T_PRIVACY_WHO] = {"This service is run for the brand whose product you checked. The brand "
+                       "decides what your data is used for and answers for it.",
+                       "本服务为您所查验产品的品牌方提供。品牌方决定您的信息的用途，并对其负责。",
+                       "本服務為您所查驗產品的品牌方提供。品牌方決定您的資料的用途，並對其負責。",
+                       NULL},
+    [T_PRIVACY_PHONE] =
+        {"Your mobile number (or your WeChat or sign-in account) is used only to sign you in "
+         "and keep your points. It is stored encrypted; the brand's staff see it masked, "
+         "except a few who are authorised, and each time they look it is recorded.",
+         "您的手机号（或微信、登录账号）仅用于登录和保存积分。手机号加密保存；品牌方工作人员只能看"
+         "到"
+         "部分遮盖的号码，少数经授权的人员除外，且每次查看都有记录。",
+         "您的手機號碼（或微信、登入帳號）僅用於登入和保存積分。手機號碼加密保存；品牌方工作人員只"
+         "能"
+         "看到部分遮蓋的號碼，少數經授權的人員除外，且每次查看都有紀錄。",
+         NULL},
+    [T_PRIVACY_SESSION] = {"Signing in keeps you signed in on this phone for 30 days (a cookie), "
+                           "or until you sign out.",
+                           "登录后，这部手机将保持登录 30 天（使用 Cookie），或直到您退出登录。",
+                           "登入後，這支手機將保持登入 30 天（使用 Cookie），或直到您登出。", NULL},
+    [T_PRIVACY_SCANS] =
+        {"When you check a code we record the time, the code, your network "
+         "address and your browser's name, to count checks and to detect "
+         "copied codes.",
+         "您查验时，我们记录时间、防伪码、您的网络地址和浏览器名称，用于统计查验次数和"
+         "识别被复制的码。",
+         "您查驗時，我們記錄時間、防偽碼、您的網路位址和瀏覽器名稱，用於統計查驗次數和"
+         "識別被複製的碼。",
+         NULL},
+    [T_PRIVACY_SCANS_CUT] = {"After %d days the address is shortened to its network, which no "
+                             "longer identifies you.",
+                             "%d 天后，地址将被截短为其所在网段，不再能识别您。",
+                             "%d 天後，位址將被截短為其所在網段，不再能識別您。",
+                             "After %d day the address is shortened to its network, which no "
+                             "longer identifies you."},
+    [T_PRIVACY_SCANS_DAYS] = {"These records are deleted after %d days; only totals are kept.",
+                              "这些记录将在 %d 天后删除，仅保留统计总数。",
+                              "這些紀錄將在 %d 天後刪除，僅保留統計總數。",
+                              "These records are deleted after %d day; only totals are kept."},
+    [T_PRIVACY_SCANS_KEPT] = {"The brand keeps these records for its statistics.",
+                              "品牌方保留这些记录用于统计。", "品牌方保留這些紀錄用於統計。", NULL},
+    [T_PRIVACY_RIGHTS] =
+        {"You can download all your data (“My points”, signed in) and have your account "
+         "erased at any time: your number and accounts are deleted, and your points history "
+         "stays without anything that identifies you.",
+         "您可以随时下载您的全部数据（登录后在“我的积分”中），并注销账户：您的手机号和账号将被删除"
+         "，"
+         "积分记录保留但不再含有任何可识别您的信息。",
+         "您可以隨時下載您的全部資料（登入後在「我的積分」中），並註銷帳戶：您的手機號碼和帳號將被"
+         "刪"
+         "除，積分紀錄保留但不再含有任何可識別您的資訊。",
+         NULL},
 };
 
 const char *landing_text(enum text t, enum lang l, long long n)
