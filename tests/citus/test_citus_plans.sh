@@ -37,7 +37,8 @@ got=$(sql "SELECT string_agg(t || ':' || col || ':' || dense_rank, ' ' ORDER BY 
                         dense_rank() OVER (ORDER BY colocationid)
                    FROM pg_dist_partition WHERE logicalrelid::text NOT LIKE 'scans\\_%') d")
 want="audit:-:3 code_scanners:serial:1 code_states:serial:1 code_stats:serial:1 ledger:member:2"
-want="$want member_consents:member:2 member_identities:hash:5 member_sessions:hash:5 members:member:2"
+want="$want member_consents:member:2 member_identities:hash:5 member_merges:from_member:2"
+want="$want member_sessions:hash:5 members:member:2"
 want="$want pin_backoff:subject:4 pin_failures:serial:1 redemptions:serial:1 scans:serial:1"
 want="$want sms_budgets:subject:6 sms_challenges:phone_hash:5 spends:member:2"
 [ "$got" = "$want" ] || fail "distribution: $got"
