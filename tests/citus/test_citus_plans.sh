@@ -49,7 +49,7 @@ want="$want sms_budgets:subject:6 sms_challenges:phone_hash:5 spends:member:2"
 got=$(sql "SELECT string_agg(t.tgname, ' ' ORDER BY t.tgname) FROM pg_trigger t
            JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal
             AND c.relnamespace = 'public'::regnamespace")
-[ "$got" = "admin_tokens_changed batch_activations_changed batches_changed products_changed staff_changed staff_sessions_changed webhook_deliveries_changed" ] ||
+[ "$got" = "admin_tokens_changed batch_activations_changed batches_changed product_links_changed products_changed staff_changed staff_sessions_changed webhook_deliveries_changed" ] ||
 	fail "the coordinator tables' triggers: $got"
 run pcgen db distribute
 [ "$rc" = 0 ] && [ "$out" = "already distributed" ] || fail "a second distribute: $rc $out $err"
