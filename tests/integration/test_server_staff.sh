@@ -86,7 +86,9 @@ ok "password sign-in: an HttpOnly SameSite=Strict cookie for 8 h, reads with it,
 with "$A1" POST "/api/v1/admin/batches/$BATCH/recall" "" '{"reason":"no csrf"}'
 expect 403 "a change without the CSRF token"
 [ "$(field .error)" = csrf ] || fail "no CSRF: $(cat "$T/body")"
-with "$A1" POST "/api/v1/admin/batches/$BATCH/recall" "${A1CSRF%?}x" '{"reason":"bad csrf"}'
+BADCSRF=${A1CSRF%?}x
+[ "$BADCSRF" != "$A1CSRF" ] || BADCSRF=${A1CSRF%?}y # the token may end in x (1 in 64)
+with "$A1" POST "/api/v1/admin/batches/$BATCH/recall" "$BADCSRF" '{"reason":"bad csrf"}'
 expect 403 "a change with a wrong CSRF token"
 [ "$(sql "SELECT status FROM batches WHERE id = $BATCH")" = active ] || fail "a refused change was made"
 with "$A1" POST "/api/v1/admin/batches/$BATCH/recall" "$A1CSRF" '{"reason":"staff recall"}'
