@@ -178,7 +178,7 @@ wait_until 10 "the scanner to be counted" scanners "$SD" 1
 from 127.0.0.10 "/c/$D" -A "$UA_PHONE"
 has 'Scanned 2 times' || fail "English plural"
 sql "UPDATE products SET points = 1 WHERE sku = 'TEA'" >/dev/null
-page_has() { curl -s --max-time 5 "$BASE$1" | grep -qF -- "$2"; }
+page_has() { grep -qF -- "$2" <<<"$(curl -s --max-time 5 "$BASE$1")"; }
 wait_until 5 "the catalog to show 1 point" page_has "/c/$(code 7)" 'Sign in to claim 1 point<'
 member_session crm:1
 curl -s "${MEMBER_FORM[@]}" "$BASE/c/$(code 7)/claim" >"$T/body"
