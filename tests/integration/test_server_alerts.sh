@@ -130,7 +130,10 @@ ok "not-genuine scans over the rate: one alert; a report: one alert; two evaluat
 
 # ---- webhooks ----
 got() { jq -r --arg e "$1" 'select(.event == $e) | .event_id' "$T/r.log" | sort -u | wc -l; }
-wait_until 20 "the webhooks" test "$(got code.suspicious)" = 2 -a "$(got code.reported)" = 1
+# (a function: wait_until runs it again each time; "$(got ...)" as its
+# arguments would be counted once, before the wait)
+webhooks_in() { [ "$(got code.suspicious)" = 2 ] && [ "$(got code.reported)" = 1 ]; }
+wait_until 20 "the webhooks" webhooks_in
 sleep 1
 [ "$(jq -r .event_id "$T/r.log" | sort | uniq -d | wc -l)" = 0 ] || fail "an event delivered twice"
 jq -s -e --arg s "$SA" '[.[] | select(.event == "code.suspicious") | .body | fromjson | .data | select(.serial == ($s | tonumber) and .reason == "scanners" and .rule > 0)] | length == 1' \
