@@ -2,8 +2,9 @@
 # test.sh: install what is missing, build packcode and run every test, the way
 # CI does (.ci/run calls this). Steps: a gcc build and `make check`; a clang
 # build with AddressSanitizer + UndefinedBehaviorSanitizer and `make check`;
-# `make distcheck`; every libFuzzer target for FUZZ_SECONDS (default 60);
-# and `make check-citus` (skipped without ../shared/citus/install.sh).
+# `make distcheck`; every libFuzzer target for FUZZ_SECONDS (default 30, a
+# smoke run; `make fuzz FUZZ_SECONDS=N` runs longer); and `make check-citus`
+# (skipped without ../shared/citus/install.sh).
 # Ends with one line "N passed, N failed"; exits 1 if anything failed.
 #
 # Environment: JOBS (default: cores), FUZZ_SECONDS, SKIP_DISTCHECK=1,
@@ -13,7 +14,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 JOBS=${JOBS:-$(nproc)}
-FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 passed=0
 failed=0
 failures=""

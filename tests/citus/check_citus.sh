@@ -33,6 +33,7 @@ INSTALL=$S/../shared/citus/install.sh
 # reaching the servers within a second among them), packcode-gen's audited
 # changes, the exactly-once race and the random workload, the faults (a
 # worker's among them); then the plans of the hot statements (one task each).
+# Two at a time (CITUS_JOBS), the two that restart a node alone at the end.
 ALL_TESTS="integration/test_server_api.sh integration/test_server_admin.sh
 integration/test_server_admin_reads.sh integration/test_cli_audit.sh
 integration/test_server_concurrency.sh integration/test_fault_kill.sh
@@ -43,6 +44,7 @@ integration/test_server_landing.sh integration/test_server_scopes.sh
 integration/test_server_brands.sh integration/test_server_staff.sh
 integration/test_server_webhooks.sh integration/test_supply_states.sh integration/test_server_analytics.sh integration/test_member_auth.sh
 integration/test_server_exports.sh integration/test_server_alerts.sh integration/test_server_oauth.sh
+integration/test_privacy_scans.sh
 citus/test_citus_worker_restart.sh citus/test_citus_plans.sh"
 
 if [ ! -f "$INSTALL" ]; then
@@ -132,22 +134,62 @@ export PACKCODE_TEST_CITUS=$W top_builddir=$B top_srcdir=$S
 passed=0
 failed=0
 failures=""
-for t in ${CITUS_TESTS:-$ALL_TESTS}; do
-	case $t in */*) ;; *) t=integration/$t ;; esac
+# run_one TEST: runs it, its log beside the build's; prints its line and,
+# if it failed, its log's end; leaves its exit status in $W/TEST.rc
+run_one() {
+	local t=$1 log t0 rc res
 	log=$B/tests/citus/$(basename "$t" .sh).log
-	mkdir -p "$(dirname "$log")"
 	t0=$(date +%s)
 	bash "$S/tests/$t" >"$log" 2>&1
 	rc=$?
 	case $rc in
-	0) res=PASS passed=$((passed + 1)) ;;
+	0) res=PASS ;;
 	77) res=SKIP ;;
-	*) res=FAIL failed=$((failed + 1)) failures="$failures ${t##*/}" ;;
+	*) res=FAIL ;;
 	esac
-	printf '%s: %s (%ss)\n' "$res" "${t##*/}" "$(($(date +%s) - t0))"
-	if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
-		tail -n 40 "$log"
+	# one write, whole: two tests' reports do not interleave
+	{
+		printf '%s: %s (%ss)\n' "$res" "${t##*/}" "$(($(date +%s) - t0))"
+		if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
+			tail -n 40 "$log"
+		fi
+	} >"$W/$(basename "$t").out"
+	cat "$W/$(basename "$t").out"
+	echo "$rc" >"$W/$(basename "$t").rc"
+}
+# The tests share the cluster, each in its own database, so CITUS_JOBS of
+# them (default 2) run at once; the ones that stop or restart a node of
+# the cluster run afterwards, alone.
+EXCLUSIVE="test_fault_pg_restart.sh test_citus_worker_restart.sh"
+mkdir -p "$B/tests/citus"
+shared= alone=
+for t in ${CITUS_TESTS:-$ALL_TESTS}; do
+	case $t in */*) ;; *) t=integration/$t ;; esac
+	case " $EXCLUSIVE " in
+	*" ${t##*/} "*) alone="$alone $t" ;;
+	*) shared="$shared $t" ;;
+	esac
+done
+running=0
+for t in $shared; do
+	run_one "$t" &
+	running=$((running + 1))
+	if [ "$running" -ge "${CITUS_JOBS:-2}" ]; then
+		wait -n
+		running=$((running - 1))
 	fi
+done
+wait
+for t in $alone; do
+	run_one "$t"
+done
+for t in $shared $alone; do
+	rc=$(cat "$W/$(basename "$t").rc" 2>/dev/null || echo 1)
+	case $rc in
+	0) passed=$((passed + 1)) ;;
+	77) ;;
+	*) failed=$((failed + 1)) failures="$failures ${t##*/}" ;;
+	esac
 done
 say "$passed passed, $failed failed on Citus in $(($(date +%s) - START)) s${failures:+ (failed:$failures)}"
 [ "$failed" = 0 ]
