@@ -329,7 +329,7 @@ static int worker_init(struct worker *w, char *err, size_t errlen)
 	if (!w->pool || !(w->claims = claims_new(w)) || !(w->lookups = lookups_new(w)) ||
 	    !(w->scanlog = scanlog_new(w)) || !(w->ratelimit = ratelimit_new(s->cfg.rates)) ||
 	    !(w->offload = offload_port_new(s->offload, w->base)) ||
-	    !(w->msessions = msessions_new()) || !(w->identities = msessions_new()) ||
+	    !(w->msessions = s->msessions) || !(w->identities = s->identities) ||
 	    !(w->sms = sms_new(w)) || oauth_start(w) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -383,9 +383,7 @@ static void worker_free(struct worker *w)
 	lookups_free(w->lookups);
 	sms_free(w->sms);
 	w->sms = NULL;
-	msessions_free(w->msessions);
-	msessions_free(w->identities);
-	w->msessions = w->identities = NULL;
+	w->msessions = w->identities = NULL; /* the server's */
 	scanlog_free(w->scanlog);
 	if (w->http)
 		evhttp_free(w->http);
@@ -524,6 +522,10 @@ static int server_open(struct server *s, char *err, size_t errlen)
 	s->offload = offload_new(OFFLOAD_QUEUE);
 	if (!s->offload) {
 		snprintf(err, errlen, "cannot start the helper thread");
+		return -1;
+	}
+	if (!(s->msessions = msessions_new()) || !(s->identities = msessions_new())) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	if (http_routes(s, routes, routes_count, err, errlen) < 0)
@@ -691,6 +693,8 @@ static void server_close(struct server *s)
 	for (int i = 0; s->workers && i < s->nworkers; i++)
 		worker_free(&s->workers[i]);
 	free(s->workers);
+	msessions_free(s->msessions);
+	msessions_free(s->identities);
 	conn_stop(s);
 	if (s->control)
 		event_base_free(s->control);

@@ -121,8 +121,8 @@ struct worker {
 	struct offload_port *offload; /* this loop's side of srv->offload */
 	struct oauth *oauth;          /* OIDC and WeChat sign-in's client and caches; NULL: off */
 	struct sms *sms;              /* texts to members' phones (sms.h) */
-	struct msessions *msessions;  /* member sessions checked lately (msession.h) */
-	struct msessions *identities; /* and identities resolved lately (auth_resolve) */
+	struct msessions *msessions;  /* struct server's, shared by the workers */
+	struct msessions *identities; /* likewise */
 	struct metrics metrics;
 	int control[2]; /* the control loop writes commands ('S', 'R', 'K') to [1] */
 	struct event *control_ev, *tick_ev;
@@ -158,6 +158,8 @@ struct server {
 	struct tokens *tokens;     /* the admin API's bearer tokens (tokens.h) */
 	struct tokens *sessions;   /* and its staff sessions */
 	struct offload *offload;   /* argon2id off the loops (offload.h) */
+	struct msessions *msessions;  /* member sessions checked lately (msession.h) */
+	struct msessions *identities; /* and identities resolved lately (auth_resolve) */
 	struct pii_key pii;        /* members' personal data (lib/pii.h) */
 	struct webhooks *webhooks; /* the control thread's dispatcher */
 	struct alerts *alerts;     /* and alert evaluator (NULL: --alert-interval 0) */

@@ -1,11 +1,12 @@
 /*
- * msession.h: a worker's cache of member sessions it checked in the
+ * msession.h: the server's cache of member sessions checked in the
  * database (member_session_get): the session's hash, its member and when it
- * ends, trusted for MSESSION_FRESH_MS after the check. A session revoked
- * elsewhere is thus refused by this worker within that time; one revoked
- * here (sign-out) at once. Direct-mapped, fixed size, one per loop: no locks.
- * The same table caches identities (keyed hash -> member) for the claims of
- * integrations (auth_resolve), trusted as long.
+ * ends, trusted for MSESSION_FRESH_MS after the check. A session revoked by
+ * another server is thus refused here within that time; one revoked here
+ * (sign-out) at once, by every worker. One cache for all workers (struct
+ * server), fixed size, MSESSION_WAYS-way set-associative with a lock per
+ * set. The same kind of table caches identities (keyed hash -> member) for
+ * the claims of integrations (auth_resolve), trusted as long.
  */
 #ifndef PACKCODE_SERVER_MSESSION_H
 #define PACKCODE_SERVER_MSESSION_H
@@ -15,7 +16,8 @@
 #include "member_id.h"
 #include "secret.h"
 
-#define MSESSION_SLOTS    16384
+#define MSESSION_WAYS     8
+#define MSESSION_SETS     8192 /* 65,536 sessions, about 7 MB */
 #define MSESSION_FRESH_MS 10000
 
 struct msessions;
