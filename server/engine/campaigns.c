@@ -120,7 +120,8 @@ size_t campaigns_snapshot_match(const struct campaigns_snapshot *s, const char *
 		const struct campaign_row *c = &s->v[i];
 		if (strcmp(c->brand, brand) != 0 || now < c->starts || now >= c->ends)
 			continue;
-		if ((c->skus[0] || c->batches[0]) && !listed(c->skus, sku) && !listed(c->batches, num))
+		if ((c->skus[0] || c->batches[0]) && !listed(c->skus, sku) &&
+		    !listed(c->batches, num))
 			continue;
 		ids[found] = c->id;
 		if (names)

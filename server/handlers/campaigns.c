@@ -124,7 +124,8 @@ void admin_route_campaigns(struct request *r)
 	struct campaign_req *a = start(r);
 	if (!a)
 		return;
-	struct pool_query q = {.stmt = "admin_campaigns", .nparams = 1, .values = {a->brands_param}};
+	struct pool_query q = {
+	    .stmt = "admin_campaigns", .nparams = 1, .values = {a->brands_param}};
 	submit(a, &q, listed);
 }
 
@@ -234,7 +235,8 @@ void admin_route_campaign_end(struct request *r)
 	if (!a || capture_id(a) < 0)
 		return;
 	snprintf(id, sizeof id, "%lld", a->id);
-	struct pool_query q = {
-	    .stmt = "admin_campaign_end", .nparams = 3, .values = {a->tok, http_client_inet(r), id}};
+	struct pool_query q = {.stmt = "admin_campaign_end",
+	                       .nparams = 3,
+	                       .values = {a->tok, http_client_inet(r), id}};
 	submit(a, &q, ended);
 }

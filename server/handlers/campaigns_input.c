@@ -75,9 +75,10 @@ enum admin_decode campaign_decode(const char *body, size_t len, char **canon, ch
 	}
 	if (!known_fields(j, "brand name starts_at ends_at products batches regions multiplier "
 	                     "bonus first_claim_bonus ladder daily_limit prizes ")) {
-		snprintf(err, errlen,
-		         "unknown field (brand, name, starts_at, ends_at, products, batches, regions, "
-		         "multiplier, bonus, first_claim_bonus, ladder, daily_limit, prizes)");
+		snprintf(
+		    err, errlen,
+		    "unknown field (brand, name, starts_at, ends_at, products, batches, regions, "
+		    "multiplier, bonus, first_claim_bonus, ladder, daily_limit, prizes)");
 		goto out;
 	}
 	if (!text_ok(json_object_get(j, "brand"), 0, 800)) {
@@ -96,10 +97,11 @@ enum admin_decode campaign_decode(const char *body, size_t len, char **canon, ch
 	}
 	if (!list_ok(j, "products", 0, 64) || !list_ok(j, "batches", 1, 0) ||
 	    !list_ok(j, "regions", 0, 16)) {
-		snprintf(err, errlen,
-		         "products (SKUs), batches (print run ids) and regions (ISO 3166 codes) are "
-		         "lists of 1 to %d items",
-		         CAMPAIGN_LIST_MAX);
+		snprintf(
+		    err, errlen,
+		    "products (SKUs), batches (print run ids) and regions (ISO 3166 codes) are "
+		    "lists of 1 to %d items",
+		    CAMPAIGN_LIST_MAX);
 		goto out;
 	}
 	v = json_object_get(j, "multiplier");
@@ -127,8 +129,9 @@ enum admin_decode campaign_decode(const char *body, size_t len, char **canon, ch
 	    (!json_is_object(v) || !known_fields(v, "every bonus ") ||
 	     !int_ok(json_object_get(v, "every"), 2, CAMPAIGN_POINTS_MAX) ||
 	     !int_ok(json_object_get(v, "bonus"), 1, CAMPAIGN_POINTS_MAX))) {
-		snprintf(err, errlen,
-		         "ladder must be {\"every\": N (2 or more), \"bonus\": points (1 or more)}");
+		snprintf(
+		    err, errlen,
+		    "ladder must be {\"every\": N (2 or more), \"bonus\": points (1 or more)}");
 		goto out;
 	}
 	if ((v = json_object_get(j, "prizes"))) {

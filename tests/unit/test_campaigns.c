@@ -21,8 +21,8 @@ static PGresult *result(const char *rows[][NCOLS], int n)
 {
 	PGresult *r = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
 	PGresAttDesc attrs[NCOLS];
-	static const char *names[NCOLS] = {"id",        "brand",     "starts_unix", "ends_unix",
-	                                   "skus",      "batch_ids", "name"};
+	static const char *names[NCOLS] = {"id",   "brand",     "starts_unix", "ends_unix",
+	                                   "skus", "batch_ids", "name"};
 	memset(attrs, 0, sizeof attrs);
 	for (int c = 0; c < NCOLS; c++) {
 		attrs[c].name = (char *)names[c];
@@ -95,7 +95,8 @@ static void test_a_campaign_body_is_checked_in_shape(void **state)
 	    "{\"brand\":\"Tea\",\"name\":\"x\",\"ends_at\":\"t\",\"batches\":[\"3\"]}",
 	    "{\"brand\":\"Tea\",\"name\":\"x\",\"ends_at\":\"t\",\"multiplier\":0.9}",
 	    "{\"brand\":\"Tea\",\"name\":\"x\",\"ends_at\":\"t\",\"bonus\":-1}",
-	    "{\"brand\":\"Tea\",\"name\":\"x\",\"ends_at\":\"t\",\"ladder\":{\"every\":1,\"bonus\":1}}",
+	    "{\"brand\":\"Tea\",\"name\":\"x\",\"ends_at\":\"t\",\"ladder\":{\"every\":1,\"bonus\":"
+	    "1}}",
 	    "{\"brand\":\"Tea\",\"name\":\"x\",\"ends_at\":\"t\",\"ladder\":{\"every\":2}}",
 	    "{\"brand\":\"Tea\",\"name\":\"x\",\"ends_at\":\"t\",\"daily_limit\":0}",
 	    "{\"brand\":\"Tea\",\"name\":\"x\",\"ends_at\":\"t\",\"prizes\":[{\"name\":\"a\","
