@@ -110,7 +110,7 @@ CST=$(shard code_states "$S")
 [ "$(commands)" = 1 ] || fail "a lookup sent $(commands) commands: $(grep issuing "$T/plan.out")"
 ok "a lookup (landing page, API) of one code: one command, on its serial's shards"
 
-explain "EXECUTE claim_many('{$S}', '{$B}', '{$M}', '{0}', NULL);"
+explain "EXECUTE claim_many('{$S}', '{$B}', '{$M}', '{0}', NULL, NULL);"
 grep -q 'awarded' "$T/plan.out" || fail "the claim: $(cat "$T/plan.out")"
 # (the code's supply-chain state is read on the serial's shard: code_states, co-located)
 [ "$(shards)" = "$(printf 'public.code_states_%s\npublic.ledger_%s\npublic.members_%s\npublic.redemptions_%s' "$CST" "$LS" "$MS" "$RS")" ] ||
