@@ -1551,7 +1551,8 @@ static void campaign_page(void *arg, const struct pool_result *res)
 	evbuffer_add_printf(b, " – ");
 	html(b, t2);
 	evbuffer_add_printf(b, "</p>");
-	if (strcmp(json_string_value(json_object_get(c, "status")) ?: "", "ended") == 0) {
+	v = json_object_get(c, "status");
+	if (json_is_string(v) && strcmp(json_string_value(v), "ended") == 0) {
 		evbuffer_add_printf(b, "<p>");
 		text(b, r, T_CAMPAIGN_ENDED);
 		evbuffer_add_printf(b, "</p>");
@@ -1578,8 +1579,9 @@ static void campaign_page(void *arg, const struct pool_result *res)
 		size_t o = 0;
 		json_array_foreach(v, i, p)
 		{
+			const char *code = json_string_value(p);
 			int n = snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "",
-			                 json_string_value(p) ?: "");
+			                 code ? code : "");
 			if (n < 0 || (size_t)n >= sizeof list - o)
 				break;
 			o += (size_t)n;
