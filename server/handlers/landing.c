@@ -268,14 +268,17 @@ static void campaign_links(struct evbuffer *b, const struct request *r,
 	campaigns_snapshot_unref(s);
 }
 
-/* What campaigns gave a claim (claim_result.campaign): the points' sum and the prizes won. */
+/* What campaigns gave a claim (claim_result.campaign): the points' sum (when they changed
+ * the points) and the prizes won. */
 static void campaign_result(struct evbuffer *b, const struct request *r, json_t *c)
 {
 	json_t *mult = json_object_get(c, "multiplier"), *bonus = json_object_get(c, "bonus");
 	json_t *prizes = json_object_get(c, "prizes"), *p;
 	char m[32];
 	size_t i;
-	if (json_is_integer(json_object_get(c, "base_points"))) {
+	int changed = (json_is_number(mult) && json_number_value(mult) != 1.0) ||
+	              (json_is_integer(bonus) && json_integer_value(bonus) > 0);
+	if (changed && json_is_integer(json_object_get(c, "base_points"))) {
 		evbuffer_add_printf(b, "<p class=\"sum\">");
 		fill(b, r, T_CAMPAIGN_BASE, NULL,
 		     json_integer_value(json_object_get(c, "base_points")));

@@ -16,8 +16,9 @@
 #     probability; after the campaign ends its secret is public, its SHA-256
 #     is the hash published at the start, and python3's hmac re-derives every
 #     one of those draws and every real claim's.
-#  5. The last 10 prizes: 1,000 claims sent at once over HTTP (1,000 members)
-#     give exactly 10 winners, the inventory 0, never below.
+#  5. A prize won through the claim form is shown on its result page; then
+#     the last 10 prizes: 1,000 claims sent at once over HTTP (1,000
+#     members) give exactly 10 winners, the inventory 0, never below.
 PC_TIMEOUT=170
 . "$(dirname "$0")/harness.sh"
 . "$(dirname "$0")/server_lib.sh"
@@ -257,9 +258,17 @@ ok "100,000 draws within 4.5 sigma, each re-derived from the revealed secret"
 
 # ---- 5. the last 10 prizes, 1,000 claims at once ----
 as "$TB" POST /api/v1/admin/campaigns '{"brand":"Bean Co","name":"Last ten","ends_at":"'$FUTURE'",
-  "prizes":[{"name":"Bicycle","count":10,"probability_ppm":1000000}]}'
-expect 201 "the last ten"
+  "prizes":[{"name":"Bicycle","count":11,"probability_ppm":1000000}]}'
+expect 201 "the last eleven"
 C5=$(field .id)
+# one won through the claim form: the result page says so (zh-Hant), then 10 are left
+member_session winner
+links_c5() { page "/c/$(code 8 "$T/codes_bean")"; grep -q "href=\"/campaigns/$C5\"" "$T/page"; }
+wait_until 10 "the landing page to link the new campaign" links_c5
+page "/c/$(code 7 "$T/codes_bean")/claim" "${MEMBER_FORM[@]}" -H 'Accept-Language: zh-TW'
+[ "$STATUS" = 200 ] && grep -qF '恭喜您獲得：Bicycle' "$T/page" && grep -q "href=\"/campaigns/$C5\"" "$T/page" ||
+	fail "the prize on the claim result: $STATUS $(cat "$T/page")"
+sql_eq "SELECT remaining FROM campaign_prizes WHERE campaign_id = $C5" 10
 tail -n +11 "$T/codes_bean" | head -n 1000 >"$T/rush"
 python3 - "$BASE" "$(claims_token)" "$T/rush" "$T/rush.out" <<'EOF' || fail "the rush"
 import http.client, json, sys, threading, urllib.parse
@@ -288,7 +297,7 @@ EOF
 	fail "not 1000 awards: $(jq -c '.[0]' "$T/rush.out" | sort | uniq -c)"
 WINNERS=$(jq -c '.[1].campaign.prizes // [] | .[] | select(.name == "Bicycle")' "$T/rush.out" | wc -l)
 [ "$WINNERS" = 10 ] || fail "$WINNERS winners in the answers, expected 10"
-sql_eq "SELECT count(*) FROM campaign_claims WHERE campaign_id = $C5 AND prize_tier = 1" 10
+sql_eq "SELECT count(*) FROM campaign_claims WHERE campaign_id = $C5 AND prize_tier = 1" 11
 sql_eq "SELECT remaining FROM campaign_prizes WHERE campaign_id = $C5" 0
-ok "1000 claims at once for the last 10 prizes: 10 winners"
+ok "a prize on the claim form's page; 1000 claims at once for the last 10 prizes: 10 winners"
 server_stop
