@@ -11,6 +11,9 @@
 #   the same claims by an integration (an admin token with the claims scope
 #     naming the member: resolved through its identity), for comparison: the
 #     sessions' claims/s are to be >= 0.9 of these
+#   the same claims with two campaigns of the product's brand running (a
+#     points multiplier and an instant win: sql/021_campaigns.sql, applied in
+#     claim_many's transaction) vs the claims with none above; goal >= 0.8
 #   forged-code lookups/s vs a bare libevent responder (bench/bare_http)
 #     returning a fixed 60-byte JSON; goal >= 0.8
 #   genuine-code lookups/s vs pgbench doing the same primary-key lookups
@@ -90,6 +93,7 @@ mint() { # mint COUNT DIR: codes.csv in DIR; prints the first serial
 CLAIM_CODES=${BENCH_CLAIM_CODES:-400000}
 mint "$CLAIM_CODES" "$W/claims" >/dev/null
 mint "$CLAIM_CODES" "$W/claims_token" >/dev/null
+mint "$CLAIM_CODES" "$W/claims_campaigns" >/dev/null
 LOOKUP_FIRST=$(mint 100000 "$W/lookups")
 # minted inactive, then released in 100 ranges of 1,000 (one row each)
 "$GEN" mint --product TEA --count 100000 --out "$W/released" --host pack.example --short --inactive -q
@@ -130,6 +134,10 @@ tail -n +2 "$W/claims/codes.csv" | cut -d, -f1 | awk -v hdr="$W/sessions.hdr" '
 	BEGIN { while ((getline l < hdr) > 0) h[n++] = l }
 	{ printf "POST\t/api/v1/claims\tapplication/json\t{\"code\":\"%s\"}\t%s\n", $1, h[(NR * 7919) % 10000] }' \
 	>"$W/claims.req"
+tail -n +2 "$W/claims_campaigns/codes.csv" | cut -d, -f1 | awk -v hdr="$W/sessions.hdr" '
+	BEGIN { while ((getline l < hdr) > 0) h[n++] = l }
+	{ printf "POST\t/api/v1/claims\tapplication/json\t{\"code\":\"%s\"}\t%s\n", $1, h[(NR * 7919) % 10000] }' \
+	>"$W/claims_campaigns.req"
 tail -n +2 "$W/claims_token/codes.csv" | cut -d, -f1 | awk '{
 	printf "POST\t/api/v1/claims\tapplication/json\t{\"code\":\"%s\",\"member\":\"m%d\"}\n", $1, (NR * 7919) % 10000 }' >"$W/claims_token.req"
 tail -n +2 "$W/lookups/codes.csv" | cut -d, -f1 | awk '{ printf "GET\t/api/v1/codes/%s\n", $1 }' >"$W/lookups.req"
@@ -195,6 +203,18 @@ CLAIMS_TOKEN=$(LOADGEN_HEADER="Authorization: Bearer $TOKEN" load "$PORT" "$W/cl
 grep -q 'status_200=' <<<"$CLAIMS_TOKEN" && ! grep -Eq 'status_(4|5)[0-9]{2}=' <<<"$CLAIMS_TOKEN" ||
 	{ say "bench_server: claims by token failed: $CLAIMS_TOKEN"; exit 1; }
 PGB_CLAIMS=$(pgb "$W/claim.sql")
+# 1b. the same claims with two campaigns of TEA's brand: x2, and an instant win (1%)
+for c in '"multiplier": 2' '"prizes": [{"name": "Cup", "count": 10000000, "probability_ppm": 10000}]'; do
+	[ "$(sql "SELECT outcome FROM campaign_create('bench', NULL, '{\"brand\": \"\", \"name\": \"bench\",
+	      \"ends_at\": \"2999-01-01T00:00:00Z\", $c}'::jsonb,
+	      decode(md5(random()::text) || md5(random()::text), 'hex'), NULL)")" = created ] ||
+		{ say "bench_server: campaign: $c"; exit 1; }
+done
+CLAIMS_CAMP=$(load "$PORT" "$W/claims_campaigns.req")
+grep -q 'status_200=' <<<"$CLAIMS_CAMP" && ! grep -Eq 'status_(4|5)[0-9]{2}=' <<<"$CLAIMS_CAMP" ||
+	{ say "bench_server: claims with campaigns failed: $CLAIMS_CAMP"; exit 1; }
+WON=$(sql "SELECT count(*) FROM campaign_claims WHERE prize_tier IS NOT NULL")
+[ "$(sql "SELECT count(*) FROM campaign_claims")" -gt 0 ] || { say "bench_server: no campaign applied"; exit 1; }
 TX=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '
 	/^packcode_claim_transactions_total / { t = $2 } /^packcode_claim_transaction_claims_total / { c = $2 }
 	END { if (t > 0) printf "%.1f", c / t }')
@@ -232,6 +252,7 @@ SERVER_PID=
 
 r1=$(ratio "$(rate <<<"$CLAIMS")" "$PGB_CLAIMS")
 r1b=$(ratio "$(rate <<<"$CLAIMS")" "$(rate <<<"$CLAIMS_TOKEN")")
+r1c=$(ratio "$(rate <<<"$CLAIMS_CAMP")" "$(rate <<<"$CLAIMS")")
 r2=$(ratio "$(rate <<<"$FORGED")" "$(rate <<<"$BARE")")
 r3=$(ratio "$(rate <<<"$LOOKUPS")" "$PGB_LOOKUPS")
 l99=$(p99 <<<"$LANDING")
@@ -239,6 +260,7 @@ r5=$(ratio "$(rate <<<"$RELEASED")" "$(rate <<<"$LOOKUPS")")
 fails=
 ge "$r1" 1.0 || fails="$fails claims"
 ge "$r1b" 0.9 || fails="$fails claims-with-sessions"
+ge "$r1c" 0.8 || fails="$fails claims-with-campaigns"
 ge "$r2" 0.8 || fails="$fails forged-lookups"
 ge "$r3" 0.8 || fails="$fails genuine-lookups"
 ge "$r5" 0.9 || fails="$fails released-lookups"
@@ -247,13 +269,14 @@ ge 20 "$l99" || fails="$fails landing-p99"
 printf '%-44s %10s %12s %8s  %s\n' "measurement" "per second" "reference" "ratio" "goal"
 printf '%-44s %10.0f %12.0f %8s  %s\n' "claims over HTTP (member sessions)" "$(rate <<<"$CLAIMS")" "$PGB_CLAIMS" "$r1" ">= 1.0 (pgbench, claim(), $DBCONNS conns)"
 printf '%-44s %10.0f %12.0f %8s  %s\n' "claims with sessions vs by a claims token" "$(rate <<<"$CLAIMS")" "$(rate <<<"$CLAIMS_TOKEN")" "$r1b" ">= 0.9 (the same claims, an integration's token)"
+printf '%-44s %10.0f %12.0f %8s  %s\n' "claims with two campaigns vs none" "$(rate <<<"$CLAIMS_CAMP")" "$(rate <<<"$CLAIMS")" "$r1c" ">= 0.8 (x2 and an instant win: $WON prizes won)"
 printf '%-44s %10.0f %12.0f %8s  %s\n' "forged-code lookups" "$(rate <<<"$FORGED")" "$(rate <<<"$BARE")" "$r2" ">= 0.8 (bare libevent, 60-byte JSON)"
 printf '%-44s %10.0f %12.0f %8s  %s\n' "genuine-code lookups" "$(rate <<<"$LOOKUPS")" "$PGB_LOOKUPS" "$r3" ">= 0.8 (pgbench, lookup_codes(), $DBCONNS conns)"
 printf '%-44s %10.0f %12.0f %8s  %s\n' "lookups of released codes (inactive batch)" "$(rate <<<"$RELEASED")" "$(rate <<<"$LOOKUPS")" "$r5" ">= 0.9 (the genuine-code lookups above)"
 printf '%-44s %10.0f %12s %8s  %s\n' "landing pages (genuine codes)" "$(rate <<<"$LANDING")" "p99 ${l99} ms" "" "p99 < 20 ms"
 echo "claims per claim_many transaction (group commit): ${TX:-?}"
 echo "latency p50/p99 ms: claims $(sed -n 's/.*p50_ms=\([0-9.]*\).*p99_ms=\([0-9.]*\).*/\1\/\2/p' <<<"$CLAIMS"), forged $(sed -n 's/.*p50_ms=\([0-9.]*\).*p99_ms=\([0-9.]*\).*/\1\/\2/p' <<<"$FORGED"), lookups $(sed -n 's/.*p50_ms=\([0-9.]*\).*p99_ms=\([0-9.]*\).*/\1\/\2/p' <<<"$LOOKUPS"), landing $(sed -n 's/.*p50_ms=\([0-9.]*\).*p99_ms=\([0-9.]*\).*/\1\/\2/p' <<<"$LANDING")"
-echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+echo "machine: $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 if [ -n "$fails" ]; then
 	echo "bench_server: missed:$fails"
 	exit 1

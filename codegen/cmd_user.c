@@ -48,7 +48,7 @@ static const char help[] =
     "                    (products, print runs), operate (recall, activate,\n"
     "                    void), points (adjust, spend), claims, pii (unmasked\n"
     "                    member data, every read audited), export, admin (staff,\n"
-    "                    tokens, keys); or all. Required.\n"
+    "                    tokens, keys), campaigns; or all. Required.\n"
     "  --brands LIST     limit the account to these brands (names, comma-\n"
     "                    separated). Default: every brand.\n"
     "  --totp            require a TOTP code (RFC 6238, 6 digits, 30 s) at\n"
@@ -286,7 +286,7 @@ int cmd_user(int argc, char **argv)
 	if (add && !scopes)
 		return cli_usage("user",
 		                 "add needs --scopes (read, catalog, operate, points, claims, "
-		                 "pii, export, admin, or all)");
+		                 "pii, export, admin, campaigns, or all)");
 	if (scopes && scope_parse(scopes, &bits, err, sizeof err) < 0)
 		return cli_usage("user", "%s", err);
 	if (brands && cli_brands_check(brands, err, sizeof err) < 0)

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const names[SCOPE_COUNT] = {"read",   "catalog", "operate", "points",
-                                               "claims", "pii",     "export",  "admin"};
+static const char *const names[SCOPE_COUNT] = {"read", "catalog", "operate", "points",   "claims",
+                                               "pii",  "export",  "admin",   "campaigns"};
 
 unsigned scope_bit(const char *name, size_t len)
 {
@@ -39,7 +39,7 @@ int scope_parse(const char *list, unsigned *out, char *err, size_t errlen)
 		if (!bit) {
 			snprintf(err, errlen,
 			         "unknown scope \"%.*s\" (scopes: read, catalog, operate, "
-			         "points, claims, pii, export, admin; or all)",
+			         "points, claims, pii, export, admin, campaigns; or all)",
 			         (int)(n > 32 ? 32 : n), p);
 			return -1;
 		}

@@ -10,19 +10,20 @@
 #include <stddef.h>
 
 enum scope {
-	SCOPE_READ = 1u << 0,    /* read: products, batches, audit, suspicious codes, stats */
-	SCOPE_CATALOG = 1u << 1, /* products, print runs */
-	SCOPE_OPERATE = 1u << 2, /* recall, activate, void */
-	SCOPE_POINTS = 1u << 3,  /* adjust, spend */
-	SCOPE_CLAIMS = 1u << 4,  /* integrations claiming for verified members */
-	SCOPE_PII = 1u << 5,     /* unmasked member data; every such read audited */
-	SCOPE_EXPORT = 1u << 6,  /* exports */
-	SCOPE_ADMIN = 1u << 7,   /* staff, tokens, keys */
+	SCOPE_READ = 1u << 0,      /* read: products, batches, audit, suspicious codes, stats */
+	SCOPE_CATALOG = 1u << 1,   /* products, print runs */
+	SCOPE_OPERATE = 1u << 2,   /* recall, activate, void */
+	SCOPE_POINTS = 1u << 3,    /* adjust, spend */
+	SCOPE_CLAIMS = 1u << 4,    /* integrations claiming for verified members */
+	SCOPE_PII = 1u << 5,       /* unmasked member data; every such read audited */
+	SCOPE_EXPORT = 1u << 6,    /* exports */
+	SCOPE_ADMIN = 1u << 7,     /* staff, tokens, keys */
+	SCOPE_CAMPAIGNS = 1u << 8, /* a brand's campaigns and prizes (docs/campaigns.md) */
 };
 
-#define SCOPE_COUNT    8
+#define SCOPE_COUNT    9
 #define SCOPE_ALL      ((1u << SCOPE_COUNT) - 1)
-#define SCOPE_LIST_MAX 64 /* "read,catalog,...,admin" and its NUL */
+#define SCOPE_LIST_MAX 80 /* "read,catalog,...,admin,campaigns" and its NUL */
 
 /* The bit of scope name[0..len), or 0 if there is no such scope. */
 unsigned scope_bit(const char *name, size_t len);

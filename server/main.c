@@ -43,6 +43,7 @@
 #include "routes.h"
 #include "server.h"
 #include "engine/links.h"
+#include "engine/campaigns.h"
 #include "statements.h"
 
 #define PROG            "packcode-server"
@@ -513,9 +514,11 @@ static int server_open(struct server *s, char *err, size_t errlen)
 			s->tokens = tokens_new(db, TOKENS_BEARER, why, sizeof why);
 		if (s->tokens)
 			s->sessions = tokens_new(db, TOKENS_SESSION, why, sizeof why);
+		if (s->sessions)
+			s->campaigns = campaigns_new(db, why, sizeof why);
 		PQfinish(db);
 	}
-	if (!s->catalog || !s->links || !s->tokens || !s->sessions) {
+	if (!s->catalog || !s->links || !s->tokens || !s->sessions || !s->campaigns) {
 		snprintf(err, errlen, "database: %s", why);
 		return -1;
 	}
@@ -606,6 +609,7 @@ static int control_open(struct server *s, char *err, size_t errlen)
 	if (!s->control || !s->listener || !s->webhooks ||
 	    catalog_listen(s->catalog, s->listener) < 0 ||
 	    links_listen(s->links, s->listener) < 0 ||
+	    campaigns_listen(s->campaigns, s->listener) < 0 ||
 	    tokens_listen(s->tokens, s->listener, s->control) < 0 ||
 	    tokens_listen(s->sessions, s->listener, s->control) < 0 ||
 	    webhooks_listen(s->webhooks, s->listener) < 0 ||
@@ -687,6 +691,7 @@ static void server_close(struct server *s)
 	tidy_free(s->tidy);
 	catalog_free(s->catalog);
 	links_free(s->links);
+	campaigns_free(s->campaigns);
 	tokens_free(s->tokens);
 	tokens_free(s->sessions);
 	offload_free(s->offload);

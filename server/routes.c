@@ -9,6 +9,7 @@
 #include "handlers/analytics.h"
 #include "handlers/auth.h"
 #include "handlers/alerts.h"
+#include "handlers/campaigns.h"
 #include "handlers/claim.h"
 #include "handlers/export.h"
 #include "handlers/health.h"

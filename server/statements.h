@@ -20,8 +20,8 @@
 	"SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET statement_timeout = '10s'; "             \
 	"SELECT packcode_session(); "                                                              \
 	"PREPARE ping AS SELECT 1; "                                                               \
-	"PREPARE claim_many(bigint[], bigint[], text[], smallint[], inet[]) AS "                   \
-	"  SELECT * FROM claim_many($1, $2, $3, $4, $5); "                                         \
+	"PREPARE claim_many(bigint[], bigint[], text[], smallint[], inet[], text[]) AS "           \
+	"  SELECT * FROM claim_many($1, $2, $3, $4, $5, $6); "                                     \
 	"PREPARE code_facts(bigint[], bigint[]) AS SELECT * FROM code_facts($1, $2); "             \
 	"PREPARE code_inactive_scanned(bigint, bigint, text, inet) AS "                            \
 	"  SELECT code_inactive_scanned($1, $2, $3, $4); "                                         \
@@ -35,7 +35,7 @@
 	"       ORDER BY id DESC LIMIT $2) l ON true "                                             \
 	"   WHERE m.member = $1 ORDER BY l.id DESC; " STATEMENTS_ADMIN                             \
 	"; " STATEMENTS_ADMIN_WEBHOOKS "; " STATEMENTS_ADMIN_SUPPLY "; " STATEMENTS_ANALYTICS      \
-	"; " STATEMENTS_MEMBERS "; " STATEMENTS_OAUTH
+	"; " STATEMENTS_MEMBERS "; " STATEMENTS_OAUTH "; " STATEMENTS_CAMPAIGNS
 
 /*
  * The analytics reads (server/handlers/analytics.c, sql/015_scans.sql): the
@@ -49,6 +49,23 @@
 	"  SELECT analytics_batches(r.f, r.t, $3, $4) FROM analytics_range($1, $2) r; "            \
 	"PREPARE analytics_regions(date, date, bigint[], text, text, bigint) AS "                  \
 	"  SELECT analytics_regions(r.f, r.t, $3, $4, $5, $6) FROM analytics_range($1, $2) r"
+
+/*
+ * Campaigns (server/handlers/campaigns.c, sql/021_campaigns.sql): changes
+ * take the identity and the client first; the body of a new campaign goes
+ * as jsonb (its shape checked by campaigns_input.c, its values by
+ * campaign_create) with the 32 random bytes of its secret; reads take the
+ * identity's brands last (NULL: every brand). campaign_public is the rules
+ * page's: what anyone may see.
+ */
+#define STATEMENTS_CAMPAIGNS                                                                       \
+	"PREPARE admin_campaign_create(bigint, inet, jsonb, bytea) AS "                            \
+	"  SELECT * FROM admin_campaign_create($1, $2, $3, $4); "                                  \
+	"PREPARE admin_campaign_end(bigint, inet, bigint) AS "                                     \
+	"  SELECT * FROM admin_campaign_end($1, $2, $3); "                                         \
+	"PREPARE admin_campaigns(bigint[]) AS SELECT admin_campaigns($1); "                        \
+	"PREPARE admin_campaign(bigint, bigint[]) AS SELECT admin_campaign($1, $2); "              \
+	"PREPARE campaign_public(bigint) AS SELECT campaign_json($1, false)"
 
 /*
  * Members signing in and their own data (server/handlers/auth.c, member.c;
@@ -285,8 +302,11 @@
 	"FROM product_links l JOIN products p ON p.sku = l.product_sku "                           \
 	"WHERE p.gtin IS NOT NULL ORDER BY p.gtin COLLATE \"C\", l.link_type COLLATE \"C\", "      \
 	"l.hreflang"
+/* the campaigns not ended (engine/campaigns.c), for the landing page's link */
+#define STATEMENT_CAMPAIGNS_LOAD "SELECT * FROM campaigns_live()"
 #define STATEMENTS_LISTEN_SETUP                                                                    \
 	"SET TimeZone = 'UTC'; LISTEN packcode_catalog; "                                          \
+	"PREPARE campaigns_load AS " STATEMENT_CAMPAIGNS_LOAD "; "                                 \
 	"PREPARE links_load AS " STATEMENT_LINKS_LOAD "; "                                         \
 	"PREPARE catalog_load AS " STATEMENT_CATALOG_LOAD "; "                                     \
 	"PREPARE tokens_load AS " STATEMENT_TOKENS_LOAD "; "                                       \

@@ -233,6 +233,17 @@ int64_t scanlog_scanner(const struct scanlog_client *who)
 	return (int64_t)(h >> 1); /* a bigint, never negative */
 }
 
+void scanlog_region(const struct scanlog *s, const char *address, char *out, size_t outlen)
+{
+	struct geoip_region where;
+	if (!s->geoip || !address || !address[0]) {
+		snprintf(out, outlen, "%s", "");
+		return;
+	}
+	geoip_lookup(s->geoip, address, &where);
+	snprintf(out, outlen, "%s", where.subdivision[0] ? where.subdivision : where.country);
+}
+
 void scanlog_add(struct scanlog *s, const struct scanlog_client *who, enum scanlog_kind kind,
                  const char *code, uint64_t serial, const char *outcome, const char *member)
 {

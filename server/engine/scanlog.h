@@ -45,6 +45,12 @@ void scanlog_add(struct scanlog *s, const struct scanlog_client *who, enum scanl
 void scanlog_flush(struct scanlog *s);
 /* Open the --geoip file again if it changed (force: SIGHUP); a bad file keeps the old one. */
 void scanlog_geoip_reload(struct scanlog *s, int force);
+/*
+ * The region of address (--geoip) as campaigns name them: the ISO 3166-2
+ * subdivision ("CN-GD"), else the country ("CN"), else "" (unknown, or no
+ * --geoip).
+ */
+void scanlog_region(const struct scanlog *s, const char *address, char *out, size_t outlen);
 /* Rows buffered or being written. */
 size_t scanlog_pending(const struct scanlog *s);
 /* 1 when the scan connection is down: buffered rows cannot be written now. */

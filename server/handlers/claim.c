@@ -44,6 +44,7 @@ struct claim {
 	struct lookup_check c;
 	char input[CODE_INPUT_MAX + 1]; /* the code as typed, printable, for the scan record */
 	char member[MEMBER_MAX + 1];
+	char region[24]; /* "CN-GD", "CN", "" unknown: where campaigns apply (--geoip) */
 	int pin_state;
 	int signed_in; /* the member proved who they are (a session): a right PIN always passes */
 	int retries;
@@ -162,6 +163,7 @@ static void claim_finish(struct claim *cl, struct claim_result *res)
 	snprintf(res->member, sizeof res->member, "%s", cl->member);
 	res->batch = cl->c.batch;
 	cl->done(cl->arg, res);
+	json_decref(res->campaign);
 	lookup_check_release(&cl->c);
 	free(cl);
 }
@@ -220,6 +222,7 @@ static void claims_add(struct batch_params *bp, struct batch_item *item)
 	                cl->r->client[0] && !(cl->signed_in && cl->pin_state == PIN_RIGHT)
 	                    ? cl->r->client
 	                    : NULL);
+	batch_param_str(bp, 5, cl->region[0] ? cl->region : NULL);
 }
 
 static int retryable(const char *sqlstate)
@@ -295,6 +298,8 @@ static void claims_done(void *ctx, struct batch_item **items, size_t n, const st
 				timefmt_pg_to_iso(PQgetvalue(pg, row, 4), res.claimed_at);
 			if (!PQgetisnull(pg, row, 5))
 				res.retry_after = atoi(PQgetvalue(pg, row, 5));
+			if (!PQgetisnull(pg, row, 6)) /* the campaigns' part (021_campaigns.sql) */
+				res.campaign = json_loads(PQgetvalue(pg, row, 6), 0, NULL);
 		}
 		claim_finish(cl, &res);
 	}
@@ -302,7 +307,7 @@ static void claims_done(void *ctx, struct batch_item **items, size_t n, const st
 
 static const struct batch_ops claim_ops = {
     .stmt = "claim_many",
-    .ncols = 5,
+    .ncols = 6,
     .add = claims_add,
     .done = claims_done,
 };
@@ -446,6 +451,7 @@ void claim_start(struct request *r, const char *code, size_t codelen, const char
 		claim_finish(cl, &res);
 		return;
 	}
+	scanlog_region(w->scanlog, r->client, cl->region, sizeof cl->region);
 	if (batch_add(w->claims->batcher, &cl->item) < 0)
 		finish_with(cl, CLAIM_UNAVAILABLE);
 }
@@ -512,6 +518,8 @@ void claim_reply_json(struct request *r, const struct claim_result *res)
 			json_object_set_new(o, "product",
 			                    json_pack("{s:s,s:s}", "sku", res->batch->sku, "name",
 			                              res->batch->name));
+		if (res->campaign)
+			json_object_set(o, "campaign", res->campaign);
 		break;
 	case CLAIM_ALREADY_CLAIMED:
 		json_object_set_new(o, "claimed_at", json_string(res->claimed_at));

@@ -63,6 +63,10 @@ struct claim_result {
 	char claimed_at[TIMEFMT_ISO_LEN];
 	int retry_after; /* seconds: THROTTLED, RATE_LIMITED, UNAVAILABLE; PIN_WRONG if it set a
 	                    wait */
+	/* AWARDED, REPEAT: what campaigns gave (base_points, multiplier, bonus, campaigns,
+	   prizes: sql/021_campaigns.sql's campaign_claim_json), or NULL; valid during the callback
+	 */
+	json_t *campaign;
 };
 
 typedef void (*claim_done_fn)(void *arg, const struct claim_result *res);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/campaigns.h"
 #include "engine/catalog.h"
 #include "handlers/auth.h"
 #include "handlers/claim.h"
@@ -244,6 +245,57 @@ static void product_card(struct evbuffer *b, const struct request *r,
 	evbuffer_add_printf(b, "</dt><dd>");
 	html(b, bt->sku);
 	evbuffer_add_printf(b, "</dd></dl></section>");
+}
+
+/* Links to the rules of the campaigns that apply to a pack of bt now (engine/campaigns.c). */
+static void campaign_links(struct evbuffer *b, const struct request *r,
+                           const struct catalog_batch *bt)
+{
+	long long ids[8];
+	const char *names[8];
+	struct campaigns_snapshot *s = campaigns_current(r->w->srv->campaigns);
+	size_t n = campaigns_snapshot_match(s, bt->brand, bt->sku, (long long)bt->id,
+	                                    (long long)time(NULL), ids, names, 8);
+	if (n) {
+		evbuffer_add_printf(b, "<p class=\"links\">");
+		for (size_t i = 0; i < n; i++) {
+			evbuffer_add_printf(b, "<a href=\"/campaigns/%lld\">", ids[i]);
+			fill(b, r, T_CAMPAIGN_LINK, names[i], 0);
+			evbuffer_add_printf(b, "</a>");
+		}
+		evbuffer_add_printf(b, "</p>");
+	}
+	campaigns_snapshot_unref(s);
+}
+
+/* What campaigns gave a claim (claim_result.campaign): the points' sum (when they changed
+ * the points) and the prizes won. */
+static void campaign_result(struct evbuffer *b, const struct request *r, json_t *c)
+{
+	json_t *mult = json_object_get(c, "multiplier"), *bonus = json_object_get(c, "bonus");
+	json_t *prizes = json_object_get(c, "prizes"), *p;
+	char m[32];
+	size_t i;
+	int changed = (json_is_number(mult) && json_number_value(mult) != 1.0) ||
+	              (json_is_integer(bonus) && json_integer_value(bonus) > 0);
+	if (changed && json_is_integer(json_object_get(c, "base_points"))) {
+		evbuffer_add_printf(b, "<p class=\"sum\">");
+		fill(b, r, T_CAMPAIGN_BASE, NULL,
+		     json_integer_value(json_object_get(c, "base_points")));
+		if (json_is_number(mult) && json_number_value(mult) != 1.0) {
+			snprintf(m, sizeof m, "%g", json_number_value(mult));
+			fill(b, r, T_CAMPAIGN_TIMES, m, 0);
+		}
+		if (json_is_integer(bonus) && json_integer_value(bonus) > 0)
+			fill(b, r, T_CAMPAIGN_PLUS, NULL, json_integer_value(bonus));
+		evbuffer_add_printf(b, "</p>");
+	}
+	json_array_foreach(prizes, i, p)
+	{
+		evbuffer_add_printf(b, "<p class=\"prize\"><strong>");
+		fill(b, r, T_PRIZE_WON, json_string_value(json_object_get(p, "name")), 0);
+		evbuffer_add_printf(b, "</strong></p>");
+	}
 }
 
 static void code_line(struct evbuffer *b, const struct request *r, const char *code)
@@ -609,6 +661,8 @@ static void landing_facts(void *arg, enum pool_status st, const struct lookup_fa
 	if (report)
 		report_form(b, r, code, report);
 	product_card(b, r, bt);
+	if (genuine)
+		campaign_links(b, r, bt);
 	evbuffer_add_printf(b, "<section class=\"card\"><h2>");
 	text(b, r, T_SCANS);
 	evbuffer_add_printf(b, "</h2><p>");
@@ -940,13 +994,20 @@ static void form_done(void *arg, const struct claim_result *res)
 		fill(b, r, T_AWARDED, NULL, res->points);
 		evbuffer_add_printf(b, "</h1><p>");
 		fill(b, r, T_AWARDED_SUB, NULL, res->balance);
-		evbuffer_add_printf(b, "</p><p><a href=\"/me\">");
+		evbuffer_add_printf(b, "</p>");
+		if (res->campaign)
+			campaign_result(b, r, res->campaign);
+		evbuffer_add_printf(b, "<p><a href=\"/me\">");
 		text(b, r, T_MY_POINTS);
 		evbuffer_add_printf(b, "</a></p></section>");
+		if (res->batch)
+			campaign_links(b, r, res->batch);
 		break;
 	case CLAIM_REPEAT:
 		when(r, res->claimed_at, t, sizeof t);
 		verdict_card(b, r, "ok", T_REPEAT, T_REPEAT_SUB, t, res->balance);
+		if (res->campaign)
+			campaign_result(b, r, res->campaign);
 		break;
 	case CLAIM_ALREADY_CLAIMED:
 		when(r, res->claimed_at, t, sizeof t);
@@ -1431,4 +1492,161 @@ void landing_route_privacy(struct request *r)
 	evbuffer_add_printf(b, "</a></p>");
 	page_end(b);
 	send_page(r, 200, b);
+}
+
+/* ---- GET /campaigns/{id}: a campaign's rules, public ---------------------------------------- */
+
+static void campaign_line(struct evbuffer *b, const struct request *r, enum text t, const char *s1,
+                          long long n1)
+{
+	evbuffer_add_printf(b, "<li>");
+	fill(b, r, t, s1, n1);
+	evbuffer_add_printf(b, "</li>");
+}
+
+static void campaign_page(void *arg, const struct pool_result *res)
+{
+	struct request *r = arg;
+	json_t *c = NULL, *v, *p;
+	struct evbuffer *b = NULL;
+	char t1[96], t2[96], m[32];
+	size_t i;
+	if (res->status != POOL_OK) {
+		if (r->want_json)
+			http_reply_error(r, 503, "unavailable", "database unavailable, try again");
+		else
+			simple_page(r, 503, "warn", T_UNAVAILABLE, T_UNAVAILABLE_SUB, 0, NULL);
+		return;
+	}
+	if (PQntuples(res->res) > 0 && !PQgetisnull(res->res, 0, 0))
+		c = json_loads(PQgetvalue(res->res, 0, 0), 0, NULL);
+	if (r->want_json) {
+		if (c)
+			http_reply_json(r, 200, c);
+		else
+			http_reply_error(r, 404, "unknown_campaign", "no such campaign");
+		return;
+	}
+	if (!c) {
+		simple_page(r, 404, "bad", T_CAMPAIGN_UNKNOWN, T_NOT_FOUND_SUB, 0, NULL);
+		return;
+	}
+	if (!(b = evbuffer_new())) {
+		http_reply_error(r, 503, "unavailable", "out of memory");
+		json_decref(c);
+		return;
+	}
+	page_start(b, r);
+	evbuffer_add_printf(b, "<section class=\"card\"><h1>");
+	html(b, json_string_value(json_object_get(c, "name")));
+	evbuffer_add_printf(b, "</h1><p>");
+	html(b, json_string_value(json_object_get(c, "brand")));
+	evbuffer_add_printf(b, "</p><h2>");
+	text(b, r, T_CAMPAIGN_PERIOD);
+	evbuffer_add_printf(b, "</h2><p>");
+	when(r, json_string_value(json_object_get(c, "starts_at")), t1, sizeof t1);
+	when(r,
+	     json_string_value(json_object_get(c, "ended_at"))
+	         ? json_string_value(json_object_get(c, "ended_at"))
+	         : json_string_value(json_object_get(c, "ends_at")),
+	     t2, sizeof t2);
+	html(b, t1);
+	evbuffer_add_printf(b, " – ");
+	html(b, t2);
+	evbuffer_add_printf(b, "</p>");
+	v = json_object_get(c, "status");
+	if (json_is_string(v) && strcmp(json_string_value(v), "ended") == 0) {
+		evbuffer_add_printf(b, "<p>");
+		text(b, r, T_CAMPAIGN_ENDED);
+		evbuffer_add_printf(b, "</p>");
+	}
+	evbuffer_add_printf(b, "<h2>");
+	text(b, r, T_CAMPAIGN_RULES);
+	evbuffer_add_printf(b, "</h2><ul>");
+	v = json_object_get(c, "multiplier");
+	if (json_is_number(v) && json_number_value(v) != 1.0) {
+		snprintf(m, sizeof m, "%g", json_number_value(v));
+		campaign_line(b, r, T_CAMPAIGN_MULTIPLIER, m, 0);
+	}
+	if ((v = json_object_get(c, "bonus")) && json_integer_value(v) > 0)
+		campaign_line(b, r, T_CAMPAIGN_BONUS, NULL, json_integer_value(v));
+	if ((v = json_object_get(c, "first_claim_bonus")) && json_integer_value(v) > 0)
+		campaign_line(b, r, T_CAMPAIGN_FIRST, NULL, json_integer_value(v));
+	if ((v = json_object_get(c, "ladder")))
+		campaign_line(b, r, T_CAMPAIGN_LADDER, NULL,
+		              json_integer_value(json_object_get(v, "every")));
+	if ((v = json_object_get(c, "daily_limit")))
+		campaign_line(b, r, T_CAMPAIGN_LIMIT, NULL, json_integer_value(v));
+	if ((v = json_object_get(c, "regions"))) {
+		char list[256] = "";
+		size_t o = 0;
+		json_array_foreach(v, i, p)
+		{
+			const char *code = json_string_value(p);
+			int n = snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "",
+			                 code ? code : "");
+			if (n < 0 || (size_t)n >= sizeof list - o)
+				break;
+			o += (size_t)n;
+		}
+		campaign_line(b, r, T_CAMPAIGN_REGIONS, list, 0);
+	}
+	evbuffer_add_printf(b, "</ul>");
+	if ((v = json_object_get(c, "prizes"))) {
+		evbuffer_add_printf(b, "<h2>");
+		text(b, r, T_CAMPAIGN_PRIZES);
+		evbuffer_add_printf(b, "</h2><ul>");
+		json_array_foreach(v, i, p)
+		{
+			evbuffer_add_printf(b, "<li>");
+			html(b, json_string_value(json_object_get(p, "name")));
+			evbuffer_add_printf(
+			    b, " (%.4f%%, ",
+			    (double)json_integer_value(json_object_get(p, "probability_ppm")) /
+			        10000.0);
+			fill(b, r, T_CAMPAIGN_PRIZE_LEFT, NULL,
+			     json_integer_value(json_object_get(p, "remaining")));
+			evbuffer_add_printf(b, ")</li>");
+		}
+		evbuffer_add_printf(b, "</ul><p>");
+		text(b, r, T_CAMPAIGN_FAIR);
+		evbuffer_add_printf(b, "</p><dl><dt>");
+		text(b, r, T_CAMPAIGN_HASH);
+		evbuffer_add_printf(b, "</dt><dd><code>");
+		html(b, json_string_value(json_object_get(c, "secret_sha256")));
+		evbuffer_add_printf(b, "</code></dd>");
+		if ((v = json_object_get(c, "secret"))) {
+			evbuffer_add_printf(b, "<dt>");
+			text(b, r, T_CAMPAIGN_SECRET);
+			evbuffer_add_printf(b, "</dt><dd><code>");
+			html(b, json_string_value(v));
+			evbuffer_add_printf(b, "</code></dd>");
+		}
+		evbuffer_add_printf(b, "</dl>");
+	}
+	evbuffer_add_printf(b, "</section><p class=\"links\"><a href=\"/\">");
+	text(b, r, T_HOME);
+	evbuffer_add_printf(b, "</a></p>");
+	page_end(b);
+	send_page(r, 200, b);
+	json_decref(c);
+}
+
+void landing_route_campaign(struct request *r)
+{
+	const struct route_capture *cap = &r->cap[0];
+	char id[24];
+	if (cap->len < 1 || cap->len >= 19 || strspn(cap->s, "0123456789") < cap->len ||
+	    cap->s[0] == '0') {
+		if (r->want_json)
+			http_reply_error(r, 404, "unknown_campaign", "no such campaign");
+		else
+			simple_page(r, 404, "bad", T_CAMPAIGN_UNKNOWN, T_NOT_FOUND_SUB, 0, NULL);
+		return;
+	}
+	memcpy(id, cap->s, cap->len);
+	id[cap->len] = '\0';
+	struct pool_query q = {.stmt = "campaign_public", .nparams = 1, .values = {id}};
+	if (pool_submit(r->w->pool, &q, campaign_page, r) < 0)
+		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
 }

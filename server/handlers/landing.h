@@ -28,6 +28,8 @@ void landing_route_digital_link(struct request *r);
 void landing_route_me(struct request *r);
 /* GET /privacy: the privacy notice (--privacy-version), HTML or JSON. */
 void landing_route_privacy(struct request *r);
+/* GET /campaigns/{id}: a campaign's rules, public (HTML or JSON) */
+void landing_route_campaign(struct request *r);
 void landing_route_me_sign_in(struct request *r);
 void landing_route_me_sign_out(struct request *r);
 

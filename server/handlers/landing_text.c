@@ -269,6 +269,42 @@ static const char *const texts[T_COUNT][4] = {
          "刪"
          "除，積分紀錄保留但不再含有任何可識別您的資訊。",
          NULL},
+    [T_CAMPAIGN_BASE] = {"%d points", "基础积分 %d", "基礎積分 %d", "%d point"},
+    [T_CAMPAIGN_TIMES] = {" × %s", " × %s", " × %s", NULL},
+    [T_CAMPAIGN_PLUS] = {" + %d bonus points", " + 奖励积分 %d", " + 獎勵積分 %d",
+                         " + %d bonus point"},
+    [T_PRIZE_WON] = {"You won: %s", "恭喜您获得：%s", "恭喜您獲得：%s", NULL},
+    [T_CAMPAIGN_LINK] = {"Campaign: %s (rules)", "活动：%s（规则）", "活動：%s（規則）", NULL},
+    [T_CAMPAIGN_RULES] = {"Campaign rules", "活动规则", "活動規則", NULL},
+    [T_CAMPAIGN_PERIOD] = {"When", "活动时间", "活動時間", NULL},
+    [T_CAMPAIGN_ENDED] = {"This campaign has ended.", "此活动已结束。", "此活動已結束。", NULL},
+    [T_CAMPAIGN_MULTIPLIER] = {"Points multiplied by %s", "积分 × %s", "積分 × %s", NULL},
+    [T_CAMPAIGN_BONUS] = {"%d bonus points a claim", "每次领取奖励 %d 积分", "每次領取獎勵 %d 積分",
+                          "%d bonus point a claim"},
+    [T_CAMPAIGN_FIRST] = {"%d bonus points for your first claim of the brand",
+                          "首次领取该品牌奖励 %d 积分", "首次領取該品牌獎勵 %d 積分",
+                          "%d bonus point for your first claim of the brand"},
+    [T_CAMPAIGN_LADDER] = {"A bonus every %d claims of the brand", "每领取该品牌第 %d 次可获奖励",
+                           "每領取該品牌第 %d 次可獲獎勵", NULL},
+    [T_CAMPAIGN_LIMIT] = {"At most %d claims a day per member", "每位会员每天最多 %d 次",
+                          "每位會員每天最多 %d 次", "At most %d claim a day per member"},
+    [T_CAMPAIGN_REGIONS] = {"Regions: %s", "活动地区：%s", "活動地區：%s", NULL},
+    [T_CAMPAIGN_PRIZES] = {"Prizes", "奖品", "獎品", NULL},
+    [T_CAMPAIGN_PRIZE_LEFT] = {"%d left", "剩余 %d 份", "剩餘 %d 份", NULL},
+    [T_CAMPAIGN_FAIR] = {"Each claim's draw is HMAC-SHA256 of its serial number under the "
+                         "campaign's secret. The secret's SHA-256 is published below from the "
+                         "start; the secret itself when the campaign ends, so that anyone can "
+                         "check every draw.",
+                         "每次抽奖结果由活动密钥对该码序列号计算 HMAC-SHA256 得出。密钥的 "
+                         "SHA-256 自活动开始即公布于下方，密钥本身于活动结束时公开，任何人都"
+                         "可以核对每一次抽奖。",
+                         "每次抽獎結果由活動密鑰對該碼序號計算 HMAC-SHA256 得出。密鑰的 "
+                         "SHA-256 自活動開始即公布於下方，密鑰本身於活動結束時公開，任何人都"
+                         "可以核對每一次抽獎。",
+                         NULL},
+    [T_CAMPAIGN_HASH] = {"SHA-256 of the secret", "密钥的 SHA-256", "密鑰的 SHA-256", NULL},
+    [T_CAMPAIGN_SECRET] = {"The secret (revealed)", "密钥（已公开）", "密鑰（已公開）", NULL},
+    [T_CAMPAIGN_UNKNOWN] = {"No such campaign", "没有此活动", "沒有此活動", NULL},
 };
 
 const char *landing_text(enum text t, enum lang l, long long n)

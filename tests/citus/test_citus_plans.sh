@@ -45,11 +45,12 @@ want="$want sms_budgets:subject:6 sms_challenges:phone_hash:5 spends:member:2"
 [ "$(sql "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid IN
           ('products'::regclass, 'batches'::regclass, 'serial_allocator'::regclass,
            'admin_tokens'::regclass, 'brands'::regclass, 'staff'::regclass,
-           'staff_sessions'::regclass, 'reports'::regclass)")" = 0 ] || fail "a coordinator table was distributed"
+           'staff_sessions'::regclass, 'reports'::regclass, 'campaigns'::regclass,
+           'campaign_prizes'::regclass, 'campaign_claims'::regclass)")" = 0 ] || fail "a coordinator table was distributed"
 got=$(sql "SELECT string_agg(t.tgname, ' ' ORDER BY t.tgname) FROM pg_trigger t
            JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal
             AND c.relnamespace = 'public'::regnamespace")
-[ "$got" = "admin_tokens_changed batch_activations_changed batches_changed product_links_changed products_changed staff_changed staff_sessions_changed webhook_deliveries_changed" ] ||
+[ "$got" = "admin_tokens_changed batch_activations_changed batches_changed campaigns_changed product_links_changed products_changed staff_changed staff_sessions_changed webhook_deliveries_changed" ] ||
 	fail "the coordinator tables' triggers: $got"
 run pcgen db distribute
 [ "$rc" = 0 ] && [ "$out" = "already distributed" ] || fail "a second distribute: $rc $out $err"
@@ -110,7 +111,7 @@ CST=$(shard code_states "$S")
 [ "$(commands)" = 1 ] || fail "a lookup sent $(commands) commands: $(grep issuing "$T/plan.out")"
 ok "a lookup (landing page, API) of one code: one command, on its serial's shards"
 
-explain "EXECUTE claim_many('{$S}', '{$B}', '{$M}', '{0}', NULL);"
+explain "EXECUTE claim_many('{$S}', '{$B}', '{$M}', '{0}', NULL, NULL);"
 grep -q 'awarded' "$T/plan.out" || fail "the claim: $(cat "$T/plan.out")"
 # (the code's supply-chain state is read on the serial's shard: code_states, co-located)
 [ "$(shards)" = "$(printf 'public.code_states_%s\npublic.ledger_%s\npublic.members_%s\npublic.redemptions_%s' "$CST" "$LS" "$MS" "$RS")" ] ||

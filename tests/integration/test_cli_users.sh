@@ -37,12 +37,12 @@ run add bob --scopes all --totp
 case $out in otpauth://totp/packcode:bob\?secret=*\&issuer=packcode\&algorithm=SHA1\&digits=6\&period=30) ;; *) fail "TOTP URI: $out" ;; esac
 [ "$(pc_psql "SELECT array_to_string(scopes, ','), brand_ids = ARRAY[(SELECT id FROM brands WHERE name = 'Packcode Tea')], left(password_hash, 10), totp_secret IS NULL FROM staff WHERE name = 'alice'")" = \
 	'read,points|t|$argon2id$|t' ] || fail "alice stored as $(pc_psql "SELECT * FROM staff WHERE name = 'alice'")"
-[ "$(pc_psql "SELECT length(totp_secret), array_length(scopes, 1) FROM staff WHERE name = 'bob'")" = '20|8' ] ||
+[ "$(pc_psql "SELECT length(totp_secret), array_length(scopes, 1) FROM staff WHERE name = 'bob'")" = '20|9' ] ||
 	fail "bob stored wrongly"
 ! grep -qF "$PW" <<<"$(pc_psql "SELECT * FROM staff")" || fail "the password was stored"
 run pcgen user list
 grep -Eq '^alice +read,points +Packcode Tea +no ' <<<"$out" || fail "user list: $out"
-grep -Eq '^bob +read,catalog,operate,points,claims,pii,export,admin +all +yes ' <<<"$out" || fail "user list: $out"
+grep -Eq '^bob +read,catalog,operate,points,claims,pii,export,admin,campaigns +all +yes ' <<<"$out" || fail "user list: $out"
 note "ok - add stores an argon2id hash, scopes, brand ids, a 20-byte TOTP secret; list shows them"
 
 run pcgen user disable alice

@@ -40,8 +40,8 @@ static void row_full(PGresult *r, int i, const char *id, const char *name, const
 /* A token of every scope and brand. */
 static void row(PGresult *r, int i, const char *id, const char *name, const char *token)
 {
-	row_full(r, i, id, name, token, "read,catalog,operate,points,claims,pii,export,admin", NULL,
-	         NULL);
+	row_full(r, i, id, name, token,
+	         "read,catalog,operate,points,claims,pii,export,admin,campaigns", NULL, NULL);
 }
 
 static PGresult *result(void)

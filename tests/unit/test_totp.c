@@ -84,7 +84,7 @@ static void test_scope_lists(void **state)
 	assert_int_equal(scope_parse("all", &bits, err, sizeof err), 0);
 	assert_int_equal(bits, SCOPE_ALL);
 	assert_string_equal(scope_format(bits, out, sizeof out),
-	                    "read,catalog,operate,points,claims,pii,export,admin");
+	                    "read,catalog,operate,points,claims,pii,export,admin,campaigns");
 	assert_int_equal(scope_parse("read,,points", &bits, err, sizeof err), -1);
 	assert_int_equal(scope_parse("read,root", &bits, err, sizeof err), -1);
 	assert_non_null(strstr(err, "\"root\""));
