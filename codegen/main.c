@@ -52,6 +52,7 @@ static const char usage[] =
     "                         first need too); never replaces one\n"
     "  export KIND            scans, claims, members or the ledger of a date range, as CSV or\n"
     "                         JSON Lines on stdout (audited)\n"
+    "  events                 the chain of custody as a GS1 EPCIS 2.0 document (JSON-LD)\n"
     "\n"
     "Codes:\n"
     "  verify CODE...         genuine, typo, not genuine or revoked; with a database\n"
@@ -84,7 +85,7 @@ static const struct {
     {"db", cmd_db},         {"product", cmd_product}, {"mint", cmd_mint}, {"batches", cmd_batches},
     {"render", cmd_render}, {"token", cmd_token},     {"user", cmd_user}, {"member", cmd_member},
     {"batch", cmd_batch},   {"code", cmd_code},       {"undo", cmd_undo}, {"pii-key", cmd_pii_key},
-    {"export", cmd_export},
+    {"export", cmd_export}, {"events", cmd_events},
 };
 
 int main(int argc, char **argv)

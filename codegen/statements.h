@@ -194,4 +194,16 @@
 /* $1 export id, $2 rows, $3 status (done, aborted, failed). Audited. */
 #define STMT_EXPORT_FINISH "SELECT outcome FROM export_finish($1::bigint, $2::bigint, $3)"
 
+/* ---- EPCIS events (cmd_events.c; sql/020_epcis.sql) ---- */
+
+/* $1 brand names "A,B" (NULL: every brand), $2 from, $3 to (NULL: open),
+ * $4 batch (NULL: all), $5 kinds "a,b" (NULL: the default ones). outcome
+ * (ok, unknown_batch) and copy_sql, the COPY ... TO STDOUT of the events
+ * (epcis_sql()). An unknown brand or kind is 22023, from not before to 23514. */
+#define STMT_EPCIS_BEGIN                                                                           \
+	"SELECT outcome, copy_sql FROM epcis_begin(brand_ids(string_to_array($1, ',')), "          \
+	"$2::timestamptz, $3::timestamptz, $4::bigint, string_to_array($5, ','))"
+/* $1 actor, $2 brand, $3 GLN (NULL: none). outcome. Audited (brand.gln). */
+#define STMT_BRAND_SET_GLN "SELECT outcome FROM brand_set_gln($1, NULL, $2, $3)"
+
 #endif
