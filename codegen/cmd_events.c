@@ -82,10 +82,10 @@ static int cmd_gln(int argc, char **argv)
 int cmd_events(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"batch", required_argument, NULL, 'b'}, {"from", required_argument, NULL, 'f'},
-	    {"to", required_argument, NULL, 't'},    {"kind", required_argument, NULL, 'k'},
+	    {"batch", required_argument, NULL, 'b'},  {"from", required_argument, NULL, 'f'},
+	    {"to", required_argument, NULL, 't'},     {"kind", required_argument, NULL, 'k'},
 	    {"brands", required_argument, NULL, 'B'}, {"out", required_argument, NULL, 'o'},
-	    {"help", no_argument, NULL, 'h'},        {0},
+	    {"help", no_argument, NULL, 'h'},         {0},
 	};
 	const char *from = NULL, *to = NULL, *kinds = NULL, *brands = NULL, *path = NULL;
 	const char *batch = NULL;
@@ -99,7 +99,8 @@ int cmd_events(int argc, char **argv)
 		switch (c) {
 		case 'b':
 			if (cli_parse_int(optarg, 1, INT64_MAX, &n) < 0)
-				return cli_usage("events", "--batch is a batch number, not \"%s\"", optarg);
+				return cli_usage("events", "--batch is a batch number, not \"%s\"",
+				                 optarg);
 			batch = optarg;
 			break;
 		case 'f':

@@ -50,16 +50,17 @@ int epcis_expand(struct keyring *kr, const char *line, size_t len, epcis_put_fn 
 		while (m + 1 < end && !(m[0] == '#' && m[1] == '{'))
 			m++;
 		if (m + 1 >= end)
-			return put(ctx, p, (size_t)(end - p)) < 0 ? (snprintf(err, errlen, "write failed"), -1)
-			                                           : 0;
+			return put(ctx, p, (size_t)(end - p)) < 0
+			           ? (snprintf(err, errlen, "write failed"), -1)
+			           : 0;
 		if (m > p && put(ctx, p, (size_t)(m - p)) < 0) {
 			snprintf(err, errlen, "write failed");
 			return -1;
 		}
 		const char *q = m + 2;
 		uint64_t key, serial;
-		if (number(&q, end, '.', &key) < 0 || number(&q, end, '}', &serial) < 0 || key == 0 ||
-		    key > CODE_KEY_ID_MAX) {
+		if (number(&q, end, '.', &key) < 0 || number(&q, end, '}', &serial) < 0 ||
+		    key == 0 || key > CODE_KEY_ID_MAX) {
 			snprintf(err, errlen, "a malformed code marker in an event");
 			return -1;
 		}
@@ -67,8 +68,8 @@ int epcis_expand(struct keyring *kr, const char *line, size_t len, epcis_put_fn 
 		struct code_signer *s = k ? keyring_signer(k) : NULL;
 		char code[CODE_LEN + 1];
 		if (!s || code_encode(s, serial, code, NULL) < 0) {
-			snprintf(err, errlen, "key %u of serial %llu is not in the keyring", (unsigned)key,
-			         (unsigned long long)serial);
+			snprintf(err, errlen, "key %u of serial %llu is not in the keyring",
+			         (unsigned)key, (unsigned long long)serial);
 			return -1;
 		}
 		if (put(ctx, code, CODE_LEN) < 0) {
