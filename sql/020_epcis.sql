@@ -256,10 +256,18 @@ LANGUAGE sql STABLE AS $$
                                                       WHEN 'destroyed' THEN 'destroyed'
                                                       WHEN 'sample' THEN 'non_sellable_other'
                                                       WHEN 'stolen' THEN 'stolen'
-                                                      ELSE CASE (c.b).status
-                                                               WHEN 'recalled' THEN 'recalled'
-                                                               WHEN 'expired' THEN 'expired'
-                                                               ELSE 'active' END END,
+                                                      ELSE CASE
+                                                          WHEN (c.b).status = 'recalled'
+                                                          THEN 'recalled'
+                                                          WHEN (c.b).status = 'expired'
+                                                          THEN 'expired'
+                                                          WHEN (c.b).inactive AND NOT EXISTS (
+                                                              SELECT 1 FROM batch_activations a
+                                                               WHERE a.batch_id = (c.b).id
+                                                                 AND c.serial BETWEEN a.serial_first
+                                                                                  AND a.serial_last)
+                                                          THEN 'inactive'
+                                                          ELSE 'active' END END,
                            'epcList', jsonb_build_array(epcis_epc((c.b).epc_prefix, (c.b).key_id,
                                                                   c.serial)),
                            'packcode:batch', (c.b).id, 'packcode:state',
