@@ -299,28 +299,47 @@ $$;
 -- Consumer scans of a pack: where only as a region (ISO 3166-2, else the
 -- country), never an address, a member or a User-Agent; the verdict the
 -- consumer saw. Scans have no id: the event's source is the scan's time,
--- serial, kind and scanner hash.
+-- serial, kind and scanner hash. In PL/pgSQL, the brands' batches picked
+-- first: on Citus scans are distributed and the batches the coordinator's,
+-- so the scans are read alone (by batch_id = ANY) and the events built on
+-- the coordinator (the event id reads epcis_namespace, which the workers
+-- lack).
 CREATE FUNCTION epcis_scan(p_from timestamptz, p_to timestamptz, p_brand_ids bigint[],
                            p_batch bigint)
 RETURNS TABLE (event text)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    ids bigint[];
+    keys smallint[];
+    prefixes text[];
+BEGIN
+    SELECT coalesce(array_agg(b.id ORDER BY b.id), '{}'),
+           coalesce(array_agg(b.key_id ORDER BY b.id), '{}'),
+           coalesce(array_agg(b.epc_prefix ORDER BY b.id), '{}')
+      INTO ids, keys, prefixes
+      FROM epcis_batches b
+     WHERE (p_brand_ids IS NULL OR b.brand_id = ANY (p_brand_ids))
+       AND (p_batch IS NULL OR b.id = p_batch);
+    RETURN QUERY
+    WITH s AS MATERIALIZED (
+        SELECT sc.at, sc.serial, sc.kind, sc.outcome, sc.scanner, sc.batch_id,
+               coalesce(sc.subdivision, sc.country) AS region
+          FROM scans sc
+         WHERE sc.at >= p_from AND sc.at < p_to AND sc.serial > 0 AND sc.batch_id = ANY (ids))
     SELECT epcis_event('ObjectEvent',
-                       'scan:' || sc.serial || ':' || epcis_time(sc.at) || ':'
-                       || extract(microseconds FROM sc.at)::bigint % 1000 || ':' || sc.kind
-                       || ':' || coalesce(sc.scanner, 0),
-                       sc.at,
+                       'scan:' || s.serial || ':' || epcis_time(s.at) || ':'
+                       || extract(microseconds FROM s.at)::bigint % 1000 || ':' || s.kind
+                       || ':' || coalesce(s.scanner, 0),
+                       s.at,
                        jsonb_build_object(
                            'action', 'OBSERVE',
                            'bizStep', 'urn:packcode:bizstep:consumer_scanning',
-                           'epcList', jsonb_build_array(epcis_epc(b.epc_prefix, b.key_id,
-                                                                  sc.serial)),
-                           'packcode:batch', b.id, 'packcode:verdict', sc.outcome,
-                           'packcode:region', coalesce(sc.subdivision, sc.country)))
-      FROM scans sc JOIN epcis_batches b ON b.id = sc.batch_id
-     WHERE sc.at >= p_from AND sc.at < p_to AND sc.serial > 0
-       AND (p_brand_ids IS NULL OR b.brand_id = ANY (p_brand_ids))
-       AND (p_batch IS NULL OR sc.batch_id = p_batch)
-$$;
+                           'epcList', jsonb_build_array(epcis_epc(prefixes[x.i], keys[x.i],
+                                                                  s.serial)),
+                           'packcode:batch', s.batch_id, 'packcode:verdict', s.outcome,
+                           'packcode:region', s.region))
+      FROM s CROSS JOIN LATERAL (SELECT array_position(ids, s.batch_id) AS i) x;
+END $$;
 
 INSERT INTO epcis_event_kinds (kind, fn, position, in_default, description) VALUES
     ('commissioning', 'epcis_commissioning', 10, true, 'a print run minted'),
