@@ -128,14 +128,17 @@ static void copied(void *arg, const struct pool_result *res)
 		return;
 	}
 	if (!e->started) {
-		log_error("event=epcis_failed sqlstate=%s reason=%s", res->sqlstate, LOG_Q(res->message));
+		log_error("event=epcis_failed sqlstate=%s reason=%s", res->sqlstate,
+		          LOG_Q(res->message));
 		if (res->status == POOL_UNAVAILABLE)
-			http_reply_error(e->r, 503, "unavailable", "database unavailable, try again");
+			http_reply_error(e->r, 503, "unavailable",
+			                 "database unavailable, try again");
 		else
 			http_reply_error(e->r, 500, "internal", "the events could not be read");
 	} else {
 		if (!e->bad && !http_stream_gone(e->r))
-			log_warn("event=epcis_cut events=%lld reason=%s", e->events, LOG_Q(res->message));
+			log_warn("event=epcis_cut events=%lld reason=%s", e->events,
+			         LOG_Q(res->message));
 		http_stream_end(e->r, 0);
 	}
 	events_free(e);
@@ -159,13 +162,15 @@ static void begun(void *arg, const struct pool_result *res)
 	struct events_req *e = arg;
 	if (res->status != POOL_OK) {
 		if (res->status == POOL_UNAVAILABLE)
-			http_reply_error(e->r, 503, "unavailable", "database unavailable, try again");
+			http_reply_error(e->r, 503, "unavailable",
+			                 "database unavailable, try again");
 		else if (strcmp(res->sqlstate, "28000") == 0)
 			http_reply_unauthorized(e->r, TOKENS_INVALID);
 		else if (strcmp(res->sqlstate, "23514") == 0)
 			http_reply_error(e->r, 400, "bad_request", "from must be before to");
 		else if (strcmp(res->sqlstate, "22023") == 0)
-			http_reply_error(e->r, 400, "bad_request", res->message); /* the kinds there are */
+			http_reply_error(e->r, 400, "bad_request",
+			                 res->message); /* the kinds there are */
 		else {
 			log_error("event=admin_query_failed route=events sqlstate=%s message=%s",
 			          res->sqlstate, LOG_Q(res->message));

@@ -41,9 +41,10 @@ int events_decode_query(const char *query, struct events_in *out, char *err, siz
 	}
 	if (has_from < 0 || has_to < 0 || (has_from > 0 && export_time_check(out->from) < 0) ||
 	    (has_to > 0 && export_time_check(out->to) < 0)) {
-		snprintf(err, errlen,
-		         "from and to are a date (2026-12-01, midnight UTC) or an RFC 3339 time with "
-		         "its offset (2026-12-01T08:00:00+08:00)");
+		snprintf(
+		    err, errlen,
+		    "from and to are a date (2026-12-01, midnight UTC) or an RFC 3339 time with "
+		    "its offset (2026-12-01T08:00:00+08:00)");
 		return -1;
 	}
 	if (has_from <= 0)
@@ -59,9 +60,10 @@ int events_decode_query(const char *query, struct events_in *out, char *err, siz
 	if (has_batch <= 0)
 		out->batch[0] = '\0';
 	if (has_kind < 0 || (has_kind > 0 && !kinds_ok(out->kinds))) {
-		snprintf(err, errlen,
-		         "kind is a comma-separated list of event kinds (commissioning, activation, "
-		         "state, expiry, scan) or all");
+		snprintf(
+		    err, errlen,
+		    "kind is a comma-separated list of event kinds (commissioning, activation, "
+		    "state, expiry, scan) or all");
 		return -1;
 	}
 	if (has_kind <= 0)
