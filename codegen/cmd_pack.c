@@ -264,9 +264,12 @@ static int simple(PGconn *db, const char *sql)
 static int pallet_mint(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"brand", required_argument, NULL, 'b'},  {"count", required_argument, NULL, 'n'},
-	    {"prefix", required_argument, NULL, 'p'}, {"extension", required_argument, NULL, 'e'},
-	    {"host", required_argument, NULL, 'H'},   {"help", no_argument, NULL, 'h'},
+	    {"brand", required_argument, NULL, 'b'},
+	    {"count", required_argument, NULL, 'n'},
+	    {"prefix", required_argument, NULL, 'p'},
+	    {"extension", required_argument, NULL, 'e'},
+	    {"host", required_argument, NULL, 'H'},
+	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
 	const char *cmd = "pallet mint", *brand = NULL, *prefix = NULL, *host = NULL;
@@ -507,8 +510,9 @@ static int pack_load(int argc, char **argv)
 			           *ch = json_string_value(json_object_get(j, "child"));
 			if (!json_is_object(j) || !p || !ch || json_object_size(j) != 2) {
 				json_decref(j);
-				cli_error(cmd, "line %lld: not {\"parent\": \"...\", \"child\": \"...\"}",
-				          lineno);
+				cli_error(
+				    cmd, "line %lld: not {\"parent\": \"...\", \"child\": \"...\"}",
+				    lineno);
 				bad = 1;
 				break;
 			}
@@ -697,8 +701,8 @@ static int pack_parent_op(int argc, char **argv, int activate)
 		goto out;
 	}
 	snprintf(value, sizeof value, "%lld", parent.value);
-	const char *params[] = {cli_actor(who, sizeof who), parent.pallet ? "true" : "false",
-	                        value, reason};
+	const char *params[] = {cli_actor(who, sizeof who), parent.pallet ? "true" : "false", value,
+	                        reason};
 	r = one_row(cmd, db, activate ? STMT_PACK_ACTIVATE : STMT_PACK_UNPACK, 4, params);
 	if (!r)
 		goto out;
@@ -890,7 +894,8 @@ int cmd_distributor(int argc, char **argv)
 		PGresult *r = PQexec(db, STMT_DISTRIBUTOR_LIST);
 		int rc = 1;
 		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-			cli_error("distributor list", "%s", db_error_line(r, db, line, sizeof line));
+			cli_error("distributor list", "%s",
+			          db_error_line(r, db, line, sizeof line));
 		} else {
 			for (int i = 0; i < PQntuples(r); i++)
 				printf("%s\t%s\t%s\t%s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
@@ -978,8 +983,8 @@ int cmd_ship(int argc, char **argv)
 			snprintf(v, sizeof v, "%lld", bt);
 			break;
 		case 'r':
-			if (sscanf(optarg, "%lld:%lld-%lld", &bt, &a, &b2) != 3 || bt < 1 || a < 1 ||
-			    b2 < a) {
+			if (sscanf(optarg, "%lld:%lld-%lld", &bt, &a, &b2) != 3 || bt < 1 ||
+			    a < 1 || b2 < a) {
 				rc = cli_usage(cmd, "--range is BATCH:A-B");
 				goto out;
 			}
@@ -1002,15 +1007,16 @@ int cmd_ship(int argc, char **argv)
 		}
 	}
 	if (!dist || n == 0 || optind != argc) {
-		rc = cli_usage(cmd, "needs --distributor and a --pallet, --case, --batch or --range");
+		rc = cli_usage(cmd,
+		               "needs --distributor and a --pallet, --case, --batch or --range");
 		goto out;
 	}
 	strcat(kinds, "}");
 	strcat(values, "}");
 	strcat(firsts, "}");
 	strcat(lasts, "}");
-	const char *params[] = {cli_actor(who, sizeof who), dist, reference, kinds, values, firsts,
-	                        lasts};
+	const char *params[] = {
+	    cli_actor(who, sizeof who), dist, reference, kinds, values, firsts, lasts};
 	PGresult *r = one_row(cmd, db, STMT_SHIPMENT_ADD, 7, params);
 	if (r) {
 		if (strcmp(PQgetvalue(r, 0, 0), "shipped") == 0) {
