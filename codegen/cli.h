@@ -54,5 +54,9 @@ int cmd_user(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
 int cmd_code(int argc, char **argv);
 int cmd_undo(int argc, char **argv);
+int cmd_pallet(int argc, char **argv);
+int cmd_pack(int argc, char **argv);
+int cmd_distributor(int argc, char **argv);
+int cmd_ship(int argc, char **argv);
 
 #endif
