@@ -10,7 +10,8 @@
 --    database's namespace and the source row), EPCs and EPC classes (GS1
 --    Digital Link URIs on id.gs1.org; urn:packcode: for products without a
 --    GTIN).
--- 3. The kinds and epcis_sql(), the COPY ... TO STDOUT that streams them.
+-- 3. The kinds and epcis_sql(), the COPY ... TO STDOUT that streams them;
+--    packing and shipping read sql/018_packing.sql's and 019's tables.
 --
 -- The code of a pack is not in the database (its signature needs the
 -- keyring), so an event naming a pack carries the marker #{KEY.SERIAL}
@@ -341,11 +342,143 @@ BEGIN
       FROM s CROSS JOIN LATERAL (SELECT array_position(ids, s.batch_id) AS i) x;
 END $$;
 
+-- ---- packing and shipping (sql/018_packing.sql, sql/019_distributors.sql) ------------------
+
+-- The EPC of a parent: a pallet's SSCC (pack_links.parent, 18 digits) as a
+-- Digital Link (AI 00), or a case's code (a serial of a case product's batch).
+CREATE FUNCTION epcis_parent_epc(p_pallet boolean, p_parent bigint) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN p_pallet THEN 'https://id.gs1.org/00/' || lpad(p_parent::text, 18, '0')
+                ELSE (SELECT epcis_epc(b.epc_prefix, b.key_id, p_parent) FROM epcis_batches b
+                       WHERE p_parent BETWEEN b.serial_first AND b.serial_last) END
+$$;
+
+-- Packing as AggregationEvents. ADD (bizStep packing): one event per load
+-- (pack_loads, at its time) and parent, its children as they were loaded:
+-- the links as they stand, and those since taken away or moved (each with
+-- the parent it was loaded into: its first pack_changes row of that load).
+-- DELETE (bizStep unpacking): one per unpack (pack_changes kind unpack: a
+-- parent's children at once). A repack (kind repack) is a DELETE from the
+-- old parent and an ADD to the new one, at its time. Childen are listed
+-- (childEPCs): a parent holds a case or a pallet of them, never a run.
+CREATE FUNCTION epcis_packing(p_from timestamptz, p_to timestamptz, p_brand_ids bigint[],
+                              p_batch bigint)
+RETURNS TABLE (event text)
+LANGUAGE sql STABLE AS $$
+    WITH loads AS (
+        SELECT ld.id, ld.at FROM pack_loads ld WHERE ld.at >= p_from AND ld.at < p_to),
+    packed AS (
+        SELECT l.load_id, l.child, coalesce(c.parent_before, l.parent) AS parent,
+               coalesce(c.pallet_before, l.pallet) AS pallet
+          FROM pack_links l
+          LEFT JOIN LATERAL (SELECT pc.parent_before, pc.pallet_before FROM pack_changes pc
+                              WHERE pc.child = l.child AND pc.load_before = l.load_id
+                              ORDER BY pc.id LIMIT 1) c ON true
+         WHERE l.load_id IN (SELECT id FROM loads)
+        UNION
+        (SELECT DISTINCT ON (pc.load_before, pc.child) pc.load_before, pc.child, pc.parent_before,
+                pc.pallet_before
+           FROM pack_changes pc
+          WHERE pc.load_before IN (SELECT id FROM loads)
+          ORDER BY pc.load_before, pc.child, pc.id)),
+    moves AS (
+        -- unpacks (a parent's children at once) and each repack's two halves
+        SELECT 'unpack:' || min(pc.id) AS source, pc.at, 'DELETE' AS action,
+               'unpacking' AS step, pc.parent_before AS parent, pc.pallet_before AS pallet,
+               array_agg(pc.child ORDER BY pc.child) AS children, min(pc.id) AS change
+          FROM pack_changes pc
+         WHERE pc.kind = 'unpack' AND pc.at >= p_from AND pc.at < p_to
+         GROUP BY pc.at, pc.parent_before, pc.pallet_before
+        UNION ALL
+        SELECT 'repack-out:' || pc.id, pc.at, 'DELETE', 'unpacking', pc.parent_before,
+               pc.pallet_before, ARRAY[pc.child], pc.id
+          FROM pack_changes pc
+         WHERE pc.kind = 'repack' AND pc.at >= p_from AND pc.at < p_to
+        UNION ALL
+        SELECT 'repack-in:' || pc.id, pc.at, 'ADD', 'packing', pc.parent_after, pc.pallet_after,
+               ARRAY[pc.child], pc.id
+          FROM pack_changes pc
+         WHERE pc.kind = 'repack' AND pc.at >= p_from AND pc.at < p_to),
+    events AS (
+        SELECT 'packing:' || p.load_id || ':' || p.parent || ':' || p.pallet::integer AS source,
+               ld.at, 'ADD' AS action, 'packing' AS step, p.parent, p.pallet, p.load_id,
+               NULL::bigint AS change, array_agg(p.child ORDER BY p.child) AS children
+          FROM packed p JOIN loads ld ON ld.id = p.load_id
+         GROUP BY p.load_id, ld.at, p.parent, p.pallet
+        UNION ALL
+        SELECT m.source, m.at, m.action, m.step, m.parent, m.pallet, NULL, m.change, m.children
+          FROM moves m)
+    SELECT epcis_event('AggregationEvent', e.source, e.at,
+                       jsonb_build_object(
+                           'action', e.action, 'bizStep', e.step,
+                           'parentID', epcis_parent_epc(e.pallet, e.parent),
+                           'childEPCs', k.epcs, 'packcode:load', e.load_id,
+                           'packcode:change', e.change)
+                       || epcis_where(k.location))
+      FROM events e
+     CROSS JOIN LATERAL (
+         SELECT jsonb_agg(epcis_epc(b.epc_prefix, b.key_id, c.serial) ORDER BY c.i) AS epcs,
+                min(b.location) AS location, bool_or(b.id = p_batch) AS in_batch,
+                bool_or(p_brand_ids IS NULL OR b.brand_id = ANY (p_brand_ids)) AS allowed
+           FROM unnest(e.children) WITH ORDINALITY AS c(serial, i)
+           JOIN epcis_batches b ON c.serial BETWEEN b.serial_first AND b.serial_last) k
+     WHERE k.allowed AND (p_batch IS NULL OR k.in_batch)
+$$;
+
+-- Shipping: one ObjectEvent per shipment (bizStep shipping, disposition
+-- in_transit, at shipped_at): its pallets (SSCCs) and cases in epcList, its
+-- batches and serial ranges as quantities, the distributor as the
+-- destination (urn:packcode:distributor:ID: distributors have no GLN; the
+-- name is outside input and stays out of events). Receiving is not
+-- recorded (no table says a shipment arrived), so it has no event.
+CREATE FUNCTION epcis_shipping(p_from timestamptz, p_to timestamptz, p_brand_ids bigint[],
+                               p_batch bigint)
+RETURNS TABLE (event text)
+LANGUAGE sql STABLE AS $$
+    SELECT epcis_event('ObjectEvent', 'shipping:' || s.id, s.shipped_at,
+                       jsonb_build_object(
+                           'action', 'OBSERVE', 'bizStep', 'shipping', 'disposition', 'in_transit',
+                           'epcList', coalesce((SELECT jsonb_agg(epcis_parent_epc(i.kind = 'pallet',
+                                                                                  i.parent)
+                                                                 ORDER BY i.ord)
+                                                  FROM shipment_items i
+                                                 WHERE i.shipment_id = s.id
+                                                   AND i.parent IS NOT NULL), '[]'::jsonb),
+                           'quantityList', (SELECT jsonb_agg(jsonb_build_object(
+                                                       'epcClass', b.epc_class,
+                                                       'quantity', i.serial_last - i.serial_first + 1)
+                                                   ORDER BY i.ord)
+                                              FROM shipment_items i
+                                              JOIN epcis_batches b ON b.id = i.batch_id
+                                             WHERE i.shipment_id = s.id
+                                               AND i.serial_first IS NOT NULL),
+                           'destinationList', jsonb_build_array(jsonb_build_object(
+                               'type', 'owning_party',
+                               'destination', 'urn:packcode:distributor:' || s.distributor_id)),
+                           'packcode:shipment', s.id,
+                           'packcode:distributor', s.distributor_id)
+                       || epcis_where(CASE WHEN br.gln IS NOT NULL
+                                           THEN 'https://id.gs1.org/414/' || br.gln END))
+      FROM shipments s JOIN brands br ON br.id = s.brand_id
+     WHERE s.shipped_at >= p_from AND s.shipped_at < p_to
+       AND (p_brand_ids IS NULL OR s.brand_id = ANY (p_brand_ids))
+       AND (p_batch IS NULL OR EXISTS (
+               SELECT 1 FROM shipment_items i
+                WHERE i.shipment_id = s.id
+                  AND (i.batch_id = p_batch
+                       OR (i.parent IS NOT NULL AND EXISTS (
+                               SELECT 1 FROM pack_descendants(i.kind = 'pallet', i.parent) d
+                                 JOIN batches bt ON bt.id = p_batch
+                                WHERE d.serial BETWEEN bt.serial_first AND bt.serial_last)))))
+$$;
+
 INSERT INTO epcis_event_kinds (kind, fn, position, in_default, description) VALUES
     ('commissioning', 'epcis_commissioning', 10, true, 'a print run minted'),
     ('activation', 'epcis_activation', 20, true, 'codes released for sale'),
     ('state', 'epcis_state', 30, true, 'a pack voided, stolen, destroyed, a sample, or back'),
     ('expiry', 'epcis_expiry', 40, true, 'a batch expired'),
+    ('packing', 'epcis_packing', 50, true, 'packs into cases, cases onto pallets, and back'),
+    ('shipping', 'epcis_shipping', 60, true, 'a shipment to a distributor'),
     ('scan', 'epcis_scan', 90, false, 'consumer scans (region only)');
 
 -- The COPY ... TO STDOUT of the events of kinds p_kinds (NULL: the default

