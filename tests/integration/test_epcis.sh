@@ -14,7 +14,7 @@
 # and the API agree; scans carry a region and no address. A token of brand
 # B sees none of brand A's events; bad parameters are clear errors; 20,000
 # events stream in chunks (Transfer-Encoding: chunked) and validate.
-PC_TIMEOUT=90
+PC_TIMEOUT=150 # about 20 s alone; room for a loaded machine and Citus
 . "$(dirname "$0")/harness.sh"
 . "$(dirname "$0")/server_lib.sh"
 . "$(dirname "$0")/js_lib.sh"
@@ -226,6 +226,7 @@ expect_error 1 'unknown event kind "bogus"' pcgen events --kind bogus
 expect_error 1 'unknown batch 999' pcgen events --batch 999
 expect_error 2 'batch number' pcgen events --batch x
 expect_error 1 'unknown brand' pcgen events --brands Nobody
+expect_error 1 'No such file or directory' pcgen events --out "$T/no/such/dir/events.json"
 pcgen events --brands "Other Co" --kind all >"$T/cli_b.json" || fail "events --brands"
 jq -e --arg a "$A" '[.epcisBody.eventList[] | select(."packcode:batch" == ($a | tonumber))] | length == 0' \
 	"$T/cli_b.json" >/dev/null || fail "--brands Other Co gets A's events"
