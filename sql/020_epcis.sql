@@ -350,7 +350,7 @@ CREATE FUNCTION epcis_parent_epc(p_pallet boolean, p_parent bigint) RETURNS text
 LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN p_pallet THEN 'https://id.gs1.org/00/' || lpad(p_parent::text, 18, '0')
                 ELSE (SELECT epcis_epc(b.epc_prefix, b.key_id, p_parent) FROM epcis_batches b
-                       WHERE p_parent BETWEEN b.serial_first AND b.serial_last) END
+                       WHERE int8range(b.serial_first, b.serial_last, '[]') @> p_parent) END
 $$;
 
 -- Packing as AggregationEvents. ADD (bizStep packing): one event per load
@@ -359,8 +359,10 @@ $$;
 -- the parent it was loaded into: its first pack_changes row of that load).
 -- DELETE (bizStep unpacking): one per unpack (pack_changes kind unpack: a
 -- parent's children at once). A repack (kind repack) is a DELETE from the
--- old parent and an ADD to the new one, at its time. Childen are listed
+-- old parent and an ADD to the new one, at its time. Children are listed
 -- (childEPCs): a parent holds a case or a pallet of them, never a run.
+-- A child's batch is found through batches' exclusion index (the range
+-- containing its serial), one probe a child.
 CREATE FUNCTION epcis_packing(p_from timestamptz, p_to timestamptz, p_brand_ids bigint[],
                               p_batch bigint)
 RETURNS TABLE (event text)
@@ -421,7 +423,8 @@ LANGUAGE sql STABLE AS $$
                 min(b.location) AS location, bool_or(b.id = p_batch) AS in_batch,
                 bool_or(p_brand_ids IS NULL OR b.brand_id = ANY (p_brand_ids)) AS allowed
            FROM unnest(e.children) WITH ORDINALITY AS c(serial, i)
-           JOIN epcis_batches b ON c.serial BETWEEN b.serial_first AND b.serial_last) k
+           JOIN epcis_batches b
+             ON int8range(b.serial_first, b.serial_last, '[]') @> c.serial) k
      WHERE k.allowed AND (p_batch IS NULL OR k.in_batch)
 $$;
 
