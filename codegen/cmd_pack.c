@@ -668,8 +668,8 @@ static int pack_move(int argc, char **argv)
 	r = one_row(cmd, db, STMT_PACK_MOVE, 2, params);
 	if (!r || simple(db, STMT_COMMIT) < 0)
 		goto out;
-	if (strcmp(PQgetvalue(r, 0, 0), "repacked") == 0)
-		printf("repacked (change %s)\n", PQgetvalue(r, 0, 1));
+	if (strcmp(PQgetvalue(r, 0, 2), "0") != 0)
+		printf("repacked (change %s)\n", PQgetvalue(r, 0, 3));
 	else
 		printf("packed\n");
 	rc = 0;

@@ -216,8 +216,9 @@
 	"parent_key) FROM STDIN"
 /* $1 actor: outcome, load_id, links (22023 "line N: why" for a bad line) */
 #define STMT_PACK_LOAD "SELECT outcome, load_id, links FROM pack_load($1, NULL, NULL, 'file')"
-/* $1 actor, $2 reason: outcome (packed | repacked), change_id */
-#define STMT_PACK_MOVE "SELECT outcome, change_id FROM pack_move($1, NULL, NULL, $2)"
+/* $1 actor, $2 reason: load_id, packed, repacked, change_id */
+#define STMT_PACK_MOVE                                                                             \
+	"SELECT load_id, packed, repacked, change_id FROM pack_put($1, NULL, NULL, 'cli', $2)"
 /* $1 actor, $2 pallet (bool), $3 parent, $4 reason: outcome, children */
 #define STMT_PACK_UNPACK                                                                           \
 	"SELECT outcome, children FROM pack_unpack($1, NULL, NULL, $2::boolean, $3::bigint, $4)"

@@ -57,7 +57,7 @@ CREATE TABLE pack_loads (
     at        timestamptz NOT NULL DEFAULT now(),
     actor     text NOT NULL CHECK (length(actor) <= 200),
     brand_id  bigint REFERENCES brands (id),
-    source    text NOT NULL CHECK (source IN ('file', 'api')),
+    source    text NOT NULL CHECK (source IN ('file', 'cli', 'api')),
     links     bigint NOT NULL DEFAULT 0
 );
 
@@ -281,42 +281,71 @@ BEGIN
     RETURN QUERY SELECT 'loaded'::text, lid, n;
 END $$;
 
--- Pack or repack the one link in pack_stage (the API, `pack move`): a child
--- not packed yet is packed (a load of one link); one packed elsewhere is
--- moved, its old link kept in pack_changes (repack). Refusals raise 22023
--- as pack_load's. outcome: packed | repacked. Audited as pack.load or
--- pack.repack.
-CREATE FUNCTION pack_move(p_actor text, p_client inet, p_brand_ids bigint[], p_reason text)
-RETURNS TABLE (outcome text, change_id bigint)
+-- Pack or repack the links in pack_stage (the API, `pack move`): a child
+-- not packed yet is packed (a load, source p_source); one packed elsewhere
+-- is moved, its old link kept in pack_changes (repack). All or nothing:
+-- refusals raise 22023 "line N: why" as pack_load's. Returns the load (NULL
+-- when nothing was new), how many were packed and repacked, and the last
+-- repack's change. Audited as pack.load and pack.repack.
+CREATE FUNCTION pack_put(p_actor text, p_client inet, p_brand_ids bigint[], p_source text,
+                         p_reason text)
+RETURNS TABLE (load_id bigint, packed bigint, repacked bigint, change_id bigint)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
     bad record;
-    s record;
-    old pack_links;
+    lid bigint;
+    np bigint := 0;
+    nr bigint := 0;
     cid bigint;
+    moved jsonb;
 BEGIN
     SELECT * INTO bad FROM pack_stage_problem(p_brand_ids, true);
     IF bad.line IS NOT NULL THEN
-        RAISE EXCEPTION '%', bad.problem USING ERRCODE = '22023';
+        RAISE EXCEPTION 'line %: %', bad.line, bad.problem USING ERRCODE = '22023';
     END IF;
-    SELECT * INTO s FROM pack_stage LIMIT 1;
-    SELECT * INTO old FROM pack_links l WHERE l.child = s.child FOR UPDATE;
-    IF old.child IS NULL THEN
-        RETURN QUERY SELECT o.outcome, NULL::bigint FROM pack_load(p_actor, p_client, p_brand_ids, 'api') o;
-        RETURN;
+    SELECT * INTO bad FROM pack_stage_repeat();
+    IF bad.line IS NOT NULL THEN
+        RAISE EXCEPTION 'line %: the child is on line % already', bad.line, bad.first_line
+            USING ERRCODE = '22023';
     END IF;
-    INSERT INTO pack_changes (actor, kind, child, parent_before, pallet_before, parent_after,
-                              pallet_after, load_before, reason)
-    VALUES (p_actor, 'repack', s.child, old.parent, old.pallet, s.parent, s.pallet, old.load_id,
-            p_reason)
-    RETURNING pack_changes.id INTO cid;
-    UPDATE pack_links l SET parent = s.parent, pallet = s.pallet WHERE l.child = s.child;
-    PERFORM audit_append(p_actor, p_client, 'pack.repack', s.child::text,
-                         jsonb_build_object('change', cid, 'from', old.parent,
-                                            'from_pallet', old.pallet, 'to', s.parent,
-                                            'to_pallet', s.pallet, 'reason', p_reason));
-    RETURN QUERY SELECT 'repacked'::text, cid;
+    WITH mv AS (
+        INSERT INTO pack_changes (actor, kind, child, parent_before, pallet_before, parent_after,
+                                  pallet_after, load_before, reason)
+        SELECT p_actor, 'repack', s.child, l.parent, l.pallet, s.parent, s.pallet, l.load_id,
+               p_reason
+          FROM pack_stage s JOIN pack_links l ON l.child = s.child
+         ORDER BY s.line
+        RETURNING pack_changes.id, pack_changes.child, pack_changes.parent_before,
+                  pack_changes.parent_after)
+    SELECT count(*), max(mv.id),
+           jsonb_agg(jsonb_build_object('change', mv.id, 'child', mv.child,
+                                        'from', mv.parent_before, 'to', mv.parent_after))
+      INTO nr, cid, moved FROM mv;
+    IF nr > 0 THEN
+        UPDATE pack_links l SET parent = s.parent, pallet = s.pallet
+          FROM pack_stage s WHERE l.child = s.child;
+        PERFORM audit_append(p_actor, p_client, 'pack.repack', cid::text,
+                             jsonb_build_object('moved', moved, 'reason', p_reason));
+    END IF;
+    IF EXISTS (SELECT 1 FROM pack_stage s
+                WHERE NOT EXISTS (SELECT 1 FROM pack_links l WHERE l.child = s.child)) THEN
+        INSERT INTO pack_loads (actor, brand_id, source)
+        SELECT p_actor, br.id, p_source
+          FROM pack_stage s JOIN batches b ON b.id = s.child_batch
+          JOIN products p ON p.sku = b.product_sku JOIN brands br ON br.name = p.brand
+         LIMIT 1
+        RETURNING pack_loads.id INTO lid;
+        INSERT INTO pack_links (child, parent, pallet, load_id)
+        SELECT s.child, s.parent, s.pallet, lid FROM pack_stage s
+         WHERE NOT EXISTS (SELECT 1 FROM pack_links l WHERE l.child = s.child);
+        GET DIAGNOSTICS np = ROW_COUNT;
+        UPDATE pack_loads l SET links = np WHERE l.id = lid;
+        PERFORM audit_append(p_actor, p_client, 'pack.load', lid::text,
+                             jsonb_build_object('links', np, 'source', p_source,
+                                                'reason', p_reason));
+    END IF;
+    RETURN QUERY SELECT lid, np, nr, cid;
 END $$;
 
 -- The brand of a parent: a pallet's (its run's) or a case's (its product's).
