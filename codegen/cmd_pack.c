@@ -484,7 +484,8 @@ static int pack_load(int argc, char **argv)
 	size_t cap = 0;
 	long long lineno = 0, links = 0;
 	int bad = 0;
-	if (simple(db, STMT_BEGIN) < 0 || simple(db, STMT_PACK_STAGE) < 0) {
+	if (simple(db, STMT_PACK_TEMP_BUFFERS) < 0 || simple(db, STMT_BEGIN) < 0 ||
+	    simple(db, STMT_PACK_STAGE) < 0) {
 		cli_error(cmd, "%s", PQerrorMessage(db));
 		goto out;
 	}

@@ -63,8 +63,9 @@ static int code_of(struct request *r, const char *text, size_t len, struct looku
 	lookup_check(r->w, text, len, c);
 	if (c->verdict == VERDICT_TYPO) {
 		lookup_check_release(c);
-		http_reply_error(r, 400, "typo",
-		                 "check the characters: one is mistyped or two neighbours are swapped");
+		http_reply_error(
+		    r, 400, "typo",
+		    "check the characters: one is mistyped or two neighbours are swapped");
 		return -1;
 	}
 	if (!c->batch) {
@@ -98,8 +99,7 @@ static int parent_of(struct request *r, const char *text, size_t len, char out[4
 }
 
 /* Replace the array of codes at key with what mk makes of each; 0, or -1 answered. */
-static int resolve_codes(struct request *r, json_t *o, const char *key, const char *into,
-                         int full)
+static int resolve_codes(struct request *r, json_t *o, const char *key, const char *into, int full)
 {
 	json_t *a = json_object_get(o, key);
 	if (!a)
@@ -158,7 +158,8 @@ static void packing_start(struct request *r, const char *op, enum arg kind, int 
 		}
 		if (kind == ARG_ID) {
 			if (n < 1 || n > 18 || strspn(seg, "0123456789") < (size_t)n) {
-				http_reply_error(r, 404, "unknown_distributor", "an id is a number");
+				http_reply_error(r, 404, "unknown_distributor",
+				                 "an id is a number");
 				goto fail;
 			}
 			memcpy(p->arg, seg, (size_t)n + 1);
@@ -203,10 +204,10 @@ static void packing_start(struct request *r, const char *op, enum arg kind, int 
 		}
 	}
 	snprintf(tok, sizeof tok, "%lld", r->admin.id);
-	struct pool_query q = {.stmt = "api_packing",
-	                       .nparams = 5,
-	                       .values = {tok, http_client_inet(r), op, *p->arg ? p->arg : NULL,
-	                                  p->body}};
+	struct pool_query q = {
+	    .stmt = "api_packing",
+	    .nparams = 5,
+	    .values = {tok, http_client_inet(r), op, *p->arg ? p->arg : NULL, p->body}};
 	log_info("event=admin_action actor=%s action=%s", LOG_Q(r->admin.name), op);
 	if (pool_submit(r->w->pool, &q, done, p) < 0) {
 		http_reply_error(r, 503, "unavailable", "database unavailable, try again");

@@ -19,7 +19,8 @@ void packing_route_distributor_add(struct request *r);
 void packing_route_distributor_change(struct request *r);
 /* DELETE /api/v1/admin/distributors/{id} */
 void packing_route_distributor_delete(struct request *r);
-/* POST /api/v1/admin/shipments {"distributor", "pallets", "cases", "batches", "ranges", "reference"} */
+/* POST /api/v1/admin/shipments {"distributor", "pallets", "cases", "batches", "ranges",
+ * "reference"} */
 void packing_route_shipment_add(struct request *r);
 /* POST /api/v1/admin/packs/{parent}/activate, /unpack, /children: a case's code or an SSCC */
 void packing_route_activate(struct request *r);
