@@ -139,6 +139,35 @@ static int resolve_codes(struct request *r, json_t *o, const char *key, const ch
 	return 0;
 }
 
+/* "pallets": SSCCs as 18-digit strings, replaced by their numbers; 0, or -1 answered. */
+static int resolve_ssccs(struct request *r, json_t *o)
+{
+	json_t *a = json_object_get(o, "pallets"), *v;
+	size_t i;
+	if (!a)
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) > 1000) {
+		http_reply_error(r, 400, "bad_request",
+		                 "pallets must be an array of at most 1000 SSCCs");
+		return -1;
+	}
+	json_t *out = json_array();
+	json_array_foreach(a, i, v)
+	{
+		const char *t = json_string_value(v);
+		if (!t || strlen(t) != SSCC_LEN || sscc_valid(t, NULL, 0) < 0) {
+			json_decref(out);
+			http_reply_error(
+			    r, 400, "bad_sscc",
+			    "a pallet is an SSCC: 18 digits with its check digit, as a string");
+			return -1;
+		}
+		json_array_append_new(out, json_integer(strtoll(t, NULL, 10)));
+	}
+	json_object_set_new(o, "pallets", out);
+	return 0;
+}
+
 static void packing_start(struct request *r, const char *op, enum arg kind, int with_body)
 {
 	struct packing_req *p = calloc(1, sizeof *p);
@@ -192,7 +221,8 @@ static void packing_start(struct request *r, const char *op, enum arg kind, int 
 			goto fail;
 		}
 		json_object_del(o, "case_serials"); /* only the server's */
-		if (resolve_codes(r, o, "cases", "case_serials", 0) < 0 ||
+		if (resolve_ssccs(r, o) < 0 ||
+		    resolve_codes(r, o, "cases", "case_serials", 0) < 0 ||
 		    resolve_codes(r, o, "children", "children", 1) < 0)
 			goto fail;
 		p->body = json_dumps(o, JSON_COMPACT);
