@@ -11,7 +11,6 @@
  * staging table and loaded by one INSERT ... SELECT: a bad line anywhere
  * changes nothing, and the error names it.
  */
-#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include "code.h"
 #include "db.h"
 #include "keyring.h"
+#include "packline.h"
 #include "statements.h"
 #include "url.h"
 
@@ -137,36 +137,13 @@ struct end {
 	unsigned key;
 };
 
-/* An SSCC as written: 18 digits, "(00)" + 18, "00" + 18, or a URL with /00/. 1 if it is one
- * (out filled, check digit right), 0 if it is not an SSCC at all, -1 if it is a bad one. */
-static int sscc_read(const char *s, char out[SSCC_LEN + 1])
-{
-	const char *p = strstr(s, "/00/");
-	if (p)
-		s = p + 4;
-	else if (strncmp(s, "(00)", 4) == 0)
-		s += 4;
-	else if (strlen(s) == 20 && strncmp(s, "00", 2) == 0)
-		s += 2;
-	size_t n = 0;
-	while (isdigit((unsigned char)s[n]))
-		n++;
-	if (n != strlen(s) && !(p && (s[n] == '/' || s[n] == '?')))
-		return 0;
-	if (n != SSCC_LEN)
-		return p ? -1 : 0;
-	memcpy(out, s, SSCC_LEN);
-	out[SSCC_LEN] = 0;
-	return sscc_valid(out, NULL, 0) == 0 ? 1 : -1;
-}
-
 /* A code or an SSCC: 0, or -1 with why. */
 static int end_read(struct keyring *kr, const struct catalog *c, const char *text, struct end *e,
                     char *why, size_t whylen)
 {
 	char sscc[SSCC_LEN + 1];
 	memset(e, 0, sizeof *e);
-	int k = sscc_read(text, sscc);
+	int k = packline_sscc(text, sscc);
 	if (k < 0) {
 		snprintf(why, whylen, "\"%.40s\" is not an SSCC (check digit?)", text);
 		return -1;
@@ -400,32 +377,6 @@ static void copy_row(struct copybuf *b, long long line, const struct end *child,
 	                           parent->value, parent->ref, keybuf);
 }
 
-/* Split a CSV line "PARENT,CHILD" (no quoting needed: codes and SSCCs hold none; a quoted
- * field is unquoted). 0, or -1. */
-static int csv_split(char *s, char **a, char **b)
-{
-	char *comma = strchr(s, ',');
-	if (!comma || strchr(comma + 1, ','))
-		return -1;
-	*comma = 0;
-	*a = s;
-	*b = comma + 1;
-	for (char **f = a; f; f = f == a ? b : NULL) {
-		char *x = *f;
-		while (*x == ' ')
-			x++;
-		size_t l = strlen(x);
-		while (l && x[l - 1] == ' ')
-			x[--l] = 0;
-		if (l >= 2 && x[0] == '"' && x[l - 1] == '"') {
-			x[l - 1] = 0;
-			x++;
-		}
-		*f = x;
-	}
-	return **a && **b ? 0 : -1;
-}
-
 static int pack_load(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -484,7 +435,8 @@ static int pack_load(int argc, char **argv)
 	size_t cap = 0;
 	long long lineno = 0, links = 0;
 	int bad = 0;
-	if (simple(db, STMT_BEGIN) < 0 || simple(db, STMT_PACK_STAGE) < 0) {
+	if (simple(db, STMT_PACK_TEMP_BUFFERS) < 0 || simple(db, STMT_BEGIN) < 0 ||
+	    simple(db, STMT_PACK_STAGE) < 0) {
 		cli_error(cmd, "%s", PQerrorMessage(db));
 		goto out;
 	}
@@ -518,7 +470,7 @@ static int pack_load(int argc, char **argv)
 			}
 			ptext = (char *)p;
 			ctext = (char *)ch;
-		} else if (csv_split(buf, &ptext, &ctext) < 0) {
+		} else if (packline_split(buf, &ptext, &ctext) < 0) {
 			cli_error(cmd, "line %lld: not PARENT,CHILD", lineno);
 			bad = 1;
 			break;
@@ -668,8 +620,8 @@ static int pack_move(int argc, char **argv)
 	r = one_row(cmd, db, STMT_PACK_MOVE, 2, params);
 	if (!r || simple(db, STMT_COMMIT) < 0)
 		goto out;
-	if (strcmp(PQgetvalue(r, 0, 0), "repacked") == 0)
-		printf("repacked (change %s)\n", PQgetvalue(r, 0, 1));
+	if (strcmp(PQgetvalue(r, 0, 2), "0") != 0)
+		printf("repacked (change %s)\n", PQgetvalue(r, 0, 3));
 	else
 		printf("packed\n");
 	rc = 0;

@@ -211,13 +211,16 @@
 /* The transaction's staging table, then COPY into it (line, child, child_batch,
  * child_key, pallet, parent, parent_ref, parent_key) */
 #define STMT_PACK_STAGE "SELECT pack_stage_begin()"
+/* before the session's first temporary table: room for a million staged links in memory */
+#define STMT_PACK_TEMP_BUFFERS "SET temp_buffers = '256MB'"
 #define STMT_PACK_COPY                                                                             \
 	"COPY pack_stage (line, child, child_batch, child_key, pallet, parent, parent_ref, "       \
 	"parent_key) FROM STDIN"
 /* $1 actor: outcome, load_id, links (22023 "line N: why" for a bad line) */
 #define STMT_PACK_LOAD "SELECT outcome, load_id, links FROM pack_load($1, NULL, NULL, 'file')"
-/* $1 actor, $2 reason: outcome (packed | repacked), change_id */
-#define STMT_PACK_MOVE "SELECT outcome, change_id FROM pack_move($1, NULL, NULL, $2)"
+/* $1 actor, $2 reason: load_id, packed, repacked, change_id */
+#define STMT_PACK_MOVE                                                                             \
+	"SELECT load_id, packed, repacked, change_id FROM pack_put($1, NULL, NULL, 'cli', $2)"
 /* $1 actor, $2 pallet (bool), $3 parent, $4 reason: outcome, children */
 #define STMT_PACK_UNPACK                                                                           \
 	"SELECT outcome, children FROM pack_unpack($1, NULL, NULL, $2::boolean, $3::bigint, $4)"

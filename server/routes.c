@@ -20,6 +20,7 @@
 #include "handlers/merge.h"
 #include "handlers/oauth.h"
 #include "handlers/staff.h"
+#include "handlers/packing.h"
 #include "handlers/supply.h"
 #include "handlers/webhooks.h"
 

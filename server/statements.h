@@ -230,7 +230,9 @@
 	"PREPARE admin_code_state(bigint, inet, bigint, bigint, text, text) AS "                   \
 	"  SELECT * FROM admin_code_state($1, $2, $3, $4, $5, $6); "                               \
 	"PREPARE admin_supply_undo(bigint, inet, bigint, text) AS "                                \
-	"  SELECT * FROM admin_supply_undo($1, $2, $3, $4)"
+	"  SELECT * FROM admin_supply_undo($1, $2, $3, $4); "                                      \
+	"PREPARE api_packing(bigint, inet, text, text, jsonb) AS "                                 \
+	"  SELECT status, body FROM api_packing($1, $2, $3, $4, $5)"
 
 /*
  * Sign-in through a provider (handlers/oauth.c, sql/012_oauth.sql): a

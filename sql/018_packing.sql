@@ -57,7 +57,7 @@ CREATE TABLE pack_loads (
     at        timestamptz NOT NULL DEFAULT now(),
     actor     text NOT NULL CHECK (length(actor) <= 200),
     brand_id  bigint REFERENCES brands (id),
-    source    text NOT NULL CHECK (source IN ('file', 'api')),
+    source    text NOT NULL CHECK (source IN ('file', 'cli', 'api')),
     links     bigint NOT NULL DEFAULT 0
 );
 
@@ -196,42 +196,71 @@ BEGIN
 END $$;
 
 -- The first line of pack_stage that cannot be packed, and why; no row when
--- every line can. p_moving: a child packed already is moved (repack), not
--- refused. One pass over the stage, hash joins with the catalog tables.
-CREATE FUNCTION pack_stage_problem(p_brand_ids bigint[], p_moving boolean)
+-- every line can. p_packed: also refuse a child packed already, unless
+-- p_moving (then it is moved: a repack). One pass over the stage, hash
+-- joins on integers with the batches and pallet runs (a few rows each,
+-- prepared once); the reason is worked out only for a bad line.
+CREATE FUNCTION pack_stage_problem(p_brand_ids bigint[], p_moving boolean,
+                                   p_packed boolean DEFAULT true)
 RETURNS TABLE (line bigint, problem text)
 LANGUAGE plpgsql AS $$
 BEGIN
-    RETURN QUERY EXECUTE $q$
-    SELECT x.line, x.problem FROM (
-        SELECT s.line,
-               CASE
-               WHEN cb.id IS NULL OR s.child NOT BETWEEN cb.serial_first AND cb.serial_last
-                    OR cb.key_id <> s.child_key THEN 'the child is a code of no batch of ours'
-               WHEN cb.status = 'void' THEN 'the child''s batch is void'
-               WHEN NOT brand_allowed($1, cp.brand) THEN 'the child is of a brand this identity may not pack'
-               WHEN NOT s.pallet AND (pb.id IS NULL OR s.parent NOT BETWEEN pb.serial_first AND pb.serial_last
-                                      OR pb.key_id <> s.parent_key) THEN 'the case is a code of no batch of ours'
-               WHEN NOT s.pallet AND pp.packaging <> 'case' THEN 'the parent is not a case: its product is not a case product (product add --case)'
-               WHEN NOT s.pallet AND cp.packaging <> 'item' THEN 'a case goes onto a pallet, not into a case'
-               WHEN NOT s.pallet AND pp.brand <> cp.brand THEN 'the case is of another brand than the child'
-               WHEN s.pallet AND (pr.id IS NULL OR s.parent / 10 NOT BETWEEN pr.body_first AND pr.body_last)
-                    THEN 'the pallet is an SSCC of no pallet run of ours'
-               WHEN s.pallet AND prb.name <> cp.brand THEN 'the pallet is of another brand than the child'
-               WHEN NOT $2 AND pl.child IS NOT NULL THEN 'the child is packed already (unpack it, or repack it)'
-               WHEN pl.child IS NOT NULL AND pl.parent = s.parent AND pl.pallet = s.pallet
-                    THEN 'the child is in that parent already'
-               END AS problem
+    RETURN QUERY EXECUTE format($q$
+    WITH b AS MATERIALIZED (
+        SELECT bt.id, bt.serial_first AS f, bt.serial_last AS l, bt.key_id AS k,
+               bt.status = 'void' AS void, br.id AS brand, p.packaging = 'case' AS is_case,
+               brand_allowed($1, p.brand) AS allowed
+          FROM batches bt JOIN products p ON p.sku = bt.product_sku
+          JOIN brands br ON br.name = p.brand),
+    r AS MATERIALIZED (SELECT pr.id, pr.body_first AS f, pr.body_last AS l, pr.brand_id AS brand
+                         FROM pallet_runs pr),
+    x AS (
+        SELECT s.line, s.child, s.child_key, s.pallet, s.parent, s.parent_key,
+               c.id AS cid, c.f AS cf, c.l AS cl, c.k AS ck, c.void, c.allowed,
+               c.is_case AS c_case, c.brand AS cbrand,
+               p.id AS pid, p.f AS pf, p.l AS pl_, p.k AS pk, p.is_case AS p_case,
+               p.brand AS pbrand, r.id AS rid, r.f AS rf, r.l AS rl, r.brand AS rbrand,
+               %s
           FROM pack_stage s
-          LEFT JOIN batches cb ON cb.id = s.child_batch
-          LEFT JOIN products cp ON cp.sku = cb.product_sku
-          LEFT JOIN batches pb ON NOT s.pallet AND pb.id = s.parent_ref
-          LEFT JOIN products pp ON pp.sku = pb.product_sku
-          LEFT JOIN pallet_runs pr ON s.pallet AND pr.id = s.parent_ref
-          LEFT JOIN brands prb ON prb.id = pr.brand_id
-          LEFT JOIN pack_links pl ON pl.child = s.child) x
-     WHERE x.problem IS NOT NULL
-     ORDER BY x.line LIMIT 1 $q$ USING p_brand_ids, p_moving;
+          LEFT JOIN b c ON c.id = s.child_batch
+          LEFT JOIN b p ON NOT s.pallet AND p.id = s.parent_ref
+          LEFT JOIN r ON s.pallet AND r.id = s.parent_ref
+          %s)
+    SELECT x.line,
+           CASE
+           WHEN x.cid IS NULL OR x.child NOT BETWEEN x.cf AND x.cl OR x.ck <> x.child_key
+                THEN 'the child is a code of no batch of ours'
+           WHEN x.void THEN 'the child''s batch is void'
+           WHEN NOT x.allowed THEN 'the child is of a brand this identity may not pack'
+           WHEN NOT x.pallet AND (x.pid IS NULL OR x.parent NOT BETWEEN x.pf AND x.pl_
+                                  OR x.pk <> x.parent_key) THEN 'the case is a code of no batch of ours'
+           WHEN NOT x.pallet AND NOT x.p_case THEN 'the parent is not a case: its product is not a case product (product set SKU --case)'
+           WHEN NOT x.pallet AND x.c_case THEN 'a case goes onto a pallet, not into a case'
+           WHEN NOT x.pallet AND x.pbrand <> x.cbrand THEN 'the case is of another brand than the child'
+           WHEN x.pallet AND (x.rid IS NULL OR x.parent / 10 NOT BETWEEN x.rf AND x.rl)
+                THEN 'the pallet is an SSCC of no pallet run of ours'
+           WHEN x.pallet AND x.rbrand <> x.cbrand THEN 'the pallet is of another brand than the child'
+           WHEN NOT $2 AND x.packed_parent IS NOT NULL THEN 'the child is packed already (unpack it, or repack it)'
+           WHEN x.packed_parent = x.parent AND x.packed_pallet = x.pallet
+                THEN 'the child is in that parent already'
+           END
+      FROM x
+     WHERE NOT coalesce(x.cid IS NOT NULL AND x.child BETWEEN x.cf AND x.cl AND x.ck = x.child_key
+                        AND NOT x.void AND x.allowed
+                        AND CASE WHEN x.pallet
+                                 THEN x.rid IS NOT NULL AND x.parent / 10 BETWEEN x.rf AND x.rl
+                                      AND x.rbrand = x.cbrand
+                                 ELSE x.pid IS NOT NULL AND x.parent BETWEEN x.pf AND x.pl_
+                                      AND x.pk = x.parent_key AND x.p_case AND NOT x.c_case
+                                      AND x.pbrand = x.cbrand END
+                        AND (x.packed_parent IS NULL
+                             OR ($2 AND NOT (x.packed_parent = x.parent
+                                             AND x.packed_pallet = x.pallet))), false)
+     ORDER BY x.line LIMIT 1 $q$,
+        CASE WHEN p_packed THEN 'pl.parent AS packed_parent, pl.pallet AS packed_pallet'
+             ELSE 'NULL::bigint AS packed_parent, NULL::boolean AS packed_pallet' END,
+        CASE WHEN p_packed THEN 'LEFT JOIN pack_links pl ON pl.child = s.child' ELSE '' END)
+    USING p_brand_ids, p_moving;
 END $$;
 
 -- The first line whose child is already in the stage on an earlier line.
@@ -258,7 +287,9 @@ DECLARE
     n bigint;
     bid bigint;
 BEGIN
-    SELECT * INTO bad FROM pack_stage_problem(p_brand_ids, false);
+    -- a child packed already is found by the insert's unique index (the
+    -- diagnosis after it names the line): no join with every link here
+    SELECT * INTO bad FROM pack_stage_problem(p_brand_ids, false, false);
     IF bad.line IS NOT NULL THEN
         RAISE EXCEPTION 'line %: %', bad.line, bad.problem USING ERRCODE = '22023';
     END IF;
@@ -271,52 +302,90 @@ BEGIN
         SELECT s.child, s.parent, s.pallet, lid FROM pack_stage s;
         GET DIAGNOSTICS n = ROW_COUNT;
     EXCEPTION WHEN unique_violation THEN
+        SELECT * INTO bad FROM pack_stage_problem(p_brand_ids, false, true);
+        IF bad.line IS NOT NULL THEN
+            RAISE EXCEPTION 'line %: %', bad.line, bad.problem USING ERRCODE = '22023';
+        END IF;
         SELECT * INTO bad FROM pack_stage_repeat();
         RAISE EXCEPTION 'line %: the child is on line % already', bad.line, bad.first_line
             USING ERRCODE = '22023';
     END;
     UPDATE pack_loads l SET links = n WHERE l.id = lid;
+    IF n >= 10000 THEN
+        -- a big load changes what the planner should know of pack_links (a
+        -- pallet's activation walks it by parent) before autovacuum comes by
+        ANALYZE pack_links;
+    END IF;
     PERFORM audit_append(p_actor, p_client, 'pack.load', lid::text,
                          jsonb_build_object('links', n, 'source', p_source));
     RETURN QUERY SELECT 'loaded'::text, lid, n;
 END $$;
 
--- Pack or repack the one link in pack_stage (the API, `pack move`): a child
--- not packed yet is packed (a load of one link); one packed elsewhere is
--- moved, its old link kept in pack_changes (repack). Refusals raise 22023
--- as pack_load's. outcome: packed | repacked. Audited as pack.load or
--- pack.repack.
-CREATE FUNCTION pack_move(p_actor text, p_client inet, p_brand_ids bigint[], p_reason text)
-RETURNS TABLE (outcome text, change_id bigint)
+-- Pack or repack the links in pack_stage (the API, `pack move`): a child
+-- not packed yet is packed (a load, source p_source); one packed elsewhere
+-- is moved, its old link kept in pack_changes (repack). All or nothing:
+-- refusals raise 22023 "line N: why" as pack_load's. Returns the load (NULL
+-- when nothing was new), how many were packed and repacked, and the last
+-- repack's change. Audited as pack.load and pack.repack.
+CREATE FUNCTION pack_put(p_actor text, p_client inet, p_brand_ids bigint[], p_source text,
+                         p_reason text)
+RETURNS TABLE (load_id bigint, packed bigint, repacked bigint, change_id bigint)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
     bad record;
-    s record;
-    old pack_links;
+    lid bigint;
+    np bigint := 0;
+    nr bigint := 0;
     cid bigint;
+    moved jsonb;
 BEGIN
     SELECT * INTO bad FROM pack_stage_problem(p_brand_ids, true);
     IF bad.line IS NOT NULL THEN
-        RAISE EXCEPTION '%', bad.problem USING ERRCODE = '22023';
+        RAISE EXCEPTION 'line %: %', bad.line, bad.problem USING ERRCODE = '22023';
     END IF;
-    SELECT * INTO s FROM pack_stage LIMIT 1;
-    SELECT * INTO old FROM pack_links l WHERE l.child = s.child FOR UPDATE;
-    IF old.child IS NULL THEN
-        RETURN QUERY SELECT o.outcome, NULL::bigint FROM pack_load(p_actor, p_client, p_brand_ids, 'api') o;
-        RETURN;
+    SELECT * INTO bad FROM pack_stage_repeat();
+    IF bad.line IS NOT NULL THEN
+        RAISE EXCEPTION 'line %: the child is on line % already', bad.line, bad.first_line
+            USING ERRCODE = '22023';
     END IF;
-    INSERT INTO pack_changes (actor, kind, child, parent_before, pallet_before, parent_after,
-                              pallet_after, load_before, reason)
-    VALUES (p_actor, 'repack', s.child, old.parent, old.pallet, s.parent, s.pallet, old.load_id,
-            p_reason)
-    RETURNING pack_changes.id INTO cid;
-    UPDATE pack_links l SET parent = s.parent, pallet = s.pallet WHERE l.child = s.child;
-    PERFORM audit_append(p_actor, p_client, 'pack.repack', s.child::text,
-                         jsonb_build_object('change', cid, 'from', old.parent,
-                                            'from_pallet', old.pallet, 'to', s.parent,
-                                            'to_pallet', s.pallet, 'reason', p_reason));
-    RETURN QUERY SELECT 'repacked'::text, cid;
+    WITH mv AS (
+        INSERT INTO pack_changes (actor, kind, child, parent_before, pallet_before, parent_after,
+                                  pallet_after, load_before, reason)
+        SELECT p_actor, 'repack', s.child, l.parent, l.pallet, s.parent, s.pallet, l.load_id,
+               p_reason
+          FROM pack_stage s JOIN pack_links l ON l.child = s.child
+         ORDER BY s.line
+        RETURNING pack_changes.id, pack_changes.child, pack_changes.parent_before,
+                  pack_changes.parent_after)
+    SELECT count(*), max(mv.id),
+           jsonb_agg(jsonb_build_object('change', mv.id, 'child', mv.child,
+                                        'from', mv.parent_before, 'to', mv.parent_after))
+      INTO nr, cid, moved FROM mv;
+    IF nr > 0 THEN
+        UPDATE pack_links l SET parent = s.parent, pallet = s.pallet
+          FROM pack_stage s WHERE l.child = s.child;
+        PERFORM audit_append(p_actor, p_client, 'pack.repack', cid::text,
+                             jsonb_build_object('moved', moved, 'reason', p_reason));
+    END IF;
+    IF EXISTS (SELECT 1 FROM pack_stage s
+                WHERE NOT EXISTS (SELECT 1 FROM pack_links l WHERE l.child = s.child)) THEN
+        INSERT INTO pack_loads (actor, brand_id, source)
+        SELECT p_actor, br.id, p_source
+          FROM pack_stage s JOIN batches b ON b.id = s.child_batch
+          JOIN products p ON p.sku = b.product_sku JOIN brands br ON br.name = p.brand
+         LIMIT 1
+        RETURNING pack_loads.id INTO lid;
+        INSERT INTO pack_links (child, parent, pallet, load_id)
+        SELECT s.child, s.parent, s.pallet, lid FROM pack_stage s
+         WHERE NOT EXISTS (SELECT 1 FROM pack_links l WHERE l.child = s.child);
+        GET DIAGNOSTICS np = ROW_COUNT;
+        UPDATE pack_loads l SET links = np WHERE l.id = lid;
+        PERFORM audit_append(p_actor, p_client, 'pack.load', lid::text,
+                             jsonb_build_object('links', np, 'source', p_source,
+                                                'reason', p_reason));
+    END IF;
+    RETURN QUERY SELECT lid, np, nr, cid;
 END $$;
 
 -- The brand of a parent: a pallet's (its run's) or a case's (its product's).

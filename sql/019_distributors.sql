@@ -543,3 +543,216 @@ BEGIN
     RETURN QUERY SELECT * FROM shipment_add(who.actor, p_client, p_distributor, p_reference,
                                             p_kinds, p_values, p_firsts, p_lasts, who.brand_ids);
 END $$;
+
+-- ---- the admin API of packing, distributors and shipments (handlers/packing.c) ---------
+
+-- A JSON body's field: text (NULL when absent; 22023 when not a string).
+CREATE FUNCTION api_text(p_body jsonb, p_key text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF p_body IS NULL OR NOT p_body ? p_key OR jsonb_typeof(p_body -> p_key) = 'null' THEN
+        RETURN NULL;
+    END IF;
+    IF jsonb_typeof(p_body -> p_key) <> 'string' OR length(p_body ->> p_key) NOT BETWEEN 1 AND 200 THEN
+        RAISE EXCEPTION '% must be a string of 1 to 200 characters', p_key USING ERRCODE = '22023';
+    END IF;
+    RETURN p_body ->> p_key;
+END $$;
+
+-- A JSON body's array of strings (NULL when absent).
+CREATE FUNCTION api_texts(p_body jsonb, p_key text) RETURNS text[] LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF p_body IS NULL OR NOT p_body ? p_key OR jsonb_typeof(p_body -> p_key) = 'null' THEN
+        RETURN NULL;
+    END IF;
+    IF jsonb_typeof(p_body -> p_key) <> 'array' OR jsonb_array_length(p_body -> p_key) > 1000
+       OR EXISTS (SELECT 1 FROM jsonb_array_elements(p_body -> p_key) e
+                   WHERE jsonb_typeof(e) <> 'string') THEN
+        RAISE EXCEPTION '% must be an array of at most 1000 strings', p_key USING ERRCODE = '22023';
+    END IF;
+    RETURN ARRAY(SELECT jsonb_array_elements_text(p_body -> p_key));
+END $$;
+
+-- A JSON body's array of whole numbers (NULL when absent).
+CREATE FUNCTION api_ints(p_body jsonb, p_key text) RETURNS bigint[] LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF p_body IS NULL OR NOT p_body ? p_key OR jsonb_typeof(p_body -> p_key) = 'null' THEN
+        RETURN NULL;
+    END IF;
+    IF jsonb_typeof(p_body -> p_key) <> 'array' OR jsonb_array_length(p_body -> p_key) > 1000
+       OR EXISTS (SELECT 1 FROM jsonb_array_elements(p_body -> p_key) e
+                   WHERE jsonb_typeof(e) <> 'number' OR e::text !~ '^[0-9]{1,18}$') THEN
+        RAISE EXCEPTION '% must be an array of at most 1000 whole numbers', p_key
+            USING ERRCODE = '22023';
+    END IF;
+    RETURN ARRAY(SELECT e::text::bigint FROM jsonb_array_elements(p_body -> p_key) e);
+END $$;
+
+-- One endpoint of packing, distributors or shipments: p_op names it,
+-- p_arg is the path's argument as the server resolved it (a parent
+-- 'P:SSCC' or 'C:SERIAL', a code's serial, a distributor id), p_body the
+-- request's JSON with codes resolved by the server (cases of a shipment:
+-- "case_serials"; children: "children": [{"serial", "batch", "key"}]).
+-- Returns the HTTP status and the reply. A bad body is 22023 (400).
+CREATE FUNCTION api_packing(p_token bigint, p_client inet, p_op text, p_arg text, p_body jsonb)
+RETURNS TABLE (status integer, body jsonb)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    who record;
+    r record;
+    pallet boolean := p_arg LIKE 'P:%';
+    parent bigint := CASE WHEN p_arg ~ '^[PC]:[0-9]{1,19}$' THEN substr(p_arg, 3)::bigint END;
+    aid bigint := CASE WHEN p_arg ~ '^[0-9]{1,18}$' THEN p_arg::bigint END;
+    reason text := api_text(p_body, 'reason');
+    kinds text[];
+    vals bigint[];
+    firsts bigint[];
+    lasts bigint[];
+    n integer;
+BEGIN
+    SELECT * INTO who FROM admin_identity(p_token);
+    IF p_op = 'distributors' THEN
+        RETURN QUERY SELECT 200, jsonb_build_object('distributors', coalesce(jsonb_agg(
+            jsonb_build_object('id', d.id, 'brand', d.brand, 'name', d.name,
+                               'territory', to_jsonb(d.territory),
+                               'created_at', webhook_time(d.created_at)) ORDER BY d.id), '[]'))
+          FROM distributors_list(who.brand_ids) d;
+    ELSIF p_op = 'distributor_add' THEN
+        IF api_text(p_body, 'brand') IS NULL OR api_text(p_body, 'name') IS NULL THEN
+            RAISE EXCEPTION 'brand and name are needed' USING ERRCODE = '22023';
+        END IF;
+        SELECT * INTO r FROM distributor_add(who.actor, p_client, p_body ->> 'brand',
+                                             p_body ->> 'name', api_texts(p_body, 'territory'),
+                                             who.brand_ids);
+        RETURN QUERY SELECT CASE r.outcome WHEN 'added' THEN 201 WHEN 'exists' THEN 409
+                                           WHEN 'forbidden_brand' THEN 403 ELSE 404 END,
+                            CASE WHEN r.outcome = 'added'
+                                 THEN (SELECT to_jsonb(d) FROM distributors_list(who.brand_ids) d
+                                        WHERE d.id = r.id)
+                                 ELSE jsonb_build_object('error', r.outcome, 'message',
+                                          CASE r.outcome WHEN 'exists' THEN 'the brand has a distributor of that name'
+                                                         WHEN 'forbidden_brand' THEN 'not a brand of this identity'
+                                                         ELSE 'no such brand' END) END;
+    ELSIF p_op IN ('distributor_change', 'distributor_delete') THEN
+        IF p_op = 'distributor_change' THEN
+            SELECT * INTO r FROM distributor_change(who.actor, p_client, aid, api_text(p_body, 'name'),
+                                                    api_texts(p_body, 'territory'), who.brand_ids);
+        ELSE
+            SELECT * INTO r FROM distributor_delete(who.actor, p_client, aid, who.brand_ids);
+        END IF;
+        RETURN QUERY SELECT CASE r.outcome WHEN 'unknown_distributor' THEN 404 WHEN 'exists' THEN 409
+                                           ELSE 200 END,
+                            CASE WHEN r.outcome IN ('changed', 'deleted')
+                                 THEN jsonb_build_object('id', aid, 'outcome', r.outcome)
+                                      || coalesce((SELECT to_jsonb(d) FROM distributors_list(who.brand_ids) d
+                                                    WHERE d.id = aid), '{}')
+                                 ELSE jsonb_build_object('error', r.outcome, 'message',
+                                          CASE r.outcome WHEN 'exists' THEN 'the brand has a distributor of that name'
+                                                         ELSE 'no such distributor' END) END;
+    ELSIF p_op = 'shipment_add' THEN
+        IF p_body IS NULL OR jsonb_typeof(p_body -> 'distributor') <> 'number' THEN
+            RAISE EXCEPTION 'distributor (an id) is needed' USING ERRCODE = '22023';
+        END IF;
+        vals := coalesce(api_ints(p_body, 'pallets'), '{}');
+        kinds := array_fill('pallet'::text, ARRAY[cardinality(vals)]);
+        n := cardinality(coalesce(api_ints(p_body, 'case_serials'), '{}'));
+        kinds := kinds || array_fill('case'::text, ARRAY[n]);
+        vals := vals || coalesce(api_ints(p_body, 'case_serials'), '{}');
+        n := cardinality(coalesce(api_ints(p_body, 'batches'), '{}'));
+        kinds := kinds || array_fill('batch'::text, ARRAY[n]);
+        vals := vals || coalesce(api_ints(p_body, 'batches'), '{}');
+        firsts := array_fill(NULL::bigint, ARRAY[cardinality(vals)]);
+        lasts := firsts;
+        IF p_body ? 'ranges' THEN
+            IF jsonb_typeof(p_body -> 'ranges') <> 'array' OR EXISTS (
+                SELECT 1 FROM jsonb_array_elements(p_body -> 'ranges') e
+                 WHERE jsonb_typeof(e) <> 'object' OR jsonb_typeof(e -> 'batch') <> 'number'
+                    OR jsonb_typeof(e -> 'first') <> 'number' OR jsonb_typeof(e -> 'last') <> 'number') THEN
+                RAISE EXCEPTION 'ranges is an array of {"batch", "first", "last"}' USING ERRCODE = '22023';
+            END IF;
+            SELECT kinds || array_agg('range'::text), vals || array_agg((e ->> 'batch')::bigint),
+                   firsts || array_agg((e ->> 'first')::bigint), lasts || array_agg((e ->> 'last')::bigint)
+              INTO kinds, vals, firsts, lasts FROM jsonb_array_elements(p_body -> 'ranges') e;
+        END IF;
+        SELECT * INTO r FROM shipment_add(who.actor, p_client, (p_body ->> 'distributor')::bigint,
+                                          api_text(p_body, 'reference'), kinds, vals, firsts, lasts,
+                                          who.brand_ids);
+        IF r.outcome <> 'shipped' THEN
+            RETURN QUERY SELECT 404, jsonb_build_object('error', 'unknown_distributor',
+                                                        'message', 'no such distributor');
+            RETURN;
+        END IF;
+        RETURN QUERY SELECT 201, jsonb_build_object(
+            'id', r.id, 'distributor', (p_body ->> 'distributor')::bigint,
+            'reference', api_text(p_body, 'reference'), 'shipped_at', webhook_time(r.shipped_at),
+            'items', (SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                                 'kind', si.kind,
+                                 'sscc', CASE WHEN si.kind = 'pallet' THEN sscc_text(si.parent / 10) END,
+                                 'case_serial', CASE WHEN si.kind = 'case' THEN si.parent END,
+                                 'batch', si.batch_id, 'serial_first', si.serial_first,
+                                 'serial_last', si.serial_last)) ORDER BY si.ord)
+                        FROM shipment_items si WHERE si.shipment_id = r.id));
+    ELSIF p_op IN ('pack_activate', 'pack_unpack') THEN
+        IF p_op = 'pack_activate' THEN
+            SELECT * INTO r FROM pack_activate(who.actor, p_client, who.brand_ids, pallet, parent, reason);
+        ELSE
+            SELECT * INTO r FROM pack_unpack(who.actor, p_client, who.brand_ids, pallet, parent, reason);
+        END IF;
+        IF r.outcome IN ('unknown_parent', 'forbidden_brand') THEN
+            RETURN QUERY SELECT CASE r.outcome WHEN 'forbidden_brand' THEN 403 ELSE 404 END,
+                                jsonb_build_object('error', r.outcome, 'message',
+                                    CASE r.outcome WHEN 'forbidden_brand'
+                                         THEN 'this is of a brand this identity may not change'
+                                         ELSE 'no case or pallet of ours' END);
+            RETURN;
+        END IF;
+        RETURN QUERY SELECT 200, jsonb_strip_nulls(jsonb_build_object(
+            'parent', CASE WHEN pallet THEN sscc_text(parent / 10) ELSE parent::text END,
+            'kind', CASE WHEN pallet THEN 'pallet' ELSE 'case' END, 'outcome', r.outcome,
+            'reason', reason))
+            || to_jsonb(r) - 'outcome';
+    ELSIF p_op = 'pack_children' THEN
+        IF p_body IS NULL OR jsonb_typeof(p_body -> 'children') <> 'array'
+           OR jsonb_array_length(p_body -> 'children') NOT BETWEEN 1 AND 10000 THEN
+            RAISE EXCEPTION 'children is an array of 1 to 10000 codes' USING ERRCODE = '22023';
+        END IF;
+        PERFORM pack_stage_begin();
+        INSERT INTO pack_stage (line, child, child_batch, child_key, pallet, parent, parent_ref,
+                                parent_key)
+        SELECT e.i, (e.c ->> 'serial')::bigint, (e.c ->> 'batch')::bigint,
+               (e.c ->> 'key')::smallint, pallet, parent,
+               coalesce(CASE WHEN pallet THEN (pallet_run_of(parent)).id
+                             ELSE (SELECT b.id FROM batches b
+                                    WHERE parent BETWEEN b.serial_first AND b.serial_last) END, 0),
+               CASE WHEN NOT pallet THEN (SELECT b.key_id FROM batches b
+                                           WHERE parent BETWEEN b.serial_first AND b.serial_last) END
+          FROM jsonb_array_elements(p_body -> 'children') WITH ORDINALITY AS e(c, i);
+        SELECT * INTO r FROM pack_put(who.actor, p_client, who.brand_ids, 'api', reason);
+        RETURN QUERY SELECT 200, jsonb_build_object(
+            'parent', CASE WHEN pallet THEN sscc_text(parent / 10) ELSE parent::text END,
+            'kind', CASE WHEN pallet THEN 'pallet' ELSE 'case' END,
+            'load', r.load_id, 'packed', r.packed, 'repacked', r.repacked);
+    ELSIF p_op = 'chain' THEN
+        SELECT * INTO r FROM pack_chain(aid, who.brand_ids);
+        IF r.serial IS NULL THEN
+            RETURN QUERY SELECT 404, jsonb_build_object('error', 'unknown_code',
+                                                        'message', 'no code of this identity''s brands');
+            RETURN;
+        END IF;
+        RETURN QUERY SELECT 200, jsonb_build_object(
+            'serial', r.serial, 'batch', r.batch_id,
+            'case', CASE WHEN r.case_serial IS NOT NULL
+                         THEN jsonb_build_object('serial', r.case_serial, 'batch', r.case_batch,
+                                                 'key', r.case_key) END,
+            'pallet', CASE WHEN r.pallet IS NOT NULL THEN jsonb_build_object('sscc', r.pallet) END,
+            'shipment', CASE WHEN r.shipment_id IS NOT NULL
+                             THEN jsonb_build_object('id', r.shipment_id,
+                                                     'shipped_at', webhook_time(r.shipped_at),
+                                                     'reference', r.reference,
+                                                     'distributor', jsonb_build_object(
+                                                         'id', r.distributor_id, 'name', r.distributor,
+                                                         'territory', to_jsonb(r.territory))) END);
+    ELSE
+        RAISE EXCEPTION 'unknown operation %', p_op USING ERRCODE = '22023';
+    END IF;
+END $$;

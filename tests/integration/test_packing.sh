@@ -216,3 +216,88 @@ sql_is forbidden_brand "SELECT outcome FROM admin_pack_unpack($TBEAN, NULL, true
 sql_is 0 "SELECT count(*) FROM pack_chain($S30, ARRAY[(SELECT id FROM brands WHERE name = 'Bean Co')])" ||
 	fail "bean reads a tea code's chain"
 ok "distributors, shipments and packs isolated by brand"
+
+# ---- the admin API: a warehouse scans a parent, distributors, shipments, the chain --
+TWH=$(pcgen token add --name warehouse --scopes operate --brands "Packcode Tea" 2>/dev/null) || fail "token warehouse"
+TRD=$(pcgen token add --name viewer --scopes read --brands "Packcode Tea" 2>/dev/null) || fail "token viewer"
+TBN=$(pcgen token add --name bean-ops --scopes read,operate --brands "Bean Co" 2>/dev/null) || fail "token bean-ops"
+api() { # TOKEN METHOD PATH [BODY]: STATUS, $T/body
+	local args=(-s --max-time 10 -o "$T/body" -w '%{http_code}' -X "$2" -H "Authorization: Bearer $1")
+	[ $# -ge 4 ] && args+=(-H 'Content-Type: application/json' --data-binary "$4")
+	STATUS=$(curl "${args[@]}" "$BASE$3")
+}
+is() { [ "$STATUS" = "$1" ] || fail "$2: $STATUS $(head -c 400 "$T/body")"; }
+verdict_is "$C3" inactive || fail "C3 before the warehouse scans its pallet"
+api "$TBN" POST "/api/v1/admin/packs/$P2/activate" '{}'
+is 403 "another brand's warehouse scans the pallet"
+api "$TWH" POST "/api/v1/admin/packs/${P2%?}$(((${P2: -1} + 1) % 10))/activate" '{}'
+is 400 "a bad SSCC"
+api "$TWH" POST "/api/v1/admin/packs/$P2/activate" '{"reason":"received at Hangzhou"}'
+is 200 "the warehouse scans pallet 2"
+[ "$(field .outcome)|$(field .kind)|$(field .parent)" = "activated|pallet|$P2" ] || fail "activate reply: $(cat "$T/body")"
+wait_until 5 "C3 released" verdict_is "$C3" genuine
+api "$TWH" POST "/api/v1/admin/packs/$C3/activate" '{}'
+is 200 "scanning the case again"
+[ "$(field .outcome)" = already_active ] || fail "again: $(cat "$T/body")"
+api "$TRD" POST "/api/v1/admin/packs/$C3/activate" '{}'
+is 403 "a read token activates"
+
+api "$TWH" POST /api/v1/admin/distributors '{"brand":"Packcode Tea","name":"Guangdong Co","territory":["44","CN-HI"]}'
+is 201 "distributor by API"
+DG=$(field .id)
+[ "$(jq -c .territory "$T/body")" = '["44","CN-HI"]' ] || fail "territory: $(cat "$T/body")"
+api "$TWH" POST /api/v1/admin/distributors '{"brand":"Packcode Tea","name":"X","territory":["ZZZ9"]}'
+is 400 "a bad region"
+grep -q 'region ZZZ9' "$T/body" || fail "the bad region named: $(cat "$T/body")"
+api "$TWH" POST /api/v1/admin/distributors '{"brand":"Packcode Tea","name":7}'
+is 400 "a name that is no string"
+api "$TBN" POST /api/v1/admin/distributors '{"brand":"Packcode Tea","name":"Y"}'
+is 403 "bean adds a tea distributor by API"
+api "$TBN" POST "/api/v1/admin/distributors/$DG" '{"name":"mine"}'
+is 404 "bean renames a tea distributor"
+api "$TWH" POST "/api/v1/admin/distributors/$DG" '{"territory":["4403"]}'
+is 200 "territory changed"
+api "$TBN" GET /api/v1/admin/distributors
+is 200 "bean lists"
+[ "$(jq -r '[.distributors[].brand] | unique | join(",")' "$T/body")" = "Bean Co" ] || fail "bean sees: $(cat "$T/body")"
+api "$TRD" GET /api/v1/admin/distributors
+[ "$(jq -r '.distributors[] | select(.id == '"$DG"') | .territory | join(",")' "$T/body")" = 4403 ] ||
+	fail "tea's list: $(cat "$T/body")"
+
+I5=$(item 5)
+api "$TWH" POST /api/v1/admin/packs/"$C1"/children "{\"children\":[\"$I1\",\"$(item 2)\"],\"reason\":\"back into C1\"}"
+is 200 "pack by API (one repack, one new)"
+[ "$(field .packed)|$(field .repacked)" = "1|1" ] || fail "children: $(cat "$T/body")"
+api "$TWH" POST /api/v1/admin/packs/"$C1"/children "{\"children\":[\"$(item 3)\",\"$BEAN1\"]}"
+is 400 "a child of another brand"
+grep -q 'line 2: ' "$T/body" || fail "the bad child named: $(cat "$T/body")"
+sql_is 0 "SELECT count(*) FROM pack_links WHERE child = $(sql "SELECT serial_first + 2 FROM batches WHERE product_sku = 'TEA'")" ||
+	fail "a refused API pack packed something"
+api "$TWH" POST /api/v1/admin/shipments "{\"distributor\":$DG,\"cases\":[\"$C1\"],\"ranges\":[{\"batch\":$(sql "SELECT id FROM batches WHERE product_sku = 'TEA'"),\"first\":5,\"last\":5}],\"reference\":\"DN-2\"}"
+is 201 "shipment by API"
+[ "$(jq -r '[.items[].kind] | join(",")' "$T/body")" = "case,range" ] || fail "shipment: $(cat "$T/body")"
+api "$TWH" POST /api/v1/admin/shipments "{\"distributor\":$DG,\"pallets\":[\"$P2\"]}"
+is 201 "a pallet shipped by API"
+[ "$(jq -r '.items[0].sscc' "$T/body")" = "$P2" ] || fail "pallet shipment: $(cat "$T/body")"
+api "$TWH" POST /api/v1/admin/shipments "{\"distributor\":$DG,\"pallets\":[\"${P2%?}$(((${P2: -1} + 1) % 10))\"]}"
+is 400 "a bad SSCC shipped"
+api "$TBN" POST /api/v1/admin/shipments "{\"distributor\":$DG,\"batches\":[1]}"
+is 404 "bean ships to a tea distributor"
+api "$TRD" GET "/api/v1/admin/codes/$I1/chain"
+is 200 "chain by API"
+[ "$(field .case.serial)|$(field .shipment.distributor.name)|$(field .shipment.reference)" = \
+	"$(sql "SELECT serial_first FROM batches WHERE product_sku = 'TEACASE'")|Guangdong Co|DN-2" ] ||
+	fail "chain: $(cat "$T/body")"
+api "$TBN" GET "/api/v1/admin/codes/$I1/chain"
+is 404 "bean reads a tea code's chain"
+api "$TRD" GET "/api/v1/admin/codes/$I5/chain"
+[ "$(field .shipment.reference)" = DN-2 ] || fail "I5's range shipped in DN-2: $(cat "$T/body")"
+api "$TWH" DELETE "/api/v1/admin/distributors/$DG"
+is 200 "delete"
+api "$TWH" DELETE "/api/v1/admin/distributors/$DG"
+is 404 "deleted twice"
+api "$TWH" POST "/api/v1/admin/packs/$C1/unpack" '{"reason":"api"}'
+is 200 "unpack by API"
+[ "$(field .children)" = 2 ] || fail "unpack: $(cat "$T/body")"
+audited distributor.delete
+ok "the admin API: a warehouse scanning a pallet activates it, distributors, shipments, packing and the chain, by brand"
