@@ -49,9 +49,14 @@ int cmd_token(int argc, char **argv);
 int cmd_member(int argc, char **argv);
 int cmd_pii_key(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_events(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
 int cmd_code(int argc, char **argv);
 int cmd_undo(int argc, char **argv);
+int cmd_pallet(int argc, char **argv);
+int cmd_pack(int argc, char **argv);
+int cmd_distributor(int argc, char **argv);
+int cmd_ship(int argc, char **argv);
 
 #endif

@@ -27,6 +27,7 @@ static const char product_help[] =
     "       packcode-gen product link|unlink|links ...  (the resolver's links: see\n"
     "                                                 'product link --help')\n"
     "       packcode-gen product set SKU --inactive-by-default|--active-by-default\n"
+    "       packcode-gen product set SKU --case|--item\n"
     "\n"
     "Register the products that codes are minted for, and list them.\n"
     "\n"
@@ -49,6 +50,9 @@ static const char product_help[] =
     "set: whether the product's next print runs are minted inactive (released\n"
     "  by 'packcode-gen batch activate') or valid at once; batches already\n"
     "  minted keep theirs. Audited as product.inactive_by_default.\n"
+    "  --case makes it a case product (a packaging level: its codes are cases\n"
+    "  that 'packcode-gen pack' packs items into; it needs a GTIN), --item a\n"
+    "  consumer pack again. Audited as product.packaging.\n"
     "\n"
     "The database is PACKCODE_DB, or the embedded cluster (see 'packcode-gen db\n"
     "--help'), started on first use.\n"
@@ -266,22 +270,60 @@ out:
 
 /* ---- product set ---- */
 
+/* product set SKU --case|--item: its packaging level (sql/018_packing.sql). */
+static int product_set_packaging(const char *sku, const char *packaging)
+{
+	const char *cmd = "product set";
+	char err[DB_ERR_LEN], line[DB_ERR_LEN], who[CLI_ACTOR_LEN];
+	int rc = 1;
+	if (product_sku_check(sku) < 0)
+		return cli_error(cmd, "\"%.64s\" is not a SKU", sku);
+	PGconn *db = db_connect(err, sizeof err);
+	if (!db)
+		return cli_error(cmd, "%s", err);
+	const char *params[] = {cli_actor(who, sizeof who), sku, packaging};
+	PGresult *r = PQexecParams(db, STMT_PRODUCT_PACKAGING, 3, NULL, params, NULL, NULL, 0);
+	const char *o =
+	    PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : NULL;
+	if (!o)
+		cli_error(cmd, "%s", db_error_line(r, db, line, sizeof line));
+	else if (strcmp(o, "unknown_product") == 0)
+		cli_error(cmd, "unknown product \"%s\" (see 'packcode-gen product list')", sku);
+	else if (strcmp(o, "no_gtin") == 0)
+		cli_error(cmd, "product %s has no GTIN: a case's codes are GTIN + serial", sku);
+	else {
+		printf("product %s: %s%s\n", sku, packaging,
+		       strcmp(o, "unchanged") == 0 ? " (unchanged)" : "");
+		rc = 0;
+	}
+	PQclear(r);
+	PQfinish(db);
+	return rc;
+}
+
 static int product_set(int argc, char **argv)
 {
 	const char *cmd = "product set";
 	char err[DB_ERR_LEN], line[DB_ERR_LEN], who[CLI_ACTOR_LEN];
 	int inactive = -1, rc = 1;
+	const char *packaging = NULL;
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--inactive-by-default") == 0)
 			inactive = 1;
 		else if (strcmp(argv[i], "--active-by-default") == 0)
 			inactive = 0;
+		else if (strcmp(argv[i], "--case") == 0)
+			packaging = "case";
+		else if (strcmp(argv[i], "--item") == 0)
+			packaging = "item";
 		else
 			return cli_usage("product", "unexpected argument \"%s\"", argv[i]);
 	}
-	if (argc < 2 || argv[1][0] == '-' || inactive < 0)
-		return cli_usage(
-		    "product", "set needs a SKU and --inactive-by-default or --active-by-default");
+	if (argc < 2 || argv[1][0] == '-' || (inactive < 0) == !packaging)
+		return cli_usage("product", "set needs a SKU and one of --inactive-by-default, "
+		                            "--active-by-default, --case or --item");
+	if (packaging)
+		return product_set_packaging(argv[1], packaging);
 	if (product_sku_check(argv[1]) < 0)
 		return cli_error(cmd, "\"%.64s\" is not a SKU", argv[1]);
 	PGconn *db = db_connect(err, sizeof err);

@@ -40,6 +40,12 @@ static const char usage[] =
     "  batch expire BATCH     take a batch out of sale as expired\n"
     "  code set CODE STATE    mark one code void, stolen, destroyed or a sample\n"
     "  undo CHANGE            undo one of these within the undo window\n"
+    "  pallet mint            SSCCs (GS1 AI 00) for a brand's pallets\n"
+    "  pack load|move|unpack|activate|chain\n"
+    "                         cases and pallets: what is packed in what\n"
+    "  distributor add|list|set|delete\n"
+    "                         distributors and their sales territories\n"
+    "  ship                   assign pallets, cases, batches or ranges to a distributor\n"
     "\n"
     "Administration:\n"
     "  token add|list|revoke  bearer tokens for the server's admin API, with\n"
@@ -52,6 +58,7 @@ static const char usage[] =
     "                         first need too); never replaces one\n"
     "  export KIND            scans, claims, members or the ledger of a date range, as CSV or\n"
     "                         JSON Lines on stdout (audited)\n"
+    "  events                 the chain of custody as a GS1 EPCIS 2.0 document (JSON-LD)\n"
     "\n"
     "Codes:\n"
     "  verify CODE...         genuine, typo, not genuine or revoked; with a database\n"
@@ -80,11 +87,17 @@ static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
 } commands[] = {
-    {"keygen", cmd_keygen}, {"keys", cmd_keys},       {"key", cmd_key},   {"verify", cmd_verify},
-    {"db", cmd_db},         {"product", cmd_product}, {"mint", cmd_mint}, {"batches", cmd_batches},
-    {"render", cmd_render}, {"token", cmd_token},     {"user", cmd_user}, {"member", cmd_member},
-    {"batch", cmd_batch},   {"code", cmd_code},       {"undo", cmd_undo}, {"pii-key", cmd_pii_key},
-    {"export", cmd_export},
+    {"keygen", cmd_keygen}, {"keys", cmd_keys},
+    {"key", cmd_key},       {"verify", cmd_verify},
+    {"db", cmd_db},         {"product", cmd_product},
+    {"mint", cmd_mint},     {"batches", cmd_batches},
+    {"render", cmd_render}, {"token", cmd_token},
+    {"user", cmd_user},     {"member", cmd_member},
+    {"batch", cmd_batch},   {"code", cmd_code},
+    {"undo", cmd_undo},     {"pii-key", cmd_pii_key},
+    {"export", cmd_export}, {"pallet", cmd_pallet},
+    {"pack", cmd_pack},     {"distributor", cmd_distributor},
+    {"ship", cmd_ship},     {"events", cmd_events},
 };
 
 int main(int argc, char **argv)

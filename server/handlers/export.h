@@ -16,6 +16,12 @@
 /* GET /api/v1/admin/exports/{kind}?from=...&to=...&format=csv|jsonl */
 void admin_route_export(struct request *r);
 
+struct worker;
+/* The worker's export connections for a COPY stream (made on first use);
+ * NULL when it has none (--export-connections 0). Each stream counts in
+ * w->exports while it runs. */
+struct pool *export_pool(struct worker *w);
+
 /* ---- decoded without side effects (export_input.c) ---- */
 
 enum export_kind { EXPORT_SCANS, EXPORT_CLAIMS, EXPORT_MEMBERS, EXPORT_LEDGER };
