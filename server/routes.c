@@ -10,6 +10,7 @@
 #include "handlers/auth.h"
 #include "handlers/alerts.h"
 #include "handlers/claim.h"
+#include "handlers/console.h"
 #include "handlers/export.h"
 #include "handlers/health.h"
 #include "handlers/landing.h"
