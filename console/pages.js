@@ -18,6 +18,7 @@ var Pages = (function () {
   function chart(node, option) {
     if (!window.echarts) return null;
     var c = echarts.init(node, null, { renderer: "canvas", locale: I18N.lang() === "zh-CN" ? "ZH" : "EN" });
+    option.animation = false; /* drawn at once: screenshots and slow machines */
     option.textStyle = { fontFamily: "system-ui, 'Noto Sans CJK SC', 'PingFang SC', sans-serif" };
     c.setOption(option);
     charts.push(c);
@@ -137,6 +138,7 @@ var Pages = (function () {
       var ps = r.body.products || [];
       if (!ps.length) { body.appendChild(card(t("by_product"), [el("p", { class: "empty", text: t("no_data") })])); return; }
       var c = el("div", { class: "chart", id: "chart-products" });
+      c.style.height = Math.min(420, 110 + 46 * ps.length) + "px";
       body.appendChild(card(t("by_product"), [c]));
       chart(c, { grid: { left: 80, right: 24, top: 36, bottom: 28 }, legend: { top: 0 },
         tooltip: { trigger: "axis", renderMode: "richText" },
@@ -209,9 +211,9 @@ var Pages = (function () {
     var max = data.reduce(function (m, d) { return Math.max(m, d.value); }, 0) || 1;
     return chart(node, {
       tooltip: { trigger: "item", renderMode: "richText" },
-      visualMap: { min: 0, max: max, left: 12, bottom: 12, calculable: true, text: [I18N.num(max), "0"],
+      visualMap: { min: 0, max: max, left: 12, bottom: 12, calculable: true, itemHeight: 110,
                    inRange: { color: ["#e0ecff", "#93b4f5", "#2563eb", "#1e3a8a"] } },
-      series: [{ name: label, type: "map", map: map, roam: true, data: data,
+      series: [{ name: label, type: "map", map: map, roam: true, data: data, zoom: map === "world" ? 1.15 : 1.05,
                  emphasis: { label: { show: false }, itemStyle: { areaColor: "#f59e0b" } },
                  itemStyle: { borderColor: "#94a3b8", borderWidth: 0.5, areaColor: "#f1f5f9" } }] });
   }

@@ -65,7 +65,6 @@ def browser():
 def shot(d, name):
     """The whole page, scrolled through, at the viewport's width."""
     path = os.path.join(OUT, f"{VIEW}-{lang}-{name}.png")
-    time.sleep(0.4)  # the charts' entry animation
     m = d.execute_cdp_cmd("Page.getLayoutMetrics", {})
     height = min(4000, max(SIZE[1], int(m["cssContentSize"]["height"])))
     png = d.execute_cdp_cmd("Page.captureScreenshot", {
@@ -176,7 +175,15 @@ def pages(d, want, first):
         fail(f"print runs on the page {batches}, the account may see {X['batches']}")
     if first and X.get("recall"):
         recall(d, X["recall"])
-    for p in ("counterfeit", "members", "audit", "webhooks", "exports"):
+    go(d, "counterfeit")
+    if not d.find_elements(By.CSS_SELECTOR, "#suspicious tbody tr td .reason"):
+        fail("no suspicious code with its reason")
+    if first and X.get("ack"):
+        d.find_element(By.CSS_SELECTOR, f"[data-ack='{X['ack']}']").click()
+        wait(d, f"alert {X['ack']} acknowledged", lambda drv: not drv.find_elements(
+            By.CSS_SELECTOR, f"[data-ack='{X['ack']}']") and drv.find_elements(By.CSS_SELECTOR, "#alerts"))
+    shot(d, "5-counterfeit")
+    for p in ("members", "audit", "webhooks", "exports"):
         go(d, p)
         shot(d, f"5-{p}")
 

@@ -63,9 +63,22 @@ printf '%s\n' "$PW" | pcgen user add tea --scopes read,operate --brands "Packcod
 perl "$(dirname "$0")/make_geoip.pl" "$T/geo.mmdb" || fail "make_geoip.pl"
 server_start --geoip "$T/geo.mmdb"
 
+BEFORE=$(sql "SELECT count(*) FROM scans")
+# an alert rule (a Tea code seen by more than 2 scanners in 10 minutes),
+# then one code scanned from 3 addresses: a suspicious code and an alert
+TOP=$(pcgen token add --name console-ops --scopes operate 2>/dev/null) || fail "token console-ops"
+STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $TOP" -H 'Content-Type: application/json' \
+	--data-binary '{"kind":"scanners","threshold":2,"window_s":600,"brand":"Packcode Tea"}' "$BASE/api/v1/admin/alert-rules")
+[ "$STATUS" = 201 ] || fail "alert rule: $STATUS $(cat "$T/body")"
+for i in 70 71 72; do
+	curl -s -o /dev/null --max-time 5 --interface 127.0.1.$i -A "console-test clone $i" "$BASE/api/v1/codes/$(code 50 "$T/b1")"
+done
+alerted() { [ "$(sql "SELECT count(*) FROM alerts")" -ge 1 ]; }
+wait_until 10 "the scanners alert" alerted
+ALERT=$(sql "SELECT min(id) FROM alerts")
+
 # today's scans from three regions (the test database places 127.0.1.x in
 # Zhejiang, 127.0.2.x in Guangdong, 127.0.3.x in California), claims
-BEFORE=$(sql "SELECT count(*) FROM scans")
 sent=0
 look() { # look ADDR FILE LINE: a lookup of a code from ADDR
 	curl -s -o /dev/null --max-time 5 --interface "$1" -A "console-test $1" "$BASE/api/v1/codes/$(code "$3" "$2")"
@@ -90,7 +103,7 @@ for i in 1 2; do
 	[ "$STATUS" = 200 ] || fail "cola claim $i: $STATUS"
 	sent=$((sent + 1))
 done
-wait_until 10 "the $sent scans to be written" scans_since "$BEFORE" "$sent"
+wait_until 10 "the $((sent + 3)) scans to be written" scans_since "$BEFORE" "$((sent + 3))"
 
 # earlier days, through the writer's own function (8 days ago: last week's
 # side of the week-over-week change; 3 days ago in more provinces and countries)
@@ -124,7 +137,7 @@ ok "seeded: $sent scans today from Zhejiang, Guangdong and California (lookups, 
 # ---- what SQL says the pages must show ----
 TEA_BATCHES="SELECT b.id FROM batches b JOIN products p ON p.sku = b.product_sku WHERE p.brand = 'Packcode Tea'"
 RANGE="at >= (((now() AT TIME ZONE 'UTC')::date - 13)::timestamp AT TIME ZONE 'UTC')"
-expect_json() { # expect_json BRAND-FILTER SKUS-JSON BATCHES-SQL RECALL
+expect_json() { # expect_json BRAND-FILTER SKUS-JSON BATCHES-SQL RECALL ACK
 	local f=$1
 	sql "SELECT json_build_object(
 	  'overview', (SELECT json_build_object(
@@ -134,12 +147,15 @@ expect_json() { # expect_json BRAND-FILTER SKUS-JSON BATCHES-SQL RECALL
 	      'typo', count(*) FILTER (WHERE outcome = 'typo'),
 	      'claims', count(*) FILTER (WHERE kind = 'claim' AND outcome = 'awarded'))
 	    FROM scans WHERE $RANGE $f)::jsonb
+	    || jsonb_build_object('scanners', (SELECT count(DISTINCT scanner) FROM scans
+	         WHERE at >= ((now() AT TIME ZONE 'UTC')::date::timestamp AT TIME ZONE 'UTC') $f))
 	    || jsonb_build_object('points', (SELECT coalesce(sum(l.delta), 0) FROM ledger l
 	         WHERE l.kind = 'claim' AND l.created_at >= (((now() AT TIME ZONE 'UTC')::date - 13)::timestamp AT TIME ZONE 'UTC')
 	           $(echo "$f" | sed 's/batch_id IN/l.serial IN (SELECT s FROM batches bb, generate_series(bb.serial_first, bb.serial_last) s WHERE bb.id IN/; s/)$/))/'))),
 	  'skus', '$2'::json,
 	  'batches', (SELECT json_agg(id ORDER BY id) FROM ($3) b),
 	  'recall', $4,
+	  'ack', $5,
 	  'product_scans', (SELECT json_object_agg(b.product_sku, n) FROM (SELECT b.product_sku, count(*) n FROM scans s
 	      JOIN batches b ON b.id = s.batch_id WHERE s.$RANGE $f GROUP BY 1) b),
 	  'regions', (SELECT coalesce(json_object_agg(r, n), '{}') FROM (SELECT coalesce(subdivision, 'unknown') r, count(*) n
@@ -147,8 +163,8 @@ expect_json() { # expect_json BRAND-FILTER SKUS-JSON BATCHES-SQL RECALL
 	  'countries', (SELECT coalesce(json_object_agg(r, n), '{}') FROM (SELECT coalesce(country, 'unknown') r, count(*) n
 	      FROM scans WHERE $RANGE $f GROUP BY 1) x))"
 }
-expect_json "" '["COLA","TEA"]' "SELECT id FROM batches" "$B2" >"$T/alice.json" || fail "SQL for alice"
-expect_json "AND batch_id IN ($TEA_BATCHES)" '["TEA"]' "$TEA_BATCHES" "$B3" >"$T/tea.json" || fail "SQL for tea"
+expect_json "" '["COLA","TEA"]' "SELECT id FROM batches" "$B2" "$ALERT" >"$T/alice.json" || fail "SQL for alice"
+expect_json "AND batch_id IN ($TEA_BATCHES)" '["TEA"]' "$TEA_BATCHES" "$B3" null >"$T/tea.json" || fail "SQL for tea"
 note "alice: $(jq -c .overview "$T/alice.json"); tea: $(jq -c .overview "$T/tea.json")"
 [ "$(jq .overview.scans "$T/alice.json")" -gt "$(jq .overview.scans "$T/tea.json")" ] || fail "the brands' scans are not apart"
 
@@ -163,7 +179,9 @@ run_browser desktop en alice "$T/alice.json"
 [ "$(sql "SELECT status FROM batches WHERE id = $B2")" = recalled ] || fail "B2 is not recalled in the database"
 [ "$(sql "SELECT actor || ' ' || target FROM audit WHERE action = 'batch.recall'")" = "staff:alice $B2" ] ||
 	fail "the recall's audit row: $(sql "SELECT actor, target FROM audit WHERE action = 'batch.recall'")"
-ok "1366x900, en then zh-CN: signed in, overview = SQL, products and regions = SQL, both maps drawn, B2 recalled by typing TEA-$B2 (database: recalled, audited as staff:alice), every page drawn or 'not available'"
+[ "$(sql "SELECT acknowledged_by FROM alerts WHERE id = $ALERT")" = staff:alice ] ||
+	fail "alert $ALERT not acknowledged by alice: $(sql "SELECT acknowledged_at, acknowledged_by FROM alerts WHERE id = $ALERT")"
+ok "1366x900, en then zh-CN: signed in, overview = SQL, products and regions = SQL, both maps drawn, B2 recalled by typing TEA-$B2 (database: recalled, audited as staff:alice), alert $ALERT acknowledged, the suspicious code listed, every page drawn or 'not available'"
 
 run_browser phone zh-CN tea "$T/tea.json"
 [ "$(sql "SELECT status FROM batches WHERE id = $B3")" = recalled ] || fail "B3 is not recalled in the database"
