@@ -17,6 +17,9 @@ var App = (function () {
   }
   function show(name) {
     Pages.dispose();
+    Array.prototype.forEach.call(document.querySelectorAll(".toast"), function (n) {
+      if (n.getAttribute("data-page") !== name) n.remove();
+    });
     var main = $("main");
     main.textContent = "";
     main.setAttribute("data-page", name);
@@ -53,7 +56,7 @@ var App = (function () {
     $("signin-name").focus();
   }
   function toast(text) {
-    var n = el("div", { class: "toast", role: "status", text: text });
+    var n = el("div", { class: "toast", role: "status", text: text, "data-page": current() });
     document.body.appendChild(n);
     setTimeout(function () { n.remove(); }, 4000);
   }

@@ -65,6 +65,7 @@ def browser():
 def shot(d, name):
     """The whole page, scrolled through, at the viewport's width."""
     path = os.path.join(OUT, f"{VIEW}-{lang}-{name}.png")
+    d.execute_script("window.scrollTo(0, 0)")  # the sticky top bar where it belongs
     m = d.execute_cdp_cmd("Page.getLayoutMetrics", {})
     height = min(4000, max(SIZE[1], int(m["cssContentSize"]["height"])))
     png = d.execute_cdp_cmd("Page.captureScreenshot", {
