@@ -44,44 +44,6 @@ const struct console_asset *console_find(const char *path, size_t len)
 	return NULL;
 }
 
-/* 1 if an Accept-Encoding value takes gzip (and does not refuse it with q=0). */
-static int takes_gzip(const char *ae)
-{
-	if (!ae)
-		return 0;
-	const char *p = strstr(ae, "gzip");
-	if (!p)
-		return 0;
-	p += 4;
-	while (*p == ' ')
-		p++;
-	if (*p != ';')
-		return 1;
-	const char *q = strstr(p, "q=");
-	if (!q)
-		return 1;
-	q += 2;
-	/* q=0, q=0.0, q=0.000: refused */
-	if (*q != '0')
-		return 1;
-	q++;
-	if (*q == '.')
-		q++;
-	while (*q == '0')
-		q++;
-	return !(*q >= '1' && *q <= '9');
-}
-
-/* 1 if an If-None-Match value names etag (or is *). */
-static int etag_matches(const char *inm, const char *etag)
-{
-	if (!inm)
-		return 0;
-	if (strchr(inm, '*'))
-		return 1;
-	return strstr(inm, etag) != NULL;
-}
-
 void console_route(struct request *r)
 {
 	const char *rest = "";
@@ -100,12 +62,12 @@ void console_route(struct request *r)
 	const struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
 	http_header(r, "ETag", a->etag);
 	http_header(r, "Vary", "Accept-Encoding");
-	if (etag_matches(evhttp_find_header(in, "If-None-Match"), a->etag)) {
+	if (console_etag_matches(evhttp_find_header(in, "If-None-Match"), a->etag)) {
 		http_reply_static(r, 304, NULL, "no-cache");
 		return;
 	}
 	struct evbuffer *out = http_out(r);
-	if (a->gz && takes_gzip(evhttp_find_header(in, "Accept-Encoding"))) {
+	if (a->gz && console_takes_gzip(evhttp_find_header(in, "Accept-Encoding"))) {
 		http_header(r, "Content-Encoding", "gzip");
 		evbuffer_add_reference(out, a->gz, a->gz_len, NULL, NULL);
 	} else {

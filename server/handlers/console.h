@@ -31,6 +31,14 @@ const struct console_asset *console_find(const char *path, size_t len);
 /* The Content-Security-Policy of every console reply (static storage). */
 const char *console_csp(void);
 
+/*
+ * 1 if an Accept-Encoding value (NULL: none) takes gzip: named, and not
+ * refused with q=0 (console_input.c, pure).
+ */
+int console_takes_gzip(const char *accept_encoding);
+/* 1 if an If-None-Match value (NULL: none) names etag, or is "*". */
+int console_etag_matches(const char *if_none_match, const char *etag);
+
 /* GET /console and /console/...: the asset, 304 if the client's ETag is current, else 404. */
 void console_route(struct request *r);
 
