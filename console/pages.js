@@ -211,7 +211,10 @@ var Pages = (function () {
     var max = data.reduce(function (m, d) { return Math.max(m, d.value); }, 0) || 1;
     return chart(node, {
       tooltip: { trigger: "item", renderMode: "richText" },
-      visualMap: { min: 0, max: max, left: 12, bottom: 12, calculable: true, itemHeight: 110,
+      visualMap: node.clientWidth < 520
+        ? { min: 0, max: max, orient: "horizontal", left: "center", bottom: 4, calculable: true, itemWidth: 12, itemHeight: 140,
+            inRange: { color: ["#e0ecff", "#93b4f5", "#2563eb", "#1e3a8a"] } }
+        : { min: 0, max: max, left: 12, bottom: 12, calculable: true, itemHeight: 110,
                    inRange: { color: ["#e0ecff", "#93b4f5", "#2563eb", "#1e3a8a"] } },
       series: [{ name: label, type: "map", map: map, roam: true, data: data, zoom: map === "world" ? 1.15 : 1.05,
                  emphasis: { label: { show: false }, itemStyle: { areaColor: "#f59e0b" } },
@@ -222,7 +225,7 @@ var Pages = (function () {
     var cn = main.appendChild(el("div", null, [loading()]));
     var world = main.appendChild(el("div", null, [loading()]));
     var regionCols = function (level) {
-      return [{ label: t("region"), render: function (x) { return regionName(level === "country" ? x.country : x.subdivision, level); } },
+      return [{ label: t(level === "country" ? "country" : "region"), render: function (x) { return regionName(level === "country" ? x.country : x.subdivision, level); } },
         { key: "scans", label: t("scans"), num: true }, { key: "genuine", label: t("genuine"), num: true },
         { key: "not_genuine", label: t("not_genuine"), num: true }, { key: "typo", label: t("typo"), num: true },
         { key: "claims", label: t("claims"), num: true }];
@@ -319,6 +322,15 @@ var Pages = (function () {
     });
   }
 
+  /* an object of the API (an alert's or audit entry's detail) as "key: value" lines */
+  function detail(o) {
+    if (!o || typeof o !== "object") return el("span", { class: "detail", text: o === null || o === undefined ? "–" : String(o) });
+    return el("span", { class: "detail" }, Object.keys(o).filter(function (k) { return o[k] !== null; }).map(function (k) {
+      var v = o[k];
+      return el("span", { class: "kv" }, [el("b", { text: k }), " " + (typeof v === "object" ? JSON.stringify(v) : String(v))]);
+    }));
+  }
+
   /* ---- counterfeit: codes/suspicious, analytics/not-genuine, alerts ---- */
   function counterfeit(main) {
     main.appendChild(rangeBar(function () { App.show("counterfeit"); }));
@@ -365,7 +377,7 @@ var Pages = (function () {
       box.appendChild(card(t("alerts"), [table([
         { label: t("raised"), render: function (a) { return I18N.time(a.raised); } }, { key: "kind", label: t("kind") },
         { key: "subject", label: t("subject") }, { key: "brand", label: t("brand") },
-        { label: t("detail"), render: function (a) { return el("code", { class: "detail", text: JSON.stringify(a.detail) }); } },
+        { label: t("detail"), render: function (a) { return detail(a.detail); } },
         { label: t("status"), render: function (a) {
           if (a.acknowledged) return el("span", { class: "muted", text: t("acknowledged") + " · " + (a.acknowledged_by || "") });
           if (!canAck) return el("span", { class: "badge badge-open", text: t("open") });
@@ -454,7 +466,7 @@ var Pages = (function () {
         box.appendChild(card(t("nav_audit"), [table([
           { label: t("at"), render: function (e) { return I18N.time(e.at); } }, { key: "actor", label: t("actor") },
           { key: "action", label: t("action") }, { key: "target", label: t("target") },
-          { label: t("detail"), render: function (e) { return el("code", { class: "detail", text: JSON.stringify(e.detail) }); } },
+          { label: t("detail"), render: function (e) { return detail(e.detail); } },
           { key: "client", label: t("client") }], all, { id: "audit" }),
           next ? el("button", { type: "button", class: "ghost", text: t("more"), onclick: function () { page(next); } }) : null]));
       });
