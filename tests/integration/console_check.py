@@ -184,9 +184,39 @@ def pages(d, want, first):
         wait(d, f"alert {X['ack']} acknowledged", lambda drv: not drv.find_elements(
             By.CSS_SELECTOR, f"[data-ack='{X['ack']}']") and drv.find_elements(By.CSS_SELECTOR, "#alerts"))
     shot(d, "5-counterfeit")
-    for p in ("members", "audit", "webhooks", "exports"):
+    go(d, "members")
+    if not d.find_elements(By.CSS_SELECTOR, "[data-notice]"):
+        members(d)
+    shot(d, "5-members")
+    for p in ("audit", "webhooks"):
         go(d, p)
         shot(d, f"5-{p}")
+    go(d, "exports")
+    if first and not d.find_elements(By.CSS_SELECTOR, "[data-notice]"):
+        export_job(d)
+    shot(d, "5-exports")
+
+
+def members(d):
+    """The insights endpoints are there: segments, a search by phone, a timeline."""
+    segs = sorted(e.get_attribute("data-segment") for e in d.find_elements(By.CSS_SELECTOR, "[data-segment]"))
+    if segs != ["lapsed", "new", "repeat", "top"]:
+        fail(f"segments on the page: {segs}")
+    if not X.get("phone"):
+        return
+    d.find_element(By.ID, "member-phone").send_keys(X["phone"])
+    d.find_element(By.CSS_SELECTOR, "#member-phone + button").click()
+    wait(d, "the member found", lambda drv: drv.find_elements(By.CSS_SELECTOR, "#member-results tbody button"))
+    d.find_element(By.CSS_SELECTOR, "#member-results tbody button").click()
+    wait(d, "the member's timeline", lambda drv: drv.find_elements(By.CSS_SELECTOR, ".timeline tbody tr td"))
+
+
+def export_job(d):
+    """Export jobs are there: one started from the form runs to its download link."""
+    before = len(d.find_elements(By.CSS_SELECTOR, "#export-jobs a.button"))
+    d.find_element(By.CSS_SELECTOR, ".inline-form button[type=submit]").click()
+    wait(d, "the export job's download link", lambda drv: len(drv.find_elements(
+        By.CSS_SELECTOR, "#export-jobs a.button")) > before, 40)
 
 
 def recall(d, b):

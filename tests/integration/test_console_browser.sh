@@ -156,6 +156,7 @@ expect_json() { # expect_json BRAND-FILTER SKUS-JSON BATCHES-SQL RECALL ACK
 	  'batches', (SELECT json_agg(id ORDER BY id) FROM ($3) b),
 	  'recall', $4,
 	  'ack', $5,
+	  'phone', '13900001011',
 	  'product_scans', (SELECT json_object_agg(b.product_sku, n) FROM (SELECT b.product_sku, count(*) n FROM scans s
 	      JOIN batches b ON b.id = s.batch_id WHERE s.$RANGE $f GROUP BY 1) b),
 	  'regions', (SELECT coalesce(json_object_agg(r, n), '{}') FROM (SELECT coalesce(subdivision, 'unknown') r, count(*) n
