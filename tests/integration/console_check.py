@@ -207,7 +207,8 @@ def members(d):
     d.find_element(By.ID, "member-phone").send_keys(X["phone"])
     d.find_element(By.CSS_SELECTOR, "#member-phone + button").click()
     wait(d, "the member found", lambda drv: drv.find_elements(By.CSS_SELECTOR, "#member-results tbody button"))
-    d.find_element(By.CSS_SELECTOR, "#member-results tbody button").click()
+    # a script's click: on the phone the button sits in a table scrolled sideways
+    d.execute_script("arguments[0].click()", d.find_element(By.CSS_SELECTOR, "#member-results tbody button"))
     wait(d, "the member's timeline", lambda drv: drv.find_elements(By.CSS_SELECTOR, ".timeline tbody tr td"))
 
 
