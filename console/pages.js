@@ -505,7 +505,7 @@ var Pages = (function () {
             return el("span", { class: "attempt attempt-" + a.outcome, text: a.attempt + ": " + a.outcome + (a.http_status ? " " + a.http_status : "") + " · " + a.duration_ms + " ms" });
           }));
         } },
-        { label: t("created"), render: function (d) { return I18N.time(d.event.created); } }], r.body.deliveries || [])]));
+        { label: t("created"), render: function (d) { return I18N.time(d.event.created); } }], r.body.deliveries || [], { id: "deliveries" })]));
     });
   }
 

@@ -28,7 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (gz && strlen(s) == size) {
 		memcpy(s + size, ", identity", 11);
 		if (!console_takes_gzip(s)) {
-			fprintf(stderr, "fuzz_console_input: another element changed gzip's answer\n");
+			fprintf(stderr,
+			        "fuzz_console_input: another element changed gzip's answer\n");
 			abort();
 		}
 	}

@@ -57,6 +57,9 @@ def browser():
     o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     d = webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")),
                          options=o)
+    if VIEW == "desktop":  # the page's own size, not the window's (which holds the browser's bars)
+        d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                          {"width": SIZE[0], "height": SIZE[1], "deviceScaleFactor": 1, "mobile": False})
     d.set_page_load_timeout(30)
     d.set_script_timeout(30)
     return d
@@ -188,9 +191,15 @@ def pages(d, want, first):
     if not d.find_elements(By.CSS_SELECTOR, "[data-notice]"):
         members(d)
     shot(d, "5-members")
-    for p in ("audit", "webhooks"):
-        go(d, p)
-        shot(d, f"5-{p}")
+    go(d, "audit")
+    shot(d, "5-audit")
+    go(d, "webhooks")
+    if X.get("webhook"):
+        d.execute_script("arguments[0].click()", d.find_element(By.CSS_SELECTOR, "#webhooks tbody button"))
+        wait(d, "the webhook's deliveries", lambda drv: drv.find_elements(By.CSS_SELECTOR, "#deliveries tbody tr td"))
+        if first and not d.find_elements(By.XPATH, "//*[@id='deliveries']//td[contains(., 'batch.recalled')]"):
+            fail("the recall's webhook delivery is not listed")
+    shot(d, "5-webhooks")
     go(d, "exports")
     if first and not d.find_elements(By.CSS_SELECTOR, "[data-notice]"):
         export_job(d)
@@ -251,8 +260,6 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     d = browser()
     try:
-        if VIEW == "desktop":
-            d.set_window_size(*SIZE)
         sign_in(d)
         check_log(d, "signing in")
         pages(d, X["overview"], True)

@@ -73,6 +73,12 @@ STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' -H "Authorization:
 for i in 70 71 72; do
 	curl -s -o /dev/null --max-time 5 --interface 127.0.1.$i -A "console-test clone $i" "$BASE/api/v1/codes/$(code 50 "$T/b1")"
 done
+# a webhook subscription whose receiver is not there (port 9: refused), so
+# the recall below leaves a delivery with failed attempts to show
+TADM=$(pcgen token add --name console-admin --scopes admin 2>/dev/null) || fail "token console-admin"
+STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $TADM" -H 'Content-Type: application/json' \
+	--data-binary '{"url":"http://127.0.0.1:9/hooks","events":["batch.recalled"]}' "$BASE/api/v1/admin/webhooks")
+[ "$STATUS" = 201 ] || fail "webhook: $STATUS $(cat "$T/body")"
 alerted() { [ "$(sql "SELECT count(*) FROM alerts")" -ge 1 ]; }
 wait_until 10 "the scanners alert" alerted
 ALERT=$(sql "SELECT min(id) FROM alerts")
@@ -157,6 +163,7 @@ expect_json() { # expect_json BRAND-FILTER SKUS-JSON BATCHES-SQL RECALL ACK
 	  'recall', $4,
 	  'ack', $5,
 	  'phone', '13900001011',
+	  'webhook', $([ "$5" = null ] && echo false || echo true),
 	  'product_scans', (SELECT json_object_agg(b.product_sku, n) FROM (SELECT b.product_sku, count(*) n FROM scans s
 	      JOIN batches b ON b.id = s.batch_id WHERE s.$RANGE $f GROUP BY 1) b),
 	  'regions', (SELECT coalesce(json_object_agg(r, n), '{}') FROM (SELECT coalesce(subdivision, 'unknown') r, count(*) n
