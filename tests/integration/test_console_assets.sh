@@ -65,7 +65,9 @@ done
 ! grep -qi '<script>\|<script [^>]*>[^<]\|<style\| style=\| on[a-z]*=' "$abs_top_srcdir/console/index.html" ||
 	fail "index.html has an inline script, style or handler"
 [ "$(http_status /console/nope.js)" = 404 ] || fail "an unknown file: $(http_status /console/nope.js)"
-[ "$(http_status /console/../console/index.html)" != 200 ] || true
+curl -s --max-time 10 -I -o "$T/h" "$BASE/console/app.js" || fail "HEAD /console/app.js"
+head -n 1 "$T/h" | grep -q ' 200' || fail "HEAD: $(head -n 1 "$T/h")"
+[ -n "$(hdr ETag)" ] && [ -n "$(hdr Content-Security-Policy)" ] || fail "HEAD without ETag or CSP"
 [ "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' -X POST "$BASE/console/")" = 405 ] || fail "POST /console/ is not 405"
-ok "/console and /console/ are index.html (no inline script or style), an unknown file 404, POST 405, on the admin listener only"
+ok "/console and /console/ are index.html (no inline script or style), an unknown file 404, HEAD 200 with its headers, POST 405, on the admin listener only"
 server_stop
