@@ -537,7 +537,8 @@ var Pages = (function () {
           { label: t("progress"), render: function (j) { return shareBar(j.progress || (j.state === "done" ? 1 : 0)); } },
           { key: "rows", label: t("rows"), num: true },
           { label: "", render: function (j) {
-            if (j.state === "done" && j.download) return el("a", { href: j.download, class: "button ghost small", text: t("download") });
+            /* only a link of the admin API: the page makes no other kind of link of a reply */
+            if (j.state === "done" && /^\/api\/v1\/admin\/export-jobs\/\d+\/download$/.test(j.download || "")) return el("a", { href: j.download, class: "button ghost small", text: t("download") });
             return j.error ? el("span", { class: "error", text: j.error }) : "";
           } }], jobs, { id: "export-jobs" })]));
         return jobs.some(function (j) { return j.state === "queued" || j.state === "running"; });
