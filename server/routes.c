@@ -12,6 +12,7 @@
 #include "handlers/campaigns.h"
 #include "handlers/claim.h"
 #include "handlers/events.h"
+#include "handlers/console.h"
 #include "handlers/export.h"
 #include "handlers/health.h"
 #include "handlers/landing.h"

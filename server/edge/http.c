@@ -305,6 +305,16 @@ void http_reply_text(struct request *r, int status, const char *content_type, st
 	finish(r, status);
 }
 
+void http_reply_static(struct request *r, int status, const char *content_type,
+                       const char *cache_control)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+	if (content_type)
+		evhttp_add_header(h, "Content-Type", content_type);
+	evhttp_add_header(h, "Cache-Control", cache_control);
+	finish(r, status);
+}
+
 void http_reply_too_many(struct request *r, int retry_after, const char *message)
 {
 	char num[16], msg[160];

@@ -96,6 +96,13 @@ void http_reply_html(struct request *r, int status, struct evbuffer *body);
 void http_reply_text(struct request *r, int status, const char *content_type,
                      struct evbuffer *body);
 /*
+ * Send what was written to http_out() (nothing for a 304) with
+ * content_type (NULL: none) and cache_control instead of no-store: for
+ * static files that may be kept (the console's assets).
+ */
+void http_reply_static(struct request *r, int status, const char *content_type,
+                       const char *cache_control);
+/*
  * 429 with Retry-After: retry_after (whole seconds, at least 1): the route's
  * own answer if it has one (a page), else
  * {"error":"rate_limited","message":message,"retry_after":N}.

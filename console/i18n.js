@@ -1,0 +1,133 @@
+/* i18n.js: the console's words in English and Simplified Chinese. The
+ * language is the one chosen with the switch (kept in localStorage), else the
+ * browser's first (navigator.languages: what it sends as Accept-Language). */
+"use strict";
+var I18N = (function () {
+  var T = {
+    en: {
+      product: "packcode console", other_lang: "中文", signin_title: "Sign in", name: "Name",
+      password: "Password", totp: "Authenticator code", signin: "Sign in", signout: "Sign out",
+      signin_failed: "The name, password or code is wrong.", signin_locked: "Too many failures: try again in {s} s.",
+      signin_unavailable: "The service is unavailable; try again shortly.", cancel: "Cancel",
+      nav_overview: "Overview", nav_products: "Products", nav_regions: "Regions", nav_members: "Members",
+      nav_counterfeit: "Counterfeit", nav_runs: "Print runs", nav_audit: "Audit log", nav_webhooks: "Webhooks",
+      nav_exports: "Exports", all_brands: "all brands", brands: "Brands",
+      range: "Range", from: "From", to: "To", apply: "Apply", days7: "7 days", days14: "14 days", days30: "30 days",
+      scans: "Scans", scanners: "Distinct scanners", scanners_day: "Scanners, last day", claims: "Claims",
+      points: "Points issued", genuine: "Genuine", not_genuine: "Not genuine", typo: "Typo",
+      wow: "vs. week before", per_day: "Per day", day: "Day", no_change: "no data a week before",
+      verdicts: "Verdicts per day", claims_points: "Claims and points per day",
+      product_col: "Product", brand: "Brand", batch: "Print run", status: "State", codes: "Codes",
+      claimed: "Claimed", claimed_share: "Claimed share", by_product: "By product and print run",
+      st_active: "active", st_recalled: "recalled", st_void: "void", st_minting: "minting", st_inactive: "inactive", st_expired: "expired",
+      china_map: "China by province", world_map: "World by country", region: "Region", country: "Country",
+      unknown: "unknown", no_data: "No data in this range.",
+      not_available: "Not available on this server yet", not_available_text: "This server does not answer {path} (404). The page works once that endpoint is deployed.",
+      forbidden: "Your account may not see this", forbidden_text: "It needs the {scope} scope.",
+      error: "Something went wrong", retry: "Retry",
+      segments: "Segments", segment: "Segment", members: "Members", definition: "Definition",
+      seg_new: "New", seg_repeat: "Repeat", seg_lapsed: "Lapsed", seg_top: "Top",
+      cohorts: "Cohorts by first-claim month", month: "Month", month_k: "Month +{k}",
+      search_phone: "Find a member by phone", search: "Search", phone: "Phone", balance: "Balance", created: "Created",
+      timeline: "Timeline", at: "At", kind: "Kind", code: "Code", no_members: "No member with that phone.",
+      suspicious: "Suspicious codes", reasons: "Reasons", clients: "Addresses", refused_claims: "Refused claims",
+      scans_after_claim: "Scans after claim", first_scan: "First scan", last_scan: "Last scan",
+      r_clients: "{n} addresses", r_refused: "{n} refused claims", r_after: "{n} scans after its claim",
+      ng_region: "Not-genuine scans by region", ng_hour: "Not-genuine scans by hour (UTC)", hour: "Hour",
+      alerts: "Alerts", raised: "Raised", subject: "Subject", detail: "Detail", acknowledge: "Acknowledge",
+      acknowledged: "Acknowledged", open: "open", rules: "Alert rules", threshold: "Threshold", window: "Window",
+      runs: "Print runs", printed: "Printed", reason: "Reason", recall: "Recall", recall_title: "Recall print run {b}",
+      recall_text: "Every code of print run {b} ({p}, {n} codes) will answer “recalled” on its page, lookups and claims, within a second.",
+      recall_reason: "Reason (kept in the audit log)", recall_type: "Type {b} to confirm",
+      recall_done: "Print run {b} is recalled.", recall_failed: "Not recalled: {m}", more: "More",
+      actor: "Actor", action: "Action", target: "Target", client: "Client",
+      webhooks: "Subscriptions", url: "URL", events: "Events", pending: "Pending", failed: "Failed",
+      deliveries: "Deliveries", event: "Event", attempts: "Attempts", outcome: "Outcome", show: "Show",
+      exports: "Export jobs", new_export: "New export", format: "Format", start: "Start", progress: "Progress",
+      rows: "Rows", download: "Download", job: "Job", k_scans: "scans", k_claims: "claims", k_members: "members", k_ledger: "ledger",
+      loading: "Loading…", none: "None."
+    },
+    "zh-CN": {
+      product: "packcode 品牌控制台", other_lang: "English", signin_title: "登录", name: "用户名",
+      password: "密码", totp: "动态验证码", signin: "登录", signout: "退出登录",
+      signin_failed: "用户名、密码或验证码错误。", signin_locked: "失败次数过多，请 {s} 秒后再试。",
+      signin_unavailable: "服务暂不可用，请稍后再试。", cancel: "取消",
+      nav_overview: "概览", nav_products: "产品", nav_regions: "地区", nav_members: "会员",
+      nav_counterfeit: "防伪", nav_runs: "批次", nav_audit: "审计日志", nav_webhooks: "Webhook",
+      nav_exports: "导出", all_brands: "全部品牌", brands: "品牌",
+      range: "时间范围", from: "开始", to: "结束", apply: "应用", days7: "7 天", days14: "14 天", days30: "30 天",
+      scans: "扫码次数", scanners: "扫码人数", scanners_day: "扫码人数（末日）", claims: "领取次数",
+      points: "发放积分", genuine: "正品", not_genuine: "非正品", typo: "输入错误",
+      wow: "较上周同日", per_day: "每日", day: "日期", no_change: "上周无数据",
+      verdicts: "每日验证结果", claims_points: "每日领取与积分",
+      product_col: "产品", brand: "品牌", batch: "批次", status: "状态", codes: "码数",
+      claimed: "已领取", claimed_share: "领取率", by_product: "按产品和批次",
+      st_active: "生效", st_recalled: "已召回", st_void: "作废", st_minting: "生成中", st_inactive: "未激活", st_expired: "已过期",
+      china_map: "中国（按省份）", world_map: "全球（按国家）", region: "地区", country: "国家",
+      unknown: "未知", no_data: "此范围内没有数据。",
+      not_available: "此服务器暂不支持", not_available_text: "此服务器没有 {path} 接口（404）。部署该接口后本页即可使用。",
+      forbidden: "您的账号无权查看", forbidden_text: "需要 {scope} 权限。",
+      error: "出错了", retry: "重试",
+      segments: "会员分群", segment: "分群", members: "会员数", definition: "定义",
+      seg_new: "新会员", seg_repeat: "复购会员", seg_lapsed: "流失会员", seg_top: "头部会员",
+      cohorts: "按首次领取月份的同期群", month: "月份", month_k: "第 {k} 月",
+      search_phone: "按手机号查找会员", search: "查找", phone: "手机号", balance: "积分余额", created: "注册时间",
+      timeline: "时间线", at: "时间", kind: "类型", code: "码", no_members: "没有该手机号的会员。",
+      suspicious: "可疑码", reasons: "原因", clients: "地址数", refused_claims: "被拒领取",
+      scans_after_claim: "领取后扫码", first_scan: "首次扫码", last_scan: "最近扫码",
+      r_clients: "{n} 个地址", r_refused: "{n} 次被拒领取", r_after: "领取后又扫 {n} 次",
+      ng_region: "非正品扫码（按地区）", ng_hour: "非正品扫码（按小时，UTC）", hour: "小时",
+      alerts: "告警", raised: "触发时间", subject: "对象", detail: "详情", acknowledge: "确认",
+      acknowledged: "已确认", open: "未处理", rules: "告警规则", threshold: "阈值", window: "时间窗",
+      runs: "批次", printed: "印刷时间", reason: "原因", recall: "召回", recall_title: "召回批次 {b}",
+      recall_text: "批次 {b}（{p}，{n} 个码）的每个码将在一秒内在落地页、查询和领取中显示“已召回”。",
+      recall_reason: "原因（记入审计日志）", recall_type: "输入 {b} 以确认",
+      recall_done: "批次 {b} 已召回。", recall_failed: "未召回：{m}", more: "更多",
+      actor: "操作者", action: "操作", target: "对象", client: "客户端",
+      webhooks: "订阅", url: "URL", events: "事件", pending: "待发送", failed: "失败",
+      deliveries: "投递记录", event: "事件", attempts: "尝试", outcome: "结果", show: "查看",
+      exports: "导出任务", new_export: "新建导出", format: "格式", start: "开始", progress: "进度",
+      rows: "行数", download: "下载", job: "任务", k_scans: "扫码", k_claims: "领取", k_members: "会员", k_ledger: "积分流水",
+      loading: "加载中…", none: "无。"
+    }
+  };
+  function pick() {
+    var saved = null;
+    try { saved = localStorage.getItem("pc_console_lang"); } catch (e) { /* private mode */ }
+    if (saved && T[saved]) return saved;
+    var langs = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || "en"];
+    for (var i = 0; i < langs.length; i++) {
+      var l = String(langs[i]).toLowerCase();
+      if (l.indexOf("zh") === 0) return "zh-CN";
+      if (l.indexOf("en") === 0) return "en";
+    }
+    return "en";
+  }
+  var lang = pick();
+  function t(key, vars) {
+    var s = (T[lang] && T[lang][key]) || T.en[key] || key;
+    if (vars) s = s.replace(/\{(\w+)\}/g, function (m, k) { return vars[k] !== undefined ? String(vars[k]) : m; });
+    return s;
+  }
+  function set(l) {
+    lang = T[l] ? l : "en";
+    try { localStorage.setItem("pc_console_lang", lang); } catch (e) { /* private mode */ }
+  }
+  var nf = null;
+  function num(n) {
+    if (n === null || n === undefined) return "–";
+    if (!nf || nf.lang !== lang) { nf = new Intl.NumberFormat(lang); nf.lang = lang; }
+    return nf.format(n);
+  }
+  function pct(p, digits) {
+    if (p === null || p === undefined) return "–";
+    return new Intl.NumberFormat(lang, { style: "percent", maximumFractionDigits: digits === undefined ? 1 : digits }).format(p);
+  }
+  function time(iso) {
+    if (!iso) return "–";
+    var d = new Date(iso);
+    if (isNaN(d)) return iso;
+    return d.toLocaleString(lang, { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", timeZone: "UTC", hour12: false }) + " UTC";
+  }
+  return { t: t, set: set, lang: function () { return lang; }, num: num, pct: pct, time: time };
+})();
