@@ -12,6 +12,7 @@
 #include "handlers/claim.h"
 #include "handlers/export.h"
 #include "handlers/health.h"
+#include "handlers/insights.h"
 #include "handlers/landing.h"
 #include "handlers/lookup.h"
 #include "handlers/member.h"
