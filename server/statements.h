@@ -179,8 +179,8 @@
  */
 #define STATEMENTS_ALERTS                                                                          \
 	"PREPARE admin_alert_rules(bigint[]) AS SELECT * FROM admin_alert_rules($1); "             \
-	"PREPARE admin_alert_rule_add(bigint, inet, text, integer, integer, text) AS "             \
-	"  SELECT * FROM admin_alert_rule_add($1, $2, $3, $4, $5, $6); "                           \
+	"PREPARE admin_alert_rule_add(bigint, inet, text, integer, integer, text, text) AS "       \
+	"  SELECT * FROM admin_alert_rule_add($1, $2, $3, $4, $5, $6, $7); "                       \
 	"PREPARE admin_alert_rule_delete(bigint, inet, bigint) AS "                                \
 	"  SELECT * FROM admin_alert_rule_delete($1, $2, $3); "                                    \
 	"PREPARE admin_alerts(bigint, integer, boolean, bigint[]) AS "                             \

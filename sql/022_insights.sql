@@ -476,3 +476,314 @@ BEGIN
                                             'rows', e.rows));
     RETURN QUERY SELECT e.file, e.format, e.kind;
 END $$;
+
+-- ---- 4. alert rules: per-region not_genuine, travel -----------------------------------
+
+-- Where a region is, for travel rules: a point per ISO 3166 region (a
+-- subdivision: its seat; a country: roughly its middle), the distance
+-- between two regions being the great-circle distance between their
+-- points. China's provinces and a few countries to start; operators add
+-- rows (INSERT) for the regions their scans come from.
+CREATE TABLE region_centroids (
+    region  text PRIMARY KEY CHECK (length(region) <= 16),
+    name    text NOT NULL,
+    lat     double precision NOT NULL CHECK (lat BETWEEN -90 AND 90),
+    lon     double precision NOT NULL CHECK (lon BETWEEN -180 AND 180)
+);
+INSERT INTO region_centroids (region, name, lat, lon) VALUES
+    ('CN-BJ', 'Beijing', 39.90, 116.40), ('CN-TJ', 'Tianjin', 39.13, 117.20),
+    ('CN-HE', 'Hebei (Shijiazhuang)', 38.04, 114.51), ('CN-SX', 'Shanxi (Taiyuan)', 37.87, 112.55),
+    ('CN-NM', 'Inner Mongolia (Hohhot)', 40.84, 111.75), ('CN-LN', 'Liaoning (Shenyang)', 41.80, 123.43),
+    ('CN-JL', 'Jilin (Changchun)', 43.82, 125.32), ('CN-HL', 'Heilongjiang (Harbin)', 45.80, 126.53),
+    ('CN-SH', 'Shanghai', 31.23, 121.47), ('CN-JS', 'Jiangsu (Nanjing)', 32.06, 118.80),
+    ('CN-ZJ', 'Zhejiang (Hangzhou)', 30.27, 120.15), ('CN-AH', 'Anhui (Hefei)', 31.82, 117.23),
+    ('CN-FJ', 'Fujian (Fuzhou)', 26.07, 119.30), ('CN-JX', 'Jiangxi (Nanchang)', 28.68, 115.86),
+    ('CN-SD', 'Shandong (Jinan)', 36.65, 117.12), ('CN-HA', 'Henan (Zhengzhou)', 34.75, 113.63),
+    ('CN-HB', 'Hubei (Wuhan)', 30.59, 114.31), ('CN-HN', 'Hunan (Changsha)', 28.23, 112.94),
+    ('CN-GD', 'Guangdong (Guangzhou)', 23.13, 113.26), ('CN-GX', 'Guangxi (Nanning)', 22.82, 108.32),
+    ('CN-HI', 'Hainan (Haikou)', 20.04, 110.34), ('CN-CQ', 'Chongqing', 29.56, 106.55),
+    ('CN-SC', 'Sichuan (Chengdu)', 30.57, 104.07), ('CN-GZ', 'Guizhou (Guiyang)', 26.65, 106.63),
+    ('CN-YN', 'Yunnan (Kunming)', 25.04, 102.71), ('CN-XZ', 'Tibet (Lhasa)', 29.65, 91.17),
+    ('CN-SN', 'Shaanxi (Xi''an)', 34.34, 108.94), ('CN-GS', 'Gansu (Lanzhou)', 36.06, 103.83),
+    ('CN-QH', 'Qinghai (Xining)', 36.62, 101.78), ('CN-NX', 'Ningxia (Yinchuan)', 38.49, 106.23),
+    ('CN-XJ', 'Xinjiang (Urumqi)', 43.83, 87.62), ('CN-HK', 'Hong Kong', 22.32, 114.17),
+    ('CN-MO', 'Macau', 22.20, 113.54), ('CN-TW', 'Taiwan (Taipei)', 25.03, 121.57),
+    ('CN', 'China', 35.86, 104.20), ('HK', 'Hong Kong', 22.32, 114.17), ('MO', 'Macau', 22.20, 113.54),
+    ('TW', 'Taiwan', 23.70, 120.96), ('JP', 'Japan', 36.20, 138.25), ('KR', 'South Korea', 35.91, 127.77),
+    ('SG', 'Singapore', 1.35, 103.82), ('MY', 'Malaysia', 4.21, 101.98), ('TH', 'Thailand', 15.87, 100.99),
+    ('VN', 'Vietnam', 14.06, 108.28), ('AU', 'Australia', -25.27, 133.78), ('GB', 'United Kingdom', 55.38, -3.44),
+    ('DE', 'Germany', 51.17, 10.45), ('FR', 'France', 46.23, 2.21), ('US', 'United States', 39.83, -98.58),
+    ('US-CA', 'California', 36.78, -119.42), ('US-NY', 'New York', 42.17, -74.95);
+
+-- The great-circle distance in km between two points (haversine, R = 6371 km).
+CREATE FUNCTION region_km(lat1 double precision, lon1 double precision, lat2 double precision,
+                          lon2 double precision) RETURNS double precision
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT 2 * 6371 * asin(least(1, sqrt(sin(radians(lat2 - lat1) / 2) ^ 2
+                                         + cos(radians(lat1)) * cos(radians(lat2))
+                                           * sin(radians(lon2 - lon1) / 2) ^ 2)))
+$$;
+
+-- A rule with a region (not_genuine only: its scans of that country or
+-- subdivision). The rest as alert_rule_add of 016, which this wraps.
+CREATE FUNCTION admin_alert_rule_add(p_token bigint, p_client inet, p_kind text,
+                                     p_threshold integer, p_window_s integer, p_brand text,
+                                     p_region text)
+RETURNS TABLE (outcome text, id bigint, created_at timestamptz)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    who record;
+    r record;
+BEGIN
+    IF p_region IS NOT NULL AND p_kind <> 'not_genuine' THEN
+        RAISE EXCEPTION 'region is for not_genuine rules' USING ERRCODE = '22023';
+    END IF;
+    SELECT * INTO who FROM admin_identity(p_token);
+    SELECT * INTO r FROM alert_rule_add(who.actor, p_client, p_kind, p_threshold, p_window_s,
+                                        p_brand, who.brand_ids);
+    IF r.outcome = 'added' AND p_region IS NOT NULL THEN
+        UPDATE alert_rules ar SET region = p_region WHERE ar.id = r.id;
+        PERFORM audit_append(who.actor, p_client, 'alert_rule.region', r.id::text,
+                             jsonb_build_object('region', p_region));
+    END IF;
+    RETURN QUERY SELECT r.outcome, r.id, r.created_at;
+END $$;
+
+-- The live rules an identity of brands p_brands may see, with their region.
+DROP FUNCTION admin_alert_rules(bigint[]);
+CREATE FUNCTION admin_alert_rules(p_brands bigint[])
+RETURNS TABLE (id bigint, kind text, threshold integer, window_s integer, brand text,
+               created_at timestamptz, created_by text, region text)
+LANGUAGE sql STABLE AS $$
+    SELECT ar.id, ar.kind, ar.threshold, ar.window_s, b.name, ar.created_at, ar.created_by,
+           ar.region
+      FROM alert_rules ar LEFT JOIN brands b ON b.id = ar.brand_id
+     WHERE ar.deleted_at IS NULL AND (p_brands IS NULL OR ar.brand_id = ANY (p_brands))
+     ORDER BY ar.id
+$$;
+
+UPDATE webhook_event_types
+   SET description = 'an alert rule fired: a code seen by too many scanners or in regions too '
+                     'far apart for the time between, or too many not-genuine scans (over all '
+                     'or in a region)'
+ WHERE name = 'code.suspicious';
+
+-- alerts_evaluate() of 016, with (b) per region and (d) travel evaluated.
+CREATE OR REPLACE FUNCTION alerts_evaluate() RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    t timestamptz := now();
+    since timestamptz;
+    raised integer := 0;
+    n integer;
+    rule alert_rules;
+    cand bigint[];
+    ser bigint[];
+    cnt bigint[];
+    total bigint;
+    subj text[];
+    brs text[];
+    dat jsonb[];
+    rsubject text;
+    maxw integer;
+    tser bigint[];
+    tat timestamptz[];
+    treg text[];
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtext('packcode.alerts_evaluate')) THEN
+        RETURN -1;
+    END IF;
+    SELECT s.scanners_from INTO since FROM alert_state s FOR UPDATE;
+
+    -- (c) consumers' reports: each raises one alert, always
+    WITH rp AS (
+        UPDATE reports r SET alerted_at = t WHERE r.alerted_at IS NULL
+        RETURNING r.id, r.serial, r.batch_id, r.code, r.reason, r.at, r.scanners, r.claimed_at),
+    ins AS (
+        INSERT INTO alerts (report_id, kind, subject, serial, brand, detail, raised_at)
+        SELECT rp.id, 'report', 'code:' || rp.serial, rp.serial, coalesce(p.brand, ''),
+               jsonb_build_object('report', rp.id, 'reason', rp.reason, 'code', rp.code,
+                                  'batch', rp.batch_id, 'sku', p.sku,
+                                  'reported_at', webhook_time(rp.at), 'scanners', rp.scanners,
+                                  'claimed_at', webhook_time(rp.claimed_at)), t
+          FROM rp
+          LEFT JOIN batches b ON b.id = rp.batch_id
+          LEFT JOIN products p ON p.sku = b.product_sku
+         ORDER BY rp.id
+        ON CONFLICT (report_id) DO NOTHING
+        RETURNING alerts.id, alerts.subject, alerts.brand, alerts.detail)
+    SELECT array_agg(ins.subject ORDER BY ins.id), array_agg(ins.brand ORDER BY ins.id),
+           array_agg(ins.detail || jsonb_build_object('alert', ins.id) ORDER BY ins.id)
+      INTO subj, brs, dat FROM ins;
+    n := coalesce(cardinality(subj), 0);
+    IF n > 0 THEN
+        raised := raised + n;
+        IF webhook_wanted('code.reported') THEN
+            PERFORM webhook_emit('code.reported', subj, brs, dat);
+        END IF;
+    END IF;
+
+    -- (a) codes seen by too many scanners: the codes with a new scanner first
+    IF EXISTS (SELECT 1 FROM alert_rules ar WHERE ar.kind = 'scanners' AND ar.deleted_at IS NULL)
+    THEN
+        SELECT array_agg(DISTINCT cs.serial) INTO cand
+          FROM code_scanners cs WHERE cs.counted_at > since - interval '30 seconds';
+    END IF;
+    FOR rule IN SELECT * FROM alert_rules ar
+                 WHERE ar.kind = 'scanners' AND ar.deleted_at IS NULL AND cand IS NOT NULL
+                 ORDER BY ar.id LOOP
+        SELECT array_agg(x.serial ORDER BY x.serial), array_agg(x.n ORDER BY x.serial)
+          INTO ser, cnt
+          FROM (SELECT cs.serial, count(*) AS n FROM code_scanners cs
+                 WHERE cs.serial = ANY (cand)
+                   AND cs.last_seen >= t - make_interval(secs => rule.window_s)
+                 GROUP BY cs.serial HAVING count(*) > rule.threshold) x;
+        CONTINUE WHEN ser IS NULL;
+        WITH ins AS (
+            INSERT INTO alerts (rule_id, kind, subject, serial, brand, bucket, detail, raised_at)
+            SELECT rule.id, 'scanners', 'code:' || u.s, u.s, p.brand,
+                   floor(extract(epoch FROM t) / rule.window_s)::bigint,
+                   jsonb_build_object('rule', rule.id, 'reason', 'scanners', 'scanners', u.n,
+                                      'threshold', rule.threshold, 'window_s', rule.window_s,
+                                      'serial', u.s, 'batch', b.id, 'sku', p.sku), t
+              FROM unnest(ser, cnt) AS u(s, n)
+              JOIN batches b ON u.s BETWEEN b.serial_first AND b.serial_last
+              JOIN products p ON p.sku = b.product_sku
+              JOIN brands br ON br.name = p.brand
+             WHERE (rule.brand_id IS NULL OR br.id = rule.brand_id)
+               AND NOT EXISTS (SELECT 1 FROM alerts a
+                                WHERE a.rule_id = rule.id AND a.subject = 'code:' || u.s
+                                  AND a.raised_at > t - make_interval(secs => rule.window_s))
+             ORDER BY u.s
+            ON CONFLICT (rule_id, subject, bucket) WHERE rule_id IS NOT NULL DO NOTHING
+            RETURNING alerts.id, alerts.subject, alerts.brand, alerts.detail)
+        SELECT array_agg(ins.subject ORDER BY ins.id), array_agg(ins.brand ORDER BY ins.id),
+               array_agg(ins.detail || jsonb_build_object('alert', ins.id) ORDER BY ins.id)
+          INTO subj, brs, dat FROM ins;
+        n := coalesce(cardinality(subj), 0);
+        IF n > 0 THEN
+            raised := raised + n;
+            IF webhook_wanted('code.suspicious') THEN
+                PERFORM webhook_emit('code.suspicious', subj, brs, dat);
+            END IF;
+        END IF;
+    END LOOP;
+
+    -- (b) not-genuine scans over a rate: over all, or in one region (a
+    -- rule's region is a country, CN, or a subdivision, CN-ZJ: the scan's
+    -- own columns, written by the scan writer from --geoip)
+    FOR rule IN SELECT * FROM alert_rules ar
+                 WHERE ar.kind = 'not_genuine' AND ar.deleted_at IS NULL
+                 ORDER BY ar.id LOOP
+        SELECT count(*) INTO total FROM scans sc
+         WHERE sc.at >= t - make_interval(secs => rule.window_s) AND sc.outcome = 'not_genuine'
+           AND (rule.region IS NULL OR sc.subdivision = rule.region OR sc.country = rule.region);
+        CONTINUE WHEN total <= rule.threshold;
+        rsubject := CASE WHEN rule.region IS NULL THEN 'scans:not_genuine'
+                        ELSE 'region:' || rule.region END;
+        CONTINUE WHEN EXISTS (SELECT 1 FROM alerts a
+                               WHERE a.rule_id = rule.id AND a.subject = rsubject
+                                 AND a.raised_at > t - make_interval(secs => rule.window_s));
+        WITH ins AS (
+            INSERT INTO alerts (rule_id, kind, subject, brand, bucket, detail, raised_at)
+            VALUES (rule.id, 'not_genuine', rsubject, '',
+                    floor(extract(epoch FROM t) / rule.window_s)::bigint,
+                    jsonb_build_object('rule', rule.id, 'reason', 'not_genuine', 'scans', total,
+                                       'threshold', rule.threshold, 'window_s', rule.window_s,
+                                       'region', rule.region), t)
+            ON CONFLICT (rule_id, subject, bucket) WHERE rule_id IS NOT NULL DO NOTHING
+            RETURNING alerts.id, alerts.subject, alerts.brand, alerts.detail)
+        SELECT array_agg(ins.subject), array_agg(ins.brand),
+               array_agg(ins.detail || jsonb_build_object('alert', ins.id))
+          INTO subj, brs, dat FROM ins;
+        n := coalesce(cardinality(subj), 0);
+        IF n > 0 THEN
+            raised := raised + n;
+            IF webhook_wanted('code.suspicious') THEN
+                PERFORM webhook_emit('code.suspicious', subj, brs, dat);
+            END IF;
+        END IF;
+    END LOOP;
+
+    -- (d) travel: a code scanned in two regions farther apart than the
+    -- rule's speed (threshold, km/h) allows for the time between two
+    -- consecutive scans within its window. The codes with a scan since the
+    -- last evaluation (30 seconds of overlap), their scans of the longest
+    -- window with a region, read once (a distributed statement of its own);
+    -- each region placed at region_centroids' point (subdivision, else
+    -- country; a region not there is not placed, and not counted).
+    SELECT max(ar.window_s) INTO maxw FROM alert_rules ar
+     WHERE ar.kind = 'travel' AND ar.deleted_at IS NULL;
+    IF maxw IS NOT NULL THEN
+        SELECT array_agg(sc.serial ORDER BY sc.serial, sc.at), array_agg(sc.at ORDER BY sc.serial, sc.at),
+               array_agg(coalesce(sc.subdivision, sc.country) ORDER BY sc.serial, sc.at)
+          INTO tser, tat, treg
+          FROM scans sc
+         WHERE sc.at >= t - make_interval(secs => maxw) AND sc.serial > 0
+           AND coalesce(sc.subdivision, sc.country) IS NOT NULL
+           AND sc.serial IN (SELECT x.serial FROM scans x
+                              WHERE x.at >= since - interval '30 seconds' AND x.serial > 0);
+    END IF;
+    FOR rule IN SELECT * FROM alert_rules ar
+                 WHERE ar.kind = 'travel' AND ar.deleted_at IS NULL AND tser IS NOT NULL
+                 ORDER BY ar.id LOOP
+        WITH s AS (
+            SELECT u.serial, u.at, u.reg, coalesce(c.lat, k.lat) AS lat, coalesce(c.lon, k.lon) AS lon,
+                   CASE WHEN c.region IS NOT NULL THEN u.reg ELSE k.region END AS place
+              FROM unnest(tser, tat, treg) AS u(serial, at, reg)
+              LEFT JOIN region_centroids c ON c.region = u.reg
+              LEFT JOIN region_centroids k ON k.region = left(u.reg, 2)
+             WHERE u.at >= t - make_interval(secs => rule.window_s)
+               AND coalesce(c.region, k.region) IS NOT NULL),
+        p AS (
+            SELECT s.serial, s.at, s.place, s.lat, s.lon,
+                   lag(s.at) OVER w AS pat, lag(s.place) OVER w AS pplace,
+                   lag(s.lat) OVER w AS plat, lag(s.lon) OVER w AS plon
+              FROM s WINDOW w AS (PARTITION BY s.serial ORDER BY s.at)),
+        d AS (
+            SELECT p.serial, p.pplace, p.place, p.pat, p.at,
+                   region_km(p.plat, p.plon, p.lat, p.lon) AS km,
+                   greatest(extract(epoch FROM p.at - p.pat), 1) / 3600.0 AS hours
+              FROM p WHERE p.pplace IS NOT NULL AND p.pplace <> p.place),
+        f AS (
+            SELECT DISTINCT ON (d.serial) d.serial, d.pplace, d.place, d.pat, d.at, d.km,
+                   d.km / d.hours AS kmh
+              FROM d WHERE d.km / d.hours > rule.threshold
+             ORDER BY d.serial, d.km / d.hours DESC),
+        ins AS (
+            INSERT INTO alerts (rule_id, kind, subject, serial, brand, bucket, detail, raised_at)
+            SELECT rule.id, 'travel', 'code:' || f.serial, f.serial, pr.brand,
+                   floor(extract(epoch FROM t) / rule.window_s)::bigint,
+                   jsonb_build_object('rule', rule.id, 'reason', 'travel', 'serial', f.serial,
+                                      'batch', b.id, 'sku', pr.sku,
+                                      'from_region', f.pplace, 'to_region', f.place,
+                                      'from_at', webhook_time(f.pat), 'to_at', webhook_time(f.at),
+                                      'km', round(f.km::numeric), 'kmh', round(f.kmh::numeric),
+                                      'threshold', rule.threshold, 'window_s', rule.window_s), t
+              FROM f
+              JOIN batches b ON f.serial BETWEEN b.serial_first AND b.serial_last
+              JOIN products pr ON pr.sku = b.product_sku
+              JOIN brands br ON br.name = pr.brand
+             WHERE (rule.brand_id IS NULL OR br.id = rule.brand_id)
+               AND NOT EXISTS (SELECT 1 FROM alerts a
+                                WHERE a.rule_id = rule.id AND a.subject = 'code:' || f.serial
+                                  AND a.raised_at > t - make_interval(secs => rule.window_s))
+             ORDER BY f.serial
+            ON CONFLICT (rule_id, subject, bucket) WHERE rule_id IS NOT NULL DO NOTHING
+            RETURNING alerts.id, alerts.subject, alerts.brand, alerts.detail)
+        SELECT array_agg(ins.subject ORDER BY ins.id), array_agg(ins.brand ORDER BY ins.id),
+               array_agg(ins.detail || jsonb_build_object('alert', ins.id) ORDER BY ins.id)
+          INTO subj, brs, dat FROM ins;
+        n := coalesce(cardinality(subj), 0);
+        IF n > 0 THEN
+            raised := raised + n;
+            IF webhook_wanted('code.suspicious') THEN
+                PERFORM webhook_emit('code.suspicious', subj, brs, dat);
+            END IF;
+        END IF;
+    END LOOP;
+
+    UPDATE alert_state s SET scanners_from = t, evaluated_at = t;
+    RETURN raised;
+END $$;

@@ -253,8 +253,7 @@ static void *loop(void *arg)
 	return NULL;
 }
 
-struct jobs *jobs_new(const char *conninfo, const char *dir, int poll_ms, char *err,
-                      size_t errlen)
+struct jobs *jobs_new(const char *conninfo, const char *dir, int poll_ms, char *err, size_t errlen)
 {
 	struct jobs *j = calloc(1, sizeof *j);
 	if (!j) {

@@ -16,8 +16,7 @@ struct jobs;
  * sql/022_insights.sql) are written into dir (made, 0700, if missing),
  * looked for every poll_ms and when woken. NULL on failure (with err).
  */
-struct jobs *jobs_new(const char *conninfo, const char *dir, int poll_ms, char *err,
-                      size_t errlen);
+struct jobs *jobs_new(const char *conninfo, const char *dir, int poll_ms, char *err, size_t errlen);
 
 /* Look for a job now (a request queued one); NULL does nothing. Any thread. */
 void jobs_wake(struct jobs *j);

@@ -70,9 +70,9 @@ static void queued(void *arg, const struct pool_result *res)
 	         LOG_Q(j->r->admin.name), export_kind_name(j->in.kind));
 	jobs_wake(j->r->w->srv->jobs);
 	http_header(j->r, "Location", href);
-	http_reply_json(j->r, 202,
-	                json_pack("{s:I,s:s,s:s}", "job", (json_int_t)id, "state", "queued", "href",
-	                          href));
+	http_reply_json(
+	    j->r, 202,
+	    json_pack("{s:I,s:s,s:s}", "job", (json_int_t)id, "state", "queued", "href", href));
 	free(j);
 }
 

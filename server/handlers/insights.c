@@ -42,7 +42,8 @@ const char *insights_brands_param(const struct request *r, char *out, size_t out
 		return NULL;
 	size_t n = (size_t)snprintf(out, outlen, "{");
 	for (int i = 0; i < r->admin.nbrands && n < outlen; i++)
-		n += (size_t)snprintf(out + n, outlen - n, "%s%lld", i ? "," : "", r->admin.brands[i]);
+		n += (size_t)snprintf(out + n, outlen - n, "%s%lld", i ? "," : "",
+		                      r->admin.brands[i]);
 	if (n < outlen)
 		snprintf(out + n, outlen - n, "}");
 	return out;
@@ -147,7 +148,8 @@ static void analytics(struct request *r, const char *stmt)
 	if (!brand_param(r, brand, sizeof brand))
 		return;
 	const char *v[] = {aq.from[0] ? aq.from : NULL, aq.to[0] ? aq.to : NULL,
-	                   insights_brands_param(r, brands, sizeof brands), brand[0] ? brand : NULL};
+	                   insights_brands_param(r, brands, sizeof brands),
+	                   brand[0] ? brand : NULL};
 	insights_json_call(r, stmt, 4, v, NULL, NULL);
 }
 
@@ -262,8 +264,8 @@ void admin_route_member_timeline(struct request *r)
 	             : http_decode(cap->s, cap->len, 0, member, sizeof member);
 	if (n < 0 || member_id_normalize(member, (size_t)n, r->w->srv->cfg.default_country, typed,
 	                                 &why) < 0) {
-		http_reply_error(r, 400, "bad_member", n < 0 ? "malformed member id"
-		                                             : member_id_message(why));
+		http_reply_error(r, 400, "bad_member",
+		                 n < 0 ? "malformed member id" : member_id_message(why));
 		return;
 	}
 	if (http_query_int(r->query ? r->query : "", "limit", TIMELINE_MAX, &limit) < 0) {

@@ -241,3 +241,55 @@ wait_until 15 "job $J4 (left running) to be done" job_done "$TALL" "$J4"
 [ ! -e "$T/exports/export-$J4.csv.part" ] && [ -s "$T/exports/export-$J4.csv" ] || fail "the ledger job's file"
 ok "restart: a queued job and one left running are run"
 server_stop
+
+# ---- 4. alert rules: travel, not_genuine in a region
+server_start --threads 1 --pool 3 --geoip "$T/geo.mmdb" --export-dir "$T/exports" --alert-interval 1 \
+	--webhook-concurrency 0
+rule() { # rule TOKEN BODY: sets STATUS, $T/body
+	STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $1" \
+		-H 'Content-Type: application/json' --data-binary "$2" "$BASE/api/v1/admin/alert-rules")
+}
+TOPS=$(tok ops operate,admin)
+STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $TOPS" \
+	-H 'Content-Type: application/json' --data-binary '{"url":"http://127.0.0.1:9/","events":["code.suspicious"]}' \
+	"$BASE/api/v1/admin/webhooks")
+want 201 "a webhook subscription"
+rule "$TOPS" '{"kind":"travel","window_s":3600}'
+want 201 "a travel rule"
+[ "$(jq -c '[.kind, .threshold, .region]' "$T/body")" = '["travel",900,null]' ] || fail "travel rule: $(cat "$T/body")"
+rule "$TOPS" '{"kind":"not_genuine","threshold":6,"window_s":600,"region":"CN-ZJ"}'
+want 201 "a region's not_genuine rule"
+[ "$(jq -r .region "$T/body")" = CN-ZJ ] || fail "region rule: $(cat "$T/body")"
+for bad in '{"kind":"not_genuine","threshold":2,"window_s":600,"region":"cn-zj"}' \
+	'{"kind":"scanners","threshold":2,"window_s":600,"region":"CN-ZJ"}' '{"kind":"travel","threshold":0,"window_s":600}'; do
+	rule "$TOPS" "$bad"
+	want 400 "$bad"
+done
+get "$TALL" /api/v1/admin/alert-rules
+[ "$(jq -c '[.rules[] | [.kind, .region]]' "$T/body")" = '[["travel",null],["not_genuine","CN-ZJ"]]' ] ||
+	fail "rules: $(cat "$T/body")"
+# a Tea code in Zhejiang then California a moment later; a Cola code twice in Zhejiang
+TC=$(code 10 "$T/tea")
+curl -s -o /dev/null --interface 127.0.1.8 "$BASE/api/v1/codes/$TC"
+curl -s -o /dev/null --interface 127.0.1.8 "$BASE/api/v1/codes/$(code 10 "$T/cola.codes")"
+sleep 0.3
+curl -s -o /dev/null --interface 127.0.3.8 "$BASE/api/v1/codes/$TC"
+curl -s -o /dev/null --interface 127.0.1.9 "$BASE/api/v1/codes/$(code 10 "$T/cola.codes")"
+# not genuine in Zhejiang: 5 before, 2 more is over 6
+for i in 8 9; do curl -s -o /dev/null --interface 127.0.1.7 "$BASE/api/v1/codes/$(code $i "$T/forged")"; done
+alerts_of() { sql "SELECT count(*) FROM alerts WHERE kind = '$1'"; }
+wait_until 15 "a travel alert" eval '[ "$(alerts_of travel)" = 1 ]'
+wait_until 15 "a region's not_genuine alert" eval '[ "$(alerts_of not_genuine)" = 1 ]'
+TS=$(sql "SELECT serial_first + 9 FROM batches WHERE product_sku = 'TEA'")
+[ "$(sql "SELECT subject || ' ' || brand || ' ' || (detail->>'from_region') || ' ' || (detail->>'to_region') FROM alerts WHERE kind = 'travel'")" = \
+	"code:$TS Packcode Tea CN-ZJ US-CA" ] || fail "travel alert: $(sql "SELECT detail FROM alerts WHERE kind = 'travel'")"
+[ "$(sql "SELECT subject || ' ' || (detail->>'scans') FROM alerts WHERE kind = 'not_genuine'")" = "region:CN-ZJ 7" ] ||
+	fail "region alert: $(sql "SELECT subject, detail FROM alerts WHERE kind = 'not_genuine'")"
+[ "$(sql "SELECT string_agg(subject, ' ' ORDER BY id) FROM webhook_events WHERE type = 'code.suspicious'")" = \
+	"$(sql "SELECT string_agg(subject, ' ' ORDER BY id) FROM alerts")" ] || fail "alerts not in the outbox"
+get "$TTEA" /api/v1/admin/alerts
+[ "$(jq -c '[.alerts[].kind]' "$T/body")" = '["travel"]' ] || fail "tea's alerts: $(cat "$T/body")"
+get "$TCOLA" /api/v1/admin/alerts
+[ "$(jq -c '.alerts' "$T/body")" = '[]' ] || fail "cola sees: $(cat "$T/body")"
+ok "alerts: travel (ZJ to CA in a moment) and not_genuine in CN-ZJ raised once, in the outbox, by brand"
+server_stop
