@@ -98,28 +98,33 @@ BEGIN
 
     -- cohorts: the members whose first claim fell in each month of the
     -- range, and of them, who claimed in that month and each month after
-    -- (up to the range's last month)
+    -- (up to the range's last month); counted once per (cohort, month)
     WITH c AS (
         SELECT r.member, date_trunc('month', min(r.claimed_at) AT TIME ZONE 'UTC') AS cohort
           FROM redemptions r
          WHERE r.claimed_at < hi AND (bs IS NULL OR r.batch_id = ANY (bs))
-         GROUP BY r.member),
+         GROUP BY r.member
+        HAVING min(r.claimed_at) >= date_trunc('month', p_from)::timestamp AT TIME ZONE 'UTC'),
     a AS (
         SELECT DISTINCT r.member, date_trunc('month', r.claimed_at AT TIME ZONE 'UTC') AS month
           FROM redemptions r
          WHERE r.claimed_at >= date_trunc('month', p_from)::timestamp AT TIME ZONE 'UTC'
            AND r.claimed_at < hi AND (bs IS NULL OR r.batch_id = ANY (bs))),
+    sizes AS (SELECT c.cohort, count(*) AS n FROM c GROUP BY c.cohort),
+    act AS (
+        SELECT c.cohort, a.month, count(*) AS n FROM c JOIN a ON a.member = c.member
+         GROUP BY c.cohort, a.month),
     months AS (
         SELECT g.m::timestamp AS month
           FROM generate_series(date_trunc('month', p_from), date_trunc('month', p_to),
                                interval '1 month') g(m))
     SELECT coalesce(jsonb_agg(jsonb_build_object(
                'month', to_char(mo.month, 'YYYY-MM'),
-               'members', (SELECT count(*) FROM c WHERE c.cohort = mo.month),
-               'active', (SELECT jsonb_agg((SELECT count(*) FROM c JOIN a ON a.member = c.member
-                                             WHERE c.cohort = mo.month AND a.month = k.month)
-                                           ORDER BY k.month)
-                            FROM months k WHERE k.month >= mo.month) ) ORDER BY mo.month), '[]')
+               'members', coalesce((SELECT z.n FROM sizes z WHERE z.cohort = mo.month), 0),
+               'active', (SELECT jsonb_agg(coalesce(x.n, 0) ORDER BY k.month)
+                            FROM months k
+                            LEFT JOIN act x ON x.cohort = mo.month AND x.month = k.month
+                           WHERE k.month >= mo.month)) ORDER BY mo.month), '[]')
       INTO cohorts
       FROM months mo;
 
