@@ -133,11 +133,14 @@ END $$;
 
 -- Whether member p_member claimed a code of print runs p_batches (NULL:
 -- every member counts).
+-- PL/pgSQL: on Citus a SQL function's parameters cannot reach a
+-- distributed table's plan.
 CREATE FUNCTION insights_member_visible(p_member text, p_batches bigint[]) RETURNS boolean
-LANGUAGE sql STABLE AS $$
-    SELECT p_batches IS NULL OR EXISTS (SELECT 1 FROM redemptions r
-                                         WHERE r.member = p_member AND r.batch_id = ANY (p_batches))
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN p_batches IS NULL OR EXISTS (SELECT 1 FROM redemptions r
+                                         WHERE r.member = p_member AND r.batch_id = ANY (p_batches));
+END $$;
 
 -- The members of identity hash p_hash (a phone's keyed hash) that brands
 -- p_brands may see: member, the identity's masked form, balance (NULL for a
@@ -182,8 +185,12 @@ BEGIN
         p_member := coalesce((SELECT i.member FROM member_identities i WHERE i.hash = p_hash),
                              p_member);
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM members m WHERE m.member = p_member)
-       OR NOT insights_member_visible(p_member, bs) THEN
+    -- two statements: on Citus the first runs on the member's shard, where
+    -- the second (a query of its own over redemptions) cannot be nested
+    IF NOT EXISTS (SELECT 1 FROM members m WHERE m.member = p_member) THEN
+        RETURN NULL;
+    END IF;
+    IF NOT insights_member_visible(p_member, bs) THEN
         RETURN NULL;
     END IF;
     SELECT coalesce(range_agg(int8range(b.serial_first, b.serial_last, '[]')), '{}')

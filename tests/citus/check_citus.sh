@@ -43,6 +43,7 @@ integration/test_server_landing.sh integration/test_server_scopes.sh
 integration/test_server_brands.sh integration/test_server_staff.sh
 integration/test_server_webhooks.sh integration/test_supply_states.sh integration/test_server_analytics.sh integration/test_member_auth.sh
 integration/test_server_exports.sh integration/test_server_alerts.sh integration/test_server_oauth.sh
+integration/test_server_insights.sh
 citus/test_citus_worker_restart.sh citus/test_citus_plans.sh"
 
 if [ ! -f "$INSTALL" ]; then

@@ -157,10 +157,11 @@ diff <(sql "SELECT day, hour, brand_id, not_genuine FROM scan_hour_days ORDER BY
 get "$TALL" "/api/v1/admin/analytics/not-genuine?from=$(date -u -d '2 days ago' +%F)"
 want 200 not-genuine
 [ "$(jq '.by_hour | length' "$T/body")" = 24 ] || fail "by_hour rows: $(cat "$T/body")"
-raw=$(sql "SELECT json_agg(json_build_object('hour', h, 'scans', (SELECT count(*) FROM scans
-             WHERE outcome = 'not_genuine' AND at >= (current_date - 2)::timestamp AT TIME ZONE 'UTC'
-               AND extract(hour FROM at AT TIME ZONE 'UTC') = h)) ORDER BY h)
-             FROM generate_series(0, 23) h" | jq -c .)
+raw=$(sql "WITH r AS (SELECT extract(hour FROM at AT TIME ZONE 'UTC')::integer AS h, count(*) AS n
+                      FROM scans WHERE outcome = 'not_genuine'
+                       AND at >= (current_date - 2)::timestamp AT TIME ZONE 'UTC' GROUP BY 1)
+           SELECT json_agg(json_build_object('hour', g, 'scans', coalesce(r.n, 0)) ORDER BY g)
+             FROM generate_series(0, 23) g LEFT JOIN r ON r.h = g" | jq -c .)
 [ "$(jq -c .by_hour "$T/body")" = "$raw" ] || fail "by_hour $(jq -c .by_hour "$T/body"), raw $raw"
 raw=$(sql "SELECT json_agg(json_build_object('region', r, 'scans', n) ORDER BY n DESC, r)
              FROM (SELECT coalesce(subdivision, country, 'unknown') AS r, count(*) AS n FROM scans
