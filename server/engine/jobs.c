@@ -4,7 +4,7 @@
  * server that dies lets go of it and another run (or the next start) takes
  * it again; its file is written as NAME.part and renamed once whole, so a
  * download never sees half a file. Rows are counted first (rows_total),
- * then progress is written about once a second while the COPY streams.
+ * then progress is written four times a second while the COPY streams.
  */
 #include "engine/jobs.h"
 
@@ -22,7 +22,7 @@
 #include "log.h"
 #include "statements.h"
 
-#define PROGRESS_MS 1000
+#define PROGRESS_MS 250 /* progress written this often while a job runs */
 
 struct jobs {
 	pthread_t thread;

@@ -14,7 +14,8 @@
 #    scan_ingest() directly (one sent twice): scan_hour_days equals the
 #    GROUP BY over raw scans, and the reply's by_region and by_hour equal it.
 # 3. Export jobs: queued (202), run off the request path into --export-dir,
-#    rows and rows_total equal the SQL count, the download is the file
+#    rows and rows_total equal the SQL count (250,000 seeded scans make one
+#    last some seconds: its progress is read while it runs), the download is the file
 #    (attachment) and is audited with who queued it; a brand token sees
 #    neither the group's job nor its download; a job queued while no server
 #    runs jobs, and one left running by a "crash", are both run after a
@@ -221,7 +222,23 @@ post "$TALL" '{"kind":"nope","from":"2026-01-01","to":"2026-02-01"}'
 want 400 "a bad kind"
 post "$TALL" '{"kind":"scans","from":"2026-02-01","to":"2026-01-01"}'
 want 400 "to before from"
-ok "jobs: run into a file, rows = SQL count, download audited, brand-limited"
+# progress while running: 250,000 scans two days ago make a job of some seconds
+sql "INSERT INTO scans (at, serial, code, kind, outcome) SELECT now() - interval '2 days', g, 'x', 'lookup', 'genuine'
+     FROM generate_series(1, 250000) g"
+post "$TALL" "{\"kind\":\"scans\",$RANGE}"
+J5=$(jq -r .job "$T/body")
+NS=$(sql "SELECT count(*) FROM scans")
+midway() {
+	get "$TALL" "/api/v1/admin/export-jobs/$J5"
+	jq -e --argjson n "$NS" '.state == "running" and .rows > 0 and .rows < .rows_total and .rows_total == $n
+		and .progress > 0 and .progress < 1 and .download == null' "$T/body"
+}
+wait_until 20 "job $J5 to show its progress while running" midway
+wait_until 30 "job $J5 to be done" job_done "$TALL" "$J5"
+[ "$(jq -c '[.rows, .progress]' "$T/body")" = "[$NS,1]" ] || fail "the big job: $(cat "$T/body")"
+sql "DELETE FROM scans WHERE code = 'x' AND serial > 0 AND at < now() - interval '1 day'" # the rest stays quick
+rm -f "$T/exports/export-$J5.csv"
+ok "jobs: run into a file, rows = SQL count, progress readable while running, download audited, brand-limited"
 
 # restart: a job queued while no server runs jobs, one left running by a crash
 server_stop
