@@ -63,10 +63,10 @@
 	"PREPARE analytics_not_genuine(date, date, bigint[], text) AS "                            \
 	"  SELECT analytics_not_genuine(r.f, r.t, insights_brands($3, $4)) "                       \
 	"    FROM insights_range($1, $2) r; "                                                      \
-	"PREPARE admin_member_search(bytea, bigint[]) AS "                                         \
-	"  SELECT * FROM admin_member_search($1, $2); "                                            \
-	"PREPARE admin_member_timeline(text, bytea, integer, bigint[]) AS "                        \
-	"  SELECT admin_member_timeline($1, $2, $3, $4); "                                         \
+	"PREPARE admin_member_search(bytea, bigint[], text) AS "                                   \
+	"  SELECT * FROM admin_member_search($1, insights_brands($2, $3)); "                       \
+	"PREPARE admin_member_timeline(text, bytea, integer, bigint[], text) AS "                  \
+	"  SELECT admin_member_timeline($1, $2, $3, insights_brands($4, $5)); "                    \
 	"PREPARE admin_export_job_add(bigint, inet, text, text, timestamptz, timestamptz, "        \
 	"  boolean) AS SELECT * FROM admin_export_job_add($1, $2, $3, $4, $5, $6, $7); "           \
 	"PREPARE admin_export_jobs(bigint[]) AS SELECT admin_export_jobs($1); "                    \

@@ -225,6 +225,7 @@ static void hash_hex(const struct request *r, const char *typed, char *hex)
 void admin_route_member_search(struct request *r)
 {
 	char phone[MEMBER_SEGMENT_MAX + 1], hex[3 + 2 * PII_HASH_LEN], brands[BRANDS_PARAM_MAX];
+	char brand[201];
 	enum phone_result why;
 	const char *query = r->query ? r->query : "";
 	if (http_form_field(query, strlen(query), "phone", phone, sizeof phone) != 1 || !phone[0]) {
@@ -243,10 +244,15 @@ void admin_route_member_search(struct request *r)
 		call_free(c);
 		return;
 	}
+	if (!brand_param(r, brand, sizeof brand)) {
+		call_free(c);
+		return;
+	}
 	hash_hex(r, c->typed, hex);
 	struct pool_query q = {.stmt = "admin_member_search",
-	                       .nparams = 2,
-	                       .values = {hex, insights_brands_param(r, brands, sizeof brands)}};
+	                       .nparams = 3,
+	                       .values = {hex, insights_brands_param(r, brands, sizeof brands),
+	                                  brand[0] ? brand : NULL}};
 	submit(c, &q, searched);
 }
 
@@ -255,7 +261,7 @@ void admin_route_member_search(struct request *r)
 void admin_route_member_timeline(struct request *r)
 {
 	char member[MEMBER_SEGMENT_MAX + 1], typed[MEMBER_MAX + 1], hex[3 + 2 * PII_HASH_LEN];
-	char brands[BRANDS_PARAM_MAX], lim[24];
+	char brands[BRANDS_PARAM_MAX], lim[24], brand[201];
 	enum phone_result why;
 	long long limit = TIMELINE_DEFAULT;
 	const struct route_capture *cap = &r->cap[0];
@@ -272,11 +278,14 @@ void admin_route_member_timeline(struct request *r)
 		http_reply_error(r, 400, "bad_request", "limit is 1 to 1000");
 		return;
 	}
+	if (!brand_param(r, brand, sizeof brand))
+		return;
 	snprintf(lim, sizeof lim, "%lld", limit);
 	int key = strncmp(typed, "m-", 2) == 0;
 	if (!key)
 		hash_hex(r, typed, hex);
 	const char *v[] = {typed, key ? NULL : hex, lim,
-	                   insights_brands_param(r, brands, sizeof brands)};
-	insights_json_call(r, "admin_member_timeline", 4, v, "unknown_member", "no such member");
+	                   insights_brands_param(r, brands, sizeof brands),
+	                   brand[0] ? brand : NULL};
+	insights_json_call(r, "admin_member_timeline", 5, v, "unknown_member", "no such member");
 }

@@ -159,8 +159,7 @@ static void test_a_job_needs_a_kind_and_both_ends(void **state)
 	    "{\"kind\":\"scans\",\"from\":\"2026-02-30\",\"to\":\"2026-12-01\"}",
 	    "{\"kind\":\"scans\",\"from\":\"2026-11-01\",\"to\":\"2026-12-01\",\"format\":\"xml\"}",
 	    "{\"kind\":\"scans\",\"from\":\"2026-11-01\",\"to\":\"2026-12-01\",\"pii\":true}",
-	    "{\"kind\":\"scans\",\"kind\":\"claims\",\"from\":\"2026-11-01\",\"to\":\"2026-12-"
-	    "01\"}",
+	    "{\"kind\":\"scans\",\"kind\":\"claims\",\"to\":\"2026-12-01\"}",
 	    "[]",
 	    "",
 	};
