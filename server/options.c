@@ -182,7 +182,7 @@ static const struct opt opts[] = {
      "streams on each at a time; more are refused, 503 export_busy); 0: no exports",
      "Exports and alerts"},
     {"export-dir", 0, "DIR", OPT_TEXT, F(export_dir), 0, 0, "$PACKCODE_HOME/exports",
-     "where background export jobs write their files (made, 0700, if missing); with several "
+     "where background export jobs write their files (made, 0700, at the first job); with several "
      "servers, a directory they share, since any of them may run a job or serve its download",
      NULL},
     {"export-jobs", 0, "N", OPT_INT, F(export_jobs), 0, 1, "1",

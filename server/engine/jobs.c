@@ -121,6 +121,11 @@ static int run(struct jobs *j, const char *id, const char *format, const char *c
 		goto fail;
 	progress(j, id, 0, total);
 
+	/* made at the first job, not at start: a server that never runs one makes nothing */
+	if (mkdir(j->dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, sizeof err, "cannot make --export-dir: %s", strerror(errno));
+		goto fail;
+	}
 	fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		snprintf(err, sizeof err, "cannot write %s: %s", file, strerror(errno));
@@ -267,14 +272,6 @@ struct jobs *jobs_new(const char *conninfo, const char *dir, int poll_ms, char *
 	j->dir = strdup(dir);
 	if (!j->conninfo || !j->dir) {
 		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "--export-dir %s: %s", dir, strerror(errno));
-		goto fail;
-	}
-	if (access(dir, W_OK) < 0) {
-		snprintf(err, errlen, "--export-dir %s: %s", dir, strerror(errno));
 		goto fail;
 	}
 	if (pthread_create(&j->thread, NULL, loop, j) != 0) {

@@ -13,8 +13,9 @@ struct jobs;
 
 /*
  * Start the runner: jobs taken from the database (export_job_take of
- * sql/022_insights.sql) are written into dir (made, 0700, if missing),
- * looked for every poll_ms and when woken. NULL on failure (with err).
+ * sql/022_insights.sql) are written into dir (made, 0700, at the first
+ * job if missing: a job that cannot write fails with the reason), looked
+ * for every poll_ms and when woken. NULL on failure (with err).
  */
 struct jobs *jobs_new(const char *conninfo, const char *dir, int poll_ms, char *err, size_t errlen);
 
