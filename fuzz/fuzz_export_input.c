@@ -1,7 +1,8 @@
 /*
  * fuzz_export_input.c: libFuzzer target for what an export and an alert
  * rule take from outside (server/handlers/export_input.c, alerts_input.c):
- * an export's query string (from, to, format) and its times, and an alert
+ * an export's query string (from, to, format) and its times, a background
+ * job's JSON body (the same bytes), and an alert
  * rule's JSON body. The first byte picks which.
  *
  * Beyond "does not crash": a query accepted holds two times that the time
@@ -59,6 +60,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(in.format == EXPORT_CSV || in.format == EXPORT_JSONL, "a format");
 	}
 	export_time_check(q);
+	if (export_job_decode(q, size - 1, &in, err, sizeof err) == 0) /* a job's body */
+		check(export_time_check(in.from) == 0 && export_time_check(in.to) == 0,
+		      "a job's time accepted but not alone");
 	free(q);
 	return 0;
 }

@@ -31,6 +31,7 @@
 #include "engine/sms.h"
 #include "engine/tokens.h"
 #include "engine/alerts.h"
+#include "engine/jobs.h"
 #include "engine/tidy.h"
 #include "engine/webhooks.h"
 #include "handlers/claim.h"
@@ -57,6 +58,7 @@
 /* After the drain timed out: how long the replies it forced get to leave. */
 #define DRAIN_FLUSH_MS       200
 #define WEBHOOK_POLL_MS      1000    /* a look for due deliveries, besides on NOTIFY */
+#define JOBS_POLL_MS         2000    /* a look for export jobs, besides when one is queued */
 #define WEBHOOK_RETRY_MAX_MS 3600000 /* the longest wait between two tries */
 
 /*
@@ -606,6 +608,9 @@ static int control_open(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot start the scans' privacy job");
 		return -1;
 	}
+	if (s->control && s->cfg.export_jobs &&
+	    !(s->jobs = jobs_new(s->cfg.conninfo, s->cfg.export_dir, JOBS_POLL_MS, err, errlen)))
+		return -1;
 	if (!s->control || !s->listener || !s->webhooks ||
 	    catalog_listen(s->catalog, s->listener) < 0 ||
 	    links_listen(s->links, s->listener) < 0 ||
@@ -689,6 +694,7 @@ static void server_close(struct server *s)
 	webhooks_free(s->webhooks);
 	alerts_free(s->alerts);
 	tidy_free(s->tidy);
+	jobs_free(s->jobs);
 	catalog_free(s->catalog);
 	links_free(s->links);
 	campaigns_free(s->campaigns);

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "edge/cors.h"
 #include "edge/cidr.h"
+#include "home.h"
 #include "engine/ratelimit.h"
 #include "handlers/oauth.h"
 #include "keyring.h"
@@ -180,6 +181,14 @@ static const struct opt opts[] = {
      "database connections per thread for exports, made at its first export (one export "
      "streams on each at a time; more are refused, 503 export_busy); 0: no exports",
      "Exports and alerts"},
+    {"export-dir", 0, "DIR", OPT_TEXT, F(export_dir), 0, 0, "$PACKCODE_HOME/exports",
+     "where background export jobs write their files (made, 0700, at the first job); with several "
+     "servers, a directory they share, since any of them may run a job or serve its download",
+     NULL},
+    {"export-jobs", 0, "N", OPT_INT, F(export_jobs), 0, 1, "1",
+     "1: this server runs background export jobs (servers share the work: each job runs on "
+     "one); 0: it only queues and serves them",
+     NULL},
     {"alert-interval", 0, "S", OPT_SECONDS, F(alert_interval_ms), 0, 3600, "5",
      "evaluate the alert rules and the consumers' reports every S seconds (servers share "
      "the work: one evaluates at a time); 0: this server never does",
@@ -517,6 +526,11 @@ enum options_result options_parse(int argc, char **argv, struct server_config *c
 		cfg->keyring_path = keyring_default_path();
 	if (!cfg->pii_key_path)
 		cfg->pii_key_path = pii_key_default_path();
+	if (!cfg->export_dir) {
+		static char dir[4096];
+		snprintf(dir, sizeof dir, "%s/exports", packcode_home());
+		cfg->export_dir = dir;
+	}
 	if (!cfg->tls_cert != !cfg->tls_key)
 		return cli_usage(NULL, "--tls-cert and --tls-key go together");
 	if (cfg->public_host && host_valid(cfg->public_host) < 0)

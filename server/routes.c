@@ -15,6 +15,7 @@
 #include "handlers/console.h"
 #include "handlers/export.h"
 #include "handlers/health.h"
+#include "handlers/insights.h"
 #include "handlers/landing.h"
 #include "handlers/lookup.h"
 #include "handlers/member.h"

@@ -57,6 +57,8 @@ struct server_config {
 	const char *cors_origins[SERVER_CORS_ORIGINS];
 	int ncors_origins;
 	int export_connections;  /* per thread, for exports' streams; 0: no exports */
+	const char *export_dir;  /* background export jobs' files (engine/jobs.c) */
+	int export_jobs;         /* 1: this server runs background export jobs; 0: not */
 	int alert_interval_ms;   /* alerts evaluated this often (engine/alerts.c); 0: never */
 	int privacy_interval_ms; /* scans_tidy() this often (engine/tidy.c); 0: never */
 	int scan_address_days;   /* scans' addresses truncated after N days; 0: never */
@@ -100,6 +102,7 @@ struct campaigns;
 struct webhooks;
 struct alerts;
 struct tidy;
+struct jobs;
 struct oauth;
 
 struct worker {
@@ -166,6 +169,7 @@ struct server {
 	struct webhooks *webhooks;   /* the control thread's dispatcher */
 	struct alerts *alerts;       /* and alert evaluator (NULL: --alert-interval 0) */
 	struct tidy *tidy;           /* and scans' privacy job (NULL: nothing to do) */
+	struct jobs *jobs;           /* the export jobs' runner (NULL: --export-jobs 0) */
 	struct metrics_webhooks webhook_metrics;
 	int nworkers;
 	struct worker *workers;

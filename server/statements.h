@@ -35,7 +35,7 @@
 	"       ORDER BY id DESC LIMIT $2) l ON true "                                             \
 	"   WHERE m.member = $1 ORDER BY l.id DESC; " STATEMENTS_ADMIN                             \
 	"; " STATEMENTS_ADMIN_WEBHOOKS "; " STATEMENTS_ADMIN_SUPPLY "; " STATEMENTS_ANALYTICS      \
-	"; " STATEMENTS_MEMBERS "; " STATEMENTS_OAUTH "; " STATEMENTS_CAMPAIGNS
+	"; " STATEMENTS_MEMBERS "; " STATEMENTS_OAUTH "; " STATEMENTS_CAMPAIGNS "; " STATEMENTS_INSIGHTS
 
 /*
  * The analytics reads (server/handlers/analytics.c, sql/015_scans.sql): the
@@ -66,6 +66,43 @@
 	"PREPARE admin_campaigns(bigint[]) AS SELECT admin_campaigns($1); "                        \
 	"PREPARE admin_campaign(bigint, bigint[]) AS SELECT admin_campaign($1, $2); "              \
 	"PREPARE campaign_public(bigint) AS SELECT campaign_json($1, false)"
+
+/*
+ * The console's members and counterfeit reads and the export jobs
+ * (server/handlers/insights.c, export_jobs.c; sql/022_insights.sql): the
+ * range defaults to the last 30 days (insights_range), ?brand= narrows the
+ * identity's brands (insights_brands).
+ */
+#define STATEMENTS_INSIGHTS                                                                        \
+	"PREPARE analytics_members(date, date, bigint[], text) AS "                                \
+	"  SELECT analytics_members(r.f, r.t, insights_brands($3, $4)) "                           \
+	"    FROM insights_range($1, $2) r; "                                                      \
+	"PREPARE analytics_not_genuine(date, date, bigint[], text) AS "                            \
+	"  SELECT analytics_not_genuine(r.f, r.t, insights_brands($3, $4)) "                       \
+	"    FROM insights_range($1, $2) r; "                                                      \
+	"PREPARE admin_member_search(bytea, bigint[], text) AS "                                   \
+	"  SELECT * FROM admin_member_search($1, insights_brands($2, $3)); "                       \
+	"PREPARE admin_member_timeline(text, bytea, integer, bigint[], text) AS "                  \
+	"  SELECT admin_member_timeline($1, $2, $3, insights_brands($4, $5)); "                    \
+	"PREPARE admin_export_job_add(bigint, inet, text, text, timestamptz, timestamptz, "        \
+	"  boolean) AS SELECT * FROM admin_export_job_add($1, $2, $3, $4, $5, $6, $7); "           \
+	"PREPARE admin_export_jobs(bigint[]) AS SELECT admin_export_jobs($1); "                    \
+	"PREPARE admin_export_job(bigint, bigint[]) AS SELECT admin_export_job($1, $2); "          \
+	"PREPARE admin_export_job_download(bigint, inet, bigint) AS "                              \
+	"  SELECT * FROM admin_export_job_download($1, $2, $3)"
+
+/*
+ * The export jobs' runner (engine/jobs.c, its own thread): both its
+ * connections; a job's COPY runs as long as it needs (no statement timeout).
+ */
+#define STATEMENTS_JOBS_SETUP                                                                      \
+	"SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET statement_timeout = 0; "                 \
+	"SELECT packcode_session(); "                                                              \
+	"PREPARE export_job_take AS SELECT * FROM export_job_take(); "                             \
+	"PREPARE export_job_progress(bigint, bigint, bigint) AS "                                  \
+	"  SELECT export_job_progress($1, $2, $3); "                                               \
+	"PREPARE export_job_finish(bigint, text, bigint, text, text) AS "                          \
+	"  SELECT export_job_finish($1, $2, $3, $4, $5)"
 
 /*
  * Members signing in and their own data (server/handlers/auth.c, member.c;
@@ -170,8 +207,8 @@
  */
 #define STATEMENTS_ALERTS                                                                          \
 	"PREPARE admin_alert_rules(bigint[]) AS SELECT * FROM admin_alert_rules($1); "             \
-	"PREPARE admin_alert_rule_add(bigint, inet, text, integer, integer, text) AS "             \
-	"  SELECT * FROM admin_alert_rule_add($1, $2, $3, $4, $5, $6); "                           \
+	"PREPARE admin_alert_rule_add(bigint, inet, text, integer, integer, text, text) AS "       \
+	"  SELECT * FROM admin_alert_rule_add($1, $2, $3, $4, $5, $6, $7); "                       \
 	"PREPARE admin_alert_rule_delete(bigint, inet, bigint) AS "                                \
 	"  SELECT * FROM admin_alert_rule_delete($1, $2, $3); "                                    \
 	"PREPARE admin_alerts(bigint, integer, boolean, bigint[]) AS "                             \

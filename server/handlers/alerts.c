@@ -144,6 +144,7 @@ static void rules_listed(void *arg, const struct pool_result *res)
 		json_object_set_new(o, "brand", text_or_null(pg, i, 4));
 		json_object_set_new(o, "created", time_or_null(pg, i, 5));
 		json_object_set_new(o, "created_by", json_string(PQgetvalue(pg, i, 6)));
+		json_object_set_new(o, "region", text_or_null(pg, i, 7));
 		json_array_append_new(list, o);
 	}
 	http_reply_json(a->r, 200, json_pack("{s:o}", "rules", list));
@@ -189,6 +190,8 @@ static void rule_added(void *arg, const struct pool_result *res)
 		json_object_set_new(o, "window_s", json_integer(a->in.window_s));
 		json_object_set_new(o, "brand",
 		                    a->in.has_brand ? json_string(a->in.brand) : json_null());
+		json_object_set_new(o, "region",
+		                    a->in.region[0] ? json_string(a->in.region) : json_null());
 		json_object_set_new(o, "created", time_or_null(pg, 0, 2));
 		http_reply_json(a->r, 201, o);
 	}
@@ -214,19 +217,13 @@ void admin_route_alert_rule_add(struct request *r)
 		free(a);
 		return;
 	}
-	if (strcmp(a->in.kind, "travel") == 0) {
-		http_reply_error(r, 422, "not_available",
-		                 "travel rules need each scan's location (geolocation), which this "
-		                 "server does not have yet");
-		free(a);
-		return;
-	}
 	snprintf(threshold, sizeof threshold, "%d", a->in.threshold);
 	snprintf(window, sizeof window, "%d", a->in.window_s);
 	struct pool_query q = {.stmt = "admin_alert_rule_add",
-	                       .nparams = 6,
+	                       .nparams = 7,
 	                       .values = {a->tok, http_client_inet(r), a->in.kind, threshold,
-	                                  window, a->in.has_brand ? a->in.brand : NULL}};
+	                                  window, a->in.has_brand ? a->in.brand : NULL,
+	                                  a->in.region[0] ? a->in.region : NULL}};
 	submit(a, &q, rule_added);
 }
 

@@ -42,8 +42,9 @@ enum admin_decode alert_rule_decode(const char *body, size_t len, struct alert_r
 	json_object_foreach(j, key, v)
 	{
 		if (strcmp(key, "kind") && strcmp(key, "threshold") && strcmp(key, "window_s") &&
-		    strcmp(key, "brand")) {
-			snprintf(err, errlen, "unknown field (kind, threshold, window_s, brand)");
+		    strcmp(key, "brand") && strcmp(key, "region")) {
+			snprintf(err, errlen,
+			         "unknown field (kind, threshold, window_s, brand, region)");
 			goto out;
 		}
 	}
@@ -54,10 +55,31 @@ enum admin_decode alert_rule_decode(const char *body, size_t len, struct alert_r
 		goto out;
 	}
 	snprintf(out->kind, sizeof out->kind, "%s", kind);
-	if (get_int(j, "threshold", 1, ALERT_THRESHOLD_MAX, &out->threshold, err, errlen) < 0 ||
-	    get_int(j, "window_s", ALERT_WINDOW_MIN_S, ALERT_WINDOW_MAX_S, &out->window_s, err,
+	int travel = strcmp(kind, "travel") == 0;
+	if (travel && !json_object_get(j, "threshold"))
+		out->threshold = ALERT_TRAVEL_KMH;
+	else if (get_int(j, "threshold", 1, ALERT_THRESHOLD_MAX, &out->threshold, err, errlen) < 0)
+		goto out;
+	if (get_int(j, "window_s", ALERT_WINDOW_MIN_S, ALERT_WINDOW_MAX_S, &out->window_s, err,
 	            errlen) < 0)
 		goto out;
+	v = json_object_get(j, "region");
+	if (v && !json_is_null(v)) {
+		const char *g = json_string_value(v);
+		size_t n = g ? strlen(g) : 0;
+		if (strcmp(kind, "not_genuine") != 0) {
+			snprintf(err, errlen, "region is for not_genuine rules");
+			goto out;
+		}
+		/* ISO 3166-1 alpha-2, or -2: two letters, '-', one to three letters or digits */
+		if (!g || !(n == 2 || (n >= 4 && n <= 6 && g[2] == '-')) ||
+		    strspn(g, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") < 2 ||
+		    (n > 2 && strspn(g + 3, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != n - 3)) {
+			snprintf(err, errlen, "region is an ISO 3166 code: CN, CN-ZJ, US-CA");
+			goto out;
+		}
+		memcpy(out->region, g, n + 1);
+	}
 	v = json_object_get(j, "brand");
 	if (v && !json_is_null(v)) {
 		size_t n = json_string_length(v);

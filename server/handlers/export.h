@@ -54,4 +54,12 @@ int export_time_check(const char *s);
  */
 int export_decode_query(const char *query, struct export_in *out, char *err, size_t errlen);
 
+/*
+ * A background job's JSON body {"kind", "from", "to", "format"} into *out
+ * (kind, from and to required; format csv unless jsonl; no other field).
+ * 0, or -1 with err (for a 400 reply). Pure (fuzzed).
+ */
+int export_job_decode(const char *body, size_t len, struct export_in *out, char *err,
+                      size_t errlen);
+
 #endif

@@ -5,6 +5,7 @@
  */
 #include "handlers/export.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -117,4 +118,52 @@ int export_decode_query(const char *query, struct export_in *out, char *err, siz
 	if (has_format && strcmp(format, "jsonl") == 0)
 		out->format = EXPORT_JSONL;
 	return 0;
+}
+
+int export_job_decode(const char *body, size_t len, struct export_in *out, char *err, size_t errlen)
+{
+	json_error_t je;
+	const char *key;
+	json_t *v;
+	int rc = -1;
+	memset(out, 0, sizeof *out);
+	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+	if (!j || !json_is_object(j)) {
+		snprintf(err, errlen, "the body is a JSON object: kind, from, to, format");
+		goto out;
+	}
+	json_object_foreach(j, key, v)
+	{
+		if (strcmp(key, "kind") && strcmp(key, "from") && strcmp(key, "to") &&
+		    strcmp(key, "format")) {
+			snprintf(err, errlen, "unknown field (kind, from, to, format)");
+			goto out;
+		}
+	}
+	const char *kind = json_string_value(json_object_get(j, "kind"));
+	const char *from = json_string_value(json_object_get(j, "from"));
+	const char *to = json_string_value(json_object_get(j, "to"));
+	json_t *fj = json_object_get(j, "format");
+	const char *format = fj ? json_string_value(fj) : "csv";
+	if (!kind || export_kind_parse(kind, strlen(kind), &out->kind) < 0) {
+		snprintf(err, errlen, "kind is scans, claims, members or ledger");
+		goto out;
+	}
+	if (!from || !to || export_time_check(from) < 0 || export_time_check(to) < 0) {
+		snprintf(err, errlen,
+		         "from and to are required: a date (2026-12-01, midnight UTC) or an RFC "
+		         "3339 time with its offset (2026-12-01T08:00:00+08:00)");
+		goto out;
+	}
+	if (!format || (strcmp(format, "csv") && strcmp(format, "jsonl"))) {
+		snprintf(err, errlen, "format is csv or jsonl");
+		goto out;
+	}
+	snprintf(out->from, sizeof out->from, "%s", from);
+	snprintf(out->to, sizeof out->to, "%s", to);
+	out->format = strcmp(format, "jsonl") == 0 ? EXPORT_JSONL : EXPORT_CSV;
+	rc = 0;
+out:
+	json_decref(j);
+	return rc;
 }

@@ -46,6 +46,7 @@ integration/test_server_webhooks.sh integration/test_supply_states.sh integratio
 integration/test_server_exports.sh integration/test_server_alerts.sh integration/test_server_oauth.sh
 integration/test_privacy_scans.sh integration/test_campaigns.sh
 integration/test_packing.sh integration/test_epcis.sh
+integration/test_server_insights.sh
 citus/test_citus_worker_restart.sh citus/test_citus_plans.sh"
 
 if [ ! -f "$INSTALL" ]; then

@@ -1,7 +1,8 @@
 #!/bin/bash
 # test_server_alerts.sh: alerts (docs/alerts.md) end to end. Rules through
 # the admin API (read to list, operate to change; brand-scoped: a brand's
-# token makes rules for its brand only; travel is refused, 422). Two
+# token makes rules for its brand only; a region only on a not_genuine
+# rule: travel and per-region rules are tested in test_server_insights.sh). Two
 # servers evaluate every second on one database: a code of brand A scanned
 # by more scanners than the rule allows raises exactly one alert, however
 # many more scan it within the window and whichever server evaluates; a
@@ -76,8 +77,8 @@ as "$TB" POST /api/v1/admin/alert-rules '{"kind":"scanners","threshold":1,"windo
 expect 403 "bean's rule for every brand"
 as "$TREAD" POST /api/v1/admin/alert-rules '{"kind":"scanners","threshold":1,"window_s":600}'
 expect 403 "a rule without operate"
-as "$TALL" POST /api/v1/admin/alert-rules '{"kind":"travel","threshold":1,"window_s":600}'
-expect 422 "travel"
+as "$TALL" POST /api/v1/admin/alert-rules '{"kind":"travel","threshold":1,"window_s":600,"region":"CN-ZJ"}'
+expect 400 "a region on a travel rule"
 as "$TALL" POST /api/v1/admin/alert-rules '{"kind":"not_genuine","threshold":4,"window_s":600,"brand":"Bean Co"}'
 expect 400 "a brand's not_genuine rule"
 for bad in '{"kind":"scanners","threshold":0,"window_s":600}' '{"kind":"scanners","threshold":3,"window_s":5}' \
@@ -97,7 +98,7 @@ as "$TA" GET /api/v1/admin/alert-rules
 as "$TREAD" GET /api/v1/admin/alert-rules
 [ "$(field '.rules | length')" = 2 ] || fail "reader sees: $(cat "$T/body")"
 [ "$(sql "SELECT count(*) FROM audit WHERE action = 'alert_rule.add'")" = 2 ] || fail "rules not audited"
-ok "rules: made with operate for the identity's brands only; travel 422; bad bodies 400; listed by brand"
+ok "rules: made with operate for the identity's brands only; a region on travel 400; bad bodies 400; listed by brand"
 
 wait_until 15 "the second server to listen" grep -q 'event=listening' "$T/server2.log"
 

@@ -110,6 +110,64 @@ static void test_a_rule_meets_the_table_constraints(void **state)
 	                 ADMIN_DECODE_BAD_JSON);
 }
 
+static void test_a_travel_rule_defaults_its_speed_and_a_region_is_for_not_genuine(void **state)
+{
+	struct alert_rule_in in;
+	static const char travel[] = "{\"kind\":\"travel\",\"window_s\":3600}";
+	static const char region[] =
+	    "{\"kind\":\"not_genuine\",\"threshold\":5,\"window_s\":600,\"region\":\"CN-ZJ\"}";
+	(void)state;
+	assert_int_equal(alert_rule_decode(travel, strlen(travel), &in, err, sizeof err),
+	                 ADMIN_DECODE_OK);
+	assert_int_equal(in.threshold, ALERT_TRAVEL_KMH);
+	assert_string_equal(in.region, "");
+	assert_int_equal(alert_rule_decode(region, strlen(region), &in, err, sizeof err),
+	                 ADMIN_DECODE_OK);
+	assert_string_equal(in.region, "CN-ZJ");
+	static const char *const bad[] = {
+	    "{\"kind\":\"scanners\",\"window_s\":600}", /* only travel has a default */
+	    "{\"kind\":\"travel\",\"threshold\":0,\"window_s\":600}",
+	    "{\"kind\":\"scanners\",\"threshold\":3,\"window_s\":600,\"region\":\"CN\"}",
+	    "{\"kind\":\"not_genuine\",\"threshold\":3,\"window_s\":600,\"region\":\"cn-zj\"}",
+	    "{\"kind\":\"not_genuine\",\"threshold\":3,\"window_s\":600,\"region\":\"CN-\"}",
+	    "{\"kind\":\"not_genuine\",\"threshold\":3,\"window_s\":600,\"region\":\"CNZJ\"}",
+	    "{\"kind\":\"not_genuine\",\"threshold\":3,\"window_s\":600,\"region\":7}",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(alert_rule_decode(bad[i], strlen(bad[i]), &in, err, sizeof err),
+		                 ADMIN_DECODE_BAD_REQUEST);
+}
+
+static void test_a_job_needs_a_kind_and_both_ends(void **state)
+{
+	struct export_in in;
+	static const char ok[] =
+	    "{\"kind\":\"ledger\",\"from\":\"2026-11-01\",\"to\":\"2026-12-01T08:00:00+08:00\","
+	    "\"format\":\"jsonl\"}";
+	static const char plain[] =
+	    "{\"kind\":\"scans\",\"from\":\"2026-11-01\",\"to\":\"2026-12-01\"}";
+	(void)state;
+	assert_int_equal(export_job_decode(ok, strlen(ok), &in, err, sizeof err), 0);
+	assert_int_equal(in.kind, EXPORT_LEDGER);
+	assert_int_equal(in.format, EXPORT_JSONL);
+	assert_string_equal(in.to, "2026-12-01T08:00:00+08:00");
+	assert_int_equal(export_job_decode(plain, strlen(plain), &in, err, sizeof err), 0);
+	assert_int_equal(in.format, EXPORT_CSV);
+	static const char *const bad[] = {
+	    "{\"kind\":\"orders\",\"from\":\"2026-11-01\",\"to\":\"2026-12-01\"}",
+	    "{\"kind\":\"scans\",\"to\":\"2026-12-01\"}",
+	    "{\"kind\":\"scans\",\"from\":\"2026-02-30\",\"to\":\"2026-12-01\"}",
+	    "{\"kind\":\"scans\",\"from\":\"2026-11-01\",\"to\":\"2026-12-01\",\"format\":\"xml\"}",
+	    "{\"kind\":\"scans\",\"from\":\"2026-11-01\",\"to\":\"2026-12-01\",\"pii\":true}",
+	    "{\"kind\":\"scans\",\"kind\":\"claims\",\"to\":\"2026-12-01\"}",
+	    "[]",
+	    "",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(export_job_decode(bad[i], strlen(bad[i]), &in, err, sizeof err),
+		                 -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -119,6 +177,8 @@ int main(void)
 	    cmocka_unit_test(test_a_query_needs_both_ends_and_a_known_format),
 	    cmocka_unit_test(test_an_unescaped_plus_of_an_offset_is_taken_as_meant),
 	    cmocka_unit_test(test_a_rule_meets_the_table_constraints),
+	    cmocka_unit_test(test_a_travel_rule_defaults_its_speed_and_a_region_is_for_not_genuine),
+	    cmocka_unit_test(test_a_job_needs_a_kind_and_both_ends),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
