@@ -108,7 +108,11 @@ from 127.0.0.8 "/c/$A/report" -H 'Accept: application/json' -d 'reason=copied'
 from 127.0.0.8 "/c/$A/report" -d 'reason=because'
 [ "$STATUS" = 400 ] || fail "a report's reason: $STATUS"
 from 127.0.0.8 "/c/$(code 3 | tr 0-9 1-90)/report" -d 'reason=copied'
-[[ $STATUS == 4* ]] && ! has 'Thank you' || fail "a code that is no code of ours: $STATUS"
+# (every digit changed: the key id too, sometimes, and then the answer is
+# 503 "cannot verify now" for a key this server does not know; either way
+# nothing is filed)
+[[ $STATUS == 4* || $STATUS == 503 ]] && ! has 'Thank you' || fail "a code that is no code of ours: $STATUS"
+[ "$(sql "SELECT count(*) FROM reports")" = 2 ] || fail "a report filed for a code that is no code of ours"
 ! grep -qi '<script' "$T/body" || fail "a script"
 ok "report: a POST form files a reports row (alert-ready), once per client and code a day; bad reasons 400"
 

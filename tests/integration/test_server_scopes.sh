@@ -6,7 +6,7 @@
 # insufficient_scope (RFC 6750: WWW-Authenticate error="insufficient_scope"
 # and scope="..."), a token with it, and every token on a row of scope
 # "any", gets anything but 403. Refusals are logged and counted.
-PC_TIMEOUT=120
+PC_TIMEOUT=300
 . "$(dirname "$0")/harness.sh"
 . "$(dirname "$0")/server_lib.sh"
 
