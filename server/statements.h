@@ -35,7 +35,8 @@
 	"       ORDER BY id DESC LIMIT $2) l ON true "                                             \
 	"   WHERE m.member = $1 ORDER BY l.id DESC; " STATEMENTS_ADMIN                             \
 	"; " STATEMENTS_ADMIN_WEBHOOKS "; " STATEMENTS_ADMIN_SUPPLY "; " STATEMENTS_ANALYTICS      \
-	"; " STATEMENTS_MEMBERS "; " STATEMENTS_OAUTH "; " STATEMENTS_CAMPAIGNS "; " STATEMENTS_INSIGHTS
+	"; " STATEMENTS_MEMBERS "; " STATEMENTS_OAUTH "; " STATEMENTS_CAMPAIGNS                    \
+	"; " STATEMENTS_INSIGHTS
 
 /*
  * The analytics reads (server/handlers/analytics.c, sql/015_scans.sql): the
