@@ -27,7 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	line[size] = 0;
 	int k = packline_sscc(line, sscc);
 	if (k == 1)
-		check(strlen(sscc) == SSCC_LEN && sscc_valid(sscc, NULL, 0) == 0, "a bad SSCC accepted");
+		check(strlen(sscc) == SSCC_LEN && sscc_valid(sscc, NULL, 0) == 0,
+		      "a bad SSCC accepted");
 	if (packline_split(line, &a, &b) == 0) {
 		check(*a && *b, "an empty field");
 		check(a >= line && b > a && b < line + size + 1, "a field outside the line");
