@@ -321,6 +321,54 @@ BEGIN
     RETURN QUERY SELECT 'loaded'::text, lid, n;
 END $$;
 
+-- A packing line's file, the fast way (`pack load`): pack_load_open makes
+-- the load's row, the client COPYs the links straight into pack_links with
+-- that load_id (COPY's batched inserts, the child's unique index refusing a
+-- child packed already or twice), then stages, for every run of lines with
+-- one parent (and one batch and key of child and parent), the run's first
+-- line and the lines of its smallest and largest child: each check of
+-- pack_stage_problem holds for a whole run iff it holds for those lines
+-- (the same batch, key, brand and parent; the children within the batch's
+-- range iff the smallest and largest are). pack_load_close checks the
+-- stage ("line N: why", 22023: the transaction, links and all, is rolled
+-- back), then counts the load (p_links, COPY's count) and audits it as
+-- pack_load does.
+CREATE FUNCTION pack_load_open(p_actor text, p_source text) RETURNS bigint
+LANGUAGE sql AS $$
+    INSERT INTO pack_loads (actor, source) VALUES (p_actor, p_source) RETURNING id
+$$;
+
+CREATE FUNCTION pack_load_close(p_actor text, p_client inet, p_brand_ids bigint[], p_load bigint,
+                                p_links bigint)
+RETURNS TABLE (outcome text, load_id bigint, links bigint)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    bad record;
+    l pack_loads;
+BEGIN
+    SELECT * INTO bad FROM pack_stage_problem(p_brand_ids, false, false);
+    IF bad.line IS NOT NULL THEN
+        RAISE EXCEPTION 'line %: %', bad.line, bad.problem USING ERRCODE = '22023';
+    END IF;
+    UPDATE pack_loads pl
+       SET links = p_links,
+           brand_id = (SELECT br.id FROM pack_stage s JOIN batches b ON b.id = s.child_batch
+                         JOIN products p ON p.sku = b.product_sku
+                         JOIN brands br ON br.name = p.brand LIMIT 1)
+     WHERE pl.id = p_load AND pl.actor = p_actor AND pl.links = 0
+    RETURNING * INTO l;
+    IF l.id IS NULL THEN
+        RAISE EXCEPTION 'load % is not an open load of %', p_load, p_actor USING ERRCODE = '22023';
+    END IF;
+    IF p_links >= 10000 THEN
+        ANALYZE pack_links; -- as pack_load
+    END IF;
+    PERFORM audit_append(p_actor, p_client, 'pack.load', p_load::text,
+                         jsonb_build_object('links', p_links, 'source', l.source));
+    RETURN QUERY SELECT 'loaded'::text, p_load, p_links;
+END $$;
+
 -- Pack or repack the links in pack_stage (the API, `pack move`): a child
 -- not packed yet is packed (a load, source p_source); one packed elsewhere
 -- is moved, its old link kept in pack_changes (repack). All or nothing:
