@@ -212,8 +212,6 @@
 /* The transaction's staging table, then COPY into it (line, child, child_batch,
  * child_key, pallet, parent, parent_ref, parent_key) */
 #define STMT_PACK_STAGE "SELECT pack_stage_begin()"
-/* before the session's first temporary table: room for a million staged links in memory */
-#define STMT_PACK_TEMP_BUFFERS "SET temp_buffers = '256MB'"
 #define STMT_PACK_COPY                                                                             \
 	"COPY pack_stage (line, child, child_batch, child_key, pallet, parent, parent_ref, "       \
 	"parent_key) FROM STDIN"
