@@ -227,8 +227,6 @@
 #define STMT_PACK_PACKED "SELECT 1 FROM pack_links WHERE child = $1::bigint"
 /* then, on the staged runs: the first line the catalog refuses (line, why), if any */
 #define STMT_PACK_PROBLEM "SELECT line, problem FROM pack_stage_problem(NULL, false, false)"
-/* $1 actor: outcome, load_id, links (22023 "line N: why" for a bad line) */
-#define STMT_PACK_LOAD "SELECT outcome, load_id, links FROM pack_load($1, NULL, NULL, 'file')"
 /* $1 actor, $2 reason: load_id, packed, repacked, change_id */
 #define STMT_PACK_MOVE                                                                             \
 	"SELECT load_id, packed, repacked, change_id FROM pack_put($1, NULL, NULL, 'cli', $2)"
