@@ -5,8 +5,8 @@
 #
 #   packcode-gen pack load of 1,000,000 links from the packing line (960,000
 #     items in 40,000 cases, the cases on 1,000 pallets; every code checked
-#     by the keyring, COPY into a staging table, validated as one set, one
-#     INSERT ... SELECT) vs a bare COPY of the same file into a table of two
+#     by the keyring, COPY straight into pack_links, the runs of lines of
+#     one parent staged and validated as one set) vs a bare COPY of the same file into a table of two
 #     text columns (psql \copy: no check, no index); goal >= 0.5
 #   lookups/s of codes in activated pallets (minted inactive, packed,
 #     released by 'pack activate' of their pallets: a few batch_activations

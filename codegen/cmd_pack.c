@@ -363,18 +363,241 @@ static void copy_flush(struct copybuf *b)
 	b->len = 0;
 }
 
+/* v in decimal at p, then sep; the end */
+static char *put_num(char *p, unsigned long long v, char sep)
+{
+	char tmp[24];
+	int n = 0;
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (n)
+		*p++ = tmp[--n];
+	*p++ = sep;
+	return p;
+}
+
+/* one staged row in COPY text form (no snprintf: a million rows) */
 static void copy_row(struct copybuf *b, long long line, const struct end *child,
                      const struct end *parent)
 {
 	if (b->len + 256 > sizeof b->buf)
 		copy_flush(b);
-	char keybuf[8] = "\\N";
-	if (!parent->pallet)
-		snprintf(keybuf, sizeof keybuf, "%u", parent->key);
-	b->len += (size_t)snprintf(b->buf + b->len, sizeof b->buf - b->len,
-	                           "%lld\t%lld\t%lld\t%u\t%s\t%lld\t%lld\t%s\n", line, child->value,
-	                           child->ref, child->key, parent->pallet ? "t" : "f",
-	                           parent->value, parent->ref, keybuf);
+	char *p = b->buf + b->len;
+	p = put_num(p, (unsigned long long)line, '\t');
+	p = put_num(p, (unsigned long long)child->value, '\t');
+	p = put_num(p, (unsigned long long)child->ref, '\t');
+	p = put_num(p, child->key, '\t');
+	*p++ = parent->pallet ? 't' : 'f';
+	*p++ = '\t';
+	p = put_num(p, (unsigned long long)parent->value, '\t');
+	p = put_num(p, (unsigned long long)parent->ref, '\t');
+	if (parent->pallet) {
+		memcpy(p, "\\N\n", 3);
+		p += 3;
+	} else
+		p = put_num(p, parent->key, '\n');
+	b->len = (size_t)(p - b->buf);
+}
+
+/* pack load's stage: for each run of lines with one parent (and one batch
+ * and key of child and parent), its first line and the lines of its
+ * smallest and largest child (sql/018, pack_load_open) */
+struct stagerow {
+	long long line;
+	struct end child, parent;
+};
+struct stagerows {
+	struct stagerow *v;
+	size_t n, cap;
+};
+struct run {
+	int open;
+	struct stagerow first, lo, hi;
+};
+
+static int stage_push(struct stagerows *s, const struct stagerow *row)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 1024;
+		struct stagerow *v = realloc(s->v, cap * sizeof *v);
+		if (!v)
+			return -1;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = *row;
+	return 0;
+}
+
+static int run_end(struct run *r, struct stagerows *s)
+{
+	if (!r->open)
+		return 0;
+	r->open = 0;
+	if (stage_push(s, &r->first) < 0)
+		return -1;
+	if (r->lo.line != r->first.line && stage_push(s, &r->lo) < 0)
+		return -1;
+	if (r->hi.line != r->first.line && r->hi.line != r->lo.line && stage_push(s, &r->hi) < 0)
+		return -1;
+	return 0;
+}
+
+static int run_add(struct run *r, struct stagerows *s, long long line, const struct end *child,
+                   const struct end *parent)
+{
+	struct stagerow row = {line, *child, *parent};
+	const struct stagerow *f = &r->first;
+	if (r->open && f->parent.pallet == parent->pallet && f->parent.value == parent->value &&
+	    f->parent.ref == parent->ref && f->parent.key == parent->key &&
+	    f->child.ref == child->ref && f->child.key == child->key) {
+		if (child->value < r->lo.child.value)
+			r->lo = row;
+		if (child->value > r->hi.child.value)
+			r->hi = row;
+		return 0;
+	}
+	if (run_end(r, s) < 0)
+		return -1;
+	r->open = 1;
+	r->first = r->lo = r->hi = row;
+	return 0;
+}
+
+/* the children loaded and their lines, to name a line the unique index refused */
+struct kids {
+	long long *child, *line;
+	size_t n, cap;
+};
+
+static int kids_add(struct kids *k, long long child, long long line)
+{
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? 2 * k->cap : 4096;
+		long long *c = realloc(k->child, cap * sizeof *c);
+		if (!c)
+			return -1;
+		k->child = c;
+		long long *l = realloc(k->line, cap * sizeof *l);
+		if (!l)
+			return -1;
+		k->line = l;
+		k->cap = cap;
+	}
+	k->child[k->n] = child;
+	k->line[k->n++] = line;
+	return 0;
+}
+
+/* pack load's stage (pack_stage_begin, COPY of the runs' lines): 0, or -1 after saying why */
+static int stage_copy(const char *cmd, PGconn *db, struct copybuf *cb, const struct stagerows *st)
+{
+	char line_err[DB_ERR_LEN];
+	if (simple(db, STMT_PACK_STAGE) < 0) {
+		cli_error(cmd, "%s", PQerrorMessage(db));
+		return -1;
+	}
+	PGresult *r = PQexec(db, STMT_PACK_COPY);
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		cli_error(cmd, "%s", db_error_line(r, db, line_err, sizeof line_err));
+		PQclear(r);
+		return -1;
+	}
+	PQclear(r);
+	cb->len = 0;
+	cb->failed = 0;
+	for (size_t i = 0; i < st->n; i++)
+		copy_row(cb, st->v[i].line, &st->v[i].child, &st->v[i].parent);
+	copy_flush(cb);
+	if (PQputCopyEnd(db, NULL) != 1 || cb->failed) {
+		cli_error(cmd, "%s", PQerrorMessage(db));
+		return -1;
+	}
+	int rc = 0;
+	while ((r = PQgetResult(db))) {
+		if (rc == 0 && PQresultStatus(r) != PGRES_COMMAND_OK) {
+			cli_error(cmd, "%s", db_error_line(r, db, line_err, sizeof line_err));
+			rc = -1;
+		}
+		PQclear(r);
+	}
+	return rc;
+}
+
+/* COPY into pack_links refused a child (23505, "Key (child)=(N) already
+ * exists"): the line, and whether it is packed already or twice in the file */
+static void twice_why(const char *cmd, PGconn *db, const PGresult *r, const struct kids *k,
+                      struct copybuf *cb, const struct stagerows *st)
+{
+	const char *detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
+	const char *eq = detail ? strstr(detail, ")=(") : NULL;
+	long long child = eq ? strtoll(eq + 3, NULL, 10) : -1;
+	char saved[DB_ERR_LEN];
+	snprintf(saved, sizeof saved, "%s", detail ? detail : "a child twice");
+	size_t first = k->n, second = k->n;
+	for (size_t i = 0; i < k->n && second == k->n; i++) {
+		if (k->child[i] != child)
+			continue;
+		if (first == k->n)
+			first = i;
+		else
+			second = i;
+	}
+	/* the load's transaction is aborted: ask in another, rolled back: a
+	 * line the catalog refuses first (a repeat may be a wrong line's
+	 * child), then whether the child is packed */
+	PGresult *x = PQexec(db, STMT_ROLLBACK);
+	PQclear(x);
+	if (simple(db, STMT_BEGIN) < 0 || stage_copy(cmd, db, cb, st) < 0)
+		goto done;
+	x = PQexec(db, STMT_PACK_PROBLEM);
+	if (PQresultStatus(x) == PGRES_TUPLES_OK && PQntuples(x) == 1) {
+		cli_error(cmd, "line %s: %s: nothing was loaded", PQgetvalue(x, 0, 0),
+		          PQgetvalue(x, 0, 1));
+		PQclear(x);
+		goto done;
+	}
+	PQclear(x);
+	if (first == k->n) {
+		cli_error(cmd, "%s: nothing was loaded", saved);
+		goto done;
+	}
+	char val[24];
+	snprintf(val, sizeof val, "%lld", child);
+	const char *params[] = {val};
+	x = PQexecParams(db, STMT_PACK_PACKED, 1, NULL, params, NULL, NULL, 0);
+	int packed = PQresultStatus(x) == PGRES_TUPLES_OK && PQntuples(x) == 1;
+	PQclear(x);
+	if (packed || second == k->n)
+		cli_error(cmd,
+		          "line %lld: the child is packed already (unpack it, or repack it): "
+		          "nothing was loaded",
+		          k->line[first]);
+	else
+		cli_error(cmd, "line %lld: the child is on line %lld already: nothing was loaded",
+		          k->line[second], k->line[first]);
+done:
+	x = PQexec(db, STMT_ROLLBACK);
+	PQclear(x);
+}
+
+/* one link in COPY text form for pack_links (child, parent, pallet, load_id) */
+static void link_row(struct copybuf *b, const struct end *child, const struct end *parent,
+                     const char *lid)
+{
+	if (b->len + 256 > sizeof b->buf)
+		copy_flush(b);
+	char *p = b->buf + b->len;
+	p = put_num(p, (unsigned long long)child->value, '\t');
+	p = put_num(p, (unsigned long long)parent->value, '\t');
+	*p++ = parent->pallet ? 't' : 'f';
+	*p++ = '\t';
+	size_t l = strlen(lid);
+	memcpy(p, lid, l);
+	p += l;
+	*p++ = '\n';
+	b->len = (size_t)(p - b->buf);
 }
 
 static int pack_load(int argc, char **argv)
@@ -431,16 +654,26 @@ static int pack_load(int argc, char **argv)
 	cb.len = 0;
 	cb.failed = 0;
 	PGresult *r = NULL;
-	char *buf = NULL;
+	char *buf = NULL, lid[24];
 	size_t cap = 0;
 	long long lineno = 0, links = 0;
-	int bad = 0;
-	if (simple(db, STMT_PACK_TEMP_BUFFERS) < 0 || simple(db, STMT_BEGIN) < 0 ||
-	    simple(db, STMT_PACK_STAGE) < 0) {
+	int bad = 0, have_parent = 0;
+	char last_ptext[256];
+	struct end parent;
+	struct stagerows st = {0};
+	struct kids kd = {0};
+	struct run run = {0};
+	const char *actor = cli_actor(who, sizeof who);
+	if (simple(db, STMT_BEGIN) < 0) {
 		cli_error(cmd, "%s", PQerrorMessage(db));
 		goto out;
 	}
-	r = PQexec(db, STMT_PACK_COPY);
+	r = one_row(cmd, db, STMT_PACK_LOAD_OPEN, 1, &actor);
+	if (!r)
+		goto out;
+	snprintf(lid, sizeof lid, "%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	r = PQexec(db, STMT_PACK_COPY_LINKS);
 	if (PQresultStatus(r) != PGRES_COPY_IN) {
 		cli_error(cmd, "%s", db_error_line(r, db, line_err, sizeof line_err));
 		goto out;
@@ -478,9 +711,20 @@ static int pack_load(int argc, char **argv)
 		           strcmp(ctext, "child") == 0) {
 			continue;
 		}
-		struct end parent, child;
-		int ok = end_read(kr, &cat, ptext, &parent, why, sizeof why) == 0 &&
-		         end_read(kr, &cat, ctext, &child, why, sizeof why) == 0;
+		/* a line's parent is mostly the last line's (24 items to a case):
+		 * each distinct parent is verified once in a row of its lines */
+		struct end child;
+		size_t plen = strlen(ptext);
+		int ok = 1;
+		if (!have_parent || plen >= sizeof last_ptext || strcmp(ptext, last_ptext) != 0) {
+			have_parent = 0;
+			ok = end_read(kr, &cat, ptext, &parent, why, sizeof why) == 0;
+			if (ok && plen < sizeof last_ptext) {
+				memcpy(last_ptext, ptext, plen + 1);
+				have_parent = 1;
+			}
+		}
+		ok = ok && end_read(kr, &cat, ctext, &child, why, sizeof why) == 0;
 		if (ok && child.pallet) {
 			snprintf(why, sizeof why, "a pallet is no child");
 			ok = 0;
@@ -491,7 +735,13 @@ static int pack_load(int argc, char **argv)
 			bad = 1;
 			break;
 		}
-		copy_row(&cb, lineno, &child, &parent);
+		if (run_add(&run, &st, lineno, &child, &parent) < 0 ||
+		    kids_add(&kd, child.value, lineno) < 0) {
+			cli_error(cmd, "out of memory");
+			bad = 1;
+			break;
+		}
+		link_row(&cb, &child, &parent, lid);
 		links++;
 	}
 	if (!bad && ferror(in)) {
@@ -502,6 +752,10 @@ static int pack_load(int argc, char **argv)
 		cli_error(cmd, "%s: no links", path);
 		bad = 1;
 	}
+	if (!bad && run_end(&run, &st) < 0) {
+		cli_error(cmd, "out of memory");
+		bad = 1;
+	}
 	copy_flush(&cb);
 	if (PQputCopyEnd(db, bad ? "refused" : NULL) != 1 || cb.failed) {
 		cli_error(cmd, "%s", PQerrorMessage(db));
@@ -509,7 +763,14 @@ static int pack_load(int argc, char **argv)
 	}
 	r = PQgetResult(db);
 	if (!bad && PQresultStatus(r) != PGRES_COMMAND_OK) {
-		cli_error(cmd, "%s", db_error_line(r, db, line_err, sizeof line_err));
+		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+		if (state && strcmp(state, "23505") == 0) {
+			PGresult *x;
+			while ((x = PQgetResult(db)))
+				PQclear(x);
+			twice_why(cmd, db, r, &kd, &cb, &st);
+		} else
+			cli_error(cmd, "%s", db_error_line(r, db, line_err, sizeof line_err));
 		bad = 1;
 	}
 	PQclear(r);
@@ -517,8 +778,13 @@ static int pack_load(int argc, char **argv)
 		PQclear(r);
 	if (bad)
 		goto out;
-	const char *params[] = {cli_actor(who, sizeof who)};
-	r = one_row(cmd, db, STMT_PACK_LOAD, 1, params);
+	/* the runs' lines: every check of a run's lines, made on three of them */
+	if (stage_copy(cmd, db, &cb, &st) < 0)
+		goto out;
+	char nlinks[24];
+	snprintf(nlinks, sizeof nlinks, "%lld", links);
+	const char *params[] = {actor, lid, nlinks};
+	r = one_row(cmd, db, STMT_PACK_LOAD_CLOSE, 3, params);
 	if (!r)
 		goto out;
 	if (simple(db, STMT_COMMIT) < 0) {
@@ -530,6 +796,9 @@ static int pack_load(int argc, char **argv)
 out:
 	PQclear(r);
 	free(buf);
+	free(st.v);
+	free(kd.child);
+	free(kd.line);
 	if (in != stdin)
 		fclose(in);
 	close_db(db, &cat, kr);

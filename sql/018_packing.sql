@@ -179,7 +179,8 @@ END $$;
 -- the lines it read into it (line number, the child's serial, batch and
 -- key as its code told them, the parent: a case's serial with its batch
 -- and key, or a pallet's SSCC with its pallet run in parent_ref), then
--- calls pack_load.
+-- calls pack_load_close (`pack load`: a run's lines) or pack_put (every
+-- line).
 CREATE FUNCTION pack_stage_begin() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     CREATE TEMP TABLE IF NOT EXISTS pack_stage (
@@ -273,58 +274,59 @@ BEGIN
          WHERE x.line <> x.first ORDER BY x.line LIMIT 1;
 END $$;
 
--- Load the links in pack_stage: all of them, or none. A line that cannot
--- be packed raises 22023 "line N: why" (the first such line); nothing is
--- written. outcome: loaded. Audited as pack.load (the load, its count and
--- source), in the transaction of the links.
-CREATE FUNCTION pack_load(p_actor text, p_client inet, p_brand_ids bigint[], p_source text)
+-- A packing line's file, the fast way (`pack load`): pack_load_open makes
+-- the load's row, the client COPYs the links straight into pack_links with
+-- that load_id (COPY's batched inserts, the child's unique index refusing a
+-- child packed already or twice), then stages, for every run of lines with
+-- one parent (and one batch and key of child and parent), the run's first
+-- line and the lines of its smallest and largest child: each check of
+-- pack_stage_problem holds for a whole run iff it holds for those lines
+-- (the same batch, key, brand and parent; the children within the batch's
+-- range iff the smallest and largest are). pack_load_close checks the
+-- stage ("line N: why", 22023: the transaction, links and all, is rolled
+-- back), then counts the load (p_links, COPY's count), analyses
+-- pack_links after a big load (a pallet's activation walks it by parent)
+-- and audits it as pack.load.
+CREATE FUNCTION pack_load_open(p_actor text, p_source text) RETURNS bigint
+LANGUAGE sql AS $$
+    INSERT INTO pack_loads (actor, source) VALUES (p_actor, p_source) RETURNING id
+$$;
+
+CREATE FUNCTION pack_load_close(p_actor text, p_client inet, p_brand_ids bigint[], p_load bigint,
+                                p_links bigint)
 RETURNS TABLE (outcome text, load_id bigint, links bigint)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
     bad record;
-    lid bigint;
-    n bigint;
-    bid bigint;
+    l pack_loads;
 BEGIN
-    -- a child packed already is found by the insert's unique index (the
-    -- diagnosis after it names the line): no join with every link here
     SELECT * INTO bad FROM pack_stage_problem(p_brand_ids, false, false);
     IF bad.line IS NOT NULL THEN
         RAISE EXCEPTION 'line %: %', bad.line, bad.problem USING ERRCODE = '22023';
     END IF;
-    SELECT br.id INTO bid FROM pack_stage s JOIN batches b ON b.id = s.child_batch
-      JOIN products p ON p.sku = b.product_sku JOIN brands br ON br.name = p.brand LIMIT 1;
-    INSERT INTO pack_loads (actor, brand_id, source) VALUES (p_actor, bid, p_source)
-    RETURNING pack_loads.id INTO lid;
-    BEGIN
-        INSERT INTO pack_links (child, parent, pallet, load_id)
-        SELECT s.child, s.parent, s.pallet, lid FROM pack_stage s;
-        GET DIAGNOSTICS n = ROW_COUNT;
-    EXCEPTION WHEN unique_violation THEN
-        SELECT * INTO bad FROM pack_stage_problem(p_brand_ids, false, true);
-        IF bad.line IS NOT NULL THEN
-            RAISE EXCEPTION 'line %: %', bad.line, bad.problem USING ERRCODE = '22023';
-        END IF;
-        SELECT * INTO bad FROM pack_stage_repeat();
-        RAISE EXCEPTION 'line %: the child is on line % already', bad.line, bad.first_line
-            USING ERRCODE = '22023';
-    END;
-    UPDATE pack_loads l SET links = n WHERE l.id = lid;
-    IF n >= 10000 THEN
-        -- a big load changes what the planner should know of pack_links (a
-        -- pallet's activation walks it by parent) before autovacuum comes by
+    UPDATE pack_loads pl
+       SET links = p_links,
+           brand_id = (SELECT br.id FROM pack_stage s JOIN batches b ON b.id = s.child_batch
+                         JOIN products p ON p.sku = b.product_sku
+                         JOIN brands br ON br.name = p.brand LIMIT 1)
+     WHERE pl.id = p_load AND pl.actor = p_actor AND pl.links = 0
+    RETURNING * INTO l;
+    IF l.id IS NULL THEN
+        RAISE EXCEPTION 'load % is not an open load of %', p_load, p_actor USING ERRCODE = '22023';
+    END IF;
+    IF p_links >= 10000 THEN
         ANALYZE pack_links;
     END IF;
-    PERFORM audit_append(p_actor, p_client, 'pack.load', lid::text,
-                         jsonb_build_object('links', n, 'source', p_source));
-    RETURN QUERY SELECT 'loaded'::text, lid, n;
+    PERFORM audit_append(p_actor, p_client, 'pack.load', p_load::text,
+                         jsonb_build_object('links', p_links, 'source', l.source));
+    RETURN QUERY SELECT 'loaded'::text, p_load, p_links;
 END $$;
 
 -- Pack or repack the links in pack_stage (the API, `pack move`): a child
 -- not packed yet is packed (a load, source p_source); one packed elsewhere
 -- is moved, its old link kept in pack_changes (repack). All or nothing:
--- refusals raise 22023 "line N: why" as pack_load's. Returns the load (NULL
+-- refusals raise 22023 "line N: why" as pack_load_close's. Returns the load (NULL
 -- when nothing was new), how many were packed and repacked, and the last
 -- repack's change. Audited as pack.load and pack.repack.
 CREATE FUNCTION pack_put(p_actor text, p_client inet, p_brand_ids bigint[], p_source text,
