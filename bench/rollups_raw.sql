@@ -33,18 +33,22 @@ BEGIN
      GROUP BY 1, 2, 3, 4, 5, 6, 7;
 END $$;
 
--- The overview: per day (and the week before) in one pass over the scans.
+-- The overview: per day (and the week before) in one pass over the scans, and
+-- one over the spends (025_spent.sql).
 CREATE OR REPLACE FUNCTION raw_overview(p_from date, p_to date, p_brands bigint[]) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     v jsonb;
 BEGIN
     SELECT analytics_week_over_week(p_from, p_to, (
-        SELECT jsonb_object_agg(to_char(x.day, 'YYYY-MM-DD'), jsonb_build_object(
-                   'scans', x.scans, 'scanners', x.scanners, 'genuine', x.genuine,
-                   'not_genuine', x.not_genuine, 'typo', x.typo, 'claims', x.claims,
-                   'points', x.points))
-          FROM (SELECT (s.at AT TIME ZONE 'UTC')::date AS day, count(*) AS scans,
+        SELECT jsonb_object_agg(to_char(g.day, 'YYYY-MM-DD'), jsonb_build_object(
+                   'scans', coalesce(x.scans, 0), 'scanners', coalesce(x.scanners, 0),
+                   'genuine', coalesce(x.genuine, 0), 'not_genuine', coalesce(x.not_genuine, 0),
+                   'typo', coalesce(x.typo, 0), 'claims', coalesce(x.claims, 0),
+                   'points', coalesce(x.points, 0))
+                   || analytics_spent_counts(p_brands, sp.spends, sp.points))
+          FROM generate_series(p_from - 7, p_to, interval '1 day') AS g(day)
+          LEFT JOIN (SELECT (s.at AT TIME ZONE 'UTC')::date AS day, count(*) AS scans,
                        count(DISTINCT s.scanner) AS scanners,
                        count(*) FILTER (WHERE s.outcome IN ('genuine', 'awarded', 'repeat',
                                                             'already_claimed')) AS genuine,
@@ -60,7 +64,12 @@ BEGIN
                  WHERE s.at >= (p_from - 7)::timestamp AT TIME ZONE 'UTC'
                    AND s.at < (p_to + 1)::timestamp AT TIME ZONE 'UTC'
                    AND (p_brands IS NULL OR br.id = ANY (p_brands))
-                 GROUP BY 1) x))
+                 GROUP BY 1) x ON x.day = g.day::date
+          LEFT JOIN (SELECT (p.created_at AT TIME ZONE 'UTC')::date AS day, count(*) AS spends,
+                            sum(p.points)::bigint AS points
+                       FROM spends p
+                      GROUP BY 1) sp ON sp.day = g.day::date))
+        || analytics_spent_note(p_brands)
       INTO v;
     RETURN v;
 END $$;

@@ -55,7 +55,7 @@ var Pages = (function () {
   function loading() { return el("div", { class: "loading", text: t("loading") }); }
 
   /* ---- overview: analytics/overview ---- */
-  var COUNTERS = ["scans", "claims", "points", "genuine", "not_genuine", "typo"];
+  var COUNTERS = ["scans", "claims", "points", "points_spent", "genuine", "not_genuine", "typo"];
   function change(now, before) {
     if (!before) return null;
     return Math.round((now - before) / before * 1000) / 10;
@@ -87,11 +87,17 @@ var Pages = (function () {
         COUNTERS.forEach(function (k) { sum[k] += d.counts[k] || 0; before[k] += d.week_before[k] || 0; });
       });
       var last = days.length ? days[days.length - 1] : null;
+      /* points_spent is null for an account limited to brands: spends belong to the group */
+      var spent = !days.length || days[0].counts.points_spent !== null;
       var grid = el("div", { class: "kpis" }, [
         kpi("scans", t("scans"), sum.scans, change(sum.scans, before.scans)),
         kpi("scanners", t("scanners_day"), last ? last.counts.scanners : 0, last ? last.change_pct.scanners : null),
         kpi("claims", t("claims"), sum.claims, change(sum.claims, before.claims)),
         kpi("points", t("points"), sum.points, change(sum.points, before.points)),
+        spent ? kpi("points_spent", t("points_spent"), sum.points_spent, change(sum.points_spent, before.points_spent))
+              : el("div", { class: "kpi kpi-points_spent", "data-kpi-none": "points_spent" }, [
+                  el("div", { class: "kpi-label", text: t("points_spent") }), el("div", { class: "kpi-value", text: "—" }),
+                  el("div", { class: "kpi-def", text: r.body.points_spent_note ? t("spent_group") : "" })]),
         kpi("genuine", t("genuine"), sum.genuine, change(sum.genuine, before.genuine)),
         kpi("not_genuine", t("not_genuine"), sum.not_genuine, change(sum.not_genuine, before.not_genuine)),
         kpi("typo", t("typo"), sum.typo, change(sum.typo, before.typo))]);
@@ -111,8 +117,9 @@ var Pages = (function () {
         series("genuine", "line", ROW_STYLE[1]), series("not_genuine", "line", ROW_STYLE[2]), series("typo", "line", ROW_STYLE[3])] }));
       chart(c2, Object.assign({}, base, { xAxis: { type: "category", data: x },
         yAxis: [{ type: "value", minInterval: 1 }, { type: "value", minInterval: 1 }],
-        series: [series("claims", "bar", ROW_STYLE[0], { barMaxWidth: 18 }), series("points", "line", ROW_STYLE[4], { yAxisIndex: 1 })] }));
-      var cols = [{ key: "day", label: t("day") }].concat(["scans", "scanners", "claims", "points", "genuine", "not_genuine", "typo"].map(function (k) {
+        series: [series("claims", "bar", ROW_STYLE[0], { barMaxWidth: 18 }), series("points", "line", ROW_STYLE[4], { yAxisIndex: 1 })]
+          .concat(spent ? [series("points_spent", "line", ROW_STYLE[2], { yAxisIndex: 1 })] : []) }));
+      var cols = [{ key: "day", label: t("day") }].concat(["scans", "scanners", "claims", "points"].concat(spent ? ["points_spent"] : [], ["genuine", "not_genuine", "typo"]).map(function (k) {
         return { label: t(k === "scanners" ? "scanners" : k), num: true, render: function (d) {
           var v = d.counts[k], c = d.change_pct[k];
           return el("span", null, [I18N.num(v), c === null || c === undefined ? null :

@@ -116,6 +116,10 @@ def overview(d, want):
         if shown != k.get_attribute("data-value"):
             fail(f"the {k.get_attribute('data-kpi')} card shows {shown}, its value is {k.get_attribute('data-value')}")
     for key, n in want.items():
+        if n is None:  # not the account's to see (points spent: the group's)
+            if key in got or not d.find_elements(By.CSS_SELECTOR, f"[data-kpi-none={key}]"):
+                fail(f"overview {key}: shown to an account that may not see it (all: {got})")
+            continue
         if got.get(key) != n:
             fail(f"overview {key}: the page says {got.get(key)}, SQL says {n} (all: {got})")
     if not d.find_elements(By.CSS_SELECTOR, "#chart-verdicts canvas"):

@@ -138,6 +138,12 @@ done <<ROWS
 2 0 not_genuine 4 CN CN-GD
 2 0 typo 6 - -
 ROWS
+# spends (025_spent.sql): the group's points spent on the overview
+for m in $(sql "SELECT member FROM members WHERE balance > 1 ORDER BY member LIMIT 3"); do
+	[ "$(sql "SELECT outcome FROM member_spend('test', NULL, '$m', 'console-$m', 2, 'coupon')")" = spent ] ||
+		fail "spend of $m"
+done
+[ "$(sql "SELECT count(*) FROM spends")" -gt 0 ] || fail "no spend made"
 ok "seeded: $sent scans today from Zhejiang, Guangdong and California (lookups, forged, typos, claims), $n flushes of earlier days"
 
 # ---- what SQL says the pages must show ----
@@ -173,6 +179,10 @@ expect_json() { # expect_json BRAND-FILTER SKUS-JSON BATCHES-SQL RECALL ACK
 }
 expect_json "" '["COLA","TEA"]' "SELECT id FROM batches" "$B2" "$ALERT" >"$T/alice.json" || fail "SQL for alice"
 expect_json "AND batch_id IN ($TEA_BATCHES)" '["TEA"]' "$TEA_BATCHES" "$B3" null >"$T/tea.json" || fail "SQL for tea"
+# points spent: the group's SUM over spends; null (no card value) for a brand
+SPENT=$(sql "SELECT coalesce(sum(points), 0) FROM spends WHERE created_at >= (((now() AT TIME ZONE 'UTC')::date - 13)::timestamp AT TIME ZONE 'UTC')")
+jq --argjson n "$SPENT" '.overview.points_spent = $n' "$T/alice.json" >"$T/x.json" && mv "$T/x.json" "$T/alice.json"
+jq '.overview.points_spent = null' "$T/tea.json" >"$T/x.json" && mv "$T/x.json" "$T/tea.json"
 note "alice: $(jq -c .overview "$T/alice.json"); tea: $(jq -c .overview "$T/tea.json")"
 [ "$(jq .overview.scans "$T/alice.json")" -gt "$(jq .overview.scans "$T/tea.json")" ] || fail "the brands' scans are not apart"
 

@@ -17,7 +17,9 @@
 # 3. The endpoints: overview, batches and regions for the group, for one
 #    brand and for two, each reply equal to the same answer computed from the
 #    raw scans; brand B's token sees nothing of brand A; scope and input
-#    checks.
+#    checks. Points spent per day (spend_days, 025_spent.sql) after random
+#    spends through the API: the group's equal SUM over spends by day; a
+#    brand-limited token gets null.
 PC_TIMEOUT=120
 . "$(dirname "$0")/harness.sh"
 . "$(dirname "$0")/server_lib.sh"
@@ -109,6 +111,30 @@ DIFF=$(sql "SELECT what || ' ' || row_ FROM raw_rollup_diff() LIMIT 5")
 ROWS=$(sql "SELECT count(*) FROM scan_rollups")
 ok "$SENT random scans (+52 of earlier days): $ROWS roll-up rows and the day totals with their distinct scanners equal GROUP BY over the raw scans"
 
+# ---- 2b. random spends through the API (025_spent.sql): a spend, a repeat
+# of it (counted once) and a refused one (not counted)
+SPENT=0
+i=0
+while IFS='|' read -r m bal; do
+	i=$((i + 1))
+	n=$((RANDOM % bal + 1))
+	for k in 1 2; do # the second is a repeat: the same key and request
+		ST=$(curl -s --max-time 10 -o "$T/spend" -w '%{http_code}' -H "Authorization: Bearer $TPTS" \
+			-H 'Content-Type: application/json' -H "Idempotency-Key: s-$i" \
+			-d "{\"points\":$n}" "$BASE/api/v1/admin/members/$m/spend")
+		[ "$ST" = 200 ] || fail "spend $n of $m: $ST $(cat "$T/spend")"
+	done
+	ST=$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TPTS" \
+		-H 'Content-Type: application/json' -H "Idempotency-Key: big-$i" \
+		-d '{"points":1000000000}' "$BASE/api/v1/admin/members/$m/spend")
+	[ "$ST" = 409 ] || fail "an insufficient spend of $m: $ST"
+	SPENT=$((SPENT + n))
+done < <(sql "SELECT member || '|' || balance FROM members WHERE balance > 0 ORDER BY random() LIMIT 12")
+[ "$SPENT" -gt 0 ] || fail "no member with points to spend"
+sql_is "$SPENT" "SELECT coalesce(sum(points), 0) FROM spends" || fail "spends: $(sql "SELECT sum(points) FROM spends") points, sent $SPENT"
+sql_is "$SPENT" "SELECT sum(points) FROM spend_days" || fail "spend_days: $(sql "SELECT sum(points) FROM spend_days"), spends $SPENT"
+ok "$i random spends (and their repeats, and refused ones): spend_days holds each once"
+
 # ---- 3. the endpoints
 as() { # as TOKEN PATH: GET, status in STATUS, body in $T/body
 	STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $1" "$BASE$2")
@@ -167,7 +193,17 @@ jq -e '[.regions[].scans] | add > 0' "$T/body" >/dev/null || fail "the Cola toke
 as "$TALL" "/api/v1/admin/analytics/regions?level=subdivision&country=CN"
 jq -e '[.regions[].subdivision] | sort == ["CN-GD", "CN-ZJ"]' "$T/body" >/dev/null ||
 	fail "Chinese provinces: $(cat "$T/body")"
-ok "week-over-week change, one brand's print runs only, provinces of China"
+as "$TALL" "/api/v1/admin/analytics/overview?from=$TODAY&to=$TODAY"
+jq -e --argjson p "$(sql "SELECT sum(points) FROM spends WHERE (created_at AT TIME ZONE 'UTC')::date = '$TODAY'")" \
+	--argjson n "$(sql "SELECT count(*) FROM spends WHERE (created_at AT TIME ZONE 'UTC')::date = '$TODAY'")" \
+	'.days[0].counts.points_spent == $p and .days[0].counts.spends == $n and .days[0].week_before.points_spent == 0
+	 and .days[0].change_pct.points_spent == null and .points_spent_note == null' "$T/body" >/dev/null ||
+	fail "points spent today: $(cat "$T/body")"
+as "$TTEA" "/api/v1/admin/analytics/overview?from=$TODAY&to=$TODAY"
+jq -e '.days[0].counts.points_spent == null and .days[0].counts.spends == null
+	and (.days[0].counts | has("points_spent")) and (.points_spent_note | type) == "string"' "$T/body" >/dev/null ||
+	fail "a brand's token sees the group's spends: $(cat "$T/body")"
+ok "week-over-week change, one brand's print runs only, provinces of China; points spent for the group, null for a brand"
 
 # refusals
 for q in "from=2026-13-01" "to=20260101" "from=2026-02-30" "level=planet" "country=cn" "product=a%20b" \
