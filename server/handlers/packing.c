@@ -294,3 +294,8 @@ void packing_route_chain(struct request *r)
 {
 	packing_start(r, "chain", ARG_CODE, 0);
 }
+
+void packing_route_receive(struct request *r)
+{
+	packing_start(r, "receive", ARG_PARENT, 0);
+}

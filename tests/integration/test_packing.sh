@@ -173,6 +173,23 @@ req GET "/api/v1/codes/$I30"
 ! grep -q "$P1\|Zhejiang Trading\|shipment" "$T/body" || fail "the public lookup tells the chain: $(cat "$T/body")"
 ok "an item's chain: case, pallet, shipment, distributor (staff only)"
 
+# ---- receiving: the distributor's warehouse scans the pallet (sql/026_receiving.sql) --
+expect_error 1 'in no shipment: nothing received' pcgen ship receive "$P2"
+sql_is 0 "SELECT count(*) FROM shipment_receipts" || fail "an unshipped pallet received"
+pcgen ship receive "$P1" >"$T/out" || fail "ship receive: $(cat "$T/out")"
+grep -q "^shipment $S1 to distributor $D1 received at .* by " "$T/out" || fail "receive: $(cat "$T/out")"
+RAT1=$(sed 's/.* at \([^ ]*\) by .*/\1/' "$T/out")
+pcgen ship receive "$P1" >"$T/out2" || fail "ship receive again"
+grep -q "^shipment $S1 to distributor $D1 already received at $RAT1 " "$T/out2" ||
+	fail "again: $(cat "$T/out2") after $(cat "$T/out")"
+pcgen ship receive "$C2" | grep -q "already received" || fail "a case on a received pallet"
+pcgen ship receive --shipment "$S1" | grep -q "^shipment $S1 .* received at" || fail "the whole shipment"
+expect_error 1 'no shipment 999' pcgen ship receive --shipment 999
+sql_is 2 "SELECT count(*) FROM shipment_receipts" || fail "receipts: one per unit, once"
+audited shipment.receive 2
+pcgen pack chain "$I30" | grep -q "^received at $RAT1$" || fail "chain: received at: $(pcgen pack chain "$I30")"
+ok "receiving: the pallet received once (again: the first receipt), unshipped refused, in the chain"
+
 # ---- unpack and repack -------------------------------------------------------------
 pcgen pack unpack "$C1" --reason "damaged case" >"$T/out" || fail "unpack"
 grep -q '24 children unpacked' "$T/out" || fail "unpack: $(cat "$T/out")"
@@ -276,9 +293,30 @@ sql_is 0 "SELECT count(*) FROM pack_links WHERE child = $(sql "SELECT serial_fir
 api "$TWH" POST /api/v1/admin/shipments "{\"distributor\":$DG,\"cases\":[\"$C1\"],\"ranges\":[{\"batch\":$(sql "SELECT id FROM batches WHERE product_sku = 'TEA'"),\"first\":5,\"last\":5}],\"reference\":\"DN-2\"}"
 is 201 "shipment by API"
 [ "$(jq -r '[.items[].kind] | join(",")' "$T/body")" = "case,range" ] || fail "shipment: $(cat "$T/body")"
+sql_is 2 "SELECT count(*) FROM shipment_receipts" || fail "receipts before the API"
+api "$TWH" POST "/api/v1/admin/packs/$P2/receive"
+is 409 "receiving an unshipped pallet"
+[ "$(field .error)" = not_shipped ] || fail "unshipped: $(cat "$T/body")"
+sql_is 2 "SELECT count(*) FROM shipment_receipts" || fail "an unshipped pallet received by API"
 api "$TWH" POST /api/v1/admin/shipments "{\"distributor\":$DG,\"pallets\":[\"$P2\"]}"
 is 201 "a pallet shipped by API"
 [ "$(jq -r '.items[0].sscc' "$T/body")" = "$P2" ] || fail "pallet shipment: $(cat "$T/body")"
+api "$TBN" POST "/api/v1/admin/packs/$P2/receive"
+is 403 "another brand's warehouse receives the pallet"
+api "$TRD" POST "/api/v1/admin/packs/$P2/receive"
+is 403 "a read token receives"
+api "$TWH" POST "/api/v1/admin/packs/$P2/receive"
+is 200 "the distributor's warehouse receives pallet 2"
+[ "$(field .outcome)|$(field .kind)|$(field .parent)|$(field .distributor)" = "received|pallet|$P2|$DG" ] ||
+	fail "receive reply: $(cat "$T/body")"
+RAT=$(field .received_at)
+api "$TWH" POST "/api/v1/admin/packs/$P2/receive"
+is 200 "received twice"
+[ "$(field .outcome)|$(field .received_at)|$(field .received_by)" = "already_received|$RAT|warehouse" ] ||
+	fail "twice: $(cat "$T/body")"
+sql_is 3 "SELECT count(*) FROM shipment_receipts" || fail "received twice: one row"
+api "$TRD" GET "/api/v1/admin/codes/$I30/chain"
+[ "$(field .shipment.received_at)" = "$RAT" ] || fail "chain received_at: $(cat "$T/body")"
 api "$TWH" POST /api/v1/admin/shipments "{\"distributor\":$DG,\"pallets\":[\"${P2%?}$(((${P2: -1} + 1) % 10))\"]}"
 is 400 "a bad SSCC shipped"
 api "$TBN" POST /api/v1/admin/shipments "{\"distributor\":$DG,\"batches\":[1]}"
