@@ -30,5 +30,7 @@ void packing_route_children(struct request *r);
 void packing_route_chain(struct request *r);
 /* POST /api/v1/admin/packs/{parent}/receive: the receipt of the shipment holding it */
 void packing_route_receive(struct request *r);
+/* POST /api/v1/admin/shipments/{id}/receive: the whole shipment's receipt */
+void packing_route_shipment_receive(struct request *r);
 
 #endif
