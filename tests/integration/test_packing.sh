@@ -176,6 +176,7 @@ ok "an item's chain: case, pallet, shipment, distributor (staff only)"
 # ---- receiving: the distributor's warehouse scans the pallet (sql/026_receiving.sql) --
 expect_error 1 'in no shipment: nothing received' pcgen ship receive "$P2"
 sql_is 0 "SELECT count(*) FROM shipment_receipts" || fail "an unshipped pallet received"
+sql_is 0 "SELECT count(*) FROM audit WHERE action = 'shipment.receive'" || fail "an unshipped pallet's receipt audited"
 pcgen ship receive "$P1" >"$T/out" || fail "ship receive: $(cat "$T/out")"
 grep -q "^shipment $S1 to distributor $D1 received at .* by " "$T/out" || fail "receive: $(cat "$T/out")"
 RAT1=$(sed 's/.* at \([^ ]*\) by .*/\1/' "$T/out")
@@ -230,6 +231,10 @@ sql_is forbidden_brand "SELECT outcome FROM admin_pack_activate($TBEAN, NULL, tr
 	fail "bean activates a tea pallet"
 sql_is forbidden_brand "SELECT outcome FROM admin_pack_unpack($TBEAN, NULL, true, ${P1#00}, NULL)" ||
 	fail "bean unpacks a tea pallet"
+sql_is forbidden_brand "SELECT outcome FROM shipment_receive('bean', NULL, ARRAY[(SELECT id FROM brands WHERE name = 'Bean Co')], true, ${P1#00}, NULL)" ||
+	fail "bean receives a tea pallet"
+sql_is unknown_shipment "SELECT outcome FROM shipment_receive('bean', NULL, ARRAY[(SELECT id FROM brands WHERE name = 'Bean Co')], NULL, NULL, $S1)" ||
+	fail "bean receives a tea shipment"
 sql_is 0 "SELECT count(*) FROM pack_chain($S30, ARRAY[(SELECT id FROM brands WHERE name = 'Bean Co')])" ||
 	fail "bean reads a tea code's chain"
 ok "distributors, shipments and packs isolated by brand"
