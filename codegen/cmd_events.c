@@ -33,7 +33,7 @@ static const char help[] =
     "  --from, --to TIME  events of [--from, --to): a date (2026-12-01: midnight\n"
     "                     UTC) or a time with its offset; default: all of them\n"
     "  --kind LIST        commissioning, activation, state, expiry, packing,\n"
-    "                     shipping, scan, or all\n"
+    "                     shipping, receiving, scan, or all\n"
     "                     (comma-separated); default: all but scan\n"
     "  --brands LIST      only these brands' events, as a token limited to them\n"
     "  --out FILE         write to FILE (default: stdout)\n"

@@ -69,6 +69,7 @@ static const char distributor_help[] =
     "       packcode-gen distributor delete ID\n"
     "       packcode-gen ship --distributor ID [--pallet SSCC]... [--case CODE]...\n"
     "                         [--batch BATCH]... [--range BATCH:A-B]... [--reference TEXT]\n"
+    "       packcode-gen ship receive CODE|--shipment ID\n"
     "\n"
     "A brand's distributors and their sales territories: LIST is regions\n"
     "separated by commas, each an ISO 3166 country (CN), subdivision (CN-ZJ) or\n"
@@ -77,6 +78,10 @@ static const char distributor_help[] =
     "cases, batches or ranges of a batch (codes A to B, numbered from 1 in print\n"
     "order) to a distributor: a consumer scan of one of their codes outside the\n"
     "distributor's territory raises a diversion alert.\n"
+    "ship receive records that the distributor received the shipment holding\n"
+    "CODE (a pallet's SSCC or a case's code: the last shipment naming it, its\n"
+    "pallet, or a batch or range holding it), or the whole shipment ID. Once:\n"
+    "receiving it again prints the first receipt and changes nothing.\n"
     "\n"
     "Exit status: 0 on success, 1 on failure (nothing changed), 2 on a usage error.\n";
 
@@ -987,6 +992,8 @@ static int pack_chain(int argc, char **argv)
 		printf("shipment %s at %s to distributor %s \"%s\" (territory %s)\n",
 		       PQgetvalue(r, 0, 4), PQgetvalue(r, 0, 5), PQgetvalue(r, 0, 6),
 		       PQgetvalue(r, 0, 7), *PQgetvalue(r, 0, 8) ? PQgetvalue(r, 0, 8) : "none");
+	if (*PQgetvalue(r, 0, 9))
+		printf("received at %s\n", PQgetvalue(r, 0, 9));
 	rc = 0;
 out:
 	PQclear(r);
@@ -1139,8 +1146,64 @@ static void arr_add(char *arr, size_t cap, const char *v)
 	snprintf(arr + l, cap - l, "%s%s", l > 1 ? "," : "", v);
 }
 
+/* ship receive CODE | --shipment ID */
+static int ship_receive(int argc, char **argv)
+{
+	const char *cmd = "ship receive";
+	char who[CLI_ACTOR_LEN], why[200], value[24];
+	const char *pallet = "false", *parent = NULL, *shipment = NULL;
+	if (argc == 3 && strcmp(argv[1], "--shipment") == 0) {
+		long long id;
+		if (cli_parse_int(argv[2], 1, 1LL << 62, &id) < 0)
+			return cli_usage(cmd, "--shipment is a shipment id");
+		shipment = argv[2];
+	} else if (argc != 2 || argv[1][0] == '-') {
+		return cli_usage(cmd, "needs a pallet's SSCC or a case's code, or --shipment ID");
+	}
+	struct catalog cat;
+	struct keyring *kr = NULL;
+	PGconn *db = open_db(cmd, &cat, &kr);
+	if (!db)
+		return 1;
+	int rc = 1;
+	if (!shipment) {
+		struct end e;
+		if (end_read(kr, &cat, argv[1], &e, why, sizeof why) < 0) {
+			cli_error(cmd, "%s", why);
+			goto out;
+		}
+		pallet = e.pallet ? "true" : "false";
+		snprintf(value, sizeof value, "%lld", e.value);
+		parent = value;
+	}
+	const char *params[] = {cli_actor(who, sizeof who), pallet, parent, shipment};
+	PGresult *r = one_row(cmd, db, STMT_SHIPMENT_RECEIVE, 4, params);
+	if (r) {
+		const char *o = PQgetvalue(r, 0, 0);
+		if (strcmp(o, "received") == 0 || strcmp(o, "already_received") == 0) {
+			printf("shipment %s to distributor %s %s at %s by %s\n",
+			       PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
+			       *o == 'r' ? "received" : "already received", PQgetvalue(r, 0, 3),
+			       PQgetvalue(r, 0, 4));
+			rc = 0;
+		} else if (strcmp(o, "not_shipped") == 0) {
+			cli_error(cmd, "%s is in no shipment: nothing received", argv[1]);
+		} else if (strcmp(o, "unknown_shipment") == 0) {
+			cli_error(cmd, "no shipment %s", shipment);
+		} else {
+			cli_error(cmd, "%s is no case or pallet of ours", argv[1]);
+		}
+		PQclear(r);
+	}
+out:
+	close_db(db, &cat, kr);
+	return rc;
+}
+
 int cmd_ship(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "receive") == 0)
+		return ship_receive(argc - 1, argv + 1);
 	static const struct option opts[] = {
 	    {"distributor", required_argument, NULL, 'd'},
 	    {"pallet", required_argument, NULL, 'p'},

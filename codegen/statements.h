@@ -238,14 +238,17 @@
 	"SELECT outcome, codes, ranges, array_to_string(changes, ',') "                            \
 	"  FROM pack_activate($1, NULL, NULL, $2::boolean, $3::bigint, $4)"
 /* $1 serial: batch, case serial, case key, pallet, shipment, shipped_at, distributor id,
- * distributor, territory ("33,3301"); '' for none */
+ * distributor, territory ("33,3301"), received_at (sql/026_receiving.sql); '' for none */
 #define STMT_PACK_CHAIN                                                                            \
 	"SELECT batch_id, coalesce(case_serial::text, ''), coalesce(case_key::text, ''), "         \
 	"       coalesce(pallet, ''), coalesce(shipment_id::text, ''), "                           \
-	"       coalesce(" STMT_UTC("shipped_at") ", ''), coalesce(distributor_id::text, ''), "    \
-	                                          "       coalesce(distributor, ''), "             \
-	                                          "coalesce(array_to_string(territory, ','), '') " \
-	                                          "  FROM pack_chain($1::bigint, NULL)"
+	"       coalesce(" STMT_UTC(                                                               \
+	    "shipped_at") ", ''), coalesce(distributor_id::text, ''), "                            \
+	                  "       coalesce(distributor, ''), "                                     \
+	                  "coalesce(array_to_string(territory, ','), ''), "                        \
+	                  "       coalesce(" STMT_UTC(                                             \
+	                      "received_at") ", '') "                                              \
+	                                     "  FROM pack_chain($1::bigint, NULL)"
 /* $1 actor, $2 brand, $3 name, $4 territory "33,CN-GD" ('' none): outcome, id */
 #define STMT_DISTRIBUTOR_ADD                                                                       \
 	"SELECT outcome, id FROM distributor_add($1, NULL, $2, $3, "                               \
@@ -267,6 +270,14 @@
 	"SELECT outcome, id FROM shipment_add($1, NULL, $2::bigint, $3, $4::text[], "              \
 	"$5::bigint[], "                                                                           \
 	"$6::bigint[], $7::bigint[], NULL)"
+/* $1 actor, $2 pallet (bool), $3 parent (NULL with $4), $4 shipment (NULL: by the parent):
+ * outcome (received, already_received, not_shipped, unknown_parent, unknown_shipment),
+ * shipment, distributor, received_at, received_by (sql/026_receiving.sql) */
+#define STMT_SHIPMENT_RECEIVE                                                                      \
+	"SELECT outcome, coalesce(shipment_id::text, ''), coalesce(distributor_id::text, ''), "    \
+	"       coalesce(" STMT_UTC("received_at") ", ''), coalesce(received_by, '') "             \
+	                                           "  FROM shipment_receive($1, NULL, NULL, "      \
+	                                           "$2::boolean, $3::bigint, $4::bigint)"
 
 /* ---- EPCIS events (cmd_events.c; sql/020_epcis.sql) ---- */
 

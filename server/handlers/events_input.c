@@ -63,7 +63,7 @@ int events_decode_query(const char *query, struct events_in *out, char *err, siz
 		snprintf(
 		    err, errlen,
 		    "kind is a comma-separated list of event kinds (commissioning, activation, "
-		    "state, expiry, packing, shipping, scan) or all");
+		    "state, expiry, packing, shipping, receiving, scan) or all");
 		return -1;
 	}
 	if (has_kind <= 0)

@@ -20,7 +20,7 @@
 #include "server.h"
 #include "url.h"
 
-enum arg { ARG_NONE, ARG_ID, ARG_PARENT, ARG_CODE };
+enum arg { ARG_NONE, ARG_ID, ARG_PARENT, ARG_CODE, ARG_SHIPMENT };
 
 struct packing_req {
 	struct request *r;
@@ -185,13 +185,17 @@ static void packing_start(struct request *r, const char *op, enum arg kind, int 
 			http_reply_error(r, 400, "bad_request", "a path segment is malformed");
 			goto fail;
 		}
-		if (kind == ARG_ID) {
+		if (kind == ARG_ID || kind == ARG_SHIPMENT) {
 			if (n < 1 || n > 18 || strspn(seg, "0123456789") < (size_t)n) {
-				http_reply_error(r, 404, "unknown_distributor",
+				http_reply_error(r, 404,
+				                 kind == ARG_ID ? "unknown_distributor"
+				                                : "unknown_shipment",
 				                 "an id is a number");
 				goto fail;
 			}
-			memcpy(p->arg, seg, (size_t)n + 1);
+			/* a shipment as api_packing's 'S:ID' (sql/026_receiving.sql) */
+			snprintf(p->arg, sizeof p->arg, "%s%.18s", kind == ARG_SHIPMENT ? "S:" : "",
+			         seg);
 		} else if (kind == ARG_PARENT) {
 			if (parent_of(r, seg, (size_t)n, p->arg) < 0)
 				goto fail;
@@ -293,4 +297,14 @@ void packing_route_children(struct request *r)
 void packing_route_chain(struct request *r)
 {
 	packing_start(r, "chain", ARG_CODE, 0);
+}
+
+void packing_route_receive(struct request *r)
+{
+	packing_start(r, "receive", ARG_PARENT, 0);
+}
+
+void packing_route_shipment_receive(struct request *r)
+{
+	packing_start(r, "receive", ARG_SHIPMENT, 0);
 }

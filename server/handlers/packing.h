@@ -28,5 +28,9 @@ void packing_route_unpack(struct request *r);
 void packing_route_children(struct request *r);
 /* GET /api/v1/admin/codes/{code}/chain: case, pallet, shipment, distributor */
 void packing_route_chain(struct request *r);
+/* POST /api/v1/admin/packs/{parent}/receive: the receipt of the shipment holding it */
+void packing_route_receive(struct request *r);
+/* POST /api/v1/admin/shipments/{id}/receive: the whole shipment's receipt */
+void packing_route_shipment_receive(struct request *r);
 
 #endif

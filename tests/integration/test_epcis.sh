@@ -7,7 +7,7 @@
 # expire a batch, scan codes. Every document validates with epcis2.js (the
 # standard's JSON schema, an independent implementation, offline). The
 # events match the database: one per batch, change and undo (its error
-# declaration), scan, load, unpack, repack and shipment; the EPCs are the
+# declaration), scan, load, unpack, repack, shipment and receipt; the EPCs are the
 # minted codes' and the pallet's SSCC (GS1 Digital Link,
 # or urn:packcode: without a GTIN), the bizSteps and dispositions
 # docs/epcis.md's table; event ids are the same in every document; the CLI
@@ -80,6 +80,8 @@ pcgen pack unpack "$C1" --reason damaged >/dev/null || fail "pack unpack"
 D=$(pcgen distributor add --brand "Packcode Tea" --name "Zhejiang Trading" --territory 330000) ||
 	fail "distributor add"
 pcgen ship --distributor "$D" --pallet "$P1" --reference DN-1 >/dev/null || fail "ship"
+pcgen ship receive "$P1" >/dev/null || fail "ship receive"
+pcgen ship receive "$P1" >/dev/null || fail "ship receive again (no second event)"
 
 server_start --threads 2 --pool 3 --alert-interval 0 --export-connections 2
 for n in 5 6 7; do
@@ -107,13 +109,14 @@ ok "the document validates: $(cat "$T/valid")"
 
 # as many events as the database has sources: a batch each (not being
 # minted, not void), a change each, and an undone change twice; packing:
-# two parents of the load, the repack's two halves, the unpack; a shipment
-WANT=$((6 + $(sql "SELECT (SELECT count(*) FROM batches WHERE status NOT IN ('minting', 'void'))
+# two parents of the load, the repack's two halves, the unpack; a shipment,
+# its receipt
+WANT=$((7 + $(sql "SELECT (SELECT count(*) FROM batches WHERE status NOT IN ('minting', 'void'))
                  + (SELECT count(*) FROM supply_changes WHERE kind IN ('activation', 'code_state')
                        OR (kind = 'batch_status' AND next = 'expired'))
                  + (SELECT count(*) FROM supply_changes WHERE undone_at IS NOT NULL)")))
 [ "$(n_events "$T/all.json")" = "$WANT" ] || fail "$(n_events "$T/all.json") events, not $WANT"
-[ "$WANT" = 20 ] || fail "the seed made $WANT sources, not 20"
+[ "$WANT" = 21 ] || fail "the seed made $WANT sources, not 21"
 [ "$(n_events "$T/all.json" '.bizStep == "commissioning"')" = 3 ] || fail "commissioning events"
 
 # commissioning of A: an LGTIN quantity, inactive, lot and expiry, the GLN
@@ -192,7 +195,12 @@ jq -e --arg p "https://id.gs1.org/00/$P1" --arg d "urn:packcode:distributor:$D" 
 	| length == 1 and .[0].epcList == [$p] and .[0].disposition == "in_transit"
 	  and .[0].destinationList == [{"type": "owning_party", "destination": $d}]' "$T/all.json" >/dev/null ||
 	fail "the shipment: $(jq -c '.epcisBody.eventList[] | select(.bizStep == "shipping")' "$T/all.json")"
-ok "events match the database: $WANT events, EPCs, bizSteps, dispositions, ids, packing, shipping"
+jq -e --arg p "https://id.gs1.org/00/$P1" --arg d "urn:packcode:distributor:$D" '[.epcisBody.eventList[] | select(.bizStep == "receiving")]
+	| length == 1 and .[0].type == "ObjectEvent" and .[0].action == "OBSERVE" and .[0].epcList == [$p]
+	  and .[0].disposition == "in_progress"
+	  and .[0].destinationList == [{"type": "owning_party", "destination": $d}]' "$T/all.json" >/dev/null ||
+	fail "the receipt: $(jq -c '.epcisBody.eventList[] | select(.bizStep == "receiving")' "$T/all.json")"
+ok "events match the database: $WANT events, EPCs, bizSteps, dispositions, ids, packing, shipping, receiving"
 
 # ---- kinds, batch, range ----
 events "$TALL" "kind=scan" "$T/scans.json"

@@ -173,6 +173,24 @@ req GET "/api/v1/codes/$I30"
 ! grep -q "$P1\|Zhejiang Trading\|shipment" "$T/body" || fail "the public lookup tells the chain: $(cat "$T/body")"
 ok "an item's chain: case, pallet, shipment, distributor (staff only)"
 
+# ---- receiving: the distributor's warehouse scans the pallet (sql/026_receiving.sql) --
+expect_error 1 'in no shipment: nothing received' pcgen ship receive "$P2"
+sql_is 0 "SELECT count(*) FROM shipment_receipts" || fail "an unshipped pallet received"
+sql_is 0 "SELECT count(*) FROM audit WHERE action = 'shipment.receive'" || fail "an unshipped pallet's receipt audited"
+pcgen ship receive "$P1" >"$T/out" || fail "ship receive: $(cat "$T/out")"
+grep -q "^shipment $S1 to distributor $D1 received at .* by " "$T/out" || fail "receive: $(cat "$T/out")"
+RAT1=$(sed 's/.* at \([^ ]*\) by .*/\1/' "$T/out")
+pcgen ship receive "$P1" >"$T/out2" || fail "ship receive again"
+grep -q "^shipment $S1 to distributor $D1 already received at $RAT1 " "$T/out2" ||
+	fail "again: $(cat "$T/out2") after $(cat "$T/out")"
+pcgen ship receive "$C2" | grep -q "already received" || fail "a case on a received pallet"
+pcgen ship receive --shipment "$S1" | grep -q "^shipment $S1 .* received at" || fail "the whole shipment"
+expect_error 1 'no shipment 999' pcgen ship receive --shipment 999
+sql_is 2 "SELECT count(*) FROM shipment_receipts" || fail "receipts: one per unit, once"
+audited shipment.receive 2
+pcgen pack chain "$I30" | grep -q "^received at $RAT1$" || fail "chain: received at: $(pcgen pack chain "$I30")"
+ok "receiving: the pallet received once (again: the first receipt), unshipped refused, in the chain"
+
 # ---- unpack and repack -------------------------------------------------------------
 pcgen pack unpack "$C1" --reason "damaged case" >"$T/out" || fail "unpack"
 grep -q '24 children unpacked' "$T/out" || fail "unpack: $(cat "$T/out")"
@@ -213,6 +231,10 @@ sql_is forbidden_brand "SELECT outcome FROM admin_pack_activate($TBEAN, NULL, tr
 	fail "bean activates a tea pallet"
 sql_is forbidden_brand "SELECT outcome FROM admin_pack_unpack($TBEAN, NULL, true, ${P1#00}, NULL)" ||
 	fail "bean unpacks a tea pallet"
+sql_is forbidden_brand "SELECT outcome FROM shipment_receive('bean', NULL, ARRAY[(SELECT id FROM brands WHERE name = 'Bean Co')], true, ${P1#00}, NULL)" ||
+	fail "bean receives a tea pallet"
+sql_is unknown_shipment "SELECT outcome FROM shipment_receive('bean', NULL, ARRAY[(SELECT id FROM brands WHERE name = 'Bean Co')], NULL, NULL, $S1)" ||
+	fail "bean receives a tea shipment"
 sql_is 0 "SELECT count(*) FROM pack_chain($S30, ARRAY[(SELECT id FROM brands WHERE name = 'Bean Co')])" ||
 	fail "bean reads a tea code's chain"
 ok "distributors, shipments and packs isolated by brand"
@@ -276,9 +298,41 @@ sql_is 0 "SELECT count(*) FROM pack_links WHERE child = $(sql "SELECT serial_fir
 api "$TWH" POST /api/v1/admin/shipments "{\"distributor\":$DG,\"cases\":[\"$C1\"],\"ranges\":[{\"batch\":$(sql "SELECT id FROM batches WHERE product_sku = 'TEA'"),\"first\":5,\"last\":5}],\"reference\":\"DN-2\"}"
 is 201 "shipment by API"
 [ "$(jq -r '[.items[].kind] | join(",")' "$T/body")" = "case,range" ] || fail "shipment: $(cat "$T/body")"
+sql_is 2 "SELECT count(*) FROM shipment_receipts" || fail "receipts before the API"
+api "$TWH" POST "/api/v1/admin/packs/$P2/receive"
+is 409 "receiving an unshipped pallet"
+[ "$(field .error)" = not_shipped ] || fail "unshipped: $(cat "$T/body")"
+sql_is 2 "SELECT count(*) FROM shipment_receipts" || fail "an unshipped pallet received by API"
 api "$TWH" POST /api/v1/admin/shipments "{\"distributor\":$DG,\"pallets\":[\"$P2\"]}"
 is 201 "a pallet shipped by API"
 [ "$(jq -r '.items[0].sscc' "$T/body")" = "$P2" ] || fail "pallet shipment: $(cat "$T/body")"
+api "$TBN" POST "/api/v1/admin/packs/$P2/receive"
+is 403 "another brand's warehouse receives the pallet"
+api "$TRD" POST "/api/v1/admin/packs/$P2/receive"
+is 403 "a read token receives"
+api "$TWH" POST "/api/v1/admin/packs/$P2/receive"
+is 200 "the distributor's warehouse receives pallet 2"
+[ "$(field .outcome)|$(field .kind)|$(field .parent)|$(field .distributor)" = "received|pallet|$P2|$DG" ] ||
+	fail "receive reply: $(cat "$T/body")"
+RAT=$(field .received_at)
+api "$TWH" POST "/api/v1/admin/packs/$P2/receive"
+is 200 "received twice"
+[ "$(field .outcome)|$(field .received_at)|$(field .received_by)" = "already_received|$RAT|warehouse" ] ||
+	fail "twice: $(cat "$T/body")"
+sql_is 3 "SELECT count(*) FROM shipment_receipts" || fail "received twice: one row"
+SP2=$(sql "SELECT max(shipment_id) FROM shipment_receipts")
+api "$TBN" POST "/api/v1/admin/shipments/$SP2/receive"
+is 404 "another brand receives a tea shipment"
+api "$TWH" POST "/api/v1/admin/shipments/$SP2/receive"
+is 200 "the whole shipment received"
+[ "$(field .outcome)|$(field .kind)|$(field .shipment)" = "received|shipment|$SP2" ] || fail "shipment receipt: $(cat "$T/body")"
+api "$TWH" POST "/api/v1/admin/shipments/$SP2/receive"
+[ "$(field .outcome)" = already_received ] || fail "the shipment twice: $(cat "$T/body")"
+api "$TWH" POST "/api/v1/admin/shipments/99999/receive"
+is 404 "no such shipment"
+sql_is 4 "SELECT count(*) FROM shipment_receipts" || fail "receipts after the whole shipment"
+api "$TRD" GET "/api/v1/admin/codes/$I30/chain"
+[ "$(field .shipment.received_at)" = "$RAT" ] || fail "chain received_at: $(cat "$T/body")"
 api "$TWH" POST /api/v1/admin/shipments "{\"distributor\":$DG,\"pallets\":[\"${P2%?}$(((${P2: -1} + 1) % 10))\"]}"
 is 400 "a bad SSCC shipped"
 api "$TBN" POST /api/v1/admin/shipments "{\"distributor\":$DG,\"batches\":[1]}"
