@@ -42,7 +42,7 @@ var I18N = (function () {
       recall_done: "Print run {b} is recalled.", recall_failed: "Not recalled: {m}", more: "More",
       actor: "Actor", action: "Action", target: "Target", client: "Client",
       webhooks: "Subscriptions", url: "URL", events: "Events", pending: "Pending", failed: "Failed",
-      deliveries: "Deliveries", event: "Event", attempts: "Attempts", outcome: "Outcome", show: "Show",
+      deliveries: "Deliveries", replay: "Deliver again", event: "Event", attempts: "Attempts", outcome: "Outcome", show: "Show",
       exports: "Export jobs", new_export: "New export", format: "Format", start: "Start", progress: "Progress",
       rows: "Rows", download: "Download", job: "Job", k_scans: "scans", k_claims: "claims", k_members: "members", k_ledger: "ledger",
       loading: "Loading…", none: "None."
@@ -85,7 +85,7 @@ var I18N = (function () {
       recall_done: "批次 {b} 已召回。", recall_failed: "未召回：{m}", more: "更多",
       actor: "操作者", action: "操作", target: "对象", client: "客户端",
       webhooks: "订阅", url: "URL", events: "事件", pending: "待发送", failed: "失败",
-      deliveries: "投递记录", event: "事件", attempts: "尝试", outcome: "结果", show: "查看",
+      deliveries: "投递记录", replay: "重新投递", event: "事件", attempts: "尝试", outcome: "结果", show: "查看",
       exports: "导出任务", new_export: "新建导出", format: "格式", start: "开始", progress: "进度",
       rows: "行数", download: "下载", job: "任务", k_scans: "扫码", k_claims: "领取", k_members: "会员", k_ledger: "积分流水",
       loading: "加载中…", none: "无。"

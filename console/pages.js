@@ -512,7 +512,17 @@ var Pages = (function () {
             return el("span", { class: "attempt attempt-" + a.outcome, text: a.attempt + ": " + a.outcome + (a.http_status ? " " + a.http_status : "") + " · " + a.duration_ms + " ms" });
           }));
         } },
-        { label: t("created"), render: function (d) { return I18N.time(d.event.created); } }], r.body.deliveries || [], { id: "deliveries" })]));
+        { label: t("created"), render: function (d) { return I18N.time(d.event.created); } },
+        { label: "", render: function (d) {
+          /* the same event, delivered once more (scope admin; audited as webhook.replay) */
+          return el("button", { type: "button", class: "ghost small replay", text: t("replay"),
+            onclick: function () {
+              API.post("/api/v1/admin/webhooks/" + id + "/deliveries/" + d.event.id + "/replay").then(function (x) {
+                if (!x.ok) { box.insertBefore(notice(x), box.firstChild); return; }
+                deliveries(box, id);
+              });
+            } });
+        } }], r.body.deliveries || [], { id: "deliveries" })]));
     });
   }
 

@@ -25,6 +25,7 @@ import time
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.ui import WebDriverWait
 
 BASE, OUT, VIEW, LANG, NAME, PASSWORD, EXPECT = sys.argv[1:8]
@@ -203,6 +204,20 @@ def pages(d, want, first):
         wait(d, "the webhook's deliveries", lambda drv: drv.find_elements(By.CSS_SELECTOR, "#deliveries tbody tr td"))
         if first and not d.find_elements(By.XPATH, "//*[@id='deliveries']//td[contains(., 'batch.recalled')]"):
             fail("the recall's webhook delivery is not listed")
+        if first:
+            # deliver it again: the table is drawn anew (or a notice says why not)
+            btn = d.find_element(By.CSS_SELECTOR, "#deliveries tbody button.replay")
+            d.execute_script("arguments[0].click()", btn)
+
+            def redrawn(drv):
+                try:
+                    btn.is_displayed()
+                    return bool(drv.find_elements(By.CSS_SELECTOR, "[data-notice]"))
+                except StaleElementReferenceException:
+                    return True
+            wait(d, "the delivery replayed", redrawn)
+            if d.find_elements(By.CSS_SELECTOR, "[data-notice]"):
+                fail("replaying the delivery: " + d.find_element(By.CSS_SELECTOR, "[data-notice]").text)
     shot(d, "5-webhooks")
     go(d, "exports")
     if first and not d.find_elements(By.CSS_SELECTOR, "[data-notice]"):

@@ -197,9 +197,11 @@ run_browser desktop en alice "$T/alice.json"
 [ "$(sql "SELECT status FROM batches WHERE id = $B2")" = recalled ] || fail "B2 is not recalled in the database"
 [ "$(sql "SELECT actor || ' ' || target FROM audit WHERE action = 'batch.recall'")" = "staff:alice $B2" ] ||
 	fail "the recall's audit row: $(sql "SELECT actor, target FROM audit WHERE action = 'batch.recall'")"
+[ "$(sql "SELECT actor FROM audit WHERE action = 'webhook.replay'")" = staff:alice ] ||
+	fail "the delivery replayed from the console: $(sql "SELECT actor, target FROM audit WHERE action = 'webhook.replay'")"
 [ "$(sql "SELECT acknowledged_by FROM alerts WHERE id = $ALERT")" = staff:alice ] ||
 	fail "alert $ALERT not acknowledged by alice: $(sql "SELECT acknowledged_at, acknowledged_by FROM alerts WHERE id = $ALERT")"
-ok "1366x900, en then zh-CN: signed in, overview = SQL, products and regions = SQL, both maps drawn, B2 recalled by typing TEA-$B2 (database: recalled, audited as staff:alice), alert $ALERT acknowledged, the suspicious code listed, every page drawn or 'not available'"
+ok "1366x900, en then zh-CN: signed in, overview = SQL, products and regions = SQL, both maps drawn, B2 recalled by typing TEA-$B2 (database: recalled, audited as staff:alice), alert $ALERT acknowledged, the recall's webhook delivery replayed (audited), the suspicious code listed, every page drawn or 'not available'"
 
 run_browser phone zh-CN tea "$T/tea.json"
 [ "$(sql "SELECT status FROM batches WHERE id = $B3")" = recalled ] || fail "B3 is not recalled in the database"
