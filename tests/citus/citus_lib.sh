@@ -38,9 +38,22 @@ citus_sql() {
 		-d "host=$PC_PGSOCK port=$1 dbname=$2 user=packcode" -c "$3"
 }
 
+# citus_locked COMMAND...: COMMAND while no other test of this cluster sets
+# its database up (check_citus.sh runs two tests at once; Citus's node
+# registration of two new databases at the same moment can fail with
+# "tuple concurrently updated")
+citus_locked() { flock "$CITUS_DIR/setup.lock" "$@"; }
+
 # A database named for the test on every node, citus in it, the workers
 # registered with the coordinator.
 pc_citus_db() {
+	exec {PC_CITUS_LOCK}>>"$CITUS_DIR/setup.lock"
+	flock "$PC_CITUS_LOCK"
+	pc_citus_db_unlocked
+	flock -u "$PC_CITUS_LOCK"
+	exec {PC_CITUS_LOCK}>&-
+}
+pc_citus_db_unlocked() {
 	local p
 	for p in $CITUS_PORTS; do
 		citus_sql "$p" postgres "CREATE DATABASE \"$PC_CITUS_DB\" OWNER $PC_APP" >/dev/null &&

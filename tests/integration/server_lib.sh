@@ -56,7 +56,7 @@ sql() { pc_psql "$1"; }
 # points, GTIN 06901234567892).
 setup() {
 	pcgen db migrate >/dev/null || fail "db migrate failed"
-	[ -z "${PC_CITUS:-}" ] || pcgen db distribute >/dev/null || fail "db distribute failed"
+	[ -z "${PC_CITUS:-}" ] || citus_locked timeout --foreground 120 "$PACKCODE_GEN" db distribute >/dev/null || fail "db distribute failed"
 	pcgen keygen >/dev/null || fail "keygen failed"
 	pcgen product add --sku TEA --name "Green tea" --brand "Packcode Tea" --points 10 \
 		--gtin 06901234567892 >/dev/null || fail "product add failed"
