@@ -154,16 +154,16 @@ struct server {
 	unsigned route_scope[SERVER_ROUTES_MAX]; /* the scope bit an admin row needs; 0: none */
 	struct metrics_labels labels;
 	struct catalog *catalog;
-	struct links *links;       /* the brands' resolver links (links.h) */
-	struct tokens *tokens;     /* the admin API's bearer tokens (tokens.h) */
-	struct tokens *sessions;   /* and its staff sessions */
-	struct offload *offload;   /* argon2id off the loops (offload.h) */
+	struct links *links;          /* the brands' resolver links (links.h) */
+	struct tokens *tokens;        /* the admin API's bearer tokens (tokens.h) */
+	struct tokens *sessions;      /* and its staff sessions */
+	struct offload *offload;      /* argon2id off the loops (offload.h) */
 	struct msessions *msessions;  /* member sessions checked lately (msession.h) */
 	struct msessions *identities; /* and identities resolved lately (auth_resolve) */
-	struct pii_key pii;        /* members' personal data (lib/pii.h) */
-	struct webhooks *webhooks; /* the control thread's dispatcher */
-	struct alerts *alerts;     /* and alert evaluator (NULL: --alert-interval 0) */
-	struct tidy *tidy;         /* and scans' privacy job (NULL: nothing to do) */
+	struct pii_key pii;           /* members' personal data (lib/pii.h) */
+	struct webhooks *webhooks;    /* the control thread's dispatcher */
+	struct alerts *alerts;        /* and alert evaluator (NULL: --alert-interval 0) */
+	struct tidy *tidy;            /* and scans' privacy job (NULL: nothing to do) */
 	struct metrics_webhooks webhook_metrics;
 	int nworkers;
 	struct worker *workers;
