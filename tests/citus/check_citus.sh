@@ -158,8 +158,9 @@ run_one() {
 	echo "$rc" >"$W/$(basename "$t").rc"
 }
 # The tests share the cluster, each in its own database, so CITUS_JOBS of
-# them (default 1: two at once passed here, but is not yet proven in CI) run at once; the ones that stop or restart a node of
-# the cluster run afterwards, alone.
+# them run at once (default 1: two at once passed here, but is not yet
+# proven in CI); the ones that stop or restart a node of the cluster run
+# afterwards, alone.
 EXCLUSIVE="test_fault_pg_restart.sh test_citus_worker_restart.sh"
 mkdir -p "$B/tests/citus"
 shared= alone=
