@@ -67,6 +67,13 @@ arrived() {
 	n=$(jq -c --arg e "$2" 'select(.event_id == $e and (.action == "accept" or .action == "slow"))' "$T/$1.log" | wc -l)
 	[ "$n" -ge "${3:-1}" ] || { echo "event $2 arrived $n times at $1"; return 1; }
 }
+# reached NAME EVENT-ID: the receiver NAME was sent event EVENT-ID, whatever it answered (the random
+# receiver may fail both tries of a server started with --webhook-tries 2)
+reached() {
+	local n
+	n=$(jq -c --arg e "$2" 'select(.event_id == $e)' "$T/$1.log" | wc -l)
+	[ "$n" -ge 1 ] || { echo "event $2 reached $1 $n times"; return 1; }
+}
 
 # snippets of docs/webhooks.md: the code block after "<!-- snippet: NAME -->"
 snippet() {
@@ -361,7 +368,7 @@ expect 200 "a claim after the delete"
 EV4=$(sql "SELECT max(id) FROM webhook_events WHERE type = 'claim.awarded'")
 [ "$(sql "SELECT count(*) FROM webhook_deliveries WHERE event_id = $EV4")" = 1 ] ||
 	fail "the new event went to a deleted subscription"
-wait_until 30 "the random receiver to get the new event" arrived random "$EV4"
+wait_until 30 "the random receiver to be sent the new event" reached random "$EV4"
 [ "$(wc -l <"$T/steady.log")" = "$STEADY" ] || fail "the deleted subscription's receiver got more"
 admin GET /api/v1/admin/webhooks
 [ "$(field "[.webhooks[].id] | index($W2)")" = null ] || fail "a deleted subscription is listed"
@@ -396,7 +403,7 @@ EV_TEA=$(sql "SELECT max(id) FROM webhook_events WHERE type = 'claim.awarded' AN
 [ -n "$EV_BEAN" ] && [ "$(sql "SELECT string_agg(webhook_id::text, ',' ORDER BY webhook_id) FROM webhook_deliveries WHERE event_id = $EV_BEAN")" = "$W1" ] ||
 	fail "another brand's event went to: $(sql "SELECT string_agg(webhook_id::text, ',') FROM webhook_deliveries WHERE event_id = $EV_BEAN")"
 wait_until 30 "the brand's event at its subscription" arrived teaonly "$EV_TEA"
-wait_until 30 "the other brand's event at the unlimited subscription" arrived random "$EV_BEAN"
+wait_until 30 "the other brand's event at the unlimited subscription" reached random "$EV_BEAN"
 [ "$(jq -r .event_id "$T/teaonly.log" | sort -u | tr '\n' ' ')" = "$EV_TEA " ] ||
 	fail "the brand-limited subscription got: $(jq -r .event_id "$T/teaonly.log" | tr '\n' ' ')"
 # claim(), the one-claim function of the pgbench reference, emits as claim_many does
