@@ -443,3 +443,12 @@ ALTER FUNCTION member_session_get(bytea) SET enable_seqscan = off SET jit = off;
 -- lookup_codes (002_server.sql; 010_citus.sql on Citus): its join of the
 -- codes to redemptions and code_stats, the same.
 ALTER FUNCTION lookup_codes(bigint[]) SET enable_seqscan = off SET jit = off;
+
+-- The checks of ledger's and spends' foreign keys to members are planned
+-- once per connection, inside whichever function first writes a row: the
+-- other functions that write them run with the index too, so that the
+-- first one on a new deployment cannot leave a scan of members behind.
+ALTER FUNCTION claim SET enable_seqscan = off SET jit = off;
+ALTER FUNCTION member_adjust SET enable_seqscan = off SET jit = off;
+ALTER FUNCTION member_spend SET enable_seqscan = off SET jit = off;
+ALTER FUNCTION member_merge SET enable_seqscan = off SET jit = off;
