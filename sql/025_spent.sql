@@ -106,3 +106,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
           LEFT JOIN spend_days sd ON sd.day = g.day::date))
         || analytics_spent_note(p_brands)
 $$;
+
+-- CREATE OR REPLACE above reset the settings 024_plans.sql gave member_spend:
+-- the index whatever the statistics of a new deployment, no JIT.
+ALTER FUNCTION member_spend SET enable_seqscan = off SET jit = off;
