@@ -12,6 +12,16 @@
 -- its key, with the serials as an array (on Citus a distributed table,
 -- joined with nothing local).
 
+-- The points given to each of these serials, by redemptions' key whatever
+-- the statistics of a new deployment (as 024_plans.sql does for the hot
+-- functions).
+CREATE FUNCTION redemption_points(p_serials bigint[], OUT serials bigint[], OUT points integer[])
+LANGUAGE plpgsql STABLE SET enable_seqscan = off SET jit = off AS $$
+BEGIN
+    SELECT array_agg(rd.serial), array_agg(rd.points) INTO serials, points
+      FROM redemptions rd WHERE rd.serial = ANY (p_serials);
+END $$;
+
 CREATE OR REPLACE FUNCTION scan_ingest() RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     hd date[];
@@ -45,8 +55,7 @@ BEGIN
     SELECT array_agg(DISTINCT s.serial) INTO cs FROM scan_stage s
      WHERE s.kind = 'claim' AND s.outcome = 'awarded' AND s.serial > 0;
     IF cs IS NOT NULL THEN
-        SELECT array_agg(rd.serial), array_agg(rd.points) INTO rs, rp
-          FROM redemptions rd WHERE rd.serial = ANY (cs);
+        SELECT r.serials, r.points INTO rs, rp FROM redemption_points(cs) r;
         SELECT array_agg(x.d), array_agg(x.b), array_agg(x.c), array_agg(x.sd), array_agg(x.ci),
                array_agg(x.br), array_agg(x.extra)
           INTO ed, eb, ec, esd, eci, ebr, ex
