@@ -235,6 +235,15 @@ def text(e):
     return e.get_attribute("textContent")
 
 
+# in the page itself: the list is drawn anew meanwhile, and a row Selenium
+# holds may go stale between two calls
+MADE = """var m = document.getElementById('main'), ended = arguments[0];
+return m.getAttribute('data-ready') === 'campaigns' &&
+  Array.prototype.some.call(document.querySelectorAll('#campaigns tr[data-campaign-row]'), function (r) {
+    return r.textContent.indexOf('Browser campaign') >= 0 && (!ended || !r.querySelector('button.end-campaign'));
+  });"""
+
+
 def campaigns(d, first):
     """The campaigns the account may see, one's burn-down and masked winners;
     with the campaigns scope, one made in the editor and ended."""
@@ -272,19 +281,14 @@ def campaigns(d, first):
     d.find_element(By.ID, "cf-regions").clear()
     d.find_element(By.ID, "cf-regions").send_keys("CN-ZJ")
     d.execute_script("arguments[0].click()", d.find_element(By.ID, "cf-submit"))
-    wait(d, "the campaign made", lambda drv: drv.execute_script(
-        "var m = document.getElementById('main'); return m.getAttribute('data-ready') === 'campaigns'") and
-        any("Browser campaign" in text(e) for e in campaign_rows(drv).values()))
+    wait(d, "the campaign made", lambda drv: drv.execute_script(MADE, False))
     new = [e for e in campaign_rows(d).values() if "Browser campaign" in text(e)][0]
     if "×1.5" not in text(new) or "CN-ZJ" not in text(new) or "Cup 5/5" not in text(new):
         fail(f"the campaign made reads: {text(new)}")
     btn = new.find_element(By.CSS_SELECTOR, "button.end-campaign")
     d.execute_script("arguments[0].click()", btn)
     d.execute_script("arguments[0].click()", btn)
-    wait(d, "the campaign ended", lambda drv: drv.execute_script(
-        "var m = document.getElementById('main'); return m.getAttribute('data-ready') === 'campaigns'") and
-        any("Browser campaign" in text(e) and not e.find_elements(By.CSS_SELECTOR, "button.end-campaign")
-            for e in campaign_rows(drv).values()))
+    wait(d, "the campaign ended", lambda drv: drv.execute_script(MADE, True))
     shot(d, "4-campaign-ended")
     print(f"console_check.py [{VIEW} {lang}]: campaigns {rows}; winners masked; first tier {left!r}; one made and ended")
 
