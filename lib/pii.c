@@ -320,8 +320,8 @@ int pii_mac(const struct pii_key *k, const char *what, const char *text, size_t 
 	memcpy(buf, what, wl);
 	buf[wl] = ':';
 	memcpy(buf + wl + 1, text, len);
-	int ok = HMAC(EVP_sha256(), k->hash_key, sizeof k->hash_key, buf, wl + 1 + len, out, &n) !=
-	         NULL;
+	int ok =
+	    HMAC(EVP_sha256(), k->hash_key, sizeof k->hash_key, buf, wl + 1 + len, out, &n) != NULL;
 	OPENSSL_cleanse(buf, wl + 1 + len);
 	free(buf);
 	return ok ? 0 : -1;

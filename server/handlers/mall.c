@@ -171,8 +171,8 @@ static void hex_into(const unsigned char *b, size_t n, char *out)
  * opened from column sealed for the member and pii (1 returned when it was
  * opened), else the masked copy it holds. NULL if ord is NULL.
  */
-static json_t *order_json(const struct mall_req *a, const PGresult *pg, int i, int ord,
-                          int sealed, int *opened)
+static json_t *order_json(const struct mall_req *a, const PGresult *pg, int i, int ord, int sealed,
+                          int *opened)
 {
 	if (PQgetisnull(pg, i, ord))
 		return NULL;
@@ -184,7 +184,8 @@ static json_t *order_json(const struct mall_req *a, const PGresult *pg, int i, i
 	long n = buf ? unhex(PQgetvalue(pg, i, sealed), buf, PII_TEXT_SEALED_MAX) : -1;
 	json_t *addr = NULL;
 	if (n > 0 && text &&
-	    pii_open_text(&a->r->w->srv->pii, "address", buf, (size_t)n, text, PII_TEXT_MAX + 1) >= 0)
+	    pii_open_text(&a->r->w->srv->pii, "address", buf, (size_t)n, text, PII_TEXT_MAX + 1) >=
+	        0)
 		addr = json_loads(text, 0, NULL);
 	json_object_set_new(o, "address", addr ? addr : json_null()); /* null: another key */
 	if (addr && opened)
@@ -257,9 +258,9 @@ static void my_balance(void *arg, const struct pool_result *res)
 	struct mall_req *a = arg;
 	if (db_failed(a, res))
 		return;
-	a->o = json_pack("{s:I}", "balance",
-	                 (json_int_t)(PQntuples(res->res) ? strtoll(PQgetvalue(res->res, 0, 0), NULL, 10)
-	                                                  : 0));
+	a->o = json_pack(
+	    "{s:I}", "balance",
+	    (json_int_t)(PQntuples(res->res) ? strtoll(PQgetvalue(res->res, 0, 0), NULL, 10) : 0));
 	struct pool_query q = {.stmt = "mall_orders_of",
 	                       .nparams = 3,
 	                       .values = {a->r->member, a->bef[0] ? a->bef : NULL, a->lim}};
@@ -272,7 +273,8 @@ static int page_args(struct mall_req *a)
 	long long limit = PAGE_DEFAULT, before = 0;
 	if (http_query_int(a->r->query, "limit", PAGE_MAX, &limit) < 0 ||
 	    http_query_int(a->r->query, "before", ID_MAX, &before) < 0) {
-		http_reply_error(a->r, 400, "bad_request", "limit is 1 to 100; before is an order id");
+		http_reply_error(a->r, 400, "bad_request",
+		                 "limit is 1 to 100; before is an order id");
 		req_free(a);
 		return -1;
 	}
@@ -341,7 +343,8 @@ static void ordered(void *arg, const struct pool_result *res)
 	} else if (strcmp(outcome, "unknown_order") == 0) {
 		http_reply_error(r, 404, "unknown_order", "no such order");
 	} else if (strcmp(outcome, "shipped") == 0) {
-		http_reply_error(r, 409, "shipped", "the order has shipped: it cannot be cancelled");
+		http_reply_error(r, 409, "shipped",
+		                 "the order has shipped: it cannot be cancelled");
 	} else {
 		http_reply_error(r, 409, "closed", "the order was cancelled or refunded already");
 	}
@@ -360,9 +363,10 @@ void mall_route_order(struct request *r)
 		return;
 	const char *key = only_header(r, "Idempotency-Key", &dup);
 	if (!key || dup || admin_idempotency_key_check(key) < 0) {
-		http_reply_error(r, 400, "bad_idempotency_key",
-		                 "an order needs one Idempotency-Key header: 1 to 64 printable ASCII "
-		                 "characters");
+		http_reply_error(
+		    r, 400, "bad_idempotency_key",
+		    "an order needs one Idempotency-Key header: 1 to 64 printable ASCII "
+		    "characters");
 		goto fail;
 	}
 	snprintf(a->key, sizeof a->key, "%s", key);
@@ -451,8 +455,8 @@ static void reward_changed(void *arg, const struct pool_result *res)
 		return;
 	const PGresult *pg = res->res;
 	const char *outcome = PQgetvalue(pg, 0, 0);
-	log_info("event=admin_action actor=%s action=mall.reward_%s outcome=%s",
-	         LOG_Q(a->who.name), a->id ? "update" : "create", outcome);
+	log_info("event=admin_action actor=%s action=mall.reward_%s outcome=%s", LOG_Q(a->who.name),
+	         a->id ? "update" : "create", outcome);
 	json_t *o = PQgetisnull(pg, 0, 1) ? NULL : json_loads(PQgetvalue(pg, 0, 1), 0, NULL);
 	if (o)
 		http_reply_json(a->r, a->id ? 200 : 201, o);
@@ -488,11 +492,10 @@ static void reward_change(struct request *r, int create)
 		return;
 	}
 	a->sealed = canon; /* kept until the reply: freed with a */
-	struct pool_query q = {.stmt = create ? "admin_mall_reward_create"
-	                                      : "admin_mall_reward_update",
-	                       .nparams = create ? 3 : 4,
-	                       .values = {a->tok, http_client_inet(r), create ? canon : a->idbuf,
-	                                  canon}};
+	struct pool_query q = {
+	    .stmt = create ? "admin_mall_reward_create" : "admin_mall_reward_update",
+	    .nparams = create ? 3 : 4,
+	    .values = {a->tok, http_client_inet(r), create ? canon : a->idbuf, canon}};
 	submit(a, &q, reward_changed);
 }
 

@@ -18,16 +18,16 @@
 #define MALL_NAME_MAX   200
 #define MALL_DESC_MAX   2000
 
-void mall_route_public(struct request *r);          /* GET /api/v1/mall */
-void mall_route_my_orders(struct request *r);       /* GET /api/v1/members/me/orders */
-void mall_route_order(struct request *r);           /* POST /api/v1/members/me/orders */
-void mall_route_cancel(struct request *r);          /* POST .../me/orders/{id}/cancel */
-void mall_route_rewards(struct request *r);         /* GET admin/mall/rewards */
-void mall_route_reward_create(struct request *r);   /* POST admin/mall/rewards */
-void mall_route_reward_update(struct request *r);   /* POST admin/mall/rewards/{id} */
-void mall_route_admin_orders(struct request *r);    /* GET admin/orders */
-void mall_route_order_ship(struct request *r);      /* POST admin/orders/{id}/ship */
-void mall_route_order_refund(struct request *r);    /* POST admin/orders/{id}/refund */
+void mall_route_public(struct request *r);        /* GET /api/v1/mall */
+void mall_route_my_orders(struct request *r);     /* GET /api/v1/members/me/orders */
+void mall_route_order(struct request *r);         /* POST /api/v1/members/me/orders */
+void mall_route_cancel(struct request *r);        /* POST .../me/orders/{id}/cancel */
+void mall_route_rewards(struct request *r);       /* GET admin/mall/rewards */
+void mall_route_reward_create(struct request *r); /* POST admin/mall/rewards */
+void mall_route_reward_update(struct request *r); /* POST admin/mall/rewards/{id} */
+void mall_route_admin_orders(struct request *r);  /* GET admin/orders */
+void mall_route_order_ship(struct request *r);    /* POST admin/orders/{id}/ship */
+void mall_route_order_refund(struct request *r);  /* POST admin/orders/{id}/refund */
 
 /* ---- decoded without side effects (mall_input.c, fuzzed) ---- */
 
@@ -59,7 +59,8 @@ void mall_order_in_free(struct mall_order_in *in);
 enum admin_decode mall_reward_decode(const char *body, size_t len, int create, char **canon,
                                      char *err, size_t errlen);
 
-/* An order's status as the admin list filters it: 0 if one of placed, shipped, cancelled, refunded. */
+/* An order's status as the admin list filters it: 0 if one of placed, shipped, cancelled, refunded.
+ */
 int mall_status_check(const char *s);
 
 #endif

@@ -114,7 +114,8 @@ enum admin_decode mall_order_decode(const char *body, size_t len, struct mall_or
 		return ADMIN_DECODE_BAD_JSON;
 	}
 	if (!json_is_object(j) || !known_fields(j, "reward address ")) {
-		snprintf(err, errlen, "the body is {\"reward\": id, \"address\": {...}}, nothing else");
+		snprintf(err, errlen,
+		         "the body is {\"reward\": id, \"address\": {...}}, nothing else");
 		goto out;
 	}
 	if (!int_ok(json_object_get(j, "reward"), 1, (1LL << 62))) {
@@ -129,23 +130,25 @@ enum admin_decode mall_order_decode(const char *body, size_t len, struct mall_or
 		         "region, country, postcode");
 		goto out;
 	}
-	if (!text_ok(json_object_get(a, "name"), 1, 100) || !phone_ok(json_object_get(a, "phone")) ||
+	if (!text_ok(json_object_get(a, "name"), 1, 100) ||
+	    !phone_ok(json_object_get(a, "phone")) ||
 	    !text_ok(json_object_get(a, "line1"), 1, 300)) {
-		snprintf(err, errlen,
-		         "address needs name (1-100 characters), phone (4-32 of digits, + - ( ) and "
-		         "spaces) and line1 (1-300 characters)");
+		snprintf(
+		    err, errlen,
+		    "address needs name (1-100 characters), phone (4-32 of digits, + - ( ) and "
+		    "spaces) and line1 (1-300 characters)");
 		goto out;
 	}
 	static const struct {
 		const char *name;
 		size_t max;
-	} optional[] = {{"line2", 300}, {"city", 100}, {"region", 100}, {"country", 100},
-	                {"postcode", 20}};
+	} optional[] = {
+	    {"line2", 300}, {"city", 100}, {"region", 100}, {"country", 100}, {"postcode", 20}};
 	for (size_t i = 0; i < sizeof optional / sizeof optional[0]; i++) {
 		json_t *v = json_object_get(a, optional[i].name);
 		if (v && !text_ok(v, 1, optional[i].max)) {
-			snprintf(err, errlen, "address.%s is text of 1 to %zu characters", optional[i].name,
-			         optional[i].max);
+			snprintf(err, errlen, "address.%s is text of 1 to %zu characters",
+			         optional[i].name, optional[i].max);
 			goto out;
 		}
 	}
@@ -154,9 +157,9 @@ enum admin_decode mall_order_decode(const char *body, size_t len, struct mall_or
 		snprintf(err, errlen, "the address is too long");
 		goto out;
 	}
-	m = json_pack("{s:o,s:o,s:s}", "name", mask_name(json_string_value(json_object_get(a, "name"))),
-	              "phone", mask_phone(json_string_value(json_object_get(a, "phone"))), "line1",
-	              "***");
+	m = json_pack("{s:o,s:o,s:s}", "name",
+	              mask_name(json_string_value(json_object_get(a, "name"))), "phone",
+	              mask_phone(json_string_value(json_object_get(a, "phone"))), "line1", "***");
 	const char *kept[] = {"city", "region", "country"};
 	for (size_t i = 0; m && i < 3; i++) {
 		json_t *v = json_object_get(a, kept[i]);
@@ -194,9 +197,10 @@ enum admin_decode mall_reward_decode(const char *body, size_t len, int create, c
 	    !known_fields(j, create ? "brand name description points stock active "
 	                            : "name description points stock active ")) {
 		snprintf(err, errlen,
-		         create ? "a reward is an object of brand, name, points, stock and optionally "
-		                  "description, active"
-		                : "a change is an object of name, description, points, stock, active");
+		         create
+		             ? "a reward is an object of brand, name, points, stock and optionally "
+		               "description, active"
+		             : "a change is an object of name, description, points, stock, active");
 		goto out;
 	}
 	if (create && (!json_object_get(j, "brand") || !json_object_get(j, "name") ||
@@ -221,7 +225,8 @@ enum admin_decode mall_reward_decode(const char *body, size_t len, int create, c
 		goto out;
 	}
 	if ((v = json_object_get(j, "points")) && !int_ok(v, 1, MALL_POINTS_MAX)) {
-		snprintf(err, errlen, "points (the price) is an integer of 1 to %lld", MALL_POINTS_MAX);
+		snprintf(err, errlen, "points (the price) is an integer of 1 to %lld",
+		         MALL_POINTS_MAX);
 		goto out;
 	}
 	if ((v = json_object_get(j, "stock")) && !int_ok(v, 0, MALL_POINTS_MAX)) {
