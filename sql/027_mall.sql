@@ -61,7 +61,7 @@ CREATE TABLE mall_orders (
     points           bigint NOT NULL CHECK (points > 0),
     status           text NOT NULL DEFAULT 'placed'
                      CHECK (status IN ('placed', 'shipped', 'cancelled', 'refunded')),
-    address_sealed   bytea NOT NULL CHECK (length(address_sealed) <= 4096),
+    address_sealed   bytea CHECK (length(address_sealed) <= 4096), -- NULL once erased
     address_masked   jsonb NOT NULL,
     spend_ledger_id  bigint NOT NULL,
     refund_ledger_id bigint,
@@ -359,11 +359,17 @@ END $$;
 
 -- The member an order id belongs to (orders are keyed by member; the id is
 -- unique by its sequence), if the identity's brands p_brands may see it.
+-- PL/pgSQL: Citus plans no parameters of an SQL function over a
+-- distributed table.
 CREATE FUNCTION mall_order_member(p_id bigint, p_brands bigint[]) RETURNS text
-LANGUAGE sql STABLE AS $$
-    SELECT x.member FROM mall_orders x
-     WHERE x.id = p_id AND (p_brands IS NULL OR x.brand_id = ANY (p_brands))
-$$;
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    m text;
+BEGIN
+    SELECT x.member INTO m FROM mall_orders x
+     WHERE x.id = p_id AND (p_brands IS NULL OR x.brand_id = ANY (p_brands));
+    RETURN m;
+END $$;
 
 -- Staff ship (p_action 'ship') or refund ('refund') order p_id. outcome:
 -- shipped | refunded | unknown_order (none, or not of the identity's
@@ -462,3 +468,33 @@ LANGUAGE sql AS $$
                         array_to_string(p_orders, ','),
                         jsonb_build_object('orders', cardinality(p_orders)))
 $$;
+
+-- ---- erasure ----------------------------------------------------------------------
+
+-- member_erase of 011_members.sql, and the member's shipping addresses
+-- with it: sealed and masked copies gone (the orders stay, as the ledger
+-- does, under the opaque key). The audit row counts them.
+CREATE OR REPLACE FUNCTION member_erase(p_member text, p_actor text, p_client inet)
+RETURNS TABLE (outcome text, identities integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+    t timestamptz := now();
+    n integer;
+    a integer;
+BEGIN
+    PERFORM 1 FROM members m WHERE m.member = p_member FOR UPDATE;
+    DELETE FROM member_identities i WHERE i.member = p_member;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 0 AND NOT FOUND THEN
+        RETURN QUERY SELECT 'unknown_member'::text, NULL::integer;
+        RETURN;
+    END IF;
+    DELETE FROM member_consents c WHERE c.member = p_member;
+    UPDATE member_sessions s SET revoked_at = t WHERE s.member = p_member AND s.revoked_at IS NULL;
+    UPDATE mall_orders o SET address_sealed = NULL, address_masked = '{"erased":true}'::jsonb
+     WHERE o.member = p_member AND o.address_sealed IS NOT NULL;
+    GET DIAGNOSTICS a = ROW_COUNT;
+    PERFORM audit_append(p_actor, p_client, 'member.erase', p_member,
+                         jsonb_build_object('identities', n, 'addresses', a));
+    RETURN QUERY SELECT 'erased'::text, n;
+END $$;

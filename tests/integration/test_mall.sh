@@ -306,6 +306,18 @@ sql_eq "SELECT count(*) FROM webhook_events WHERE type = 'order.created'" \
 sql_eq "SELECT data->>'points', data->'address'->>'line1', brand FROM webhook_events
          WHERE type = 'order.created' AND (data->>'order')::bigint = $O1" "50|***|Packcode Tea"
 ledger_adds_up
-ok "the address sealed, masked, opened with pii and audited; order.created in the outbox"
+# the member's erasure wipes their addresses; the orders stay (m-53's identity, as a sign-in makes it)
+sql "INSERT INTO member_identities (hash, kind, member, masked)
+     VALUES (sha256('m-53'), 'external', 'm-53', 'm-***')" >/dev/null
+STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' -X POST -b "pc_member=$(cat "$T/cookie.53")" \
+	-H "X-CSRF-Token: $(cat "$T/csrf.53")" -H 'Content-Type: application/json' --data-binary '{}' \
+	"$BASE/api/v1/members/me/erase")
+expect 200 "m-53's erasure"
+sql_eq "SELECT count(*), count(address_sealed) FROM mall_orders WHERE member = 'm-53'" "1|0"
+sql_eq "SELECT detail->>'addresses' FROM audit WHERE action = 'member.erase' AND target = 'm-53'" 1
+as "$TPII" GET "/api/v1/admin/orders?limit=100"
+[ "$(field '[.orders[] | select(.member == "m-53") | .address.erased] | join(",")')" = true ] ||
+	fail "m-53's erased address: $(cat "$T/body")"
+ok "the address sealed, masked, opened with pii and audited, erased; order.created in the outbox"
 
 server_stop

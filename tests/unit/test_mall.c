@@ -31,14 +31,16 @@ static void test_order_address_is_canonical_and_masked(void **state)
 {
 	struct mall_order_in in;
 	(void)state;
-	assert_int_equal(order("{\"address\":{\"phone\":\"+86 139 0000 1234\",\"name\":\"张三\","
-	                       "\"line1\":\"文三路 100 号\",\"city\":\"杭州\",\"postcode\":\"310000\"},"
-	                       "\"reward\":7}",
-	                       &in),
-	                 ADMIN_DECODE_OK);
+	assert_int_equal(
+	    order("{\"address\":{\"phone\":\"+86 139 0000 1234\",\"name\":\"张三\","
+	          "\"line1\":\"文三路 100 号\",\"city\":\"杭州\",\"postcode\":\"310000\"},"
+	          "\"reward\":7}",
+	          &in),
+	    ADMIN_DECODE_OK);
 	assert_int_equal(in.reward, 7);
-	assert_string_equal(in.address, "{\"city\":\"杭州\",\"line1\":\"文三路 100 号\",\"name\":\"张三\","
-	                                "\"phone\":\"+86 139 0000 1234\",\"postcode\":\"310000\"}");
+	assert_string_equal(in.address,
+	                    "{\"city\":\"杭州\",\"line1\":\"文三路 100 号\",\"name\":\"张三\","
+	                    "\"phone\":\"+86 139 0000 1234\",\"postcode\":\"310000\"}");
 	assert_string_equal(in.masked, "{\"city\":\"杭州\",\"line1\":\"***\",\"name\":\"张**\","
 	                               "\"phone\":\"861****1234\"}");
 	mall_order_in_free(&in);
@@ -63,11 +65,13 @@ static void test_bad_orders_are_refused(void **state)
 	static const char *bad[] = {
 	    "{\"reward\":1}",
 	    "{\"reward\":0,\"address\":{\"name\":\"a\",\"phone\":\"13900001111\",\"line1\":\"x\"}}",
-	    "{\"reward\":\"1\",\"address\":{\"name\":\"a\",\"phone\":\"13900001111\",\"line1\":\"x\"}}",
+	    "{\"reward\":\"1\",\"address\":{\"name\":\"a\",\"phone\":\"13900001111\",\"line1\":"
+	    "\"x\"}}",
 	    "{\"reward\":1,\"address\":{\"name\":\"\",\"phone\":\"13900001111\",\"line1\":\"x\"}}",
 	    "{\"reward\":1,\"address\":{\"name\":\"a\",\"phone\":\"139x0001111\",\"line1\":\"x\"}}",
 	    "{\"reward\":1,\"address\":{\"name\":\"a\",\"phone\":\"+-()\",\"line1\":\"x\"}}",
-	    "{\"reward\":1,\"address\":{\"name\":\"a\\n\",\"phone\":\"13900001111\",\"line1\":\"x\"}}",
+	    "{\"reward\":1,\"address\":{\"name\":\"a\\n\",\"phone\":\"13900001111\",\"line1\":"
+	    "\"x\"}}",
 	    "{\"reward\":1,\"address\":{\"name\":\"a\",\"phone\":\"13900001111\",\"line1\":\"x\","
 	    "\"floor\":\"3\"}}",
 	    "{\"reward\":1,\"address\":{\"name\":\"a\",\"phone\":\"13900001111\",\"line1\":\"x\","
@@ -90,9 +94,9 @@ static void test_reward_bodies_within_the_checks(void **state)
 {
 	char *canon = NULL;
 	(void)state;
-	assert_int_equal(reward("{\"brand\":\"B\",\"name\":\"Cup\",\"points\":100,\"stock\":0}", 1,
-	                        &canon),
-	                 ADMIN_DECODE_OK);
+	assert_int_equal(
+	    reward("{\"brand\":\"B\",\"name\":\"Cup\",\"points\":100,\"stock\":0}", 1, &canon),
+	    ADMIN_DECODE_OK);
 	assert_string_equal(canon, "{\"brand\":\"B\",\"name\":\"Cup\",\"points\":100,\"stock\":0}");
 	free(canon);
 	assert_int_equal(reward("{\"active\":false}", 0, &canon), ADMIN_DECODE_OK);
