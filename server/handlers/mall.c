@@ -244,12 +244,10 @@ static void my_orders_listed(void *arg, const struct pool_result *res)
 		last = json_integer_value(json_object_get(o, "id"));
 		json_array_append_new(list, o);
 	}
-	a->o = json_pack("{s:s,s:O,s:o}", "member", a->r->member, "balance",
-	                 json_object_get(a->o, "balance"), "orders", list);
-	json_object_set_new(a->o, "next_before",
-	                    rows > a->limit && last ? json_integer(last) : json_null());
-	http_reply_json(a->r, 200, a->o);
-	a->o = NULL;
+	json_t *reply = json_pack("{s:s,s:O,s:o,s:o}", "member", a->r->member, "balance",
+	                          json_object_get(a->o, "balance"), "orders", list, "next_before",
+	                          rows > a->limit && last ? json_integer(last) : json_null());
+	http_reply_json(a->r, 200, reply);
 	req_free(a);
 }
 
