@@ -10,10 +10,12 @@
 #  3. Idempotency: the same key and body -> one order (also 5 at once); the
 #     same key with another body -> 409; bad input -> 400, nothing changed.
 #  4. Cancel (the member) and refund (staff) return the points once (a
-#     ledger row of kind refund), the stock unless shipped; another brand's
-#     staff sees and changes nothing.
+#     ledger row of kind refund), the stock unless shipped, also with 5
+#     cancels and 5 refunds of one order at once; another brand's staff
+#     sees and changes nothing.
 #  5. The address: in full for the member and for pii (audited), masked for
-#     read; sealed in the database. The order.created event in the outbox.
+#     read; sealed in the database; wiped by the member's erasure. The
+#     order.created event in the outbox.
 PC_TIMEOUT=90
 . "$(dirname "$0")/harness.sh"
 . "$(dirname "$0")/server_lib.sh"
@@ -305,6 +307,23 @@ sql_eq "SELECT count(*) FROM webhook_events WHERE type = 'order.created'" \
 	"$(sql "SELECT count(*) FROM mall_orders")"
 sql_eq "SELECT data->>'points', data->'address'->>'line1', brand FROM webhook_events
          WHERE type = 'order.created' AND (data->>'order')::bigint = $O1" "50|***|Packcode Tea"
+ledger_adds_up
+# 5 cancels by the member and 5 refunds by staff at once: the points come back once
+order 52 fourth "$(body "$R2")"
+O4=$(field .order.id)
+for k in 1 2 3 4 5; do
+	curl -s --max-time 20 -o "$T/c.$k" -w '%{http_code}\n' -X POST -b "pc_member=$(cat "$T/cookie.52")" \
+		-H "X-CSRF-Token: $(cat "$T/csrf.52")" "$BASE/api/v1/members/me/orders/$O4/cancel" >"$T/cs.$k" &
+	PIDS+=($!)
+	curl -s --max-time 20 -o "$T/f.$k" -w '%{http_code}\n' -X POST -H "Authorization: Bearer $TA" \
+		"$BASE/api/v1/admin/orders/$O4/refund" >"$T/fs.$k" &
+	PIDS+=($!)
+done
+wait_all
+[ "$(cat "$T"/cs.* "$T"/fs.* | grep -c '^200$')" = 1 ] && [ "$(cat "$T"/cs.* "$T"/fs.* | grep -c '^409$')" = 9 ] ||
+	fail "10 cancels and refunds at once: $(cat "$T"/cs.* "$T"/fs.* | sort | uniq -c | tr '\n' ' ')"
+sql_eq "SELECT count(*), sum(delta) FROM ledger WHERE member = 'm-52' AND reference LIKE 'mall order $O4 %'" "1|50"
+sql_eq "SELECT balance FROM members WHERE member = 'm-52'" 1000
 ledger_adds_up
 # the member's erasure wipes their addresses; the orders stay (m-53's identity, as a sign-in makes it)
 sql "INSERT INTO member_identities (hash, kind, member, masked)
