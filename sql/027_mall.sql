@@ -27,9 +27,36 @@
 -- written by admins, like campaigns and campaign_prizes), read and written
 -- by its own statements, never joined to a distributed table.
 
-ALTER TABLE ledger DROP CONSTRAINT ledger_kind_check;
-ALTER TABLE ledger ADD CONSTRAINT ledger_kind_check
-    CHECK (kind IN ('claim', 'spend', 'adjust', 'merge', 'refund'));
+-- On a deployment distributed before this migration (Citus): one
+-- connection per node for the whole transaction, so that Citus can send the
+-- functions below to the workers after the DDL on distributed tables.
+DO $$
+BEGIN
+    IF packcode_distributed() THEN
+        PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    END IF;
+END $$;
+
+-- The ledger's kinds, and 'refund' (points an order gave back): added to
+-- whatever the constraint allows (read from its definition, each kind in
+-- quotes), so that another migration's kinds stay.
+DO $$
+DECLARE
+    def text;
+BEGIN
+    SELECT pg_get_constraintdef(c.oid) INTO def FROM pg_constraint c
+     WHERE c.conrelid = 'ledger'::regclass AND c.conname = 'ledger_kind_check';
+    IF def NOT LIKE '%''refund''%' THEN
+        ALTER TABLE ledger DROP CONSTRAINT ledger_kind_check;
+        -- written as kind IN ('a', 'b'): PostgreSQL shows it as ARRAY['a'::text,
+        -- ...], each kind quoted, which the next migration reads back the same way
+        EXECUTE 'ALTER TABLE ledger ADD CONSTRAINT ledger_kind_check CHECK (kind IN ('
+                || (SELECT string_agg(quote_literal(k), ', ')
+                      FROM unnest(array_append(ARRAY(
+                               SELECT m[1] FROM regexp_matches(def, '''([a-z_]+)''', 'g') m),
+                               'refund')) k) || '))';
+    END IF;
+END $$;
 
 CREATE TABLE mall_rewards (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -497,4 +524,15 @@ BEGIN
     PERFORM audit_append(p_actor, p_client, 'member.erase', p_member,
                          jsonb_build_object('identities', n, 'addresses', a));
     RETURN QUERY SELECT 'erased'::text, n;
+END $$;
+
+-- ---- Citus ------------------------------------------------------------------------
+
+-- A deployment distributed before this migration: mall_orders distributed
+-- now, as packcode_distribute() (010) does for a new one.
+DO $$
+BEGIN
+    IF packcode_distributed() THEN
+        PERFORM create_distributed_table('mall_orders', 'member', colocate_with => 'members');
+    END IF;
 END $$;

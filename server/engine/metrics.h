@@ -14,9 +14,9 @@
 
 #define METRICS_NSTATUS          22
 #define METRICS_NBUCKETS         12
-#define METRICS_ROUTES           128 /* route ids (the route table's, and "other") */
-#define METRICS_OUTCOMES         24  /* claim outcomes */
-#define METRICS_WEBHOOK_OUTCOMES 8   /* how a webhook delivery attempt ended */
+#define METRICS_ROUTES           96 /* route ids (the route table's, and "other") */
+#define METRICS_OUTCOMES         24 /* claim outcomes */
+#define METRICS_WEBHOOK_OUTCOMES 8  /* how a webhook delivery attempt ended */
 
 enum metrics_auth {
 	METRICS_AUTH_MISSING, /* 401: no credentials */

@@ -90,6 +90,10 @@ ledger_adds_up() {
 	          (SELECT sum(l.delta) FROM ledger l WHERE l.member = m.member), 0)" 0
 }
 
+# the ledger's kinds: the earlier ones and refund, each quoted (what a later migration reads back)
+sql_eq "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'ledger_kind_check'" \
+	"CHECK ((kind = ANY (ARRAY['claim'::text, 'spend'::text, 'adjust'::text, 'merge'::text, 'refund'::text])))"
+
 # ---- 1. rewards ----
 as "$TREAD" POST /api/v1/admin/mall/rewards '{"brand":"Packcode Tea","name":"Cup","points":100,"stock":10}'
 expect 403 "a reward without the campaigns scope"
