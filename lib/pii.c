@@ -229,13 +229,13 @@ void pii_code_hash(const struct pii_key *k, const unsigned char phone_hash[PII_H
 	mac3(k, "otp:", 4, phone_hash, PII_HASH_LEN, code, strnlen(code, 16), out);
 }
 
-long pii_seal(const struct pii_key *k, enum pii_kind kind, const char *value, size_t len,
-              unsigned char *out, size_t outlen)
+/* AES-256-GCM of value[0..len) (at most max) with aad, as pii_seal says. */
+static long seal(const struct pii_key *k, const char *aad, const char *value, size_t len,
+                 size_t max, unsigned char *out, size_t outlen)
 {
-	const char *aad = pii_kind_name(kind);
 	int n = 0, fin = 0;
 	long rc = -1;
-	if (len > PII_VALUE_MAX || outlen < len + PII_SEAL_OVERHEAD)
+	if (len > max || outlen < len + PII_SEAL_OVERHEAD)
 		return -1;
 	out[0] = SEAL_VERSION;
 	unsigned char *nonce = out + 1, *ct = out + 1 + NONCE_LEN;
@@ -256,10 +256,9 @@ out:
 	return rc;
 }
 
-long pii_open(const struct pii_key *k, enum pii_kind kind, const unsigned char *in, size_t len,
-              char *out, size_t outlen)
+static long open_sealed(const struct pii_key *k, const char *aad, const unsigned char *in,
+                        size_t len, char *out, size_t outlen)
 {
-	const char *aad = pii_kind_name(kind);
 	int n = 0, fin = 0;
 	long rc = -1;
 	if (len < PII_SEAL_OVERHEAD || in[0] != SEAL_VERSION)
@@ -284,6 +283,48 @@ long pii_open(const struct pii_key *k, enum pii_kind kind, const unsigned char *
 out:
 	EVP_CIPHER_CTX_free(c);
 	return rc;
+}
+
+long pii_seal(const struct pii_key *k, enum pii_kind kind, const char *value, size_t len,
+              unsigned char *out, size_t outlen)
+{
+	return seal(k, pii_kind_name(kind), value, len, PII_VALUE_MAX, out, outlen);
+}
+
+long pii_open(const struct pii_key *k, enum pii_kind kind, const unsigned char *in, size_t len,
+              char *out, size_t outlen)
+{
+	return open_sealed(k, pii_kind_name(kind), in, len, out, outlen);
+}
+
+long pii_seal_text(const struct pii_key *k, const char *what, const char *text, size_t len,
+                   unsigned char *out, size_t outlen)
+{
+	return seal(k, what, text, len, PII_TEXT_MAX, out, outlen);
+}
+
+long pii_open_text(const struct pii_key *k, const char *what, const unsigned char *in, size_t len,
+                   char *out, size_t outlen)
+{
+	return open_sealed(k, what, in, len, out, outlen);
+}
+
+int pii_mac(const struct pii_key *k, const char *what, const char *text, size_t len,
+            unsigned char out[PII_HASH_LEN])
+{
+	size_t wl = strlen(what);
+	unsigned int n = PII_HASH_LEN;
+	unsigned char *buf = malloc(wl + 1 + len + 1);
+	if (!buf)
+		return -1;
+	memcpy(buf, what, wl);
+	buf[wl] = ':';
+	memcpy(buf + wl + 1, text, len);
+	int ok =
+	    HMAC(EVP_sha256(), k->hash_key, sizeof k->hash_key, buf, wl + 1 + len, out, &n) != NULL;
+	OPENSSL_cleanse(buf, wl + 1 + len);
+	free(buf);
+	return ok ? 0 : -1;
 }
 
 /* Digits of an E.164 number's country calling code (ITU-T E.164 assignments). */

@@ -76,6 +76,26 @@ long pii_open(const struct pii_key *k, enum pii_kind kind, const unsigned char *
               char *out, size_t outlen);
 
 /*
+ * Other personal text (a shipping address): sealed as pii_seal does, with
+ * what (e.g. "address") as the associated data in place of a kind, up to
+ * PII_TEXT_MAX bytes; opened by pii_open_text with the same what.
+ */
+#define PII_TEXT_MAX        2048
+#define PII_TEXT_SEALED_MAX (PII_TEXT_MAX + PII_SEAL_OVERHEAD)
+long pii_seal_text(const struct pii_key *k, const char *what, const char *text, size_t len,
+                   unsigned char *out, size_t outlen);
+long pii_open_text(const struct pii_key *k, const char *what, const unsigned char *in, size_t len,
+                   char *out, size_t outlen);
+
+/*
+ * HMAC-SHA256(hash key, what ":" text[0..len)), any length: a fingerprint
+ * of personal text (an order's request) that reveals nothing without the
+ * key. 0, or -1 (out of memory).
+ */
+int pii_mac(const struct pii_key *k, const char *what, const char *text, size_t len,
+            unsigned char out[PII_HASH_LEN]);
+
+/*
  * What may be shown of a value without the pii scope: a phone in E.164 as
  * "+86 139****0000" (the country code, the first three and last four digits
  * of the national number), anything else its first two characters and

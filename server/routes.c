@@ -18,6 +18,7 @@
 #include "handlers/insights.h"
 #include "handlers/landing.h"
 #include "handlers/lookup.h"
+#include "handlers/mall.h"
 #include "handlers/member.h"
 #include "handlers/resolver.h"
 #include "handlers/merge.h"

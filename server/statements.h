@@ -36,7 +36,7 @@
 	"   WHERE m.member = $1 ORDER BY l.id DESC; " STATEMENTS_ADMIN                             \
 	"; " STATEMENTS_ADMIN_WEBHOOKS "; " STATEMENTS_ADMIN_SUPPLY "; " STATEMENTS_ANALYTICS      \
 	"; " STATEMENTS_MEMBERS "; " STATEMENTS_OAUTH "; " STATEMENTS_CAMPAIGNS                    \
-	"; " STATEMENTS_INSIGHTS
+	"; " STATEMENTS_INSIGHTS "; " STATEMENTS_MALL
 
 /*
  * The analytics reads (server/handlers/analytics.c, sql/015_scans.sql): the
@@ -93,6 +93,33 @@
 	"PREPARE admin_export_job(bigint, bigint[]) AS SELECT admin_export_job($1, $2); "          \
 	"PREPARE admin_export_job_download(bigint, inet, bigint) AS "                              \
 	"  SELECT * FROM admin_export_job_download($1, $2, $3)"
+
+/*
+ * The points mall (server/handlers/mall.c, sql/027_mall.sql): a member's
+ * order and cancel take the member (the session's), an admin change the
+ * identity and the client first; reads take the identity's brands (NULL:
+ * every brand). Addresses travel sealed (bytea) with their masked copy.
+ */
+#define STATEMENTS_MALL                                                                            \
+	"PREPARE mall_public(text) AS SELECT mall_public($1); "                                    \
+	"PREPARE mall_balance(text) AS SELECT balance FROM members WHERE member = $1; "            \
+	"PREPARE mall_orders_of(text, bigint, integer) AS "                                        \
+	"  SELECT * FROM mall_orders_of($1, $2, $3); "                                             \
+	"PREPARE mall_order(text, text, bigint, bytea, bytea, jsonb, inet) AS "                    \
+	"  SELECT * FROM mall_order($1, $2, $3, $4, $5, $6, $7); "                                 \
+	"PREPARE mall_order_cancel(text, bigint, inet) AS "                                        \
+	"  SELECT * FROM mall_order_cancel($1, $2, $3); "                                          \
+	"PREPARE admin_mall_rewards(bigint[]) AS SELECT admin_mall_rewards($1); "                  \
+	"PREPARE admin_mall_reward_create(bigint, inet, jsonb) AS "                                \
+	"  SELECT * FROM admin_mall_reward_create($1, $2, $3); "                                   \
+	"PREPARE admin_mall_reward_update(bigint, inet, bigint, jsonb) AS "                        \
+	"  SELECT * FROM admin_mall_reward_update($1, $2, $3, $4); "                               \
+	"PREPARE admin_mall_orders(bigint[], text, bigint, integer) AS "                           \
+	"  SELECT * FROM admin_mall_orders($1, $2, $3, $4); "                                      \
+	"PREPARE admin_mall_order_act(bigint, inet, bigint, text) AS "                             \
+	"  SELECT * FROM admin_mall_order_act($1, $2, $3, $4); "                                   \
+	"PREPARE admin_mall_pii_read(bigint, inet, bigint[]) AS "                                  \
+	"  SELECT admin_mall_pii_read($1, $2, $3)"
 
 /*
  * The export jobs' runner (engine/jobs.c, its own thread): both its

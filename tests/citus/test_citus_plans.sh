@@ -37,6 +37,7 @@ got=$(sql "SELECT string_agg(t || ':' || col || ':' || dense_rank, ' ' ORDER BY 
                         dense_rank() OVER (ORDER BY colocationid)
                    FROM pg_dist_partition WHERE logicalrelid::text NOT LIKE 'scans\\_%') d")
 want="audit:-:3 code_scanners:serial:1 code_states:serial:1 code_stats:serial:1 ledger:member:2"
+want="$want mall_orders:member:2"
 want="$want member_consents:member:2 member_identities:hash:5 member_merges:from_member:2"
 want="$want member_sessions:hash:5 members:member:2"
 want="$want pin_backoff:subject:4 pin_failures:serial:1 redemptions:serial:1 scans:serial:1"
@@ -46,7 +47,8 @@ want="$want sms_budgets:subject:6 sms_challenges:phone_hash:5 spends:member:2"
           ('products'::regclass, 'batches'::regclass, 'serial_allocator'::regclass,
            'admin_tokens'::regclass, 'brands'::regclass, 'staff'::regclass,
            'staff_sessions'::regclass, 'reports'::regclass, 'campaigns'::regclass,
-           'campaign_prizes'::regclass, 'campaign_claims'::regclass)")" = 0 ] || fail "a coordinator table was distributed"
+           'campaign_prizes'::regclass, 'campaign_claims'::regclass,
+           'mall_rewards'::regclass)")" = 0 ] || fail "a coordinator table was distributed"
 got=$(sql "SELECT string_agg(t.tgname, ' ' ORDER BY t.tgname) FROM pg_trigger t
            JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal
             AND c.relnamespace = 'public'::regnamespace")

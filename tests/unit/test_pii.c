@@ -145,6 +145,57 @@ static void test_sealed_value_opens_with_its_key_and_kind_only(void **state)
 	assert_int_equal(pii_open(&k, PII_PHONE, s1, 5, out, sizeof out), -1);
 }
 
+static void test_sealed_text_opens_with_its_key_and_purpose_only(void **state)
+{
+	struct pii_key k, other;
+	static unsigned char s[PII_TEXT_SEALED_MAX];
+	static char long_text[PII_TEXT_MAX + 2], out[PII_TEXT_MAX + 1];
+	const char *addr = "{\"line1\":\"西湖区文三路 100 号\",\"name\":\"张三\"}";
+	size_t len = strlen(addr);
+	(void)state;
+	load(&k);
+	load(&other);
+	long n = pii_seal_text(&k, "address", addr, len, s, sizeof s);
+	assert_int_equal(n, (long)(len + PII_SEAL_OVERHEAD));
+	assert_int_equal(pii_open_text(&k, "address", s, (size_t)n, out, sizeof out), (long)len);
+	assert_string_equal(out, addr);
+	/* the purpose is the associated data: an address is not a phone, nor another's */
+	assert_int_equal(pii_open_text(&k, "phone", s, (size_t)n, out, sizeof out), -1);
+	assert_int_equal(pii_open(&k, PII_PHONE, s, (size_t)n, out, sizeof out), -1);
+	assert_int_equal(pii_open_text(&other, "address", s, (size_t)n, out, sizeof out), -1);
+	/* up to PII_TEXT_MAX bytes, beyond PII_VALUE_MAX */
+	memset(long_text, 'x', PII_TEXT_MAX + 1);
+	assert_int_equal(pii_seal_text(&k, "address", long_text, PII_TEXT_MAX, s, sizeof s),
+	                 PII_TEXT_MAX + PII_SEAL_OVERHEAD);
+	assert_int_equal(pii_seal_text(&k, "address", long_text, PII_TEXT_MAX + 1, s, sizeof s),
+	                 -1);
+}
+
+static void test_mac_depends_on_purpose_text_and_key(void **state)
+{
+	struct pii_key k1, k2;
+	unsigned char a[PII_HASH_LEN], b[PII_HASH_LEN];
+	static char big[5000];
+	(void)state;
+	load(&k1);
+	load(&k2);
+	assert_int_equal(pii_mac(&k1, "order", "1:{}", 4, a), 0);
+	assert_int_equal(pii_mac(&k1, "order", "1:{}", 4, b), 0);
+	assert_memory_equal(a, b, PII_HASH_LEN);
+	assert_int_equal(pii_mac(&k1, "order", "2:{}", 4, b), 0);
+	assert_memory_not_equal(a, b, PII_HASH_LEN);
+	assert_int_equal(pii_mac(&k1, "other", "1:{}", 4, b), 0);
+	assert_memory_not_equal(a, b, PII_HASH_LEN);
+	assert_int_equal(pii_mac(&k2, "order", "1:{}", 4, b), 0);
+	assert_memory_not_equal(a, b, PII_HASH_LEN);
+	/* any length: the last byte of a long text counts */
+	memset(big, 'y', sizeof big);
+	assert_int_equal(pii_mac(&k1, "order", big, sizeof big, a), 0);
+	big[sizeof big - 1] = 'z';
+	assert_int_equal(pii_mac(&k1, "order", big, sizeof big, b), 0);
+	assert_memory_not_equal(a, b, PII_HASH_LEN);
+}
+
 static void test_phone_masked_by_its_country_code(void **state)
 {
 	char m[PII_MASK_MAX + 1];
@@ -169,6 +220,8 @@ int main(void)
 	    cmocka_unit_test(test_malformed_key_file_is_refused),
 	    cmocka_unit_test(test_hash_depends_on_kind_value_and_key),
 	    cmocka_unit_test(test_sealed_value_opens_with_its_key_and_kind_only),
+	    cmocka_unit_test(test_sealed_text_opens_with_its_key_and_purpose_only),
+	    cmocka_unit_test(test_mac_depends_on_purpose_text_and_key),
 	    cmocka_unit_test(test_phone_masked_by_its_country_code),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
