@@ -1,8 +1,8 @@
 /*
  * fuzz_referral_input.c: libFuzzer target for what comes in for referrals
  * (server/handlers/referrals_input.c): the body of POST
- * /api/v1/members/me/referral, the staff list's query, codes and device
- * cookies.
+ * /api/v1/members/me/referral, the staff list's query, the rules' body,
+ * codes and device cookies.
  *
  * Beyond "does not crash": a code the body gives is a valid code, and the
  * body made of it decodes to the same code again (a fixed point); a query
@@ -32,6 +32,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			        "fuzz_referral_input: an accepted code is not accepted again\n");
 			abort();
 		}
+	}
+	struct referral_rules_input in;
+	if (referral_rules_decode((const char *)data, size, &in, err, sizeof err) == 0 &&
+	    (in.referee_points < 0 || in.referee_points > REFERRAL_POINTS_MAX ||
+	     in.referrer_points < 0 || in.referrer_points > REFERRAL_POINTS_MAX ||
+	     (in.brand[0] && (in.daily_max || in.window_hours)))) {
+		fprintf(stderr, "fuzz_referral_input: rules accepted out of range\n");
+		abort();
 	}
 	char *q = malloc(size + 1);
 	if (!q)

@@ -390,7 +390,11 @@
 	"PREPARE referral_note(text, text, text, inet, text, bigint) AS "                          \
 	"  SELECT * FROM referral_note($1, $2, $3, $4, $5, $6); "                                  \
 	"PREPARE admin_referrals(boolean, bigint, integer, bigint[]) AS "                          \
-	"  SELECT admin_referrals($1, $2, $3, $4)"
+	"  SELECT admin_referrals($1, $2, $3, $4); "                                               \
+	"PREPARE admin_referral_rules(bigint[]) AS SELECT admin_referral_rules($1); "              \
+	"PREPARE admin_referral_rules_set(bigint, inet, text, integer, integer, integer, "         \
+	"integer) "                                                                                \
+	"  AS SELECT * FROM admin_referral_rules_set($1, $2, $3, $4, $5, $6, $7)"
 
 /* The referrals' sweep (engine/referral_sweep.c): its own connection's setup. */
 #define STATEMENTS_REFERRAL_SWEEP_SETUP                                                            \

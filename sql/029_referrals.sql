@@ -423,3 +423,71 @@ BEGIN
              ORDER BY r.id DESC LIMIT p_limit) x;
     RETURN jsonb_build_object('referrals', o);
 END $$;
+
+-- ---- the rules, through the admin API ---------------------------------------------------
+
+CREATE FUNCTION referral_rules_json(r referral_rules) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('brand', (SELECT b.name FROM brands b WHERE b.id = r.brand_id),
+                              'referee_points', r.referee_points,
+                              'referrer_points', r.referrer_points, 'updated_at', r.updated_at)
+           || CASE WHEN r.brand_id IS NULL
+                   THEN jsonb_build_object('daily_max', r.daily_max, 'window_hours', r.window_hours)
+                   ELSE '{}'::jsonb END
+$$;
+
+-- The group's rules and those of the brands p_brands may see (NULL: all).
+CREATE FUNCTION admin_referral_rules(p_brands bigint[]) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('rules', coalesce(jsonb_agg(referral_rules_json(r)
+                                                           ORDER BY r.brand_id NULLS FIRST), '[]'))
+      FROM referral_rules r
+     WHERE r.brand_id IS NULL OR p_brands IS NULL OR r.brand_id = ANY (p_brands)
+$$;
+
+-- Set the bonus of brand p_brand (a name; NULL: the group's, with the farm
+-- limits p_daily_max and p_window_hours, NULL: unchanged). An identity
+-- limited to brands sets only its brands'. outcome: set (rules: the row) |
+-- unknown_brand | forbidden_brand. Audited referral.rules.
+CREATE FUNCTION admin_referral_rules_set(p_token bigint, p_client inet, p_brand text,
+                                         p_referee integer, p_referrer integer,
+                                         p_daily_max integer, p_window_hours integer)
+RETURNS TABLE (outcome text, rules jsonb)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    who record;
+    bid bigint;
+    r referral_rules;
+BEGIN
+    SELECT * INTO who FROM admin_identity(p_token);
+    IF p_brand IS NULL THEN
+        IF who.brand_ids IS NOT NULL THEN
+            RETURN QUERY SELECT 'forbidden_brand'::text, NULL::jsonb;
+            RETURN;
+        END IF;
+        UPDATE referral_rules x SET referee_points = p_referee, referrer_points = p_referrer,
+               daily_max = coalesce(p_daily_max, x.daily_max),
+               window_hours = coalesce(p_window_hours, x.window_hours), updated_at = now()
+         WHERE x.brand_id IS NULL
+        RETURNING * INTO r;
+    ELSE
+        SELECT b.id INTO bid FROM brands b WHERE b.name = p_brand;
+        IF bid IS NULL THEN
+            RETURN QUERY SELECT 'unknown_brand'::text, NULL::jsonb;
+            RETURN;
+        END IF;
+        IF who.brand_ids IS NOT NULL AND NOT bid = ANY (who.brand_ids) THEN
+            RETURN QUERY SELECT 'forbidden_brand'::text, NULL::jsonb;
+            RETURN;
+        END IF;
+        INSERT INTO referral_rules AS x (brand_id, referee_points, referrer_points, updated_at)
+        VALUES (bid, p_referee, p_referrer, now())
+        ON CONFLICT (brand_id) DO UPDATE SET referee_points = excluded.referee_points,
+               referrer_points = excluded.referrer_points, updated_at = excluded.updated_at
+        RETURNING * INTO r;
+    END IF;
+    PERFORM audit_append(who.actor, p_client, 'referral.rules', coalesce(p_brand, 'group'),
+                         referral_rules_json(r));
+    RETURN QUERY SELECT 'set'::text, referral_rules_json(r);
+END $$;

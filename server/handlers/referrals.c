@@ -33,6 +33,8 @@ struct referral_req {
 	char nums[3][24];
 };
 
+static const char *brands_param(struct referral_req *q);
+
 static struct referral_req *req_new(struct request *r)
 {
 	struct referral_req *q = calloc(1, sizeof *q);
@@ -309,15 +311,7 @@ void referral_route_admin(struct request *r)
 	struct referral_req *q = req_new(r);
 	if (!q)
 		return;
-	const char *brands = NULL;
-	if (r->admin.nbrands >= 0) {
-		size_t n = (size_t)snprintf(q->brands, sizeof q->brands, "{");
-		for (int i = 0; i < r->admin.nbrands; i++)
-			n += (size_t)snprintf(q->brands + n, sizeof q->brands - n, "%s%lld",
-			                      i ? "," : "", r->admin.brands[i]);
-		snprintf(q->brands + n, sizeof q->brands - n, "}");
-		brands = q->brands;
-	}
+	const char *brands = brands_param(q);
 	snprintf(q->nums[0], sizeof q->nums[0], "%s", flagged ? "true" : "false");
 	snprintf(q->nums[1], sizeof q->nums[1], "%lld", before);
 	snprintf(q->nums[2], sizeof q->nums[2], "%d", limit);
@@ -327,4 +321,86 @@ void referral_route_admin(struct request *r)
 	    .values = {q->nums[0], before ? q->nums[1] : NULL, q->nums[2], brands},
 	};
 	submit(q, &pq, listed);
+}
+
+/* The identity's brands as an array literal into q->brands: the parameter, or NULL (all). */
+static const char *brands_param(struct referral_req *q)
+{
+	const struct tokens_identity *who = &q->r->admin;
+	if (who->nbrands < 0)
+		return NULL;
+	size_t n = (size_t)snprintf(q->brands, sizeof q->brands, "{");
+	for (int i = 0; i < who->nbrands; i++)
+		n += (size_t)snprintf(q->brands + n, sizeof q->brands - n, "%s%lld", i ? "," : "",
+		                      who->brands[i]);
+	snprintf(q->brands + n, sizeof q->brands - n, "}");
+	return q->brands;
+}
+
+void referral_route_rules(struct request *r)
+{
+	struct referral_req *q = req_new(r);
+	if (!q)
+		return;
+	struct pool_query pq = {
+	    .stmt = "admin_referral_rules", .nparams = 1, .values = {brands_param(q)}};
+	submit(q, &pq, listed);
+}
+
+/* admin_referral_rules_set: outcome, rules */
+static void rules_set(void *arg, const struct pool_result *res)
+{
+	struct referral_req *q = arg;
+	if (res->status == POOL_SQL_ERROR && strcmp(res->sqlstate, "28000") == 0) {
+		http_reply_unauthorized(q->r, TOKENS_INVALID);
+		free(q);
+		return;
+	}
+	if (db_failed(q, res))
+		return;
+	const PGresult *pg = res->res;
+	const char *outcome = PQntuples(pg) == 1 ? PQgetvalue(pg, 0, 0) : "";
+	json_t *o = strcmp(outcome, "set") == 0 ? json_loads(PQgetvalue(pg, 0, 1), 0, NULL) : NULL;
+	if (o)
+		http_reply_json(q->r, 200, o);
+	else if (strcmp(outcome, "unknown_brand") == 0)
+		http_reply_error(q->r, 404, "unknown_brand", "no brand of this name");
+	else if (strcmp(outcome, "forbidden_brand") == 0)
+		http_reply_error(
+		    q->r, 403, "forbidden_brand",
+		    "an identity limited to brands sets only its brands' referral bonus");
+	else
+		http_reply_error(q->r, 500, "internal", "the request failed; nothing was changed");
+	free(q);
+}
+
+void referral_route_rules_set(struct request *r)
+{
+	size_t len;
+	char err[200], tok[24];
+	struct referral_rules_input in;
+	const char *body = http_body(r, "application/json", &len);
+	if (!body)
+		return;
+	if (referral_rules_decode(body, len, &in, err, sizeof err) < 0) {
+		http_reply_error(r, 400, "bad_request", err);
+		return;
+	}
+	struct referral_req *q = req_new(r);
+	if (!q)
+		return;
+	snprintf(tok, sizeof tok, "%lld", r->admin.id);
+	snprintf(q->nums[0], sizeof q->nums[0], "%d", in.referee_points);
+	snprintf(q->nums[1], sizeof q->nums[1], "%d", in.referrer_points);
+	snprintf(q->nums[2], sizeof q->nums[2], "%d", in.daily_max);
+	char window[16];
+	snprintf(window, sizeof window, "%d", in.window_hours);
+	struct pool_query pq = {
+	    .stmt = "admin_referral_rules_set",
+	    .nparams = 7,
+	    .values = {tok, http_client_inet(r), in.brand[0] ? in.brand : NULL, q->nums[0],
+	               q->nums[1], in.daily_max ? q->nums[2] : NULL,
+	               in.window_hours ? window : NULL},
+	};
+	submit(q, &pq, rules_set);
 }

@@ -27,6 +27,10 @@ void referral_route_record(struct request *r);
 void referral_route_visit(struct request *r);
 /* GET /api/v1/admin/referrals[?flagged=true][&before=ID][&limit=N] */
 void referral_route_admin(struct request *r);
+/* GET /api/v1/admin/referrals/rules: the group's bonus and limits, and the brands' bonuses */
+void referral_route_rules(struct request *r);
+/* POST /api/v1/admin/referrals/rules: set the group's or a brand's (scope campaigns) */
+void referral_route_rules_set(struct request *r);
 
 /*
  * After member signed in (serial NULL) or had a claim of serial awarded:
@@ -53,6 +57,23 @@ int referral_body_decode(const char *body, size_t len, char code[REFERRAL_CODE_L
  * (default 50). 0, or -1 with err.
  */
 int referral_query_decode(const char *query, int *flagged, long long *before, int *limit, char *err,
+                          size_t errlen);
+
+#define REFERRAL_POINTS_MAX 1000000
+#define REFERRAL_BRAND_MAX  200
+
+/* The body of POST /api/v1/admin/referrals/rules, checked. */
+struct referral_rules_input {
+	char brand[REFERRAL_BRAND_MAX + 1]; /* "" (group): the group's rules */
+	int referee_points, referrer_points;
+	int daily_max, window_hours; /* the group's only; 0: unchanged */
+};
+/*
+ * {"brand": name or null, "referee_points": 0..1000000, "referrer_points":
+ * 0..1000000, and for the group (no brand) "daily_max": 1..100000,
+ * "window_hours": 1..8760}: 0 with in, or -1 with err.
+ */
+int referral_rules_decode(const char *body, size_t len, struct referral_rules_input *in, char *err,
                           size_t errlen);
 
 #endif

@@ -92,3 +92,81 @@ int referral_query_decode(const char *query, int *flagged, long long *before, in
 		*limit = (int)v;
 	return 0;
 }
+
+/* Integer field name of o in [min, max] into *out (absent: 0 if optional). 0 or -1 with err. */
+static int int_field(json_t *o, const char *name, long long min, long long max, int optional,
+                     int *out, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(o, name);
+	if (!v && optional) {
+		*out = 0;
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+		snprintf(err, errlen, "%s must be a whole number from %lld to %lld", name, min,
+		         max);
+		return -1;
+	}
+	*out = (int)json_integer_value(v);
+	return 0;
+}
+
+int referral_rules_decode(const char *body, size_t len, struct referral_rules_input *in, char *err,
+                          size_t errlen)
+{
+	static const char *const known[] = {"brand", "referee_points", "referrer_points",
+	                                    "daily_max", "window_hours"};
+	json_error_t jerr;
+	int rc = -1;
+	const char *key;
+	json_t *v;
+	memset(in, 0, sizeof *in);
+	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!j) {
+		snprintf(err, errlen, "malformed JSON: %s", jerr.text);
+		return -1;
+	}
+	if (!json_is_object(j)) {
+		snprintf(err, errlen, "%s", "expected an object");
+		goto out;
+	}
+	json_object_foreach(j, key, v)
+	{
+		size_t k = 0;
+		while (k < sizeof known / sizeof known[0] && strcmp(key, known[k]) != 0)
+			k++;
+		if (k == sizeof known / sizeof known[0]) {
+			snprintf(err, errlen, "unknown field \"%.40s\"", key);
+			goto out;
+		}
+	}
+	json_t *b = json_object_get(j, "brand");
+	if (b && !json_is_null(b)) {
+		const char *s = json_string_value(b);
+		size_t n = s ? json_string_length(b) : 0;
+		if (!s || n < 1 || n > REFERRAL_BRAND_MAX || strlen(s) != n) {
+			snprintf(err, errlen,
+			         "brand is a brand's name (1 to %d characters) or null",
+			         REFERRAL_BRAND_MAX);
+			goto out;
+		}
+		memcpy(in->brand, s, n + 1);
+	}
+	if (int_field(j, "referee_points", 0, REFERRAL_POINTS_MAX, 0, &in->referee_points, err,
+	              errlen) < 0 ||
+	    int_field(j, "referrer_points", 0, REFERRAL_POINTS_MAX, 0, &in->referrer_points, err,
+	              errlen) < 0 ||
+	    int_field(j, "daily_max", 1, 100000, 1, &in->daily_max, err, errlen) < 0 ||
+	    int_field(j, "window_hours", 1, 8760, 1, &in->window_hours, err, errlen) < 0)
+		goto out;
+	if (in->brand[0] && (in->daily_max || in->window_hours)) {
+		snprintf(
+		    err, errlen, "%s",
+		    "daily_max and window_hours are the group's (a referral has no brand yet)");
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(j);
+	return rc;
+}

@@ -18,7 +18,7 @@ setup
 mint 30
 cp "$CODES" "$T/codes"
 READ_TOK=$(pcgen token add --name ref-reader --scopes read 2>/dev/null) || fail "token add"
-TEA_TOK=$(pcgen token add --name ref-tea --scopes read --brands "Packcode Tea" 2>/dev/null) ||
+TEA_TOK=$(pcgen token add --name ref-tea --scopes read,campaigns --brands "Packcode Tea" 2>/dev/null) ||
 	fail "token add --brands"
 cat >"$T/sms.sh" <<EOF
 #!/bin/sh
@@ -177,16 +177,38 @@ req_from 127.0.0.7 POST /api/v1/members/me/referral -b "$(J H)" -H "X-CSRF-Token
 	-H 'Content-Type: application/json' --data-binary "{\"code\":\"$CODE\"}"
 expect 403 "a referral over the day's limit"
 [ "$(status_of "$M_H")" = flagged/daily_max ] || fail "H: $(status_of "$M_H")"
+# the brand's own bonus (its identity), for D's claim of its pack
+rules() { req_from 127.0.0.1 POST /api/v1/admin/referrals/rules -H "Authorization: Bearer $1" \
+	-H 'Content-Type: application/json' --data-binary "$2"; }
+rules "$TEA_TOK" '{"referee_points":50,"referrer_points":70}'
+expect 403 "a brand's identity setting the group's bonus"
+[ "$(field .error)" = forbidden_brand ] || fail "group: $(cat "$T/body")"
+rules "$READ_TOK" '{"brand":"Packcode Tea","referee_points":50,"referrer_points":70}'
+expect 403 "the bonus without the campaigns scope"
+rules "$TEA_TOK" '{"brand":"Packcode Tea","referee_points":50,"referrer_points":70,"daily_max":3}'
+expect 400 "a brand's daily limit"
+rules "$TEA_TOK" '{"brand":"Packcode Tea","referee_points":-1,"referrer_points":70}'
+expect 400 "negative points"
+rules "$TEA_TOK" '{"brand":"Packcode Tea","referee_points":50,"referrer_points":70}'
+expect 200 "the brand's bonus"
+[ "$(field .brand) $(field .referee_points) $(field .referrer_points)" = "Packcode Tea 50 70" ] ||
+	fail "rules: $(cat "$T/body")"
+req_from 127.0.0.1 GET /api/v1/admin/referrals/rules -H "Authorization: Bearer $TEA_TOK"
+[ "$(jq -r '[.rules[] | (.brand // "group") + ":" + (.referee_points | tostring)] | join(" ")' "$T/body")" = \
+	"group:100 Packcode Tea:50" ] || fail "rules list: $(cat "$T/body")"
+[ "$(sql "SELECT count(*) FROM audit WHERE action = 'referral.rules'")" = 1 ] || fail "rules audit"
 claim_as E 127.0.0.5 10
 expect 200 "E's claim"
 claim_as D 127.0.0.5 11
 expect 200 "D's claim"
 wait_until 10 "D rewarded" status_is "$M_D" rewarded
+[ "$(balance "$M_D") $(balance "$M_A")" = "60 270" ] ||
+	fail "the brand's bonus: $(balance "$M_D") $(balance "$M_A")"
 sleep 1.5 # a sweep more
 [ "$(status_of "$M_E")" = flagged/same_address ] && [ "$(rewards "$M_E")" = 0 ] ||
 	fail "a flagged referral was rewarded"
 [ "$(sql "SELECT count(*) FROM audit WHERE action = 'referral.flag'")" = 4 ] || fail "flag audit"
-ok "farms are refused and flagged: same address or device in the window, the referrer's address, over the day's limit"
+ok "farms are refused and flagged (same address or device in the window, the referrer's address, over the day's limit); a brand sets its own bonus"
 
 # ---- staff: the flagged list, masked; brand-limited ----
 req_from 127.0.0.1 GET "/api/v1/admin/referrals?flagged=true" -H "Authorization: Bearer $READ_TOK"

@@ -88,6 +88,56 @@ static void test_the_query_has_defaults_and_bounds(void **state)
 	    referral_query_decode("before=-1", &flagged, &before, &limit, err, sizeof err), -1);
 }
 
+static int rules(const char *b, struct referral_rules_input *in)
+{
+	char err[200];
+	return referral_rules_decode(b, strlen(b), in, err, sizeof err);
+}
+
+static void test_the_rules_are_the_groups_or_a_brands(void **state)
+{
+	(void)state;
+	struct referral_rules_input in;
+	assert_int_equal(rules("{\"referee_points\": 100, \"referrer_points\": 0, "
+	                       "\"daily_max\": 5, \"window_hours\": 48}",
+	                       &in),
+	                 0);
+	assert_string_equal(in.brand, "");
+	assert_int_equal(in.referee_points, 100);
+	assert_int_equal(in.referrer_points, 0);
+	assert_int_equal(in.daily_max, 5);
+	assert_int_equal(in.window_hours, 48);
+	assert_int_equal(rules("{\"brand\": \"Tea\", \"referee_points\": 1, "
+	                       "\"referrer_points\": 2}",
+	                       &in),
+	                 0);
+	assert_string_equal(in.brand, "Tea");
+	assert_int_equal(in.daily_max, 0);
+	assert_int_equal(
+	    rules("{\"brand\": null, \"referee_points\": 1, \"referrer_points\": 2}", &in), 0);
+	assert_string_equal(in.brand, "");
+}
+
+static void test_bad_rules_are_refused(void **state)
+{
+	(void)state;
+	struct referral_rules_input in;
+	assert_int_equal(rules("{\"referee_points\": 1}", &in), -1);
+	assert_int_equal(rules("{\"referee_points\": -1, \"referrer_points\": 2}", &in), -1);
+	assert_int_equal(rules("{\"referee_points\": 1000001, \"referrer_points\": 2}", &in), -1);
+	assert_int_equal(rules("{\"referee_points\": 1, \"referrer_points\": 2, \"x\": 1}", &in),
+	                 -1);
+	assert_int_equal(
+	    rules("{\"brand\": \"\", \"referee_points\": 1, \"referrer_points\": 2}", &in), -1);
+	assert_int_equal(
+	    rules("{\"brand\": \"Tea\", \"referee_points\": 1, \"referrer_points\": 2, "
+	          "\"daily_max\": 3}",
+	          &in),
+	    -1);
+	assert_int_equal(
+	    rules("{\"referee_points\": 1, \"referrer_points\": 2, \"window_hours\": 0}", &in), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -96,6 +146,8 @@ int main(void)
 	    cmocka_unit_test(test_the_body_gives_the_code_in_lowercase),
 	    cmocka_unit_test(test_a_body_of_anything_else_is_refused),
 	    cmocka_unit_test(test_the_query_has_defaults_and_bounds),
+	    cmocka_unit_test(test_the_rules_are_the_groups_or_a_brands),
+	    cmocka_unit_test(test_bad_rules_are_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
