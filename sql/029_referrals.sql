@@ -341,8 +341,9 @@ BEGIN
 END $$;
 
 -- The control thread's sweep: referrals pending for more than 30 days
--- lapse; then up to p_limit pending referrals whose referee has an awarded
--- claim since are settled. The count settled.
+-- lapse (audited referral.lapse, with their count); then up to p_limit
+-- pending referrals whose referee has an awarded claim since are settled.
+-- The count settled.
 CREATE FUNCTION referral_settle_due(p_limit integer) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -350,9 +351,15 @@ DECLARE
     cut timestamptz := now() - interval '30 days';
     x text;
     n integer := 0;
+    k integer;
     o text;
 BEGIN
     UPDATE referrals r SET status = 'lapsed' WHERE r.status = 'pending' AND r.recorded_at < cut;
+    GET DIAGNOSTICS k = ROW_COUNT;
+    IF k > 0 THEN
+        PERFORM audit_append('referral', NULL, 'referral.lapse', 'referrals',
+                             jsonb_build_object('lapsed', k, 'recorded_before', cut));
+    END IF;
     FOR x IN SELECT r.referee FROM referrals r
               WHERE r.status = 'pending' AND r.recorded_at >= cut
                 AND EXISTS (SELECT 1 FROM ledger l

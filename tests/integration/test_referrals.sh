@@ -238,3 +238,10 @@ ok "staff list the flagged referrals with masked identities; a brand's identity 
 req_from 127.0.0.2 GET /api/v1/members/me/referral -b "$(J A)"
 [ "$(field .referred.rewarded) $(field .referred.flagged)" = "3 4" ] || fail "A's counts: $(cat "$T/body")"
 ok "balances equal the ledger's sums; the referrer sees their counts"
+
+# ---- a referral pending for 30 days lapses ----
+sql "INSERT INTO referrals (referee, referrer, code, status, via, recorded_at)
+     VALUES ('m-old', '$M_A', '$CODE', 'pending', 'explicit', now() - interval '31 days')" >/dev/null
+wait_until 5 "the old referral to lapse" status_is m-old lapsed
+[ "$(sql "SELECT count(*) FROM audit WHERE action = 'referral.lapse'")" = 1 ] || fail "lapse audit"
+ok "a referral pending for 30 days lapses (audited)"
