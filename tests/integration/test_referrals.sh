@@ -5,7 +5,8 @@
 # (stable), the link's cookies, a referral recorded at sign-in, refused for
 # oneself and given once per referee; the reward, once for both, whether
 # settled by the referee's concurrent claims carrying the cookie, by
-# concurrent settles, or by the sweep; farms flagged (the same address or
+# concurrent settles, or by the sweep, and the consumer's journey (the link,
+# then the landing page's form signing in and claiming); farms flagged (the same address or
 # device within the window, the referrer's own address, too many a day) and
 # never rewarded; the staff's list (masked, brand-limited); balances equal
 # the ledger's sums.
@@ -149,6 +150,29 @@ wait_until 10 "the sweep to reward C" status_is "$M_C" rewarded
 	fail "C: $(rewards "$M_C") $(balance "$M_C") $(balance "$M_A")"
 ok "the sweep settles a referral whose claim came without the cookie"
 
+# ---- the consumer's journey: the link, then the landing page's form signs in and claims ----
+LK=$(J K)
+lpage() { STATUS=$(curl -s --max-time 10 -b "$LK" -c "$LK" -D "$T/h" -o "$T/page" -w '%{http_code}' \
+	--interface 127.0.0.8 "$@"); }
+lpage "$BASE/r/$CODE"
+[ "$STATUS" = 303 ] || fail "the link: $STATUS"
+C12=$(code 12)
+lpage "$BASE/c/$C12"
+F=$(sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' "$T/page" | head -n 1)
+lpage "$BASE/c/$C12/claim" --data-urlencode "csrf=$F" --data-urlencode step=sms \
+	--data-urlencode phone=13900001009
+[ "$STATUS" = 200 ] || fail "the code's form: $STATUS $(head -c 400 "$T/page")"
+wait_until 10 "the text to K" grep -q "^+8613900001009 " "$T/sms.log"
+OTP=$(grep "^+8613900001009 " "$T/sms.log" | tail -n 1 | grep -o '[0-9]\{6\}' | tail -n 1)
+lpage "$BASE/c/$C12/claim" --data-urlencode "csrf=$F" --data-urlencode step=verify \
+	--data-urlencode phone=13900001009 --data-urlencode "otp=$OTP" --data-urlencode consent=1
+[ "$STATUS" = 200 ] || fail "signed in and claimed: $STATUS $(head -c 400 "$T/page")"
+M_K=$(sql "SELECT member FROM redemptions WHERE serial = $((FIRST + 11))")
+wait_until 10 "K's referral rewarded" status_is "$M_K" rewarded
+[ "$(rewards "$M_K") $(balance "$M_K") $(balance "$M_A")" = "1 110 300" ] ||
+	fail "K: $(rewards "$M_K") $(balance "$M_K") $(balance "$M_A")"
+ok "the link, then the landing page's form (sign-in and claim in one request): both rewarded once"
+
 # ---- farms: the same address, the same device, the referrer's address, too many ----
 req_from 127.0.0.5 GET "/r/$CODE" -c "$(J D)"
 signin D 13900001004 127.0.0.5
@@ -202,7 +226,7 @@ expect 200 "E's claim"
 claim_as D 127.0.0.5 11
 expect 200 "D's claim"
 wait_until 10 "D rewarded" status_is "$M_D" rewarded
-[ "$(balance "$M_D") $(balance "$M_A")" = "60 270" ] ||
+[ "$(balance "$M_D") $(balance "$M_A")" = "60 370" ] ||
 	fail "the brand's bonus: $(balance "$M_D") $(balance "$M_A")"
 sleep 1.5 # a sweep more
 [ "$(status_of "$M_E")" = flagged/same_address ] && [ "$(rewards "$M_E")" = 0 ] ||
@@ -220,7 +244,7 @@ grep -q 1390000100 "$T/body" && fail "a phone in clear"
 req_from 127.0.0.1 GET "/api/v1/admin/referrals" -H "Authorization: Bearer $TEA_TOK"
 expect 200 "a brand's referrals"
 [ "$(jq -r '[.referrals[] | .status + ":" + .brand] | unique | join(" ")' "$T/body")" = \
-	"rewarded:Packcode Tea" ] && [ "$(jq '.referrals | length' "$T/body")" = 3 ] ||
+	"rewarded:Packcode Tea" ] && [ "$(jq '.referrals | length' "$T/body")" = 4 ] ||
 	fail "brand-limited: $(cat "$T/body")"
 req_from 127.0.0.1 GET "/api/v1/admin/referrals?flagged=maybe" -H "Authorization: Bearer $READ_TOK"
 expect 400 "a bad query"
@@ -236,7 +260,7 @@ ok "staff list the flagged referrals with masked identities; a brand's identity 
 [ "$(sql "SELECT count(*) FROM ledger l WHERE l.balance_after <> (SELECT sum(delta) FROM ledger k
           WHERE k.member = l.member AND k.id <= l.id)")" = 0 ] || fail "balance_after"
 req_from 127.0.0.2 GET /api/v1/members/me/referral -b "$(J A)"
-[ "$(field .referred.rewarded) $(field .referred.flagged)" = "3 4" ] || fail "A's counts: $(cat "$T/body")"
+[ "$(field .referred.rewarded) $(field .referred.flagged)" = "4 4" ] || fail "A's counts: $(cat "$T/body")"
 ok "balances equal the ledger's sums; the referrer sees their counts"
 
 # ---- a referral pending for 30 days lapses ----
