@@ -324,6 +324,8 @@ END $$;
 
 -- Record (when p_code is given) and settle at once: a claim that carried
 -- the referral cookie (p_serial, its serial), or a sign-in (p_serial NULL).
+-- A flagged referral without a brand gets the claim's, so that the brand's
+-- staff see the farm that claims its packs.
 CREATE FUNCTION referral_note(p_member text, p_code text, p_via text, p_client inet,
                               p_device text, p_serial bigint)
 RETURNS TABLE (outcome text, flag text, settled text)
@@ -336,6 +338,10 @@ BEGIN
     SELECT * INTO rec FROM referral_record(p_member, p_code, p_via, p_client, p_device, p_serial);
     IF p_serial IS NOT NULL AND (rec.outcome = 'pending' OR rec.status = 'pending') THEN
         SELECT s.outcome INTO settled FROM referral_settle(p_member, p_serial) s;
+    ELSIF p_serial IS NOT NULL AND rec.status = 'flagged' THEN
+        UPDATE referrals r SET brand_id = referral_brand(p_serial, p_member),
+               serial = coalesce(r.serial, p_serial)
+         WHERE r.referee = p_member AND r.brand_id IS NULL;
     END IF;
     RETURN QUERY SELECT rec.outcome, rec.flag, settled;
 END $$;
