@@ -439,24 +439,43 @@ END $$;
 
 -- ---- the rules, through the admin API ---------------------------------------------------
 
-CREATE FUNCTION referral_rules_json(r referral_rules) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object('brand', (SELECT b.name FROM brands b WHERE b.id = r.brand_id),
-                              'referee_points', r.referee_points,
-                              'referrer_points', r.referrer_points, 'updated_at', r.updated_at)
-           || CASE WHEN r.brand_id IS NULL
-                   THEN jsonb_build_object('daily_max', r.daily_max, 'window_hours', r.window_hours)
-                   ELSE '{}'::jsonb END
-$$;
+-- A row of referral_rules as the API shows it (its columns, not the row:
+-- on Citus a reference table's row type is its shard's).
+CREATE FUNCTION referral_rules_json(p_brand_id bigint, p_referee integer, p_referrer integer,
+                                    p_daily_max integer, p_window_hours integer,
+                                    p_updated_at timestamptz)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    o jsonb;
+BEGIN
+    o := jsonb_build_object('brand', (SELECT b.name FROM brands b WHERE b.id = p_brand_id),
+                            'referee_points', p_referee, 'referrer_points', p_referrer,
+                            'updated_at', p_updated_at);
+    IF p_brand_id IS NULL THEN
+        o := o || jsonb_build_object('daily_max', p_daily_max, 'window_hours', p_window_hours);
+    END IF;
+    RETURN o;
+END $$;
 
 -- The group's rules and those of the brands p_brands may see (NULL: all).
 CREATE FUNCTION admin_referral_rules(p_brands bigint[]) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object('rules', coalesce(jsonb_agg(referral_rules_json(r)
-                                                           ORDER BY r.brand_id NULLS FIRST), '[]'))
-      FROM referral_rules r
-     WHERE r.brand_id IS NULL OR p_brands IS NULL OR r.brand_id = ANY (p_brands)
-$$;
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    o jsonb := '[]'::jsonb;
+    r record;
+BEGIN
+    FOR r IN SELECT x.brand_id, x.referee_points, x.referrer_points, x.daily_max,
+                    x.window_hours, x.updated_at
+               FROM referral_rules x
+              WHERE x.brand_id IS NULL OR p_brands IS NULL OR x.brand_id = ANY (p_brands)
+              ORDER BY x.brand_id NULLS FIRST LOOP
+        o := o || jsonb_build_array(referral_rules_json(r.brand_id, r.referee_points,
+                                                        r.referrer_points, r.daily_max,
+                                                        r.window_hours, r.updated_at));
+    END LOOP;
+    RETURN jsonb_build_object('rules', o);
+END $$;
 
 -- Set the bonus of brand p_brand (a name; NULL: the group's, with the farm
 -- limits p_daily_max and p_window_hours, NULL: unchanged). An identity
@@ -471,7 +490,8 @@ LANGUAGE plpgsql AS $$
 DECLARE
     who record;
     bid bigint;
-    r referral_rules;
+    r record;
+    j jsonb;
 BEGIN
     SELECT * INTO who FROM admin_identity(p_token);
     IF p_brand IS NULL THEN
@@ -500,7 +520,8 @@ BEGIN
                referrer_points = excluded.referrer_points, updated_at = excluded.updated_at
         RETURNING * INTO r;
     END IF;
-    PERFORM audit_append(who.actor, p_client, 'referral.rules', coalesce(p_brand, 'group'),
-                         referral_rules_json(r));
-    RETURN QUERY SELECT 'set'::text, referral_rules_json(r);
+    j := referral_rules_json(r.brand_id, r.referee_points, r.referrer_points, r.daily_max,
+                             r.window_hours, r.updated_at);
+    PERFORM audit_append(who.actor, p_client, 'referral.rules', coalesce(p_brand, 'group'), j);
+    RETURN QUERY SELECT 'set'::text, j;
 END $$;
