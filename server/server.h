@@ -87,8 +87,7 @@ struct server_config {
 	int sms_per_hour;            /* over all */
 	int sms_cooldown_ms;         /* between two texts to one phone */
 	const char *privacy_version; /* the privacy notice a sign-in agrees to */
-	int referral_interval_ms; /* referral_settle_due() this often (engine/referral_sweep.c); 0:
-	                             never */
+	int referral_interval_ms;    /* the referrals' sweep (engine/referral_sweep.c); 0: never */
 };
 
 struct claims;
@@ -161,20 +160,21 @@ struct server {
 	unsigned route_scope[SERVER_ROUTES_MAX]; /* the scope bit an admin row needs; 0: none */
 	struct metrics_labels labels;
 	struct catalog *catalog;
-	struct links *links;                   /* the brands' resolver links (links.h) */
-	struct campaigns *campaigns;           /* the campaigns not ended (campaigns.h) */
-	struct tokens *tokens;                 /* the admin API's bearer tokens (tokens.h) */
-	struct tokens *sessions;               /* and its staff sessions */
-	struct offload *offload;               /* argon2id off the loops (offload.h) */
-	struct msessions *msessions;           /* member sessions checked lately (msession.h) */
-	struct msessions *identities;          /* and identities resolved lately (auth_resolve) */
-	struct pii_key pii;                    /* members' personal data (lib/pii.h) */
-	struct webhooks *webhooks;             /* the control thread's dispatcher */
-	struct alerts *alerts;                 /* and alert evaluator (NULL: --alert-interval 0) */
-	struct tidy *tidy;                     /* and scans' privacy job (NULL: nothing to do) */
-	struct jobs *jobs;                     /* the export jobs' runner (NULL: --export-jobs 0) */
-	struct referral_sweep *referral_sweep; /* referrals settled (NULL: --referral-interval 0) */
+	struct links *links;          /* the brands' resolver links (links.h) */
+	struct campaigns *campaigns;  /* the campaigns not ended (campaigns.h) */
+	struct tokens *tokens;        /* the admin API's bearer tokens (tokens.h) */
+	struct tokens *sessions;      /* and its staff sessions */
+	struct offload *offload;      /* argon2id off the loops (offload.h) */
+	struct msessions *msessions;  /* member sessions checked lately (msession.h) */
+	struct msessions *identities; /* and identities resolved lately (auth_resolve) */
+	struct pii_key pii;           /* members' personal data (lib/pii.h) */
+	struct webhooks *webhooks;    /* the control thread's dispatcher */
+	struct alerts *alerts;        /* and alert evaluator (NULL: --alert-interval 0) */
+	struct tidy *tidy;            /* and scans' privacy job (NULL: nothing to do) */
+	struct jobs *jobs;            /* the export jobs' runner (NULL: --export-jobs 0) */
 	struct metrics_webhooks webhook_metrics;
+	/* the referrals' sweep (NULL: --referral-interval 0) */
+	struct referral_sweep *referral_sweep;
 	int nworkers;
 	struct worker *workers;
 	int stopping; /* the control loop's: a stop signal arrived */
