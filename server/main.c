@@ -33,6 +33,7 @@
 #include "engine/alerts.h"
 #include "engine/jobs.h"
 #include "engine/tidy.h"
+#include "engine/referral_sweep.h"
 #include "engine/webhooks.h"
 #include "handlers/claim.h"
 #include "handlers/health.h"
@@ -608,6 +609,12 @@ static int control_open(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot start the scans' privacy job");
 		return -1;
 	}
+	if (s->control && s->cfg.referral_interval_ms > 0 &&
+	    !(s->referral_sweep = referral_sweep_new(s->control, s->cfg.conninfo,
+	                                             s->cfg.referral_interval_ms, 500))) {
+		snprintf(err, errlen, "cannot start the referrals' sweep");
+		return -1;
+	}
 	if (s->control && s->cfg.export_jobs &&
 	    !(s->jobs = jobs_new(s->cfg.conninfo, s->cfg.export_dir, JOBS_POLL_MS, err, errlen)))
 		return -1;
@@ -694,6 +701,7 @@ static void server_close(struct server *s)
 	webhooks_free(s->webhooks);
 	alerts_free(s->alerts);
 	tidy_free(s->tidy);
+	referral_sweep_free(s->referral_sweep);
 	jobs_free(s->jobs);
 	catalog_free(s->catalog);
 	links_free(s->links);

@@ -249,6 +249,11 @@ static const struct opt opts[] = {
      "WeChat's endpoint that exchanges a code for the openid", NULL},
     {"oauth-timeout", 0, "S", OPT_SECONDS, F(oauth_timeout_ms), 1, 60, "10",
      "a request to the provider (discovery, JWKS, token) gets S seconds", NULL},
+    {"referral-interval", 0, "S", OPT_SECONDS, F(referral_interval_ms), 0, 3600, "10",
+     "every S seconds settle the referrals whose referee has claimed since (a claim that "
+     "carried the referral cookie settles at once; settling is idempotent, servers may share "
+     "it); 0: this server never does",
+     "Referrals"},
     {"log-level", 0, "LEVEL", OPT_LEVEL, 0, 0, 0, "info", "debug, info, warn or error", "Other"},
     {"help", 'h', NULL, OPT_HELP, 0, 0, 0, NULL, "show this help", NULL},
     {"version", 'V', NULL, OPT_VERSION, 0, 0, 0, NULL, "show the version", NULL},

@@ -22,6 +22,7 @@
 #include "handlers/member.h"
 #include "handlers/resolver.h"
 #include "handlers/merge.h"
+#include "handlers/referrals.h"
 #include "handlers/oauth.h"
 #include "handlers/staff.h"
 #include "handlers/packing.h"

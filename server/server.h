@@ -87,6 +87,7 @@ struct server_config {
 	int sms_per_hour;            /* over all */
 	int sms_cooldown_ms;         /* between two texts to one phone */
 	const char *privacy_version; /* the privacy notice a sign-in agrees to */
+	int referral_interval_ms;    /* the referrals' sweep (engine/referral_sweep.c); 0: never */
 };
 
 struct claims;
@@ -102,6 +103,7 @@ struct campaigns;
 struct webhooks;
 struct alerts;
 struct tidy;
+struct referral_sweep;
 struct jobs;
 struct oauth;
 
@@ -171,6 +173,8 @@ struct server {
 	struct tidy *tidy;            /* and scans' privacy job (NULL: nothing to do) */
 	struct jobs *jobs;            /* the export jobs' runner (NULL: --export-jobs 0) */
 	struct metrics_webhooks webhook_metrics;
+	/* the referrals' sweep (NULL: --referral-interval 0) */
+	struct referral_sweep *referral_sweep;
 	int nworkers;
 	struct worker *workers;
 	int stopping; /* the control loop's: a stop signal arrived */

@@ -36,7 +36,7 @@
 	"   WHERE m.member = $1 ORDER BY l.id DESC; " STATEMENTS_ADMIN                             \
 	"; " STATEMENTS_ADMIN_WEBHOOKS "; " STATEMENTS_ADMIN_SUPPLY "; " STATEMENTS_ANALYTICS      \
 	"; " STATEMENTS_MEMBERS "; " STATEMENTS_OAUTH "; " STATEMENTS_CAMPAIGNS                    \
-	"; " STATEMENTS_INSIGHTS "; " STATEMENTS_MALL
+	"; " STATEMENTS_INSIGHTS "; " STATEMENTS_MALL "; " STATEMENTS_REFERRALS
 
 /*
  * The analytics reads (server/handlers/analytics.c, sql/015_scans.sql): the
@@ -403,5 +403,31 @@
 	"scanner, country, subdivision, city) FROM STDIN"
 #define STATEMENTS_SCAN_INGEST "SELECT scan_ingest()"
 #define STATEMENTS_SCAN_COPY   STATEMENTS_SCAN_COPY_STAGE "; " STATEMENTS_SCAN_INGEST
+
+/*
+ * Referrals (server/handlers/referrals.c, sql/029_referrals.sql): the
+ * member's code (made once: the server's random one the first time) and
+ * counts; a referral recorded (explicitly, or noted after a sign-in or a
+ * claim: recorded and settled at once); the staff's list, limited to the
+ * identity's brands last (NULL: every brand).
+ */
+#define STATEMENTS_REFERRALS                                                                       \
+	"PREPARE referral_code(text, text, inet, text) AS "                                        \
+	"  SELECT referral_code($1, $2, $3, $4), referral_of($1); "                                \
+	"PREPARE referral_record(text, text, text, inet, text, bigint) AS "                        \
+	"  SELECT * FROM referral_record($1, $2, $3, $4, $5, $6); "                                \
+	"PREPARE referral_note(text, text, text, inet, text, bigint) AS "                          \
+	"  SELECT * FROM referral_note($1, $2, $3, $4, $5, $6); "                                  \
+	"PREPARE admin_referrals(boolean, bigint, integer, bigint[]) AS "                          \
+	"  SELECT admin_referrals($1, $2, $3, $4); "                                               \
+	"PREPARE admin_referral_rules(bigint[]) AS SELECT admin_referral_rules($1); "              \
+	"PREPARE admin_referral_rules_set(bigint, inet, text, integer, integer, integer, "         \
+	"integer) "                                                                                \
+	"  AS SELECT * FROM admin_referral_rules_set($1, $2, $3, $4, $5, $6, $7)"
+
+/* The referrals' sweep (engine/referral_sweep.c): its own connection's setup. */
+#define STATEMENTS_REFERRAL_SWEEP_SETUP                                                            \
+	"SET TimeZone = 'UTC'; SET statement_timeout = '60s'; SELECT packcode_session(); "         \
+	"PREPARE referral_settle_due(integer) AS SELECT referral_settle_due($1)"
 
 #endif

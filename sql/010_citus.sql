@@ -921,6 +921,9 @@ BEGIN
     PERFORM create_distributed_table('sms_budgets', 'subject', colocate_with => 'none');
     PERFORM create_distributed_table('member_merges', 'from_member', colocate_with => 'members');
     PERFORM create_distributed_table('mall_orders', 'member', colocate_with => 'members');
+    PERFORM create_distributed_table('referrals', 'referee', colocate_with => 'members');
+    PERFORM create_reference_table('referral_codes');
+    PERFORM create_reference_table('referral_rules');
     RETURN 'distributed: redemptions, code_stats, pin_failures, scans, code_scanners, code_states by serial; '
            'members, ledger, spends, member_consents, member_merges by member; pin_backoff, sms_budgets by subject; '
            'member_identities, sms_challenges, member_sessions by hash; audit on every node';

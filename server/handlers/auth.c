@@ -19,6 +19,7 @@
 #include "edge/http.h"
 #include "engine/msession.h"
 #include "engine/sms.h"
+#include "handlers/referrals.h"
 #include "clock.h"
 #include "log.h"
 #include "phone.h"
@@ -207,6 +208,7 @@ static void signed_in(void *arg, const struct pool_result *res)
 	r->member_cookie = r->member_new; /* a form on the reply carries the new session's token */
 	r->member_cookie_len = strlen(r->member_new);
 	auth_set_cookie(r, a->session, a->res.expires - (long long)time(NULL));
+	referral_note(r, a->member, NULL); /* came through a share link: the referral */
 	log_info("event=member_sign_in outcome=signed_in kind=%s member=%s created=%d client=%s",
 	         pii_kind_name(a->kind), LOG_Q(a->member), a->res.created, LOG_Q(r->client));
 	finish(a, AUTH_OK);

@@ -25,6 +25,7 @@
 #include "handlers/auth.h"
 #include "handlers/lookup.h"
 #include "handlers/member.h"
+#include "handlers/referrals.h"
 #include "engine/scanlog.h"
 #include "server.h"
 
@@ -162,6 +163,13 @@ static void claim_finish(struct claim *cl, struct claim_result *res)
 	         cl->c.verdict == VERDICT_TYPO ? "" : cl->c.v.fields.text);
 	snprintf(res->member, sizeof res->member, "%s", cl->member);
 	res->batch = cl->c.batch;
+	if (res->outcome == CLAIM_AWARDED && cl->signed_in) {
+		/* a browser that came through a share link: the referral, settled by this claim */
+		char serial[24];
+		snprintf(serial, sizeof serial, "%llu",
+		         (unsigned long long)lookup_check_serial(&cl->c));
+		referral_note(cl->r, cl->member, serial);
+	}
 	cl->done(cl->arg, res);
 	json_decref(res->campaign);
 	lookup_check_release(&cl->c);

@@ -48,6 +48,7 @@ integration/test_privacy_scans.sh integration/test_campaigns.sh
 integration/test_packing.sh integration/test_epcis.sh
 integration/test_server_insights.sh
 integration/test_mall.sh
+integration/test_referrals.sh
 citus/test_citus_worker_restart.sh citus/test_citus_plans.sh"
 
 if [ ! -f "$INSTALL" ]; then

@@ -40,7 +40,8 @@ want="audit:-:3 code_scanners:serial:1 code_states:serial:1 code_stats:serial:1 
 want="$want mall_orders:member:2"
 want="$want member_consents:member:2 member_identities:hash:5 member_merges:from_member:2"
 want="$want member_sessions:hash:5 members:member:2"
-want="$want pin_backoff:subject:4 pin_failures:serial:1 redemptions:serial:1 scans:serial:1"
+want="$want pin_backoff:subject:4 pin_failures:serial:1 redemptions:serial:1"
+want="$want referral_codes:-:3 referral_rules:-:3 referrals:referee:2 scans:serial:1"
 want="$want sms_budgets:subject:6 sms_challenges:phone_hash:5 spends:member:2"
 [ "$got" = "$want" ] || fail "distribution: $got"
 [ "$(sql "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid IN
