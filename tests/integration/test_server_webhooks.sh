@@ -451,6 +451,7 @@ server_start --threads 1 --pool 2 --webhook-timeout 1 --webhook-retry 1 --webhoo
 wait_until 10 "the retry to be in flight" hang_requests 2
 server_stop
 [ "$(sql "SELECT count(*) FROM webhook_attempts WHERE webhook_id = $W4")" = 1 ] &&
-	[ "$(sql "SELECT status || ' ' || attempts || ' ' || (leased_until > now()) FROM webhook_deliveries WHERE webhook_id = $W4")" = "pending 2 true" ] ||
+	# its lease kept, not released (whether it is still running depends on how long this took)
+	[ "$(sql "SELECT status || ' ' || attempts || ' ' || (leased_until IS NOT NULL) FROM webhook_deliveries WHERE webhook_id = $W4")" = "pending 2 true" ] ||
 	fail "the attempt aborted at SIGTERM: $(sql "SELECT * FROM webhook_deliveries WHERE webhook_id = $W4")"
 ok "SIGTERM: a delivery in flight is drained and recorded; without time to drain it is aborted and left to its lease (sent again when it expires)"
