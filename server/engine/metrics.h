@@ -14,7 +14,7 @@
 
 #define METRICS_NSTATUS          22
 #define METRICS_NBUCKETS         12
-#define METRICS_ROUTES           64 /* route ids (the route table's, and "other") */
+#define METRICS_ROUTES           96 /* route ids (the route table's, and "other") */
 #define METRICS_OUTCOMES         24 /* claim outcomes */
 #define METRICS_WEBHOOK_OUTCOMES 8  /* how a webhook delivery attempt ended */
 
