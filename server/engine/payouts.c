@@ -152,11 +152,10 @@ static void record(struct attempt *a)
 	snprintf(http, sizeof http, "%ld", a->http_status);
 	snprintf(retry, sizeof retry, "%lld", a->retry_ms);
 	snprintf(max, sizeof max, "%d", po->cfg.max_tries);
-	struct pool_query q = {
-	    .stmt = "payout_record",
-	    .nparams = 7,
-	    .values = {id, att, a->outcome, a->http_status > 0 ? http : NULL,
-	               a->error[0] ? a->error : NULL, retry, max}};
+	struct pool_query q = {.stmt = "payout_record",
+	                       .nparams = 7,
+	                       .values = {id, att, a->outcome, a->http_status > 0 ? http : NULL,
+	                                  a->error[0] ? a->error : NULL, retry, max}};
 	if (po->closing || pool_submit(po->pool, &q, recorded, a) < 0) {
 		po->busy--; /* the lease expires, and it is sent again */
 		free(a);
@@ -184,8 +183,8 @@ static void sent(void *arg, const struct outbound_response *r)
 				if (r->body[i] >= 0x20 && r->body[i] < 0x7f)
 					snippet[n++] = r->body[i];
 			snippet[n] = '\0';
-			snprintf(a->error, sizeof a->error, "HTTP %ld%s%s", r->status, n ? ": " : "",
-			         snippet);
+			snprintf(a->error, sizeof a->error, "HTTP %ld%s%s", r->status,
+			         n ? ": " : "", snippet);
 		}
 	} else if (r->result == OUTBOUND_TIMEOUT) {
 		snprintf(a->error, sizeof a->error, "no reply within %d ms", po->cfg.timeout_ms);
@@ -196,8 +195,8 @@ static void sent(void *arg, const struct outbound_response *r)
 		if (*p < 0x20 || *p > 0x7e)
 			*p = '?';
 	if (strcmp(a->outcome, "retry") == 0)
-		a->retry_ms = webhooks_backoff_ms(a->attempt, po->cfg.retry_ms, po->cfg.retry_max_ms,
-		                                  next_rnd(po));
+		a->retry_ms = webhooks_backoff_ms(a->attempt, po->cfg.retry_ms,
+		                                  po->cfg.retry_max_ms, next_rnd(po));
 	log_info("event=payout_attempt payout=%lld attempt=%d outcome=%s status=%ld retry_ms=%lld",
 	         a->id, a->attempt, a->outcome, a->http_status, a->retry_ms);
 	record(a);
@@ -308,7 +307,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (!po->returning && !po->stopping && !po->closing) {
-		struct pool_query q = {.stmt = "payouts_return", .nparams = 1, .values = {RETURN_BATCH}};
+		struct pool_query q = {
+		    .stmt = "payouts_return", .nparams = 1, .values = {RETURN_BATCH}};
 		if (pool_submit(po->pool, &q, returned, po) == 0)
 			po->returning = 1;
 	}

@@ -13,7 +13,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/webhooks.h"
 #include "log.h"
 #include "server.h"
 
@@ -30,9 +29,10 @@ static void done(void *arg, const struct pool_result *res)
 		if (res->status == POOL_UNAVAILABLE)
 			http_reply_error(r, 503, "unavailable", "database unavailable, try again");
 		else {
-			log_error("event=payout_callback_failed sqlstate=%s message=%s", res->sqlstate,
-			          LOG_Q(res->message));
-			http_reply_error(r, 500, "internal", "the request failed; nothing was changed");
+			log_error("event=payout_callback_failed sqlstate=%s message=%s",
+			          res->sqlstate, LOG_Q(res->message));
+			http_reply_error(r, 500, "internal",
+			                 "the request failed; nothing was changed");
 		}
 		free(c);
 		return;
@@ -61,8 +61,8 @@ void payouts_route_callback(struct request *r)
 	const char *body = http_body(r, "application/json", &len);
 	if (!body)
 		return;
-	const char *sig = evhttp_find_header(evhttp_request_get_input_headers(r->req),
-	                                     WEBHOOKS_SIGNATURE_HEADER);
+	const char *sig =
+	    evhttp_find_header(evhttp_request_get_input_headers(r->req), PAYOUT_SIGNATURE_HEADER);
 	if (!payout_signature_ok(secret, sig, body, len, (long long)time(NULL))) {
 		log_warn("event=payout_callback_refused client=%s", LOG_Q(r->client));
 		http_reply_error(r, 401, "bad_signature",
@@ -80,11 +80,11 @@ void payouts_route_callback(struct request *r)
 		free(c);
 		return;
 	}
-	struct pool_query q = {
-	    .stmt = "payout_callback",
-	    .nparams = 4,
-	    .values = {http_client_inet(r), c->cb.key, c->cb.status == PAYOUT_PAID ? "paid" : "failed",
-	               c->cb.ref[0] ? c->cb.ref : NULL}};
+	struct pool_query q = {.stmt = "payout_callback",
+	                       .nparams = 4,
+	                       .values = {http_client_inet(r), c->cb.key,
+	                                  c->cb.status == PAYOUT_PAID ? "paid" : "failed",
+	                                  c->cb.ref[0] ? c->cb.ref : NULL}};
 	if (pool_submit(r->w->pool, &q, done, c) < 0) {
 		http_reply_error(r, 503, "unavailable", "database unavailable, try again");
 		free(c);

@@ -12,9 +12,10 @@
 
 #include "edge/http.h"
 
-#define PAYOUT_KEY_MAX       100 /* an idempotency key, as payouts make them */
-#define PAYOUT_REF_MAX       100 /* the provider's own reference */
-#define PAYOUT_SIGNATURE_AGE 300 /* seconds a signature's time may be off ours */
+#define PAYOUT_SIGNATURE_HEADER "Packcode-Signature" /* as webhooks sign */
+#define PAYOUT_KEY_MAX          100                  /* an idempotency key, as payouts make them */
+#define PAYOUT_REF_MAX          100                  /* the provider's own reference */
+#define PAYOUT_SIGNATURE_AGE    300 /* seconds a signature's time may be off ours */
 
 void payouts_route_callback(struct request *r); /* POST /api/v1/payouts/callback */
 

@@ -119,12 +119,43 @@ static void test_a_campaign_body_is_checked_in_shape(void **state)
 	assert_int_equal(campaign_decode("{", 1, &canon, err, sizeof err), ADMIN_DECODE_BAD_JSON);
 }
 
+static void test_a_red_packet_is_whole_minor_units_and_known_fields(void **state)
+{
+	char err[256], *canon = NULL;
+	(void)state;
+	const char *ok[] = {
+	    "{\"brand\":\"B\",\"name\":\"n\",\"ends_at\":\"2030-01-01T00:00:00Z\","
+	    "\"red_packet\":{\"amount\":88,\"budget\":100000,\"currency\":\"CNY\"}}",
+	    "{\"brand\":\"B\",\"name\":\"n\",\"ends_at\":\"2030-01-01T00:00:00Z\","
+	    "\"red_packet\":{\"min\":1,\"max\":500,\"budget\":100000,\"member_cap\":1000,"
+	    "\"daily_cap\":600}}"};
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		assert_int_equal(campaign_decode(ok[i], strlen(ok[i]), &canon, err, sizeof err),
+		                 ADMIN_DECODE_OK);
+		free(canon);
+	}
+	const char *bad[] = {
+	    "{\"brand\":\"B\",\"name\":\"n\",\"ends_at\":\"x\",\"red_packet\":{\"amount\":1.5}}",
+	    "{\"brand\":\"B\",\"name\":\"n\",\"ends_at\":\"x\",\"red_packet\":{\"amount\":0}}",
+	    "{\"brand\":\"B\",\"name\":\"n\",\"ends_at\":\"x\",\"red_packet\":{\"amount\":\"8\"}}",
+	    "{\"brand\":\"B\",\"name\":\"n\",\"ends_at\":\"x\",\"red_packet\":{\"tip\":8}}",
+	    "{\"brand\":\"B\",\"name\":\"n\",\"ends_at\":\"x\",\"red_packet\":{\"currency\":"
+	    "\"RMB1\"}}",
+	    "{\"brand\":\"B\",\"name\":\"n\",\"ends_at\":\"x\",\"red_packet\":[8]}"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(campaign_decode(bad[i], strlen(bad[i]), &canon, err, sizeof err),
+		                 ADMIN_DECODE_BAD_REQUEST);
+		assert_non_null(strstr(err, "red_packet"));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_a_pack_matches_its_brands_campaigns_by_product_batch_and_time),
 	    cmocka_unit_test(test_a_malformed_load_is_refused),
 	    cmocka_unit_test(test_a_campaign_body_is_checked_in_shape),
+	    cmocka_unit_test(test_a_red_packet_is_whole_minor_units_and_known_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
