@@ -35,7 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (payout_callback_decode(body, len, &cb, err, sizeof err) == 0) {
 		for (const char *p = cb.key; *p; p++)
 			if (*p < 0x21 || *p > 0x7e) {
-				fprintf(stderr, "fuzz_payout_callback: a key with a control byte\n");
+				fprintf(stderr,
+				        "fuzz_payout_callback: a key with a control byte\n");
 				abort();
 			}
 		if (!cb.key[0]) {

@@ -47,6 +47,7 @@ integration/test_server_exports.sh integration/test_server_alerts.sh integration
 integration/test_privacy_scans.sh integration/test_campaigns.sh
 integration/test_packing.sh integration/test_epcis.sh
 integration/test_server_insights.sh
+integration/test_redpackets.sh
 citus/test_citus_worker_restart.sh citus/test_citus_plans.sh"
 
 if [ ! -f "$INSTALL" ]; then

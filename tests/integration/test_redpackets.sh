@@ -5,7 +5,8 @@
 # (seeded: PC_SEED) accepts, rejects (4xx, 5xx), times out (paid or not)
 # and calls back late, sometimes twice, and pays each idempotency key once.
 #  1. A campaign's red_packet: bad ones refused with nothing made; made,
-#     audited; shown to staff with its budget, to the public without.
+#     audited; shown to staff with its budget, to the public without; the
+#     claim form's result page shows the amount in yuan.
 #  2. A random workload of claims (30 members, repeats among them) sent
 #     16 at a time, whose red packets (random amounts) run the budget out:
 #     never over it by a unit, each member within the caps, each reply's
@@ -48,6 +49,8 @@ setup # TEA of brand "Packcode Tea", 10 points
 pcgen product add --sku BEAN --name "Beans" --brand "Bean Co" --points 3 >/dev/null || fail "product BEAN"
 mint 400
 cp "$CODES" "$T/codes"
+mint 2
+cp "$CODES" "$T/codes_web"
 TALL=$(pcgen token add --name group 2>/dev/null) || fail "token group"
 TA=$(pcgen token add --name tea --scopes read,campaigns --brands "Packcode Tea" 2>/dev/null) || fail "token tea"
 TB=$(pcgen token add --name bean --scopes read,campaigns --brands "Bean Co" 2>/dev/null) || fail "token bean"
@@ -101,6 +104,10 @@ jq -e '.red_packet.min == '$MIN' and .red_packet.currency == "CNY" and (.red_pac
 	"$T/public" >/dev/null || fail "the public rules: $(cat "$T/public")"
 sql_eq "SELECT count(*) FROM audit WHERE action = 'campaign.red_packet' AND target = '$C'" 1
 sql_eq "SELECT count(*) FROM webhook_event_types WHERE name IN ('payout.requested', 'payout.paid', 'prize.won')" 3
+member_session web # the claim form's result shows it, in yuan
+page "/c/$(code 1 "$T/codes_web")/claim" "${MEMBER_FORM[@]}" -H 'Accept-Language: zh-CN'
+[ "$STATUS" = 200 ] && grep -q '恭喜您获得红包：¥[0-9]*\.[0-9][0-9]<' "$T/page" ||
+	fail "the red packet on the claim result: $STATUS $(cat "$T/page")"
 ok "a red packet's campaign: checked, made, audited, shown"
 
 # ---- 2. the workload ----
@@ -132,7 +139,8 @@ cat "$T"/replies/*.json | jq -s '[.[] | select(.outcome == "awarded" and .repeat
 note "workload: $(jq -c . "$T/sum")"
 [ "$(jq .awarded "$T/sum")" = 400 ] || fail "not 400 awards: $(cat "$T/sum")"
 REPLIED=$(jq .amount "$T/sum")
-sql_eq "SELECT count(*) || ' ' || sum(amount) FROM payouts WHERE campaign_id = $C" "$(jq .packets "$T/sum") $REPLIED"
+sql_eq "SELECT count(*) || ' ' || sum(amount) FROM payouts WHERE campaign_id = $C AND member <> 'web'" \
+	"$(jq .packets "$T/sum") $REPLIED"
 # each reply's amount is its payout's, and the claim's record of it
 sql_eq "SELECT count(*) FROM campaign_claims x FULL JOIN payouts p ON p.campaign_id = x.campaign_id
         AND p.serial = x.serial WHERE x.red_packet IS DISTINCT FROM p.amount" 0

@@ -35,9 +35,9 @@ static void test_a_signature_of_another_body_secret_or_time_is_refused(void **st
 	(void)state;
 	webhooks_sign(SECRET, NOW, BODY, strlen(BODY), sig, sizeof sig);
 	assert_int_equal(payout_signature_ok(SECRET, sig, BODY, strlen(BODY) - 1, NOW), 0);
-	assert_int_equal(payout_signature_ok("another secret of 32 bytes......", sig, BODY,
-	                                     strlen(BODY), NOW),
-	                 0);
+	assert_int_equal(
+	    payout_signature_ok("another secret of 32 bytes......", sig, BODY, strlen(BODY), NOW),
+	    0);
 	/* the same MAC under another time */
 	snprintf(forged, sizeof forged, "t=%lld%s", NOW + 1, strchr(sig, ','));
 	assert_int_equal(payout_signature_ok(SECRET, forged, BODY, strlen(BODY), NOW), 0);
@@ -85,7 +85,10 @@ static void test_a_bad_callback_body_is_refused_with_a_reason(void **state)
 	char err[256];
 	(void)state;
 	const char *bad[] = {
-	    "", "[]", "{\"status\":\"paid\"}", "{\"idempotency_key\":\"k\"}",
+	    "",
+	    "[]",
+	    "{\"status\":\"paid\"}",
+	    "{\"idempotency_key\":\"k\"}",
 	    "{\"idempotency_key\":\"k\",\"status\":\"PAID\"}",
 	    "{\"idempotency_key\":\"a b\",\"status\":\"paid\"}",
 	    "{\"idempotency_key\":\"\",\"status\":\"paid\"}",
@@ -94,8 +97,8 @@ static void test_a_bad_callback_body_is_refused_with_a_reason(void **state)
 	    "{\"idempotency_key\":\"k\",\"idempotency_key\":\"j\",\"status\":\"paid\"}"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		err[0] = '\0';
-		assert_int_equal(payout_callback_decode(bad[i], strlen(bad[i]), &cb, err, sizeof err),
-		                 -1);
+		assert_int_equal(
+		    payout_callback_decode(bad[i], strlen(bad[i]), &cb, err, sizeof err), -1);
 		assert_true(err[0] != '\0');
 	}
 }
