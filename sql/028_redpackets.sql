@@ -951,7 +951,13 @@ BEGIN
         ELSIF p.status = 'paid' THEN
             oc := 'duplicate';
         ELSE
-            -- returned: the money went out after all; take it back from the budget
+            -- returned: the money went out after all; take it back from the
+            -- budget (and count it in the member's caps again: no cap check,
+            -- it is paid). Locks in the claims' order: caps, then budget.
+            UPDATE red_packet_members m SET total = m.total + p.amount
+             WHERE m.campaign_id = p.campaign_id AND m.member = p.member;
+            UPDATE red_packet_member_days d SET total = d.total + p.amount
+             WHERE d.campaign_id = p.campaign_id AND d.member = p.member AND d.day = p.day;
             UPDATE campaign_red_packets rp SET budget_left = rp.budget_left - p.amount
              WHERE rp.campaign_id = p.campaign_id AND rp.budget_left >= p.amount;
             IF FOUND THEN
@@ -959,6 +965,10 @@ BEGIN
                 oc := 'late_paid';
             ELSE
                 oc := 'late';
+                UPDATE red_packet_members m SET total = m.total - p.amount
+                 WHERE m.campaign_id = p.campaign_id AND m.member = p.member;
+                UPDATE red_packet_member_days d SET total = d.total - p.amount
+                 WHERE d.campaign_id = p.campaign_id AND d.member = p.member AND d.day = p.day;
             END IF;
         END IF;
     ELSE

@@ -235,13 +235,27 @@ late_paid) # the money went out after all: taken from the budget again
 late) # no budget left for it: recorded, for the brand to settle
 	[ "$(field .status)" = returned ] || fail "late: $(cat "$T/body")"
 	sql_eq "SELECT paid_after_return FROM payouts WHERE idempotency_key = '$KEY'" t
+	sql_eq "SELECT budget_left FROM campaign_red_packets WHERE campaign_id = $C" "$LEFT"
 	;;
 *) fail "a late paid: $(cat "$T/body")" ;;
 esac
-sql_eq "SELECT budget_left FROM campaign_red_packets WHERE campaign_id = $C" \
-	"$(sql "SELECT budget_left FROM campaign_red_packets WHERE campaign_id = $C")"
+# a late paid the budget cannot take (when one is left to try): recorded, nothing moves
+KEY2=$(sql "SELECT p.idempotency_key FROM payouts p JOIN campaign_red_packets rp USING (campaign_id)
+            WHERE p.status = 'returned' AND p.amount > rp.budget_left ORDER BY p.id LIMIT 1")
+if [ -n "$KEY2" ]; then
+	LEFT=$(sql "SELECT budget_left FROM campaign_red_packets WHERE campaign_id = $C")
+	callback '{"idempotency_key":"'$KEY2'","status":"paid"}'
+	[ "$STATUS/$(field .outcome)/$(field .status)" = 200/late/returned ] || fail "late: $(cat "$T/body")"
+	sql_eq "SELECT paid_after_return FROM payouts WHERE idempotency_key = '$KEY2'" t
+	sql_eq "SELECT budget_left FROM campaign_red_packets WHERE campaign_id = $C" "$LEFT"
+	as "$TA" GET "/api/v1/admin/campaigns/$C/payouts"
+	[ "$(field .paid_after_return.count)" -ge 1 ] || fail "paid_after_return not shown: $(cat "$T/body")"
+fi
 as "$TA" GET "/api/v1/admin/campaigns/$C/payouts"
 reconcile
+sql_eq "SELECT count(*) FROM red_packet_members m WHERE total <> (SELECT coalesce(sum(amount), 0)
+        FROM payouts p WHERE p.campaign_id = m.campaign_id AND p.member = m.member
+        AND p.status <> 'returned')" 0
 sql_eq "SELECT (SELECT count(*) FROM audit WHERE action = 'payout.callback')
         = (SELECT count(*) FROM payout_events WHERE kind = 'callback')" t
 sql_eq "SELECT count(*) FROM audit WHERE action = 'payout.return'" \
