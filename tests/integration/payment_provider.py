@@ -23,7 +23,7 @@ A key it settled already is answered 200 again and its callback sent again
 go to CALLBACK (a URL, or @FILE: the URL in FILE, read when it is
 needed, so the server may start after the provider), signed like the requests, each sent until it is
 answered (at most 5 times). GET /state answers what it did: paid (key ->
-amount), failed keys, requests per key, callbacks sent. It exits by itself
+amount), failed keys, requests per key, callbacks sent and still to send. It exits by itself
 after --lifetime seconds.
 """
 import argparse
@@ -60,11 +60,21 @@ def main():
     rng = random.Random(args.seed)
     lock = threading.Lock()
     state = {"paid": {}, "failed": [], "requests": {}, "callbacks": 0, "bad_signatures": 0,
-             "callback_errors": 0}
+             "callback_errors": 0, "callbacks_pending": 0}
     settled = {}  # key -> "paid" | "failed"
 
     def callback(key, status, delay):
+        with lock:
+            state["callbacks_pending"] += 1
+
         def run():
+            try:
+                send()
+            finally:
+                with lock:
+                    state["callbacks_pending"] -= 1
+
+        def send():
             time.sleep(delay)
             body = json.dumps({"idempotency_key": key, "status": status,
                                "provider_ref": "prov-" + key}).encode()

@@ -154,9 +154,14 @@ sql_eq "SELECT count(*) FROM (SELECT member, sum(amount) s FROM payouts WHERE ca
 ok "$(jq .packets "$T/sum") red packets ($REPLIED, returned ones given again) within $BUDGET and the caps"
 
 # ---- 3. the payouts settle ----
-settled() { [ "$(sql "SELECT count(*) FROM payouts WHERE status IN ('requested', 'sent', 'failed')")" = 0 ]; }
+# settled: every payout paid or returned, and the provider has no callback left to send
+settled() {
+	[ "$(sql "SELECT count(*) FROM payouts WHERE status IN ('requested', 'sent', 'failed')")" = 0 ] &&
+		curl -s --max-time 10 "$PROVIDER/state" >"$T/state" &&
+		[ "$(jq .callbacks_pending "$T/state")" = 0 ] &&
+		[ "$(sql "SELECT count(*) FROM payouts WHERE status IN ('requested', 'sent', 'failed')")" = 0 ]
+}
 wait_until 60 "the payouts to be paid or returned" settled
-curl -s --max-time 10 "$PROVIDER/state" >"$T/state" || fail "the provider's state"
 note "provider: $(jq -c '{paid: (.paid | length), failed: (.failed | length), callbacks, bad_signatures,
 	retried: ([.requests[] | select(. > 1)] | length)}' "$T/state")"
 [ "$(jq .bad_signatures "$T/state")" = 0 ] || fail "the provider refused our signature"
@@ -195,15 +200,18 @@ ok "paid once each at the provider ($PAID), failed ones returned once, the recon
 # ---- 4. the callback ----
 # callback BODY [SIGNATURE]: POST it, signed with the secret unless SIGNATURE is given
 callback() {
-	local sig=${2:-t=$(date +%s),v1=$(printf '%s' "$(date +%s).$1" |
+	local now sig
+	now=$(date +%s)
+	sig=${2:-t=$now,v1=$(printf '%s' "$now.$1" |
 		openssl dgst -sha256 -hmac "$(cat "$T/payout.secret")" -r | cut -d' ' -f1)}
 	STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' -X POST \
 		-H 'Content-Type: application/json' ${sig:+-H "Packcode-Signature: $sig"} \
 		--data-binary "$1" "$BASE/api/v1/payouts/callback")
 }
 EVENTS=$(sql "SELECT count(*) FROM payout_events")
-KEY=$(sql "SELECT idempotency_key FROM payouts WHERE serial % $FAIL_EVERY = 0 ORDER BY amount LIMIT 1")
-[ -n "$KEY" ] || fail "no payout the provider never took"
+KEY=$(sql "SELECT idempotency_key FROM payouts WHERE status = 'returned'
+           ORDER BY serial % $FAIL_EVERY = 0 DESC, amount LIMIT 1")
+[ -n "$KEY" ] || fail "no payout was returned"
 B='{"idempotency_key":"'$KEY'","status":"paid"}'
 callback "$B" "t=$(date +%s),v1=$(printf '%064d' 0)"
 expect 401 "a wrong signature"
