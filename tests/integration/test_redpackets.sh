@@ -4,6 +4,7 @@
 # provider played by payment_provider.py on 127.0.0.1, which at random
 # (seeded: PC_SEED) accepts, rejects (4xx, 5xx), times out (paid or not)
 # and calls back late, sometimes twice, and pays each idempotency key once.
+#  0. --payout-url without --payout-secret-file, or with a loose one: refused.
 #  1. A campaign's red_packet: bad ones refused with nothing made; made,
 #     audited; shown to staff with its budget, to the public without; the
 #     claim form's result page shows the amount in yuan.
@@ -61,6 +62,15 @@ python3 "$IT/payment_provider.py" "$T/provider.port" "$T/payout.secret" "@$T/cal
 PROVIDER_PID=$!
 wait_until 10 "the provider to listen" test -s "$T/provider.port"
 PROVIDER="http://127.0.0.1:$(cat "$T/provider.port")"
+
+# refused at start: a provider without the secret, a secret others may read
+timeout 10 "$SERVER" --listen 127.0.0.1:0 --payout-url "$PROVIDER/payouts" >"$T/start.err" 2>&1 &&
+	fail "a payout URL without a secret was taken"
+grep -q 'needs --payout-secret-file' "$T/start.err" || fail "no reason: $(cat "$T/start.err")"
+cp "$T/payout.secret" "$T/loose.secret" && chmod 644 "$T/loose.secret"
+timeout 10 "$SERVER" --listen 127.0.0.1:0 --payout-url "$PROVIDER/payouts" \
+	--payout-secret-file "$T/loose.secret" >"$T/start.err" 2>&1 && fail "a loose secret was taken"
+grep -q 'readable by its owner only' "$T/start.err" || fail "no reason: $(cat "$T/start.err")"
 
 server_start --threads 2 --pool 4 --max-connections-per-address 5000 \
 	--rate-claims 1000000000/1000000000 --rate-member-claims 1000000000/1000000000 \
