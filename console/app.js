@@ -3,7 +3,7 @@
 "use strict";
 var App = (function () {
   var t = I18N.t;
-  var PAGES = ["overview", "products", "regions", "members", "counterfeit", "runs", "audit", "webhooks", "exports"];
+  var PAGES = ["overview", "products", "regions", "members", "counterfeit", "runs", "campaigns", "audit", "webhooks", "exports"];
   var $ = function (id) { return document.getElementById(id); };
 
   function translate() {
@@ -15,6 +15,7 @@ var App = (function () {
     var h = (location.hash || "").replace(/^#\/?/, "");
     return PAGES.indexOf(h) >= 0 ? h : "overview";
   }
+  var shown = 0; /* how many pages were shown: the latest is the one on screen */
   function show(name) {
     Pages.dispose();
     Array.prototype.forEach.call(document.querySelectorAll(".toast"), function (n) {
@@ -29,9 +30,15 @@ var App = (function () {
       a.classList.toggle("active", a.getAttribute("data-page") === name);
     });
     var done = Pages[name](main) || Promise.resolve();
-    /* data-ready: the page's replies are drawn (the browser test waits for it) */
-    return done.then(function () { main.setAttribute("data-ready", name); },
-                     function (e) { main.appendChild(notice({ status: 0, body: { message: String(e) }, path: "" })); main.setAttribute("data-ready", name); });
+    var mine = ++shown;
+    /* data-ready: the page's replies are drawn (the browser test waits for
+     * it); a page left before its replies came says nothing */
+    return done.then(function () { if (mine === shown) main.setAttribute("data-ready", name); },
+                     function (e) {
+                       if (mine !== shown) return;
+                       main.appendChild(notice({ status: 0, body: { message: String(e) }, path: "" }));
+                       main.setAttribute("data-ready", name);
+                     });
   }
   function who() {
     var me = API.state.me;

@@ -45,7 +45,17 @@ var I18N = (function () {
       deliveries: "Deliveries", replay: "Deliver again", event: "Event", attempts: "Attempts", outcome: "Outcome", show: "Show",
       exports: "Export jobs", new_export: "New export", format: "Format", start: "Start", progress: "Progress",
       rows: "Rows", download: "Download", job: "Job", k_scans: "scans", k_claims: "claims", k_members: "members", k_ledger: "ledger",
-      loading: "Loading…", none: "None."
+      loading: "Loading…", none: "None.",
+      nav_campaigns: "Campaigns", new_campaign: "New campaign", create_campaign: "Create campaign",
+      campaign_made: "Campaign “{name}” is made.", campaign_ended: "Campaign “{name}” has ended; its secret is published.",
+      campaign_rule: "Several campaigns can match one claim: multipliers multiply the product's points (rounded down), then every campaign's bonuses add. A daily limit counts the claims a campaign applied to; prizes are drawn per campaign, at most one tier each.",
+      starts: "Starts", ends: "Ends", products_sku: "Products (SKUs; none: every product)", regions_iso: "Regions (ISO codes; none: everywhere)",
+      multiplier: "Multiplier", bonus: "Bonus points", first_claim_bonus: "First-claim bonus", ladder_every: "Ladder: every Nth claim",
+      ladder_bonus: "Ladder bonus", daily_limit: "Daily limit per member", prizes: "Prizes", prize: "Prize", prize_count: "Count",
+      prize_ppm: "Chance (per million)", add_tier: "Add a prize tier", cs_active: "active", cs_scheduled: "scheduled", cs_ended: "ended",
+      rules_col: "Rules", ladder_short: "every {n}th +{b}", rules_page: "Rules page", end: "End", end_sure: "End now?",
+      burndown: "Prizes left (burn-down)", remaining: "Left", won: "Won", campaign_claims: "Claims it applied to, per day",
+      winners: "Latest winners (masked)", member: "Member", serial: "Serial", at_start: "start", campaign_name: "Name"
     },
     "zh-CN": {
       product: "packcode 品牌控制台", other_lang: "English", signin_title: "登录", name: "用户名",
@@ -88,7 +98,17 @@ var I18N = (function () {
       deliveries: "投递记录", replay: "重新投递", event: "事件", attempts: "尝试", outcome: "结果", show: "查看",
       exports: "导出任务", new_export: "新建导出", format: "格式", start: "开始", progress: "进度",
       rows: "行数", download: "下载", job: "任务", k_scans: "扫码", k_claims: "领取", k_members: "会员", k_ledger: "积分流水",
-      loading: "加载中…", none: "无。"
+      loading: "加载中…", none: "无。",
+      nav_campaigns: "营销活动", new_campaign: "新建活动", create_campaign: "创建活动",
+      campaign_made: "活动“{name}”已创建。", campaign_ended: "活动“{name}”已结束，其密钥已公开。",
+      campaign_rule: "一次领取可同时命中多个活动：先把产品积分乘以各活动的倍数（向下取整），再加上各活动的奖励积分。每日上限只计该活动生效的领取；奖品按活动分别抽取，每个活动最多中一个等级。",
+      starts: "开始", ends: "结束", products_sku: "产品（SKU；留空：全部产品）", regions_iso: "地区（ISO 代码；留空：不限地区）",
+      multiplier: "积分倍数", bonus: "奖励积分", first_claim_bonus: "首次领取奖励", ladder_every: "阶梯：每第 N 次领取",
+      ladder_bonus: "阶梯奖励", daily_limit: "每人每日上限", prizes: "奖品", prize: "奖品", prize_count: "数量",
+      prize_ppm: "中奖概率（百万分之）", add_tier: "添加奖品等级", cs_active: "进行中", cs_scheduled: "未开始", cs_ended: "已结束",
+      rules_col: "规则", ladder_short: "每第 {n} 次 +{b}", rules_page: "规则页", end: "结束", end_sure: "确定结束？",
+      burndown: "剩余奖品（消耗）", remaining: "剩余", won: "已中", campaign_claims: "每日生效的领取",
+      winners: "最新中奖者（已脱敏）", member: "会员", serial: "序号", at_start: "开始", campaign_name: "活动名称"
     }
   };
   function pick() {

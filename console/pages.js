@@ -567,6 +567,170 @@ var Pages = (function () {
     return refresh().then(function (b) { busy = b; });
   }
 
+  /* ---- campaigns: the list, the editor, a campaign's prizes burn-down and winners ---- */
+  function isoOf(local) { return local ? new Date(local).toISOString().replace(/\.\d{3}Z$/, "Z") : undefined; }
+  function listOf(text) { return text.split(/[\s,，]+/).filter(function (x) { return x; }); }
+  function campaignEditor(done) {
+    var me = API.state.me || {};
+    var brands = (me.brands || []).map(function (b) { return b.name; }).filter(function (n) { return n; });
+    var f = {};
+    function field(key, label, input) { f[key] = input; input.id = "cf-" + key; return el("label", null, [el("span", { text: label }), input]); }
+    var now = new Date(), later = new Date(now.getTime() + 30 * 86400000);
+    function local(d) { return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16); }
+    var tiers = el("div", { id: "cf-tiers" });
+    function tierRow() {
+      tiers.appendChild(el("div", { class: "tier-row" }, [
+        el("input", { class: "tier-name", placeholder: t("prize"), maxlength: 200, "aria-label": t("prize") }),
+        el("input", { class: "tier-count", type: "number", min: 1, placeholder: t("prize_count"), "aria-label": t("prize_count") }),
+        el("input", { class: "tier-ppm", type: "number", min: 1, max: 1000000, placeholder: t("prize_ppm"), "aria-label": t("prize_ppm") })]));
+    }
+    var msg = el("div", { id: "campaign-form-msg" });
+    var brandInput = brands.length ? el("select", null, brands.map(function (b) { return el("option", { value: b, text: b }); }))
+                                   : el("input", { required: true, maxlength: 200 });
+    var form = el("form", { class: "editor", id: "campaign-form", onsubmit: function (ev) {
+      ev.preventDefault();
+      var body = { brand: f.brand.value.trim(), name: f.name.value.trim(), starts_at: isoOf(f.starts_at.value), ends_at: isoOf(f.ends_at.value) };
+      if (f.products.value.trim()) body.products = listOf(f.products.value);
+      if (f.regions.value.trim()) body.regions = listOf(f.regions.value.toUpperCase());
+      if (f.multiplier.value && Number(f.multiplier.value) !== 1) body.multiplier = Number(f.multiplier.value);
+      ["bonus", "first_claim_bonus", "daily_limit"].forEach(function (k) { if (f[k].value) body[k] = Number(f[k].value); });
+      if (f.ladder_every.value) body.ladder = { every: Number(f.ladder_every.value), bonus: Number(f.ladder_bonus.value || 0) };
+      var prizes = [];
+      Array.prototype.forEach.call(tiers.querySelectorAll(".tier-row"), function (row) {
+        var n = row.querySelector(".tier-name").value.trim();
+        if (n) prizes.push({ name: n, count: Number(row.querySelector(".tier-count").value), probability_ppm: Number(row.querySelector(".tier-ppm").value) });
+      });
+      if (prizes.length) body.prizes = prizes;
+      API.post("/api/v1/admin/campaigns", body).then(function (r) {
+        msg.textContent = "";
+        /* the API's own refusal, said as it said it: nothing was made */
+        if (!r.ok) { msg.appendChild(notice(r)); return; }
+        App.toast(t("campaign_made", { name: r.body.name }));
+        done(r.body);
+      });
+    } }, [
+      el("div", { class: "editor-grid" }, [
+        field("brand", t("brand"), brandInput),
+        field("name", t("campaign_name"), el("input", { required: true, maxlength: 200 })),
+        field("starts_at", t("starts"), el("input", { type: "datetime-local", value: local(now) })),
+        field("ends_at", t("ends"), el("input", { type: "datetime-local", required: true, value: local(later) })),
+        field("products", t("products_sku"), el("input", { placeholder: "TEA, TEA-500" })),
+        field("regions", t("regions_iso"), el("input", { placeholder: "CN-ZJ, CN-GD" })),
+        field("multiplier", t("multiplier"), el("input", { type: "number", min: 1, max: 100, step: "0.01", value: 1 })),
+        field("bonus", t("bonus"), el("input", { type: "number", min: 0, max: 1000000 })),
+        field("first_claim_bonus", t("first_claim_bonus"), el("input", { type: "number", min: 0, max: 1000000 })),
+        field("ladder_every", t("ladder_every"), el("input", { type: "number", min: 2 })),
+        field("ladder_bonus", t("ladder_bonus"), el("input", { type: "number", min: 1 })),
+        field("daily_limit", t("daily_limit"), el("input", { type: "number", min: 1 }))]),
+      el("h3", { text: t("prizes") }),
+      el("div", { class: "tier-row tier-head" }, [el("span", { class: "tier-name", text: t("prize") }),
+        el("span", { class: "tier-count", text: t("prize_count") }), el("span", { class: "tier-ppm", text: t("prize_ppm") })]),
+      tiers,
+      el("button", { type: "button", class: "ghost small", id: "cf-add-tier", text: t("add_tier"), onclick: tierRow }),
+      msg,
+      el("div", { class: "buttons" }, [el("button", { type: "submit", class: "primary", id: "cf-submit", text: t("create_campaign") })])]);
+    tierRow();
+    return form;
+  }
+  function campaignDetail(box, c) {
+    box.textContent = "";
+    box.appendChild(loading());
+    return API.get("/api/v1/admin/campaigns/" + c.id + "/winners").then(function (r) {
+      box.textContent = "";
+      if (!r.ok) { box.appendChild(notice(r)); return; }
+      var d = r.body, days = d.days || [], prizes = d.prizes || [];
+      var parts = [];
+      if (prizes.length) {
+        /* a tier's remaining after each day: its count less what was won up to that day */
+        var left = prizes.map(function (p) { return p.count; });
+        var series = prizes.map(function (p, i) {
+          return { name: p.name, type: "line", step: "end", symbolSize: 5, itemStyle: { color: ROW_STYLE[i % ROW_STYLE.length] },
+                   data: [p.count].concat(days.map(function (day) { left[i] -= day.won[i] || 0; return left[i]; })) };
+        });
+        var burn = el("div", { class: "chart", id: "chart-burndown" });
+        parts.push(card(t("burndown"), [burn, table([
+          { key: "tier", label: "#" }, { key: "name", label: t("prize") }, { key: "count", label: t("prize_count"), num: true },
+          { key: "remaining", label: t("remaining"), num: true },
+          { label: t("won"), num: true, render: function (p) { return I18N.num(p.count - p.remaining); } }], prizes, { id: "campaign-prizes" })]));
+        setTimeout(function () {
+          chart(burn, { grid: { left: 48, right: 24, top: 40, bottom: 32 }, legend: { top: 0 },
+            tooltip: { trigger: "axis", renderMode: "richText" },
+            xAxis: { type: "category", data: [t("at_start")].concat(days.map(function (x) { return x.day.slice(5); })) },
+            yAxis: { type: "value", minInterval: 1, min: 0 }, series: series });
+        }, 0);
+      }
+      var claims = el("div", { class: "chart", id: "chart-campaign-claims" });
+      parts.push(card(t("campaign_claims"), [claims]));
+      setTimeout(function () {
+        chart(claims, { grid: { left: 48, right: 24, top: 16, bottom: 32 }, tooltip: { trigger: "axis", renderMode: "richText" },
+          xAxis: { type: "category", data: days.map(function (x) { return x.day.slice(5); }) }, yAxis: { type: "value", minInterval: 1 },
+          series: [{ name: t("claims"), type: "bar", barMaxWidth: 18, itemStyle: { color: ROW_STYLE[0] }, data: days.map(function (x) { return x.claims; }) }] });
+      }, 0);
+      parts.push(card(t("winners"), [table([
+        { label: t("at"), render: function (w) { return I18N.time(w.at); } }, { key: "prize", label: t("prize") },
+        { key: "member", label: t("member") }, { key: "phone", label: t("phone") }, { key: "serial", label: t("serial"), num: false }],
+        d.winners || [], { id: "campaign-winners" })]));
+      box.appendChild(el("div", { "data-campaign": c.id }, [el("h2", { class: "section-title", text: "#" + c.id + " " + c.name })].concat(parts)));
+    });
+  }
+  function campaigns(main) {
+    var editing = el("div");
+    var box = main.appendChild(el("div", null, [loading()]));
+    var detail = el("div", { id: "campaign-detail" });
+    if (API.has("campaigns")) {
+      main.insertBefore(el("div", { class: "toolbar" }, [el("button", { type: "button", class: "primary", id: "new-campaign", text: t("new_campaign"),
+        onclick: function () {
+          editing.textContent = "";
+          editing.appendChild(card(t("new_campaign"), [campaignEditor(function () { editing.textContent = ""; App.show("campaigns"); })]));
+        } })]), box);
+      main.insertBefore(editing, box);
+    }
+    main.appendChild(detail);
+    return API.get("/api/v1/admin/campaigns").then(function (r) {
+      box.textContent = "";
+      if (!r.ok) { box.appendChild(card(t("nav_campaigns"), [notice(r)])); return; }
+      var list = r.body.campaigns || [];
+      box.appendChild(card(t("nav_campaigns"), [
+        el("p", { class: "muted", id: "campaign-rule", text: t("campaign_rule") }),
+        table([
+          { key: "id", label: "#" }, { key: "name", label: t("campaign_name") }, { key: "brand", label: t("brand") },
+          { label: t("status"), render: function (c) { return el("span", { class: "badge badge-c-" + c.status, text: t("cs_" + c.status) }); } },
+          { label: t("window"), render: function (c) { return I18N.time(c.starts_at) + " – " + I18N.time(c.ended_at || c.ends_at); } },
+          { label: t("rules_col"), render: function (c) {
+            var parts = [];
+            if (Number(c.multiplier) !== 1) parts.push("×" + c.multiplier);
+            if (c.bonus) parts.push("+" + c.bonus);
+            if (c.first_claim_bonus) parts.push(t("first_claim_bonus") + " +" + c.first_claim_bonus);
+            if (c.ladder) parts.push(t("ladder_short", { n: c.ladder.every, b: c.ladder.bonus }));
+            if (c.daily_limit) parts.push(t("daily_limit") + " " + c.daily_limit);
+            if (c.regions) parts.push(c.regions.join(" "));
+            return parts.join(" · ") || "–";
+          } },
+          { key: "claims", label: t("claims"), num: true },
+          { label: t("prizes"), render: function (c) {
+            return (c.prizes || []).map(function (p) { return p.name + " " + I18N.num(p.remaining) + "/" + I18N.num(p.count); }).join(", ") || "–";
+          } },
+          { label: "", render: function (c) {
+            var b = [el("button", { type: "button", class: "ghost small show-campaign", text: t("show"), onclick: function () { campaignDetail(detail, c); } }),
+                     el("a", { class: "button ghost small", href: "/campaigns/" + c.id, target: "_blank", rel: "noopener", text: t("rules_page") })];
+            if (API.has("campaigns") && c.status !== "ended") {
+              /* two clicks: the first arms the button ("End now?"), the second ends it */
+              b.push(el("button", { type: "button", class: "danger small end-campaign", text: t("end"), onclick: function (ev) {
+                var btn = ev.currentTarget;
+                if (!btn.classList.contains("armed")) { btn.classList.add("armed"); btn.textContent = t("end_sure"); return; }
+                btn.disabled = true;
+                API.post("/api/v1/admin/campaigns/" + c.id + "/end").then(function (x) {
+                  if (!x.ok) { box.insertBefore(notice(x), box.firstChild); return; }
+                  App.toast(t("campaign_ended", { name: c.name }));
+                  App.show("campaigns");
+                });
+              } }));
+            }
+            return el("span", { class: "actions" }, b);
+          } }], list.map(function (c) { c._attrs = { "data-campaign-row": c.id }; return c; }), { id: "campaigns" })]));
+    });
+  }
+
   return { dispose: dispose, overview: overview, products: products, regions: regions, members: members,
-           counterfeit: counterfeit, runs: runs, audit: audit, webhooks: webhooks, exports: exportsPage };
+           counterfeit: counterfeit, runs: runs, campaigns: campaigns, audit: audit, webhooks: webhooks, exports: exportsPage };
 })();

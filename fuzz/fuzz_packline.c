@@ -10,6 +10,8 @@
 
 #include "packline.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 static void check(int ok, const char *what)
 {
 	if (!ok) {

@@ -66,6 +66,8 @@
 	"  SELECT * FROM admin_campaign_end($1, $2, $3); "                                         \
 	"PREPARE admin_campaigns(bigint[]) AS SELECT admin_campaigns($1); "                        \
 	"PREPARE admin_campaign(bigint, bigint[]) AS SELECT admin_campaign($1, $2); "              \
+	"PREPARE admin_campaign_winners(bigint, bigint[]) AS "                                     \
+	"  SELECT admin_campaign_winners($1, $2, 100); "                                           \
 	"PREPARE campaign_public(bigint) AS SELECT campaign_json($1, false)"
 
 /*

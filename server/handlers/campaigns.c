@@ -150,6 +150,18 @@ void admin_route_campaign(struct request *r)
 	submit(a, &q, got);
 }
 
+void admin_route_campaign_winners(struct request *r)
+{
+	char id[24];
+	struct campaign_req *a = start(r);
+	if (!a || capture_id(a) < 0)
+		return;
+	snprintf(id, sizeof id, "%lld", a->id);
+	struct pool_query q = {
+	    .stmt = "admin_campaign_winners", .nparams = 2, .values = {id, a->brands_param}};
+	submit(a, &q, got);
+}
+
 /* columns: outcome, message, campaign */
 static void created(void *arg, const struct pool_result *res)
 {

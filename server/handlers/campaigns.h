@@ -23,6 +23,8 @@ void admin_route_campaign_create(struct request *r);  /* POST campaigns */
 void admin_route_campaign(struct request *r);         /* GET campaigns/{id} */
 void admin_route_campaign_end(struct request *r);     /* POST campaigns/{id}/end */
 void admin_route_campaign_payouts(struct request *r); /* GET campaigns/{id}/payouts */
+/* GET campaigns/{id}/winners: prizes won per day, the last 100 winners, masked */
+void admin_route_campaign_winners(struct request *r);
 
 /* ---- decoded without side effects (campaigns_input.c) ---- */
 

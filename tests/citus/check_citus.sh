@@ -6,7 +6,7 @@
 # happens. Citus comes from ../shared/citus/install.sh beside the project
 # (CI has it, installed as root, idempotently); where that is absent this
 # prints "skipped" and passes. The whole run is bounded (CITUS_TIMEOUT
-# seconds, default 900); each test keeps its own limit (harness.sh).
+# seconds, default 1500); each test keeps its own limit (harness.sh).
 #
 # Environment: top_builddir, top_srcdir (set by make), CITUS_TESTS (a
 # space-separated subset of the list below, for a quicker run).
@@ -14,7 +14,7 @@ set -u -o pipefail
 
 if [ -z "${PC_CITUS_UNDER_TIMEOUT:-}" ]; then
 	export PC_CITUS_UNDER_TIMEOUT=1
-	exec timeout -k 30 "${CITUS_TIMEOUT:-900}" bash "$0" "$@"
+	exec timeout -k 30 "${CITUS_TIMEOUT:-1500}" bash "$0" "$@"
 fi
 
 me=check-citus
@@ -82,7 +82,7 @@ cleanup() {
 	exit "$rc"
 }
 trap cleanup EXIT
-trap 'die "interrupted (timed out after ${CITUS_TIMEOUT:-900} s?)"' INT TERM HUP
+trap 'die "interrupted (timed out after ${CITUS_TIMEOUT:-1500} s?)"' INT TERM HUP
 
 # Three free TCP ports on 127.0.0.1.
 PORTS=$(python3 -c '

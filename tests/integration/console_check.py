@@ -8,7 +8,7 @@ numbers must equal what the test computed with SQL, products and print runs
 through its typed confirmation, the other pages (each must draw or show its
 "not available"/"forbidden" notice, never an error), signing out. Every
 page is saved as a PNG; the browser's console must hold no error but the
-401/404 replies the test provokes (a CSP violation would be one).
+400/401/404 replies the test provokes (a CSP violation would be one).
 
 usage: console_check.py BASE ARTIFACT_DIR desktop|phone LANG NAME PASSWORD EXPECT.json
 EXPECT: {"overview": {"scans": N, ...}, "other": {...same for the range in
@@ -80,7 +80,7 @@ def shot(d, name):
     print(f"console_check.py [{VIEW} {lang}]: {path}")
 
 
-ALLOWED = re.compile(r"Failed to load resource: the server responded with a status of (401|403|404)")
+ALLOWED = re.compile(r"Failed to load resource: the server responded with a status of (400|401|403|404)")
 
 
 def check_log(d, where):
@@ -184,6 +184,7 @@ def pages(d, want, first):
         fail(f"print runs on the page {batches}, the account may see {X['batches']}")
     if first and X.get("recall"):
         recall(d, X["recall"])
+    campaigns(d, first)
     go(d, "counterfeit")
     if not d.find_elements(By.CSS_SELECTOR, "#suspicious tbody tr td .reason"):
         fail("no suspicious code with its reason")
@@ -223,6 +224,73 @@ def pages(d, want, first):
     if first and not d.find_elements(By.CSS_SELECTOR, "[data-notice]"):
         export_job(d)
     shot(d, "5-exports")
+
+
+def campaign_rows(d):
+    return {int(e.get_attribute("data-campaign-row")): e for e in d.find_elements(By.CSS_SELECTOR, "#campaigns tr[data-campaign-row]")}
+
+
+def text(e):
+    """An element's text as the DOM has it (.text follows the layout: a wrapped cell reads with a newline)."""
+    return e.get_attribute("textContent")
+
+
+# in the page itself: the list is drawn anew meanwhile, and a row Selenium
+# holds may go stale between two calls
+MADE = """var m = document.getElementById('main'), ended = arguments[0];
+return m.getAttribute('data-ready') === 'campaigns' &&
+  Array.prototype.some.call(document.querySelectorAll('#campaigns tr[data-campaign-row]'), function (r) {
+    return r.textContent.indexOf('Browser campaign') >= 0 && (!ended || !r.querySelector('button.end-campaign'));
+  });"""
+
+
+def campaigns(d, first):
+    """The campaigns the account may see, one's burn-down and masked winners;
+    with the campaigns scope, one made in the editor and ended."""
+    go(d, "campaigns")
+    made = [i for i, e in campaign_rows(d).items() if "Browser campaign" in text(e)]
+    rows = sorted(set(campaign_rows(d)) - set(made))
+    if rows != sorted(X["campaigns"]):
+        fail(f"campaigns on the page {rows}, the account may see {X['campaigns']}")
+    if bool(d.find_elements(By.ID, "new-campaign")) != X["make_campaign"]:
+        fail("the New campaign button is " + ("missing" if X["make_campaign"] else "shown without the campaigns scope"))
+    row = campaign_rows(d)[X["campaign"]]
+    d.execute_script("arguments[0].click()", row.find_element(By.CSS_SELECTOR, "button.show-campaign"))
+    wait(d, "the campaign's winners", lambda drv: drv.find_elements(By.CSS_SELECTOR, "#campaign-winners tbody tr td")
+         and drv.find_elements(By.CSS_SELECTOR, "#chart-burndown canvas"))
+    winners = d.find_elements(By.CSS_SELECTOR, "#campaign-winners tbody tr")
+    if len(winners) != X["winners"] or any("***" not in text(w) for w in winners):
+        fail(f"winners: {[text(w) for w in winners]}, want {X['winners']}, masked")
+    left = text(d.find_element(By.CSS_SELECTOR, "#campaign-prizes tbody tr"))
+    shot(d, "4-campaign")
+    if not (first and X["make_campaign"]):
+        return
+    d.find_element(By.ID, "new-campaign").click()
+    wait(d, "the campaign editor", lambda drv: drv.find_element(By.ID, "campaign-form").is_displayed())
+    d.find_element(By.ID, "cf-name").send_keys("Browser campaign")
+    d.find_element(By.ID, "cf-multiplier").clear()
+    d.find_element(By.ID, "cf-multiplier").send_keys("1.5")
+    d.find_element(By.CSS_SELECTOR, "#cf-tiers .tier-name").send_keys("Cup")
+    d.find_element(By.CSS_SELECTOR, "#cf-tiers .tier-count").send_keys("5")
+    d.find_element(By.CSS_SELECTOR, "#cf-tiers .tier-ppm").send_keys("1000")
+    # a refusal first: the API's message shown, nothing made
+    d.find_element(By.ID, "cf-regions").send_keys("Zhejiang")
+    shot(d, "4-campaign-editor")
+    d.execute_script("arguments[0].click()", d.find_element(By.ID, "cf-submit"))
+    wait(d, "the refusal", lambda drv: drv.find_elements(By.CSS_SELECTOR, "#campaign-form-msg [data-notice]"))
+    d.find_element(By.ID, "cf-regions").clear()
+    d.find_element(By.ID, "cf-regions").send_keys("CN-ZJ")
+    d.execute_script("arguments[0].click()", d.find_element(By.ID, "cf-submit"))
+    wait(d, "the campaign made", lambda drv: drv.execute_script(MADE, False))
+    new = [e for e in campaign_rows(d).values() if "Browser campaign" in text(e)][0]
+    if "×1.5" not in text(new) or "CN-ZJ" not in text(new) or "Cup 5/5" not in text(new):
+        fail(f"the campaign made reads: {text(new)}")
+    btn = new.find_element(By.CSS_SELECTOR, "button.end-campaign")
+    d.execute_script("arguments[0].click()", btn)
+    d.execute_script("arguments[0].click()", btn)
+    wait(d, "the campaign ended", lambda drv: drv.execute_script(MADE, True))
+    shot(d, "4-campaign-ended")
+    print(f"console_check.py [{VIEW} {lang}]: campaigns {rows}; winners masked; first tier {left!r}; one made and ended")
 
 
 def members(d):

@@ -62,15 +62,19 @@ table_state() {
 	sql "$q, 'ledger_sum=' || (SELECT coalesce(sum(delta), 0) FROM ledger))"
 }
 
-# server_lock_waits: how many of packcode-server's sessions wait on a row
-# lock. On Citus the wait is on a worker: citus_lock_waits (as the superuser)
-# has a row per session waiting anywhere in the cluster.
+# server_lock_waits: how many of packcode-server's sessions wait on the lock
+# that lock_hold holds (not on each other: two claims of one member in two
+# batches wait on each other for a moment under load). On Citus the wait is
+# on a worker: citus_lock_waits (as the superuser) has a row per session
+# waiting anywhere in the cluster.
 server_lock_waits() {
 	if [ -n "${PC_CITUS:-}" ]; then
 		citus_sql "$PC_PGPORT" "$PC_CITUS_DB" "SELECT count(*) FROM citus_lock_waits"
 	else
-		sql "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
-		     AND application_name LIKE 'packcode-server%'"
+		sql "SELECT count(*) FROM pg_stat_activity a WHERE a.wait_event_type = 'Lock'
+		     AND a.application_name LIKE 'packcode-server%'
+		     AND EXISTS (SELECT 1 FROM pg_stat_activity b WHERE b.application_name = 'packcode-test-locker'
+		                  AND b.pid = ANY (pg_blocking_pids(a.pid)))"
 	fi
 }
 

@@ -14,9 +14,12 @@
 #    drawn, print run B2 recalled through its typed confirmation (the
 #    database says recalled, audited as staff:alice), every other page draws
 #    or says "not available" (an endpoint of the contract not deployed).
+#    Campaigns: the list, a campaign with prizes made in the editor and
+#    ended (audited as staff:alice), Tea's campaign's burn-down chart and
+#    its 3 winners, masked.
 # 2. tea (limited to Packcode Tea) on a 390x844 phone, in Chinese then
 #    English: the same checks against SQL of Tea's scans only, no COLA
-#    anywhere, recalls B3; and the API itself refuses tea COLA's batch.
+#    anywhere (campaigns included, and no editor: no campaigns scope), recalls B3; and the API itself refuses tea COLA's batch.
 # Screenshots: tests/artifacts/console/{desktop,phone}-{en,zh-CN}-*.png.
 PC_TIMEOUT=240
 . "$(dirname "$0")/harness.sh"
@@ -82,6 +85,21 @@ STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' -H "Authorization:
 alerted() { [ "$(sql "SELECT count(*) FROM alerts")" -ge 1 ]; }
 wait_until 10 "the scanners alert" alerted
 ALERT=$(sql "SELECT min(id) FROM alerts")
+
+# campaigns (sql/021_campaigns.sql): Tea's with one prize tier that every
+# claim wins while 3 are left, and Cola's; made through the admin API
+TCAMP=$(pcgen token add --name console-campaigns --scopes campaigns 2>/dev/null) || fail "token console-campaigns"
+ENDS=$(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)
+camp() {
+	STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $TCAMP" \
+		-H 'Content-Type: application/json' --data-binary "$1" "$BASE/api/v1/admin/campaigns")
+	[ "$STATUS" = 201 ] || fail "campaign: $STATUS $(cat "$T/body")"
+	jq -r .id "$T/body"
+}
+CT=$(camp "{\"brand\":\"Packcode Tea\",\"name\":\"Tea set draw\",\"ends_at\":\"$ENDS\",\"prizes\":[{\"name\":\"Tea set\",\"count\":3,\"probability_ppm\":1000000}]}")
+CC=$(camp "{\"brand\":\"Packcode Cola\",\"name\":\"Cola double\",\"ends_at\":\"$ENDS\",\"multiplier\":2}")
+campaigns_live() { [ "$(sql "SELECT count(*) FROM campaigns_live()")" = 2 ]; }
+wait_until 10 "the campaigns made" campaigns_live
 
 # today's scans from three regions (the test database places 127.0.1.x in
 # Zhejiang, 127.0.2.x in Guangdong, 127.0.3.x in California), claims
@@ -149,7 +167,7 @@ ok "seeded: $sent scans today from Zhejiang, Guangdong and California (lookups, 
 # ---- what SQL says the pages must show ----
 TEA_BATCHES="SELECT b.id FROM batches b JOIN products p ON p.sku = b.product_sku WHERE p.brand = 'Packcode Tea'"
 RANGE="at >= (((now() AT TIME ZONE 'UTC')::date - 13)::timestamp AT TIME ZONE 'UTC')"
-expect_json() { # expect_json BRAND-FILTER SKUS-JSON BATCHES-SQL RECALL ACK
+expect_json() { # expect_json BRAND-FILTER SKUS-JSON BATCHES-SQL RECALL ACK CAMPAIGNS-WHERE MAKE-CAMPAIGN
 	local f=$1
 	sql "SELECT json_build_object(
 	  'overview', (SELECT json_build_object(
@@ -169,6 +187,10 @@ expect_json() { # expect_json BRAND-FILTER SKUS-JSON BATCHES-SQL RECALL ACK
 	  'recall', $4,
 	  'ack', $5,
 	  'phone', '13900001011',
+	  'campaigns', (SELECT json_agg(c.id ORDER BY c.id) FROM campaigns c JOIN brands br ON br.id = c.brand_id
+	      WHERE $6),
+	  'campaign', $CT, 'winners', (SELECT count(*) FROM campaign_claims WHERE campaign_id = $CT AND prize_tier IS NOT NULL),
+	  'make_campaign', $7,
 	  'webhook', $([ "$5" = null ] && echo false || echo true),
 	  'product_scans', (SELECT json_object_agg(b.product_sku, n) FROM (SELECT b.product_sku, count(*) n FROM scans s
 	      JOIN batches b ON b.id = s.batch_id WHERE s.$RANGE $f GROUP BY 1) b),
@@ -177,8 +199,10 @@ expect_json() { # expect_json BRAND-FILTER SKUS-JSON BATCHES-SQL RECALL ACK
 	  'countries', (SELECT coalesce(json_object_agg(r, n), '{}') FROM (SELECT coalesce(country, 'unknown') r, count(*) n
 	      FROM scans WHERE $RANGE $f GROUP BY 1) x))"
 }
-expect_json "" '["COLA","TEA"]' "SELECT id FROM batches" "$B2" "$ALERT" >"$T/alice.json" || fail "SQL for alice"
-expect_json "AND batch_id IN ($TEA_BATCHES)" '["TEA"]' "$TEA_BATCHES" "$B3" null >"$T/tea.json" || fail "SQL for tea"
+expect_json "" '["COLA","TEA"]' "SELECT id FROM batches" "$B2" "$ALERT" true true >"$T/alice.json" || fail "SQL for alice"
+expect_json "AND batch_id IN ($TEA_BATCHES)" '["TEA"]' "$TEA_BATCHES" "$B3" null "br.name = 'Packcode Tea'" false >"$T/tea.json" ||
+	fail "SQL for tea"
+[ "$(jq .winners "$T/alice.json")" = 3 ] || fail "Tea's campaign has $(jq .winners "$T/alice.json") winners, not 3"
 # points spent: the group's SUM over spends; null (no card value) for a brand
 SPENT=$(sql "SELECT coalesce(sum(points), 0) FROM spends WHERE created_at >= (((now() AT TIME ZONE 'UTC')::date - 13)::timestamp AT TIME ZONE 'UTC')")
 jq --argjson n "$SPENT" '.overview.points_spent = $n' "$T/alice.json" >"$T/x.json" && mv "$T/x.json" "$T/alice.json"
@@ -199,14 +223,17 @@ run_browser desktop en alice "$T/alice.json"
 	fail "the recall's audit row: $(sql "SELECT actor, target FROM audit WHERE action = 'batch.recall'")"
 [ "$(sql "SELECT actor FROM audit WHERE action = 'webhook.replay'")" = staff:alice ] ||
 	fail "the delivery replayed from the console: $(sql "SELECT actor, target FROM audit WHERE action = 'webhook.replay'")"
+[ "$(sql "SELECT string_agg(action, ' ' ORDER BY id) FROM audit WHERE actor = 'staff:alice' AND action LIKE 'campaign.%'")" = "campaign.create campaign.end" ] &&
+	[ "$(sql "SELECT ended_at IS NOT NULL FROM campaigns WHERE name = 'Browser campaign'")" = t ] ||
+	fail "the campaign made and ended in the console: $(sql "SELECT actor, action, target FROM audit WHERE action LIKE 'campaign.%'")"
 [ "$(sql "SELECT acknowledged_by FROM alerts WHERE id = $ALERT")" = staff:alice ] ||
 	fail "alert $ALERT not acknowledged by alice: $(sql "SELECT acknowledged_at, acknowledged_by FROM alerts WHERE id = $ALERT")"
-ok "1366x900, en then zh-CN: signed in, overview = SQL, products and regions = SQL, both maps drawn, B2 recalled by typing TEA-$B2 (database: recalled, audited as staff:alice), alert $ALERT acknowledged, the recall's webhook delivery replayed (audited), the suspicious code listed, every page drawn or 'not available'"
+ok "1366x900, en then zh-CN: signed in, overview = SQL, products and regions = SQL, both maps drawn, B2 recalled by typing TEA-$B2 (database: recalled, audited as staff:alice), alert $ALERT acknowledged, the recall's webhook delivery replayed (audited), a campaign made with a prize tier and ended (audited), Tea's campaign's burn-down and its 3 winners masked, the suspicious code listed, every page drawn or 'not available'"
 
 run_browser phone zh-CN tea "$T/tea.json"
 [ "$(sql "SELECT status FROM batches WHERE id = $B3")" = recalled ] || fail "B3 is not recalled in the database"
 [ "$(sql "SELECT status FROM batches WHERE id = $BC")" = active ] || fail "COLA's batch changed"
-ok "390x844, zh-CN then en, tea (Packcode Tea only): overview = SQL of Tea's scans, no COLA on any page, B3 recalled"
+ok "390x844, zh-CN then en, tea (Packcode Tea only): overview = SQL of Tea's scans, no COLA on any page (nor Cola's campaign), B3 recalled"
 
 # the API itself, with tea's session: no COLA whatever is asked
 curl -s --max-time 10 -D "$T/h" -o "$T/body" -H 'Content-Type: application/json' \
