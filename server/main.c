@@ -34,6 +34,7 @@
 #include "engine/jobs.h"
 #include "engine/tidy.h"
 #include "engine/referral_sweep.h"
+#include "engine/payouts.h"
 #include "engine/webhooks.h"
 #include "handlers/claim.h"
 #include "handlers/health.h"
@@ -59,6 +60,7 @@
 /* After the drain timed out: how long the replies it forced get to leave. */
 #define DRAIN_FLUSH_MS       200
 #define WEBHOOK_POLL_MS      1000    /* a look for due deliveries, besides on NOTIFY */
+#define PAYOUT_POLL_MS       250     /* a look for due payouts and failed ones to return */
 #define JOBS_POLL_MS         2000    /* a look for export jobs, besides when one is queued */
 #define WEBHOOK_RETRY_MAX_MS 3600000 /* the longest wait between two tries */
 
@@ -595,8 +597,23 @@ static int control_open(struct server *s, char *err, size_t errlen)
 	    .retry_max_ms = WEBHOOK_RETRY_MAX_MS,
 	    .poll_ms = WEBHOOK_POLL_MS,
 	};
+	struct payouts_config pc = {
+	    .conninfo = s->cfg.conninfo,
+	    .url = s->cfg.payout_url,
+	    .secret = s->payout_secret,
+	    .concurrency = s->cfg.payout_concurrency,
+	    .timeout_ms = s->cfg.payout_timeout_ms,
+	    .max_tries = s->cfg.payout_tries,
+	    .retry_ms = s->cfg.payout_retry_ms,
+	    .retry_max_ms = WEBHOOK_RETRY_MAX_MS,
+	    .poll_ms = PAYOUT_POLL_MS,
+	};
 	if (s->control)
 		s->webhooks = webhooks_new(s->control, &wc, &s->webhook_metrics);
+	if (s->control && !(s->payouts = payouts_new(s->control, &pc))) {
+		snprintf(err, errlen, "cannot start the payout dispatcher");
+		return -1;
+	}
 	if (s->control && s->cfg.alert_interval_ms > 0 &&
 	    !(s->alerts = alerts_new(s->control, s->cfg.conninfo, s->cfg.alert_interval_ms))) {
 		snprintf(err, errlen, "cannot start the alert evaluator");
@@ -626,7 +643,7 @@ static int control_open(struct server *s, char *err, size_t errlen)
 	    tokens_listen(s->sessions, s->listener, s->control) < 0 ||
 	    webhooks_listen(s->webhooks, s->listener) < 0 ||
 	    listener_start(s->listener, s->control, s->cfg.conninfo) < 0 ||
-	    webhooks_start(s->webhooks) < 0 ||
+	    webhooks_start(s->webhooks) < 0 || payouts_start(s->payouts) < 0 ||
 	    !(s->keyring_poll = event_new(s->control, -1, EV_PERSIST, on_keyring_poll, s)) ||
 	    event_add(s->keyring_poll, &poll_every) < 0) {
 		snprintf(err, errlen, "cannot start the control loop");
@@ -651,7 +668,8 @@ static void webhooks_drain(struct server *s)
 {
 	long long deadline = clock_ms() + s->cfg.drain_ms;
 	webhooks_stop(s->webhooks);
-	while (webhooks_busy(s->webhooks) && clock_ms() < deadline &&
+	payouts_stop(s->payouts);
+	while ((webhooks_busy(s->webhooks) || payouts_busy(s->payouts)) && clock_ms() < deadline &&
 	       event_base_loop(s->control, EVLOOP_ONCE) == 0)
 		;
 }
@@ -699,6 +717,7 @@ static void server_close(struct server *s)
 		event_free(s->keyring_poll);
 	listener_free(s->listener);
 	webhooks_free(s->webhooks);
+	payouts_free(s->payouts);
 	alerts_free(s->alerts);
 	tidy_free(s->tidy);
 	referral_sweep_free(s->referral_sweep);
@@ -712,6 +731,7 @@ static void server_close(struct server *s)
 	for (int i = 0; s->workers && i < s->nworkers; i++)
 		worker_free(&s->workers[i]);
 	free(s->workers);
+	free(s->payout_secret);
 	msessions_free(s->msessions);
 	msessions_free(s->identities);
 	conn_stop(s);
@@ -750,6 +770,12 @@ int main(int argc, char **argv)
 	/* the PII key: made on first need, refused if loose (lib/pii.h) */
 	int made = 0;
 	if (pii_key_load(&srv.pii, cfg->pii_key_path, 1, &made, err, sizeof err) < 0)
+		return cli_error(NULL, "%s", err);
+	/* the payment provider's secret: refused if loose, needed to send payouts */
+	if (cfg->payout_url && !cfg->payout_secret_file)
+		return cli_error(NULL, "--payout-url needs --payout-secret-file");
+	if (cfg->payout_secret_file &&
+	    payouts_secret_load(cfg->payout_secret_file, &srv.payout_secret, err, sizeof err) < 0)
 		return cli_error(NULL, "%s", err);
 
 	if (server_open(&srv, err, sizeof err) < 0)

@@ -215,6 +215,28 @@ static const struct opt opts[] = {
      "retry a failed delivery after about S seconds, then twice as long each time (half of "
      "it at random), at most an hour",
      NULL},
+    {"payout-url", 0, "URL", OPT_TEXT, F(payout_url), 0, 0, NULL,
+     "send red packets' payouts to the payment provider at URL: a JSON POST per payout with "
+     "its Idempotency-Key, signed with --payout-secret-file as webhooks are "
+     "(Packcode-Signature); servers share the work. Without it this server sends none",
+     "Red packets' payouts"},
+    {"payout-secret-file", 0, "FILE", OPT_TEXT, F(payout_secret_file), 0, 0, NULL,
+     "the secret shared with the payment provider, one line of 16 to 256 bytes in a file of "
+     "mode 0600: it signs the payouts and checks the provider's callbacks (POST "
+     "/api/v1/payouts/callback, refused without it). Needed by --payout-url",
+     NULL},
+    {"payout-concurrency", 0, "N", OPT_INT, F(payout_concurrency), 1, 256, "16",
+     "payouts this server sends at once", NULL},
+    {"payout-timeout", 0, "S", OPT_SECONDS, F(payout_timeout_ms), 1, 60, "10",
+     "a payout attempt gets S seconds, from connecting to the provider's whole reply", NULL},
+    {"payout-tries", 0, "N", OPT_INT, F(payout_tries), 1, 100, "8",
+     "after N attempts that timed out or got a 5xx a payout is failed and its amount returned "
+     "to the campaign's budget (a 4xx fails it at once)",
+     NULL},
+    {"payout-retry", 0, "S", OPT_SECONDS, F(payout_retry_ms), 1, 3600, "5",
+     "retry a payout after about S seconds, then twice as long each time (half of it at "
+     "random), at most an hour",
+     NULL},
     {"oidc-issuer", 0, "URL", OPT_TEXT, F(oidc_issuer), 0, 0, NULL,
      "sign members in through this OpenID Connect provider (authorization code with PKCE, the "
      "ID token checked against its JWKS): its issuer URL exactly, whose "

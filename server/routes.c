@@ -26,6 +26,7 @@
 #include "handlers/oauth.h"
 #include "handlers/staff.h"
 #include "handlers/packing.h"
+#include "handlers/payouts.h"
 #include "handlers/supply.h"
 #include "handlers/webhooks.h"
 

@@ -68,6 +68,13 @@ struct server_config {
 	int webhook_timeout_ms;
 	int webhook_tries;
 	int webhook_retry_ms;
+	/* red packets' payouts (engine/payouts.c, handlers/payouts.c) */
+	const char *payout_url;         /* the payment provider's endpoint; NULL: none sent */
+	const char *payout_secret_file; /* the secret shared with it; NULL: no callbacks */
+	int payout_concurrency;
+	int payout_timeout_ms;
+	int payout_tries;
+	int payout_retry_ms;
 	/* sign-in through an OpenID Connect provider, WeChat (handlers/oauth.c) */
 	const char *oidc_issuer; /* NULL: OIDC sign-in is off */
 	const char *oidc_client_id, *oidc_client_secret;
@@ -101,6 +108,7 @@ struct listener;
 struct links;
 struct campaigns;
 struct webhooks;
+struct payouts;
 struct alerts;
 struct tidy;
 struct referral_sweep;
@@ -169,6 +177,8 @@ struct server {
 	struct msessions *identities; /* and identities resolved lately (auth_resolve) */
 	struct pii_key pii;           /* members' personal data (lib/pii.h) */
 	struct webhooks *webhooks;    /* the control thread's dispatcher */
+	struct payouts *payouts;      /* and payout dispatcher (engine/payouts.h) */
+	char *payout_secret;          /* --payout-secret-file's; NULL: no callbacks taken */
 	struct alerts *alerts;        /* and alert evaluator (NULL: --alert-interval 0) */
 	struct tidy *tidy;            /* and scans' privacy job (NULL: nothing to do) */
 	struct jobs *jobs;            /* the export jobs' runner (NULL: --export-jobs 0) */

@@ -36,7 +36,7 @@
 	"   WHERE m.member = $1 ORDER BY l.id DESC; " STATEMENTS_ADMIN                             \
 	"; " STATEMENTS_ADMIN_WEBHOOKS "; " STATEMENTS_ADMIN_SUPPLY "; " STATEMENTS_ANALYTICS      \
 	"; " STATEMENTS_MEMBERS "; " STATEMENTS_OAUTH "; " STATEMENTS_CAMPAIGNS                    \
-	"; " STATEMENTS_INSIGHTS "; " STATEMENTS_MALL "; " STATEMENTS_REFERRALS
+	"; " STATEMENTS_INSIGHTS "; " STATEMENTS_MALL "; " STATEMENTS_REFERRALS "; " STATEMENTS_PAYOUTS
 
 /*
  * The analytics reads (server/handlers/analytics.c, sql/015_scans.sql): the
@@ -69,6 +69,30 @@
 	"PREPARE admin_campaign_winners(bigint, bigint[]) AS "                                     \
 	"  SELECT admin_campaign_winners($1, $2, 100); "                                           \
 	"PREPARE campaign_public(bigint) AS SELECT campaign_json($1, false)"
+
+/*
+ * Red packets' payouts (server/handlers/payouts.c, campaigns.c;
+ * sql/028_redpackets.sql): the provider's callback, its signature checked
+ * first, with the client's address; a campaign's reconciliation, with the
+ * identity's brands last (NULL: every brand).
+ */
+#define STATEMENTS_PAYOUTS                                                                         \
+	"PREPARE payout_callback(inet, text, text, text) AS "                                      \
+	"  SELECT * FROM payout_callback($1, $2, $3, $4); "                                        \
+	"PREPARE admin_campaign_payouts(bigint, bigint[]) AS "                                     \
+	"  SELECT admin_campaign_payouts($1, $2)"
+
+/*
+ * The payout dispatcher's own connection (engine/payouts.c, one per server,
+ * in the control thread): claim due payouts, record attempts, return the
+ * failed ones' amounts.
+ */
+#define STATEMENTS_PAYOUTS_SETUP                                                                   \
+	"SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET statement_timeout = '20s'; "             \
+	"PREPARE payout_claim(integer, integer) AS SELECT * FROM payout_claim($1, $2); "           \
+	"PREPARE payout_record(bigint, integer, text, integer, text, integer, integer) AS "        \
+	"  SELECT payout_record($1, $2, $3, $4, $5, $6, $7); "                                     \
+	"PREPARE payouts_return(integer) AS SELECT payouts_return($1)"
 
 /*
  * The console's members and counterfeit reads and the export jobs

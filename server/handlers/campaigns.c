@@ -252,3 +252,16 @@ void admin_route_campaign_end(struct request *r)
 	                       .values = {a->tok, http_client_inet(r), id}};
 	submit(a, &q, ended);
 }
+
+/* GET campaigns/{id}/payouts: the red packet's reconciliation (sql/028_redpackets.sql) */
+void admin_route_campaign_payouts(struct request *r)
+{
+	char id[24];
+	struct campaign_req *a = start(r);
+	if (!a || capture_id(a) < 0)
+		return;
+	snprintf(id, sizeof id, "%lld", a->id);
+	struct pool_query q = {
+	    .stmt = "admin_campaign_payouts", .nparams = 2, .values = {id, a->brands_param}};
+	submit(a, &q, got);
+}

@@ -16,11 +16,13 @@
 #define CAMPAIGN_LIST_MAX   100 /* products, print runs, regions */
 #define CAMPAIGN_PRIZES_MAX 20
 #define CAMPAIGN_POINTS_MAX 1000000
+#define CAMPAIGN_MONEY_MAX  1000000000000000LL /* minor units: a red packet's budget */
 
-void admin_route_campaigns(struct request *r);       /* GET campaigns */
-void admin_route_campaign_create(struct request *r); /* POST campaigns */
-void admin_route_campaign(struct request *r);        /* GET campaigns/{id} */
-void admin_route_campaign_end(struct request *r);    /* POST campaigns/{id}/end */
+void admin_route_campaigns(struct request *r);        /* GET campaigns */
+void admin_route_campaign_create(struct request *r);  /* POST campaigns */
+void admin_route_campaign(struct request *r);         /* GET campaigns/{id} */
+void admin_route_campaign_end(struct request *r);     /* POST campaigns/{id}/end */
+void admin_route_campaign_payouts(struct request *r); /* GET campaigns/{id}/payouts */
 /* GET campaigns/{id}/winners: prizes won per day, the last 100 winners, masked */
 void admin_route_campaign_winners(struct request *r);
 

@@ -74,11 +74,12 @@ enum admin_decode campaign_decode(const char *body, size_t len, char **canon, ch
 		goto out;
 	}
 	if (!known_fields(j, "brand name starts_at ends_at products batches regions multiplier "
-	                     "bonus first_claim_bonus ladder daily_limit prizes ")) {
+	                     "bonus first_claim_bonus ladder daily_limit prizes red_packet ")) {
 		snprintf(
 		    err, errlen,
 		    "unknown field (brand, name, starts_at, ends_at, products, batches, regions, "
-		    "multiplier, bonus, first_claim_bonus, ladder, daily_limit, prizes)");
+		    "multiplier, bonus, first_claim_bonus, ladder, daily_limit, prizes, "
+		    "red_packet)");
 		goto out;
 	}
 	if (!text_ok(json_object_get(j, "brand"), 0, 800)) {
@@ -152,6 +153,28 @@ enum admin_decode campaign_decode(const char *body, size_t len, char **canon, ch
 				         "\"probability_ppm\" (1 to 1000000: parts per million)}");
 				goto out;
 			}
+		}
+	}
+	if ((v = json_object_get(j, "red_packet")) && !json_is_null(v)) {
+		/* money in integer minor units; how they combine is campaign_create's to check */
+		const char *key;
+		json_t *x;
+		int bad = !json_is_object(v) ||
+		          !known_fields(v, "amount min max budget member_cap daily_cap currency ");
+		if (!bad)
+			json_object_foreach(v, key, x)
+			{
+				if (strcmp(key, "currency") == 0
+				        ? !text_ok(x, 3, 3)
+				        : !int_ok(x, 1, CAMPAIGN_MONEY_MAX))
+					bad = 1;
+			}
+		if (bad) {
+			snprintf(err, errlen,
+			         "red_packet is {\"amount\" or \"min\" and \"max\", \"budget\", "
+			         "\"member_cap\", \"daily_cap\" (whole minor units: fen, cents), "
+			         "\"currency\" (CNY)}");
+			goto out;
 		}
 	}
 	*canon = json_dumps(j, JSON_COMPACT);

@@ -296,6 +296,24 @@ static void campaign_result(struct evbuffer *b, const struct request *r, json_t 
 		fill(b, r, T_PRIZE_WON, json_string_value(json_object_get(p, "name")), 0);
 		evbuffer_add_printf(b, "</strong></p>");
 	}
+	/* red packets: integer minor units, shown as yuan (¥1.88) or UNITS.CC CUR */
+	json_array_foreach(json_object_get(c, "red_packets"), i, p)
+	{
+		json_t *amount = json_object_get(p, "amount"),
+		       *cur = json_object_get(p, "currency");
+		if (!json_is_integer(amount) || !json_is_string(cur) ||
+		    json_integer_value(amount) < 0)
+			continue;
+		long long a = (long long)json_integer_value(amount);
+		if (strcmp(json_string_value(cur), "CNY") == 0)
+			snprintf(m, sizeof m, "\xc2\xa5%lld.%02lld", a / 100, a % 100);
+		else
+			snprintf(m, sizeof m, "%lld.%02lld %.3s", a / 100, a % 100,
+			         json_string_value(cur));
+		evbuffer_add_printf(b, "<p class=\"prize\"><strong>");
+		fill(b, r, T_RED_PACKET_WON, m, 0);
+		evbuffer_add_printf(b, "</strong></p>");
+	}
 }
 
 static void code_line(struct evbuffer *b, const struct request *r, const char *code)

@@ -274,6 +274,8 @@ static const char *const texts[T_COUNT][4] = {
     [T_CAMPAIGN_PLUS] = {" + %d bonus points", " + 奖励积分 %d", " + 獎勵積分 %d",
                          " + %d bonus point"},
     [T_PRIZE_WON] = {"You won: %s", "恭喜您获得：%s", "恭喜您獲得：%s", NULL},
+    [T_RED_PACKET_WON] = {"A red packet for you: %s", "恭喜您获得红包：%s", "恭喜您獲得紅包：%s",
+                          NULL},
     [T_CAMPAIGN_LINK] = {"Campaign: %s (rules)", "活动：%s（规则）", "活動：%s（規則）", NULL},
     [T_CAMPAIGN_RULES] = {"Campaign rules", "活动规则", "活動規則", NULL},
     [T_CAMPAIGN_PERIOD] = {"When", "活动时间", "活動時間", NULL},

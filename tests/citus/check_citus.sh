@@ -49,6 +49,7 @@ integration/test_packing.sh integration/test_epcis.sh
 integration/test_server_insights.sh
 integration/test_mall.sh
 integration/test_referrals.sh
+integration/test_redpackets.sh
 citus/test_citus_worker_restart.sh citus/test_citus_plans.sh"
 
 if [ ! -f "$INSTALL" ]; then

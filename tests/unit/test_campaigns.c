@@ -119,12 +119,38 @@ static void test_a_campaign_body_is_checked_in_shape(void **state)
 	assert_int_equal(campaign_decode("{", 1, &canon, err, sizeof err), ADMIN_DECODE_BAD_JSON);
 }
 
+#define RP_HEAD                                                                                    \
+	"{\"brand\":\"B\",\"name\":\"n\",\"ends_at\":\"2030-01-01T00:00:00Z\",\"red_packet\":"
+
+static void test_a_red_packet_is_whole_minor_units_and_known_fields(void **state)
+{
+	char err[256], *canon = NULL;
+	(void)state;
+	const char *ok[] = {RP_HEAD "{\"amount\":88,\"budget\":100000,\"currency\":\"CNY\"}}",
+	                    RP_HEAD "{\"min\":1,\"max\":500,\"budget\":9000,\"member_cap\":900}}",
+	                    RP_HEAD "{\"amount\":5,\"budget\":9000,\"daily_cap\":600}}"};
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		assert_int_equal(campaign_decode(ok[i], strlen(ok[i]), &canon, err, sizeof err),
+		                 ADMIN_DECODE_OK);
+		free(canon);
+	}
+	const char *bad[] = {RP_HEAD "{\"amount\":1.5}}",        RP_HEAD "{\"amount\":0}}",
+	                     RP_HEAD "{\"amount\":\"8\"}}",      RP_HEAD "{\"tip\":8}}",
+	                     RP_HEAD "{\"currency\":\"RMB1\"}}", RP_HEAD "[8]}"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(campaign_decode(bad[i], strlen(bad[i]), &canon, err, sizeof err),
+		                 ADMIN_DECODE_BAD_REQUEST);
+		assert_non_null(strstr(err, "red_packet"));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_a_pack_matches_its_brands_campaigns_by_product_batch_and_time),
 	    cmocka_unit_test(test_a_malformed_load_is_refused),
 	    cmocka_unit_test(test_a_campaign_body_is_checked_in_shape),
+	    cmocka_unit_test(test_a_red_packet_is_whole_minor_units_and_known_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,57 @@
+/*
+ * payouts.h: the payout dispatcher (docs/campaigns.md, "Red packets"), in
+ * the control thread, built like the webhook dispatcher (webhooks.h). It
+ * claims requested payouts from the outbox (payout_claim of
+ * sql/028_redpackets.sql: FOR UPDATE SKIP LOCKED and a lease), POSTs each
+ * to the payment provider (--payout-url) with its Idempotency-Key and the
+ * body signed with --payout-secret-file (Packcode-Signature, as webhooks
+ * are), and records each attempt (payout_record): a 2xx is sent, another
+ * 4xx failed, a timeout or a 5xx due again after a backoff, failed after
+ * --payout-tries. Each tick it also returns the failed payouts' amounts to
+ * their budgets (payouts_return: exactly once). A payout is sent at least
+ * once; the idempotency key makes the provider pay it at most once.
+ */
+#ifndef PACKCODE_SERVER_PAYOUTS_H
+#define PACKCODE_SERVER_PAYOUTS_H
+
+#include <event2/event.h>
+#include <stddef.h>
+
+#define PAYOUTS_SECRET_MAX 256 /* bytes of the shared secret */
+
+struct payouts_config {
+	const char *conninfo;
+	const char *url;    /* the provider's payout endpoint; NULL: this server sends none */
+	const char *secret; /* signs the requests (and checks the callbacks: handlers/payouts.c) */
+	int concurrency;    /* payouts in flight at once */
+	int timeout_ms;     /* one attempt, whole */
+	int max_tries;      /* a payout is failed after this many attempts */
+	int retry_ms;       /* the delay after the first failed try; doubles after each */
+	int retry_max_ms;   /* ... up to this */
+	int poll_ms;        /* the longest wait between looks for due payouts */
+};
+
+struct payouts;
+
+/* A dispatcher on base's loop. NULL if out of memory. */
+struct payouts *payouts_new(struct event_base *base, const struct payouts_config *cfg);
+/* Connect and start sending (nothing when cfg->url is NULL). 0 or -1. */
+int payouts_start(struct payouts *po);
+/* Claim no more; what is in flight goes on and is recorded. */
+void payouts_stop(struct payouts *po);
+/* Payouts being sent, or sent and not yet recorded. */
+int payouts_busy(const struct payouts *po);
+/* Stop at once (leases expire: sent again, the same key). NULL is fine. */
+void payouts_free(struct payouts *po);
+
+/*
+ * The shared secret from FILE: its first line, 16 to PAYOUTS_SECRET_MAX
+ * bytes, the file readable by its owner only (like the keyring). 0 with
+ * *out (the caller frees), or -1 with err.
+ */
+int payouts_secret_load(const char *path, char **out, char *err, size_t errlen);
+
+/* How an attempt's reply is taken: "accepted", "refused" or "retry" (pure). */
+const char *payouts_classify(int replied, long http_status);
+
+#endif
