@@ -36,7 +36,8 @@
 	"   WHERE m.member = $1 ORDER BY l.id DESC; " STATEMENTS_ADMIN                             \
 	"; " STATEMENTS_ADMIN_WEBHOOKS "; " STATEMENTS_ADMIN_SUPPLY "; " STATEMENTS_ANALYTICS      \
 	"; " STATEMENTS_MEMBERS "; " STATEMENTS_OAUTH "; " STATEMENTS_CAMPAIGNS                    \
-	"; " STATEMENTS_INSIGHTS "; " STATEMENTS_MALL "; " STATEMENTS_REFERRALS "; " STATEMENTS_PAYOUTS
+	"; " STATEMENTS_INSIGHTS "; " STATEMENTS_MALL "; " STATEMENTS_REFERRALS                    \
+	"; " STATEMENTS_PAYOUTS
 
 /*
  * The analytics reads (server/handlers/analytics.c, sql/015_scans.sql): the
