@@ -55,7 +55,15 @@ var I18N = (function () {
       prize_ppm: "Chance (per million)", add_tier: "Add a prize tier", cs_active: "active", cs_scheduled: "scheduled", cs_ended: "ended",
       rules_col: "Rules", ladder_short: "every {n}th +{b}", rules_page: "Rules page", end: "End", end_sure: "End now?",
       burndown: "Prizes left (burn-down)", remaining: "Left", won: "Won", campaign_claims: "Claims it applied to, per day",
-      winners: "Latest winners (masked)", member: "Member", serial: "Serial", at_start: "start", campaign_name: "Name"
+      winners: "Latest winners (masked)", member: "Member", serial: "Serial", at_start: "start", campaign_name: "Name",
+      red_packet: "Cash red packet (optional; yuan)", rp_min: "Amount, or the least", rp_max: "The most (random between)",
+      rp_budget: "Budget", rp_member_cap: "Per member, in all", rp_daily_cap: "Per member per day",
+      payouts: "Red packet payouts", rp_budget_k: "Budget", budget_left: "Budget left", balanced: "Adds up",
+      ps_requested: "requested", ps_sent: "sent", ps_paid: "paid", ps_failed: "failed", ps_returned: "returned",
+      ps_pending: "pending", ps_paid_after_return: "paid after return", count: "Count", amount: "Amount",
+      late_callbacks: "{n} late callbacks changed nothing.", referral_flags: "Referral flags (farms refused)",
+      referrer: "Referrer", referee: "Friend", rf_same_phone: "same phone", rf_same_device: "same device",
+      rf_same_address: "same address", rf_daily_max: "too many a day", rp_short: "red packet {a}"
     },
     "zh-CN": {
       product: "packcode 品牌控制台", other_lang: "English", signin_title: "登录", name: "用户名",
@@ -108,7 +116,15 @@ var I18N = (function () {
       prize_ppm: "中奖概率（百万分之）", add_tier: "添加奖品等级", cs_active: "进行中", cs_scheduled: "未开始", cs_ended: "已结束",
       rules_col: "规则", ladder_short: "每第 {n} 次 +{b}", rules_page: "规则页", end: "结束", end_sure: "确定结束？",
       burndown: "剩余奖品（消耗）", remaining: "剩余", won: "已中", campaign_claims: "每日生效的领取",
-      winners: "最新中奖者（已脱敏）", member: "会员", serial: "序号", at_start: "开始", campaign_name: "活动名称"
+      winners: "最新中奖者（已脱敏）", member: "会员", serial: "序号", at_start: "开始", campaign_name: "活动名称",
+      red_packet: "现金红包（可选；元）", rp_min: "金额，或最小金额", rp_max: "最大金额（随机）",
+      rp_budget: "预算", rp_member_cap: "每人累计上限", rp_daily_cap: "每人每日上限",
+      payouts: "红包发放", rp_budget_k: "预算", budget_left: "剩余预算", balanced: "对账平衡",
+      ps_requested: "待发送", ps_sent: "已发送", ps_paid: "已到账", ps_failed: "失败", ps_returned: "已退回",
+      ps_pending: "处理中", ps_paid_after_return: "退回后到账", count: "笔数", amount: "金额",
+      late_callbacks: "{n} 次迟到回调未改变状态。", referral_flags: "推荐风控（已拒绝的刷单）",
+      referrer: "推荐人", referee: "好友", rf_same_phone: "同一手机号", rf_same_device: "同一设备",
+      rf_same_address: "同一地址", rf_daily_max: "单日过多", rp_short: "红包 {a}"
     }
   };
   function pick() {

@@ -601,6 +601,16 @@ var Pages = (function () {
         if (n) prizes.push({ name: n, count: Number(row.querySelector(".tier-count").value), probability_ppm: Number(row.querySelector(".tier-ppm").value) });
       });
       if (prizes.length) body.prizes = prizes;
+      /* money in whole fen: the yuan typed, times 100 */
+      function fen(v) { return Math.round(Number(v) * 100); }
+      if (f.rp_budget.value) {
+        var rp = { budget: fen(f.rp_budget.value), currency: "CNY" };
+        if (!f.rp_max.value || f.rp_max.value === f.rp_min.value) rp.amount = fen(f.rp_min.value);
+        else { rp.min = fen(f.rp_min.value); rp.max = fen(f.rp_max.value); }
+        if (f.rp_member_cap.value) rp.member_cap = fen(f.rp_member_cap.value);
+        if (f.rp_daily_cap.value) rp.daily_cap = fen(f.rp_daily_cap.value);
+        body.red_packet = rp;
+      }
       API.post("/api/v1/admin/campaigns", body).then(function (r) {
         msg.textContent = "";
         /* the API's own refusal, said as it said it: nothing was made */
@@ -622,6 +632,13 @@ var Pages = (function () {
         field("ladder_every", t("ladder_every"), el("input", { type: "number", min: 2 })),
         field("ladder_bonus", t("ladder_bonus"), el("input", { type: "number", min: 1 })),
         field("daily_limit", t("daily_limit"), el("input", { type: "number", min: 1 }))]),
+      el("h3", { text: t("red_packet") }),
+      el("div", { class: "editor-grid" }, [
+        field("rp_min", t("rp_min"), el("input", { type: "number", min: 0.01, step: "0.01" })),
+        field("rp_max", t("rp_max"), el("input", { type: "number", min: 0.01, step: "0.01" })),
+        field("rp_budget", t("rp_budget"), el("input", { type: "number", min: 0.01, step: "0.01" })),
+        field("rp_member_cap", t("rp_member_cap"), el("input", { type: "number", min: 0.01, step: "0.01" })),
+        field("rp_daily_cap", t("rp_daily_cap"), el("input", { type: "number", min: 0.01, step: "0.01" }))]),
       el("h3", { text: t("prizes") }),
       el("div", { class: "tier-row tier-head" }, [el("span", { class: "tier-name", text: t("prize") }),
         el("span", { class: "tier-count", text: t("prize_count") }), el("span", { class: "tier-ppm", text: t("prize_ppm") })]),
@@ -632,14 +649,45 @@ var Pages = (function () {
     tierRow();
     return form;
   }
+  /* a red packet's reconciliation: every status's count and amount, and the
+   * budget as the API adds it up (budget = left + requested + sent + paid + failed) */
+  function money(v, cur) { return (cur === "CNY" ? "¥" : (cur || "") + " ") + I18N.num(Math.round(v) / 100); }
+  function payoutsCard(p) {
+    var rows = ["requested", "sent", "paid", "failed", "returned", "pending", "paid_after_return"].map(function (k) {
+      return { key: k, count: (p[k] || {}).count || 0, amount: (p[k] || {}).amount || 0, _attrs: { "data-payout": k } };
+    });
+    var pie = el("div", { class: "chart chart-small", id: "chart-payouts" });
+    setTimeout(function () {
+      chart(pie, { tooltip: { trigger: "item", renderMode: "richText" }, legend: { bottom: 0 },
+        series: [{ type: "pie", radius: ["40%", "68%"], label: { show: false },
+          data: [{ name: t("budget_left"), value: p.budget_left }, { name: t("ps_paid"), value: p.paid.amount },
+                 { name: t("ps_pending"), value: p.pending.amount }, { name: t("ps_failed"), value: p.failed.amount }]
+            .map(function (x, i) { x.itemStyle = { color: ["#94a3b8", ROW_STYLE[1], ROW_STYLE[3], ROW_STYLE[2]][i] }; return x; }) }] });
+    }, 0);
+    return card(t("payouts"), [
+      el("div", { class: "kpis" }, [
+        el("div", { class: "kpi", "data-kpi": "budget", "data-value": p.budget }, [el("div", { class: "kpi-label", text: t("rp_budget_k") }), el("div", { class: "kpi-value", text: money(p.budget, p.currency) })]),
+        el("div", { class: "kpi", "data-kpi": "budget_left", "data-value": p.budget_left }, [el("div", { class: "kpi-label", text: t("budget_left") }), el("div", { class: "kpi-value", text: money(p.budget_left, p.currency) })]),
+        el("div", { class: "kpi", "data-kpi": "balanced" }, [el("div", { class: "kpi-label", text: t("balanced") }),
+          el("div", { class: "kpi-value " + (p.balanced ? "up" : "down"), id: "payouts-balanced", text: p.balanced ? "✓" : "✗" })])]),
+      pie,
+      table([{ label: t("status"), render: function (x) { return el("span", { class: "badge badge-p-" + x.key, text: t("ps_" + x.key) }); } },
+             { key: "count", label: t("count"), num: true },
+             { label: t("amount"), num: true, render: function (x) { return money(x.amount, p.currency); } }], rows, { id: "payouts" }),
+      el("p", { class: "muted", text: t("late_callbacks", { n: I18N.num(p.late_callbacks || 0) }) })]);
+  }
   function campaignDetail(box, c) {
     box.textContent = "";
     box.appendChild(loading());
-    return API.get("/api/v1/admin/campaigns/" + c.id + "/winners").then(function (r) {
+    return Promise.all([API.get("/api/v1/admin/campaigns/" + c.id + "/winners"),
+                        API.get("/api/v1/admin/campaigns/" + c.id + "/payouts")]).then(function (rs) {
+      var r = rs[0], pay = rs[1];
       box.textContent = "";
       if (!r.ok) { box.appendChild(notice(r)); return; }
       var d = r.body, days = d.days || [], prizes = d.prizes || [];
       var parts = [];
+      if (!pay.ok) parts.push(card(t("payouts"), [notice(pay)]));
+      else if (pay.body.red_packet) parts.push(payoutsCard(pay.body));
       if (prizes.length) {
         /* a tier's remaining after each day: its count less what was won up to that day */
         var left = prizes.map(function (p) { return p.count; });
@@ -686,7 +734,20 @@ var Pages = (function () {
       main.insertBefore(editing, box);
     }
     main.appendChild(detail);
-    return API.get("/api/v1/admin/campaigns").then(function (r) {
+    var flags = el("div", null, [loading()]);
+    main.appendChild(flags);
+    var flagged = API.get("/api/v1/admin/referrals?flagged=true&limit=50").then(function (r) {
+      flags.textContent = "";
+      if (!r.ok) { flags.appendChild(card(t("referral_flags"), [notice(r)])); return; }
+      flags.appendChild(card(t("referral_flags"), [table([
+        { label: t("at"), render: function (x) { return I18N.time(x.recorded_at); } },
+        { label: t("reason"), render: function (x) { return el("span", { class: "badge badge-failed", text: t("rf_" + x.flag) }); } },
+        { label: t("referrer"), render: function (x) { return (x.referrer && x.referrer.masked) || "–"; } },
+        { label: t("referee"), render: function (x) { return (x.referee && x.referee.masked) || "–"; } },
+        { label: t("brand"), render: function (x) { return x.brand || "–"; } }],
+        (r.body.referrals || []).map(function (x) { x._attrs = { "data-flag": x.flag }; return x; }), { id: "referral-flags" })]));
+    });
+    var list = API.get("/api/v1/admin/campaigns").then(function (r) {
       box.textContent = "";
       if (!r.ok) { box.appendChild(card(t("nav_campaigns"), [notice(r)])); return; }
       var list = r.body.campaigns || [];
@@ -704,6 +765,8 @@ var Pages = (function () {
             if (c.ladder) parts.push(t("ladder_short", { n: c.ladder.every, b: c.ladder.bonus }));
             if (c.daily_limit) parts.push(t("daily_limit") + " " + c.daily_limit);
             if (c.regions) parts.push(c.regions.join(" "));
+            var rp = c.red_packet;
+            if (rp) parts.push(t("rp_short", { a: rp.amount ? money(rp.amount, rp.currency) : money(rp.min, rp.currency) + "–" + money(rp.max, rp.currency) }));
             return parts.join(" · ") || "–";
           } },
           { key: "claims", label: t("claims"), num: true },
@@ -729,6 +792,7 @@ var Pages = (function () {
             return el("span", { class: "actions" }, b);
           } }], list.map(function (c) { c._attrs = { "data-campaign-row": c.id }; return c; }), { id: "campaigns" })]));
     });
+    return Promise.all([list, flagged]);
   }
 
   return { dispose: dispose, overview: overview, products: products, regions: regions, members: members,

@@ -262,6 +262,9 @@ def campaigns(d, first):
     if len(winners) != X["winners"] or any("***" not in text(w) for w in winners):
         fail(f"winners: {[text(w) for w in winners]}, want {X['winners']}, masked")
     left = text(d.find_element(By.CSS_SELECTOR, "#campaign-prizes tbody tr"))
+    # the referral flags' card: drawn (this seed has none), or a notice for an account without the scope
+    if not d.find_elements(By.CSS_SELECTOR, "#referral-flags"):
+        fail("no referral flags' table")
     shot(d, "4-campaign")
     if not (first and X["make_campaign"]):
         return
@@ -273,6 +276,9 @@ def campaigns(d, first):
     d.find_element(By.CSS_SELECTOR, "#cf-tiers .tier-name").send_keys("Cup")
     d.find_element(By.CSS_SELECTOR, "#cf-tiers .tier-count").send_keys("5")
     d.find_element(By.CSS_SELECTOR, "#cf-tiers .tier-ppm").send_keys("1000")
+    # a cash red packet of ¥1.88 a claim from a budget of ¥100 (in fen: 188 and 10000)
+    d.find_element(By.ID, "cf-rp_min").send_keys("1.88")
+    d.find_element(By.ID, "cf-rp_budget").send_keys("100")
     # a refusal first: the API's message shown, nothing made
     d.find_element(By.ID, "cf-regions").send_keys("Zhejiang")
     shot(d, "4-campaign-editor")
@@ -283,8 +289,16 @@ def campaigns(d, first):
     d.execute_script("arguments[0].click()", d.find_element(By.ID, "cf-submit"))
     wait(d, "the campaign made", lambda drv: drv.execute_script(MADE, False))
     new = [e for e in campaign_rows(d).values() if "Browser campaign" in text(e)][0]
-    if "×1.5" not in text(new) or "CN-ZJ" not in text(new) or "Cup 5/5" not in text(new):
+    if "×1.5" not in text(new) or "CN-ZJ" not in text(new) or "Cup 5/5" not in text(new) or "¥1.88" not in text(new):
         fail(f"the campaign made reads: {text(new)}")
+    # its reconciliation: the budget as typed, in fen, all of it left, adding up
+    d.execute_script("arguments[0].click()", new.find_element(By.CSS_SELECTOR, "button.show-campaign"))
+    wait(d, "the red packet's payouts", lambda drv: drv.find_elements(By.CSS_SELECTOR, "#payouts tbody tr[data-payout]"))
+    got = {k: d.find_element(By.CSS_SELECTOR, f"[data-kpi={k}]").get_attribute("data-value") for k in ("budget", "budget_left")}
+    if got != {"budget": "10000", "budget_left": "10000"} or text(d.find_element(By.ID, "payouts-balanced")) != "✓":
+        fail(f"the red packet's reconciliation: {got}, balanced {text(d.find_element(By.ID, 'payouts-balanced'))}")
+    shot(d, "4-campaign-payouts")
+    new = [e for e in campaign_rows(d).values() if "Browser campaign" in text(e)][0]
     btn = new.find_element(By.CSS_SELECTOR, "button.end-campaign")
     d.execute_script("arguments[0].click()", btn)
     d.execute_script("arguments[0].click()", btn)

@@ -223,12 +223,12 @@ run_browser desktop en alice "$T/alice.json"
 	fail "the recall's audit row: $(sql "SELECT actor, target FROM audit WHERE action = 'batch.recall'")"
 [ "$(sql "SELECT actor FROM audit WHERE action = 'webhook.replay'")" = staff:alice ] ||
 	fail "the delivery replayed from the console: $(sql "SELECT actor, target FROM audit WHERE action = 'webhook.replay'")"
-[ "$(sql "SELECT string_agg(action, ' ' ORDER BY id) FROM audit WHERE actor = 'staff:alice' AND action LIKE 'campaign.%'")" = "campaign.create campaign.end" ] &&
+[ "$(sql "SELECT string_agg(action, ' ' ORDER BY id) FROM audit WHERE actor = 'staff:alice' AND action LIKE 'campaign.%'")" = "campaign.create campaign.red_packet campaign.end" ] &&
 	[ "$(sql "SELECT ended_at IS NOT NULL FROM campaigns WHERE name = 'Browser campaign'")" = t ] ||
 	fail "the campaign made and ended in the console: $(sql "SELECT actor, action, target FROM audit WHERE action LIKE 'campaign.%'")"
 [ "$(sql "SELECT acknowledged_by FROM alerts WHERE id = $ALERT")" = staff:alice ] ||
 	fail "alert $ALERT not acknowledged by alice: $(sql "SELECT acknowledged_at, acknowledged_by FROM alerts WHERE id = $ALERT")"
-ok "1366x900, en then zh-CN: signed in, overview = SQL, products and regions = SQL, both maps drawn, B2 recalled by typing TEA-$B2 (database: recalled, audited as staff:alice), alert $ALERT acknowledged, the recall's webhook delivery replayed (audited), a campaign made with a prize tier and ended (audited), Tea's campaign's burn-down and its 3 winners masked, the suspicious code listed, every page drawn or 'not available'"
+ok "1366x900, en then zh-CN: signed in, overview = SQL, products and regions = SQL, both maps drawn, B2 recalled by typing TEA-$B2 (database: recalled, audited as staff:alice), alert $ALERT acknowledged, the recall's webhook delivery replayed (audited), a campaign made with a prize tier and a red packet (its reconciliation shown, adding up) and ended (audited), Tea's campaign's burn-down and its 3 winners masked, the suspicious code listed, every page drawn or 'not available'"
 
 run_browser phone zh-CN tea "$T/tea.json"
 [ "$(sql "SELECT status FROM batches WHERE id = $B3")" = recalled ] || fail "B3 is not recalled in the database"
