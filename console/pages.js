@@ -652,7 +652,7 @@ var Pages = (function () {
   /* a red packet's reconciliation: every status's count and amount, and the
    * budget as the API adds it up (budget = left + requested + sent + paid + failed) */
   function money(v, cur) { return (cur === "CNY" ? "¥" : (cur || "") + " ") + I18N.num(Math.round(v) / 100); }
-  function payoutsCard(p) {
+  function payoutsCard(p, days) {
     var rows = ["requested", "sent", "paid", "failed", "returned", "pending", "paid_after_return"].map(function (k) {
       return { key: k, count: (p[k] || {}).count || 0, amount: (p[k] || {}).amount || 0, _attrs: { "data-payout": k } };
     });
@@ -664,13 +664,24 @@ var Pages = (function () {
                  { name: t("ps_pending"), value: p.pending.amount }, { name: t("ps_failed"), value: p.failed.amount }]
             .map(function (x, i) { x.itemStyle = { color: ["#94a3b8", ROW_STYLE[1], ROW_STYLE[3], ROW_STYLE[2]][i] }; return x; }) }] });
     }, 0);
+    /* the budget's burn-down: what was left after each UTC day of the red packets given
+     * (before returns: a failed payout's amount comes back, as "returned" says) */
+    var burn = el("div", { class: "chart chart-small", id: "chart-budget" });
+    setTimeout(function () {
+      var left = p.budget;
+      chart(burn, { grid: { left: 64, right: 24, top: 24, bottom: 32 }, tooltip: { trigger: "axis", renderMode: "richText" },
+        xAxis: { type: "category", data: [t("at_start")].concat(days.map(function (x) { return x.day.slice(5); })) },
+        yAxis: { type: "value", min: 0, axisLabel: { formatter: function (v) { return money(v, p.currency); } } },
+        series: [{ name: t("budget_left"), type: "line", step: "end", symbolSize: 5, itemStyle: { color: ROW_STYLE[0] },
+                   data: [left].concat(days.map(function (x) { left -= x.red_packets || 0; return left; })) }] });
+    }, 0);
     return card(t("payouts"), [
       el("div", { class: "kpis" }, [
         el("div", { class: "kpi", "data-kpi": "budget", "data-value": p.budget }, [el("div", { class: "kpi-label", text: t("rp_budget_k") }), el("div", { class: "kpi-value", text: money(p.budget, p.currency) })]),
         el("div", { class: "kpi", "data-kpi": "budget_left", "data-value": p.budget_left }, [el("div", { class: "kpi-label", text: t("budget_left") }), el("div", { class: "kpi-value", text: money(p.budget_left, p.currency) })]),
         el("div", { class: "kpi", "data-kpi": "balanced" }, [el("div", { class: "kpi-label", text: t("balanced") }),
           el("div", { class: "kpi-value " + (p.balanced ? "up" : "down"), id: "payouts-balanced", text: p.balanced ? "✓" : "✗" })])]),
-      pie,
+      el("div", { class: "grid2" }, [pie, burn]),
       table([{ label: t("status"), render: function (x) { return el("span", { class: "badge badge-p-" + x.key, text: t("ps_" + x.key) }); } },
              { key: "count", label: t("count"), num: true },
              { label: t("amount"), num: true, render: function (x) { return money(x.amount, p.currency); } }], rows, { id: "payouts" }),
@@ -687,7 +698,7 @@ var Pages = (function () {
       var d = r.body, days = d.days || [], prizes = d.prizes || [];
       var parts = [];
       if (!pay.ok) parts.push(card(t("payouts"), [notice(pay)]));
-      else if (pay.body.red_packet) parts.push(payoutsCard(pay.body));
+      else if (pay.body.red_packet) parts.push(payoutsCard(pay.body, days));
       if (prizes.length) {
         /* a tier's remaining after each day: its count less what was won up to that day */
         var left = prizes.map(function (p) { return p.count; });

@@ -7,7 +7,8 @@
 -- first, for an identity that may see brands p_brands (NULL: every brand);
 -- NULL when it may not see the campaign (404, as for the campaign itself).
 -- days: every UTC day from the campaign's start with a claim it applied to,
--- with the claims it applied to and the prizes won per tier (in tier
+-- with the claims it applied to, the red packets given (minor units, 028's
+-- campaign_claims.red_packet) and the prizes won per tier (in tier
 -- order, as "prizes"); a tier's remaining after a day is its count less
 -- the sum of its won up to that day (the console draws that). winners:
 -- when, the tier and prize, the serial of the pack, the member's phone
@@ -32,13 +33,14 @@ BEGIN
     SELECT coalesce(array_agg(p.tier ORDER BY p.tier), '{}') INTO tiers
       FROM campaign_prizes p WHERE p.campaign_id = p_id;
     SELECT coalesce(jsonb_agg(jsonb_build_object(
-               'day', d.day, 'claims', d.claims,
+               'day', d.day, 'claims', d.claims, 'red_packets', d.given,
                'won', (SELECT coalesce(jsonb_agg((SELECT count(*) FROM unnest(d.won) u
                                                    WHERE u = t) ORDER BY t), '[]'::jsonb)
                          FROM unnest(tiers) t))
                ORDER BY d.day), '[]'::jsonb)
       INTO days
       FROM (SELECT (cc.claimed_at AT TIME ZONE 'UTC')::date AS day, count(*) AS claims,
+                   coalesce(sum(cc.red_packet), 0) AS given,
                    coalesce(array_agg(cc.prize_tier) FILTER (WHERE cc.prize_tier IS NOT NULL),
                             '{}') AS won
               FROM campaign_claims cc WHERE cc.campaign_id = p_id

@@ -258,6 +258,13 @@ def campaigns(d, first):
     d.execute_script("arguments[0].click()", row.find_element(By.CSS_SELECTOR, "button.show-campaign"))
     wait(d, "the campaign's winners", lambda drv: drv.find_elements(By.CSS_SELECTOR, "#campaign-winners tbody tr td")
          and drv.find_elements(By.CSS_SELECTOR, "#chart-burndown canvas"))
+    # its red packet: the payouts requested and the budget left, as SQL says, and the budget's burn-down
+    wait(d, "the campaign's payouts", lambda drv: drv.find_elements(By.CSS_SELECTOR, "#payouts tbody tr[data-payout]")
+         and drv.find_elements(By.CSS_SELECTOR, "#chart-budget canvas"))
+    req = text(d.find_element(By.CSS_SELECTOR, "#payouts tr[data-payout=requested] td.num"))
+    left = d.find_element(By.CSS_SELECTOR, "[data-kpi=budget_left]").get_attribute("data-value")
+    if req != str(X["payouts"]["requested"]) or left != str(X["payouts"]["left"]):
+        fail(f"the red packet: {req} requested, {left} left; SQL: {X['payouts']}")
     winners = d.find_elements(By.CSS_SELECTOR, "#campaign-winners tbody tr")
     if len(winners) != X["winners"] or any("***" not in text(w) for w in winners):
         fail(f"winners: {[text(w) for w in winners]}, want {X['winners']}, masked")
@@ -293,7 +300,8 @@ def campaigns(d, first):
         fail(f"the campaign made reads: {text(new)}")
     # its reconciliation: the budget as typed, in fen, all of it left, adding up
     d.execute_script("arguments[0].click()", new.find_element(By.CSS_SELECTOR, "button.show-campaign"))
-    wait(d, "the red packet's payouts", lambda drv: drv.find_elements(By.CSS_SELECTOR, "#payouts tbody tr[data-payout]"))
+    wait(d, "the red packet's payouts", lambda drv: drv.find_elements(By.CSS_SELECTOR, "#payouts tbody tr[data-payout]")
+         and drv.find_elements(By.CSS_SELECTOR, "#chart-budget canvas"))
     got = {k: d.find_element(By.CSS_SELECTOR, f"[data-kpi={k}]").get_attribute("data-value") for k in ("budget", "budget_left")}
     if got != {"budget": "10000", "budget_left": "10000"} or text(d.find_element(By.ID, "payouts-balanced")) != "✓":
         fail(f"the red packet's reconciliation: {got}, balanced {text(d.find_element(By.ID, 'payouts-balanced'))}")

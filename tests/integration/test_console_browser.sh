@@ -87,7 +87,9 @@ wait_until 10 "the scanners alert" alerted
 ALERT=$(sql "SELECT min(id) FROM alerts")
 
 # campaigns (sql/021_campaigns.sql): Tea's with one prize tier that every
-# claim wins while 3 are left, and Cola's; made through the admin API
+# claim wins while 3 are left and a red packet of 1.50 a claim from 20.00
+# (028: no --payout-url, so its payouts stay requested), and Cola's; made
+# through the admin API
 TCAMP=$(pcgen token add --name console-campaigns --scopes campaigns 2>/dev/null) || fail "token console-campaigns"
 ENDS=$(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)
 camp() {
@@ -96,7 +98,7 @@ camp() {
 	[ "$STATUS" = 201 ] || fail "campaign: $STATUS $(cat "$T/body")"
 	jq -r .id "$T/body"
 }
-CT=$(camp "{\"brand\":\"Packcode Tea\",\"name\":\"Tea set draw\",\"ends_at\":\"$ENDS\",\"prizes\":[{\"name\":\"Tea set\",\"count\":3,\"probability_ppm\":1000000}]}")
+CT=$(camp "{\"brand\":\"Packcode Tea\",\"name\":\"Tea set draw\",\"ends_at\":\"$ENDS\",\"prizes\":[{\"name\":\"Tea set\",\"count\":3,\"probability_ppm\":1000000}],\"red_packet\":{\"amount\":150,\"budget\":2000}}")
 CC=$(camp "{\"brand\":\"Packcode Cola\",\"name\":\"Cola double\",\"ends_at\":\"$ENDS\",\"multiplier\":2}")
 campaigns_live() { [ "$(sql "SELECT count(*) FROM campaigns_live()")" = 2 ]; }
 wait_until 10 "the campaigns made" campaigns_live
@@ -191,6 +193,8 @@ expect_json() { # expect_json BRAND-FILTER SKUS-JSON BATCHES-SQL RECALL ACK CAMP
 	      WHERE $6),
 	  'campaign', $CT, 'winners', (SELECT count(*) FROM campaign_claims WHERE campaign_id = $CT AND prize_tier IS NOT NULL),
 	  'make_campaign', $7,
+	  'payouts', (SELECT json_build_object('requested', count(*), 'left', (SELECT budget_left FROM campaign_red_packets WHERE campaign_id = $CT))
+	      FROM payouts WHERE campaign_id = $CT),
 	  'webhook', $([ "$5" = null ] && echo false || echo true),
 	  'product_scans', (SELECT json_object_agg(b.product_sku, n) FROM (SELECT b.product_sku, count(*) n FROM scans s
 	      JOIN batches b ON b.id = s.batch_id WHERE s.$RANGE $f GROUP BY 1) b),
@@ -202,7 +206,8 @@ expect_json() { # expect_json BRAND-FILTER SKUS-JSON BATCHES-SQL RECALL ACK CAMP
 expect_json "" '["COLA","TEA"]' "SELECT id FROM batches" "$B2" "$ALERT" true true >"$T/alice.json" || fail "SQL for alice"
 expect_json "AND batch_id IN ($TEA_BATCHES)" '["TEA"]' "$TEA_BATCHES" "$B3" null "br.name = 'Packcode Tea'" false >"$T/tea.json" ||
 	fail "SQL for tea"
-[ "$(jq .winners "$T/alice.json")" = 3 ] || fail "Tea's campaign has $(jq .winners "$T/alice.json") winners, not 3"
+[ "$(jq .winners "$T/alice.json")" = 3 ] && [ "$(jq -c .payouts "$T/alice.json")" = '{"requested":6,"left":1100}' ] ||
+	fail "Tea's campaign: $(jq .winners "$T/alice.json") winners, not 3; payouts $(jq -c .payouts "$T/alice.json")"
 # points spent: the group's SUM over spends; null (no card value) for a brand
 SPENT=$(sql "SELECT coalesce(sum(points), 0) FROM spends WHERE created_at >= (((now() AT TIME ZONE 'UTC')::date - 13)::timestamp AT TIME ZONE 'UTC')")
 jq --argjson n "$SPENT" '.overview.points_spent = $n' "$T/alice.json" >"$T/x.json" && mv "$T/x.json" "$T/alice.json"
