@@ -265,7 +265,21 @@ var Pages = (function () {
           return { name: worldName(x.country), value: x.scans };
         }), t("scans"));
       });
-    return Promise.all([p1, p2]);
+    /* China by city (the geolocation database's city names), most scans first */
+    var cities = main.appendChild(el("div", null, [loading()]));
+    var p3 = API.get("/api/v1/admin/analytics/regions?" + rangeQuery() + "&country=CN&level=city").then(function (r) {
+      cities.textContent = "";
+      if (!r.ok) { cities.appendChild(notice(r)); return; }
+      /* the scans whose city is not known are in the provinces' table above */
+      var rows = (r.body.regions || []).filter(function (x) { return x.city && x.city !== "unknown"; });
+      cities.appendChild(card(t("china_cities"), [table([
+        { key: "city", label: t("city") },
+        { label: t("region"), render: function (x) { return regionName(x.subdivision, "subdivision"); } },
+        { key: "scans", label: t("scans"), num: true }, { key: "genuine", label: t("genuine"), num: true },
+        { key: "not_genuine", label: t("not_genuine"), num: true }, { key: "claims", label: t("claims"), num: true }],
+        rows.map(function (x) { x._attrs = { "data-city": x.city, "data-scans": x.scans }; return x; }), { id: "regions-cn-city" })]));
+    });
+    return Promise.all([p1, p2, p3]);
   }
 
   /* ---- members: analytics/members, members/search, members/{m}/timeline ---- */

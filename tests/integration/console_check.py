@@ -169,6 +169,10 @@ def pages(d, want, first):
              for e in d.find_elements(By.CSS_SELECTOR, "#regions-world tr[data-region]")}
     if cn != X["regions"]:
         fail(f"China's provinces on the page {cn}, SQL {X['regions']}")
+    cities = {e.get_attribute("data-city"): int(e.get_attribute("data-scans"))
+              for e in d.find_elements(By.CSS_SELECTOR, "#regions-cn-city tr[data-city]")}
+    if cities != X["cities"] or not cities:
+        fail(f"China's cities on the page {cities}, SQL {X['cities']}")
     if world != X["countries"]:
         fail(f"countries on the page {world}, SQL {X['countries']}")
     # the map knows the provinces: ECharts' own model, hovered region data included

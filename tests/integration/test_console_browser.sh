@@ -201,7 +201,9 @@ expect_json() { # expect_json BRAND-FILTER SKUS-JSON BATCHES-SQL RECALL ACK CAMP
 	  'regions', (SELECT coalesce(json_object_agg(r, n), '{}') FROM (SELECT coalesce(subdivision, 'unknown') r, count(*) n
 	      FROM scans WHERE country = 'CN' AND $RANGE $f GROUP BY 1) x),
 	  'countries', (SELECT coalesce(json_object_agg(r, n), '{}') FROM (SELECT coalesce(country, 'unknown') r, count(*) n
-	      FROM scans WHERE $RANGE $f GROUP BY 1) x))"
+	      FROM scans WHERE $RANGE $f GROUP BY 1) x),
+	  'cities', (SELECT coalesce(json_object_agg(city, n), '{}') FROM (SELECT city, count(*) n
+	      FROM scans WHERE country = 'CN' AND city IS NOT NULL AND $RANGE $f GROUP BY 1) x))"
 }
 expect_json "" '["COLA","TEA"]' "SELECT id FROM batches" "$B2" "$ALERT" true true >"$T/alice.json" || fail "SQL for alice"
 expect_json "AND batch_id IN ($TEA_BATCHES)" '["TEA"]' "$TEA_BATCHES" "$B3" null "br.name = 'Packcode Tea'" false >"$T/tea.json" ||
