@@ -388,3 +388,15 @@ void tokens_free(struct tokens *t)
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
+
+const char *tokens_brands_param(const struct tokens_identity *who, char *out, size_t outlen)
+{
+	if (who->nbrands < 0)
+		return NULL;
+	size_t n = (size_t)snprintf(out, outlen, "{");
+	for (int i = 0; i < who->nbrands && n < outlen; i++)
+		n += (size_t)snprintf(out + n, outlen - n, "%s%lld", i ? "," : "", who->brands[i]);
+	if (n < outlen)
+		snprintf(out + n, outlen - n, "}");
+	return out;
+}

@@ -42,6 +42,13 @@ struct tokens_identity {
 	long long expires; /* a session's end (unix time); 0 for a token */
 };
 
+/*
+ * "{1,2}" for who's brands into out, or NULL for every brand (an identity
+ * not limited): the bigint[] parameter of the SQL functions that take the
+ * identity's brands.
+ */
+const char *tokens_brands_param(const struct tokens_identity *who, char *out, size_t outlen);
+
 struct tokens;
 
 /*

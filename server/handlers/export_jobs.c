@@ -106,7 +106,7 @@ void admin_route_export_job_add(struct request *r)
 void admin_route_export_jobs(struct request *r)
 {
 	char brands[BRANDS_PARAM_MAX];
-	const char *v[] = {insights_brands_param(r, brands, sizeof brands)};
+	const char *v[] = {tokens_brands_param(&r->admin, brands, sizeof brands)};
 	insights_json_call(r, "admin_export_jobs", 1, v, NULL, NULL);
 }
 
@@ -127,7 +127,7 @@ void admin_route_export_job(struct request *r)
 	char brands[BRANDS_PARAM_MAX], id[24];
 	if (job_id(r, id, sizeof id) < 0)
 		return;
-	const char *v[] = {id, insights_brands_param(r, brands, sizeof brands)};
+	const char *v[] = {id, tokens_brands_param(&r->admin, brands, sizeof brands)};
 	insights_json_call(r, "admin_export_job", 2, v, "unknown_job", "no such export job");
 }
 

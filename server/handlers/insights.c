@@ -36,19 +36,6 @@ struct call {
 	json_t *o;
 };
 
-const char *insights_brands_param(const struct request *r, char *out, size_t outlen)
-{
-	if (r->admin.nbrands < 0)
-		return NULL;
-	size_t n = (size_t)snprintf(out, outlen, "{");
-	for (int i = 0; i < r->admin.nbrands && n < outlen; i++)
-		n += (size_t)snprintf(out + n, outlen - n, "%s%lld", i ? "," : "",
-		                      r->admin.brands[i]);
-	if (n < outlen)
-		snprintf(out + n, outlen - n, "}");
-	return out;
-}
-
 static void call_free(struct call *c)
 {
 	json_decref(c->o);
@@ -148,7 +135,7 @@ static void analytics(struct request *r, const char *stmt)
 	if (!brand_param(r, brand, sizeof brand))
 		return;
 	const char *v[] = {aq.from[0] ? aq.from : NULL, aq.to[0] ? aq.to : NULL,
-	                   insights_brands_param(r, brands, sizeof brands),
+	                   tokens_brands_param(&r->admin, brands, sizeof brands),
 	                   brand[0] ? brand : NULL};
 	insights_json_call(r, stmt, 4, v, NULL, NULL);
 }
@@ -251,7 +238,8 @@ void admin_route_member_search(struct request *r)
 	hash_hex(r, c->typed, hex);
 	struct pool_query q = {.stmt = "admin_member_search",
 	                       .nparams = 3,
-	                       .values = {hex, insights_brands_param(r, brands, sizeof brands),
+	                       .values = {hex,
+	                                  tokens_brands_param(&r->admin, brands, sizeof brands),
 	                                  brand[0] ? brand : NULL}};
 	submit(c, &q, searched);
 }
@@ -285,7 +273,7 @@ void admin_route_member_timeline(struct request *r)
 	if (!key)
 		hash_hex(r, typed, hex);
 	const char *v[] = {typed, key ? NULL : hex, lim,
-	                   insights_brands_param(r, brands, sizeof brands),
+	                   tokens_brands_param(&r->admin, brands, sizeof brands),
 	                   brand[0] ? brand : NULL};
 	insights_json_call(r, "admin_member_timeline", 5, v, "unknown_member", "no such member");
 }

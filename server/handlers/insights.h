@@ -24,12 +24,6 @@ void admin_route_export_job(struct request *r);          /* GET export-jobs/{id}
 void admin_route_export_job_download(struct request *r); /* GET export-jobs/{id}/download */
 
 /*
- * "{1,2}" for the identity's brands into out, or NULL for every brand (an
- * identity not limited): the bigint[] parameter of the SQL functions.
- */
-const char *insights_brands_param(const struct request *r, char *out, size_t outlen);
-
-/*
  * Run statement stmt (values[0..n)) whose one row and column is the reply's
  * JSON, and send it: 200; 404 with error/message when it is NULL; 400 for
  * SQLSTATE 22023; 503 when the database is unavailable.

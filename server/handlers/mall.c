@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <sys/queue.h>
 
+#include "engine/tokens.h"
 #include "log.h"
 #include "pii.h"
 #include "scope.h"
@@ -109,14 +110,7 @@ static struct mall_req *start(struct request *r, enum mall_view view)
 	if (a->who.scopes & SCOPE_PII)
 		a->view = VIEW_PII;
 	snprintf(a->tok, sizeof a->tok, "%lld", a->who.id);
-	if (a->who.nbrands >= 0) {
-		size_t n = (size_t)snprintf(a->brands, sizeof a->brands, "{");
-		for (int i = 0; i < a->who.nbrands; i++)
-			n += (size_t)snprintf(a->brands + n, sizeof a->brands - n, "%s%lld",
-			                      i ? "," : "", a->who.brands[i]);
-		snprintf(a->brands + n, sizeof a->brands - n, "}");
-		a->brands_param = a->brands;
-	}
+	a->brands_param = tokens_brands_param(&r->admin, a->brands, sizeof a->brands);
 	return a;
 }
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "edge/http.h"
+#include "engine/tokens.h"
 #include "log.h"
 #include "server.h"
 #include "url.h"
@@ -32,8 +33,6 @@ struct referral_req {
 	char brands[TOKENS_BRANDS_MAX * 21 + 3];
 	char nums[3][24];
 };
-
-static const char *brands_param(struct referral_req *q);
 
 static struct referral_req *req_new(struct request *r)
 {
@@ -311,7 +310,7 @@ void referral_route_admin(struct request *r)
 	struct referral_req *q = req_new(r);
 	if (!q)
 		return;
-	const char *brands = brands_param(q);
+	const char *brands = tokens_brands_param(&q->r->admin, q->brands, sizeof q->brands);
 	snprintf(q->nums[0], sizeof q->nums[0], "%s", flagged ? "true" : "false");
 	snprintf(q->nums[1], sizeof q->nums[1], "%lld", before);
 	snprintf(q->nums[2], sizeof q->nums[2], "%d", limit);
@@ -323,27 +322,15 @@ void referral_route_admin(struct request *r)
 	submit(q, &pq, listed);
 }
 
-/* The identity's brands as an array literal into q->brands: the parameter, or NULL (all). */
-static const char *brands_param(struct referral_req *q)
-{
-	const struct tokens_identity *who = &q->r->admin;
-	if (who->nbrands < 0)
-		return NULL;
-	size_t n = (size_t)snprintf(q->brands, sizeof q->brands, "{");
-	for (int i = 0; i < who->nbrands; i++)
-		n += (size_t)snprintf(q->brands + n, sizeof q->brands - n, "%s%lld", i ? "," : "",
-		                      who->brands[i]);
-	snprintf(q->brands + n, sizeof q->brands - n, "}");
-	return q->brands;
-}
-
 void referral_route_rules(struct request *r)
 {
 	struct referral_req *q = req_new(r);
 	if (!q)
 		return;
 	struct pool_query pq = {
-	    .stmt = "admin_referral_rules", .nparams = 1, .values = {brands_param(q)}};
+	    .stmt = "admin_referral_rules",
+	    .nparams = 1,
+	    .values = {tokens_brands_param(&q->r->admin, q->brands, sizeof q->brands)}};
 	submit(q, &pq, listed);
 }
 
