@@ -56,19 +56,26 @@ DECLARE
     b_m text[];
     b_b bigint[];
     b_before bigint[];
+    a_mult numeric[];
+    a_bonus integer[];
+    a_draws boolean[];
+    counting boolean;
 BEGIN
     -- the matches, and each one's rank among its member's claims of this
     -- call: the campaigns going of each print run of the call first (a
     -- call's claims are of a few print runs), then each claim's region
     SELECT array_agg(x.i ORDER BY x.i, x.c), array_agg(x.m ORDER BY x.i, x.c),
            array_agg(x.c ORDER BY x.i, x.c), array_agg(x.rk ORDER BY x.i, x.c),
-           array_agg(x.lim ORDER BY x.i, x.c)
-      INTO a_i, a_m, a_c, a_rk, a_lim
-      FROM (SELECT u.i::integer AS i, u.m, bc.c, bc.lim,
+           array_agg(x.lim ORDER BY x.i, x.c), array_agg(x.mult ORDER BY x.i, x.c),
+           array_agg(x.bonus ORDER BY x.i, x.c), array_agg(x.d ORDER BY x.i, x.c)
+      INTO a_i, a_m, a_c, a_rk, a_lim, a_mult, a_bonus, a_draws
+      FROM (SELECT u.i::integer AS i, u.m, bc.c, bc.lim, bc.mult, bc.bonus, bc.d,
                    row_number() OVER (PARTITION BY bc.c, u.m ORDER BY u.i)::integer AS rk
               FROM unnest(p_serials, p_batches, p_members, p_regions, p_going)
                    WITH ORDINALITY AS u(s, b, m, rg, g, i)
-              JOIN (SELECT d.b, c.id AS c, c.daily_limit AS lim, c.regions
+              JOIN (SELECT d.b, c.id AS c, c.daily_limit AS lim, c.regions, c.multiplier AS mult,
+                           c.bonus, EXISTS (SELECT 1 FROM campaign_prizes z
+                                             WHERE z.campaign_id = c.id) AS d
                       FROM (SELECT DISTINCT y.b FROM unnest(p_batches) AS y(b)) d
                       JOIN batches bt ON bt.id = d.b
                       JOIN products pr ON pr.sku = bt.product_sku
@@ -81,6 +88,25 @@ BEGIN
              WHERE u.g
                AND (bc.regions IS NULL OR u.rg = ANY (bc.regions)
                     OR split_part(u.rg, '-', 1) = ANY (bc.regions))) x;
+
+    -- nearly always: no daily limit and no campaign counting claims (a first
+    -- claim's bonus, a ladder): what matched is what applies, as below
+    counting := EXISTS (SELECT 1 FROM campaigns c
+                         WHERE c.ended_at IS NULL AND c.ends_at > p_t
+                           AND (c.first_bonus > 0 OR c.ladder_every IS NOT NULL));
+    IF NOT counting AND (a_lim IS NULL
+                         OR NOT EXISTS (SELECT 1 FROM unnest(a_lim) l WHERE l IS NOT NULL)) THEN
+        IF a_i IS NOT NULL THEN
+            i := a_i;
+            campaign := a_c;
+            mult := a_mult;
+            bonus := a_bonus;
+            draws := a_draws;
+            limited := array_fill(false, ARRAY[cardinality(a_i)]);
+            counted := array_fill(NULL::bigint, ARRAY[cardinality(a_i)]);
+        END IF;
+        RETURN;
+    END IF;
 
     -- the daily limits: each member's claims of this call counted in, in order
     IF a_lim IS NOT NULL AND EXISTS (SELECT 1 FROM unnest(a_lim) l WHERE l IS NOT NULL) THEN
@@ -107,8 +133,7 @@ BEGIN
     END IF;
 
     -- the brand counts: every going claim of a brand with a counting campaign
-    IF EXISTS (SELECT 1 FROM campaigns c WHERE c.ended_at IS NULL AND c.ends_at > p_t
-                                           AND (c.first_bonus > 0 OR c.ladder_every IS NOT NULL)) THEN
+    IF counting THEN
         SELECT array_agg(x.i ORDER BY x.i), array_agg(x.b ORDER BY x.i) INTO c_i, c_b
           FROM (SELECT u.i::integer AS i, br.id AS b
                   FROM unnest(p_batches, p_going) WITH ORDINALITY AS u(b, g, i)
