@@ -204,6 +204,22 @@ sql_is "1|$(sql "SELECT serial_first + 1 FROM batches WHERE product_sku = 'TEACA
 	"SELECT count(*) || '|' || min(parent_before) FROM pack_changes WHERE kind = 'repack'" || fail "repack history: the old case"
 expect_error 1 'in that parent already' pcgen pack move "$I30" "$C3"
 pcgen pack chain "$I30" | grep -q "^pallet $P2$" || fail "repacked into C3: on pallet 2 now"
+# runs (sql/034_pack_runs.sql): a case's items in print order are one row; a
+# repack cuts the run; a packed child in the middle of a run is named by its line
+C1S=$(sql "SELECT serial_first FROM batches WHERE product_sku = 'TEACASE'")
+c1_runs() { sql "SELECT count(*) || '|' || coalesce(sum(child_last - child_first + 1), 0) FROM pack_runs WHERE parent = $C1S AND NOT pallet"; }
+{ echo parent,child; for i in $(seq 2 24); do echo "$C1,$(item "$i")"; done; } >"$T/c1.csv"
+pcgen pack load "$T/c1.csv" >"$T/out" || fail "reload C1: $(cat "$T/out")"
+[ "$(c1_runs)" = "1|23" ] || fail "C1's 23 items are not one run: $(c1_runs)"
+pcgen pack move "$(item 12)" "$C3" >/dev/null || fail "repack item 12"
+[ "$(c1_runs)" = "2|22" ] || fail "the repack did not cut the run in two: $(c1_runs)"
+pcgen pack chain "$(item 11)" | grep -q "(serial $C1S)" || fail "item 11 left C1: $(pcgen pack chain "$(item 11)")"
+pcgen pack chain "$(item 13)" | grep -q "(serial $C1S)" || fail "item 13 left C1"
+pcgen pack chain "$(item 12)" | grep -q "(serial $((C1S + 2)))" || fail "item 12 not in C3"
+pcgen pack unpack "$C1" >/dev/null || fail "unpack C1 again"
+[ "$(c1_runs)" = "0|0" ] || fail "unpack left runs: $(c1_runs)"
+expect_error 1 'line 12: the child is packed already' pcgen pack load "$T/c1.csv"
+[ "$(c1_runs)" = "0|0" ] || fail "a refused load packed: $(c1_runs)"
 audited pack.unpack
 audited pack.repack
 ok "unpack and repack, with their history"
