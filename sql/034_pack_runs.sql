@@ -297,9 +297,12 @@ BEGIN
     IF l.id IS NULL THEN
         RAISE EXCEPTION 'load % is not an open load of %', p_load, p_actor USING ERRCODE = '22023';
     END IF;
+    -- in the primary key's order: a file not in print order (a run a line)
+    -- would otherwise insert at random places of the index (4.5 s for
+    -- 200,000 lines against 0.3 s sorted)
     INSERT INTO pack_runs (child_first, child_last, parent, pallet, load_id)
     SELECT s.child, coalesce(s.child_last, s.child), s.parent, s.pallet, p_load
-      FROM pack_stage s;
+      FROM pack_stage s ORDER BY s.child;
     IF p_links >= 10000 THEN
         ANALYZE pack_runs;
     END IF;
