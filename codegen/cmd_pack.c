@@ -8,8 +8,9 @@
  * digit); the database decides the rest, in one function of
  * sql/018_packing.sql or sql/019_distributors.sql each, which writes the
  * change and its audit row (actor cli:USER). A bulk load is COPYed into a
- * staging table and loaded by one INSERT ... SELECT: a bad line anywhere
- * changes nothing, and the error names it.
+ * staging table as runs of lines (consecutive children into one parent),
+ * checked and written as pack_runs rows by one function: a bad line
+ * anywhere changes nothing, and the error names it.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -50,7 +51,9 @@ static const char pack_help[] =
     "  FILE - is standard input). PARENT: a case's code or a pallet's SSCC (18\n"
     "  digits, or (00)SSCC, or a /00/ URL); CHILD: an item's code, or a case's\n"
     "  code onto a pallet. All lines are loaded, or none: the first bad line is\n"
-    "  named and nothing changes.\n"
+    "  named and nothing changes. Consecutive lines into one parent whose\n"
+    "  children are consecutive codes (labels applied in print order) are\n"
+    "  stored as one row: a case of 24 items is one.\n"
     "move: put CHILD into PARENT, moving it out of the parent it is in (repack;\n"
     "  the old link is kept in the history).\n"
     "unpack: take every child out of PARENT (kept in the history).\n"
@@ -382,15 +385,17 @@ static char *put_num(char *p, unsigned long long v, char sep)
 	return p;
 }
 
-/* one staged row in COPY text form (no snprintf: a million rows) */
+/* one staged row in COPY text form (no snprintf: a million rows): line
+ * holds child, line + 1 child + 1, ... up to child_last */
 static void copy_row(struct copybuf *b, long long line, const struct end *child,
-                     const struct end *parent)
+                     long long child_last, const struct end *parent)
 {
 	if (b->len + 256 > sizeof b->buf)
 		copy_flush(b);
 	char *p = b->buf + b->len;
 	p = put_num(p, (unsigned long long)line, '\t');
 	p = put_num(p, (unsigned long long)child->value, '\t');
+	p = put_num(p, (unsigned long long)child_last, '\t');
 	p = put_num(p, (unsigned long long)child->ref, '\t');
 	p = put_num(p, child->key, '\t');
 	*p++ = parent->pallet ? 't' : 'f';
@@ -405,204 +410,41 @@ static void copy_row(struct copybuf *b, long long line, const struct end *child,
 	b->len = (size_t)(p - b->buf);
 }
 
-/* pack load's stage: for each run of lines with one parent (and one batch
- * and key of child and parent), its first line and the lines of its
- * smallest and largest child (sql/018, pack_load_open) */
-struct stagerow {
-	long long line;
-	struct end child, parent;
-};
-struct stagerows {
-	struct stagerow *v;
-	size_t n, cap;
-};
+/* pack load's stage: a row per run of lines into one parent whose children
+ * are consecutive serials of one batch and key, on consecutive lines (the
+ * packing line applies labels in print order: a case's items are one run).
+ * Each run becomes a row of pack_runs (sql/034_pack_runs.sql). */
 struct run {
 	int open;
-	struct stagerow first, lo, hi;
+	long long line, last_line, child_last;
+	struct end child, parent;
 };
 
-static int stage_push(struct stagerows *s, const struct stagerow *row)
+static void run_end(struct run *r, struct copybuf *b)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 1024;
-		struct stagerow *v = realloc(s->v, cap * sizeof *v);
-		if (!v)
-			return -1;
-		s->v = v;
-		s->cap = cap;
-	}
-	s->v[s->n++] = *row;
-	return 0;
-}
-
-static int run_end(struct run *r, struct stagerows *s)
-{
-	if (!r->open)
-		return 0;
+	if (r->open)
+		copy_row(b, r->line, &r->child, r->child_last, &r->parent);
 	r->open = 0;
-	if (stage_push(s, &r->first) < 0)
-		return -1;
-	if (r->lo.line != r->first.line && stage_push(s, &r->lo) < 0)
-		return -1;
-	if (r->hi.line != r->first.line && r->hi.line != r->lo.line && stage_push(s, &r->hi) < 0)
-		return -1;
-	return 0;
 }
 
-static int run_add(struct run *r, struct stagerows *s, long long line, const struct end *child,
-                   const struct end *parent)
+static void run_add(struct run *r, struct copybuf *b, long long line, const struct end *child,
+                    const struct end *parent)
 {
-	struct stagerow row = {line, *child, *parent};
-	const struct stagerow *f = &r->first;
-	if (r->open && f->parent.pallet == parent->pallet && f->parent.value == parent->value &&
-	    f->parent.ref == parent->ref && f->parent.key == parent->key &&
-	    f->child.ref == child->ref && f->child.key == child->key) {
-		if (child->value < r->lo.child.value)
-			r->lo = row;
-		if (child->value > r->hi.child.value)
-			r->hi = row;
-		return 0;
+	const struct end *p = &r->parent;
+	if (r->open && line == r->last_line + 1 && child->value == r->child_last + 1 &&
+	    child->ref == r->child.ref && child->key == r->child.key &&
+	    p->pallet == parent->pallet && p->value == parent->value && p->ref == parent->ref &&
+	    p->key == parent->key) {
+		r->last_line = line;
+		r->child_last = child->value;
+		return;
 	}
-	if (run_end(r, s) < 0)
-		return -1;
+	run_end(r, b);
 	r->open = 1;
-	r->first = r->lo = r->hi = row;
-	return 0;
-}
-
-/* the children loaded and their lines, to name a line the unique index refused */
-struct kids {
-	long long *child, *line;
-	size_t n, cap;
-};
-
-static int kids_add(struct kids *k, long long child, long long line)
-{
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? 2 * k->cap : 4096;
-		long long *c = realloc(k->child, cap * sizeof *c);
-		if (!c)
-			return -1;
-		k->child = c;
-		long long *l = realloc(k->line, cap * sizeof *l);
-		if (!l)
-			return -1;
-		k->line = l;
-		k->cap = cap;
-	}
-	k->child[k->n] = child;
-	k->line[k->n++] = line;
-	return 0;
-}
-
-/* pack load's stage (pack_stage_begin, COPY of the runs' lines): 0, or -1 after saying why */
-static int stage_copy(const char *cmd, PGconn *db, struct copybuf *cb, const struct stagerows *st)
-{
-	char line_err[DB_ERR_LEN];
-	if (simple(db, STMT_PACK_STAGE) < 0) {
-		cli_error(cmd, "%s", PQerrorMessage(db));
-		return -1;
-	}
-	PGresult *r = PQexec(db, STMT_PACK_COPY);
-	if (PQresultStatus(r) != PGRES_COPY_IN) {
-		cli_error(cmd, "%s", db_error_line(r, db, line_err, sizeof line_err));
-		PQclear(r);
-		return -1;
-	}
-	PQclear(r);
-	cb->len = 0;
-	cb->failed = 0;
-	for (size_t i = 0; i < st->n; i++)
-		copy_row(cb, st->v[i].line, &st->v[i].child, &st->v[i].parent);
-	copy_flush(cb);
-	if (PQputCopyEnd(db, NULL) != 1 || cb->failed) {
-		cli_error(cmd, "%s", PQerrorMessage(db));
-		return -1;
-	}
-	int rc = 0;
-	while ((r = PQgetResult(db))) {
-		if (rc == 0 && PQresultStatus(r) != PGRES_COMMAND_OK) {
-			cli_error(cmd, "%s", db_error_line(r, db, line_err, sizeof line_err));
-			rc = -1;
-		}
-		PQclear(r);
-	}
-	return rc;
-}
-
-/* COPY into pack_links refused a child (23505, "Key (child)=(N) already
- * exists"): the line, and whether it is packed already or twice in the file */
-static void twice_why(const char *cmd, PGconn *db, const PGresult *r, const struct kids *k,
-                      struct copybuf *cb, const struct stagerows *st)
-{
-	const char *detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
-	const char *eq = detail ? strstr(detail, ")=(") : NULL;
-	long long child = eq ? strtoll(eq + 3, NULL, 10) : -1;
-	char saved[DB_ERR_LEN];
-	snprintf(saved, sizeof saved, "%s", detail ? detail : "a child twice");
-	size_t first = k->n, second = k->n;
-	for (size_t i = 0; i < k->n && second == k->n; i++) {
-		if (k->child[i] != child)
-			continue;
-		if (first == k->n)
-			first = i;
-		else
-			second = i;
-	}
-	/* the load's transaction is aborted: ask in another, rolled back: a
-	 * line the catalog refuses first (a repeat may be a wrong line's
-	 * child), then whether the child is packed */
-	PGresult *x = PQexec(db, STMT_ROLLBACK);
-	PQclear(x);
-	if (simple(db, STMT_BEGIN) < 0 || stage_copy(cmd, db, cb, st) < 0)
-		goto done;
-	x = PQexec(db, STMT_PACK_PROBLEM);
-	if (PQresultStatus(x) == PGRES_TUPLES_OK && PQntuples(x) == 1) {
-		cli_error(cmd, "line %s: %s: nothing was loaded", PQgetvalue(x, 0, 0),
-		          PQgetvalue(x, 0, 1));
-		PQclear(x);
-		goto done;
-	}
-	PQclear(x);
-	if (first == k->n) {
-		cli_error(cmd, "%s: nothing was loaded", saved);
-		goto done;
-	}
-	char val[24];
-	snprintf(val, sizeof val, "%lld", child);
-	const char *params[] = {val};
-	x = PQexecParams(db, STMT_PACK_PACKED, 1, NULL, params, NULL, NULL, 0);
-	int packed = PQresultStatus(x) == PGRES_TUPLES_OK && PQntuples(x) == 1;
-	PQclear(x);
-	if (packed || second == k->n)
-		cli_error(cmd,
-		          "line %lld: the child is packed already (unpack it, or repack it): "
-		          "nothing was loaded",
-		          k->line[first]);
-	else
-		cli_error(cmd, "line %lld: the child is on line %lld already: nothing was loaded",
-		          k->line[second], k->line[first]);
-done:
-	x = PQexec(db, STMT_ROLLBACK);
-	PQclear(x);
-}
-
-/* one link in COPY text form for pack_links (child, parent, pallet, load_id) */
-static void link_row(struct copybuf *b, const struct end *child, const struct end *parent,
-                     const char *lid)
-{
-	if (b->len + 256 > sizeof b->buf)
-		copy_flush(b);
-	char *p = b->buf + b->len;
-	p = put_num(p, (unsigned long long)child->value, '\t');
-	p = put_num(p, (unsigned long long)parent->value, '\t');
-	*p++ = parent->pallet ? 't' : 'f';
-	*p++ = '\t';
-	size_t l = strlen(lid);
-	memcpy(p, lid, l);
-	p += l;
-	*p++ = '\n';
-	b->len = (size_t)(p - b->buf);
+	r->line = r->last_line = line;
+	r->child = *child;
+	r->child_last = child->value;
+	r->parent = *parent;
 }
 
 static int pack_load(int argc, char **argv)
@@ -665,8 +507,6 @@ static int pack_load(int argc, char **argv)
 	int bad = 0, have_parent = 0;
 	char last_ptext[256];
 	struct end parent;
-	struct stagerows st = {0};
-	struct kids kd = {0};
 	struct run run = {0};
 	const char *actor = cli_actor(who, sizeof who);
 	if (simple(db, STMT_BEGIN) < 0) {
@@ -678,7 +518,11 @@ static int pack_load(int argc, char **argv)
 		goto out;
 	snprintf(lid, sizeof lid, "%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
-	r = PQexec(db, STMT_PACK_COPY_LINKS);
+	if (simple(db, STMT_PACK_STAGE) < 0) {
+		cli_error(cmd, "%s", PQerrorMessage(db));
+		goto out;
+	}
+	r = PQexec(db, STMT_PACK_COPY);
 	if (PQresultStatus(r) != PGRES_COPY_IN) {
 		cli_error(cmd, "%s", db_error_line(r, db, line_err, sizeof line_err));
 		goto out;
@@ -740,13 +584,7 @@ static int pack_load(int argc, char **argv)
 			bad = 1;
 			break;
 		}
-		if (run_add(&run, &st, lineno, &child, &parent) < 0 ||
-		    kids_add(&kd, child.value, lineno) < 0) {
-			cli_error(cmd, "out of memory");
-			bad = 1;
-			break;
-		}
-		link_row(&cb, &child, &parent, lid);
+		run_add(&run, &cb, lineno, &child, &parent);
 		links++;
 	}
 	if (!bad && ferror(in)) {
@@ -757,10 +595,8 @@ static int pack_load(int argc, char **argv)
 		cli_error(cmd, "%s: no links", path);
 		bad = 1;
 	}
-	if (!bad && run_end(&run, &st) < 0) {
-		cli_error(cmd, "out of memory");
-		bad = 1;
-	}
+	if (!bad)
+		run_end(&run, &cb);
 	copy_flush(&cb);
 	if (PQputCopyEnd(db, bad ? "refused" : NULL) != 1 || cb.failed) {
 		cli_error(cmd, "%s", PQerrorMessage(db));
@@ -768,14 +604,7 @@ static int pack_load(int argc, char **argv)
 	}
 	r = PQgetResult(db);
 	if (!bad && PQresultStatus(r) != PGRES_COMMAND_OK) {
-		const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-		if (state && strcmp(state, "23505") == 0) {
-			PGresult *x;
-			while ((x = PQgetResult(db)))
-				PQclear(x);
-			twice_why(cmd, db, r, &kd, &cb, &st);
-		} else
-			cli_error(cmd, "%s", db_error_line(r, db, line_err, sizeof line_err));
+		cli_error(cmd, "%s", db_error_line(r, db, line_err, sizeof line_err));
 		bad = 1;
 	}
 	PQclear(r);
@@ -783,9 +612,7 @@ static int pack_load(int argc, char **argv)
 		PQclear(r);
 	if (bad)
 		goto out;
-	/* the runs' lines: every check of a run's lines, made on three of them */
-	if (stage_copy(cmd, db, &cb, &st) < 0)
-		goto out;
+	/* the runs staged: checked, then written as they are */
 	char nlinks[24];
 	snprintf(nlinks, sizeof nlinks, "%lld", links);
 	const char *params[] = {actor, lid, nlinks};
@@ -801,9 +628,6 @@ static int pack_load(int argc, char **argv)
 out:
 	PQclear(r);
 	free(buf);
-	free(st.v);
-	free(kd.child);
-	free(kd.line);
 	if (in != stdin)
 		fclose(in);
 	close_db(db, &cat, kr);
@@ -879,7 +703,7 @@ static int pack_move(int argc, char **argv)
 		goto out;
 	}
 	PQclear(r);
-	copy_row(cb, 1, &child, &parent);
+	copy_row(cb, 1, &child, child.value, &parent);
 	copy_flush(cb);
 	int failed = cb->failed;
 	free(cb);

@@ -209,24 +209,19 @@
 #define STMT_PALLET_MINT                                                                           \
 	"SELECT outcome, run_id, sscc_first, sscc_last, body_first, company_prefix "               \
 	"  FROM pallet_mint($1, NULL, $2, $3::bigint, $4::smallint, $5, NULL)"
-/* The transaction's staging table, then COPY into it (line, child, child_batch,
- * child_key, pallet, parent, parent_ref, parent_key) */
+/* The transaction's staging table, then COPY into it (line, child, child_last, child_batch,
+ * child_key, pallet, parent, parent_ref, parent_key): a row a line, or a run of lines
+ * (sql/034_pack_runs.sql) */
 #define STMT_PACK_STAGE "SELECT pack_stage_begin()"
 #define STMT_PACK_COPY                                                                             \
-	"COPY pack_stage (line, child, child_batch, child_key, pallet, parent, parent_ref, "       \
-	"parent_key) FROM STDIN"
-/* pack load, the fast way (sql/018, pack_load_open): $1 actor: the load's id */
+	"COPY pack_stage (line, child, child_last, child_batch, child_key, pallet, parent, "       \
+	"parent_ref, parent_key) FROM STDIN"
+/* pack load (sql/018, pack_load_open): $1 actor: the load's id */
 #define STMT_PACK_LOAD_OPEN "SELECT pack_load_open($1, 'file')"
-/* then the links straight into pack_links (load_id: the load's) */
-#define STMT_PACK_COPY_LINKS "COPY pack_links (child, parent, pallet, load_id) FROM STDIN"
 /* then the stage (runs of lines), and: $1 actor, $2 load, $3 links: outcome, load_id, links */
 #define STMT_PACK_LOAD_CLOSE                                                                       \
 	"SELECT outcome, load_id, links FROM pack_load_close($1, NULL, NULL, $2::bigint, "         \
 	"$3::bigint)"
-/* a COPY refused as the child's unique index: $1 child: is it packed (1 row) */
-#define STMT_PACK_PACKED "SELECT 1 FROM pack_links WHERE child = $1::bigint"
-/* then, on the staged runs: the first line the catalog refuses (line, why), if any */
-#define STMT_PACK_PROBLEM "SELECT line, problem FROM pack_stage_problem(NULL, false, false)"
 /* $1 actor, $2 reason: load_id, packed, repacked, change_id */
 #define STMT_PACK_MOVE                                                                             \
 	"SELECT load_id, packed, repacked, change_id FROM pack_put($1, NULL, NULL, 'cli', $2)"

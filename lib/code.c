@@ -41,8 +41,9 @@ struct code_signer {
 
 /* ---- characters ---------------------------------------------------------- */
 
-/* Value of a character as typed, or -1 if it is not part of the alphabet. */
-static int char_value(unsigned char c)
+/* Value of a character as typed, or -1 if it is not part of the alphabet
+ * (char_value() reads it from a table made once of this, by gf_init()). */
+static int char_value_of(unsigned char c)
 {
 	if (c >= 'a' && c <= 'z')
 		c = (unsigned char)(c - 'a' + 'A');
@@ -62,9 +63,12 @@ static int char_value(unsigned char c)
 /* GF(32) with the primitive polynomial x^5 + x^2 + 1; alpha = x. */
 static unsigned char gf_exp[62];
 static unsigned char gf_log[32];
+static signed char char_values[256];
 
 static void gf_init_once(void)
 {
+	for (int c = 0; c < 256; c++)
+		char_values[c] = (signed char)char_value_of((unsigned char)c);
 	unsigned x = 1;
 	for (int i = 0; i < 31; i++) {
 		gf_exp[i] = gf_exp[i + 31] = (unsigned char)x;
@@ -79,6 +83,12 @@ static void gf_init(void)
 {
 	static CRYPTO_ONCE once = CRYPTO_ONCE_STATIC_INIT;
 	CRYPTO_THREAD_run_once(&once, gf_init_once);
+}
+
+/* char_value_of(c), after gf_init(): a parse is a table look-up a character */
+static int char_value(unsigned char c)
+{
+	return char_values[c];
 }
 
 /* alpha^power * v in GF(32). */
@@ -115,6 +125,7 @@ enum code_shape code_parse(const char *in, size_t len, struct code_fields *out)
 
 	if (len > CODE_INPUT_MAX)
 		return CODE_SHAPE_MALFORMED;
+	gf_init();
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)in[i];
 		if (c == '-' || c == ' ')
@@ -126,7 +137,6 @@ enum code_shape code_parse(const char *in, size_t len, struct code_fields *out)
 	}
 	if (n != CODE_LEN)
 		return CODE_SHAPE_MALFORMED;
-	gf_init();
 	if (weighted_sum(vals, CODE_LEN) != 0)
 		return CODE_SHAPE_BAD_CHECK;
 

@@ -204,6 +204,56 @@ sql_is "1|$(sql "SELECT serial_first + 1 FROM batches WHERE product_sku = 'TEACA
 	"SELECT count(*) || '|' || min(parent_before) FROM pack_changes WHERE kind = 'repack'" || fail "repack history: the old case"
 expect_error 1 'in that parent already' pcgen pack move "$I30" "$C3"
 pcgen pack chain "$I30" | grep -q "^pallet $P2$" || fail "repacked into C3: on pallet 2 now"
+# runs (sql/034_pack_runs.sql): a case's items in print order are one row; a
+# repack cuts the run; a packed child in the middle of a run is named by its line
+C1S=$(sql "SELECT serial_first FROM batches WHERE product_sku = 'TEACASE'")
+c1_runs() { sql "SELECT count(*) || '|' || coalesce(sum(child_last - child_first + 1), 0) FROM pack_runs WHERE parent = $C1S AND NOT pallet"; }
+{ echo parent,child; for i in $(seq 2 24); do echo "$C1,$(item "$i")"; done; } >"$T/c1.csv"
+pcgen pack load "$T/c1.csv" >"$T/out" || fail "reload C1: $(cat "$T/out")"
+[ "$(c1_runs)" = "1|23" ] || fail "C1's 23 items are not one run: $(c1_runs)"
+pcgen pack move "$(item 12)" "$C3" >/dev/null || fail "repack item 12"
+[ "$(c1_runs)" = "2|22" ] || fail "the repack did not cut the run in two: $(c1_runs)"
+pcgen pack chain "$(item 11)" | grep -q "(serial $C1S)" || fail "item 11 left C1: $(pcgen pack chain "$(item 11)")"
+pcgen pack chain "$(item 13)" | grep -q "(serial $C1S)" || fail "item 13 left C1"
+pcgen pack chain "$(item 12)" | grep -q "(serial $((C1S + 2)))" || fail "item 12 not in C3"
+pcgen pack unpack "$C1" >/dev/null || fail "unpack C1 again"
+[ "$(c1_runs)" = "0|0" ] || fail "unpack left runs: $(c1_runs)"
+expect_error 1 'line 12: the child is packed already' pcgen pack load "$T/c1.csv"
+[ "$(c1_runs)" = "0|0" ] || fail "a refused load packed: $(c1_runs)"
+# two loads at once with overlapping runs (items 2-11, items 5-11): both wait
+# on pack_runs_lock() held by a session of the test's, then one packs and the
+# other finds its children packed
+{ echo parent,child; for i in $(seq 2 11); do echo "$C1,$(item "$i")"; done; } >"$T/ra.csv"
+{ echo parent,child; for i in $(seq 5 11); do echo "$C1,$(item "$i")"; done; } >"$T/rb.csv"
+mkfifo "$T/lock.fifo"
+psql -X -q -d "$PACKCODE_DB" <"$T/lock.fifo" >/dev/null 2>&1 &
+LOCKER=$!
+exec 7>"$T/lock.fifo"
+echo "BEGIN; SELECT pack_runs_lock();" >&7
+runs_locks() { # GRANTED: how many such locks on pack_runs
+	[ "$(sql "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+	          WHERE c.relname = 'pack_runs' AND l.mode = 'ShareRowExclusiveLock' AND l.granted = $1")" = "$2" ]
+}
+wait_until 10 "the test's session to hold the lock" runs_locks true 1
+pcgen pack load "$T/ra.csv" >"$T/ra.out" 2>&1 &
+LA=$!
+pcgen pack load "$T/rb.csv" >"$T/rb.out" 2>&1 &
+LB=$!
+wait_until 20 "both loads to wait for the lock" runs_locks false 2
+echo "COMMIT;" >&7
+exec 7>&-
+wait "$LOCKER" || true
+ra=0 rb=0
+wait "$LA" || ra=$?
+wait "$LB" || rb=$?
+case "$ra$rb" in
+01) grep -q 'line 2: the child is packed already' "$T/rb.out" || fail "the second load: $(cat "$T/rb.out")"
+	[ "$(c1_runs)" = "1|10" ] || fail "the first load's run: $(c1_runs)" ;;
+10) grep -q 'line 5: the child is packed already' "$T/ra.out" || fail "the second load: $(cat "$T/ra.out")"
+	[ "$(c1_runs)" = "1|7" ] || fail "the first load's run: $(c1_runs)" ;;
+*) fail "two overlapping loads at once exited $ra and $rb: $(cat "$T/ra.out" "$T/rb.out")" ;;
+esac
+pcgen pack unpack "$C1" >/dev/null || fail "unpack C1 after the race"
 audited pack.unpack
 audited pack.repack
 ok "unpack and repack, with their history"
