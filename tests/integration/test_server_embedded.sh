@@ -26,6 +26,10 @@ pcgen mint --product TEA --count 3 --out "$APP/run" --host pack.example -q || fa
 C=$(code 2 "$APP/run/codes.csv" | cut -d, -f1)
 # the new batch reaches the server's catalog by NOTIFY, within a second
 wait_until 1 "the new batch to be served (lookup 200)" answers 200 GET "/api/v1/codes/$C"
+# the claims token, made after the server started, reaches it by NOTIFY too
+claims_token >/dev/null
+token_known() { member_read nobody; [ "$STATUS" != 401 ]; }
+wait_until 2 "the new token to be known (not 401)" token_known
 claim "$C" "+8613800138000"
 expect 200 "claim on the embedded database"
 [ "$(field .points)" = 7 ] || fail "points"
