@@ -541,11 +541,15 @@ BEGIN
              WHERE mb.member = x.m AND mb.brand_id = x.b;
         END IF;
         FOR f IN
-            WITH d AS (
+            WITH keys AS (
+                SELECT c.id, c.k_ipad, c.k_opad FROM campaigns c
+                 WHERE c.id = ANY (ARRAY(SELECT DISTINCT x.c FROM unnest(k_c, k_draws) AS x(c, d)
+                                          WHERE x.d))),
+            d AS (
                 SELECT x.i, x.c, campaign_draw_value(
-                                     campaign_hmac(c.k_ipad, c.k_opad, p_serials[x.i]::text)) AS v
+                                     campaign_hmac(k.k_ipad, k.k_opad, p_serials[x.i]::text)) AS v
                   FROM unnest(k_i, k_c, k_draws) AS x(i, c, d)
-                  JOIN campaigns c ON c.id = x.c
+                  JOIN keys k ON k.id = x.c
                  WHERE x.d AND o_outcome[x.i] = 'awarded'),
             tiers AS (
                 SELECT p.campaign_id AS c, p.tier,
@@ -603,20 +607,22 @@ BEGIN
                                          ELSE round(exp(sum(ln(ins.multiplier))), 4) END,
                        'bonus', sum(ins.bonus),
                        'campaigns', jsonb_agg(ins.campaign_id ORDER BY ins.campaign_id),
-                       'prizes', jsonb_agg(jsonb_build_object('campaign', ins.campaign_id,
-                                                              'tier', ins.prize_tier,
-                                                              'name', p.name)
+                       -- a prize's name and a red packet's currency read only
+                       -- for the rows that have one (FILTER comes first)
+                       'prizes', jsonb_agg(jsonb_build_object(
+                                     'campaign', ins.campaign_id, 'tier', ins.prize_tier,
+                                     'name', (SELECT p.name FROM campaign_prizes p
+                                               WHERE p.campaign_id = ins.campaign_id
+                                                 AND p.tier = ins.prize_tier))
                                            ORDER BY ins.campaign_id)
                                  FILTER (WHERE ins.prize_tier IS NOT NULL),
-                       'red_packets', jsonb_agg(jsonb_build_object('campaign', ins.campaign_id,
-                                                                   'amount', ins.red_packet,
-                                                                   'currency', rp.currency)
+                       'red_packets', jsonb_agg(jsonb_build_object(
+                                          'campaign', ins.campaign_id, 'amount', ins.red_packet,
+                                          'currency', (SELECT rp.currency FROM campaign_red_packets rp
+                                                        WHERE rp.campaign_id = ins.campaign_id))
                                                 ORDER BY ins.campaign_id)
                                       FILTER (WHERE ins.red_packet IS NOT NULL)) AS j
               FROM ins
-              LEFT JOIN campaign_prizes p ON p.campaign_id = ins.campaign_id
-                                         AND p.tier = ins.prize_tier
-              LEFT JOIN campaign_red_packets rp ON rp.campaign_id = ins.campaign_id
              GROUP BY ins.serial)
         SELECT array_agg(CASE WHEN js.j IS NOT NULL
                               THEN jsonb_strip_nulls(js.j || jsonb_build_object('base_points', base[u.i]))
