@@ -129,3 +129,169 @@ LANGUAGE sql STABLE AS $$
            (SELECT count(*) FROM payouts p WHERE p.status = 'sent'),
            (SELECT count(*) FROM payouts p WHERE p.status = 'failed')
 $$;
+
+-- ---- 3. a merge moves the referrals ------------------------------------------------------
+
+-- A merged member's share codes become the kept member's: their own code
+-- if they had none (merged_from NULL), else kept beside it (merged_from:
+-- the member it was made for), so that links shared before the merge still
+-- name a member. A member has one own code (merged_from NULL) and any
+-- number of merged ones.
+ALTER TABLE referral_codes ADD COLUMN merged_from text;
+ALTER TABLE referral_codes DROP CONSTRAINT referral_codes_member_key;
+CREATE UNIQUE INDEX referral_codes_own ON referral_codes (member) WHERE merged_from IS NULL;
+CREATE INDEX referral_codes_member ON referral_codes (member);
+
+-- A pending referral between two members merged into one is flagged
+-- same_member: nobody is rewarded for referring themselves.
+ALTER TABLE referrals DROP CONSTRAINT referrals_flag_check;
+ALTER TABLE referrals ADD CONSTRAINT referrals_flag_check
+    CHECK (flag IN ('same_phone', 'same_device', 'same_address', 'daily_max', 'same_member'));
+
+-- The referral a merge set aside: when both members had been referred
+-- (one referee, ever), the kept member keeps one referral, the one that
+-- was rewarded, else the earliest; the other is kept here as it was, with
+-- the member it was merged into. The coordinator's (rare, an admin's act).
+CREATE TABLE referral_merges (
+    id            bigint NOT NULL,
+    referee       text NOT NULL,
+    merged_into   text NOT NULL,
+    merged_at     timestamptz NOT NULL DEFAULT now(),
+    referrer      text NOT NULL,
+    code          text NOT NULL,
+    status        text NOT NULL,
+    flag          text,
+    via           text NOT NULL,
+    recorded_at   timestamptz NOT NULL,
+    serial        bigint,
+    brand_id      bigint,
+    rewarded_at   timestamptz,
+    PRIMARY KEY (id)
+);
+
+-- The share code of p_member (029's, but their own code: not one merged
+-- from another member).
+CREATE OR REPLACE FUNCTION referral_code(p_member text, p_new text, p_client inet, p_device text)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    t timestamptz := now();
+    c text;
+BEGIN
+    SELECT r.code INTO c FROM referral_codes r WHERE r.member = p_member AND r.merged_from IS NULL;
+    IF c IS NOT NULL THEN
+        UPDATE referral_codes r SET seen_at = t, seen_client = p_client, seen_device = p_device
+         WHERE r.code = c;
+        RETURN c;
+    END IF;
+    INSERT INTO referral_codes AS r (code, member, created_at, seen_at, seen_client, seen_device)
+    VALUES (p_new, p_member, t, t, p_client, p_device)
+    ON CONFLICT DO NOTHING;
+    IF NOT FOUND THEN
+        -- the member's code made meanwhile by another request, or p_new taken
+        SELECT r.code INTO c FROM referral_codes r
+         WHERE r.member = p_member AND r.merged_from IS NULL;
+        RETURN c;
+    END IF;
+    PERFORM audit_append('member:' || p_member, p_client, 'referral.code', p_member,
+                         jsonb_build_object('code', p_new));
+    RETURN p_new;
+END $$;
+
+-- The referrals of p_from moved to p_into, in member_merge's transaction
+-- (after both members' rows are locked): p_from's codes (above), the
+-- referrals p_from made (referrer), and the one p_from was referred by
+-- (referee: one per referee, so when p_into has one too, the rewarded one,
+-- else the earlier, is kept and the other set aside in referral_merges). A
+-- pending referral of one by the other is flagged same_member. On Citus
+-- referrals is distributed by referee: a referral changes referee by a
+-- DELETE and an INSERT (its id kept). Returns what moved, for the audit.
+CREATE FUNCTION referral_merge(p_into text, p_from text) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    f referrals;
+    i referrals;
+    keep_from boolean;
+    aside referrals;
+    nc integer;
+    nr integer;
+    kept text;
+BEGIN
+    UPDATE referral_codes r
+       SET member = p_into,
+           merged_from = CASE WHEN r.merged_from IS NULL
+                               AND EXISTS (SELECT 1 FROM referral_codes o
+                                            WHERE o.member = p_into AND o.merged_from IS NULL)
+                              THEN p_from ELSE r.merged_from END
+     WHERE r.member = p_from;
+    GET DIAGNOSTICS nc = ROW_COUNT;
+    UPDATE referrals r SET referrer = p_into WHERE r.referrer = p_from;
+    GET DIAGNOSTICS nr = ROW_COUNT;
+
+    SELECT * INTO f FROM referrals r WHERE r.referee = p_from FOR UPDATE;
+    SELECT * INTO i FROM referrals r WHERE r.referee = p_into FOR UPDATE;
+    IF f.referee IS NOT NULL THEN
+        keep_from := i.referee IS NULL
+                     OR (f.status = 'rewarded' AND i.status <> 'rewarded')
+                     OR (NOT (i.status = 'rewarded' AND f.status <> 'rewarded')
+                         AND (f.recorded_at, f.id) < (i.recorded_at, i.id));
+        aside := CASE WHEN keep_from THEN i ELSE f END;
+        IF aside.referee IS NOT NULL THEN
+            DELETE FROM referrals r WHERE r.referee = aside.referee;
+            INSERT INTO referral_merges (id, referee, merged_into, referrer, code, status, flag,
+                                         via, recorded_at, serial, brand_id, rewarded_at)
+            VALUES (aside.id, aside.referee, p_into, aside.referrer, aside.code, aside.status,
+                    aside.flag, aside.via, aside.recorded_at, aside.serial, aside.brand_id,
+                    aside.rewarded_at);
+        END IF;
+        IF keep_from THEN
+            DELETE FROM referrals r WHERE r.referee = p_from;
+            INSERT INTO referrals (referee, id, referrer, code, status, flag, via, client, device,
+                                   referee_phone, recorded_at, serial, brand_id, referee_points,
+                                   referrer_points, rewarded_at)
+            OVERRIDING SYSTEM VALUE
+            VALUES (p_into, f.id, f.referrer, f.code, f.status, f.flag, f.via, f.client, f.device,
+                    f.referee_phone, f.recorded_at, f.serial, f.brand_id, f.referee_points,
+                    f.referrer_points, f.rewarded_at);
+            kept := 'from';
+        ELSE
+            kept := 'into';
+        END IF;
+    END IF;
+    -- one referred by the other: now by themselves
+    UPDATE referrals r SET status = 'flagged', flag = 'same_member'
+     WHERE r.referee = p_into AND r.referrer = p_into AND r.status = 'pending';
+    IF nc = 0 AND nr = 0 AND f.referee IS NULL THEN
+        RETURN NULL;
+    END IF;
+    RETURN jsonb_build_object('codes', nc, 'referred', nr, 'referred_by', kept,
+                              'set_aside', CASE WHEN aside.referee IS NOT NULL THEN aside.id END);
+END $$;
+
+-- 012's member_merge, kept (024's SET clauses with it), then the referrals
+-- moved (referral_merge) when it merged, audited referral.merge.
+ALTER FUNCTION member_merge(text, inet, text, text) RENAME TO member_merge_012;
+CREATE FUNCTION member_merge(p_actor text, p_client inet, p_into text, p_from text)
+RETURNS TABLE (outcome text, points bigint, balance bigint, identities integer)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    r record;
+    moved jsonb;
+BEGIN
+    -- the two members' own referrals first, in key order, as referral_settle
+    -- locks a referral before its members: a merge and a settle of the same
+    -- member queue instead of deadlocking (one statement a shard on Citus)
+    PERFORM 1 FROM referrals x WHERE x.referee = least(p_into, p_from) FOR UPDATE;
+    PERFORM 1 FROM referrals x WHERE x.referee = greatest(p_into, p_from) FOR UPDATE;
+    SELECT * INTO r FROM member_merge_012(p_actor, p_client, p_into, p_from);
+    IF r.outcome = 'merged' THEN
+        moved := referral_merge(p_into, p_from);
+        IF moved IS NOT NULL THEN
+            PERFORM audit_append(p_actor, p_client, 'referral.merge', p_into,
+                                 moved || jsonb_build_object('from', p_from));
+        END IF;
+    END IF;
+    RETURN QUERY SELECT r.outcome, r.points, r.balance, r.identities;
+END $$;
+ALTER FUNCTION member_merge SET enable_seqscan = off SET jit = off;

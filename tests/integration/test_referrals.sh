@@ -9,7 +9,11 @@
 # then the landing page's form signing in and claiming); farms flagged (the same address or
 # device within the window, the referrer's own address, too many a day) and
 # never rewarded; the staff's list (masked, brand-limited); balances equal
-# the ledger's sums.
+# the ledger's sums; a merge of two members (the admin API's) moves the
+# merged one's share code, the referrals they made and the one they were
+# referred by to the member kept (one referee, ever: the rewarded, else the
+# earlier, kept, the other set aside), and a pending referral of one by the
+# other is flagged.
 PC_TIMEOUT=90
 . "$(dirname "$0")/harness.sh"
 . "$(dirname "$0")/server_lib.sh"
@@ -269,3 +273,69 @@ sql "INSERT INTO referrals (referee, referrer, code, status, via, recorded_at)
 wait_until 5 "the old referral to lapse" status_is m-old lapsed
 [ "$(sql "SELECT count(*) FROM audit WHERE action = 'referral.lapse'")" = 1 ] || fail "lapse audit"
 ok "a referral pending for 30 days lapses (audited)"
+
+# ---- a merge moves the referrals ----
+# P (its code pppppppppp) referred R1 and was referred by X (first); Q (its
+# code qqqqqqqqqq) was referred by Y (later). P merged into Q.
+MERGE_TOK=$(pcgen token add --name ref-merger --scopes admin 2>/dev/null) || fail "token add admin"
+sql "INSERT INTO members (member, balance) VALUES ('m-p', 0), ('m-q', 0), ('m-x', 0), ('m-y', 0),
+       ('m-r1', 0), ('m-u', 0), ('m-v', 0);
+     SELECT referral_code(m, c, NULL, NULL) FROM (VALUES ('m-p', 'pppppppppp'), ('m-q', 'qqqqqqqqqq'),
+       ('m-x', 'xxxxxxxxxx'), ('m-y', 'yyyyyyyyyy'), ('m-u', 'uuuuuuuuuu')) v(m, c);
+     SELECT outcome FROM referral_record('m-r1', 'pppppppppp', 'explicit', NULL, NULL, NULL);
+     SELECT outcome FROM referral_record('m-p', 'xxxxxxxxxx', 'explicit', NULL, NULL, NULL);
+     SELECT pg_sleep(0.01);
+     SELECT outcome FROM referral_record('m-q', 'yyyyyyyyyy', 'explicit', NULL, NULL, NULL);
+     SELECT outcome FROM referral_record('m-v', 'uuuuuuuuuu', 'explicit', NULL, NULL, NULL)" >/dev/null
+[ "$(sql "SELECT string_agg(referee || ':' || status, ' ' ORDER BY referee) FROM referrals
+          WHERE referee IN ('m-r1', 'm-p', 'm-q', 'm-v')")" = "m-p:pending m-q:pending m-r1:pending m-v:pending" ] ||
+	fail "the referrals before the merge: $(sql "SELECT referee, status, flag FROM referrals")"
+P_ID=$(sql "SELECT id FROM referrals WHERE referee = 'm-p'")
+Q_ID=$(sql "SELECT id FROM referrals WHERE referee = 'm-q'")
+merge() { # merge INTO FROM
+	STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' -X POST \
+		-H "Authorization: Bearer $MERGE_TOK" -H 'Content-Type: application/json' \
+		--data-binary "{\"from\":\"$2\"}" "$BASE/api/v1/admin/members/$1/merge")
+}
+merge m-q m-p
+expect 200 "P merged into Q"
+[ "$(field .outcome)" = merged ] || fail "merge: $(cat "$T/body")"
+[ "$(sql "SELECT member || '/' || coalesce(merged_from, '-') FROM referral_codes WHERE code = 'pppppppppp'")" = m-q/m-p ] ||
+	fail "P's code: $(sql "SELECT * FROM referral_codes WHERE code = 'pppppppppp'")"
+[ "$(sql "SELECT referral_code('m-q', 'zzzzzzzzzz', NULL, NULL)")" = qqqqqqqqqq ] || fail "Q's own code changed"
+[ "$(sql "SELECT referrer FROM referrals WHERE referee = 'm-r1'")" = m-q ] || fail "R1's referrer"
+[ "$(sql "SELECT count(*) FROM referrals WHERE referee = 'm-p' OR referrer = 'm-p'")" = 0 ] ||
+	fail "P still has referrals"
+[ "$(sql "SELECT id || ' ' || referrer || ' ' || status FROM referrals WHERE referee = 'm-q'")" = "$P_ID m-x pending" ] ||
+	fail "Q's referral is not P's earlier one: $(sql "SELECT * FROM referrals WHERE referee = 'm-q'")"
+[ "$(sql "SELECT id || ' ' || referee || ' ' || merged_into || ' ' || referrer FROM referral_merges")" = "$Q_ID m-q m-q m-y" ] ||
+	fail "Q's later referral not set aside: $(sql "SELECT * FROM referral_merges")"
+[ "$(sql "SELECT count(*) FROM audit WHERE action = 'referral.merge' AND target = 'm-q'
+          AND detail->>'from' = 'm-p' AND detail->>'referred_by' = 'from'")" = 1 ] || fail "referral.merge audit"
+# a link shared by P before the merge now refers friends to Q; Q cannot be referred again
+[ "$(sql "SELECT outcome || ' ' || referrer FROM referral_record('m-r2', 'pppppppppp', 'explicit', NULL, NULL, NULL)")" = "pending m-q" ] ||
+	fail "P's old link"
+[ "$(sql "SELECT outcome FROM referral_record('m-q', 'uuuuuuuuuu', 'explicit', NULL, NULL, NULL)")" = already ] ||
+	fail "Q referred twice"
+# U referred V (pending); U merged into V: nobody rewarded for referring themselves
+merge m-v m-u
+expect 200 "U merged into V"
+[ "$(sql "SELECT referrer || ' ' || status || ' ' || flag FROM referrals WHERE referee = 'm-v'")" = "m-v flagged same_member" ] ||
+	fail "V's referral by U: $(sql "SELECT * FROM referrals WHERE referee = 'm-v'")"
+[ "$(sql "SELECT member || '/' || coalesce(merged_from, '-') FROM referral_codes WHERE code = 'uuuuuuuuuu'")" = m-v/- ] ||
+	fail "U's code is not V's own (V had none)"
+[ "$(sql "SELECT s.outcome FROM referral_settle('m-v', NULL) s")" = flagged ] || fail "V's referral settles"
+# W referred first (pending), Z later but rewarded: the rewarded one is kept, never a second reward
+sql "INSERT INTO members (member, balance) VALUES ('m-w', 0), ('m-z', 0);
+     SELECT outcome FROM referral_record('m-w', 'xxxxxxxxxx', 'explicit', NULL, NULL, NULL);
+     SELECT pg_sleep(0.01);
+     SELECT outcome FROM referral_record('m-z', 'yyyyyyyyyy', 'explicit', NULL, NULL, NULL);
+     UPDATE referrals SET status = 'rewarded', rewarded_at = now() WHERE referee = 'm-z'" >/dev/null
+Z_ID=$(sql "SELECT id FROM referrals WHERE referee = 'm-z'")
+merge m-z m-w
+expect 200 "W merged into Z"
+[ "$(sql "SELECT id || ' ' || status FROM referrals WHERE referee = 'm-z'")" = "$Z_ID rewarded" ] ||
+	fail "Z's rewarded referral not kept: $(sql "SELECT * FROM referrals WHERE referee = 'm-z'")"
+[ "$(sql "SELECT referee || ' ' || status FROM referral_merges WHERE merged_into = 'm-z'")" = "m-w pending" ] ||
+	fail "W's referral not set aside"
+ok "a merge moves the share codes and referrals to the member kept: one referee, ever (the rewarded, else the earlier, kept); a referral of oneself flagged"
