@@ -295,3 +295,51 @@ BEGIN
     RETURN QUERY SELECT r.outcome, r.points, r.balance, r.identities;
 END $$;
 ALTER FUNCTION member_merge SET enable_seqscan = off SET jit = off;
+
+-- ---- 4. Citus: the rewards' tables of a database distributed before them -------------------
+
+-- packcode_distribute() (010_citus.sql) distributes mall_orders and
+-- referrals by member with members, and makes referral_codes and
+-- referral_rules reference tables; a database it distributed before
+-- 027_mall.sql or 029_referrals.sql has those on the coordinator. This
+-- distributes each that is not yet, the same way, when the database is
+-- distributed (a single PostgreSQL, or one not yet distributed: nothing).
+-- The other rewards' tables (mall_rewards, the campaigns', red packets' and
+-- payouts' tables, referral_merges) stay the coordinator's on purpose
+-- (docs/scaling.md). Returns what it distributed (NULL: nothing).
+CREATE FUNCTION packcode_distribute_rewards() RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    done text[] := '{}';
+    t record;
+    dist boolean;
+BEGIN
+    IF NOT packcode_distributed() THEN
+        RETURN NULL;
+    END IF;
+    PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    FOR t IN SELECT * FROM (VALUES (1, 'mall_orders', 'member'), (2, 'referrals', 'referee'),
+                                   (3, 'referral_codes', NULL), (4, 'referral_rules', NULL))
+                             v(o, name, col) ORDER BY o LOOP
+        EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition
+                                 WHERE logicalrelid = $1::regclass)' INTO dist USING t.name;
+        CONTINUE WHEN dist;
+        IF t.col IS NULL THEN
+            EXECUTE 'SELECT create_reference_table($1::regclass)' USING t.name;
+        ELSE
+            EXECUTE 'SELECT create_distributed_table($1::regclass, $2, colocate_with => ''members'')'
+                USING t.name, t.col;
+        END IF;
+        done := done || t.name;
+    END LOOP;
+    RETURN CASE WHEN cardinality(done) > 0 THEN array_to_string(done, ', ') END;
+END $$;
+
+DO $$
+DECLARE
+    d text := packcode_distribute_rewards();
+BEGIN
+    IF d IS NOT NULL THEN
+        RAISE NOTICE 'distributed: %', d;
+    END IF;
+END $$;

@@ -31,6 +31,23 @@ printf '%s %s\n' "\$PACKCODE_SMS_TO" "\$PACKCODE_SMS_TEXT" >>"$T/sms.log"
 EOF
 chmod +x "$T/sms.sh"
 : >"$T/sms.log"
+# On Citus: a database distributed before 029 had referrals on the
+# coordinator; 033's packcode_distribute_rewards() distributes it as
+# packcode_distribute() does now (by referee, with members), once.
+if [ -n "${PC_CITUS:-}" ]; then
+	exec {RL}>>"$CITUS_DIR/setup.lock"
+	flock "$RL"
+	sql "SELECT undistribute_table('referrals')" >/dev/null || fail "undistribute referrals"
+	GOT=$(sql "SELECT packcode_distribute_rewards()") || fail "packcode_distribute_rewards"
+	flock -u "$RL"
+	exec {RL}>&-
+	[ "$GOT" = referrals ] || fail "distributed late: '$GOT'"
+	[ "$(sql "SELECT p.partmethod FROM pg_dist_partition p, pg_dist_partition m
+	          WHERE p.logicalrelid = 'referrals'::regclass AND m.logicalrelid = 'members'::regclass
+	            AND p.colocationid = m.colocationid")" = h ] || fail "referrals not co-located with members"
+	[ "$(sql "SELECT coalesce(packcode_distribute_rewards(), 'none')")" = none ] || fail "distributed twice"
+	ok "Citus: referrals left on the coordinator are distributed by referee with members, once"
+fi
 server_start --sms-command "$T/sms.sh" --sms-per-address 50 --referral-interval 1
 
 J() { echo "$T/jar.$1"; }
