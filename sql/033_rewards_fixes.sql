@@ -12,6 +12,7 @@
 --  4. On Citus, the tables of the points mall and the referrals that a
 --     database distributed before 027/029 left on the coordinator are
 --     distributed as packcode_distribute() does now.
+--  5. referral_of tells what referrals earned the member (the /me page).
 
 -- ---- 1. asking the provider again --------------------------------------------------------
 
@@ -342,4 +343,28 @@ BEGIN
     IF d IS NOT NULL THEN
         RAISE NOTICE 'distributed: %', d;
     END IF;
+END $$;
+
+-- ---- 5. the member's page: what referrals earned -------------------------------------------
+
+-- 029's referral_of, with earned: the points the member's referral rows of
+-- the ledger gave them (as referrer, and as a referee), shown on /me
+-- beside their share link (GET /api/v1/members/me/referral too).
+CREATE OR REPLACE FUNCTION referral_of(p_member text) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    o jsonb;
+    e bigint;
+BEGIN
+    SELECT coalesce(sum(l.delta), 0) INTO e FROM ledger l
+     WHERE l.member = p_member AND l.kind = 'referral';
+    SELECT jsonb_build_object(
+             'referred', coalesce((SELECT jsonb_object_agg(s.status, s.n)
+                                     FROM (SELECT r.status, count(*) AS n FROM referrals r
+                                            WHERE r.referrer = p_member
+                                            GROUP BY r.status) s), '{}'::jsonb),
+             'referred_by', (SELECT r.status FROM referrals r WHERE r.referee = p_member),
+             'earned', e)
+      INTO o;
+    RETURN o;
 END $$;

@@ -31,22 +31,27 @@ printf '%s %s\n' "\$PACKCODE_SMS_TO" "\$PACKCODE_SMS_TEXT" >>"$T/sms.log"
 EOF
 chmod +x "$T/sms.sh"
 : >"$T/sms.log"
-# On Citus: a database distributed before 029 had referrals on the
-# coordinator; 033's packcode_distribute_rewards() distributes it as
-# packcode_distribute() does now (by referee, with members), once.
+# On Citus: a database distributed before 029 had the referral tables on
+# the coordinator; 033's packcode_distribute_rewards() distributes each as
+# packcode_distribute() does now, once. (referrals itself cannot be made
+# local again to try it: undistribute_table refuses its identity column.)
 if [ -n "${PC_CITUS:-}" ]; then
 	exec {RL}>>"$CITUS_DIR/setup.lock"
 	flock "$RL"
-	sql "SELECT undistribute_table('referrals')" >/dev/null || fail "undistribute referrals"
+	sql "SELECT undistribute_table('referral_codes')" >/dev/null || fail "undistribute referral_codes"
 	GOT=$(sql "SELECT packcode_distribute_rewards()") || fail "packcode_distribute_rewards"
 	flock -u "$RL"
 	exec {RL}>&-
-	[ "$GOT" = referrals ] || fail "distributed late: '$GOT'"
-	[ "$(sql "SELECT p.partmethod FROM pg_dist_partition p, pg_dist_partition m
-	          WHERE p.logicalrelid = 'referrals'::regclass AND m.logicalrelid = 'members'::regclass
-	            AND p.colocationid = m.colocationid")" = h ] || fail "referrals not co-located with members"
+	[ "$GOT" = referral_codes ] || fail "distributed late: '$GOT'"
+	[ "$(sql "SELECT string_agg(logicalrelid::text || ':' || partmethod, ' ' ORDER BY logicalrelid::text)
+	          FROM pg_dist_partition WHERE logicalrelid::text IN ('referrals', 'referral_codes',
+	          'referral_rules', 'mall_orders')")" = "mall_orders:h referral_codes:n referral_rules:n referrals:h" ] ||
+		fail "the rewards' tables on Citus: $(sql "SELECT logicalrelid, partmethod FROM pg_dist_partition")"
+	[ "$(sql "SELECT count(*) FROM pg_dist_partition p, pg_dist_partition m
+	          WHERE p.logicalrelid::text IN ('referrals', 'mall_orders') AND m.logicalrelid = 'members'::regclass
+	            AND p.colocationid = m.colocationid")" = 2 ] || fail "referrals, mall_orders not with members"
 	[ "$(sql "SELECT coalesce(packcode_distribute_rewards(), 'none')")" = none ] || fail "distributed twice"
-	ok "Citus: referrals left on the coordinator are distributed by referee with members, once"
+	ok "Citus: a referral table left on the coordinator is distributed as packcode_distribute() does, once"
 fi
 server_start --sms-command "$T/sms.sh" --sms-per-address 50 --referral-interval 1
 
@@ -282,7 +287,16 @@ ok "staff list the flagged referrals with masked identities; a brand's identity 
           WHERE k.member = l.member AND k.id <= l.id)")" = 0 ] || fail "balance_after"
 req_from 127.0.0.2 GET /api/v1/members/me/referral -b "$(J A)"
 [ "$(field .referred.rewarded) $(field .referred.flagged)" = "4 4" ] || fail "A's counts: $(cat "$T/body")"
-ok "balances equal the ledger's sums; the referrer sees their counts"
+EARNED=$(sql "SELECT sum(delta) FROM ledger WHERE member = '$M_A' AND kind = 'referral'")
+[ "$(field .earned)" = "$EARNED" ] || fail "A's earned: $(cat "$T/body") (the ledger: $EARNED)"
+# A's page (/me) shows the same link and what it earned, in the member's language
+req_from 127.0.0.2 GET /me -b "$(J A)" -H 'Accept: text/html' -H 'Accept-Language: zh-TW'
+expect 200 "A's page"
+grep -q "id=\"share-link\" readonly aria-label=\"邀請好友\" value=\"https://127.0.0.1:$PORT/r/$CODE\"" "$T/body" &&
+	grep -q "<dd id=\"share-friends\">4</dd>" "$T/body" && grep -q "<dd id=\"share-earned\">$EARNED</dd>" "$T/body" ||
+	fail "A's page has not the share card: $(grep -o '<section class="card" id="share">.*</section>' "$T/body")"
+case $(grep -i '^content-security-policy:' "$T/h") in *"script-src 'sha256-"*) ;; *) fail "/me's CSP: no script hash" ;; esac
+ok "balances equal the ledger's sums; the referrer sees their counts and earnings, on /me too (its share link)"
 
 # ---- a referral pending for 30 days lapses ----
 sql "INSERT INTO referrals (referee, referrer, code, status, via, recorded_at)
