@@ -43,7 +43,7 @@ if [ -n "${PC_CITUS:-}" ]; then
 	flock -u "$RL"
 	exec {RL}>&-
 	[ "$GOT" = referral_codes ] || fail "distributed late: '$GOT'"
-	[ "$(sql "SELECT string_agg(logicalrelid::text || ':' || partmethod, ' ' ORDER BY logicalrelid::text)
+	[ "$(sql "SELECT string_agg(logicalrelid::text || ':' || partmethod::text, ' ' ORDER BY logicalrelid::text)
 	          FROM pg_dist_partition WHERE logicalrelid::text IN ('referrals', 'referral_codes',
 	          'referral_rules', 'mall_orders')")" = "mall_orders:h referral_codes:n referral_rules:n referrals:h" ] ||
 		fail "the rewards' tables on Citus: $(sql "SELECT logicalrelid, partmethod FROM pg_dist_partition")"
