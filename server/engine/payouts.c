@@ -108,7 +108,9 @@ struct payouts {
 	struct event *timer;
 	struct metrics_payouts *m;
 	int claiming, claim_again; /* a claim in flight; another wanted after it */
-	int querying;              /* a payout_query_claim in flight */
+	int querying;              /* a payout_query_claim in flight ... */
+	int query_reserved;        /* ... for this many slots */
+	int ask_due;               /* the tick wants one, after the next send claim */
 	int counting;              /* a payouts_open in flight */
 	long long counted_ms;      /* when it was last sent */
 	int returning;             /* a payouts_return in flight */
@@ -118,6 +120,7 @@ struct payouts {
 };
 
 static void wake(struct payouts *po);
+static void ask(struct payouts *po);
 
 int payouts_busy(const struct payouts *po)
 {
@@ -361,6 +364,11 @@ static void claimed(void *arg, const struct pool_result *res)
 	int n = PQntuples(res->res);
 	for (int i = 0; i < n; i++)
 		send_one(po, res->res, i, 0);
+	if (po->ask_due) {
+		/* the due sends are out: the questions get the slots they left */
+		po->ask_due = 0;
+		ask(po);
+	}
 	if (po->claim_again) {
 		po->claim_again = 0;
 		wake(po);
@@ -387,6 +395,7 @@ static void query_claimed(void *arg, const struct pool_result *res)
 {
 	struct payouts *po = arg;
 	po->querying = 0;
+	po->query_reserved = 0;
 	if (res->status != POOL_OK) {
 		if (!po->closing)
 			log_warn("event=payout_query_claim_failed reason=%s", LOG_Q(res->message));
@@ -414,7 +423,10 @@ static void counted(void *arg, const struct pool_result *res)
 		                      memory_order_relaxed);
 }
 
-/* Ask about the sent payouts whose callback is late, in the free slots. */
+/*
+ * Ask about the sent payouts whose callback is late, in the slots the sends
+ * left (called once a tick, after that tick's send claim: sends go first).
+ */
 static void ask(struct payouts *po)
 {
 	char limit[16], lease[16], wait[16];
@@ -426,8 +438,10 @@ static void ask(struct payouts *po)
 	snprintf(wait, sizeof wait, "%d", po->cfg.query_wait_ms / 1000);
 	struct pool_query q = {
 	    .stmt = "payout_query_claim", .nparams = 3, .values = {limit, lease, wait}};
-	if (pool_submit(po->pool, &q, query_claimed, po) == 0)
+	if (pool_submit(po->pool, &q, query_claimed, po) == 0) {
 		po->querying = 1;
+		po->query_reserved = free_slots;
+	}
 }
 
 /* Claim as many due payouts as there are free slots. */
@@ -440,7 +454,7 @@ static void wake(struct payouts *po)
 		po->claim_again = 1;
 		return;
 	}
-	int free_slots = po->cfg.concurrency - po->busy;
+	int free_slots = po->cfg.concurrency - po->busy - po->query_reserved;
 	if (free_slots <= 0) {
 		po->claim_again = 1; /* a record will wake us */
 		return;
@@ -473,8 +487,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 			po->counted_ms = now;
 		}
 	}
+	po->ask_due = 1; /* asked once this tick's send claim is back */
 	wake(po);
-	ask(po);
 }
 
 struct payouts *payouts_new(struct event_base *base, const struct payouts_config *cfg,
