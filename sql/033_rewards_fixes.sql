@@ -5,10 +5,10 @@
 --     the provider's answer settles it as a callback would, once
 --     (payout_query_claim, payout_query_record; payout_events kind 'query').
 --  2. The open payouts by state for /metrics (payouts_open).
---  3. member_merge moves the merged member's referrals: their share code,
+--  3. member_merge moves the merged member's referrals: their share codes,
 --     the referrals they made, and the one they were referred by (one
---     referee, ever: the earlier of two is kept, the other is kept aside in
---     referral_merges).
+--     referee, ever: of two, the rewarded one, else the earlier, is kept,
+--     the other set aside in referral_merges).
 --  4. On Citus, the tables of the points mall and the referrals that a
 --     database distributed before 027/029 left on the coordinator are
 --     distributed as packcode_distribute() does now.
