@@ -6,12 +6,15 @@
  * The input is "HEADER\nBODY". Beyond "does not crash": a forged header
  * is never accepted (the secret is not in the input), the header made
  * from the secret is, and a body decoded has a key of printable ASCII.
+ * The whole input is also read as the provider's answer to a question
+ * about a payout (engine/payouts_reply.c), outside input too.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/payouts.h"
 #include "handlers/payouts.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -28,6 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	header[hlen] = '\0';
 	const char *body = nl ? nl + 1 : "";
 	size_t len = nl ? size - hlen - 1 : 0;
+	enum payouts_answer a = payouts_answer_of((const char *)data, size);
+	if (a != PAYOUTS_ANSWER_PENDING && a != PAYOUTS_ANSWER_PAID && a != PAYOUTS_ANSWER_FAILED)
+		abort();
 	if (payout_signature_ok("a secret the input never holds", header, body, len, 1700000000)) {
 		fprintf(stderr, "fuzz_payout_callback: a forged signature was accepted\n");
 		abort();

@@ -607,10 +607,11 @@ static int control_open(struct server *s, char *err, size_t errlen)
 	    .retry_ms = s->cfg.payout_retry_ms,
 	    .retry_max_ms = WEBHOOK_RETRY_MAX_MS,
 	    .poll_ms = PAYOUT_POLL_MS,
+	    .query_wait_ms = s->cfg.payout_callback_wait_ms,
 	};
 	if (s->control)
 		s->webhooks = webhooks_new(s->control, &wc, &s->webhook_metrics);
-	if (s->control && !(s->payouts = payouts_new(s->control, &pc))) {
+	if (s->control && !(s->payouts = payouts_new(s->control, &pc, &s->payout_metrics))) {
 		snprintf(err, errlen, "cannot start the payout dispatcher");
 		return -1;
 	}

@@ -237,6 +237,11 @@ static const struct opt opts[] = {
      "retry a payout after about S seconds, then twice as long each time (half of it at "
      "random), at most an hour",
      NULL},
+    {"payout-callback-wait", 0, "S", OPT_SECONDS, F(payout_callback_wait_ms), 1, 86400, "600",
+     "a payout the provider took (2xx) without calling back within S seconds is asked about "
+     "again: the same request, the same Idempotency-Key; the status in the answer (paid, "
+     "failed) settles it as the callback would, else it is asked again S seconds later",
+     NULL},
     {"oidc-issuer", 0, "URL", OPT_TEXT, F(oidc_issuer), 0, 0, NULL,
      "sign members in through this OpenID Connect provider (authorization code with PKCE, the "
      "ID token checked against its JWKS): its issuer URL exactly, whose "

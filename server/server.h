@@ -75,6 +75,7 @@ struct server_config {
 	int payout_timeout_ms;
 	int payout_tries;
 	int payout_retry_ms;
+	int payout_callback_wait_ms;
 	/* sign-in through an OpenID Connect provider, WeChat (handlers/oauth.c) */
 	const char *oidc_issuer; /* NULL: OIDC sign-in is off */
 	const char *oidc_client_id, *oidc_client_secret;
@@ -183,6 +184,7 @@ struct server {
 	struct tidy *tidy;            /* and scans' privacy job (NULL: nothing to do) */
 	struct jobs *jobs;            /* the export jobs' runner (NULL: --export-jobs 0) */
 	struct metrics_webhooks webhook_metrics;
+	struct metrics_payouts payout_metrics; /* the payout dispatcher's (engine/payouts.c) */
 	/* the referrals' sweep (NULL: --referral-interval 0) */
 	struct referral_sweep *referral_sweep;
 	int nworkers;

@@ -93,7 +93,12 @@
 	"PREPARE payout_claim(integer, integer) AS SELECT * FROM payout_claim($1, $2); "           \
 	"PREPARE payout_record(bigint, integer, text, integer, text, integer, integer) AS "        \
 	"  SELECT payout_record($1, $2, $3, $4, $5, $6, $7); "                                     \
-	"PREPARE payouts_return(integer) AS SELECT payouts_return($1)"
+	"PREPARE payouts_return(integer) AS SELECT payouts_return($1); "                           \
+	"PREPARE payout_query_claim(integer, integer, integer) AS "                                \
+	"  SELECT * FROM payout_query_claim($1, $2, $3); "                                         \
+	"PREPARE payout_query_record(bigint, integer, text, integer, text) AS "                    \
+	"  SELECT payout_query_record($1, $2, $3, $4, $5); "                                       \
+	"PREPARE payouts_open AS SELECT * FROM payouts_open()"
 
 /*
  * The console's members and counterfeit reads and the export jobs

@@ -154,6 +154,81 @@ static void metrics_render_webhooks(const struct metrics_view *s, struct evbuffe
 	                    atomic_load_explicit(&w->in_flight, memory_order_relaxed));
 }
 
+/* The provider's callbacks (every server takes them), and the payout dispatcher's work. */
+static void metrics_render_payouts(const struct metrics_view *s, struct evbuffer *out)
+{
+	static const char *const cb[METRICS_PAYOUT_CALLBACKS] = {
+	    "applied", "duplicate",      "conflict",      "late_paid",
+	    "late",    "unknown_payout", "bad_signature", "bad_request"};
+	static const char *const attempt[METRICS_PAYOUT_ATTEMPTS] = {"accepted", "refused",
+	                                                             "retry"};
+	static const char *const answer[METRICS_PAYOUT_ANSWERS] = {"paid", "failed", "pending",
+	                                                           "error"};
+	static const char *const state[METRICS_PAYOUT_STATES] = {"requested", "sent", "failed"};
+	const struct metrics_payouts *p = s->payouts;
+	evbuffer_add_printf(out, "# HELP packcode_payout_callbacks_total The payment provider's "
+	                         "callbacks by outcome: applied (the payout moved), duplicate, "
+	                         "conflict, late_paid, late (docs/campaigns.md), unknown_payout "
+	                         "(404), bad_signature (401), bad_request (400).\n"
+	                         "# TYPE packcode_payout_callbacks_total counter\n");
+	for (int c = 0; c < METRICS_PAYOUT_CALLBACKS; c++)
+		evbuffer_add_printf(out, "packcode_payout_callbacks_total{outcome=\"%s\"} %llu\n",
+		                    cb[c], SUM(payout_callbacks[c]));
+	if (!p || !atomic_load_explicit(&p->running, memory_order_relaxed))
+		return;
+	evbuffer_add_printf(out, "# HELP packcode_payout_attempts_total Payout requests sent to "
+	                         "the provider by this server, by outcome: accepted (2xx: sent), "
+	                         "refused (another 4xx), retry (a timeout, no connection, 5xx, "
+	                         "408, 409, 425, 429).\n"
+	                         "# TYPE packcode_payout_attempts_total counter\n");
+	for (int a = 0; a < METRICS_PAYOUT_ATTEMPTS; a++)
+		evbuffer_add_printf(out, "packcode_payout_attempts_total{outcome=\"%s\"} %llu\n",
+		                    attempt[a], load(&p->attempts[a]));
+	evbuffer_add_printf(out, "# HELP packcode_payout_queries_total Sent payouts this server "
+	                         "asked the provider about again (no callback within "
+	                         "--payout-callback-wait), by answer.\n"
+	                         "# TYPE packcode_payout_queries_total counter\n");
+	for (int a = 0; a < METRICS_PAYOUT_ANSWERS; a++)
+		evbuffer_add_printf(out, "packcode_payout_queries_total{answer=\"%s\"} %llu\n",
+		                    answer[a], load(&p->queries[a]));
+	evbuffer_add_printf(out,
+	                    "# HELP packcode_payouts_failed_total Payouts this server's attempts "
+	                    "failed (refused, or --payout-tries used up).\n"
+	                    "# TYPE packcode_payouts_failed_total counter\n"
+	                    "packcode_payouts_failed_total %llu\n"
+	                    "# HELP packcode_payouts_returned_total Failed payouts whose amounts "
+	                    "this server returned to their budgets.\n"
+	                    "# TYPE packcode_payouts_returned_total counter\n"
+	                    "packcode_payouts_returned_total %llu\n"
+	                    "# HELP packcode_payouts_settled_by_query_total Sent payouts settled "
+	                    "(paid or failed) by the provider's answer to this server's "
+	                    "question.\n"
+	                    "# TYPE packcode_payouts_settled_by_query_total counter\n"
+	                    "packcode_payouts_settled_by_query_total %llu\n"
+	                    "# HELP packcode_payout_requests_in_flight Requests to the payment "
+	                    "provider running now.\n"
+	                    "# TYPE packcode_payout_requests_in_flight gauge\n"
+	                    "packcode_payout_requests_in_flight %d\n",
+	                    load(&p->failed), load(&p->returned), load(&p->settled_by_query),
+	                    atomic_load_explicit(&p->in_flight, memory_order_relaxed));
+	int any = 0;
+	for (int k = 0; k < METRICS_PAYOUT_STATES; k++)
+		if (atomic_load_explicit(&p->open[k], memory_order_relaxed) >= 0)
+			any = 1;
+	if (!any)
+		return;
+	evbuffer_add_printf(out, "# HELP packcode_payouts Payouts of every server waiting in an "
+	                         "open state (failed: not yet returned), as the database counted "
+	                         "them a few seconds ago.\n"
+	                         "# TYPE packcode_payouts gauge\n");
+	for (int k = 0; k < METRICS_PAYOUT_STATES; k++) {
+		long long v = atomic_load_explicit(&p->open[k], memory_order_relaxed);
+		if (v >= 0)
+			evbuffer_add_printf(out, "packcode_payouts{state=\"%s\"} %lld\n", state[k],
+			                    v);
+	}
+}
+
 void metrics_render(const struct metrics_view *s, struct evbuffer *out)
 {
 	const struct metrics_labels *l = s->labels;
@@ -275,4 +350,5 @@ void metrics_render(const struct metrics_view *s, struct evbuffer *out)
 	                    s->batches, s->nworkers);
 	metrics_render_edge(s, out);
 	metrics_render_webhooks(s, out);
+	metrics_render_payouts(s, out);
 }

@@ -50,6 +50,19 @@ enum metrics_scan_drop {
 	METRICS_SCAN_DROPS
 };
 
+/* How the payment provider's callbacks were answered (packcode_payout_callbacks_total). */
+enum metrics_payout_callback {
+	METRICS_PAYOUT_CB_APPLIED,   /* the payout moved (payout_callback's outcomes: */
+	METRICS_PAYOUT_CB_DUPLICATE, /*  docs/campaigns.md's state machine) */
+	METRICS_PAYOUT_CB_CONFLICT,
+	METRICS_PAYOUT_CB_LATE_PAID,
+	METRICS_PAYOUT_CB_LATE,
+	METRICS_PAYOUT_CB_UNKNOWN,       /* 404: no payout has the key */
+	METRICS_PAYOUT_CB_BAD_SIGNATURE, /* 401: refused, nothing read */
+	METRICS_PAYOUT_CB_BAD_REQUEST,   /* 400: signed, but not a callback */
+	METRICS_PAYOUT_CALLBACKS
+};
+
 struct metrics {
 	atomic_ullong requests[METRICS_ROUTES][METRICS_NSTATUS];
 	atomic_ullong latency[METRICS_ROUTES][METRICS_NBUCKETS + 1]; /* + the +Inf bucket */
@@ -68,6 +81,8 @@ struct metrics {
 	atomic_ullong connections_refused_address; /* over --max-connections-per-address */
 	atomic_ullong malformed;                   /* requests refused for their framing */
 	atomic_int connections;                    /* open now */
+	/* the payment provider's callbacks, by enum metrics_payout_callback */
+	atomic_ullong payout_callbacks[METRICS_PAYOUT_CALLBACKS];
 };
 
 /*
@@ -78,6 +93,43 @@ struct metrics_webhooks {
 	atomic_ullong attempts[METRICS_WEBHOOK_OUTCOMES]; /* by outcome */
 	atomic_ullong failed; /* deliveries given up after their last try */
 	atomic_int in_flight; /* requests to receivers running now */
+};
+
+/* The payout dispatcher's results (packcode_payout_*). */
+enum metrics_payout_attempt { /* an attempt to send, as payouts_classify() takes it */
+	                      METRICS_PAYOUT_ACCEPTED,
+	                      METRICS_PAYOUT_REFUSED,
+	                      METRICS_PAYOUT_RETRY,
+	                      METRICS_PAYOUT_ATTEMPTS
+};
+enum metrics_payout_answer { /* the provider asked again about a sent payout */
+	                     METRICS_PAYOUT_ANSWER_PAID,
+	                     METRICS_PAYOUT_ANSWER_FAILED,
+	                     METRICS_PAYOUT_ANSWER_PENDING,
+	                     METRICS_PAYOUT_ANSWER_ERROR, /* no answer: a timeout, no connection,
+	                                                     not a 2xx */
+	                     METRICS_PAYOUT_ANSWERS
+};
+enum metrics_payout_state { /* the open states, counted in the database */
+	                    METRICS_PAYOUT_REQUESTED,
+	                    METRICS_PAYOUT_SENT,
+	                    METRICS_PAYOUT_FAILED,
+	                    METRICS_PAYOUT_STATES
+};
+
+/*
+ * The payout dispatcher's counters (engine/payouts.c): one per process,
+ * written by the control thread alone; rendered only when it runs here.
+ */
+struct metrics_payouts {
+	atomic_int running;                              /* --payout-url: it runs here */
+	atomic_ullong attempts[METRICS_PAYOUT_ATTEMPTS]; /* by enum metrics_payout_attempt */
+	atomic_ullong failed;                            /* attempts that failed their payout */
+	atomic_ullong returned;                          /* failed payouts returned */
+	atomic_ullong queries[METRICS_PAYOUT_ANSWERS];   /* by enum metrics_payout_answer */
+	atomic_ullong settled_by_query;                  /* answers that moved a payout */
+	atomic_int in_flight;                            /* requests to the provider now */
+	atomic_llong open[METRICS_PAYOUT_STATES];        /* -1: not counted yet */
 };
 
 /* Indexes out of range are counted nowhere. */
@@ -93,6 +145,7 @@ struct metrics_view {
 	const struct metrics_labels *labels;
 	size_t batches; /* in the cached catalog */
 	const struct metrics_webhooks *webhooks;
+	const struct metrics_payouts *payouts; /* NULL: none shown */
 };
 
 /* The Prometheus text exposition of v, each series exactly once. */

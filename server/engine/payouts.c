@@ -4,7 +4,9 @@
  * to `concurrency` payouts between the claim and their record, so memory
  * and the database's load stay bounded whatever the backlog. One record
  * statement per attempt (payouts are few next to claims), and one
- * payouts_return per tick.
+ * payouts_return per tick. Questions about sent payouts whose callback is
+ * late share the slots, the connection and the client: one
+ * payout_query_claim per tick, one payout_query_record per answer.
  */
 #include "engine/payouts.h"
 
@@ -29,6 +31,8 @@
 #define ERROR_MAX     200 /* bytes of an attempt's error kept */
 #define BODY_SNIPPET  96  /* bytes of a refusing provider's reply kept in the error */
 #define RETURN_BATCH  "500"
+#define ANSWER_MAX    4096 /* bytes of the provider's answer to a question read */
+#define OPEN_COUNT_MS 5000 /* how often the open payouts are counted for /metrics */
 #define USER_AGENT    "packcode-payouts/" PACKAGE_VERSION
 
 const char *payouts_classify(int replied, long s)
@@ -86,7 +90,9 @@ int payouts_secret_load(const char *path, char **out, char *err, size_t errlen)
 struct attempt {
 	struct payouts *po;
 	long long id;
-	int attempt;
+	int attempt;        /* a send's number; 0 for a question */
+	int query;          /* a question's number; 0 for a send */
+	const char *answer; /* a question's: paid, failed, pending or error */
 	const char *outcome;
 	long http_status; /* 0: none came */
 	long long retry_ms;
@@ -100,7 +106,13 @@ struct payouts {
 	struct pool *pool;
 	struct outbound *out;
 	struct event *timer;
+	struct metrics_payouts *m;
 	int claiming, claim_again; /* a claim in flight; another wanted after it */
+	int querying;              /* a payout_query_claim in flight ... */
+	int query_reserved;        /* ... for this many slots */
+	int ask_due;               /* the tick wants one, after the next send claim */
+	int counting;              /* a payouts_open in flight */
+	long long counted_ms;      /* when it was last sent */
 	int returning;             /* a payouts_return in flight */
 	int busy;                  /* attempts claimed and not yet recorded */
 	unsigned rnd;
@@ -108,6 +120,7 @@ struct payouts {
 };
 
 static void wake(struct payouts *po);
+static void ask(struct payouts *po);
 
 int payouts_busy(const struct payouts *po)
 {
@@ -136,6 +149,7 @@ static void recorded(void *arg, const struct pool_result *res)
 			         LOG_Q(res->message));
 		/* its lease expires and it is sent again: the same key, paid once */
 	} else if (PQntuples(res->res) > 0 && strcmp(PQgetvalue(res->res, 0, 0), "failed") == 0) {
+		metrics_add(&po->m->failed, 1);
 		log_warn("event=payout_failed payout=%lld attempt=%d error=%s", a->id, a->attempt,
 		         LOG_Q(a->error));
 	}
@@ -162,18 +176,94 @@ static void record(struct attempt *a)
 	}
 }
 
+static void query_recorded(void *arg, const struct pool_result *res)
+{
+	struct attempt *a = arg;
+	struct payouts *po = a->po;
+	po->busy--;
+	if (res->status != POOL_OK) {
+		if (!po->closing)
+			log_warn("event=payout_query_record_failed payout=%lld reason=%s", a->id,
+			         LOG_Q(res->message));
+		/* its lease expires and it is asked about again */
+	} else if (PQntuples(res->res) > 0 && strcmp(PQgetvalue(res->res, 0, 0), "applied") == 0) {
+		metrics_add(&po->m->settled_by_query, 1);
+		log_info("event=payout_settled_by_query payout=%lld query=%d status=%s", a->id,
+		         a->query, a->answer);
+	}
+	free(a);
+	wake(po);
+}
+
+static void record_query(struct attempt *a)
+{
+	struct payouts *po = a->po;
+	char id[24], query[16], http[16];
+	snprintf(id, sizeof id, "%lld", a->id);
+	snprintf(query, sizeof query, "%d", a->query);
+	snprintf(http, sizeof http, "%ld", a->http_status);
+	struct pool_query q = {.stmt = "payout_query_record",
+	                       .nparams = 5,
+	                       .values = {id, query, a->answer, a->http_status > 0 ? http : NULL,
+	                                  a->error[0] ? a->error : NULL}};
+	if (po->closing || pool_submit(po->pool, &q, query_recorded, a) < 0) {
+		po->busy--; /* the lease expires, and it is asked about again */
+		free(a);
+	}
+}
+
 /* ---- sending ---- */
+
+/* A question's answer: a 2xx's status (payouts_answer_of), else an error. */
+static void answered(struct attempt *a, const struct outbound_response *r)
+{
+	struct payouts *po = a->po;
+	int m = METRICS_PAYOUT_ANSWER_ERROR;
+	a->answer = "error";
+	if (r->result == OUTBOUND_OK) {
+		a->http_status = r->status;
+		if (r->status >= 200 && r->status <= 299) {
+			enum payouts_answer v = payouts_answer_of(r->body, r->body_len);
+			a->answer = payouts_answer_label(v);
+			m = v == PAYOUTS_ANSWER_PAID     ? METRICS_PAYOUT_ANSWER_PAID
+			    : v == PAYOUTS_ANSWER_FAILED ? METRICS_PAYOUT_ANSWER_FAILED
+			                                 : METRICS_PAYOUT_ANSWER_PENDING;
+		} else {
+			snprintf(a->error, sizeof a->error, "HTTP %ld", r->status);
+		}
+	} else if (r->result == OUTBOUND_TIMEOUT) {
+		snprintf(a->error, sizeof a->error, "no reply within %d ms", po->cfg.timeout_ms);
+	} else {
+		snprintf(a->error, sizeof a->error, "%s", r->error);
+	}
+	for (char *p = a->error; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			*p = '?';
+	metrics_add(&po->m->queries[m], 1);
+	log_info("event=payout_query payout=%lld query=%d answer=%s status=%ld", a->id, a->query,
+	         a->answer, a->http_status);
+	record_query(a);
+}
 
 static void sent(void *arg, const struct outbound_response *r)
 {
 	struct attempt *a = arg;
 	struct payouts *po = a->po;
+	atomic_fetch_sub_explicit(&po->m->in_flight, 1, memory_order_relaxed);
 	if (r->result == OUTBOUND_ABORTED) {
 		po->busy--;
 		free(a); /* shutting down: its lease expires, and it is sent again */
 		return;
 	}
+	if (a->query) {
+		answered(a, r);
+		return;
+	}
 	a->outcome = payouts_classify(r->result == OUTBOUND_OK, r->status);
+	metrics_add(&po->m->attempts[strcmp(a->outcome, "accepted") == 0  ? METRICS_PAYOUT_ACCEPTED
+	                             : strcmp(a->outcome, "refused") == 0 ? METRICS_PAYOUT_REFUSED
+	                                                                  : METRICS_PAYOUT_RETRY],
+	            1);
 	if (r->result == OUTBOUND_OK) {
 		a->http_status = r->status;
 		if (strcmp(a->outcome, "accepted") != 0) {
@@ -202,8 +292,11 @@ static void sent(void *arg, const struct outbound_response *r)
 	record(a);
 }
 
-/* Sign and send row i of a claim: id, attempt, idempotency_key, body. */
-static void send_one(struct payouts *po, const PGresult *pg, int i)
+/*
+ * Sign and send row i of a claim (id, attempt, idempotency_key, body), or
+ * of a question's claim (id, query, idempotency_key, body: the same bytes).
+ */
+static void send_one(struct payouts *po, const PGresult *pg, int i, int is_query)
 {
 	char sig[WEBHOOKS_SIGNATURE_LEN], h_sig[sizeof WEBHOOKS_SIGNATURE_HEADER + 2 + sizeof sig];
 	char h_key[160], h_attempt[48];
@@ -212,18 +305,25 @@ static void send_one(struct payouts *po, const PGresult *pg, int i)
 		return; /* its lease expires, and it is claimed again */
 	a->po = po;
 	a->id = strtoll(PQgetvalue(pg, i, 0), NULL, 10);
-	a->attempt = atoi(PQgetvalue(pg, i, 1));
+	if (is_query)
+		a->query = atoi(PQgetvalue(pg, i, 1));
+	else
+		a->attempt = atoi(PQgetvalue(pg, i, 1));
 	const char *body = PQgetvalue(pg, i, 3);
 	size_t len = (size_t)PQgetlength(pg, i, 3);
 	po->busy++;
 	if (webhooks_sign(po->secret, (long long)time(NULL), body, len, sig, sizeof sig) < 0) {
 		a->outcome = "retry";
+		a->answer = "error";
 		snprintf(a->error, sizeof a->error, "cannot sign");
 		goto not_sent;
 	}
 	snprintf(h_sig, sizeof h_sig, WEBHOOKS_SIGNATURE_HEADER ": %s", sig);
 	snprintf(h_key, sizeof h_key, "Idempotency-Key: %s", PQgetvalue(pg, i, 2));
-	snprintf(h_attempt, sizeof h_attempt, "Packcode-Attempt: %d", a->attempt);
+	if (is_query)
+		snprintf(h_attempt, sizeof h_attempt, "Packcode-Query: %d", a->query);
+	else
+		snprintf(h_attempt, sizeof h_attempt, "Packcode-Attempt: %d", a->attempt);
 	const char *headers[] = {"Content-Type: application/json", h_sig, h_key, h_attempt, NULL};
 	struct outbound_request req = {.method = "POST",
 	                               .url = po->url,
@@ -231,14 +331,20 @@ static void send_one(struct payouts *po, const PGresult *pg, int i)
 	                               .body = body,
 	                               .body_len = len,
 	                               .timeout_ms = po->cfg.timeout_ms,
-	                               .body_max = BODY_SNIPPET};
+	                               .body_max = is_query ? ANSWER_MAX : BODY_SNIPPET};
 	if (outbound_send(po->out, &req, sent, a) < 0) {
 		a->outcome = "retry";
 		snprintf(a->error, sizeof a->error, "cannot start the request");
 		goto not_sent;
 	}
+	atomic_fetch_add_explicit(&po->m->in_flight, 1, memory_order_relaxed);
 	return;
 not_sent:
+	if (is_query) {
+		a->answer = "error";
+		record_query(a);
+		return;
+	}
 	a->retry_ms =
 	    webhooks_backoff_ms(a->attempt, po->cfg.retry_ms, po->cfg.retry_max_ms, next_rnd(po));
 	record(a);
@@ -257,7 +363,12 @@ static void claimed(void *arg, const struct pool_result *res)
 	}
 	int n = PQntuples(res->res);
 	for (int i = 0; i < n; i++)
-		send_one(po, res->res, i);
+		send_one(po, res->res, i, 0);
+	if (po->ask_due) {
+		/* the due sends are out: the questions get the slots they left */
+		po->ask_due = 0;
+		ask(po);
+	}
 	if (po->claim_again) {
 		po->claim_again = 0;
 		wake(po);
@@ -274,8 +385,63 @@ static void returned(void *arg, const struct pool_result *res)
 		return;
 	}
 	const char *n = PQntuples(res->res) > 0 ? PQgetvalue(res->res, 0, 0) : "0";
-	if (strcmp(n, "0") != 0)
+	if (strcmp(n, "0") != 0) {
+		metrics_add(&po->m->returned, strtoull(n, NULL, 10));
 		log_info("event=payouts_returned payouts=%s", n);
+	}
+}
+
+static void query_claimed(void *arg, const struct pool_result *res)
+{
+	struct payouts *po = arg;
+	po->querying = 0;
+	po->query_reserved = 0;
+	if (res->status != POOL_OK) {
+		if (!po->closing)
+			log_warn("event=payout_query_claim_failed reason=%s", LOG_Q(res->message));
+		return; /* the timer tries again */
+	}
+	int n = PQntuples(res->res);
+	for (int i = 0; i < n; i++)
+		send_one(po, res->res, i, 1);
+}
+
+static void counted(void *arg, const struct pool_result *res)
+{
+	struct payouts *po = arg;
+	po->counting = 0;
+	if (res->status != POOL_OK) {
+		if (!po->closing)
+			log_warn("event=payouts_count_failed reason=%s", LOG_Q(res->message));
+		return;
+	}
+	if (PQntuples(res->res) < 1 || PQnfields(res->res) < METRICS_PAYOUT_STATES)
+		return;
+	for (int k = 0; k < METRICS_PAYOUT_STATES; k++)
+		atomic_store_explicit(&po->m->open[k],
+		                      strtoll(PQgetvalue(res->res, 0, k), NULL, 10),
+		                      memory_order_relaxed);
+}
+
+/*
+ * Ask about the sent payouts whose callback is late, in the slots the sends
+ * left (called once a tick, after that tick's send claim: sends go first).
+ */
+static void ask(struct payouts *po)
+{
+	char limit[16], lease[16], wait[16];
+	int free_slots = po->cfg.concurrency - po->busy;
+	if (po->querying || po->stopping || po->closing || free_slots <= 0)
+		return;
+	snprintf(limit, sizeof limit, "%d", free_slots);
+	snprintf(lease, sizeof lease, "%d", po->cfg.timeout_ms / 1000 + LEASE_EXTRA_S);
+	snprintf(wait, sizeof wait, "%d", po->cfg.query_wait_ms / 1000);
+	struct pool_query q = {
+	    .stmt = "payout_query_claim", .nparams = 3, .values = {limit, lease, wait}};
+	if (pool_submit(po->pool, &q, query_claimed, po) == 0) {
+		po->querying = 1;
+		po->query_reserved = free_slots;
+	}
 }
 
 /* Claim as many due payouts as there are free slots. */
@@ -288,7 +454,7 @@ static void wake(struct payouts *po)
 		po->claim_again = 1;
 		return;
 	}
-	int free_slots = po->cfg.concurrency - po->busy;
+	int free_slots = po->cfg.concurrency - po->busy - po->query_reserved;
 	if (free_slots <= 0) {
 		po->claim_again = 1; /* a record will wake us */
 		return;
@@ -312,16 +478,30 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		if (pool_submit(po->pool, &q, returned, po) == 0)
 			po->returning = 1;
 	}
+	long long now = clock_ms();
+	if (!po->counting && !po->stopping && !po->closing &&
+	    (!po->counted_ms || now - po->counted_ms >= OPEN_COUNT_MS)) {
+		struct pool_query q = {.stmt = "payouts_open"};
+		if (pool_submit(po->pool, &q, counted, po) == 0) {
+			po->counting = 1;
+			po->counted_ms = now;
+		}
+	}
+	po->ask_due = 1; /* asked once this tick's send claim is back */
 	wake(po);
 }
 
-struct payouts *payouts_new(struct event_base *base, const struct payouts_config *cfg)
+struct payouts *payouts_new(struct event_base *base, const struct payouts_config *cfg,
+                            struct metrics_payouts *m)
 {
 	struct payouts *po = calloc(1, sizeof *po);
 	if (!po)
 		return NULL;
 	po->base = base;
 	po->cfg = *cfg;
+	po->m = m;
+	for (int k = 0; k < METRICS_PAYOUT_STATES; k++)
+		atomic_store_explicit(&m->open[k], -1, memory_order_relaxed);
 	po->rnd = (unsigned)clock_us() ^ (unsigned)getpid() ^ 0x85ebca6bu;
 	if (!po->rnd)
 		po->rnd = 1;
@@ -355,8 +535,11 @@ int payouts_start(struct payouts *po)
 	struct timeval tv = {po->cfg.poll_ms / 1000, (po->cfg.poll_ms % 1000) * 1000};
 	if (!po->pool || !po->out || !po->timer || event_add(po->timer, &tv) < 0)
 		return -1;
-	log_info("event=payouts_started url=%s concurrency=%d timeout_ms=%d max_tries=%d",
-	         LOG_Q(po->url), po->cfg.concurrency, po->cfg.timeout_ms, po->cfg.max_tries);
+	atomic_store_explicit(&po->m->running, 1, memory_order_relaxed);
+	log_info("event=payouts_started url=%s concurrency=%d timeout_ms=%d max_tries=%d "
+	         "query_wait_ms=%d",
+	         LOG_Q(po->url), po->cfg.concurrency, po->cfg.timeout_ms, po->cfg.max_tries,
+	         po->cfg.query_wait_ms);
 	return 0;
 }
 

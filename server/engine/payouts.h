@@ -9,13 +9,19 @@
  * 4xx failed, a timeout or a 5xx due again after a backoff, failed after
  * --payout-tries. Each tick it also returns the failed payouts' amounts to
  * their budgets (payouts_return: exactly once). A payout is sent at least
- * once; the idempotency key makes the provider pay it at most once.
+ * once; the idempotency key makes the provider pay it at most once. A sent
+ * payout whose callback has not come within --payout-callback-wait is asked
+ * about again (payout_query_claim of sql/033_rewards_fixes.sql: the same
+ * request, the same key), and the status in the provider's answer settles
+ * it as a callback would (payout_query_record), once.
  */
 #ifndef PACKCODE_SERVER_PAYOUTS_H
 #define PACKCODE_SERVER_PAYOUTS_H
 
 #include <event2/event.h>
 #include <stddef.h>
+
+#include "engine/metrics.h"
 
 #define PAYOUTS_SECRET_MAX 256 /* bytes of the shared secret */
 
@@ -29,12 +35,14 @@ struct payouts_config {
 	int retry_ms;       /* the delay after the first failed try; doubles after each */
 	int retry_max_ms;   /* ... up to this */
 	int poll_ms;        /* the longest wait between looks for due payouts */
+	int query_wait_ms;  /* a sent payout without a callback is asked about after this */
 };
 
 struct payouts;
 
-/* A dispatcher on base's loop. NULL if out of memory. */
-struct payouts *payouts_new(struct event_base *base, const struct payouts_config *cfg);
+/* A dispatcher on base's loop, counting into m (the caller's). NULL if out of memory. */
+struct payouts *payouts_new(struct event_base *base, const struct payouts_config *cfg,
+                            struct metrics_payouts *m);
 /* Connect and start sending (nothing when cfg->url is NULL). 0 or -1. */
 int payouts_start(struct payouts *po);
 /* Claim no more; what is in flight goes on and is recorded. */
@@ -53,5 +61,21 @@ int payouts_secret_load(const char *path, char **out, char *err, size_t errlen);
 
 /* How an attempt's reply is taken: "accepted", "refused" or "retry" (pure). */
 const char *payouts_classify(int replied, long http_status);
+
+/* The provider's answer about a payout it took (payouts_reply.c). */
+enum payouts_answer {
+	PAYOUTS_ANSWER_PENDING, /* not settled yet, or a reply without a status we know */
+	PAYOUTS_ANSWER_PAID,
+	PAYOUTS_ANSWER_FAILED
+};
+
+/*
+ * The status of a 2xx reply's body, len bytes of outside input (pure,
+ * fuzzed): a JSON object whose "status" is "paid" or "failed" (as the
+ * callback says it); anything else is pending.
+ */
+enum payouts_answer payouts_answer_of(const char *body, size_t len);
+/* "paid", "failed" or "pending": payout_query_record's p_answer. */
+const char *payouts_answer_label(enum payouts_answer a);
 
 #endif

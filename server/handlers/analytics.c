@@ -70,14 +70,7 @@ static void run(struct request *r, enum analytics_op op)
 		free(a);
 		return;
 	}
-	if (a->who.nbrands >= 0) {
-		size_t n = (size_t)snprintf(a->brands, sizeof a->brands, "{");
-		for (int i = 0; i < a->who.nbrands; i++)
-			n += (size_t)snprintf(a->brands + n, sizeof a->brands - n, "%s%lld",
-			                      i ? "," : "", a->who.brands[i]);
-		snprintf(a->brands + n, sizeof a->brands - n, "}");
-		a->brands_param = a->brands;
-	}
+	a->brands_param = tokens_brands_param(&a->who, a->brands, sizeof a->brands);
 	struct pool_query q = {.stmt = stmts[op],
 	                       .nparams = 3,
 	                       .values = {a->q.from[0] ? a->q.from : NULL,

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/tokens.h"
 #include "log.h"
 #include "server.h"
 
@@ -65,14 +66,7 @@ static struct campaign_req *start(struct request *r)
 	a->r = r;
 	a->who = r->admin;
 	snprintf(a->tok, sizeof a->tok, "%lld", a->who.id);
-	if (a->who.nbrands >= 0) {
-		size_t n = (size_t)snprintf(a->brands, sizeof a->brands, "{");
-		for (int i = 0; i < a->who.nbrands; i++)
-			n += (size_t)snprintf(a->brands + n, sizeof a->brands - n, "%s%lld",
-			                      i ? "," : "", a->who.brands[i]);
-		snprintf(a->brands + n, sizeof a->brands - n, "}");
-		a->brands_param = a->brands;
-	}
+	a->brands_param = tokens_brands_param(&a->who, a->brands, sizeof a->brands);
 	return a;
 }
 

@@ -70,8 +70,12 @@ void health_metrics(struct request *r)
 {
 	struct server *s = r->w->srv;
 	const struct metrics *workers[SERVER_THREADS_MAX];
-	struct metrics_view v = {workers, s->nworkers, &s->labels,
-	                         catalog_snapshot_size(worker_catalog(r->w)), &s->webhook_metrics};
+	struct metrics_view v = {workers,
+	                         s->nworkers,
+	                         &s->labels,
+	                         catalog_snapshot_size(worker_catalog(r->w)),
+	                         &s->webhook_metrics,
+	                         &s->payout_metrics};
 	for (int i = 0; i < s->nworkers && i < SERVER_THREADS_MAX; i++)
 		workers[i] = &s->workers[i].metrics;
 	struct evbuffer *b = evbuffer_new();

@@ -3,8 +3,9 @@
  * page of a code, the claim form's result, the report of a copied code.
  *
  * Pages are small (a few KB), self-contained (one inline <style>, no
- * scripts, no external assets; the CSP header allows that one stylesheet by
- * its hash and nothing else) and every value that comes from outside or
+ * scripts but /me's copy button's, no external assets; the CSP header
+ * allows that one stylesheet by its hash and nothing else, /me's that
+ * script by its hash too) and every value that comes from outside or
  * from the database goes through html() first. An API client that asks
  * for JSON (Accept) gets JSON on every one of these routes.
  */
@@ -25,6 +26,7 @@
 #include "handlers/landing_text.h"
 #include "handlers/lookup.h"
 #include "handlers/oauth.h"
+#include "handlers/referrals.h"
 #include "engine/scanlog.h"
 #include "log.h"
 #include "server.h"
@@ -65,38 +67,72 @@ static const char css[] =
     ".links{display:flex;justify-content:space-between}"
     ".links button{width:auto;margin:0;padding:0;background:none;color:#15803d;font-size:1rem}"
     "ol{list-style:none;margin:0;padding:0}li{display:flex;justify-content:space-between;"
-    "gap:1rem;padding:.4rem 0;border-top:1px solid #f4f4f5}";
+    "gap:1rem;padding:.4rem 0;border-top:1px solid #f4f4f5}"
+    ".share{display:flex;gap:.5rem;margin:.75rem 0}"
+    ".share input{flex:1;min-width:0;font:.9rem ui-monospace,monospace}"
+    ".share button{width:auto;margin:0;padding:.6rem 1rem;font-size:1rem;white-space:nowrap}"
+    ".share button[hidden]{display:none}";
+
+/*
+ * /me's one script: the share link's copy button (shown only where the
+ * script runs; without it the link is a read-only field to select). The
+ * CSP allows it by its SHA-256, like the stylesheet.
+ */
+static const char share_js[] =
+    "(function(){var b=document.getElementById('share-copy'),"
+    "i=document.getElementById('share-link');if(!b||!i)return;b.hidden=false;"
+    "b.addEventListener('click',function(){i.focus();i.select();"
+    "var done=function(){b.textContent=b.getAttribute('data-done')},"
+    "old=function(){try{document.execCommand('copy')}catch(e){}done()};"
+    "if(navigator.clipboard&&window.isSecureContext)"
+    "navigator.clipboard.writeText(i.value).then(done,old);else old()})})()";
 
 /*
  * The Content-Security-Policy of every page: nothing may load or run but the
- * one <style> element, allowed by the SHA-256 of css (computed once).
+ * one <style> element, allowed by the SHA-256 of css (computed once); /me's
+ * (csp_me) also runs its one script, by its SHA-256.
  */
-static char csp[256];
+static char csp[256], csp_me[320];
 static pthread_once_t csp_once = PTHREAD_ONCE_INIT;
 
 static void csp_init(void)
 {
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-	char b64[48];
-	if (EVP_Digest(css, sizeof css - 1, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
+	unsigned char md[32], js[32];
+	unsigned int mdlen = 0, jslen = 0;
+	char b64[48], js64[48];
+	if (EVP_Digest(css, sizeof css - 1, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32 ||
+	    EVP_Digest(share_js, sizeof share_js - 1, js, &jslen, EVP_sha256(), NULL) != 1 ||
+	    jslen != 32) {
 		/* cannot happen; the pages then show unstyled, never unprotected */
 		snprintf(csp, sizeof csp,
 		         "default-src 'none'; form-action 'self'; base-uri "
 		         "'none'; frame-ancestors 'none'");
+		snprintf(csp_me, sizeof csp_me, "%s", csp);
 		return;
 	}
 	EVP_EncodeBlock((unsigned char *)b64, md, 32);
+	EVP_EncodeBlock((unsigned char *)js64, js, 32);
 	snprintf(csp, sizeof csp,
 	         "default-src 'none'; style-src 'sha256-%s'; form-action 'self'; "
 	         "base-uri 'none'; frame-ancestors 'none'",
 	         b64);
+	snprintf(csp_me, sizeof csp_me,
+	         "default-src 'none'; style-src 'sha256-%s'; script-src 'sha256-%s'; "
+	         "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+	         b64, js64);
 }
 
 const char *landing_csp(void)
 {
 	pthread_once(&csp_once, csp_init);
 	return csp;
+}
+
+/* /me's: the page's and its share script. */
+static const char *landing_csp_me(void)
+{
+	pthread_once(&csp_once, csp_init);
+	return csp_me;
 }
 
 /* Append s with & < > " ' escaped. */
@@ -519,11 +555,17 @@ static void report_form(struct evbuffer *b, const struct request *r, const char 
 	evbuffer_add_printf(b, "</button></form>");
 }
 
-static void send_page(struct request *r, int status, struct evbuffer *b)
+/* Reply with page b under csp_of (landing_csp, or /me's). */
+static void send_page_csp(struct request *r, int status, struct evbuffer *b, const char *csp_of)
 {
-	http_header(r, "Content-Security-Policy", landing_csp());
+	http_header(r, "Content-Security-Policy", csp_of);
 	http_reply_html(r, status, b);
 	evbuffer_free(b);
+}
+
+static void send_page(struct request *r, int status, struct evbuffer *b)
+{
+	send_page_csp(r, status, b, landing_csp());
 }
 
 /* A page of one card (and the code field when typed is not NULL). */
@@ -1322,15 +1364,60 @@ void landing_route_digital_link(struct request *r)
 
 /* ---- GET /me: my points ------------------------------------------------------------------ */
 
-/* The page of o (GET /api/v1/members/me's object). */
+/*
+ * The share card of /me: the member's link with a copy button, and what
+ * their referrals earned (share: referral_share's object).
+ */
+static void me_share_card(struct evbuffer *b, const struct request *r, json_t *share)
+{
+	json_t *referred = json_object_get(share, "referred");
+	evbuffer_add_printf(b, "<section class=\"card\" id=\"share\"><h2>");
+	text(b, r, T_ME_SHARE);
+	evbuffer_add_printf(b, "</h2><p>");
+	text(b, r, T_ME_SHARE_SUB);
+	evbuffer_add_printf(b, "</p><div class=\"share\"><input id=\"share-link\" readonly "
+	                       "aria-label=\"");
+	text(b, r, T_ME_SHARE);
+	evbuffer_add_printf(b, "\" value=\"");
+	html(b, json_string_value(json_object_get(share, "url")));
+	evbuffer_add_printf(b, "\"><button type=\"button\" id=\"share-copy\" hidden data-done=\"");
+	text(b, r, T_ME_COPIED);
+	evbuffer_add_printf(b, "\">");
+	text(b, r, T_ME_COPY);
+	evbuffer_add_printf(b, "</button></div><dl><dt>");
+	text(b, r, T_ME_FRIENDS);
+	evbuffer_add_printf(b, "</dt><dd id=\"share-friends\">%lld</dd><dt>",
+	                    (long long)json_integer_value(json_object_get(referred, "rewarded")));
+	text(b, r, T_ME_EARNED);
+	evbuffer_add_printf(b, "</dt><dd id=\"share-earned\">%lld</dd></dl></section>",
+	                    (long long)json_integer_value(json_object_get(share, "earned")));
+}
+
+static void me_page(struct request *r, json_t *o, json_t *share);
+
+/* referral_share's answer: the page, with the share card when it came. */
+static void me_shared(void *arg, struct request *r, json_t *share)
+{
+	json_t *o = arg;
+	me_page(r, o, share);
+	json_decref(share);
+	json_decref(o);
+}
+
+/* The page of o (GET /api/v1/members/me's object), after the member's share link. */
 static void me_render(void *arg, struct request *r, json_t *o)
 {
-	char csrf[SECRET_CSRF_LEN + 1], t[96];
 	(void)arg;
 	if (r->want_json) {
 		http_reply_json(r, 200, json_incref(o));
 		return;
 	}
+	referral_share(r, me_shared, json_incref(o));
+}
+
+static void me_page(struct request *r, json_t *o, json_t *share)
+{
+	char csrf[SECRET_CSRF_LEN + 1], t[96];
 	struct evbuffer *b = evbuffer_new();
 	if (!b) {
 		http_reply_error(r, 503, "unavailable", "out of memory");
@@ -1376,6 +1463,8 @@ static void me_render(void *arg, struct request *r, json_t *o)
 		evbuffer_add_printf(b, "</li>");
 	}
 	evbuffer_add_printf(b, "</ol></section>");
+	if (share)
+		me_share_card(b, r, share);
 	http_member_csrf(r, csrf);
 	evbuffer_add_printf(b, "<form class=\"links\" method=\"post\" action=\"/me/sign-out\">");
 	hidden(b, "csrf", csrf);
@@ -1388,9 +1477,11 @@ static void me_render(void *arg, struct request *r, json_t *o)
 	evbuffer_add_printf(b, "</a><button type=\"submit\">");
 	text(b, r, T_SIGN_OUT);
 	evbuffer_add_printf(b, "</button></form>");
+	if (share)
+		evbuffer_add_printf(b, "<script>%s</script>", share_js);
 	page_end(b);
 	http_header(r, "Cache-Control", "no-store");
-	send_page(r, 200, b);
+	send_page_csp(r, 200, b, share ? landing_csp_me() : landing_csp());
 }
 
 static void me_signed(struct request *r)

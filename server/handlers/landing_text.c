@@ -211,6 +211,16 @@ static const char *const texts[T_COUNT][4] = {
     [T_ME_EMPTY] = {"Nothing claimed yet.", "暂无领取记录。", "尚無領取紀錄。", NULL},
     [T_ME_SIGNIN] = {"Sign in to see your points", "登录查看积分", "登入查看積分", NULL},
     [T_ME_DOWNLOAD] = {"Download my data", "下载我的数据", "下載我的資料", NULL},
+    [T_ME_SHARE] = {"Invite friends", "邀请好友", "邀請好友", NULL},
+    [T_ME_SHARE_SUB] =
+        {"Share your link: when a friend signs in through it and claims a pack for "
+         "the first time, you both get points.",
+         "分享您的专属链接：好友通过链接登录并首次领取积分后，您和好友都将获得积分奖励。",
+         "分享您的專屬連結：好友透過連結登入並首次領取積分後，您和好友都將獲得積分獎勵。", NULL},
+    [T_ME_COPY] = {"Copy", "复制", "複製", NULL},
+    [T_ME_COPIED] = {"Copied", "已复制", "已複製", NULL},
+    [T_ME_FRIENDS] = {"Friends rewarded", "已奖励好友", "已獎勵好友", NULL},
+    [T_ME_EARNED] = {"Points from referrals", "邀请所得积分", "邀請所得積分", NULL},
     [T_FORM_EXPIRED] = {"This form has expired: please try again.", "页面已过期，请重试。",
                         "頁面已過期，請重試。", NULL},
     [T_TIMEZONE] = {"UTC", "北京时间", "UTC+8", NULL},

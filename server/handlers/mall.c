@@ -19,6 +19,7 @@
 #include <sys/queue.h>
 
 #include "engine/tokens.h"
+#include "hex.h"
 #include "log.h"
 #include "pii.h"
 #include "scope.h"
@@ -134,20 +135,21 @@ bad:
 	return -1;
 }
 
-/* "\\x..." (bytea as text) into out: its length, or -1. */
+/* "\\x..." (bytea as text) into out: its length, or -1 (lib/hex.h's digits). */
 static long unhex(const char *s, unsigned char *out, size_t outlen)
 {
 	if (strncmp(s, "\\x", 2) != 0)
 		return -1;
 	s += 2;
-	size_t n = strlen(s) / 2;
-	if (n > outlen)
+	size_t len = strlen(s), n = len / 2;
+	if (len % 2 || n > outlen)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+		int hi = hex_digit((unsigned char)s[2 * i]),
+		    lo = hex_digit((unsigned char)s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
 			return -1;
-		out[i] = (unsigned char)v;
+		out[i] = (unsigned char)(hi << 4 | lo);
 	}
 	return (long)n;
 }

@@ -21,6 +21,23 @@ struct callback_req {
 	struct payout_callback cb;
 };
 
+/* payout_callback's outcome as the metrics count it. */
+static enum metrics_payout_callback outcome_metric(const char *o)
+{
+	static const struct {
+		const char *name;
+		enum metrics_payout_callback m;
+	} map[] = {{"applied", METRICS_PAYOUT_CB_APPLIED},
+	           {"duplicate", METRICS_PAYOUT_CB_DUPLICATE},
+	           {"conflict", METRICS_PAYOUT_CB_CONFLICT},
+	           {"late_paid", METRICS_PAYOUT_CB_LATE_PAID},
+	           {"late", METRICS_PAYOUT_CB_LATE}};
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (strcmp(o, map[i].name) == 0)
+			return map[i].m;
+	return METRICS_PAYOUT_CB_UNKNOWN;
+}
+
 static void done(void *arg, const struct pool_result *res)
 {
 	struct callback_req *c = arg;
@@ -38,6 +55,7 @@ static void done(void *arg, const struct pool_result *res)
 		return;
 	}
 	const char *outcome = PQgetvalue(res->res, 0, 0);
+	metrics_add(&r->w->metrics.payout_callbacks[outcome_metric(outcome)], 1);
 	log_info("event=payout_callback key=%s status=%s outcome=%s", LOG_Q(c->cb.key),
 	         c->cb.status == PAYOUT_PAID ? "paid" : "failed", outcome);
 	if (strcmp(outcome, "unknown_payout") == 0)
@@ -65,6 +83,7 @@ void payouts_route_callback(struct request *r)
 	    evhttp_find_header(evhttp_request_get_input_headers(r->req), PAYOUT_SIGNATURE_HEADER);
 	if (!payout_signature_ok(secret, sig, body, len, (long long)time(NULL))) {
 		log_warn("event=payout_callback_refused client=%s", LOG_Q(r->client));
+		metrics_add(&r->w->metrics.payout_callbacks[METRICS_PAYOUT_CB_BAD_SIGNATURE], 1);
 		http_reply_error(r, 401, "bad_signature",
 		                 "the Packcode-Signature header is missing, old or wrong");
 		return;
@@ -76,6 +95,7 @@ void payouts_route_callback(struct request *r)
 	}
 	c->r = r;
 	if (payout_callback_decode(body, len, &c->cb, err, sizeof err) < 0) {
+		metrics_add(&r->w->metrics.payout_callbacks[METRICS_PAYOUT_CB_BAD_REQUEST], 1);
 		http_reply_error(r, 400, "bad_request", err);
 		free(c);
 		return;

@@ -27,6 +27,8 @@
 
 struct referral_req {
 	struct request *r;
+	referral_share_cb share_cb; /* referral_share's: hand the object over, answer nothing */
+	void *share_arg;
 	char member[MEMBER_ID_MAX + 1];
 	char code[REFERRAL_CODE_LEN + 1];
 	char device[REFERRAL_DEVICE_LEN + 1];
@@ -95,10 +97,38 @@ static int code_new(char out[REFERRAL_CODE_LEN + 1])
 
 /* ---- the member's share link -------------------------------------------------------- */
 
+/* The share object of referral_code's row: code, url and referral_of's facts. */
+static json_t *share_json(struct request *r, const PGresult *pg)
+{
+	const char *code = PQgetvalue(pg, 0, 0);
+	const char *cfg = r->w->srv->cfg.public_host;
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Host");
+	const char *host = cfg ? cfg : (h && host_valid(h) == 0 ? h : "localhost");
+	char url[300];
+	snprintf(url, sizeof url, "https://%s/r/%s", host, code);
+	json_t *o = json_pack("{s:s,s:s}", "code", code, "url", url);
+	json_t *facts = json_loads(PQgetvalue(pg, 0, 1), 0, NULL);
+	if (o && facts)
+		json_object_update(o, facts);
+	json_decref(facts);
+	return o;
+}
+
 /* referral_code($1..$4), referral_of($1) */
 static void got_code(void *arg, const struct pool_result *res)
 {
 	struct referral_req *q = arg;
+	if (q->share_cb) {
+		json_t *o = NULL;
+		if (res->status != POOL_OK)
+			log_error("event=referral_query_failed route=%s sqlstate=%s message=%s",
+			          http_route_id(q->r), res->sqlstate, LOG_Q(res->message));
+		else if (PQntuples(res->res) == 1 && !PQgetisnull(res->res, 0, 0))
+			o = share_json(q->r, res->res);
+		q->share_cb(q->share_arg, q->r, o);
+		free(q);
+		return;
+	}
 	if (db_failed(q, res))
 		return;
 	const PGresult *pg = res->res;
@@ -109,31 +139,32 @@ static void got_code(void *arg, const struct pool_result *res)
 		free(q);
 		return;
 	}
-	const char *code = PQgetvalue(pg, 0, 0);
-	const char *cfg = q->r->w->srv->cfg.public_host;
-	const char *h = evhttp_find_header(evhttp_request_get_input_headers(q->r->req), "Host");
-	const char *host = cfg ? cfg : (h && host_valid(h) == 0 ? h : "localhost");
-	char url[300];
-	snprintf(url, sizeof url, "https://%s/r/%s", host, code);
-	json_t *o = json_pack("{s:s,s:s}", "code", code, "url", url);
-	json_t *facts = json_loads(PQgetvalue(pg, 0, 1), 0, NULL);
-	if (facts)
-		json_object_update(o, facts);
-	json_decref(facts);
-	http_reply_json(q->r, 200, o);
+	http_reply_json(q->r, 200, share_json(q->r, pg));
 	free(q);
 }
 
-void referral_route_me(struct request *r)
+/* GET .../me/referral, or (cb) referral_share: referral_code for r's member. */
+static void share_start(struct request *r, referral_share_cb cb, void *arg)
 {
-	struct referral_req *q = req_new(r);
-	if (!q)
+	struct referral_req *q = calloc(1, sizeof *q);
+	if (!q) {
+		if (cb)
+			cb(arg, r, NULL);
+		else
+			http_reply_error(r, 503, "unavailable", "out of memory");
 		return;
+	}
+	q->r = r;
+	q->share_cb = cb;
+	q->share_arg = arg;
 	snprintf(q->member, sizeof q->member, "%s", r->member);
 	device_of(r, q->device);
 	if (code_new(q->code) < 0) {
-		http_reply_error(r, 500, "internal", "no random bytes");
 		free(q);
+		if (cb)
+			cb(arg, r, NULL);
+		else
+			http_reply_error(r, 500, "internal", "no random bytes");
 		return;
 	}
 	struct pool_query pq = {
@@ -141,7 +172,23 @@ void referral_route_me(struct request *r)
 	    .nparams = 4,
 	    .values = {q->member, q->code, http_client_inet(r), q->device[0] ? q->device : NULL},
 	};
-	submit(q, &pq, got_code);
+	if (pool_submit(r->w->pool, &pq, got_code, q) < 0) {
+		free(q);
+		if (cb)
+			cb(arg, r, NULL);
+		else
+			http_reply_error(r, 503, "unavailable", "database unavailable, try again");
+	}
+}
+
+void referral_route_me(struct request *r)
+{
+	share_start(r, NULL, NULL);
+}
+
+void referral_share(struct request *r, referral_share_cb cb, void *arg)
+{
+	share_start(r, cb, arg);
 }
 
 /* ---- recording a referral ------------------------------------------------------------ */

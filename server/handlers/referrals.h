@@ -18,6 +18,18 @@
 #define REFERRAL_LIMIT_MAX  100
 
 struct request;
+struct json_t;
+
+/*
+ * The share of the signed-in member of r, for a page (/me): their code,
+ * made once as GET .../me/referral makes it (and the request remembered
+ * for the farm checks), the link, and their referral facts. cb gets the
+ * object {"code", "url", "referred", "referred_by", "earned"} (cb's to
+ * keep: it decrefs it), or NULL if the database failed (logged); r is not
+ * answered here.
+ */
+typedef void (*referral_share_cb)(void *arg, struct request *r, struct json_t *share);
+void referral_share(struct request *r, referral_share_cb cb, void *arg);
 
 /* GET /api/v1/members/me/referral: {"code", "url"} (made once), and the member's counts. */
 void referral_route_me(struct request *r);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "engine/timefmt.h"
+#include "engine/tokens.h"
 #include "log.h"
 #include "server.h"
 
@@ -417,14 +418,7 @@ static struct webhook_req *start(struct request *r, enum webhook_op op)
 	a->who = r->admin;
 	snprintf(a->tok, sizeof a->tok, "%lld", a->who.id);
 	a->client = client_inet(r);
-	if (a->who.nbrands >= 0) {
-		size_t n = (size_t)snprintf(a->brands, sizeof a->brands, "{");
-		for (int i = 0; i < a->who.nbrands; i++)
-			n += (size_t)snprintf(a->brands + n, sizeof a->brands - n, "%s%lld",
-			                      i ? "," : "", a->who.brands[i]);
-		snprintf(a->brands + n, sizeof a->brands - n, "}");
-		a->brands_param = a->brands;
-	}
+	a->brands_param = tokens_brands_param(&a->who, a->brands, sizeof a->brands);
 	return a;
 }
 

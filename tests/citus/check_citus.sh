@@ -50,6 +50,7 @@ integration/test_server_insights.sh
 integration/test_mall.sh
 integration/test_referrals.sh
 integration/test_redpackets.sh
+integration/test_payout_query.sh
 citus/test_citus_worker_restart.sh citus/test_citus_plans.sh"
 
 if [ ! -f "$INSTALL" ]; then

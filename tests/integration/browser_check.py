@@ -3,7 +3,7 @@
 Chromium driven by Selenium), on a phone's viewport (390x844), in one
 language: a genuine code's page, signing in on it (the phone, then the code
 the local SMS command received, and consent) and the points claimed, my
-points, then a second person (another client address, through a small forwarder bound to
+points (with the share link: its copy button pressed), then a second person (another client address, through a small forwarder bound to
 127.0.0.2) scanning the claimed pack: the warning with the report button,
 pressed. Every page is saved as a PNG in the artifacts folder; its h1 and
 its elements are checked, and the browser's console must hold no error
@@ -13,6 +13,7 @@ usage: browser_check.py BASE_URL LANG CODE ARTIFACT_DIR SMS_LOG PHONE
 (SMS_LOG: where --sms-command writes "NUMBER TEXT" lines)
 """
 import base64
+import json
 import os
 import re
 import time
@@ -20,6 +21,7 @@ import socket
 import sys
 import threading
 import urllib.parse
+import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -31,13 +33,16 @@ BASE, LANG, CODE, OUT, SMS_LOG, PHONE = sys.argv[1:7]
 EXPECT = {
     "en": {"genuine": "Genuine", "claimed": "10 points added", "points": "10 points",
            "warning": "Points already claimed", "reported": "Thank you",
-           "warning_text": "if you just bought it, report it"},
+           "warning_text": "if you just bought it, report it",
+           "share": "Invite friends", "copy": "Copy", "copied": "Copied"},
     "zh-CN": {"genuine": "正品", "claimed": "已获得 10 积分", "points": "10 积分",
               "warning": "积分已被领取",
-              "reported": "感谢您的举报", "warning_text": "如果您刚买下这件商品，请举报。"},
+              "reported": "感谢您的举报", "warning_text": "如果您刚买下这件商品，请举报。",
+              "share": "邀请好友", "copy": "复制", "copied": "已复制"},
     "zh-TW": {"genuine": "正品", "claimed": "已獲得 10 積分", "points": "10 積分",
               "warning": "積分已被領取",
-              "reported": "感謝您的檢舉", "warning_text": "如果您剛買下這件商品，請檢舉。"},
+              "reported": "感謝您的檢舉", "warning_text": "如果您剛買下這件商品，請檢舉。",
+              "share": "邀請好友", "copy": "複製", "copied": "已複製"},
 }[LANG]
 
 
@@ -212,9 +217,32 @@ def main():
         check_console(d, "claimed page")
         # ... and looks at their points
         d.get(f"{BASE}/me")
-        shot(d, "4-my-points")
         if h1(d) != EXPECT["points"]:
             fail(f"my points h1: {h1(d)!r}")
+        # ... with their share link, the same as the API's, and its copy button (the script)
+        if d.find_element(By.CSS_SELECTOR, "#share h2").text != EXPECT["share"]:
+            fail(f"the share card's title: {d.find_element(By.CSS_SELECTOR, '#share h2').text!r}")
+        link = d.find_element(By.ID, "share-link").get_attribute("value")
+        req = urllib.request.Request(f"{BASE}/api/v1/members/me/referral", headers={
+            "Cookie": "; ".join(f"{c['name']}={c['value']}" for c in d.get_cookies())})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            api = json.loads(resp.read())["url"]
+        if not re.fullmatch(r"https://[^/]+/r/[a-z2-7]{10}", link or "") or link != api:
+            fail(f"the share link {link!r}, the API's {api!r}")
+        copy = d.find_element(By.ID, "share-copy")
+        if not copy.is_displayed() or copy.text != EXPECT["copy"]:
+            fail(f"the copy button: shown {copy.is_displayed()}, {copy.text!r}")
+        if d.find_element(By.ID, "share-friends").text != "0" or \
+                d.find_element(By.ID, "share-earned").text != "0":
+            fail("a new member's referrals are not 0 and 0")
+        copy.click()
+        WebDriverWait(d, 5).until(lambda _: copy.text == EXPECT["copied"])
+        if d.execute_script("return document.activeElement.id") != "share-link" or \
+                d.execute_script("const i = document.getElementById('share-link'); "
+                                 "return i.value.substring(i.selectionStart, i.selectionEnd)") != link:
+            fail("the link is not selected after the copy")
+        d.find_element(By.ID, "share").location_once_scrolled_into_view
+        shot(d, "4-my-points")
         check_console(d, "my points")
         # a second person, from another address, scans the claimed pack
         d.delete_all_cookies()

@@ -3,6 +3,7 @@
 
   payment_provider.py PORT_FILE SECRET_FILE CALLBACK [--seed N]
                       [--client-timeout S] [--fail-every N] [--lifetime S]
+                      [--no-callbacks] [--pending-answers N]
 
 Takes payouts as packcode-server's payout dispatcher sends them (POST, JSON
 body, Idempotency-Key, Packcode-Signature: HMAC-SHA256 of "T." + body under
@@ -17,13 +18,20 @@ request for a key it has not settled yet is drawn from a seeded generator:
   timeout   no reply within the client's timeout; half of them paid first
             (the client cannot know), with their callback
 
-A key it settled already is answered 200 again and its callback sent again
-(never paid twice). Payouts whose serial is divisible by --fail-every get
+A key it settled already is answered 200 again with its status
+({"status": "paid"} or "failed": what a payer asking about a payout it sent
+reads) and its callback sent again (never paid twice); with
+--pending-answers N the first N questions about a key (requests with
+Packcode-Query, the dispatcher asking about a payout it sent) answer
+{"status": "pending"} instead (settling takes a while). --no-callbacks
+swallows every callback (counted in "swallowed"): only asking again
+settles a payout then. Payouts whose serial is divisible by --fail-every get
 503 every time (the dispatcher gives up: failed, returned). The callbacks
 go to CALLBACK (a URL, or @FILE: the URL in FILE, read when it is
 needed, so the server may start after the provider), signed like the requests, each sent until it is
 answered (at most 5 times). GET /state answers what it did: paid (key ->
-amount), failed keys, requests per key, callbacks sent and still to send. It exits by itself
+amount), failed keys, requests per key, the distinct bodies per key (their
+SHA-256), callbacks sent, swallowed and still to send, pending answers. It exits by itself
 after --lifetime seconds.
 """
 import argparse
@@ -54,17 +62,24 @@ def main():
     ap.add_argument("--client-timeout", type=float, default=1.0)
     ap.add_argument("--fail-every", type=int, default=37)
     ap.add_argument("--lifetime", type=float, default=120.0)
+    ap.add_argument("--no-callbacks", action="store_true")
+    ap.add_argument("--pending-answers", type=int, default=0)
     args = ap.parse_args()
     with open(args.secret_file, "rb") as f:
         secret = f.readline().rstrip(b"\r\n")
     rng = random.Random(args.seed)
     lock = threading.Lock()
     state = {"paid": {}, "failed": [], "requests": {}, "callbacks": 0, "bad_signatures": 0,
-             "callback_errors": 0, "callbacks_pending": 0}
+             "callback_errors": 0, "callbacks_pending": 0, "swallowed": 0, "bodies": {},
+             "pending_answers": 0}
+    asked = {}  # key -> requests after it was settled
     settled = {}  # key -> "paid" | "failed"
 
     def callback(key, status, delay):
         with lock:
+            if args.no_callbacks:
+                state["swallowed"] += 1
+                return
             state["callbacks_pending"] += 1
 
         def run():
@@ -132,12 +147,22 @@ def main():
                 return self.reply(400, {"error": "Idempotency-Key is not the body's"})
             with lock:
                 state["requests"][key] = state["requests"].get(key, 0) + 1
+                digest = hashlib.sha256(body).hexdigest()
+                seen = state["bodies"].setdefault(key, [])
+                if digest not in seen:
+                    seen.append(digest)
                 done = settled.get(key)
+                if done and self.headers.get("Packcode-Query"):
+                    asked[key] = asked.get(key, 0) + 1
+                    if asked[key] <= args.pending_answers:
+                        state["pending_answers"] += 1
+                        done = "pending"
                 x = rng.random()
                 late = rng.uniform(0.05, 1.5)
                 twice = rng.random() < 0.2
             if done:  # idempotent: the same answer, nothing paid again
-                callback(key, done, late)
+                if done != "pending":
+                    callback(key, done, late)
                 return self.reply(200, {"status": done, "idempotency_key": key})
             if args.fail_every and p["serial"] % args.fail_every == 0:
                 return self.reply(503, {"error": "unavailable"})

@@ -3,7 +3,8 @@
 # (Debian's chromium, chromium-driver, python3-selenium, fonts-noto-cjk for
 # Chinese) on a 390x844 phone viewport, in en, zh-CN and zh-TW: scan a
 # genuine code, sign in on its page (the phone, the code the local SMS
-# command received, consent), claimed, my points; a second person from
+# command received, consent), claimed, my points (the share link, the same
+# as the API's, its copy button pressed under the page's CSP); a second person from
 # another address seeing the claimed pack's warning and pressing the report
 # button (tests/integration/browser_check.py). The screenshots stay in the
 # build tree: tests/artifacts/{en,zh-CN,zh-TW}-{1-genuine,2-code,3-claimed,

@@ -9,7 +9,11 @@
 # then the landing page's form signing in and claiming); farms flagged (the same address or
 # device within the window, the referrer's own address, too many a day) and
 # never rewarded; the staff's list (masked, brand-limited); balances equal
-# the ledger's sums.
+# the ledger's sums; a merge of two members (the admin API's) moves the
+# merged one's share code, the referrals they made and the one they were
+# referred by to the member kept (one referee, ever: the rewarded, else the
+# earlier, kept, the other set aside), and a pending referral of one by the
+# other is flagged.
 PC_TIMEOUT=90
 . "$(dirname "$0")/harness.sh"
 . "$(dirname "$0")/server_lib.sh"
@@ -27,6 +31,28 @@ printf '%s %s\n' "\$PACKCODE_SMS_TO" "\$PACKCODE_SMS_TEXT" >>"$T/sms.log"
 EOF
 chmod +x "$T/sms.sh"
 : >"$T/sms.log"
+# On Citus: a database distributed before 029 had the referral tables on
+# the coordinator; 033's packcode_distribute_rewards() distributes each as
+# packcode_distribute() does now, once. (referrals itself cannot be made
+# local again to try it: undistribute_table refuses its identity column.)
+if [ -n "${PC_CITUS:-}" ]; then
+	exec {RL}>>"$CITUS_DIR/setup.lock"
+	flock "$RL"
+	sql "SELECT undistribute_table('referral_codes')" >/dev/null || fail "undistribute referral_codes"
+	GOT=$(sql "SELECT packcode_distribute_rewards()") || fail "packcode_distribute_rewards"
+	flock -u "$RL"
+	exec {RL}>&-
+	[ "$GOT" = referral_codes ] || fail "distributed late: '$GOT'"
+	[ "$(sql "SELECT string_agg(logicalrelid::text || ':' || partmethod::text, ' ' ORDER BY logicalrelid::text)
+	          FROM pg_dist_partition WHERE logicalrelid::text IN ('referrals', 'referral_codes',
+	          'referral_rules', 'mall_orders')")" = "mall_orders:h referral_codes:n referral_rules:n referrals:h" ] ||
+		fail "the rewards' tables on Citus: $(sql "SELECT logicalrelid, partmethod FROM pg_dist_partition")"
+	[ "$(sql "SELECT count(*) FROM pg_dist_partition p, pg_dist_partition m
+	          WHERE p.logicalrelid::text IN ('referrals', 'mall_orders') AND m.logicalrelid = 'members'::regclass
+	            AND p.colocationid = m.colocationid")" = 2 ] || fail "referrals, mall_orders not with members"
+	[ "$(sql "SELECT coalesce(packcode_distribute_rewards(), 'none')")" = none ] || fail "distributed twice"
+	ok "Citus: a referral table left on the coordinator is distributed as packcode_distribute() does, once"
+fi
 server_start --sms-command "$T/sms.sh" --sms-per-address 50 --referral-interval 1
 
 J() { echo "$T/jar.$1"; }
@@ -261,7 +287,16 @@ ok "staff list the flagged referrals with masked identities; a brand's identity 
           WHERE k.member = l.member AND k.id <= l.id)")" = 0 ] || fail "balance_after"
 req_from 127.0.0.2 GET /api/v1/members/me/referral -b "$(J A)"
 [ "$(field .referred.rewarded) $(field .referred.flagged)" = "4 4" ] || fail "A's counts: $(cat "$T/body")"
-ok "balances equal the ledger's sums; the referrer sees their counts"
+EARNED=$(sql "SELECT sum(delta) FROM ledger WHERE member = '$M_A' AND kind = 'referral'")
+[ "$(field .earned)" = "$EARNED" ] || fail "A's earned: $(cat "$T/body") (the ledger: $EARNED)"
+# A's page (/me) shows the same link and what it earned, in the member's language
+req_from 127.0.0.2 GET /me -b "$(J A)" -H 'Accept: text/html' -H 'Accept-Language: zh-TW'
+expect 200 "A's page"
+grep -q "id=\"share-link\" readonly aria-label=\"邀請好友\" value=\"https://127.0.0.1:$PORT/r/$CODE\"" "$T/body" &&
+	grep -q "<dd id=\"share-friends\">4</dd>" "$T/body" && grep -q "<dd id=\"share-earned\">$EARNED</dd>" "$T/body" ||
+	fail "A's page has not the share card: $(grep -o '<section class="card" id="share">.*</section>' "$T/body")"
+case $(grep -i '^content-security-policy:' "$T/h") in *"script-src 'sha256-"*) ;; *) fail "/me's CSP: no script hash" ;; esac
+ok "balances equal the ledger's sums; the referrer sees their counts and earnings, on /me too (its share link)"
 
 # ---- a referral pending for 30 days lapses ----
 sql "INSERT INTO referrals (referee, referrer, code, status, via, recorded_at)
@@ -269,3 +304,69 @@ sql "INSERT INTO referrals (referee, referrer, code, status, via, recorded_at)
 wait_until 5 "the old referral to lapse" status_is m-old lapsed
 [ "$(sql "SELECT count(*) FROM audit WHERE action = 'referral.lapse'")" = 1 ] || fail "lapse audit"
 ok "a referral pending for 30 days lapses (audited)"
+
+# ---- a merge moves the referrals ----
+# P (its code pppppppppp) referred R1 and was referred by X (first); Q (its
+# code qqqqqqqqqq) was referred by Y (later). P merged into Q.
+MERGE_TOK=$(pcgen token add --name ref-merger --scopes admin 2>/dev/null) || fail "token add admin"
+sql "INSERT INTO members (member, balance) VALUES ('m-p', 0), ('m-q', 0), ('m-x', 0), ('m-y', 0),
+       ('m-r1', 0), ('m-u', 0), ('m-v', 0);
+     SELECT referral_code(m, c, NULL, NULL) FROM (VALUES ('m-p', 'pppppppppp'), ('m-q', 'qqqqqqqqqq'),
+       ('m-x', 'xxxxxxxxxx'), ('m-y', 'yyyyyyyyyy'), ('m-u', 'uuuuuuuuuu')) v(m, c);
+     SELECT outcome FROM referral_record('m-r1', 'pppppppppp', 'explicit', NULL, NULL, NULL);
+     SELECT outcome FROM referral_record('m-p', 'xxxxxxxxxx', 'explicit', NULL, NULL, NULL);
+     SELECT pg_sleep(0.01);
+     SELECT outcome FROM referral_record('m-q', 'yyyyyyyyyy', 'explicit', NULL, NULL, NULL);
+     SELECT outcome FROM referral_record('m-v', 'uuuuuuuuuu', 'explicit', NULL, NULL, NULL)" >/dev/null
+[ "$(sql "SELECT string_agg(referee || ':' || status, ' ' ORDER BY referee) FROM referrals
+          WHERE referee IN ('m-r1', 'm-p', 'm-q', 'm-v')")" = "m-p:pending m-q:pending m-r1:pending m-v:pending" ] ||
+	fail "the referrals before the merge: $(sql "SELECT referee, status, flag FROM referrals")"
+P_ID=$(sql "SELECT id FROM referrals WHERE referee = 'm-p'")
+Q_ID=$(sql "SELECT id FROM referrals WHERE referee = 'm-q'")
+merge() { # merge INTO FROM
+	STATUS=$(curl -s --max-time 10 -o "$T/body" -w '%{http_code}' -X POST \
+		-H "Authorization: Bearer $MERGE_TOK" -H 'Content-Type: application/json' \
+		--data-binary "{\"from\":\"$2\"}" "$BASE/api/v1/admin/members/$1/merge")
+}
+merge m-q m-p
+expect 200 "P merged into Q"
+[ "$(field .outcome)" = merged ] || fail "merge: $(cat "$T/body")"
+[ "$(sql "SELECT member || '/' || coalesce(merged_from, '-') FROM referral_codes WHERE code = 'pppppppppp'")" = m-q/m-p ] ||
+	fail "P's code: $(sql "SELECT * FROM referral_codes WHERE code = 'pppppppppp'")"
+[ "$(sql "SELECT referral_code('m-q', 'zzzzzzzzzz', NULL, NULL)")" = qqqqqqqqqq ] || fail "Q's own code changed"
+[ "$(sql "SELECT referrer FROM referrals WHERE referee = 'm-r1'")" = m-q ] || fail "R1's referrer"
+[ "$(sql "SELECT count(*) FROM referrals WHERE referee = 'm-p' OR referrer = 'm-p'")" = 0 ] ||
+	fail "P still has referrals"
+[ "$(sql "SELECT id || ' ' || referrer || ' ' || status FROM referrals WHERE referee = 'm-q'")" = "$P_ID m-x pending" ] ||
+	fail "Q's referral is not P's earlier one: $(sql "SELECT * FROM referrals WHERE referee = 'm-q'")"
+[ "$(sql "SELECT id || ' ' || referee || ' ' || merged_into || ' ' || referrer FROM referral_merges")" = "$Q_ID m-q m-q m-y" ] ||
+	fail "Q's later referral not set aside: $(sql "SELECT * FROM referral_merges")"
+[ "$(sql "SELECT count(*) FROM audit WHERE action = 'referral.merge' AND target = 'm-q'
+          AND detail->>'from' = 'm-p' AND detail->>'referred_by' = 'from'")" = 1 ] || fail "referral.merge audit"
+# a link shared by P before the merge now refers friends to Q; Q cannot be referred again
+[ "$(sql "SELECT outcome || ' ' || referrer FROM referral_record('m-r2', 'pppppppppp', 'explicit', NULL, NULL, NULL)")" = "pending m-q" ] ||
+	fail "P's old link"
+[ "$(sql "SELECT outcome FROM referral_record('m-q', 'uuuuuuuuuu', 'explicit', NULL, NULL, NULL)")" = already ] ||
+	fail "Q referred twice"
+# U referred V (pending); U merged into V: nobody rewarded for referring themselves
+merge m-v m-u
+expect 200 "U merged into V"
+[ "$(sql "SELECT referrer || ' ' || status || ' ' || flag FROM referrals WHERE referee = 'm-v'")" = "m-v flagged same_member" ] ||
+	fail "V's referral by U: $(sql "SELECT * FROM referrals WHERE referee = 'm-v'")"
+[ "$(sql "SELECT member || '/' || coalesce(merged_from, '-') FROM referral_codes WHERE code = 'uuuuuuuuuu'")" = m-v/- ] ||
+	fail "U's code is not V's own (V had none)"
+[ "$(sql "SELECT s.outcome FROM referral_settle('m-v', NULL) s")" = flagged ] || fail "V's referral settles"
+# W referred first (pending), Z later but rewarded: the rewarded one is kept, never a second reward
+sql "INSERT INTO members (member, balance) VALUES ('m-w', 0), ('m-z', 0);
+     SELECT outcome FROM referral_record('m-w', 'xxxxxxxxxx', 'explicit', NULL, NULL, NULL);
+     SELECT pg_sleep(0.01);
+     SELECT outcome FROM referral_record('m-z', 'yyyyyyyyyy', 'explicit', NULL, NULL, NULL);
+     UPDATE referrals SET status = 'rewarded', rewarded_at = now() WHERE referee = 'm-z'" >/dev/null
+Z_ID=$(sql "SELECT id FROM referrals WHERE referee = 'm-z'")
+merge m-z m-w
+expect 200 "W merged into Z"
+[ "$(sql "SELECT id || ' ' || status FROM referrals WHERE referee = 'm-z'")" = "$Z_ID rewarded" ] ||
+	fail "Z's rewarded referral not kept: $(sql "SELECT * FROM referrals WHERE referee = 'm-z'")"
+[ "$(sql "SELECT referee || ' ' || status FROM referral_merges WHERE merged_into = 'm-z'")" = "m-w pending" ] ||
+	fail "W's referral not set aside"
+ok "a merge moves the share codes and referrals to the member kept: one referee, ever (the rewarded, else the earlier, kept); a referral of oneself flagged"

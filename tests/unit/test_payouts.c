@@ -1,8 +1,8 @@
 /*
  * test_payouts.c: red packets' payouts as the server decides them without
  * the database: the provider's callback checked (handlers/payouts_input.c:
- * its signature, its body) and an attempt's reply classified
- * (engine/payouts.c).
+ * its signature, its body), an attempt's reply classified
+ * (engine/payouts.c) and the answer to a question read (payouts_reply.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -118,6 +118,31 @@ static void test_an_attempt_is_retried_on_timeouts_5xx_and_throttling_only(void 
 	assert_string_equal(payouts_classify(0, 0), "retry");
 }
 
+static void test_an_answer_settles_only_on_an_exact_paid_or_failed(void **state)
+{
+	(void)state;
+#define ANSWER(s) payouts_answer_of(s, sizeof s - 1)
+	assert_int_equal(ANSWER("{\"status\":\"paid\"}"), PAYOUTS_ANSWER_PAID);
+	assert_int_equal(ANSWER("{\"idempotency_key\":\"pc-rp-1-2\",\"status\":\"failed\"}"),
+	                 PAYOUTS_ANSWER_FAILED);
+	assert_int_equal(ANSWER("{\"status\":\"pa\\u0069d\"}"), PAYOUTS_ANSWER_PAID);
+	assert_int_equal(ANSWER("{\"status\":\"pending\"}"), PAYOUTS_ANSWER_PENDING);
+	assert_int_equal(ANSWER("{\"status\":\"accepted\"}"), PAYOUTS_ANSWER_PENDING);
+	assert_int_equal(ANSWER("{\"status\":\"PAID\"}"), PAYOUTS_ANSWER_PENDING);
+	assert_int_equal(ANSWER("{\"status\":\"paid\\u0000\"}"), PAYOUTS_ANSWER_PENDING);
+	assert_int_equal(ANSWER("{\"status\":\"paid\",\"status\":\"failed\"}"),
+	                 PAYOUTS_ANSWER_PENDING);
+	assert_int_equal(ANSWER("{\"status\":true}"), PAYOUTS_ANSWER_PENDING);
+	assert_int_equal(ANSWER("[\"paid\"]"), PAYOUTS_ANSWER_PENDING);
+	assert_int_equal(ANSWER("paid"), PAYOUTS_ANSWER_PENDING);
+	assert_int_equal(ANSWER("{\"status\":\"paid\""), PAYOUTS_ANSWER_PENDING);
+	assert_int_equal(payouts_answer_of(NULL, 0), PAYOUTS_ANSWER_PENDING);
+#undef ANSWER
+	assert_string_equal(payouts_answer_label(PAYOUTS_ANSWER_PAID), "paid");
+	assert_string_equal(payouts_answer_label(PAYOUTS_ANSWER_FAILED), "failed");
+	assert_string_equal(payouts_answer_label(PAYOUTS_ANSWER_PENDING), "pending");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -127,6 +152,7 @@ int main(void)
 	    cmocka_unit_test(test_a_callback_body_is_its_key_status_and_reference),
 	    cmocka_unit_test(test_a_bad_callback_body_is_refused_with_a_reason),
 	    cmocka_unit_test(test_an_attempt_is_retried_on_timeouts_5xx_and_throttling_only),
+	    cmocka_unit_test(test_an_answer_settles_only_on_an_exact_paid_or_failed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
