@@ -28,10 +28,43 @@ ALTER FUNCTION campaign_hmac(bytea, bytea, text) STABLE;
 
 ALTER FUNCTION red_packet_amount(bigint, bigint, bytea, bytea, bigint) STABLE;
 
+-- The campaigns that match each going claim of a claim_many call (p_going
+-- false: not a claim a campaign can apply to): the campaigns going of each
+-- print run of the call first (a call's claims are of a few print runs),
+-- then each claim's region. One row per (claim, campaign): the claim's
+-- index and member, the campaign, its daily limit, multiplier and bonus,
+-- and whether it draws prizes. A SQL function of one query, which the
+-- planner inlines into the query that calls it; what 021's campaign_apply
+-- matched with a join per claim.
+CREATE FUNCTION campaign_matches(p_batches bigint[], p_members text[], p_regions text[],
+                                 p_going boolean[], p_t timestamptz)
+RETURNS TABLE (i integer, m text, c bigint, lim integer, mult numeric, bonus integer,
+               d boolean)
+LANGUAGE sql STABLE AS $$
+    SELECT u.i::integer, u.m, bc.c, bc.lim, bc.mult, bc.bonus, bc.d
+      FROM unnest(p_batches, p_members, p_regions, p_going) WITH ORDINALITY AS u(b, m, rg, g, i)
+      JOIN (SELECT y.b, c.id AS c, c.daily_limit AS lim, c.regions, c.multiplier AS mult,
+                   c.bonus, EXISTS (SELECT 1 FROM campaign_prizes z WHERE z.campaign_id = c.id) AS d
+              FROM (SELECT DISTINCT x.b FROM unnest(p_batches) AS x(b)) y
+              JOIN batches bt ON bt.id = y.b
+              JOIN products pr ON pr.sku = bt.product_sku
+              JOIN brands br ON br.name = pr.brand
+              JOIN campaigns c ON c.brand_id = br.id AND c.ended_at IS NULL
+                              AND p_t >= c.starts_at AND p_t < c.ends_at
+             WHERE (c.skus IS NULL AND c.batch_ids IS NULL)
+                OR bt.product_sku = ANY (c.skus) OR y.b = ANY (c.batch_ids)) bc
+        ON bc.b = u.b
+     WHERE u.g
+       AND (bc.regions IS NULL OR u.rg = ANY (bc.regions)
+            OR split_part(u.rg, '-', 1) = ANY (bc.regions))
+$$;
+
 -- campaign_apply of 021, with its outcome as arrays in (claim, campaign)
--- order rather than rows that claim_many aggregated again, the campaigns
--- going matched once per print run of the call rather than once per claim,
--- and each campaign's row read once. What it counts and returns is 021's.
+-- order rather than rows that claim_many aggregated again, the matching of
+-- campaign_matches, and each campaign's row read once. What it counts and
+-- returns is 021's. claim_many calls it only when a campaign going has a
+-- daily limit or counts claims (a first claim's bonus, a ladder); else what
+-- matched is what applies, and claim_many takes it from campaign_matches.
 DROP FUNCTION campaign_apply(bigint[], bigint[], text[], text[], boolean[], timestamptz);
 CREATE FUNCTION campaign_apply(p_serials bigint[], p_batches bigint[], p_members text[],
                                p_regions text[], p_going boolean[], p_t timestamptz,
@@ -56,57 +89,19 @@ DECLARE
     b_m text[];
     b_b bigint[];
     b_before bigint[];
-    a_mult numeric[];
-    a_bonus integer[];
-    a_draws boolean[];
     counting boolean;
 BEGIN
-    -- the matches, and each one's rank among its member's claims of this
-    -- call: the campaigns going of each print run of the call first (a
-    -- call's claims are of a few print runs), then each claim's region
+    -- the matches, and each one's rank among its member's claims of this call
     SELECT array_agg(x.i ORDER BY x.i, x.c), array_agg(x.m ORDER BY x.i, x.c),
            array_agg(x.c ORDER BY x.i, x.c), array_agg(x.rk ORDER BY x.i, x.c),
-           array_agg(x.lim ORDER BY x.i, x.c), array_agg(x.mult ORDER BY x.i, x.c),
-           array_agg(x.bonus ORDER BY x.i, x.c), array_agg(x.d ORDER BY x.i, x.c)
-      INTO a_i, a_m, a_c, a_rk, a_lim, a_mult, a_bonus, a_draws
-      FROM (SELECT u.i::integer AS i, u.m, bc.c, bc.lim, bc.mult, bc.bonus, bc.d,
-                   row_number() OVER (PARTITION BY bc.c, u.m ORDER BY u.i)::integer AS rk
-              FROM unnest(p_serials, p_batches, p_members, p_regions, p_going)
-                   WITH ORDINALITY AS u(s, b, m, rg, g, i)
-              JOIN (SELECT d.b, c.id AS c, c.daily_limit AS lim, c.regions, c.multiplier AS mult,
-                           c.bonus, EXISTS (SELECT 1 FROM campaign_prizes z
-                                             WHERE z.campaign_id = c.id) AS d
-                      FROM (SELECT DISTINCT y.b FROM unnest(p_batches) AS y(b)) d
-                      JOIN batches bt ON bt.id = d.b
-                      JOIN products pr ON pr.sku = bt.product_sku
-                      JOIN brands br ON br.name = pr.brand
-                      JOIN campaigns c ON c.brand_id = br.id AND c.ended_at IS NULL
-                                      AND p_t >= c.starts_at AND p_t < c.ends_at
-                     WHERE (c.skus IS NULL AND c.batch_ids IS NULL)
-                        OR bt.product_sku = ANY (c.skus) OR d.b = ANY (c.batch_ids)) bc
-                ON bc.b = u.b
-             WHERE u.g
-               AND (bc.regions IS NULL OR u.rg = ANY (bc.regions)
-                    OR split_part(u.rg, '-', 1) = ANY (bc.regions))) x;
-
-    -- nearly always: no daily limit and no campaign counting claims (a first
-    -- claim's bonus, a ladder): what matched is what applies, as below
+           array_agg(x.lim ORDER BY x.i, x.c)
+      INTO a_i, a_m, a_c, a_rk, a_lim
+      FROM (SELECT cm.i, cm.m, cm.c, cm.lim,
+                   row_number() OVER (PARTITION BY cm.c, cm.m ORDER BY cm.i)::integer AS rk
+              FROM campaign_matches(p_batches, p_members, p_regions, p_going, p_t) cm) x;
     counting := EXISTS (SELECT 1 FROM campaigns c
                          WHERE c.ended_at IS NULL AND c.ends_at > p_t
                            AND (c.first_bonus > 0 OR c.ladder_every IS NOT NULL));
-    IF NOT counting AND (a_lim IS NULL
-                         OR NOT EXISTS (SELECT 1 FROM unnest(a_lim) l WHERE l IS NOT NULL)) THEN
-        IF a_i IS NOT NULL THEN
-            i := a_i;
-            campaign := a_c;
-            mult := a_mult;
-            bonus := a_bonus;
-            draws := a_draws;
-            limited := array_fill(false, ARRAY[cardinality(a_i)]);
-            counted := array_fill(NULL::bigint, ARRAY[cardinality(a_i)]);
-        END IF;
-        RETURN;
-    END IF;
 
     -- the daily limits: each member's claims of this call counted in, in order
     IF a_lim IS NOT NULL AND EXISTS (SELECT 1 FROM unnest(a_lim) l WHERE l IS NOT NULL) THEN
@@ -228,6 +223,7 @@ DECLARE
     k_draws boolean[];
     k_lim boolean[];
     k_cnt bigint[];
+    going boolean[];
     w_i integer[] := '{}';
     w_c bigint[] := '{}';
     w_t integer[] := '{}';
@@ -399,11 +395,27 @@ BEGIN
     IF array_position(o_outcome, NULL) IS NOT NULL
        AND EXISTS (SELECT 1 FROM campaigns c WHERE c.ended_at IS NULL AND c.ends_at > t
                                                AND c.starts_at <= t) THEN
-        SELECT x.i, x.campaign, x.mult, x.bonus, x.draws, x.limited, x.counted
-          INTO k_i, k_c, k_mult, k_bonus, k_draws, k_lim, k_cnt
-          FROM campaign_apply(p_serials, p_batches, p_members, regions,
-                              (SELECT array_agg(o_outcome[u.i] IS NULL ORDER BY u.i)
-                                 FROM generate_subscripts(p_serials, 1) AS u(i)), t) x;
+        going := ARRAY(SELECT o_outcome[u.i] IS NULL FROM generate_subscripts(p_serials, 1) AS u(i)
+                        ORDER BY u.i);
+        IF EXISTS (SELECT 1 FROM campaigns c
+                    WHERE c.ended_at IS NULL AND c.ends_at > t
+                      AND (c.daily_limit IS NOT NULL OR c.first_bonus > 0
+                           OR c.ladder_every IS NOT NULL)) THEN
+            SELECT x.i, x.campaign, x.mult, x.bonus, x.draws, x.limited, x.counted
+              INTO k_i, k_c, k_mult, k_bonus, k_draws, k_lim, k_cnt
+              FROM campaign_apply(p_serials, p_batches, p_members, regions, going, t) x;
+        ELSE
+            -- nearly always: nothing to count, what matches applies
+            SELECT array_agg(x.i ORDER BY x.i, x.c), array_agg(x.c ORDER BY x.i, x.c),
+                   array_agg(x.mult ORDER BY x.i, x.c), array_agg(x.bonus ORDER BY x.i, x.c),
+                   array_agg(x.d ORDER BY x.i, x.c)
+              INTO k_i, k_c, k_mult, k_bonus, k_draws
+              FROM campaign_matches(p_batches, p_members, regions, going, t) x;
+            IF k_i IS NOT NULL THEN
+                k_lim := array_fill(false, ARRAY[cardinality(k_i)]);
+                k_cnt := array_fill(NULL::bigint, ARRAY[cardinality(k_i)]);
+            END IF;
+        END IF;
         IF k_i IS NOT NULL THEN
             SELECT array_agg(coalesce(floor(base[u.i] * g.mult)::integer + g.bonus, base[u.i])
                              ORDER BY u.i)
