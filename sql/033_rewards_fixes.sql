@@ -13,8 +13,58 @@
 --     database distributed before 027/029 left on the coordinator are
 --     distributed as packcode_distribute() does now.
 --  5. referral_of tells what referrals earned the member (the /me page).
+--  6. A payout whose tries ran out on an outcome nobody knows (no reply in
+--     time, a broken reply, a 500, 502 or 504: the provider may have paid
+--     it) is not failed and returned to the budget unasked, as 028 did: it
+--     is sent, and asked about like a payout whose callback never came
+--     (payout_record). A fresh-clone run of test_payout_query.sh caught it:
+--     the fourth attempt timed out, the payout was returned, and the
+--     provider had paid it.
 
 -- ---- 1. asking the provider again --------------------------------------------------------
+
+-- 028's payout_record, with item 6: p_outcome 'unknown' (payouts_classify:
+-- the request may have reached the provider, and no answer says what came
+-- of it) is tried again while tries are left, like 'retry'; when none are,
+-- 'unknown' is 'sent' (asked about after --payout-callback-wait) where
+-- 'retry' (it never reached the provider, or the provider said not now) is
+-- 'failed'.
+CREATE OR REPLACE FUNCTION payout_record(p_id bigint, p_attempt integer, p_outcome text,
+                                         p_http integer, p_error text, p_retry_ms integer,
+                                         p_max integer)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    p payouts;
+    after text;
+BEGIN
+    SELECT * INTO p FROM payouts x WHERE x.id = p_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    after := p.status;
+    IF p.status = 'requested' AND p.attempts = p_attempt THEN
+        after := CASE WHEN p_outcome = 'accepted' THEN 'sent'
+                      WHEN p_outcome = 'refused' THEN 'failed'
+                      WHEN p.attempts < p_max THEN 'requested'
+                      WHEN p_outcome = 'unknown' THEN 'sent'
+                      ELSE 'failed' END;
+        UPDATE payouts x
+           SET status = after, leased_until = NULL,
+               next_at = CASE WHEN after = 'requested'
+                              THEN now() + make_interval(secs => p_retry_ms / 1000.0)
+                              ELSE x.next_at END,
+               sent_at = CASE WHEN after = 'sent' THEN now() ELSE x.sent_at END,
+               failed_at = CASE WHEN after = 'failed' THEN now() ELSE x.failed_at END,
+               last_error = CASE WHEN p_outcome = 'accepted' THEN x.last_error
+                                 ELSE left(p_error, 300) END
+         WHERE x.id = p_id;
+    END IF;
+    INSERT INTO payout_events (payout_id, kind, attempt, outcome, http_status, status_before,
+                               status_after, detail)
+    VALUES (p_id, 'attempt', p_attempt, p_outcome, p_http, p.status, after, left(p_error, 300));
+    RETURN after;
+END $$;
 
 -- queried_at: when the dispatcher last asked about a sent payout (NULL:
 -- never; the wait runs from sent_at); queries: how many times.

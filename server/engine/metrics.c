@@ -160,8 +160,8 @@ static void metrics_render_payouts(const struct metrics_view *s, struct evbuffer
 	static const char *const cb[METRICS_PAYOUT_CALLBACKS] = {
 	    "applied", "duplicate",      "conflict",      "late_paid",
 	    "late",    "unknown_payout", "bad_signature", "bad_request"};
-	static const char *const attempt[METRICS_PAYOUT_ATTEMPTS] = {"accepted", "refused",
-	                                                             "retry"};
+	static const char *const attempt[METRICS_PAYOUT_ATTEMPTS] = {"accepted", "refused", "retry",
+	                                                             "unknown"};
 	static const char *const answer[METRICS_PAYOUT_ANSWERS] = {"paid", "failed", "pending",
 	                                                           "error"};
 	static const char *const state[METRICS_PAYOUT_STATES] = {"requested", "sent", "failed"};

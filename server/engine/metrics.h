@@ -100,6 +100,7 @@ enum metrics_payout_attempt { /* an attempt to send, as payouts_classify() takes
 	                      METRICS_PAYOUT_ACCEPTED,
 	                      METRICS_PAYOUT_REFUSED,
 	                      METRICS_PAYOUT_RETRY,
+	                      METRICS_PAYOUT_UNKNOWN,
 	                      METRICS_PAYOUT_ATTEMPTS
 };
 enum metrics_payout_answer { /* the provider asked again about a sent payout */

@@ -35,14 +35,16 @@
 #define OPEN_COUNT_MS 5000 /* how often the open payouts are counted for /metrics */
 #define USER_AGENT    "packcode-payouts/" PACKAGE_VERSION
 
-const char *payouts_classify(int replied, long s)
+const char *payouts_classify(int replied, int sent, long s)
 {
 	if (!replied)
-		return "retry";
+		return sent ? "unknown" : "retry";
 	if (s >= 200 && s <= 299)
 		return "accepted";
 	if (s >= 400 && s <= 499 && s != 408 && s != 409 && s != 425 && s != 429)
 		return "refused";
+	if (s == 500 || s == 502 || s == 504)
+		return "unknown";
 	return "retry";
 }
 
@@ -152,6 +154,11 @@ static void recorded(void *arg, const struct pool_result *res)
 		metrics_add(&po->m->failed, 1);
 		log_warn("event=payout_failed payout=%lld attempt=%d error=%s", a->id, a->attempt,
 		         LOG_Q(a->error));
+	} else if (PQntuples(res->res) > 0 && strcmp(a->outcome, "unknown") == 0 &&
+	           strcmp(PQgetvalue(res->res, 0, 0), "sent") == 0) {
+		/* tries used up, and the provider may have paid it: asked about, not returned */
+		log_warn("event=payout_unconfirmed payout=%lld attempt=%d error=%s", a->id,
+		         a->attempt, LOG_Q(a->error));
 	}
 	free(a);
 	wake(po);
@@ -259,9 +266,11 @@ static void sent(void *arg, const struct outbound_response *r)
 		answered(a, r);
 		return;
 	}
-	a->outcome = payouts_classify(r->result == OUTBOUND_OK, r->status);
+	a->outcome =
+	    payouts_classify(r->result == OUTBOUND_OK, r->result != OUTBOUND_CONNECT, r->status);
 	metrics_add(&po->m->attempts[strcmp(a->outcome, "accepted") == 0  ? METRICS_PAYOUT_ACCEPTED
 	                             : strcmp(a->outcome, "refused") == 0 ? METRICS_PAYOUT_REFUSED
+	                             : strcmp(a->outcome, "unknown") == 0 ? METRICS_PAYOUT_UNKNOWN
 	                                                                  : METRICS_PAYOUT_RETRY],
 	            1);
 	if (r->result == OUTBOUND_OK) {
@@ -284,7 +293,7 @@ static void sent(void *arg, const struct outbound_response *r)
 	for (char *p = a->error; *p; p++)
 		if (*p < 0x20 || *p > 0x7e)
 			*p = '?';
-	if (strcmp(a->outcome, "retry") == 0)
+	if (strcmp(a->outcome, "retry") == 0 || strcmp(a->outcome, "unknown") == 0)
 		a->retry_ms = webhooks_backoff_ms(a->attempt, po->cfg.retry_ms,
 		                                  po->cfg.retry_max_ms, next_rnd(po));
 	log_info("event=payout_attempt payout=%lld attempt=%d outcome=%s status=%ld retry_ms=%lld",

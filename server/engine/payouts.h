@@ -59,8 +59,16 @@ void payouts_free(struct payouts *po);
  */
 int payouts_secret_load(const char *path, char **out, char *err, size_t errlen);
 
-/* How an attempt's reply is taken: "accepted", "refused" or "retry" (pure). */
-const char *payouts_classify(int replied, long http_status);
+/*
+ * How an attempt's reply is taken (pure): "accepted" (2xx), "refused" (a 4xx
+ * but 408, 409, 425 and 429: not paid), "retry" (not taken now: no
+ * connection, 503, 408, 409, 425, 429, a redirect) or "unknown": the request
+ * may have reached the provider and nobody said what came of it (no reply
+ * in time or a broken one, when sent is set; a 500, 502 or 504). Tries used
+ * up, "retry" is failed and its amount returned; "unknown" is asked about
+ * (sent), never returned unasked: the provider may have paid it.
+ */
+const char *payouts_classify(int replied, int sent, long http_status);
 
 /* The provider's answer about a payout it took (payouts_reply.c). */
 enum payouts_answer {

@@ -64,6 +64,10 @@ def main():
     ap.add_argument("--lifetime", type=float, default=120.0)
     ap.add_argument("--no-callbacks", action="store_true")
     ap.add_argument("--pending-answers", type=int, default=0)
+    # payouts whose serial is a multiple of N: paid on the first request, and
+    # no request to send them is ever answered in time (only a question,
+    # Packcode-Query, is answered)
+    ap.add_argument("--timeout-every", type=int, default=0)
     args = ap.parse_args()
     with open(args.secret_file, "rb") as f:
         secret = f.readline().rstrip(b"\r\n")
@@ -71,7 +75,7 @@ def main():
     lock = threading.Lock()
     state = {"paid": {}, "failed": [], "requests": {}, "callbacks": 0, "bad_signatures": 0,
              "callback_errors": 0, "callbacks_pending": 0, "swallowed": 0, "bodies": {},
-             "pending_answers": 0}
+             "pending_answers": 0, "always_late": 0}
     asked = {}  # key -> requests after it was settled
     settled = {}  # key -> "paid" | "failed"
 
@@ -160,6 +164,19 @@ def main():
                 x = rng.random()
                 late = rng.uniform(0.05, 1.5)
                 twice = rng.random() < 0.2
+            if (args.timeout_every and p["serial"] % args.timeout_every == 0
+                    and not self.headers.get("Packcode-Query")):
+                with lock:
+                    if key not in settled:
+                        settled[key] = "paid"
+                        state["paid"][key] = p["amount"]
+                        state["always_late"] += 1
+                time.sleep(args.client_timeout + 0.5)
+                try:
+                    self.reply(200, {"status": "late"})
+                except Exception:
+                    pass
+                return
             if done:  # idempotent: the same answer, nothing paid again
                 if done != "pending":
                     callback(key, done, late)

@@ -47,7 +47,7 @@ TA=$(pcgen token add --name tea --scopes read,campaigns --brands "Packcode Tea" 
 (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T/payout.secret")
 python3 "$IT/payment_provider.py" "$T/provider.port" "$T/payout.secret" "@$T/callback.url" \
 	--seed "$SEED" --client-timeout 1 --fail-every 0 --lifetime 80 --no-callbacks \
-	--pending-answers 1 2>"$T/provider.err" &
+	--pending-answers 1 --timeout-every 7 2>"$T/provider.err" &
 PROVIDER_PID=$!
 wait_until 10 "the provider to listen" test -s "$T/provider.port"
 PROVIDER="http://127.0.0.1:$(cat "$T/provider.port")"
@@ -138,6 +138,20 @@ expect 200 "the reconciliation"
 jq -e '.balanced == true and .paid.amount == '"$PAID"' and .pending.count == 0 and .sent.count == 0' \
 	"$T/body" >/dev/null || fail "the reconciliation: $(cat "$T/body")"
 ok "$(wc -l <"$T/db_paid") paid and the rest returned by the provider's answers, each once, the same request each time"
+
+# the provider paid every seventh payout on its first request and answered
+# none of their requests in time: the tries used up on an unknown outcome,
+# each was asked about (sent), never returned, and is paid
+LATE=$(jq .always_late "$T/state")
+[ "$LATE" -gt 0 ] || fail "no payout of a serial divisible by 7"
+sql_eq "SELECT count(*) FROM payouts WHERE campaign_id = $C AND serial % 7 = 0 AND status = 'paid'" "$LATE"
+sql_eq "SELECT count(*) FROM payouts p WHERE p.serial % 7 = 0 AND NOT EXISTS (SELECT 1 FROM payout_events e
+        WHERE e.payout_id = p.id AND e.kind = 'attempt' AND e.attempt = 4 AND e.outcome = 'unknown'
+        AND e.status_before = 'requested' AND e.status_after = 'sent')" 0
+sql_eq "SELECT count(*) FROM payout_events e JOIN payouts p ON p.id = e.payout_id
+        WHERE p.serial % 7 = 0 AND e.kind = 'return'" 0
+grep -q 'event=payout_unconfirmed' "$T/server.log" || fail "no payout_unconfirmed in the log"
+ok "$LATE payouts whose every request timed out (paid at the first): asked about, paid, none returned"
 
 # ---- 3. a callback after all: a duplicate ----
 KEY=$(head -n 1 "$T/db_paid" | cut -d' ' -f1)

@@ -75,7 +75,8 @@ grep -q 'readable by its owner only' "$T/start.err" || fail "no reason: $(cat "$
 server_start --threads 2 --pool 4 --max-connections-per-address 5000 \
 	--rate-claims 1000000000/1000000000 --rate-member-claims 1000000000/1000000000 \
 	--webhook-concurrency 0 --payout-url "$PROVIDER/payouts" \
-	--payout-secret-file "$T/payout.secret" --payout-timeout 1 --payout-tries 4 --payout-retry 1
+	--payout-secret-file "$T/payout.secret" --payout-timeout 1 --payout-tries 4 --payout-retry 1 \
+	--payout-callback-wait 1
 echo "$BASE/api/v1/payouts/callback" >"$T/callback.url"
 grep -q 'event=payouts_started' "$T/server.log" || fail "no payout dispatcher: $(cat "$T/server.log")"
 

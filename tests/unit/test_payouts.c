@@ -106,16 +106,21 @@ static void test_a_bad_callback_body_is_refused_with_a_reason(void **state)
 static void test_an_attempt_is_retried_on_timeouts_5xx_and_throttling_only(void **state)
 {
 	(void)state;
-	assert_string_equal(payouts_classify(1, 200), "accepted");
-	assert_string_equal(payouts_classify(1, 202), "accepted");
-	assert_string_equal(payouts_classify(1, 400), "refused");
-	assert_string_equal(payouts_classify(1, 422), "refused");
-	assert_string_equal(payouts_classify(1, 429), "retry");
-	assert_string_equal(payouts_classify(1, 408), "retry");
-	assert_string_equal(payouts_classify(1, 500), "retry");
-	assert_string_equal(payouts_classify(1, 503), "retry");
-	assert_string_equal(payouts_classify(1, 302), "retry");
-	assert_string_equal(payouts_classify(0, 0), "retry");
+	assert_string_equal(payouts_classify(1, 1, 200), "accepted");
+	assert_string_equal(payouts_classify(1, 1, 202), "accepted");
+	assert_string_equal(payouts_classify(1, 1, 400), "refused");
+	assert_string_equal(payouts_classify(1, 1, 422), "refused");
+	assert_string_equal(payouts_classify(1, 1, 429), "retry");
+	assert_string_equal(payouts_classify(1, 1, 408), "retry");
+	assert_string_equal(payouts_classify(1, 1, 503), "retry");
+	assert_string_equal(payouts_classify(1, 1, 302), "retry");
+	/* the provider may have paid it: asked about, never returned unasked */
+	assert_string_equal(payouts_classify(1, 1, 500), "unknown");
+	assert_string_equal(payouts_classify(1, 1, 502), "unknown");
+	assert_string_equal(payouts_classify(1, 1, 504), "unknown");
+	assert_string_equal(payouts_classify(0, 1, 0), "unknown");
+	/* no connection: it never reached the provider */
+	assert_string_equal(payouts_classify(0, 0, 0), "retry");
 }
 
 static void test_an_answer_settles_only_on_an_exact_paid_or_failed(void **state)
