@@ -2,7 +2,7 @@
 # test.sh: install what is missing, build packcode and run every test, the way
 # CI does (.ci/run calls this). Steps: a gcc build and `make check`; a clang
 # build with AddressSanitizer + UndefinedBehaviorSanitizer and `make check`;
-# `make distcheck`; every libFuzzer target for FUZZ_SECONDS (default 30, a
+# `make distcheck`; every libFuzzer target for FUZZ_SECONDS (default 15, a
 # smoke run; `make fuzz FUZZ_SECONDS=N` runs longer); and `make check-citus`
 # (skipped without ../shared/citus/install.sh).
 # Ends with one line "N passed, N failed"; exits 1 if anything failed.
@@ -14,7 +14,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 JOBS=${JOBS:-$(nproc)}
-FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 passed=0
 failed=0
 failures=""
