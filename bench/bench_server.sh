@@ -188,6 +188,11 @@ start_server() {
 load() { # load PORT FILE [--cycle]
 	"$LOADGEN" --port "$1" -c $CONNS -d "$SECONDS_EACH" ${3:-} "$2"
 }
+# all_ok WHAT REPORT: a load's report with 200s and no 4xx or 5xx, or stop
+all_ok() {
+	grep -q 'status_200=' <<<"$2" && ! grep -Eq 'status_(4|5)[0-9]{2}=' <<<"$2" ||
+		{ say "bench_server: $1 failed: $2"; exit 1; }
+}
 rate() { sed -n 's/.*rate=\([0-9.]*\).*/\1/p'; }
 p99() { sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p'; }
 pgb() { # pgb SCRIPT: pgbench tps, same connections and plan cache mode as the server's pool
@@ -205,22 +210,16 @@ say "bench_server: server threads=$THREADS pool=$POOL, $CONNS HTTP connections, 
 
 # 1. claims
 CLAIMS=$(load "$PORT" "$W/claims.req")
-grep -q 'status_200=' <<<"$CLAIMS" && ! grep -Eq 'status_(4|5)[0-9]{2}=' <<<"$CLAIMS" ||
-	{ say "bench_server: claims failed: $CLAIMS"; exit 1; }
+all_ok "claims" "$CLAIMS"
 CLAIMED=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$CLAIMS")
 [ "$CLAIMED" -lt "$CLAIM_CODES" ] || say "bench_server: warning: every minted code was used (BENCH_CLAIM_CODES)"
 CLAIMS_TOKEN=$(LOADGEN_HEADER="Authorization: Bearer $TOKEN" load "$PORT" "$W/claims_token.req")
-grep -q 'status_200=' <<<"$CLAIMS_TOKEN" && ! grep -Eq 'status_(4|5)[0-9]{2}=' <<<"$CLAIMS_TOKEN" ||
-	{ say "bench_server: claims by token failed: $CLAIMS_TOKEN"; exit 1; }
+all_ok "claims by token" "$CLAIMS_TOKEN"
 PGB_CLAIMS=$(pgb "$W/claim.sql")
 # 1b. the same claims with two campaigns of TEA's brand (x2, and an instant
 # win at 1%) against none: none, campaigns, campaigns, none (ended)
-claims_ok() { # claims_ok WHAT REPORT
-	grep -q 'status_200=' <<<"$2" && ! grep -Eq 'status_(4|5)[0-9]{2}=' <<<"$2" ||
-		{ say "bench_server: $1 failed: $2"; exit 1; }
-}
 NONE_A=$(load "$PORT" "$W/claims_none_a.req")
-claims_ok "claims without campaigns" "$NONE_A"
+all_ok "claims without campaigns" "$NONE_A"
 for c in '"multiplier": 2' '"prizes": [{"name": "Cup", "count": 10000000, "probability_ppm": 10000}]'; do
 	[ "$(sql "SELECT outcome FROM campaign_create('bench', NULL, '{\"brand\": \"\", \"name\": \"bench\",
 	      \"ends_at\": \"2999-01-01T00:00:00Z\", $c}'::jsonb,
@@ -228,15 +227,15 @@ for c in '"multiplier": 2' '"prizes": [{"name": "Cup", "count": 10000000, "proba
 		{ say "bench_server: campaign: $c"; exit 1; }
 done
 CAMP_A=$(load "$PORT" "$W/claims_camp_a.req")
-claims_ok "claims with campaigns" "$CAMP_A"
+all_ok "claims with campaigns" "$CAMP_A"
 CAMP_B=$(load "$PORT" "$W/claims_camp_b.req")
-claims_ok "claims with campaigns" "$CAMP_B"
+all_ok "claims with campaigns" "$CAMP_B"
 WON=$(sql "SELECT count(*) FROM campaign_claims WHERE prize_tier IS NOT NULL")
 [ "$(sql "SELECT count(*) FROM campaign_claims")" -gt 0 ] || { say "bench_server: no campaign applied"; exit 1; }
 [ "$(sql "SELECT count(*) FROM campaigns c, LATERAL campaign_end('bench', NULL, c.id, NULL) e
            WHERE e.outcome = 'ended'")" = 2 ] || { say "bench_server: the campaigns did not end"; exit 1; }
 NONE_B=$(load "$PORT" "$W/claims_none_b.req")
-claims_ok "claims without campaigns (after)" "$NONE_B"
+all_ok "claims without campaigns (after)" "$NONE_B"
 [ "$(sql "SELECT count(*) FROM campaign_claims WHERE claimed_at > (SELECT max(ended_at) FROM campaigns)")" = 0 ] ||
 	{ say "bench_server: a campaign applied after it ended"; exit 1; }
 TX=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '
@@ -257,18 +256,15 @@ BARE_PID=
 
 # 3. genuine lookups vs pgbench primary-key lookups
 LOOKUPS=$(load "$PORT" "$W/lookups.req" --cycle)
-grep -q 'status_200=' <<<"$LOOKUPS" && ! grep -Eq 'status_(4|5)[0-9]{2}=' <<<"$LOOKUPS" ||
-	{ say "bench_server: lookups: $LOOKUPS"; exit 1; }
+all_ok "lookups" "$LOOKUPS"
 PGB_LOOKUPS=$(pgb "$W/lookup.sql")
 # 3b. the same lookups of codes released by range from an inactive batch
 RELEASED=$(load "$PORT" "$W/released.req" --cycle)
-grep -q 'status_200=' <<<"$RELEASED" && ! grep -Eq 'status_(4|5)[0-9]{2}=' <<<"$RELEASED" ||
-	{ say "bench_server: released lookups: $RELEASED"; exit 1; }
+all_ok "released lookups" "$RELEASED"
 
 # 4. landing pages
 LANDING=$(load "$PORT" "$W/landing.req" --cycle)
-grep -q 'status_200=' <<<"$LANDING" && ! grep -Eq 'status_(4|5)[0-9]{2}=' <<<"$LANDING" ||
-	{ say "bench_server: landing: $LANDING"; exit 1; }
+all_ok "landing pages" "$LANDING"
 
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID" || true
