@@ -79,13 +79,12 @@ say "installing packages"
 "$top/scripts/setup-debian.sh" || { echo "0 passed, 1 failed"; exit 1; }
 
 # Citus next, before any PostgreSQL cluster starts (the builds' make check
-# start many): its install.sh may upgrade postgresql-15, which breaks the
-# clusters running at that moment. check_citus.sh runs it again later
-# (idempotent: then it changes nothing).
-citus_install=$top/../shared/citus/install.sh
-if [ "${SKIP_CITUS:-0}" != 1 ] && [ -f "$citus_install" ] && [ "$(id -u)" = 0 ]; then
+# start many): setup-citus.sh may upgrade postgresql-15 (the Citus build
+# needs 15.20), which breaks the clusters running at that moment.
+# check_citus.sh runs it again later (idempotent: then it changes nothing).
+if [ "${SKIP_CITUS:-0}" != 1 ] && [ -f "$top/../shared/citus/install.sh" ] && [ "$(id -u)" = 0 ]; then
 	say "installing Citus"
-	sh "$citus_install" || { echo "0 passed, 1 failed"; exit 1; }
+	sh "$top/scripts/setup-citus.sh" || { echo "0 passed, 1 failed"; exit 1; }
 fi
 
 say "autoreconf"

@@ -60,7 +60,7 @@ fi
 PG_BINDIR=${PACKCODE_PG_BINDIR:-$(sed -n 's/^#define PG_BINDIR "\(.*\)"$/\1/p' "$B/config.h")}
 export PATH="$PG_BINDIR:$PATH"
 if [ "$(id -u)" = 0 ]; then
-	sh "$INSTALL" >/dev/null || die "$INSTALL failed"
+	sh "$S/scripts/setup-citus.sh" >/dev/null || die "scripts/setup-citus.sh failed"
 	id postgres >/dev/null 2>&1 || die "running as root and there is no postgres user"
 	as_pg() { runuser -u postgres -- "$@"; }
 	pg_own() { chown postgres: "$@"; }
@@ -69,7 +69,7 @@ else
 	pg_own() { :; }
 fi
 [ -f "$("$PG_BINDIR/pg_config" --pkglibdir 2>/dev/null || echo "$PG_BINDIR/../lib")/citus.so" ] ||
-	die "Citus is not installed in $PG_BINDIR/..: run $INSTALL as root"
+	die "Citus is not installed in $PG_BINDIR/..: run scripts/setup-citus.sh as root"
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/pc-citus.XXXXXX")
 chmod 755 "$W"
