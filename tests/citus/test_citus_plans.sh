@@ -48,7 +48,7 @@ want="$want sms_budgets:subject:6 sms_challenges:phone_hash:5 spends:member:2"
           ('products'::regclass, 'batches'::regclass, 'serial_allocator'::regclass,
            'admin_tokens'::regclass, 'brands'::regclass, 'staff'::regclass,
            'staff_sessions'::regclass, 'reports'::regclass, 'campaigns'::regclass,
-           'campaign_prizes'::regclass, 'campaign_claims'::regclass,
+           'campaign_prizes'::regclass, 'campaign_claim_sets'::regclass, 'campaign_wins'::regclass,
            'mall_rewards'::regclass)")" = 0 ] || fail "a coordinator table was distributed"
 got=$(sql "SELECT string_agg(t.tgname, ' ' ORDER BY t.tgname) FROM pg_trigger t
            JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal

@@ -49,7 +49,7 @@ sql "SET plan_cache_mode = force_generic_plan;
      SELECT count(*) FROM lookup_codes(ARRAY[$FIRST, $FIRST + 1]::bigint[])" >/dev/null
 
 grep -q 'Query Text' "$PC_PGLOG" || fail "auto_explain logged no plan"
-BIG='redemptions|ledger|members|member_sessions|member_identities|code_stats|code_scanners|code_states|scans|campaign_claims'
+BIG='redemptions|ledger|members|member_sessions|member_identities|code_stats|code_scanners|code_states|scans|campaign_claim_sets|campaign_wins'
 python3 -c '
 import re, sys
 log = open(sys.argv[1], errors="replace").read()
