@@ -329,7 +329,8 @@ sql "INSERT INTO scans (at, serial, code, kind, outcome, country, subdivision)
 curl -s -o /dev/null --interface 127.0.3.8 "$BASE/api/v1/codes/$TC2"
 wait_until 15 "a travel alert over two days" \
 	eval '[ "$(sql "SELECT count(*) FROM alerts WHERE rule_id = $R2 AND subject = '"'code:'"' || ($TS + 1)")" = 1 ]'
-[ "$(sql "SELECT (detail->>'from_region') || ' ' || (detail->>'to_region') || ' ' || (detail->>'kmh')::numeric BETWEEN 300 AND 500
+[ "$(sql "SELECT (detail->>'from_region') || ' ' || (detail->>'to_region') || ' '
+                 || ((detail->>'kmh')::numeric BETWEEN 300 AND 500)::text
           FROM alerts WHERE rule_id = $R2 AND subject = 'code:' || ($TS + 1)")" = "CN-ZJ US-CA true" ] ||
 	fail "travel over two days: $(sql "SELECT detail FROM alerts WHERE rule_id = $R2")"
 ok "travel: a scan of yesterday and one of today, read by day and code, raise one alert"
