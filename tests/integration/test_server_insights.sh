@@ -20,7 +20,7 @@
 #    neither the group's job nor its download; a job queued while no server
 #    runs jobs, and one left running by a "crash", are both run after a
 #    restart.
-PC_TIMEOUT=90
+PC_TIMEOUT=120
 . "$(dirname "$0")/harness.sh"
 . "$(dirname "$0")/server_lib.sh"
 
