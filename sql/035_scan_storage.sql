@@ -13,9 +13,11 @@
 --
 -- Who read scans by serial, and how each is answered now:
 --   alerts_evaluate_rules, travel (every --alert-interval): the codes scanned
---       since the last evaluation (the block-range index on at), then their
---       scans of the window by (day = ANY (the window's days), serial = ANY
---       (the codes)): one probe per day and code, as before one per code.
+--       since the last evaluation (by time, as before), then their scans of
+--       the window by (day = ANY (the window's days), serial = ANY (the
+--       codes)): one probe per day and code. (With the server's generic
+--       plans the read by time is a sequential scan of the partition, before
+--       035 as now, where before it was two: the window's too.)
 --   admin_suspicious_codes: per day of the window, the print run's serial
 --       range (without one, every serial: the window's days).
 --   The rest read scans by time (admin_stats, the diversion, the not-genuine
@@ -256,9 +258,9 @@ BEGIN
     SELECT max(ar.window_s) INTO maxw FROM alert_rules ar
      WHERE ar.kind = 'travel' AND ar.deleted_at IS NULL;
     IF maxw IS NOT NULL THEN
-        -- the codes first (the few seconds since: the block-range index on
-        -- at), then their scans of the window by (UTC day, serial) from
-        -- scans_day_serial: one probe per day and code
+        -- the codes first (the few seconds since), then their scans of the
+        -- window by (UTC day, serial) from scans_day_serial: one probe per
+        -- day and code
         SELECT array_agg(DISTINCT x.serial) INTO tcand
           FROM scans x WHERE x.at >= since - interval '30 seconds' AND x.serial > 0;
         tdays := scan_days(t - make_interval(secs => maxw));
