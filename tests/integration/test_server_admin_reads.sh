@@ -89,6 +89,21 @@ suspicious "?min_clients=1"
 [ "$(field '.codes | length')" = 4 ] || fail "min_clients=1 lists every scanned code: $(cat "$T/body")"
 ok "min_clients, batch, limit"
 
+# a print run's codes are read per UTC day of the window (sql/035_scan_storage.sql):
+# a scan of OTHER 40 hours ago (the row as the scan writer wrote it then)
+# counts in a 2-day window, not in a 1-day one; the row goes after
+sql "INSERT INTO scans (at, serial, code, kind, outcome, client)
+     SELECT now() - interval '40 hours', serial, code, 'lookup', 'genuine', '127.0.0.10'
+       FROM scans WHERE code = '$OTHER' LIMIT 1" >/dev/null
+suspicious "?batch=$B2&days=2&min_clients=1"
+[ "$(field '.codes[0] | "\(.code)|\(.scans)|\(.clients)"')" = "$OTHER|4|4" ] ||
+	fail "batch=$B2, 2 days: $(cat "$T/body")"
+suspicious "?batch=$B2&days=1&min_clients=1"
+[ "$(field '.codes[0] | "\(.code)|\(.scans)|\(.clients)"')" = "$OTHER|3|3" ] ||
+	fail "batch=$B2, 1 day: $(cat "$T/body")"
+sql "DELETE FROM scans WHERE code = '$OTHER' AND at < now() - interval '1 day'" >/dev/null
+ok "a print run's suspicious codes count the scans of each day of the window"
+
 for q in "?days=0" "?days=367" "?limit=501" "?min_clients=x" "?batch=-1" "?limit="; do
 	suspicious "$q"
 	expect 400 "bad parameters $q"

@@ -20,7 +20,7 @@
 #    neither the group's job nor its download; a job queued while no server
 #    runs jobs, and one left running by a "crash", are both run after a
 #    restart.
-PC_TIMEOUT=90
+PC_TIMEOUT=120
 . "$(dirname "$0")/harness.sh"
 . "$(dirname "$0")/server_lib.sh"
 
@@ -316,4 +316,22 @@ get "$TTEA" /api/v1/admin/alerts
 get "$TCOLA" /api/v1/admin/alerts
 [ "$(jq -c '.alerts' "$T/body")" = '[]' ] || fail "cola sees: $(cat "$T/body")"
 ok "alerts: travel (ZJ to CA in a moment) and not_genuine in CN-ZJ raised once, in the outbox, by brand"
+# travel over two UTC days: a Tea code scanned in Zhejiang 25 hours ago (the
+# row as the scan writer wrote it then), now in California: 10,000 km in 25
+# hours is over 100 km/h. The window's scans are read by UTC day and code
+# (scans_day_serial, sql/035_scan_storage.sql): yesterday's must be read too.
+rule "$TOPS" '{"kind":"travel","threshold":100,"window_s":172800}'
+want 201 "a two-day travel rule"
+R2=$(jq -r .id "$T/body")
+TC2=$(code 11 "$T/tea")
+sql "INSERT INTO scans (at, serial, code, kind, outcome, country, subdivision)
+     VALUES (now() - interval '25 hours', $TS + 1, '$TC2', 'lookup', 'genuine', 'CN', 'CN-ZJ')" >/dev/null
+curl -s -o /dev/null --interface 127.0.3.8 "$BASE/api/v1/codes/$TC2"
+wait_until 15 "a travel alert over two days" \
+	eval '[ "$(sql "SELECT count(*) FROM alerts WHERE rule_id = $R2 AND subject = '"'code:'"' || ($TS + 1)")" = 1 ]'
+[ "$(sql "SELECT (detail->>'from_region') || ' ' || (detail->>'to_region') || ' '
+                 || ((detail->>'kmh')::numeric BETWEEN 300 AND 500)::text
+          FROM alerts WHERE rule_id = $R2 AND subject = 'code:' || ($TS + 1)")" = "CN-ZJ US-CA true" ] ||
+	fail "travel over two days: $(sql "SELECT detail FROM alerts WHERE rule_id = $R2")"
+ok "travel: a scan of yesterday and one of today, read by day and code, raise one alert"
 server_stop
