@@ -56,7 +56,7 @@ before_reads=$(pc_psql "$reads")
 case "$before_reads" in 4\|4\|*) ;; *) fail "the fixture's reads: $before_reads" ;; esac
 
 pcgen db migrate >"$PC_TMP/out" || fail "db migrate: $(cat "$PC_TMP/out")"
-[ "$(cat "$PC_TMP/out")" = "applied 036_campaign_claim_sets" ] || fail "db migrate: $(cat "$PC_TMP/out")"
+[ "$(head -n 1 "$PC_TMP/out")" = "applied 036_campaign_claim_sets" ] || fail "db migrate: $(cat "$PC_TMP/out")"
 sql_is "10:{$C1,$C2}:{1.50,1.00}:{0,5},11:{$C1,$C2}:{1.50,1.00}:{0,5},12:{$C1,$C2}:{1.50,1.00}:{0,5},13:{$C1}:{1.50}:{0},14:{$C2}:{1.00}:{5}" \
 	"SELECT string_agg(concat_ws(':', serial, campaigns, multipliers, bonuses), ',' ORDER BY serial)
 	   FROM campaign_claim_sets" || fail "the sets: $(pc_psql "SELECT * FROM campaign_claim_sets")"
