@@ -25,7 +25,8 @@ CREATE TABLE campaign_claim_sets (
     campaigns    bigint[] NOT NULL,
     multipliers  numeric(6, 2)[] NOT NULL,
     bonuses      integer[] NOT NULL,
-    CHECK (cardinality(campaigns) > 0 AND array_position(campaigns, NULL) IS NULL AND cardinality(multipliers) = cardinality(campaigns)
+    CHECK (cardinality(campaigns) > 0 AND array_position(campaigns, NULL) IS NULL
+           AND cardinality(multipliers) = cardinality(campaigns)
            AND cardinality(bonuses) = cardinality(campaigns))
 );
 CREATE INDEX campaign_claim_sets_at ON campaign_claim_sets USING brin (claimed_at);
