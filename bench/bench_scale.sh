@@ -162,6 +162,10 @@ SQL
 			'BEGIN { printf "%.0f", n / (t1 - t0) }') redemptions/s; $(elapsed)"
 	done
 	sql "VACUUM ANALYZE" >/dev/null
+	# what was seeded holds together: every balance is its ledger's sum
+	[ "$(sql "SELECT count(*) FROM members m
+	          LEFT JOIN (SELECT member, sum(delta) AS s FROM ledger GROUP BY member) l ON l.member = m.member
+	         WHERE m.balance <> coalesce(l.s, 0)")" = 0 ] || { say "$BENCH: a balance is not its ledger's sum"; exit 1; }
 }
 
 # codes FILE SQL: the codes of the serials SQL selects, one a line
