@@ -39,55 +39,18 @@ set -eu -o pipefail
 
 B=$(cd "${top_builddir:-.}" && pwd)
 S=$(cd "${top_srcdir:-$B}" && pwd)
-SECONDS_EACH=${BENCH_SECONDS:-10}
-THREADS=${BENCH_THREADS:-2}
-POOL=${BENCH_POOL:-4}
-CONNS=64
-DBCONNS=$((THREADS * POOL))
-PG_BINDIR=${PACKCODE_PG_BINDIR:-$(sed -n 's/^#define PG_BINDIR "\(.*\)"$/\1/p' "$B/config.h")}
-export PATH="$PG_BINDIR:$PATH"
-GEN=$B/codegen/packcode-gen
-LOADGEN=$B/tests/loadgen
-for p in "$GEN" "$B/server/packcode-server" "$LOADGEN" "$B/bench/bare_http"; do
-	[ -x "$p" ] || { echo "bench_server: $p is not built" >&2; exit 1; }
-done
-for p in initdb pg_ctl pgbench psql; do
-	command -v $p >/dev/null || { echo "bench_server: no $p" >&2; exit 1; }
-done
+BENCH=bench_server
+. "$S/bench/lib.sh"
+bench_need "$GEN" "$B/server/packcode-server" "$LOADGEN" "$B/bench/bare_http" initdb pg_ctl pgbench psql
 
-if [ "$(id -u)" = 0 ]; then
-	as_pg() { runuser -u postgres -- "$@"; }
-else
-	as_pg() { "$@"; }
-fi
-
-W=$(mktemp -d "${TMPDIR:-/tmp}/pc-bench.XXXXXX")
-chmod 755 "$W"
-SERVER_PID= BARE_PID=
-cleanup() {
-	set +e
-	[ -n "$SERVER_PID" ] && kill -KILL "$SERVER_PID" 2>/dev/null
-	[ -n "$BARE_PID" ] && kill -KILL "$BARE_PID" 2>/dev/null
-	wait 2>/dev/null
-	[ -f "$W/pgdata/postmaster.pid" ] && as_pg pg_ctl -D "$W/pgdata" -m immediate -w stop >/dev/null 2>&1
-	rm -rf "$W"
-}
-trap cleanup EXIT
+bench_workdir
+trap bench_cleanup EXIT
 trap 'exit 1' INT TERM
 
-say() { printf '%s\n' "$*" >&2; }
-
 # ---- a throwaway PostgreSQL, default durability ----
-mkdir -m 700 "$W/pgdata" "$W/sock"
-[ "$(id -u)" = 0 ] && chown postgres "$W/pgdata" "$W/sock"
-as_pg initdb -D "$W/pgdata" -U packcode -E UTF8 --locale=C --auth-local=trust --auth-host=reject >/dev/null
-as_pg pg_ctl -D "$W/pgdata" -l "$W/sock/pg.log" -w -o "-c listen_addresses='' \
-	-c unix_socket_directories=$W/sock -c max_connections=$((DBCONNS * 2 + 40))" start >/dev/null
-psql -Xq -d "host=$W/sock dbname=postgres user=packcode" -c "CREATE DATABASE packcode"
-export PACKCODE_DB="host=$W/sock dbname=packcode user=packcode"
+bench_pg
 export PACKCODE_HOME=$W/home PACKCODE_KEYRING=$W/home/keyring
 mkdir "$W/home"
-sql() { psql -XAtq -v ON_ERROR_STOP=1 -d "$PACKCODE_DB" -c "$1"; }
 "$GEN" db migrate >/dev/null
 "$GEN" keygen >/dev/null
 "$GEN" product add --sku TEA --name "Green tea" --points 10 >/dev/null
@@ -122,31 +85,12 @@ sql "UPDATE batches SET status = 'active'"
              LATERAL batch_activate('bench', NULL, $REL_BATCH, g * 1000 + 1, g * 1000 + 1000, NULL) a
            WHERE a.outcome = 'activated'")" = 100 ] || { say "bench_server: activation failed"; exit 1; }
 
-# 10,000 members signed in: sessions written as a sign-in writes them (the
-# SHA-256 of the cookie's secret; the CSRF token derived from it)
-python3 - "$W" <<'PY'
-import base64, hashlib, os, sys
-w = sys.argv[1]
-b64 = lambda b: base64.urlsafe_b64encode(b).decode().rstrip("=")
-with open(f"{w}/sessions.copy", "w") as s, open(f"{w}/sessions.hdr", "w") as h:
-    for m in range(10000):
-        secret = "pcm_" + b64(os.urandom(32))
-        csrf = b64(hashlib.sha256(b"packcode-csrf:" + secret.encode()).digest())
-        s.write(f"\\\\x{hashlib.sha256(secret.encode()).hexdigest()}\tm{m}\texternal\t2099-01-01\n")
-        h.write(f"Cookie: pc_member={secret}\tX-CSRF-Token: {csrf}\n")
-PY
-psql -Xq -v ON_ERROR_STOP=1 -d "$PACKCODE_DB" \
-	-c "\\copy member_sessions (hash, member, kind, expires_at) FROM '$W/sessions.copy'"
+# 10,000 members signed in (m0 to m9999)
+bench_sessions "$W/sessions" 10000
 TOKEN=$("$GEN" token add --name bench-claims --scopes claims)
-tail -n +2 "$W/claims/codes.csv" | cut -d, -f1 | awk -v hdr="$W/sessions.hdr" '
-	BEGIN { while ((getline l < hdr) > 0) h[n++] = l }
-	{ printf "POST\t/api/v1/claims\tapplication/json\t{\"code\":\"%s\"}\t%s\n", $1, h[(NR * 7919) % 10000] }' \
-	>"$W/claims.req"
+tail -n +2 "$W/claims/codes.csv" | cut -d, -f1 | bench_claims_req - "$W/sessions.hdr" >"$W/claims.req"
 for f in none_a camp_a camp_b none_b; do
-	tail -n +2 "$W/claims_$f/codes.csv" | cut -d, -f1 | awk -v hdr="$W/sessions.hdr" '
-		BEGIN { while ((getline l < hdr) > 0) h[n++] = l }
-		{ printf "POST\t/api/v1/claims\tapplication/json\t{\"code\":\"%s\"}\t%s\n", $1, h[(NR * 7919) % 10000] }' \
-		>"$W/claims_$f.req"
+	tail -n +2 "$W/claims_$f/codes.csv" | cut -d, -f1 | bench_claims_req - "$W/sessions.hdr" >"$W/claims_$f.req"
 done
 tail -n +2 "$W/claims_token/codes.csv" | cut -d, -f1 | awk '{
 	printf "POST\t/api/v1/claims\tapplication/json\t{\"code\":\"%s\",\"member\":\"m%d\"}\n", $1, (NR * 7919) % 10000 }' >"$W/claims_token.req"
@@ -165,42 +109,11 @@ cat >"$W/lookup.sql" <<EOF
 SELECT * FROM lookup_codes(ARRAY[:s]::bigint[]);
 EOF
 
-# ---- helpers ----
-# Rate limits stay on, far above what this one address sends, so that their
-# cost is in the figures.
-LIMITS="--rate-lookups 1000000000/1000000000 --rate-claims 1000000000/1000000000
-	--rate-member-claims 1000000000/1000000000"
-start_server() {
-	# shellcheck disable=SC2086
-	"$B/server/packcode-server" --listen 127.0.0.1:0 --threads "$THREADS" --pool "$POOL" $LIMITS \
-		>"$W/server.log" 2>&1 &
-	SERVER_PID=$!
-	local i=0
-	until grep -q 'event=listening' "$W/server.log"; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && { cat "$W/server.log" >&2; exit 1; }
-		sleep 0.1
-	done
-	PORT=$(sed -n 's/.*addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$W/server.log")
-	until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/readyz")" = 200 ]; do sleep 0.1; done
-}
-# load FILE [--cycle]: loadgen on the server (or $2 port); prints its report line
-load() { # load PORT FILE [--cycle]
-	"$LOADGEN" --port "$1" -c $CONNS -d "$SECONDS_EACH" ${3:-} "$2"
-}
-# all_ok WHAT REPORT: a load's report with 200s and no 4xx or 5xx, or stop
-all_ok() {
-	grep -q 'status_200=' <<<"$2" && ! grep -Eq 'status_(4|5)[0-9]{2}=' <<<"$2" ||
-		{ say "bench_server: $1 failed: $2"; exit 1; }
-}
-rate() { sed -n 's/.*rate=\([0-9.]*\).*/\1/p'; }
-p99() { sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p'; }
+# ---- helpers (and lib.sh's) ----
 pgb() { # pgb SCRIPT: pgbench tps, same connections and plan cache mode as the server's pool
 	PGOPTIONS="-c plan_cache_mode=force_generic_plan" pgbench -h "$W/sock" -U packcode -n -M prepared -c "$DBCONNS" -j 2 -T "$SECONDS_EACH" \
 		-f "$1" packcode 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
 
 start_server
 say "bench_server: server threads=$THREADS pool=$POOL, $CONNS HTTP connections, $SECONDS_EACH s per measurement"
@@ -266,9 +179,7 @@ all_ok "released lookups" "$RELEASED"
 LANDING=$(load "$PORT" "$W/landing.req" --cycle)
 all_ok "landing pages" "$LANDING"
 
-kill -TERM "$SERVER_PID"
-wait "$SERVER_PID" || true
-SERVER_PID=
+stop_server
 
 r1=$(ratio "$(rate <<<"$CLAIMS")" "$PGB_CLAIMS")
 r1b=$(ratio "$(rate <<<"$CLAIMS")" "$(rate <<<"$CLAIMS_TOKEN")")
@@ -299,7 +210,7 @@ printf '%-44s %10.0f %12s %8s  %s\n' "landing pages (genuine codes)" "$(rate <<<
 echo "claims per claim_many transaction (group commit): ${TX:-?}"
 echo "claims/s in order, without / with campaigns / with / without: $(rate <<<"$NONE_A") / $(rate <<<"$CAMP_A") / $(rate <<<"$CAMP_B") / $(rate <<<"$NONE_B")"
 echo "latency p50/p99 ms: claims $(sed -n 's/.*p50_ms=\([0-9.]*\).*p99_ms=\([0-9.]*\).*/\1\/\2/p' <<<"$CLAIMS"), forged $(sed -n 's/.*p50_ms=\([0-9.]*\).*p99_ms=\([0-9.]*\).*/\1\/\2/p' <<<"$FORGED"), lookups $(sed -n 's/.*p50_ms=\([0-9.]*\).*p99_ms=\([0-9.]*\).*/\1\/\2/p' <<<"$LOOKUPS"), landing $(sed -n 's/.*p50_ms=\([0-9.]*\).*p99_ms=\([0-9.]*\).*/\1\/\2/p' <<<"$LANDING")"
-echo "machine: $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+echo "machine: $(nproc) cores ($(cpu_model)), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 if [ -n "$fails" ]; then
 	echo "bench_server: missed:$fails"
 	exit 1

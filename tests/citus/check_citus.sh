@@ -71,69 +71,25 @@ fi
 [ -f "$("$PG_BINDIR/pg_config" --pkglibdir 2>/dev/null || echo "$PG_BINDIR/../lib")/citus.so" ] ||
 	die "Citus is not installed in $PG_BINDIR/..: run scripts/setup-citus.sh as root"
 
+. "$S/tests/citus/cluster.sh"
 W=$(mktemp -d "${TMPDIR:-/tmp}/pc-citus.XXXXXX")
 chmod 755 "$W"
 cleanup() {
-	local rc=$? d
+	local rc=$?
 	set +e
 	trap - EXIT INT TERM HUP
-	for d in coord worker1 worker2; do
-		[ -f "$W/$d/postmaster.pid" ] &&
-			as_pg timeout --foreground 60 pg_ctl -D "$W/$d" -m immediate -w stop >/dev/null 2>&1
-	done
+	citus_cluster_stop "$W"
 	rm -rf "$W"
 	exit "$rc"
 }
 trap cleanup EXIT
 trap 'die "interrupted (timed out after ${CITUS_TIMEOUT:-1500} s?)"' INT TERM HUP
 
-# Three free TCP ports on 127.0.0.1.
-PORTS=$(python3 -c '
-import socket
-ss = [socket.socket() for _ in range(3)]
-for s in ss:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))
-') || die "cannot find free ports"
-
 START=$(date +%s)
-mkdir -m 700 "$W/sock"
-pg_own "$W/sock"
-set -- $PORTS
-i=0
-for d in coord worker1 worker2; do
-	i=$((i + 1))
-	port=$(echo "$PORTS" | cut -d' ' -f$i)
-	mkdir -m 700 "$W/$d"
-	touch "$W/$d.log"
-	pg_own "$W/$d" "$W/$d.log"
-	(cd "$W" && as_pg timeout --foreground 120 initdb -D "$W/$d" -U packcode -E UTF8 --locale=C \
-		--auth-local=trust --auth-host=trust >"$W/initdb.log" 2>&1) ||
-		{ cat "$W/initdb.log" >&2; die "initdb $d failed"; }
-	# host connections: 127.0.0.1 only (the nodes' own), trusted like the socket
-	cat >>"$W/$d/postgresql.conf" <<EOF
-shared_preload_libraries = 'citus'
-listen_addresses = '127.0.0.1'
-port = $port
-unix_socket_directories = '$W/sock'
-fsync = off
-max_connections = 200
-max_prepared_transactions = 200
-max_worker_processes = 32
-shared_buffers = 64MB
-citus.shard_count = ${CITUS_SHARD_COUNT:-32}
-EOF
-	(cd "$W" && as_pg timeout --foreground 90 pg_ctl -D "$W/$d" -l "$W/$d.log" -w -t 60 start \
-		>/dev/null) || { tail -n 20 "$W/$d.log" >&2; die "$d did not start"; }
-done
-printf 'CITUS_DIR=%s\nCITUS_PORTS="%s"\n' "$W" "$PORTS" >"$W/cluster.env"
+citus_cluster_start "$W"
+set -- $CITUS_PORTS
 V=$(psql -X -At -d "host=$W/sock port=$1 dbname=postgres user=packcode" \
 	-c "SELECT current_setting('server_version')" 2>&1) || die "coordinator: $V"
-# the role the tests connect as (citus_lib.sh): it owns their databases, no more
-for p in $PORTS; do
-	psql -X -q -d "host=$W/sock port=$p dbname=postgres user=packcode" -v ON_ERROR_STOP=1 \
-		-c "CREATE ROLE packcode_app LOGIN" || die "cannot create the role packcode_app"
-done
 say "Citus cluster: coordinator 127.0.0.1:$1, workers 127.0.0.1:$2 and :$3 (PostgreSQL $V)"
 
 export PACKCODE_TEST_CITUS=$W top_builddir=$B top_srcdir=$S
