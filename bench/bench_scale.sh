@@ -326,7 +326,7 @@ if [ ! -f "$S/../shared/citus/install.sh" ]; then
 else
 	CITUS=ran
 	if [ "$(id -u)" = 0 ]; then
-		sh "$S/../shared/citus/install.sh" >/dev/null
+		sh "$S/scripts/setup-citus.sh" >/dev/null
 		pg_own() { chown postgres: "$@"; }
 	else
 		pg_own() { :; }
