@@ -21,7 +21,10 @@
 #     measured later is lower whatever it measures, and in this order that
 #     drift falls on both sides alike (measured once each, one after the
 #     other, the later load of the same claims without campaigns ran at
-#     0.71-0.9 of the earlier one)
+#     0.71-0.9 of the earlier one). Each of the four starts from a VACUUM
+#     and a CHECKPOINT: a checkpoint forced by WAL volume (every minute or
+#     so at these rates) or an autovacuum of members or redemptions inside
+#     one 10 s load moved that load by 20-30%, whichever side it fell on
 #   forged-code lookups/s vs a bare libevent responder (bench/bare_http)
 #     returning a fixed 60-byte JSON; goal >= 0.8
 #   genuine-code lookups/s vs pgbench doing the same primary-key lookups
@@ -131,6 +134,7 @@ all_ok "claims by token" "$CLAIMS_TOKEN"
 PGB_CLAIMS=$(pgb "$W/claim.sql")
 # 1b. the same claims with two campaigns of TEA's brand (x2, and an instant
 # win at 1%) against none: none, campaigns, campaigns, none (ended)
+sql "VACUUM"; sql "CHECKPOINT"
 NONE_A=$(load "$PORT" "$W/claims_none_a.req")
 all_ok "claims without campaigns" "$NONE_A"
 for c in '"multiplier": 2' '"prizes": [{"name": "Cup", "count": 10000000, "probability_ppm": 10000}]'; do
@@ -139,14 +143,17 @@ for c in '"multiplier": 2' '"prizes": [{"name": "Cup", "count": 10000000, "proba
 	      decode(md5(random()::text) || md5(random()::text), 'hex'), NULL)")" = created ] ||
 		{ say "bench_server: campaign: $c"; exit 1; }
 done
+sql "VACUUM"; sql "CHECKPOINT"
 CAMP_A=$(load "$PORT" "$W/claims_camp_a.req")
 all_ok "claims with campaigns" "$CAMP_A"
+sql "VACUUM"; sql "CHECKPOINT"
 CAMP_B=$(load "$PORT" "$W/claims_camp_b.req")
 all_ok "claims with campaigns" "$CAMP_B"
 WON=$(sql "SELECT count(*) FROM campaign_claims WHERE prize_tier IS NOT NULL")
 [ "$(sql "SELECT count(*) FROM campaign_claims")" -gt 0 ] || { say "bench_server: no campaign applied"; exit 1; }
 [ "$(sql "SELECT count(*) FROM campaigns c, LATERAL campaign_end('bench', NULL, c.id, NULL) e
            WHERE e.outcome = 'ended'")" = 2 ] || { say "bench_server: the campaigns did not end"; exit 1; }
+sql "VACUUM"; sql "CHECKPOINT"
 NONE_B=$(load "$PORT" "$W/claims_none_b.req")
 all_ok "claims without campaigns (after)" "$NONE_B"
 [ "$(sql "SELECT count(*) FROM campaign_claims WHERE claimed_at > (SELECT max(ended_at) FROM campaigns)")" = 0 ] ||

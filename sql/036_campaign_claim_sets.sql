@@ -108,28 +108,32 @@ BEGIN
         SELECT p_serials[g.i], p_members[g.i], p_t,
                CASE WHEN g.hi - g.lo + 1 = g.n THEN k_c[g.lo:g.hi] END,
                k_mult[g.lo:g.hi], k_bonus[g.lo:g.hi]
-          FROM g
-         ORDER BY p_serials[g.i]),
+          FROM g),
     wins AS (
         INSERT INTO campaign_wins (serial, campaign_id, prize_tier, red_packet, claimed_at)
         SELECT p_serials[a.i], a.c, a.wt, a.rpa, p_t
           FROM a
-         WHERE a.wt IS NOT NULL OR a.rpa IS NOT NULL
-         ORDER BY p_serials[a.i], a.c),
+         WHERE a.wt IS NOT NULL OR a.rpa IS NOT NULL),
+    -- nearly always just the four keys: the prizes and red packets (and
+    -- the concatenation, which rebuilds the object) only for a claim
+    -- that won one
     js AS (
         SELECT g.i,
-               jsonb_build_object('base_points', p_base[g.i], 'multiplier', g.mult,
-                                  'bonus', g.bonus, 'campaigns', to_jsonb(k_c[g.lo:g.hi]))
-               || CASE WHEN g.prize THEN jsonb_build_object('prizes', (
-                      SELECT jsonb_agg(jsonb_build_object('campaign', a.c, 'tier', a.wt,
-                                                          'name', p.name) ORDER BY a.c)
-                        FROM a JOIN campaign_prizes p ON p.campaign_id = a.c AND p.tier = a.wt
-                       WHERE a.i = g.i)) ELSE '{}' END
-               || CASE WHEN g.packet THEN jsonb_build_object('red_packets', (
-                      SELECT jsonb_agg(jsonb_build_object('campaign', a.c, 'amount', a.rpa,
-                                                          'currency', r.currency) ORDER BY a.c)
-                        FROM a JOIN campaign_red_packets r ON r.campaign_id = a.c
-                       WHERE a.i = g.i AND a.rpa IS NOT NULL)) ELSE '{}' END AS j
+               CASE WHEN NOT (g.prize OR g.packet)
+                    THEN jsonb_build_object('base_points', p_base[g.i], 'multiplier', g.mult,
+                                            'bonus', g.bonus, 'campaigns', to_jsonb(k_c[g.lo:g.hi]))
+                    ELSE jsonb_build_object('base_points', p_base[g.i], 'multiplier', g.mult,
+                                            'bonus', g.bonus, 'campaigns', to_jsonb(k_c[g.lo:g.hi]))
+                    || CASE WHEN g.prize THEN jsonb_build_object('prizes', (
+                           SELECT jsonb_agg(jsonb_build_object('campaign', a.c, 'tier', a.wt,
+                                                               'name', p.name) ORDER BY a.c)
+                             FROM a JOIN campaign_prizes p ON p.campaign_id = a.c AND p.tier = a.wt
+                            WHERE a.i = g.i)) ELSE '{}' END
+                    || CASE WHEN g.packet THEN jsonb_build_object('red_packets', (
+                           SELECT jsonb_agg(jsonb_build_object('campaign', a.c, 'amount', a.rpa,
+                                                               'currency', r.currency) ORDER BY a.c)
+                             FROM a JOIN campaign_red_packets r ON r.campaign_id = a.c
+                            WHERE a.i = g.i AND a.rpa IS NOT NULL)) ELSE '{}' END END AS j
           FROM g)
     SELECT array_agg(js.j ORDER BY u.i)
       INTO out
